@@ -1,0 +1,272 @@
+import type { Channel, ChannelHandler, TlsUpgradeOptions } from './channel.js';
+import { errorText } from './errors.js';
+import { Framer, type Terminator } from './framer.js';
+import { OutputFifo } from './output-fifo.js';
+import type { Producer } from './producers.js';
+
+/** Input limits of an {@link AsyncChat}. */
+export interface ChatLimits {
+  /** Pause reading once this many received bytes wait to be dispatched. Default 64 KiB. */
+  inputHighWater: number;
+  /** Resume reading once queued input falls below this. Default 16 KiB. */
+  inputLowWater: number;
+}
+
+/** Default input limits. */
+export const defaultChatLimits: ChatLimits = { inputHighWater: 64 * 1024, inputLowWater: 16 * 1024 };
+
+function isPromise(value: unknown): value is Promise<unknown> {
+  return typeof (value as Promise<unknown> | undefined)?.then === 'function';
+}
+
+/**
+ * The asynchat contract over a {@link Channel}: input is cut by a terminator and handed to
+ * `collectIncomingData` / `foundTerminator`; output is queued with `push` and
+ * `pushWithProducer` and written in order, honouring backpressure.
+ *
+ * Units are dispatched strictly in order. When `foundTerminator` returns a Promise, later input
+ * waits until it settles, and so it does while our output is backlogged (a client that pipelines
+ * commands but never reads cannot make the server queue replies without bound). Reading pauses
+ * once `inputHighWater` bytes are queued and resumes below `inputLowWater`.
+ */
+export abstract class AsyncChat {
+  readonly channel: Channel;
+  readonly #framer: Framer;
+  readonly #out: OutputFifo;
+  readonly #limits: ChatLimits;
+  #busy = false;
+  #paused = false;
+  #dropInput = false;
+  #ended = false;
+  #closing = false;
+  #running = false;
+
+  constructor(channel: Channel, options: Partial<ChatLimits> = {}) {
+    this.channel = channel;
+    this.#limits = { ...defaultChatLimits, ...options };
+    this.#framer = new Framer('\r\n');
+    this.#out = new OutputFifo(channel);
+    const handler: ChannelHandler = {
+      data: (chunk) => this.#onData(chunk),
+      end: () => this.#onEnd(),
+      close: () => this.#onClose(),
+      drain: () => this.#onDrain(),
+      timeout: (kind) => this.#guard(() => this.handleTimeout(kind)),
+      shutdown: () => this.#guard(() => this.handleShutdown()),
+    };
+    channel.attach(handler);
+  }
+
+  /** The current terminator (a byte count shows how many bytes are still expected). */
+  get terminator(): Terminator {
+    return this.#framer.terminator;
+  }
+
+  /** Sets how the next units are cut: a delimiter, a byte count, or `null` (until close). */
+  setTerminator(terminator: Terminator): void {
+    this.#framer.setTerminator(terminator);
+  }
+
+  /** Part of the current unit, without its terminator. May be called several times per unit. */
+  protected abstract collectIncomingData(data: Buffer): void;
+
+  /** The current unit is complete. A returned Promise holds back later input until it settles. */
+  protected abstract foundTerminator(): void | Promise<void>;
+
+  /** The connection closed (either side). Release what the session holds. */
+  protected handleClose(): void {}
+
+  /**
+   * The peer sent EOF. With a `null` terminator this ends the unit, as asynchat does; by
+   * default the session then closes once its output is flushed.
+   */
+  protected handleEnd(): void | Promise<void> {
+    this.closeWhenDone();
+  }
+
+  /** A handler threw or rejected. The default logs it and closes; protocols send a reply. */
+  protected handleError(err: unknown): void {
+    this.channel.counters.errors++;
+    this.channel.log.error({ event: 'handler-error' }, errorText(err));
+    this.close({ flush: true });
+  }
+
+  /** The idle or total timeout fired. Protocols override to send their reply first. */
+  protected handleTimeout(_kind: 'idle' | 'total'): void {
+    this.close({ flush: true });
+  }
+
+  /** The listener is shutting down. Protocols override to say goodbye first. */
+  protected handleShutdown(): void {
+    this.closeWhenDone();
+  }
+
+  /** Queues data for output. Strings are sent as UTF-8. */
+  push(data: Buffer | string): void {
+    if (data.length > 0) this.#out.push(data);
+  }
+
+  /** Queues a producer; its output follows everything pushed before it. */
+  pushWithProducer(producer: Producer): void {
+    this.#out.push(producer);
+  }
+
+  /** Closes the connection once everything queued has been written. */
+  closeWhenDone(): void {
+    if (this.#closing) return;
+    this.#closing = true;
+    this.#dropInput = true;
+    this.#out.whenEmpty(() => this.channel.close({ flush: true }));
+  }
+
+  /** Closes now; with `flush` output already handed to the stream is still delivered. */
+  close(options: { flush?: boolean } = {}): void {
+    this.#closing = true;
+    this.#dropInput = true;
+    if (options.flush === false) this.#out.abort();
+    this.channel.close(options);
+  }
+
+  /** True once the session asked to close or the connection closed. */
+  get closing(): boolean {
+    return this.#closing || this.channel.isClosed;
+  }
+
+  /** Resolves when all output queued so far has been handed to the stream. */
+  flush(): Promise<void> {
+    return this.#out.flush();
+  }
+
+  /** Drops input received but not yet dispatched. */
+  discardInput(): void {
+    this.#framer.clear();
+    this.#maybeResume();
+  }
+
+  /**
+   * Upgrades the connection to TLS in place, for STLS/STARTTLS/AUTH TLS. Call it from the
+   * command's handler after pushing the "go ahead" reply: that reply is flushed in plaintext,
+   * every byte the client sent after the command is discarded unread (the plaintext-injection
+   * attack of CVE-2011-0411), and input resumes over TLS.
+   */
+  async startTls(options: TlsUpgradeOptions): Promise<void> {
+    this.#dropInput = true;
+    this.#framer.clear();
+    try {
+      await this.#out.flush();
+      await this.channel.upgradeToTls(options);
+    } finally {
+      this.#framer.clear();
+      this.#dropInput = this.#closing;
+      this.#maybeResume();
+    }
+  }
+
+  #onData(chunk: Buffer): void {
+    if (this.#dropInput) return;
+    this.#framer.push(chunk);
+    if (!this.#paused && this.#framer.queued > this.#limits.inputHighWater) {
+      this.#paused = true;
+      this.channel.pause();
+    }
+    this.#run();
+  }
+
+  #onEnd(): void {
+    this.#ended = true;
+    this.#run();
+  }
+
+  #onDrain(): void {
+    this.#out.drained();
+    this.#run();
+  }
+
+  #onClose(): void {
+    this.#dropInput = true;
+    this.#out.abort();
+    this.#guard(() => this.handleClose());
+  }
+
+  /** Dispatches queued input until a handler goes async, output backs up, or input runs out. */
+  #run(): void {
+    if (this.#running || this.#busy) return;
+    this.#running = true;
+    try {
+      while (!this.#busy && !this.#dropInput) {
+        if (this.#out.backlogged) break; // resumed by #onDrain
+        const step = this.#framer.step();
+        if (!step) break;
+        try {
+          if (step.data) this.collectIncomingData(step.data);
+          if (step.found && this.#dispatch()) break;
+        } catch (err) {
+          this.#fail(err); // one unit failed; the session goes on with the next
+        }
+      }
+      if (this.#ended && !this.#busy && !this.#dropInput && this.#framer.queued === 0) {
+        this.#ended = false;
+        this.#settle(this.#call(() => this.handleEnd()));
+      }
+    } catch (err) {
+      this.#fail(err);
+    } finally {
+      this.#running = false;
+    }
+    this.#maybeResume();
+  }
+
+  /** Runs foundTerminator; returns true when it went async (the loop must stop). */
+  #dispatch(): boolean {
+    const result = this.foundTerminator();
+    if (!isPromise(result)) return false;
+    this.#settle(result);
+    return true;
+  }
+
+  #settle(result: unknown): void {
+    if (!isPromise(result)) return;
+    this.#busy = true;
+    result.then(
+      () => {
+        this.#busy = false;
+        this.#run();
+      },
+      (err: unknown) => {
+        this.#busy = false;
+        this.#fail(err);
+        this.#run();
+      },
+    );
+  }
+
+  #call(fn: () => unknown): unknown {
+    try {
+      return fn();
+    } catch (err) {
+      this.#fail(err);
+      return undefined;
+    }
+  }
+
+  #guard(fn: () => unknown): void {
+    const result = this.#call(fn);
+    if (isPromise(result)) result.catch((err: unknown) => this.#fail(err));
+  }
+
+  #fail(err: unknown): void {
+    try {
+      this.handleError(err);
+    } catch (again) {
+      this.channel.log.error({ event: 'handler-error' }, errorText(again));
+      this.channel.close({ flush: false });
+    }
+  }
+
+  #maybeResume(): void {
+    if (this.#paused && this.#framer.queued < this.#limits.inputLowWater && !this.channel.isClosed) {
+      this.#paused = false;
+      this.channel.resume();
+    }
+  }
+}

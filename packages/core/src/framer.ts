@@ -1,0 +1,171 @@
+import { CoreError } from './errors.js';
+
+/**
+ * How input is cut into units (asynchat's terminator): a delimiter (string or Buffer), a byte
+ * count, or `null` to read until the connection closes.
+ */
+export type Terminator = string | Buffer | number | null;
+
+/** What one framing step found: data for `collectIncomingData`, and whether the unit ended. */
+export interface FrameStep {
+  data: Buffer | undefined;
+  found: boolean;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * The framing half of asynchat, apart from any socket: bytes go in with `push`, and `step`
+ * hands out what the current terminator allows. The terminator may change between steps (a
+ * command that switches to a byte count), so nothing is cut ahead of time.
+ *
+ * Only the unmatched tail of a delimiter is kept back (the longest suffix that could begin the
+ * delimiter), so a delimiter split across reads still matches and nothing is buffered without
+ * bound while a unit is being collected.
+ */
+export class Framer {
+  #chunks: Buffer[] = [];
+  #buffer: Buffer = EMPTY;
+  #offset = 0;
+  #queued = 0;
+  #delimiter: Buffer | undefined;
+  #remaining = 0;
+  #mode: 'delimiter' | 'count' | 'close' = 'delimiter';
+  /** A byte count that has been reached reads like asynchat's terminator 0: everything. */
+  #countDone = false;
+  #terminator: Terminator = '\r\n';
+
+  constructor(terminator: Terminator = '\r\n') {
+    this.setTerminator(terminator);
+  }
+
+  /** The current terminator; a byte count shows what is still to come. */
+  get terminator(): Terminator {
+    return this.#mode === 'count' ? this.#remaining : this.#terminator;
+  }
+
+  setTerminator(terminator: Terminator): void {
+    this.#terminator = terminator;
+    this.#countDone = false;
+    if (terminator === null) {
+      this.#mode = 'close';
+      this.#delimiter = undefined;
+    } else if (typeof terminator === 'number') {
+      if (!Number.isSafeInteger(terminator) || terminator < 0) {
+        throw new CoreError('bad-terminator', `byte count must be a non-negative integer, got ${terminator}`);
+      }
+      this.#mode = 'count';
+      this.#remaining = terminator;
+      this.#delimiter = undefined;
+    } else {
+      const delimiter = typeof terminator === 'string' ? Buffer.from(terminator) : terminator;
+      if (delimiter.length === 0) throw new CoreError('bad-terminator', 'an empty delimiter never matches');
+      this.#mode = 'delimiter';
+      this.#delimiter = delimiter;
+    }
+  }
+
+  /** Bytes received and not yet handed out. */
+  get queued(): number {
+    return this.#queued;
+  }
+
+  push(chunk: Buffer): void {
+    if (chunk.length === 0) return;
+    this.#chunks.push(chunk);
+    this.#queued += chunk.length;
+  }
+
+  /** Drops everything queued (plaintext pipelined before a TLS upgrade). */
+  clear(): void {
+    this.#chunks = [];
+    this.#buffer = EMPTY;
+    this.#offset = 0;
+    this.#queued = 0;
+  }
+
+  /**
+   * The next step, or `undefined` when more input is needed. A step with `found` ends one unit;
+   * a step without it carries part of a unit that is still being collected.
+   */
+  step(): FrameStep | undefined {
+    if (this.#queued === 0) {
+      // A zero-byte count is complete without input.
+      if (this.#mode === 'count' && this.#remaining === 0 && !this.#countDone) {
+        this.#countDone = true;
+        return { data: undefined, found: true };
+      }
+      return undefined;
+    }
+    this.#gather();
+    const buf = this.#buffer;
+    const start = this.#offset;
+    switch (this.#mode) {
+      case 'close':
+        return this.#take(buf.length, false);
+      case 'count': {
+        if (this.#countDone) return this.#take(buf.length, false);
+        const available = buf.length - start;
+        if (available >= this.#remaining) {
+          const step = this.#take(start + this.#remaining, true);
+          this.#remaining = 0;
+          this.#countDone = true;
+          return step;
+        }
+        this.#remaining -= available;
+        return this.#take(buf.length, false);
+      }
+      case 'delimiter': {
+        const delimiter = this.#delimiter!;
+        const index = buf.indexOf(delimiter, start);
+        if (index !== -1) {
+          const data = index > start ? buf.subarray(start, index) : undefined;
+          this.#advance(index + delimiter.length);
+          return { data, found: true };
+        }
+        const keep = partialSuffix(buf, start, delimiter);
+        const end = buf.length - keep;
+        if (end <= start) return undefined;
+        return this.#take(end, false);
+      }
+    }
+  }
+
+  #take(end: number, found: boolean): FrameStep {
+    const data = end > this.#offset ? this.#buffer.subarray(this.#offset, end) : undefined;
+    this.#advance(end);
+    return { data, found };
+  }
+
+  #advance(to: number): void {
+    this.#queued -= to - this.#offset;
+    this.#offset = to;
+    if (to >= this.#buffer.length) {
+      this.#buffer = EMPTY;
+      this.#offset = 0;
+    }
+  }
+
+  /** Joins queued chunks into one buffer, once per batch rather than once per read. */
+  #gather(): void {
+    if (this.#chunks.length === 0) return;
+    if (this.#offset >= this.#buffer.length && this.#chunks.length === 1) {
+      this.#buffer = this.#chunks[0]!;
+    } else {
+      const rest = this.#buffer.subarray(this.#offset);
+      const parts = rest.length > 0 ? [rest, ...this.#chunks] : this.#chunks;
+      this.#buffer = Buffer.concat(parts, this.#queued);
+    }
+    this.#offset = 0;
+    this.#chunks = [];
+  }
+}
+
+/** Length of the longest suffix of buf[start..] that is a proper prefix of the delimiter. */
+function partialSuffix(buf: Buffer, start: number, delimiter: Buffer): number {
+  const max = Math.min(delimiter.length - 1, buf.length - start);
+  for (let n = max; n > 0; n--) {
+    if (buf.compare(delimiter, 0, n, buf.length - n, buf.length) === 0) return n;
+  }
+  return 0;
+}

@@ -1,0 +1,41 @@
+/**
+ * @gorgon/core: asyncore/asynchat for modern Node.
+ * @packageDocumentation
+ */
+export { AsyncChat, defaultChatLimits, type ChatLimits } from './async-chat.js';
+export { Channel, normaliseAddress, type ChannelHandler, type ChannelOptions, type TlsUpgradeOptions } from './channel.js';
+export { connect, type ConnectOptions } from './client.js';
+export { CommandTable, splitCommand, type ArgumentRule, type CommandSpec, type GateRefusal } from './command-table.js';
+export { createCounters, type Counters } from './counters.js';
+export { CoreError, ReplyError, errorText, type CoreErrorCode } from './errors.js';
+export { Framer, type FrameStep, type Terminator } from './framer.js';
+export { LineEscapingProducer, crlfLength, type LineEscapingOptions } from './line-escaping.js';
+export { LineSession, type LineSessionOptions } from './line-session.js';
+export { createListener, formatAddress, type Listener, type ListenerOptions, type RejectReason } from './listener.js';
+export { memoryLogger, printable, silentLogger, type Logger, type MemoryLogRecord } from './logger.js';
+export { Loop, type LoopOptions, type Sweepable } from './loop.js';
+export { memoryStreamPair } from './memory.js';
+export {
+  CompositeProducer,
+  FileProducer,
+  GlobbingProducer,
+  HookedProducer,
+  IterableProducer,
+  SimpleProducer,
+  isEmptyChunk,
+  streamProducer,
+  type Chunk,
+  type FileProducerOptions,
+  type Producer,
+} from './producers.js';
+export {
+  formatProxyV1,
+  formatProxyV2,
+  isTrusted,
+  parseProxyHeader,
+  readProxyHeader,
+  trustList,
+  type ProxyInfo,
+  type ProxyParse,
+} from './proxy-protocol.js';
+export { createDemoCertificate, ensureDemoCertificate, toSecureContext, type DemoCertificate, type TlsServerOptions } from './tls.js';

@@ -1,0 +1,103 @@
+import { AsyncChat, type ChatLimits } from './async-chat.js';
+import type { Channel } from './channel.js';
+
+/** Options of a {@link LineSession}. */
+export interface LineSessionOptions extends Partial<ChatLimits> {
+  /** Longest accepted line in bytes, terminator excluded. Default 4096. */
+  maxLineLength?: number;
+  /** How lines are decoded. Default 'utf8'; 'latin1' keeps every byte as one character. */
+  encoding?: BufferEncoding;
+}
+
+const CR = 0x0d;
+
+/**
+ * A line-oriented session: CRLF-terminated lines (a bare LF is accepted from lenient clients),
+ * each at most `maxLineLength` bytes. A longer line is reported once through `onLineTooLong`
+ * as soon as the limit is passed, and the rest of it is discarded up to the next line end; its
+ * tail is never taken as a command (the CVE-2008-4242 pattern).
+ */
+export abstract class LineSession extends AsyncChat {
+  readonly maxLineLength: number;
+  readonly encoding: BufferEncoding;
+  #parts: Buffer[] = [];
+  #length = 0;
+  #discarding = false;
+  #lineMode = true;
+
+  constructor(channel: Channel, options: LineSessionOptions = {}) {
+    super(channel, options);
+    this.maxLineLength = options.maxLineLength ?? 4096;
+    this.encoding = options.encoding ?? 'utf8';
+    this.setTerminator('\n');
+  }
+
+  /** One complete line, without its line end. */
+  protected abstract onLine(line: string): void | Promise<void>;
+
+  /**
+   * A line passed `maxLineLength`. Send the protocol's error here; the session goes on with the
+   * line after it unless this closes the connection.
+   */
+  protected onLineTooLong(): void {}
+
+  /**
+   * Raw data while a protocol has switched to a byte count or read-until-close terminator
+   * (`readBytes`); line mode resumes with `readLines`.
+   */
+  protected onRawData(_data: Buffer): void {}
+
+  /** The byte count or close ended a raw read started with `readBytes` / `readUntilClose`. */
+  protected onRawEnd(): void | Promise<void> {}
+
+  /** Switches to raw mode for `count` bytes (a literal, a fixed-size body). */
+  protected readBytes(count: number): void {
+    this.#lineMode = false;
+    this.setTerminator(count);
+  }
+
+  /** Back to line mode after a raw read. */
+  protected readLines(): void {
+    this.#lineMode = true;
+    this.setTerminator('\n');
+  }
+
+  protected override collectIncomingData(data: Buffer): void {
+    if (!this.#lineMode) {
+      this.onRawData(data);
+      return;
+    }
+    if (this.#discarding) return;
+    this.#length += data.length;
+    // The CR of a CRLF may sit at the end of the limit: allow for it.
+    if (this.#length > this.maxLineLength + 1) {
+      this.#parts = [];
+      this.#length = 0;
+      this.#discarding = true;
+      this.onLineTooLong();
+      return;
+    }
+    this.#parts.push(data);
+  }
+
+  protected override foundTerminator(): void | Promise<void> {
+    if (!this.#lineMode) return this.onRawEnd();
+    if (this.#discarding) {
+      this.#discarding = false;
+      return undefined;
+    }
+    const parts = this.#parts;
+    const length = this.#length;
+    this.#parts = [];
+    this.#length = 0;
+    const buf = parts.length === 1 ? parts[0]! : parts.length === 0 ? undefined : Buffer.concat(parts, length);
+    let end = buf ? buf.length : 0;
+    if (buf && buf[end - 1] === CR) end--;
+    if (end > this.maxLineLength) {
+      this.onLineTooLong();
+      return undefined;
+    }
+    this.channel.counters.commands++;
+    return this.onLine(buf ? buf.toString(this.encoding, 0, end) : '');
+  }
+}

@@ -1,0 +1,227 @@
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import { Channel, normaliseAddress } from './channel.js';
+import { createCounters, type Counters } from './counters.js';
+import { errorText } from './errors.js';
+import { silentLogger, type Logger } from './logger.js';
+import { Loop } from './loop.js';
+import { isTrusted, readProxyHeader, trustList, type ProxyInfo } from './proxy-protocol.js';
+import { toSecureContext, type TlsServerOptions } from './tls.js';
+
+/** Why a connection was refused before a session was made for it. */
+export type RejectReason = 'max-connections' | 'max-per-ip';
+
+/** Options of {@link createListener}. */
+export interface ListenerOptions {
+  /** Short protocol name: prefixes connection ids and log lines ("finger", "pop3"). */
+  name?: string;
+  logger?: Logger;
+  /** Connections open at once; more get `rejectReply` and are closed. 0 = no limit. Default 10,000. */
+  maxConnections?: number;
+  /** Connections open at once from one address. 0 = no limit. Default 0. */
+  maxConnectionsPerIp?: number;
+  /** The protocol's "too many connections" line, sent before closing a refused connection. */
+  rejectReply?: (reason: RejectReason) => string | Buffer | undefined;
+  /** Per-channel idle timeout (ms). 0 = none. */
+  idleTimeoutMs?: number;
+  /** Per-channel total lifetime (ms). 0 = none. */
+  totalTimeoutMs?: number;
+  /** How long a flushing close may take before the socket is destroyed. Default 10 s. */
+  closeTimeoutMs?: number;
+  /** Housekeeping tick (ms). Default 1000. */
+  tickMs?: number;
+  /** Runs on every housekeeping tick. */
+  onTick?: (now: number) => void;
+  /** Implicit TLS: every connection starts with a handshake (pop3s, ftps, nntps). */
+  tls?: TlsServerOptions;
+  /**
+   * Expect a PROXY v1/v2 header from these addresses or subnets ("127.0.0.1", "10.0.0.0/8")
+   * and take the client address from it. Connections from other addresses are served as they
+   * are, with their own address; a PROXY line from them is just input to the protocol.
+   */
+  proxyProtocol?: { trusted: readonly string[]; timeoutMs?: number };
+}
+
+/** A bound listener: the accept side of the loop. */
+export interface Listener extends AsyncDisposable {
+  /** Binds a TCP port (0 = any free one) on `host` (default 127.0.0.1). */
+  listen(port: number, host?: string): Promise<net.AddressInfo>;
+  /** Binds a Unix domain socket. */
+  listen(path: string): Promise<string>;
+  /**
+   * Graceful shutdown: stop accepting, ask every session to say its goodbye and close, wait up
+   * to `timeoutMs` (default 5000), then close what is left.
+   */
+  close(options?: { timeoutMs?: number }): Promise<void>;
+  /** The bound address, once listening. */
+  address(): net.AddressInfo | string | null;
+  /** Connections open now. */
+  readonly connections: number;
+  readonly counters: Counters;
+  readonly channels: ReadonlySet<Channel>;
+  readonly loop: Loop;
+}
+
+/**
+ * Creates a listener that accepts connections on TCP (IPv4, IPv6) or a Unix socket, enforces
+ * the connection limits, reads a trusted PROXY header, does the implicit TLS handshake, and
+ * hands each connection as a {@link Channel} to `accept`, which makes the protocol's session.
+ */
+export function createListener(options: ListenerOptions, accept: (channel: Channel) => void): Listener {
+  const name = options.name ?? 'conn';
+  const logger = (options.logger ?? silentLogger).child({ listener: name });
+  const maxConnections = options.maxConnections ?? 10_000;
+  const maxPerIp = options.maxConnectionsPerIp ?? 0;
+  const counters = createCounters();
+  const loop = new Loop(options.tickMs === undefined ? {} : { tickMs: options.tickMs });
+  const channels = new Set<Channel>();
+  const perIp = new Map<string, number>();
+  const secureContext = options.tls ? toSecureContext(options.tls) : undefined;
+  const trusted = options.proxyProtocol ? trustList(options.proxyProtocol.trusted) : undefined;
+  const pending = new Set<net.Socket>();
+  let sequence = 0;
+  let closing = false;
+  const stopTick = options.onTick ? loop.onTick(options.onTick) : undefined;
+
+  const server = net.createServer({ pauseOnConnect: true, noDelay: true });
+  server.on('error', (err) => logger.error({ event: 'listener-error' }, errorText(err)));
+  server.on('connection', (socket) => {
+    socket.on('error', () => {}); // until a channel owns it; a reset before then is routine
+    if (closing) {
+      socket.destroy();
+      return;
+    }
+    const peer = normaliseAddress(socket.remoteAddress) ?? 'local';
+    if (trusted && isTrusted(trusted, peer)) {
+      pending.add(socket);
+      socket.resume();
+      readProxyHeader(socket, options.proxyProtocol?.timeoutMs ?? 5000).then(
+        (info) => {
+          pending.delete(socket);
+          admit(socket, info);
+        },
+        (err: unknown) => {
+          pending.delete(socket);
+          counters.errors++;
+          logger.warn({ event: 'proxy-refused', remote: peer }, `PROXY header refused: ${errorText(err)}`);
+          socket.destroy();
+        },
+      );
+    } else {
+      admit(socket, undefined);
+    }
+  });
+
+  function refuse(socket: net.Socket, reason: RejectReason, address: string): void {
+    counters.rejected++;
+    logger.warn({ event: 'reject', reason, remote: address }, `connection refused: ${reason}`);
+    const reply = options.rejectReply?.(reason);
+    socket.setNoDelay(true);
+    if (reply) socket.end(reply);
+    else socket.end();
+    // Never let a refused peer hold the descriptor.
+    setTimeout(() => socket.destroy(), 2000).unref();
+  }
+
+  function admit(socket: net.Socket, proxy: ProxyInfo | undefined): void {
+    if (closing) {
+      socket.destroy();
+      return;
+    }
+    const fromProxy = proxy?.command === 'proxy' && proxy.sourceAddress !== undefined;
+    const address = fromProxy ? normaliseAddress(proxy.sourceAddress)! : (normaliseAddress(socket.remoteAddress) ?? 'local');
+    if (maxConnections > 0 && channels.size >= maxConnections) return refuse(socket, 'max-connections', address);
+    const fromAddress = perIp.get(address) ?? 0;
+    if (maxPerIp > 0 && fromAddress >= maxPerIp) return refuse(socket, 'max-per-ip', address);
+    perIp.set(address, fromAddress + 1);
+
+    const stream = secureContext
+      ? new tls.TLSSocket(socket, { isServer: true, secureContext, requestCert: false, rejectUnauthorized: false })
+      : socket;
+    const channel = new Channel(stream, {
+      id: `${name}-${(++sequence).toString(36)}`,
+      logger,
+      idleTimeoutMs: options.idleTimeoutMs ?? 0,
+      totalTimeoutMs: options.totalTimeoutMs ?? 0,
+      closeTimeoutMs: options.closeTimeoutMs ?? 10_000,
+      counters,
+      loop,
+      ...(fromProxy ? { remoteAddress: address, remotePort: proxy.sourcePort ?? 0 } : {}),
+    });
+    channels.add(channel);
+    counters.connections++;
+    counters.active++;
+    void channel.closed.then(() => {
+      channels.delete(channel);
+      counters.active--;
+      const left = (perIp.get(address) ?? 1) - 1;
+      if (left <= 0) perIp.delete(address);
+      else perIp.set(address, left);
+      channel.log.debug({ event: 'close', bytesIn: channel.bytesIn, bytesOut: channel.bytesOut }, 'closed');
+    });
+    channel.log.debug({ event: 'accept', secure: channel.secure, proxied: fromProxy }, 'accepted');
+    try {
+      accept(channel);
+    } catch (err) {
+      counters.errors++;
+      channel.log.error({ event: 'accept-error' }, errorText(err));
+      channel.close({ flush: false });
+      return;
+    }
+    socket.resume();
+  }
+
+  async function listen(portOrPath: number | string, host = '127.0.0.1'): Promise<net.AddressInfo | string> {
+    await new Promise<void>((resolve, reject) => {
+      const fail = (err: Error): void => reject(err);
+      server.once('error', fail);
+      const done = (): void => {
+        server.off('error', fail);
+        resolve();
+      };
+      if (typeof portOrPath === 'string') server.listen(portOrPath, done);
+      else server.listen(portOrPath, host, done);
+    });
+    const address = server.address()!;
+    logger.info({ event: 'listen', address }, `${name} listening on ${formatAddress(address)}`);
+    return address;
+  }
+
+  async function close(closeOptions: { timeoutMs?: number } = {}): Promise<void> {
+    if (closing) return;
+    closing = true;
+    const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const socket of pending) socket.destroy();
+    for (const channel of channels) channel.requestShutdown();
+    const allClosed = (): Promise<unknown> => Promise.all([...channels].map((c) => c.closed));
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, closeOptions.timeoutMs ?? 5000)));
+    await Promise.race([allClosed(), timeout]);
+    clearTimeout(timer);
+    for (const channel of channels) channel.close({ flush: false });
+    await allClosed();
+    await stopped;
+    stopTick?.();
+    logger.info({ event: 'closed' }, `${name} closed`);
+  }
+
+  return {
+    listen: listen as Listener['listen'],
+    close,
+    address: () => server.address(),
+    get connections() {
+      return channels.size;
+    },
+    counters,
+    channels,
+    loop,
+    [Symbol.asyncDispose]: () => close({ timeoutMs: 1000 }),
+  };
+}
+
+/** "127.0.0.1:7979", "[::1]:7979" or a socket path. */
+export function formatAddress(address: net.AddressInfo | string | null): string {
+  if (address === null) return 'nowhere';
+  if (typeof address === 'string') return address;
+  return address.family === 'IPv6' ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
+}

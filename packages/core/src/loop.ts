@@ -1,0 +1,68 @@
+/** What the loop asks of each registered channel on every tick. */
+export interface Sweepable {
+  checkTimeouts(now: number): void;
+}
+
+/** Options of {@link Loop}. */
+export interface LoopOptions {
+  /** Milliseconds between housekeeping ticks. Default 1000. */
+  tickMs?: number;
+}
+
+/**
+ * The seed's event loop housekeeping: a registry of live channels and one periodic tick that
+ * sweeps them for idle and total timeouts and runs the owner's maintenance hooks (counters,
+ * metrics). One timer for all connections, not one per connection; it runs only while
+ * something is registered and never keeps the process alive by itself.
+ */
+export class Loop {
+  readonly channels = new Set<Sweepable>();
+  readonly tickMs: number;
+  readonly #hooks = new Set<(now: number) => void>();
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(options: LoopOptions = {}) {
+    this.tickMs = options.tickMs ?? 1000;
+  }
+
+  get size(): number {
+    return this.channels.size;
+  }
+
+  add(channel: Sweepable): void {
+    this.channels.add(channel);
+    this.#start();
+  }
+
+  delete(channel: Sweepable): void {
+    this.channels.delete(channel);
+    if (this.channels.size === 0 && this.#hooks.size === 0) this.#stop();
+  }
+
+  /** Runs `hook` on every tick until the returned function is called. */
+  onTick(hook: (now: number) => void): () => void {
+    this.#hooks.add(hook);
+    this.#start();
+    return () => {
+      this.#hooks.delete(hook);
+      if (this.channels.size === 0 && this.#hooks.size === 0) this.#stop();
+    };
+  }
+
+  /** One housekeeping pass; called by the timer, and directly by tests. */
+  tick(now: number): void {
+    for (const channel of this.channels) channel.checkTimeouts(now);
+    for (const hook of this.#hooks) hook(now);
+  }
+
+  #start(): void {
+    if (this.#timer) return;
+    this.#timer = setInterval(() => this.tick(Date.now()), this.tickMs);
+    this.#timer.unref();
+  }
+
+  #stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+}

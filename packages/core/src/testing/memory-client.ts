@@ -1,0 +1,125 @@
+import type { Duplex } from 'node:stream';
+import { Channel, type ChannelOptions } from '../channel.js';
+import { memoryStreamPair } from '../memory.js';
+
+/**
+ * A server channel over the in-memory pair, and a test client on the other end that reads
+ * lines and bytes: protocol logic tested without sockets.
+ */
+export function memoryChannelPair(options: ChannelOptions = {}): { channel: Channel; client: MemoryClient } {
+  const [serverSide, clientSide] = memoryStreamPair();
+  const channel = new Channel(serverSide, { remoteAddress: '127.0.0.1', ...options });
+  return { channel, client: new MemoryClient(clientSide) };
+}
+
+/** The client end of a memory pair or of any stream (a real socket too). */
+export class MemoryClient {
+  readonly stream: Duplex;
+  #buffer: Buffer = Buffer.alloc(0);
+  #ended = false;
+  #waiters: Array<() => void> = [];
+
+  constructor(stream: Duplex) {
+    this.stream = stream;
+    stream.on('data', (chunk: Buffer) => {
+      this.#buffer = Buffer.concat([this.#buffer, chunk]);
+      this.#wake();
+    });
+    stream.on('end', () => {
+      this.#ended = true;
+      this.#wake();
+    });
+    stream.on('close', () => {
+      this.#ended = true;
+      this.#wake();
+    });
+    stream.on('error', () => {});
+  }
+
+  /** True once the server closed. */
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  /** Bytes received and not yet read. */
+  get buffered(): Buffer {
+    return this.#buffer;
+  }
+
+  send(data: string | Buffer): void {
+    this.stream.write(data);
+  }
+
+  /** Sends `line` with CRLF. */
+  sendLine(line: string): void {
+    this.stream.write(`${line}\r\n`);
+  }
+
+  end(): void {
+    this.stream.end();
+  }
+
+  /** The next line without its line end; rejects if the stream ends first or after `timeoutMs`. */
+  async line(timeoutMs = 2000): Promise<string> {
+    const index = await this.#waitFor(() => this.#buffer.indexOf('\n'), timeoutMs, 'a line');
+    const line = this.#buffer.toString('utf8', 0, index).replace(/\r$/, '');
+    this.#buffer = this.#buffer.subarray(index + 1);
+    return line;
+  }
+
+  /** The next `n` lines. */
+  async lines(n: number, timeoutMs = 2000): Promise<string[]> {
+    const out: string[] = [];
+    for (let i = 0; i < n; i++) out.push(await this.line(timeoutMs));
+    return out;
+  }
+
+  /** Exactly `n` bytes. */
+  async bytes(n: number, timeoutMs = 2000): Promise<Buffer> {
+    await this.#waitFor(() => (this.#buffer.length >= n ? n : -1), timeoutMs, `${n} bytes`);
+    const out = this.#buffer.subarray(0, n);
+    this.#buffer = this.#buffer.subarray(n);
+    return out;
+  }
+
+  /** Everything until the server closes. */
+  async readToEnd(timeoutMs = 2000): Promise<Buffer> {
+    await this.#waitFor(() => (this.#ended ? 0 : -1), timeoutMs, 'the end of the stream', true);
+    const out = this.#buffer;
+    this.#buffer = Buffer.alloc(0);
+    return out;
+  }
+
+  /** Resolves once the server has closed. */
+  async closed(timeoutMs = 2000): Promise<void> {
+    await this.#waitFor(() => (this.#ended ? 0 : -1), timeoutMs, 'the server to close', true);
+  }
+
+  #wake(): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const w of waiters) w();
+  }
+
+  async #waitFor(found: () => number, timeoutMs: number, what: string, endOk = false): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const index = found();
+      if (index !== -1) return index;
+      if (this.#ended && !endOk) {
+        throw new Error(`stream ended while waiting for ${what}; unread: ${JSON.stringify(this.#buffer.toString())}`);
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        throw new Error(`timed out waiting for ${what}; unread: ${JSON.stringify(this.#buffer.toString())}`);
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.#waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+}
