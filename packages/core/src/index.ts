@@ -39,3 +39,4 @@ export {
   type ProxyParse,
 } from './proxy-protocol.js';
 export { createDemoCertificate, ensureDemoCertificate, toSecureContext, type DemoCertificate, type TlsServerOptions } from './tls.js';
+export * from './auth/index.js';

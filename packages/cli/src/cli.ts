@@ -1,0 +1,60 @@
+import { readFileSync } from 'node:fs';
+import yargs from 'yargs';
+import { commands } from './commands/index.js';
+import { globalOptions } from './commands/options.js';
+import { CliError, messageOf } from './errors.js';
+
+const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/** Where the CLI writes: injectable so tests can run it in-process. */
+export interface CliIo {
+  stderr: (text: string) => void;
+}
+
+/**
+ * Runs `gorgon` with `argv` (without node and the script). Resolves with the exit status: 0,
+ * 1 for a failure, 2 for a usage mistake. Never throws and never prints a stack trace unless
+ * GORGON_DEBUG is set.
+ */
+export async function runCli(argv: string[], io: CliIo = { stderr: (t) => process.stderr.write(t) }): Promise<number> {
+  let usageError: string | undefined;
+  const parser = globalOptions(yargs(argv))
+    .scriptName('gorgon')
+    .usage('$0 <command> [options]\n\nClassic Internet servers and clients on one asyncore-style core.')
+    .command(commands)
+    .demandCommand(1, 'Name a command: gorgon serve --demo, gorgon fingerd, gorgon finger user@host.')
+    .strict()
+    .recommendCommands()
+    .version(version)
+    .alias('h', 'help')
+    .alias('V', 'version')
+    .wrap(Math.min(100, process.stdout.columns || 100))
+    .fail((msg, err) => {
+      if (err) throw err;
+      usageError = msg;
+    })
+    .exitProcess(false);
+  try {
+    await parser.parseAsync();
+  } catch (err) {
+    if (err instanceof CliError) {
+      io.stderr(`gorgon: ${err.message}\n`);
+      return err.exitCode;
+    }
+    if (usageError === undefined) {
+      io.stderr(`gorgon: ${messageOf(err)}\n`);
+      if (process.env.GORGON_DEBUG) io.stderr(`${(err as Error).stack ?? ''}\n`);
+      return 1;
+    }
+  }
+  if (usageError !== undefined) {
+    io.stderr(`gorgon: ${oneSentence(usageError)}\nRun 'gorgon --help' for the commands and options.\n`);
+    return 2;
+  }
+  return 0;
+}
+
+function oneSentence(text: string): string {
+  const line = text.split('\n')[0]!.trim();
+  return /[.!?]$/.test(line) ? line : `${line}.`;
+}

@@ -1,0 +1,13 @@
+import type { CommandModule } from 'yargs';
+import { fingerCommand } from './finger.js';
+import { fingerdCommand } from './fingerd.js';
+import type { GlobalArgs } from './options.js';
+import { serveCommand } from './serve.js';
+
+/** Every `gorgon` subcommand. A protocol adds its daemon and client commands here. */
+// yargs types a command list only as CommandModule<T, any>: the handlers keep their own types.
+export const commands: Array<CommandModule<GlobalArgs, never>> = [
+  serveCommand as CommandModule<GlobalArgs, never>,
+  fingerdCommand as CommandModule<GlobalArgs, never>,
+  fingerCommand as CommandModule<GlobalArgs, never>,
+];

@@ -1,0 +1,36 @@
+import type { Argv } from 'yargs';
+import { createCliLogger, type LogFormat, type LogLevel } from '../logging.js';
+
+/** Options every command has. */
+export interface GlobalArgs {
+  'log-format': LogFormat;
+  'log-level': LogLevel;
+}
+
+export function globalOptions<T>(yargs: Argv<T>): Argv<T & GlobalArgs> {
+  return yargs
+    .option('log-format', {
+      choices: ['pretty', 'json'] as const,
+      default: 'pretty' as LogFormat,
+      describe: 'log lines on stderr: readable, or one JSON object per line',
+      global: true,
+    })
+    .option('log-level', {
+      choices: ['debug', 'info', 'warn', 'error', 'silent'] as const,
+      default: 'info' as LogLevel,
+      describe: 'least severe log level shown',
+      global: true,
+    });
+}
+
+export function loggerFor(args: GlobalArgs) {
+  return createCliLogger(args['log-format'], args['log-level']);
+}
+
+/** Checks a --port value: yargs gives NaN for "abc". */
+export function checkPort(port: number, flag = '--port'): true {
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error(`${flag} must be a whole number from 0 to 65535, got ${String(port)}.`);
+  }
+  return true;
+}

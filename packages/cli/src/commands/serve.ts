@@ -1,0 +1,53 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { loadConfig, type SuiteConfig } from '../config.js';
+import { startDaemons, untilSignal, type DaemonSpec } from '../daemon.js';
+import { CliError } from '../errors.js';
+import { createCliLogger } from '../logging.js';
+import { protocols } from '../protocols/index.js';
+import type { GlobalArgs } from './options.js';
+
+interface ServeArgs extends GlobalArgs {
+  config?: string;
+  demo: boolean;
+  data: string;
+}
+
+/** `gorgon serve`: every configured daemon in one process. */
+export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
+  command: 'serve',
+  describe: 'run every configured daemon in one process',
+  builder: (yargs: Argv<GlobalArgs>) =>
+    yargs
+      .option('config', { alias: 'c', type: 'string', describe: 'YAML config file (default ./gorgon.yaml if present)' })
+      .option('demo', { type: 'boolean', default: false, describe: 'create demo data and serve every protocol on its default port' })
+      .option('data', { type: 'string', default: './demo-data', describe: 'where --demo writes its data' })
+      .example('$0 serve --demo', 'the whole suite with demo data')
+      .example('$0 serve --config gorgon.yaml', 'the daemons a config file describes'),
+  handler: async (args: ArgumentsCamelCase<ServeArgs>) => {
+    const config = await chooseConfig(args);
+    const log = createCliLogger(config.log?.format ?? args['log-format'], config.log?.level ?? args['log-level']);
+    const daemons: DaemonSpec[] = [];
+    for (const protocol of protocols) {
+      const section = config.sections.get(protocol.key);
+      if (section !== undefined) daemons.push(...(await protocol.build(section, { logger: log, baseDir: config.baseDir })));
+    }
+    if (daemons.length === 0) throw new CliError('serve: the config enables no daemon.');
+    const stop = await startDaemons(daemons, log);
+    if (args.demo) log.info({ event: 'demo', data: resolve(args.data) }, `demo data in ${resolve(args.data)}`);
+    await untilSignal(stop, log);
+  },
+};
+
+async function chooseConfig(args: ServeArgs): Promise<SuiteConfig> {
+  if (args.config) return loadConfig(args.config);
+  if (args.demo) {
+    const dataDir = resolve(args.data);
+    const sections = new Map<string, unknown>();
+    for (const protocol of protocols) sections.set(protocol.key, await protocol.demo(dataDir));
+    return { sections, baseDir: dataDir };
+  }
+  if (existsSync('gorgon.yaml')) return loadConfig('gorgon.yaml');
+  throw new CliError('serve: no config: give --config FILE, put a gorgon.yaml here, or use --demo.', 2);
+}

@@ -1,0 +1,73 @@
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { z } from 'zod';
+import { CliError } from './errors.js';
+import { protocols } from './protocols/index.js';
+
+/** The `log:` section. Command-line flags win over it. */
+export const logSection = z
+  .object({
+    format: z.enum(['pretty', 'json']).optional(),
+    level: z.enum(['debug', 'info', 'warn', 'error', 'silent']).optional(),
+  })
+  .strict();
+
+/** The whole config file: `log:` plus one optional section per protocol. */
+export const configSchema = z
+  .object({
+    log: logSection.optional(),
+    ...Object.fromEntries(protocols.map((p) => [p.key, p.schema.optional()])),
+  })
+  .strict();
+
+export interface SuiteConfig {
+  log?: z.infer<typeof logSection>;
+  sections: Map<string, unknown>;
+  /** Relative paths in the file resolve against its directory. */
+  baseDir: string;
+}
+
+/** Reads and validates a YAML (or JSON) config file; every problem is one clear sentence. */
+export async function loadConfig(path: string): Promise<SuiteConfig> {
+  const absolute = resolve(path);
+  let text: string;
+  try {
+    text = await readFile(absolute, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new CliError(`config file ${path} does not exist.`);
+    if (code === 'EISDIR') throw new CliError(`config file ${path} is a directory.`);
+    throw new CliError(`cannot read config file ${path}: ${(err as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text) ?? {};
+  } catch (err) {
+    if (err instanceof YAMLParseError) {
+      const where = err.linePos ? ` line ${err.linePos[0].line}` : '';
+      throw new CliError(`config file ${path}${where} is not valid YAML: ${err.message.split('\n')[0]}`);
+    }
+    throw err;
+  }
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) throw new CliError(`config file ${path}: ${describeIssues(parsed.error)}`);
+  const { log, ...rest } = parsed.data as { log?: SuiteConfig['log'] } & Record<string, unknown>;
+  const sections = new Map(Object.entries(rest).filter(([, v]) => v !== undefined));
+  return { ...(log ? { log } : {}), sections, baseDir: dirname(absolute) };
+}
+
+/** "finger.port: expected number, received string; ftp: unknown key 'prot'". */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 3)
+    .map((issue) => `${issue.path.length ? issue.path.join('.') : '(top level)'}: ${issue.message}`)
+    .join('; ');
+}
+
+/** Validates one protocol section built from command-line flags. */
+export function parseSection<C>(schema: z.ZodType<C>, value: unknown, what: string): C {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new CliError(`${what}: ${describeIssues(parsed.error)}`, 2);
+  return parsed.data;
+}

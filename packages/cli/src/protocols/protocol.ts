@@ -1,0 +1,23 @@
+import type { z } from 'zod';
+import type { Logger } from '@gorgon/core';
+import type { DaemonSpec } from '../daemon.js';
+
+/** What a protocol needs from the CLI to build its servers. */
+export interface BuildContext {
+  logger: Logger;
+  /** Relative paths in the config resolve against this directory. */
+  baseDir: string;
+}
+
+/**
+ * One protocol as the suite sees it: the schema of its section in the config file, the demo
+ * data it creates for `gorgon serve --demo`, and how it turns a section into daemons. The
+ * single-protocol commands (`gorgon fingerd`, …) map their flags onto the same section.
+ */
+export interface SuiteProtocol<C> {
+  key: string;
+  schema: z.ZodType<C>;
+  /** Writes demo data under `dataDir` and returns the section that serves it. */
+  demo(dataDir: string): Promise<C>;
+  build(section: C, context: BuildContext): Promise<DaemonSpec[]>;
+}
