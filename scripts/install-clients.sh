@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the stock clients and servers that the interop tests drive (Debian packages).
+# Idempotent and quick when everything is present. Services are never started by the install:
+# the tests run their own instances on unprivileged loopback ports.
+set -euo pipefail
+
+packages=(
+  finger netcat-openbsd curl          # finger interop
+  fetchmail mpop                      # POP3 interop (curl and python3's poplib too)
+  lftp wget vsftpd python3-pyftpdlib  # FTP interop
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+  echo "install-clients: cannot install ${missing[*]} (needs root and apt-get); interop tests that use them will fail." >&2
+  exit 0
+fi
+
+echo "install-clients: installing ${missing[*]}" >&2
+# Keep package scripts from starting daemons (vsftpd, inetd) on system ports.
+policy=/usr/sbin/policy-rc.d
+made_policy=0
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod +x "$policy" && made_policy=1
+fi
+trap '[ $made_policy = 1 ] && rm -f "$policy"' EXIT
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
