@@ -1,0 +1,207 @@
+import { LineSession, errorText, printable, type Channel } from '@gorgon/core';
+import type { FingerLimits } from './defaults.js';
+import type { FingerUser, UserDirectory } from './directory.js';
+import { formatEntry, formatList, textBlock, toWire } from './format.js';
+import { formatHost, forwardTarget, parseQuery, type FingerHost, type FingerQuery, type QueryProblem } from './query.js';
+import { replies } from './replies.js';
+
+/**
+ * A finger connection's life: `waiting` for the one query line, `answering` it (a directory
+ * lookup or a forward may take a while), `done` once the reply is queued and the connection is
+ * closing. RFC 1288 allows one query per connection.
+ * @see RFC 1288 §2.1
+ */
+export type FingerState = 'waiting' | 'answering' | 'done';
+
+/** How a session forwards a `{Q2}` query: the finger client, or a stand-in in tests. */
+export type Forwarder = (
+  user: string,
+  options: { host: string; port: number; verbose: boolean; timeoutMs: number; maxBytes: number },
+) => Promise<string>;
+
+/** Everything a session needs, resolved from the server options. */
+export interface FingerSessionConfig {
+  directory: UserDirectory;
+  allowList: boolean;
+  forwarding: { enabled: boolean; maxHops: number; timeoutMs: number; port: number; maxBytes: number };
+  limits: FingerLimits;
+  forward: Forwarder;
+}
+
+/** Most entries in a verbose listing or a name search: each may carry a whole plan. */
+const MAX_LONG_ENTRIES = 100;
+
+const PROBLEM_REPLY: Record<QueryProblem, (config: FingerSessionConfig) => string> = {
+  'too-long': () => replies.queryTooLong,
+  binary: () => replies.badCharacters,
+  syntax: () => replies.badSyntax,
+  'too-many-names': (config) => replies.tooManyNames(config.limits.maxNamesPerQuery),
+};
+
+/**
+ * The server side of one finger connection: reads one query line, answers it from the
+ * directory (or by forwarding it), and closes. Every failure ends in exactly one line of
+ * reply and a log line carrying the connection id; nothing thrown reaches the wire.
+ * @see RFC 1288 §2.1–§2.5, §3
+ */
+export class FingerSession extends LineSession {
+  readonly #config: FingerSessionConfig;
+  #state: FingerState = 'waiting';
+
+  constructor(channel: Channel, config: FingerSessionConfig) {
+    super(channel, { maxLineLength: config.limits.maxQueryLength });
+    this.#config = config;
+  }
+
+  /** Where the session is in its life. */
+  get state(): FingerState {
+    return this.#state;
+  }
+
+  protected override async onLine(line: string): Promise<void> {
+    if (this.#state !== 'waiting') return;
+    this.#state = 'answering';
+    const parsed = parseQuery(line, { maxLength: this.#config.limits.maxQueryLength, maxNames: this.#config.limits.maxNamesPerQuery });
+    if (!parsed.ok) {
+      this.channel.log.warn({ event: 'bad-query', problem: parsed.problem, query: printable(line) }, `refused query: ${parsed.detail}`);
+      this.#finish([PROBLEM_REPLY[parsed.problem](this.#config)]);
+      return;
+    }
+    this.channel.log.info({ event: 'query', kind: parsed.query.kind, query: printable(line) }, 'finger query');
+    let lines: string[];
+    try {
+      lines = await this.#answer(parsed.query);
+    } catch (err) {
+      this.channel.counters.errors++;
+      this.channel.log.error({ event: 'directory-error' }, `user directory failed: ${errorText(err)}`);
+      lines = [replies.unavailable];
+    }
+    this.#finish(lines);
+  }
+
+  protected override onLineTooLong(): void {
+    if (this.#state !== 'waiting') return;
+    this.#state = 'answering';
+    this.channel.log.warn(
+      { event: 'bad-query', problem: 'too-long' },
+      `refused query: longer than ${this.#config.limits.maxQueryLength} bytes`,
+    );
+    this.#finish([replies.queryTooLong]);
+  }
+
+  protected override handleTimeout(kind: 'idle' | 'total'): void {
+    switch (this.#state) {
+      case 'waiting':
+        this.#finish([replies.timedOut]);
+        return;
+      case 'answering':
+        // No input or output moves while a lookup or forward runs: that is not idleness. The
+        // forward has its own timeout and the total timeout bounds a directory that hangs.
+        if (kind === 'total') this.#finish([replies.timedOut]);
+        return;
+      case 'done':
+        // The reply is written but the peer does not read it: drop the connection.
+        this.close({ flush: false });
+        return;
+    }
+  }
+
+  protected override handleShutdown(): void {
+    // A query being answered is let finish; the listener closes it after its grace period.
+    if (this.#state === 'waiting') this.#finish([replies.shuttingDown]);
+  }
+
+  protected override handleError(err: unknown): void {
+    this.channel.counters.errors++;
+    this.channel.log.error({ event: 'handler-error' }, errorText(err));
+    if (this.#state !== 'done') this.#finish([replies.unavailable]);
+    else this.close({ flush: true });
+  }
+
+  /** Queues the reply and closes once it is written: one reply per connection. */
+  #finish(lines: readonly string[]): void {
+    if (this.#state === 'done' || this.closing) return;
+    this.#state = 'done';
+    this.push(toWire(lines));
+    this.closeWhenDone();
+  }
+
+  async #answer(query: FingerQuery): Promise<string[]> {
+    switch (query.kind) {
+      case 'list':
+        return this.#list(query.verbose);
+      case 'user':
+        return this.#users(query.names, query.verbose);
+      case 'forward':
+        return this.#forward(query);
+    }
+  }
+
+  /** @see RFC 1288 §2.5.1, §3.2.2 */
+  async #list(verbose: boolean): Promise<string[]> {
+    if (!this.#config.allowList) return [replies.listDenied];
+    const { directory, limits } = this.#config;
+    const users = await directory.list();
+    if (!verbose) return formatList(users, limits);
+    if (users.length === 0) return [replies.noUsers];
+    const shown: FingerUser[] = [];
+    // list() may leave plans out; find() gives the whole entry.
+    for (const user of users.slice(0, MAX_LONG_ENTRIES)) shown.push((await directory.find(user.login)) ?? user);
+    const lines = this.#entries(shown, true);
+    if (users.length > MAX_LONG_ENTRIES) lines.push('', replies.moreUsers(users.length - MAX_LONG_ENTRIES));
+    return lines;
+  }
+
+  /** Login first, then real name: @see RFC 1288 §2.5.2, §2.5.3 */
+  async #users(names: readonly string[], verbose: boolean): Promise<string[]> {
+    const { directory } = this.#config;
+    const found = new Map<string, FingerUser>();
+    const missing: string[] = [];
+    for (const name of names) {
+      const exact = await directory.find(name);
+      const matches = exact ? [exact] : ((await directory.search?.(name)) ?? []);
+      if (matches.length === 0) missing.push(name);
+      for (const user of matches) if (!found.has(user.login)) found.set(user.login, user);
+    }
+    const users = [...found.values()];
+    const lines = this.#entries(users.slice(0, MAX_LONG_ENTRIES), verbose);
+    if (users.length > MAX_LONG_ENTRIES) lines.push('', replies.moreUsers(users.length - MAX_LONG_ENTRIES));
+    if (missing.length > 0 && lines.length > 0) lines.push('');
+    for (const name of missing) lines.push(replies.noSuchUser(name));
+    return lines;
+  }
+
+  #entries(users: readonly FingerUser[], verbose: boolean): string[] {
+    const lines: string[] = [];
+    for (const user of users) {
+      if (lines.length > 0) lines.push('');
+      lines.push(...formatEntry(user, { ...this.#config.limits, verbose }));
+    }
+    return lines;
+  }
+
+  /** @see RFC 1288 §2.4, §3.2.1 */
+  async #forward(query: Extract<FingerQuery, { kind: 'forward' }>): Promise<string[]> {
+    const { forwarding, limits } = this.#config;
+    if (!forwarding.enabled) return [replies.forwardingDenied];
+    if (query.hosts.length > forwarding.maxHops) return [replies.tooManyHops(forwarding.maxHops)];
+    const { user, next } = forwardTarget(query);
+    if (next.port !== undefined && next.port !== forwarding.port) return [replies.forwardPortDenied];
+    const where = formatHost(next);
+    let text: string;
+    try {
+      text = await this.#config.forward(user, {
+        host: next.host,
+        port: forwarding.port,
+        verbose: query.verbose,
+        timeoutMs: forwarding.timeoutMs,
+        maxBytes: forwarding.maxBytes,
+      });
+    } catch (err) {
+      this.channel.log.warn({ event: 'forward-failed', host: where }, `forwarding to ${where} failed: ${errorText(err)}`);
+      return [replies.forwardFailed(where)];
+    }
+    this.channel.log.info({ event: 'forwarded', host: where }, `forwarded query to ${where}`);
+    return [replies.forwardedFrom(where), ...textBlock(text, { width: limits.lineWidth, maxLines: Number.POSITIVE_INFINITY, maxBytes: forwarding.maxBytes })];
+  }
+}
