@@ -1,0 +1,310 @@
+import { randomBytes } from 'node:crypto';
+import type { Dirent, Stats } from 'node:fs';
+import { link, lstat, mkdir, open, readdir, realpath, rename, rmdir, stat, unlink, utimes, chmod, type FileHandle } from 'node:fs/promises';
+import { join, sep } from 'node:path';
+import { FileProducer, type Producer } from '@gorgon/core';
+import { baseName, FsError, parentPath, type FileStat, type FsErrorCode, type VirtualFs, type WritableFile, type WriteOptions } from './fs.js';
+
+/** Options of {@link DiskFs}. */
+export interface DiskFsOptions {
+  /** Stats run at once while listing a directory. Default 64. */
+  statConcurrency?: number;
+}
+
+/** Temporary upload files start with this; listings hide them. */
+export const TEMP_PREFIX = '.gorgon-upload-';
+
+const errnoCodes: Record<string, FsErrorCode> = {
+  ENOENT: 'not-found',
+  ENOTDIR: 'not-dir',
+  EISDIR: 'is-dir',
+  EEXIST: 'exists',
+  ENOTEMPTY: 'not-empty',
+  EACCES: 'denied',
+  EPERM: 'denied',
+  EROFS: 'denied',
+  ENOSPC: 'no-space',
+  EDQUOT: 'no-space',
+  EFBIG: 'no-space',
+  ENAMETOOLONG: 'invalid-path',
+  EINVAL: 'invalid-path',
+  ELOOP: 'denied',
+};
+
+/** Turns a Node fs error into an FsError (an FsError passes through). */
+export function toFsError(err: unknown, what: string): FsError {
+  if (err instanceof FsError) return err;
+  const code = (err as NodeJS.ErrnoException).code ?? '';
+  return new FsError(errnoCodes[code] ?? 'io', `${what}: ${code || (err as Error).message}`, { cause: err });
+}
+
+function toStat(name: string, st: Stats): FileStat {
+  return {
+    name,
+    kind: st.isDirectory() ? 'dir' : st.isFile() ? 'file' : 'other',
+    size: st.isFile() ? st.size : 0,
+    mtime: st.mtime,
+    mode: st.mode & 0o7777,
+    id: `${st.dev.toString(16)}g${st.ino.toString(16)}`,
+  };
+}
+
+/**
+ * A VirtualFs over a directory on disk. Every call resolves real paths (symlinks included) and
+ * refuses anything that lands outside the root, so a symlink planted after login cannot lead
+ * out. Uploads go to a temporary file in the target directory and are renamed into place after
+ * fsync of the file and of the directory.
+ * @see RFC 2577 §5 (protecting files outside the FTP area)
+ */
+export class DiskFs implements VirtualFs {
+  readonly root: string;
+  readonly #concurrency: number;
+  #realRoot: Promise<string> | undefined;
+
+  constructor(root: string, options: DiskFsOptions = {}) {
+    this.root = root;
+    this.#concurrency = options.statConcurrency ?? 64;
+  }
+
+  async stat(path: string): Promise<FileStat> {
+    const real = await this.#resolve(path);
+    try {
+      return toStat(baseName(path), await stat(real));
+    } catch (err) {
+      throw toFsError(err, path);
+    }
+  }
+
+  async list(path: string): Promise<FileStat[]> {
+    const dir = await this.#resolve(path);
+    let entries: Dirent[];
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (err) {
+      throw toFsError(err, path);
+    }
+    entries = entries.filter((e) => !e.name.startsWith(TEMP_PREFIX));
+    const out = new Array<FileStat | undefined>(entries.length);
+    let next = 0;
+    // A bounded pool of stats: a 10,000-entry directory costs a few hundred awaits, not 10,000 in a row.
+    const worker = async (): Promise<void> => {
+      while (next < entries.length) {
+        const i = next++;
+        const entry = entries[i]!;
+        const full = join(dir, entry.name);
+        try {
+          if (entry.isSymbolicLink()) {
+            const target = await this.#inside(full);
+            out[i] = target ? toStat(entry.name, await stat(target)) : { ...toStat(entry.name, await lstat(full)), kind: 'other' };
+          } else {
+            out[i] = toStat(entry.name, await lstat(full));
+          }
+        } catch {
+          out[i] = undefined; // vanished between readdir and stat
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.#concurrency, entries.length) }, worker));
+    return out.filter((s): s is FileStat => s !== undefined);
+  }
+
+  async openRead(path: string, start = 0): Promise<Producer> {
+    const real = await this.#resolve(path);
+    let handle: FileHandle;
+    try {
+      handle = await open(real, 'r');
+    } catch (err) {
+      throw toFsError(err, path);
+    }
+    const st = await handle.stat();
+    if (!st.isFile()) {
+      await handle.close();
+      throw new FsError('is-dir', `${path} is not a regular file`);
+    }
+    return new FileProducer(handle, { start });
+  }
+
+  async openWrite(path: string, options: WriteOptions): Promise<WritableFile> {
+    const dir = await this.#resolve(parentPath(path));
+    const name = baseName(path);
+    if (name === '') throw new FsError('invalid-path', 'cannot write the root');
+    const target = join(dir, name);
+    const existing = await lstat(target).catch(() => undefined);
+    let real = target;
+    if (existing?.isSymbolicLink()) {
+      const inside = await this.#inside(target);
+      if (!inside) throw new FsError('denied', `${path} points outside the root`);
+      real = inside;
+    }
+    const current = existing?.isSymbolicLink() ? await stat(real).catch(() => undefined) : existing;
+    if (current?.isDirectory()) throw new FsError('is-dir', `${path} is a directory`);
+    if (options.mode === 'replace') return this.#replace(path, dir, target, current?.mode, options.exclusive === true);
+    if (!current && options.mode === 'resume') throw new FsError('not-found', `${path} does not exist`);
+    let handle: FileHandle;
+    try {
+      handle = await open(real, options.mode === 'append' ? 'a' : 'r+');
+    } catch (err) {
+      throw toFsError(err, path);
+    }
+    let position = options.mode === 'resume' ? (options.offset ?? 0) : null;
+    let done = false;
+    const finish = async (): Promise<void> => {
+      if (done) return;
+      done = true;
+      await handle.close().catch(() => undefined);
+    };
+    return {
+      write: async (data) => {
+        await writeAll(handle, data, position).catch((err: unknown) => Promise.reject(toFsError(err, path)));
+        if (position !== null) position += data.length;
+        // APPE changes the file in place: flush each chunk so a cut connection keeps what was acknowledged.
+        else await handle.datasync();
+      },
+      commit: async () => {
+        try {
+          if (position !== null) await handle.truncate(position);
+          await handle.sync();
+        } catch (err) {
+          throw toFsError(err, path);
+        } finally {
+          await finish();
+        }
+      },
+      abort: finish,
+    };
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    const src = join(await this.#resolve(parentPath(from)), baseName(from));
+    const dst = join(await this.#resolve(parentPath(to)), baseName(to));
+    if (baseName(from) === '' || baseName(to) === '') throw new FsError('denied', 'cannot rename the root');
+    try {
+      await rename(src, dst);
+    } catch (err) {
+      throw toFsError(err, from);
+    }
+  }
+
+  async mkdir(path: string): Promise<void> {
+    const dir = await this.#resolve(parentPath(path));
+    if (baseName(path) === '') throw new FsError('exists', '/ exists');
+    await mkdir(join(dir, baseName(path))).catch((err: unknown) => Promise.reject(toFsError(err, path)));
+  }
+
+  async rmdir(path: string): Promise<void> {
+    if (baseName(path) === '') throw new FsError('denied', 'cannot remove the root');
+    const target = join(await this.#resolve(parentPath(path)), baseName(path));
+    await rmdir(target).catch((err: unknown) => Promise.reject(toFsError(err, path)));
+  }
+
+  async unlink(path: string): Promise<void> {
+    const target = join(await this.#resolve(parentPath(path)), baseName(path));
+    const st = await lstat(target).catch((err: unknown) => Promise.reject(toFsError(err, path)));
+    if (st.isDirectory()) throw new FsError('is-dir', `${path} is a directory`);
+    await unlink(target).catch((err: unknown) => Promise.reject(toFsError(err, path)));
+  }
+
+  async setMtime(path: string, mtime: Date): Promise<void> {
+    const real = await this.#resolve(path);
+    await utimes(real, mtime, mtime).catch((err: unknown) => Promise.reject(toFsError(err, path)));
+  }
+
+  async chmod(path: string, mode: number): Promise<void> {
+    const real = await this.#resolve(path);
+    await chmod(real, mode & 0o7777).catch((err: unknown) => Promise.reject(toFsError(err, path)));
+  }
+
+  async #replace(path: string, dir: string, target: string, oldMode: number | undefined, exclusive: boolean): Promise<WritableFile> {
+    const temp = join(dir, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
+    let handle: FileHandle;
+    try {
+      // 'wx' (O_EXCL) never follows a symlink planted under the temporary name.
+      handle = await open(temp, 'wx', oldMode === undefined ? 0o644 : oldMode & 0o7777);
+    } catch (err) {
+      throw toFsError(err, path);
+    }
+    let state: 'open' | 'committed' | 'aborted' = 'open';
+    const abort = async (): Promise<void> => {
+      if (state !== 'open') return;
+      state = 'aborted';
+      await handle.close().catch(() => undefined);
+      await unlink(temp).catch(() => undefined);
+    };
+    return {
+      write: async (data) => {
+        await writeAll(handle, data, null).catch((err: unknown) => Promise.reject(toFsError(err, path)));
+      },
+      commit: async () => {
+        if (state !== 'open') return;
+        try {
+          await handle.sync();
+          await handle.close();
+          if (exclusive) {
+            await link(temp, target); // fails with EEXIST instead of replacing (STOU)
+            await unlink(temp);
+          } else {
+            await rename(temp, target);
+          }
+          state = 'committed';
+          await syncDir(dir);
+        } catch (err) {
+          await abort();
+          throw toFsError(err, path);
+        }
+      },
+      abort,
+    };
+  }
+
+  /** The real path of a virtual path, refused when it resolves outside the root. */
+  async #resolve(path: string): Promise<string> {
+    if (path.includes('\0')) throw new FsError('invalid-path', 'NUL in path');
+    const root = await this.#root();
+    const host = join(root, path);
+    let real: string;
+    try {
+      real = await realpath(host);
+    } catch (err) {
+      // A missing entry: check its parent instead, so creating "new.txt" works.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || path === '/' || path === '') throw toFsError(err, path);
+      const parent = await this.#resolve(parentPath(path));
+      return join(parent, baseName(path));
+    }
+    if (!isInside(root, real)) throw new FsError('denied', `${path} resolves outside the root`);
+    return real;
+  }
+
+  /** The real target of `host` if it lies inside the root, else undefined. */
+  async #inside(host: string): Promise<string | undefined> {
+    const root = await this.#root();
+    const real = await realpath(host).catch(() => undefined);
+    return real !== undefined && isInside(root, real) ? real : undefined;
+  }
+
+  #root(): Promise<string> {
+    this.#realRoot ??= realpath(this.root).catch((err: unknown) => {
+      this.#realRoot = undefined;
+      throw toFsError(err, `root ${this.root}`);
+    });
+    return this.#realRoot;
+  }
+}
+
+function isInside(root: string, real: string): boolean {
+  return real === root || real.startsWith(root.endsWith(sep) ? root : root + sep);
+}
+
+async function writeAll(handle: FileHandle, data: Buffer, position: number | null): Promise<void> {
+  let offset = 0;
+  while (offset < data.length) {
+    const { bytesWritten } = await handle.write(data, offset, data.length - offset, position === null ? null : position + offset);
+    offset += bytesWritten;
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r').catch(() => undefined);
+  if (!handle) return;
+  await handle.sync().catch(() => undefined);
+  await handle.close().catch(() => undefined);
+}

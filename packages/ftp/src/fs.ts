@@ -1,0 +1,102 @@
+import type { Producer } from '@gorgon/core';
+
+/** What a directory entry is. Symlinks are followed; one pointing outside the root is `other`. */
+export type FileKind = 'file' | 'dir' | 'other';
+
+/** Facts about one file or directory, as a VirtualFs returns them (never protocol text). */
+export interface FileStat {
+  /** The last path component ("" for the root). */
+  name: string;
+  kind: FileKind;
+  size: number;
+  mtime: Date;
+  /** Unix permission bits (0o7777 mask). */
+  mode: number;
+  /** A stable identity (device and inode on disk) for the MLSx `unique` fact. */
+  id: string;
+}
+
+/** Why a VirtualFs operation failed. The session maps each code to an FTP reply. */
+export type FsErrorCode =
+  | 'not-found'
+  | 'not-dir'
+  | 'is-dir'
+  | 'exists'
+  | 'not-empty'
+  | 'denied'
+  | 'invalid-path'
+  | 'no-space'
+  | 'unsupported'
+  | 'io';
+
+/** A VirtualFs failure with a machine-readable code; its message is for logs. */
+export class FsError extends Error {
+  readonly code: FsErrorCode;
+  constructor(code: FsErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'FsError';
+    this.code = code;
+  }
+}
+
+/** How a file is opened for writing. */
+export interface WriteOptions {
+  /**
+   * `replace` (STOR, STOU): write a temporary file, put in place by `commit`; `resume`
+   * (REST + STOR): write into the existing file from `offset`; `append` (APPE): add at the end.
+   */
+  mode: 'replace' | 'resume' | 'append';
+  /** Resume offset (`resume` only). */
+  offset?: number;
+  /** `replace` only: fail on commit if the target exists by then (STOU). */
+  exclusive?: boolean;
+}
+
+/**
+ * An upload in progress. Nothing appears under the final name until `commit` (for `replace`);
+ * `abort` removes the temporary file and leaves any previous file untouched.
+ */
+export interface WritableFile {
+  /** Writes the next bytes; resolves when the filesystem accepted them. */
+  write(data: Buffer): Promise<void>;
+  /** Makes the upload durable (fsync) and visible under its final name. */
+  commit(): Promise<void>;
+  /** Drops the upload; safe to call after commit or twice. */
+  abort(): Promise<void>;
+}
+
+/**
+ * The storage an FTP session sees: paths are absolute virtual paths ("/", "/pub/a.txt")
+ * already normalised by the session (no "..", no NUL). An implementation must keep every
+ * access inside its root, including through symlinks, checked on every call.
+ * @see RFC 959 §3.1 (file structure), RFC 3659 §7 (listings)
+ */
+export interface VirtualFs {
+  stat(path: string): Promise<FileStat>;
+  /** The entries of a directory, without "." and "..". */
+  list(path: string): Promise<FileStat[]>;
+  /** The file's bytes from `start`, in large chunks (1 MiB on disk). */
+  openRead(path: string, start?: number): Promise<Producer>;
+  openWrite(path: string, options: WriteOptions): Promise<WritableFile>;
+  rename(from: string, to: string): Promise<void>;
+  mkdir(path: string): Promise<void>;
+  /** Removes an empty directory. */
+  rmdir(path: string): Promise<void>;
+  /** Removes a file (not a directory). */
+  unlink(path: string): Promise<void>;
+  setMtime(path: string, mtime: Date): Promise<void>;
+  /** Optional: changes permission bits (SITE CHMOD). */
+  chmod?(path: string, mode: number): Promise<void>;
+}
+
+/** The last component of a virtual path. */
+export function baseName(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i === -1 ? path : path.slice(i + 1);
+}
+
+/** The parent of a virtual path ("/" for top-level entries and for "/" itself). */
+export function parentPath(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i <= 0 ? '/' : path.slice(0, i);
+}

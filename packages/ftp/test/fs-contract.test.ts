@@ -1,0 +1,208 @@
+import { mkdtemp, mkdir, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { isEmptyChunk, type Producer } from '@gorgon/core';
+import { DiskFs, TEMP_PREFIX } from '../src/fs-disk.js';
+import { MemoryFs } from '../src/fs-memory.js';
+import { FsError, type VirtualFs } from '../src/fs.js';
+
+async function readAll(p: Producer): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for (;;) {
+    const chunk = await p.more();
+    if (isEmptyChunk(chunk)) break;
+    parts.push(Buffer.from(chunk));
+  }
+  return Buffer.concat(parts);
+}
+
+async function code(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (err) {
+    if (err instanceof FsError) return err.code;
+    throw err;
+  }
+  return 'ok';
+}
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0)) await c();
+});
+
+async function diskFs(): Promise<VirtualFs> {
+  const dir = await mkdtemp(join(tmpdir(), 'gorgon-fs-'));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  await mkdir(join(dir, 'pub'));
+  await writeFile(join(dir, 'pub', 'a.txt'), 'alpha\n');
+  await writeFile(join(dir, 'b.bin'), Buffer.alloc(3 * 1024 * 1024, 7));
+  return new DiskFs(dir);
+}
+
+async function memoryFs(): Promise<VirtualFs> {
+  return new MemoryFs({ 'pub/a.txt': 'alpha\n', 'b.bin': Buffer.alloc(3 * 1024 * 1024, 7) });
+}
+
+describe.each([
+  ['memory', memoryFs],
+  ['disk', diskFs],
+])('VirtualFs contract: %s', (_name, make) => {
+  it('stats files and directories', async () => {
+    const fs = await make();
+    const a = await fs.stat('/pub/a.txt');
+    expect(a).toMatchObject({ name: 'a.txt', kind: 'file', size: 6 });
+    expect(a.mtime).toBeInstanceOf(Date);
+    expect((await fs.stat('/pub')).kind).toBe('dir');
+    expect((await fs.stat('/')).kind).toBe('dir');
+    expect(await code(fs.stat('/nope'))).toBe('not-found');
+    expect(await code(fs.stat('/pub/a.txt/x'))).toMatch(/not-dir|not-found/);
+  });
+
+  it('lists a directory', async () => {
+    const fs = await make();
+    const names = (await fs.list('/')).map((s) => s.name).sort();
+    expect(names).toEqual(['b.bin', 'pub']);
+    expect(await code(fs.list('/pub/a.txt'))).toBe('not-dir');
+    expect(await code(fs.list('/missing'))).toBe('not-found');
+  });
+
+  it('reads from an offset in large chunks', async () => {
+    const fs = await make();
+    expect((await readAll(await fs.openRead('/pub/a.txt'))).toString()).toBe('alpha\n');
+    expect((await readAll(await fs.openRead('/pub/a.txt', 2))).toString()).toBe('pha\n');
+    const big = await fs.openRead('/b.bin');
+    const first = await big.more();
+    expect(Buffer.byteLength(first as Buffer)).toBe(1024 * 1024);
+    await big.close?.();
+    expect(await code(fs.openRead('/pub'))).toBe('is-dir');
+  });
+
+  it('replaces a file only on commit; abort leaves the old one', async () => {
+    const fs = await make();
+    const w = await fs.openWrite('/pub/a.txt', { mode: 'replace' });
+    await w.write(Buffer.from('new content'));
+    expect((await readAll(await fs.openRead('/pub/a.txt'))).toString()).toBe('alpha\n');
+    await w.commit();
+    expect((await readAll(await fs.openRead('/pub/a.txt'))).toString()).toBe('new content');
+    const cut = await fs.openWrite('/pub/a.txt', { mode: 'replace' });
+    await cut.write(Buffer.from('partial'));
+    await cut.abort();
+    expect((await readAll(await fs.openRead('/pub/a.txt'))).toString()).toBe('new content');
+    expect((await fs.list('/pub')).map((s) => s.name)).toEqual(['a.txt']);
+  });
+
+  it('creates new files, appends and resumes', async () => {
+    const fs = await make();
+    const w = await fs.openWrite('/pub/new.txt', { mode: 'replace' });
+    await w.write(Buffer.from('hello '));
+    await w.commit();
+    const a = await fs.openWrite('/pub/new.txt', { mode: 'append' });
+    await a.write(Buffer.from('world'));
+    await a.commit();
+    expect((await readAll(await fs.openRead('/pub/new.txt'))).toString()).toBe('hello world');
+    const r = await fs.openWrite('/pub/new.txt', { mode: 'resume', offset: 6 });
+    await r.write(Buffer.from('there'));
+    await r.commit();
+    expect((await readAll(await fs.openRead('/pub/new.txt'))).toString()).toBe('hello there');
+    expect(await code(fs.openWrite('/pub', { mode: 'replace' }))).toBe('is-dir');
+    expect(await code(fs.openWrite('/nodir/x', { mode: 'replace' }))).toBe('not-found');
+  });
+
+  it('refuses an exclusive commit over an existing file', async () => {
+    const fs = await make();
+    const w = await fs.openWrite('/pub/a.txt', { mode: 'replace', exclusive: true });
+    await w.write(Buffer.from('x'));
+    expect(await code(w.commit())).toBe('exists');
+    expect((await readAll(await fs.openRead('/pub/a.txt'))).toString()).toBe('alpha\n');
+  });
+
+  it('makes, renames and removes entries', async () => {
+    const fs = await make();
+    await fs.mkdir('/d');
+    expect(await code(fs.mkdir('/d'))).toBe('exists');
+    await fs.rename('/pub/a.txt', '/d/a2.txt');
+    expect(await code(fs.stat('/pub/a.txt'))).toBe('not-found');
+    expect((await fs.stat('/d/a2.txt')).size).toBe(6);
+    expect(await code(fs.rmdir('/d'))).toBe('not-empty');
+    expect(await code(fs.unlink('/d'))).toBe('is-dir');
+    await fs.unlink('/d/a2.txt');
+    await fs.rmdir('/d');
+    expect(await code(fs.stat('/d'))).toBe('not-found');
+    expect(await code(fs.unlink('/missing'))).toBe('not-found');
+    expect(await code(fs.rename('/missing', '/x'))).toBe('not-found');
+  });
+
+  it('sets modification times and modes', async () => {
+    const fs = await make();
+    const when = new Date(Date.UTC(2001, 8, 9, 1, 46, 40));
+    await fs.setMtime('/pub/a.txt', when);
+    expect((await fs.stat('/pub/a.txt')).mtime.getTime()).toBe(when.getTime());
+    await fs.chmod!('/pub/a.txt', 0o600);
+    expect((await fs.stat('/pub/a.txt')).mode).toBe(0o600);
+  });
+
+  it('gives distinct unique ids', async () => {
+    const fs = await make();
+    const [a, b] = await Promise.all([fs.stat('/pub/a.txt'), fs.stat('/b.bin')]);
+    expect(a.id).not.toBe(b.id);
+  });
+});
+
+describe('DiskFs confinement', () => {
+  async function jail(): Promise<{ fs: DiskFs; root: string; outside: string }> {
+    const base = await mkdtemp(join(tmpdir(), 'gorgon-jail-'));
+    cleanups.push(() => rm(base, { recursive: true, force: true }));
+    const root = join(base, 'root');
+    const outside = join(base, 'outside');
+    await mkdir(root);
+    await mkdir(outside);
+    await writeFile(join(outside, 'secret'), 'top secret');
+    await symlink(join(outside, 'secret'), join(root, 'link'));
+    await symlink(outside, join(root, 'dirlink'));
+    await symlink(join(outside, 'nothing-yet'), join(root, 'dangling'));
+    await writeFile(join(root, 'inside.txt'), 'ok');
+    await symlink(join(root, 'inside.txt'), join(root, 'goodlink'));
+    return { fs: new DiskFs(root), root, outside };
+  }
+
+  it('refuses symlinks that point outside the root, on every operation', async () => {
+    const { fs, outside } = await jail();
+    expect(await code(fs.stat('/link'))).toBe('denied');
+    expect(await code(fs.openRead('/link'))).toBe('denied');
+    expect(await code(fs.list('/dirlink'))).toBe('denied');
+    expect(await code(fs.openRead('/dirlink/secret'))).toBe('denied');
+    expect(await code(fs.openWrite('/dirlink/new', { mode: 'replace' }))).toBe('denied');
+    expect(await code(fs.openWrite('/link', { mode: 'append' }))).toBe('denied');
+    expect(await code(fs.openWrite('/dangling', { mode: 'replace' }))).toBe('denied');
+    expect(await code(fs.mkdir('/dirlink/sub'))).toBe('denied');
+    expect(await code(fs.setMtime('/link', new Date()))).toBe('denied');
+    expect(await readdir(outside)).toEqual(['secret']);
+  });
+
+  it('follows symlinks that stay inside and marks outside ones in listings', async () => {
+    const { fs } = await jail();
+    expect((await fs.stat('/goodlink')).size).toBe(2);
+    const byName = new Map((await fs.list('/')).map((s) => [s.name, s.kind]));
+    expect(byName.get('goodlink')).toBe('file');
+    expect(byName.get('link')).toBe('other');
+    expect(byName.get('dirlink')).toBe('other');
+  });
+
+  it('hides temporary upload files and refuses NUL bytes', async () => {
+    const { fs, root } = await jail();
+    await writeFile(join(root, `${TEMP_PREFIX}abc`), 'tmp');
+    expect((await fs.list('/')).map((s) => s.name)).not.toContain(`${TEMP_PREFIX}abc`);
+    expect(await code(fs.stat('/a\0b'))).toBe('invalid-path');
+  });
+
+  it('lists 10,000 entries', async () => {
+    const base = await mkdtemp(join(tmpdir(), 'gorgon-big-'));
+    cleanups.push(() => rm(base, { recursive: true, force: true }));
+    await Promise.all(Array.from({ length: 10_000 }, (_, i) => writeFile(join(base, `f${i}`), 'x')));
+    const list = await new DiskFs(base).list('/');
+    expect(list).toHaveLength(10_000);
+    expect(list.every((s) => s.kind === 'file' && s.size === 1)).toBe(true);
+  });
+});
