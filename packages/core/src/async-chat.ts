@@ -25,9 +25,15 @@ function isPromise(value: unknown): value is Promise<unknown> {
  * `pushWithProducer` and written in order, honouring backpressure.
  *
  * Units are dispatched strictly in order. When `foundTerminator` returns a Promise, later input
- * waits until it settles, and so it does while our output is backlogged (a client that pipelines
- * commands but never reads cannot make the server queue replies without bound). Reading pauses
- * once `inputHighWater` bytes are queued and resumes below `inputLowWater`.
+ * waits until it settles, and so it does while our output is backlogged: the peer is not
+ * reading, a producer is still being drained, or more than 64 KiB of replies wait to be written
+ * (a client that pipelines commands but never reads cannot make the server queue replies
+ * without bound). Reading pauses once `inputHighWater` bytes are queued and resumes below
+ * `inputLowWater`.
+ *
+ * At EOF, whatever is left of the current unit goes to `collectIncomingData`; with a `null`
+ * terminator `foundTerminator` then ends that unit, as asynchat does; then `handleEnd` runs.
+ * The connection is half-open meanwhile, so replies to pipelined input still go out.
  */
 export abstract class AsyncChat {
   readonly channel: Channel;
@@ -37,7 +43,8 @@ export abstract class AsyncChat {
   #busy = false;
   #paused = false;
   #dropInput = false;
-  #ended = false;
+  /** EOF: 0 not seen, 1 seen, 2 last unit dispatched (handleEnd next), 3 handleEnd called. */
+  #eof: 0 | 1 | 2 | 3 = 0;
   #closing = false;
   #running = false;
 
@@ -45,7 +52,7 @@ export abstract class AsyncChat {
     this.channel = channel;
     this.#limits = { ...defaultChatLimits, ...options };
     this.#framer = new Framer('\r\n');
-    this.#out = new OutputFifo(channel);
+    this.#out = new OutputFifo(channel, () => this.#run());
     const handler: ChannelHandler = {
       data: (chunk) => this.#onData(chunk),
       end: () => this.#onEnd(),
@@ -67,6 +74,16 @@ export abstract class AsyncChat {
     this.#framer.setTerminator(terminator);
   }
 
+  /** Bytes received and not yet dispatched (bounded by about `inputHighWater` plus one read). */
+  get queuedInput(): number {
+    return this.#framer.queued;
+  }
+
+  /** True while output waits for the peer or a producer: later input is not dispatched. */
+  get outputBacklogged(): boolean {
+    return this.#out.backlogged;
+  }
+
   /** Part of the current unit, without its terminator. May be called several times per unit. */
   protected abstract collectIncomingData(data: Buffer): void;
 
@@ -77,8 +94,9 @@ export abstract class AsyncChat {
   protected handleClose(): void {}
 
   /**
-   * The peer sent EOF. With a `null` terminator this ends the unit, as asynchat does; by
-   * default the session then closes once its output is flushed.
+   * The peer sent EOF and every unit before it has been handled (with a `null` terminator,
+   * `foundTerminator` has just ended the last one). By default the session closes once its
+   * output is flushed; replies still go out, as the connection is half-open until then.
    */
   protected handleEnd(): void | Promise<void> {
     this.closeWhenDone();
@@ -173,7 +191,7 @@ export abstract class AsyncChat {
   }
 
   #onEnd(): void {
-    this.#ended = true;
+    if (this.#eof === 0) this.#eof = 1;
     this.#run();
   }
 
@@ -193,10 +211,13 @@ export abstract class AsyncChat {
     if (this.#running || this.#busy) return;
     this.#running = true;
     try {
-      while (!this.#busy && !this.#dropInput) {
-        if (this.#out.backlogged) break; // resumed by #onDrain
+      // Resumed by the FIFO's progress (drain, a producer done) or a handler settling.
+      while (!this.#busy && !this.#dropInput && !this.#out.backlogged) {
         const step = this.#framer.step();
-        if (!step) break;
+        if (!step) {
+          if (this.#eof !== 0) this.#endOfInput();
+          break;
+        }
         try {
           if (step.data) this.collectIncomingData(step.data);
           if (step.found && this.#dispatch()) break;
@@ -204,16 +225,28 @@ export abstract class AsyncChat {
           this.#fail(err); // one unit failed; the session goes on with the next
         }
       }
-      if (this.#ended && !this.#busy && !this.#dropInput && this.#framer.queued === 0) {
-        this.#ended = false;
-        this.#settle(this.#call(() => this.handleEnd()));
-      }
-    } catch (err) {
-      this.#fail(err);
     } finally {
       this.#running = false;
     }
     this.#maybeResume();
+  }
+
+  /** EOF and no complete unit left: the partial unit, then handleEnd (once each). */
+  #endOfInput(): void {
+    if (this.#eof === 1) {
+      this.#eof = 2;
+      try {
+        const rest = this.#framer.rest();
+        if (rest) this.collectIncomingData(rest);
+        if (this.#framer.terminator === null && this.#dispatch()) return;
+      } catch (err) {
+        this.#fail(err);
+      }
+    }
+    if (this.#eof === 2 && !this.#busy && !this.#dropInput) {
+      this.#eof = 3;
+      this.#settle(this.#call(() => this.handleEnd()));
+    }
   }
 
   /** Runs foundTerminator; returns true when it went async (the loop must stop). */

@@ -30,7 +30,10 @@ export interface ChannelOptions {
   idleTimeoutMs?: number;
   /** Close after this long in all. 0 = never (default). */
   totalTimeoutMs?: number;
-  /** After `close()` with flush, destroy if the peer has not taken our output by then. */
+  /**
+   * After `close()` with flush, destroy if the peer has not taken our output (and closed its
+   * side) by then. Also the grace a session gets to close after a timeout. Default 10 s.
+   */
   closeTimeoutMs?: number;
   /** The real client address when a trusted PROXY header gave one. */
   remoteAddress?: string;
@@ -79,7 +82,11 @@ export class Channel {
   #handler: ChannelHandler | undefined;
   #closed = false;
   #ended = false;
+  #attached = false;
   #lastActivity = Date.now();
+  /** When the handler was told of a timeout; it has `closeTimeoutMs` to close. */
+  #timedOutAt: number | undefined;
+  #timedOutKind: 'idle' | 'total' | undefined;
   readonly #idleTimeoutMs: number;
   readonly #totalTimeoutMs: number;
   readonly #closeTimeoutMs: number;
@@ -115,7 +122,9 @@ export class Channel {
     this.#closeTimeoutMs = options.closeTimeoutMs ?? 10_000;
     this.#closedPromise = new Promise((resolve) => (this.#resolveClosed = resolve));
     if (options.noDelay !== false && typeof socket.setNoDelay === 'function') socket.setNoDelay(true);
-    this.#bind(stream);
+    // Input waits in the stream until an owner attaches; only close and error are watched now.
+    stream.on('close', this.#listeners.close);
+    stream.on('error', this.#listeners.error);
     if (stream.destroyed) queueMicrotask(() => this.#onClose());
     this.#loop.add(this);
   }
@@ -148,14 +157,40 @@ export class Channel {
     return this.#stream.writableLength;
   }
 
-  /** Sets the owner that receives this channel's events. Buffered events flow from here on. */
+  /** True while output can still be written: not closed, and `close()` not yet called. */
+  get writable(): boolean {
+    return !this.#closed && !this.#ended && this.#stream.writable;
+  }
+
+  /**
+   * Sets the owner that receives this channel's events. Input received so far waits in the
+   * stream and flows from here on; a later call only replaces the owner.
+   */
   attach(handler: ChannelHandler): void {
     this.#handler = handler;
+    if (this.#attached || this.#closed) return;
+    this.#attached = true;
+    this.#bindFlow(this.#stream);
+    this.#stream.resume();
+  }
+
+  /**
+   * Counts as activity for the idle timeout: for a session whose work happens elsewhere (an FTP
+   * data transfer while the control connection is quiet). Also withdraws an idle timeout
+   * notice, which is how a session that was told of one declines to close; a total timeout
+   * cannot be declined.
+   */
+  touch(): void {
+    this.#lastActivity = Date.now();
+    if (this.#timedOutKind === 'idle') {
+      this.#timedOutAt = undefined;
+      this.#timedOutKind = undefined;
+    }
   }
 
   /** Writes and returns false when the caller should wait for `drain` (stream semantics). */
   write(data: Buffer | string): boolean {
-    if (this.#closed || this.#ended) return false;
+    if (!this.writable) return false;
     const size = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
     this.bytesOut += size;
     this.counters.bytesOut += size;
@@ -174,6 +209,10 @@ export class Channel {
   /**
    * Closes the connection. With `flush` (the default) output already written is delivered
    * first, bounded by `closeTimeoutMs`; without it the socket is destroyed at once.
+   *
+   * A flushing close sends FIN and keeps reading (and discarding) until the peer closes too:
+   * destroying a socket with unread input makes the kernel send RST, and a peer that gets RST
+   * may lose our last reply unread (the "lingering close" of Apache and Dovecot).
    */
   close(options: { flush?: boolean } = {}): void {
     if (this.#closed) return;
@@ -183,7 +222,14 @@ export class Channel {
     }
     if (this.#ended) return;
     this.#ended = true;
-    this.#stream.end();
+    const stream = this.#stream;
+    stream.end();
+    if (!this.#attached) {
+      // Nobody reads this stream: drain it so the peer's FIN is seen.
+      this.#attached = true;
+      this.#bindFlow(stream);
+    }
+    stream.resume();
     this.#closeTimer = setTimeout(() => this.#stream.destroy(), this.#closeTimeoutMs);
     this.#closeTimer.unref();
   }
@@ -198,13 +244,20 @@ export class Channel {
   /**
    * Replaces the stream by a TLS socket over it and waits for the handshake. Input that arrives
    * from here on is decrypted; the owner must already have dropped any plaintext it had queued.
+   * Plaintext the stream itself still buffers (it was paused) is discarded here: it was sent
+   * before the peer could have seen the go-ahead, so it is never handshake data. On failure
+   * the connection is closed and a `tls-failed` CoreError is thrown.
    * @see RFC 2595 §4, RFC 3207 §4, RFC 4217 §4
    */
   async upgradeToTls(options: TlsUpgradeOptions): Promise<void> {
-    if (this.#closed) throw new CoreError('closed', 'cannot upgrade a closed channel');
+    if (this.#closed || this.#ended) throw new CoreError('closed', 'cannot upgrade a closed channel');
     const raw = this.#stream;
     this.#unbind(raw);
     raw.on('error', () => {}); // errors surface on the TLS socket
+    raw.pause();
+    while (raw.read() !== null) {
+      // discard plaintext the stream buffered while paused (CVE-2011-0411)
+    }
     let socket: tls.TLSSocket;
     let ready: string;
     if (options.isServer) {
@@ -225,48 +278,72 @@ export class Channel {
       ready = 'secureConnect';
     }
     this.#stream = socket;
-    await new Promise<void>((resolve, reject) => {
-      const fail = (err: Error): void => {
-        socket.off(ready, ok);
-        reject(new CoreError('tls-failed', `TLS handshake failed: ${errorText(err)}`, { cause: err }));
-      };
-      const ok = (): void => {
-        socket.off('error', fail);
-        socket.off('close', closed);
-        resolve();
-      };
-      const closed = (): void => fail(new Error('connection closed during handshake'));
-      socket.once(ready, ok);
-      socket.once('error', fail);
-      socket.once('close', closed);
-    });
+    // Watch close now, so a handshake that fails or stalls still closes the channel.
+    socket.on('close', this.#listeners.close);
+    socket.on('error', this.#listeners.error);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const done = (err?: Error): void => {
+          socket.off(ready, ok);
+          socket.off('error', done);
+          socket.off('close', closed);
+          if (err) reject(err);
+          else resolve();
+        };
+        const ok = (): void => done();
+        const closed = (): void => done(new Error('connection closed during handshake'));
+        socket.once(ready, ok);
+        socket.once('error', done);
+        socket.once('close', closed);
+      });
+    } catch (err) {
+      socket.destroy();
+      throw new CoreError('tls-failed', `TLS handshake failed: ${errorText(err)}`, { cause: err });
+    }
     this.#secure = true;
-    this.#bind(socket);
-  }
-
-  /** Called by the loop's tick: fires the idle or total timeout when due. */
-  checkTimeouts(now: number): void {
-    if (this.#closed || !this.#handler) return;
-    if (this.#totalTimeoutMs > 0 && now - this.openedAt >= this.#totalTimeoutMs) {
-      this.#timedOut('total');
-    } else if (this.#idleTimeoutMs > 0 && now - this.#lastActivity >= this.#idleTimeoutMs) {
-      this.#timedOut('idle');
+    this.#lastActivity = Date.now();
+    if (this.#attached) this.#bindFlow(socket);
+    if (this.#ended) {
+      // close() was called during the handshake: finish it on the new stream.
+      socket.end();
+      socket.resume();
     }
   }
 
-  #timedOut(kind: 'idle' | 'total'): void {
+  /**
+   * Called by the loop's tick: fires the idle or total timeout when due. The handler is told
+   * once; if it has neither closed nor called `touch()` within `closeTimeoutMs`, the
+   * connection is destroyed.
+   */
+  checkTimeouts(now: number): void {
+    if (this.#closed || !this.#handler) return;
+    if (this.#timedOutAt !== undefined) {
+      if (!this.#ended && now - this.#timedOutAt >= this.#closeTimeoutMs) {
+        this.log.info({ event: 'timeout-close' }, 'session ignored its timeout: closing');
+        this.#stream.destroy();
+      }
+      return;
+    }
+    if (this.#ended) return; // already closing, bounded by the close timer
+    if (this.#totalTimeoutMs > 0 && now - this.openedAt >= this.#totalTimeoutMs) {
+      this.#timedOut('total', now);
+    } else if (this.#idleTimeoutMs > 0 && now - this.#lastActivity >= this.#idleTimeoutMs) {
+      this.#timedOut('idle', now);
+    }
+  }
+
+  #timedOut(kind: 'idle' | 'total', now: number): void {
     this.counters.timeouts++;
     this.log.info({ event: 'timeout', kind }, `${kind} timeout`);
-    // One notice per timeout: if the handler does not close, the next sweep force-closes.
-    this.#lastActivity = Number.POSITIVE_INFINITY;
+    this.#timedOutAt = now;
+    this.#timedOutKind = kind;
     this.#handler!.timeout(kind);
   }
 
-  #bind(stream: Duplex): void {
+  /** The events that carry the conversation; bound once an owner is attached. */
+  #bindFlow(stream: Duplex): void {
     stream.on('data', this.#listeners.data);
     stream.on('end', this.#listeners.end);
-    stream.on('close', this.#listeners.close);
-    stream.on('error', this.#listeners.error);
     stream.on('drain', this.#listeners.drain);
   }
 

@@ -21,10 +21,14 @@ const EMPTY = Buffer.alloc(0);
  *
  * Only the unmatched tail of a delimiter is kept back (the longest suffix that could begin the
  * delimiter), so a delimiter split across reads still matches and nothing is buffered without
- * bound while a unit is being collected.
+ * bound while a unit is being collected. Reads are searched where they lie: bytes are copied
+ * only to join such a tail to the next read, never to re-join a backlog of pipelined input.
  */
 export class Framer {
-  #chunks: Buffer[] = [];
+  /** Reads not yet reached; `#chunks[#head]` is the next. */
+  #chunks: Array<Buffer | undefined> = [];
+  #head = 0;
+  /** The read being cut, from `#offset`. */
   #buffer: Buffer = EMPTY;
   #offset = 0;
   #queued = 0;
@@ -44,9 +48,11 @@ export class Framer {
     return this.#mode === 'count' ? this.#remaining : this.#terminator;
   }
 
+  /**
+   * Sets how the next units are cut. Throws a `bad-terminator` CoreError, leaving the current
+   * terminator in place, for a negative or fractional count or an empty delimiter.
+   */
   setTerminator(terminator: Terminator): void {
-    this.#terminator = terminator;
-    this.#countDone = false;
     if (terminator === null) {
       this.#mode = 'close';
       this.#delimiter = undefined;
@@ -63,6 +69,8 @@ export class Framer {
       this.#mode = 'delimiter';
       this.#delimiter = delimiter;
     }
+    this.#terminator = terminator;
+    this.#countDone = false;
   }
 
   /** Bytes received and not yet handed out. */
@@ -79,9 +87,24 @@ export class Framer {
   /** Drops everything queued (plaintext pipelined before a TLS upgrade). */
   clear(): void {
     this.#chunks = [];
+    this.#head = 0;
     this.#buffer = EMPTY;
     this.#offset = 0;
     this.#queued = 0;
+  }
+
+  /**
+   * Takes out everything still queued as plain data that ends no unit: at EOF, the partial
+   * delimiter held back (a last line without its line end). `undefined` when nothing is left.
+   */
+  rest(): Buffer | undefined {
+    if (this.#queued === 0) return undefined;
+    const parts: Buffer[] = [];
+    if (this.#offset < this.#buffer.length) parts.push(this.#buffer.subarray(this.#offset));
+    for (let i = this.#head; i < this.#chunks.length; i++) parts.push(this.#chunks[i]!);
+    const out = parts.length === 1 ? parts[0]! : Buffer.concat(parts, this.#queued);
+    this.clear();
+    return out;
   }
 
   /**
@@ -89,44 +112,50 @@ export class Framer {
    * a step without it carries part of a unit that is still being collected.
    */
   step(): FrameStep | undefined {
-    if (this.#queued === 0) {
-      // A zero-byte count is complete without input.
-      if (this.#mode === 'count' && this.#remaining === 0 && !this.#countDone) {
-        this.#countDone = true;
-        return { data: undefined, found: true };
-      }
-      return undefined;
-    }
-    this.#gather();
-    const buf = this.#buffer;
-    const start = this.#offset;
-    switch (this.#mode) {
-      case 'close':
-        return this.#take(buf.length, false);
-      case 'count': {
-        if (this.#countDone) return this.#take(buf.length, false);
-        const available = buf.length - start;
-        if (available >= this.#remaining) {
-          const step = this.#take(start + this.#remaining, true);
-          this.#remaining = 0;
+    for (;;) {
+      if (this.#queued === 0) {
+        // A zero-byte count is complete without input.
+        if (this.#mode === 'count' && this.#remaining === 0 && !this.#countDone) {
           this.#countDone = true;
-          return step;
+          return { data: undefined, found: true };
         }
-        this.#remaining -= available;
-        return this.#take(buf.length, false);
+        return undefined;
       }
-      case 'delimiter': {
-        const delimiter = this.#delimiter!;
-        const index = buf.indexOf(delimiter, start);
-        if (index !== -1) {
-          const data = index > start ? buf.subarray(start, index) : undefined;
-          this.#advance(index + delimiter.length);
-          return { data, found: true };
+      if (this.#offset >= this.#buffer.length) this.#nextChunk();
+      const buf = this.#buffer;
+      const start = this.#offset;
+      switch (this.#mode) {
+        case 'close':
+          return this.#take(buf.length, false);
+        case 'count': {
+          if (this.#countDone) return this.#take(buf.length, false);
+          const available = buf.length - start;
+          if (available >= this.#remaining) {
+            const step = this.#take(start + this.#remaining, true);
+            this.#remaining = 0;
+            this.#countDone = true;
+            return step;
+          }
+          this.#remaining -= available;
+          return this.#take(buf.length, false);
         }
-        const keep = partialSuffix(buf, start, delimiter);
-        const end = buf.length - keep;
-        if (end <= start) return undefined;
-        return this.#take(end, false);
+        case 'delimiter': {
+          const delimiter = this.#delimiter!;
+          const index = buf.indexOf(delimiter, start);
+          if (index !== -1) {
+            const data = index > start ? buf.subarray(start, index) : undefined;
+            this.#advance(index + delimiter.length);
+            return { data, found: true };
+          }
+          const end = buf.length - partialSuffix(buf, start, delimiter);
+          if (end > start) return this.#take(end, false);
+          // Only the start of a delimiter is left here: join it to the next read, if any.
+          if (this.#head >= this.#chunks.length) return undefined;
+          const tail = buf.subarray(start);
+          const next = this.#shift();
+          this.#buffer = Buffer.concat([tail, next], tail.length + next.length);
+          this.#offset = 0;
+        }
       }
     }
   }
@@ -146,18 +175,20 @@ export class Framer {
     }
   }
 
-  /** Joins queued chunks into one buffer, once per batch rather than once per read. */
-  #gather(): void {
-    if (this.#chunks.length === 0) return;
-    if (this.#offset >= this.#buffer.length && this.#chunks.length === 1) {
-      this.#buffer = this.#chunks[0]!;
-    } else {
-      const rest = this.#buffer.subarray(this.#offset);
-      const parts = rest.length > 0 ? [rest, ...this.#chunks] : this.#chunks;
-      this.#buffer = Buffer.concat(parts, this.#queued);
-    }
+  /** Makes the next read the one being cut (the current one is used up). */
+  #nextChunk(): void {
+    this.#buffer = this.#shift();
     this.#offset = 0;
-    this.#chunks = [];
+  }
+
+  #shift(): Buffer {
+    const chunk = this.#chunks[this.#head]!;
+    this.#chunks[this.#head++] = undefined;
+    if (this.#head === this.#chunks.length) {
+      this.#chunks = [];
+      this.#head = 0;
+    }
+    return chunk;
   }
 }
 

@@ -14,7 +14,7 @@ export { LineSession, type LineSessionOptions } from './line-session.js';
 export { createListener, formatAddress, type Listener, type ListenerOptions, type RejectReason } from './listener.js';
 export { memoryLogger, printable, silentLogger, type Logger, type MemoryLogRecord } from './logger.js';
 export { Loop, type LoopOptions, type Sweepable } from './loop.js';
-export { memoryStreamPair } from './memory.js';
+export { memoryStreamPair, type MemoryPairOptions } from './memory.js';
 export {
   CompositeProducer,
   FileProducer,

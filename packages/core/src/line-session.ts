@@ -20,7 +20,9 @@ const CR = 0x0d;
 export abstract class LineSession extends AsyncChat {
   readonly maxLineLength: number;
   readonly encoding: BufferEncoding;
-  #parts: Buffer[] = [];
+  /** The line so far: usually one piece, so no array is made per line. */
+  #first: Buffer | undefined;
+  #more: Buffer[] | undefined;
   #length = 0;
   #discarding = false;
   #lineMode = true;
@@ -43,17 +45,26 @@ export abstract class LineSession extends AsyncChat {
 
   /**
    * Raw data while a protocol has switched to a byte count or read-until-close terminator
-   * (`readBytes`); line mode resumes with `readLines`.
+   * (`readBytes`, `readUntilClose`); line mode resumes with `readLines`.
    */
   protected onRawData(_data: Buffer): void {}
 
-  /** The byte count or close ended a raw read started with `readBytes` / `readUntilClose`. */
+  /**
+   * The byte count of `readBytes` is complete, or the peer closed during `readUntilClose`.
+   * Call `readLines()` here (before any await) to read lines again.
+   */
   protected onRawEnd(): void | Promise<void> {}
 
   /** Switches to raw mode for `count` bytes (a literal, a fixed-size body). */
   protected readBytes(count: number): void {
     this.#lineMode = false;
     this.setTerminator(count);
+  }
+
+  /** Switches to raw mode until the peer closes its side (a body sent before a half-close). */
+  protected readUntilClose(): void {
+    this.#lineMode = false;
+    this.setTerminator(null);
   }
 
   /** Back to line mode after a raw read. */
@@ -71,13 +82,15 @@ export abstract class LineSession extends AsyncChat {
     this.#length += data.length;
     // The CR of a CRLF may sit at the end of the limit: allow for it.
     if (this.#length > this.maxLineLength + 1) {
-      this.#parts = [];
+      this.#first = undefined;
+      this.#more = undefined;
       this.#length = 0;
       this.#discarding = true;
       this.onLineTooLong();
       return;
     }
-    this.#parts.push(data);
+    if (this.#first === undefined) this.#first = data;
+    else (this.#more ??= [this.#first]).push(data);
   }
 
   protected override foundTerminator(): void | Promise<void> {
@@ -86,11 +99,10 @@ export abstract class LineSession extends AsyncChat {
       this.#discarding = false;
       return undefined;
     }
-    const parts = this.#parts;
-    const length = this.#length;
-    this.#parts = [];
+    const buf = this.#more ? Buffer.concat(this.#more, this.#length) : this.#first;
+    this.#first = undefined;
+    this.#more = undefined;
     this.#length = 0;
-    const buf = parts.length === 1 ? parts[0]! : parts.length === 0 ? undefined : Buffer.concat(parts, length);
     let end = buf ? buf.length : 0;
     if (buf && buf[end - 1] === CR) end--;
     if (end > this.maxLineLength) {

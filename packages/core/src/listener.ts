@@ -28,7 +28,10 @@ export interface ListenerOptions {
   totalTimeoutMs?: number;
   /** How long a flushing close may take before the socket is destroyed. Default 10 s. */
   closeTimeoutMs?: number;
-  /** Housekeeping tick (ms). Default 1000. */
+  /**
+   * Housekeeping tick (ms): how often timeouts are checked and `onTick` runs. Default: a
+   * quarter of the shortest timeout, between 10 and 1000.
+   */
   tickMs?: number;
   /** Runs on every housekeeping tick. */
   onTick?: (now: number) => void;
@@ -55,7 +58,7 @@ export interface Listener extends AsyncDisposable {
   close(options?: { timeoutMs?: number }): Promise<void>;
   /** The bound address, once listening. */
   address(): net.AddressInfo | string | null;
-  /** Connections open now. */
+  /** Connections open now (sessions made; refused connections are not counted). */
   readonly connections: number;
   readonly counters: Counters;
   readonly channels: ReadonlySet<Channel>;
@@ -73,17 +76,20 @@ export function createListener(options: ListenerOptions, accept: (channel: Chann
   const maxConnections = options.maxConnections ?? 10_000;
   const maxPerIp = options.maxConnectionsPerIp ?? 0;
   const counters = createCounters();
-  const loop = new Loop(options.tickMs === undefined ? {} : { tickMs: options.tickMs });
+  const loop = new Loop({ tickMs: options.tickMs ?? defaultTick(options.idleTimeoutMs, options.totalTimeoutMs) });
   const channels = new Set<Channel>();
   const perIp = new Map<string, number>();
   const secureContext = options.tls ? toSecureContext(options.tls) : undefined;
   const trusted = options.proxyProtocol ? trustList(options.proxyProtocol.trusted) : undefined;
+  /** Sockets without a session: reading a PROXY header, or refused and saying so. */
   const pending = new Set<net.Socket>();
   let sequence = 0;
-  let closing = false;
+  let closing: Promise<void> | undefined;
   const stopTick = options.onTick ? loop.onTick(options.onTick) : undefined;
 
-  const server = net.createServer({ pauseOnConnect: true, noDelay: true });
+  // Half-open: a client that sends its commands and then shuts down its side (`printf ... | nc`)
+  // still gets every reply; the channel closes once they are written.
+  const server = net.createServer({ pauseOnConnect: true, noDelay: true, allowHalfOpen: true });
   server.on('error', (err) => logger.error({ event: 'listener-error' }, errorText(err)));
   server.on('connection', (socket) => {
     socket.on('error', () => {}); // until a channel owns it; a reset before then is routine
@@ -116,11 +122,19 @@ export function createListener(options: ListenerOptions, accept: (channel: Chann
     counters.rejected++;
     logger.warn({ event: 'reject', reason, remote: address }, `connection refused: ${reason}`);
     const reply = options.rejectReply?.(reason);
+    pending.add(socket);
     socket.setNoDelay(true);
     if (reply) socket.end(reply);
     else socket.end();
-    // Never let a refused peer hold the descriptor.
-    setTimeout(() => socket.destroy(), 2000).unref();
+    // Read (and drop) until the peer's FIN, so the reply is not lost to a reset; but never let
+    // a refused peer hold the descriptor for long.
+    socket.resume();
+    const timer = setTimeout(() => socket.destroy(), 2000);
+    timer.unref();
+    socket.once('close', () => {
+      clearTimeout(timer);
+      pending.delete(socket);
+    });
   }
 
   function admit(socket: net.Socket, proxy: ProxyInfo | undefined): void {
@@ -146,7 +160,9 @@ export function createListener(options: ListenerOptions, accept: (channel: Chann
       closeTimeoutMs: options.closeTimeoutMs ?? 10_000,
       counters,
       loop,
-      ...(fromProxy ? { remoteAddress: address, remotePort: proxy.sourcePort ?? 0 } : {}),
+      // Addresses come from the TCP socket (or the PROXY header), not from a TLS wrapper.
+      remoteAddress: address,
+      remotePort: fromProxy ? (proxy.sourcePort ?? 0) : (socket.remotePort ?? 0),
     });
     channels.add(channel);
     counters.connections++;
@@ -161,14 +177,14 @@ export function createListener(options: ListenerOptions, accept: (channel: Chann
     });
     channel.log.debug({ event: 'accept', secure: channel.secure, proxied: fromProxy }, 'accepted');
     try {
+      // The session attaches to the channel, which starts reading (the socket was accepted
+      // paused, so nothing is lost before the session exists).
       accept(channel);
     } catch (err) {
       counters.errors++;
       channel.log.error({ event: 'accept-error' }, errorText(err));
       channel.close({ flush: false });
-      return;
     }
-    socket.resume();
   }
 
   async function listen(portOrPath: number | string, host = '127.0.0.1'): Promise<net.AddressInfo | string> {
@@ -187,15 +203,18 @@ export function createListener(options: ListenerOptions, accept: (channel: Chann
     return address;
   }
 
-  async function close(closeOptions: { timeoutMs?: number } = {}): Promise<void> {
-    if (closing) return;
-    closing = true;
+  function close(closeOptions: { timeoutMs?: number } = {}): Promise<void> {
+    closing ??= shutdown(closeOptions.timeoutMs ?? 5000);
+    return closing;
+  }
+
+  async function shutdown(timeoutMs: number): Promise<void> {
     const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
     for (const socket of pending) socket.destroy();
     for (const channel of channels) channel.requestShutdown();
     const allClosed = (): Promise<unknown> => Promise.all([...channels].map((c) => c.closed));
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, closeOptions.timeoutMs ?? 5000)));
+    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
     await Promise.race([allClosed(), timeout]);
     clearTimeout(timer);
     for (const channel of channels) channel.close({ flush: false });
@@ -217,6 +236,12 @@ export function createListener(options: ListenerOptions, accept: (channel: Chann
     loop,
     [Symbol.asyncDispose]: () => close({ timeoutMs: 1000 }),
   };
+}
+
+/** A quarter of the shortest timeout, so a timeout fires within 25% of its value. */
+function defaultTick(idleMs = 0, totalMs = 0): number {
+  const shortest = Math.min(idleMs || Number.POSITIVE_INFINITY, totalMs || Number.POSITIVE_INFINITY);
+  return Number.isFinite(shortest) ? Math.max(10, Math.min(1000, Math.floor(shortest / 4))) : 1000;
 }
 
 /** "127.0.0.1:7979", "[::1]:7979" or a socket path. */

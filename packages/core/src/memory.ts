@@ -1,20 +1,44 @@
 import { Duplex } from 'node:stream';
 
+/** Options of {@link memoryStreamPair}. */
+export interface MemoryPairOptions {
+  /**
+   * Whether each side stays writable after the other ended (`[first, second]`), as
+   * `net.Socket`'s `allowHalfOpen`. Default `[false, false]`: ending one side ends both.
+   */
+  allowHalfOpen?: readonly [boolean, boolean];
+  /** Bytes a side buffers for its reader before the writer must wait. Default 64 KiB. */
+  highWaterMark?: number;
+}
+
 /**
- * Two linked Duplex streams: what one side writes, the other reads. Ending one side ends the
- * other's input; destroying one destroys both, as a socket reset would.
+ * Two linked Duplex streams: what one side writes, the other reads. A writer waits (its
+ * `write` returns false and `drain` follows) while the reader has `highWaterMark` bytes unread,
+ * as with a socket whose peer does not read. Ending one side ends the other's input; destroying
+ * one destroys both, as a socket reset would.
  */
-export function memoryStreamPair(): [Duplex, Duplex] {
-  let a!: Duplex;
-  let b!: Duplex;
-  const make = (peer: () => Duplex): Duplex =>
-    new Duplex({
-      allowHalfOpen: false,
-      read() {},
+export function memoryStreamPair(options: MemoryPairOptions = {}): [Duplex, Duplex] {
+  const halfOpen = options.allowHalfOpen ?? [false, false];
+  const highWaterMark = options.highWaterMark ?? 64 * 1024;
+  const sides: Duplex[] = [];
+  /** Per side: the peer's write callback held until this side's reader wants more. */
+  const held: Array<(() => void) | undefined> = [undefined, undefined];
+  const make = (self: 0 | 1): Duplex => {
+    const peer = (): Duplex => sides[1 - self]!;
+    return new Duplex({
+      allowHalfOpen: halfOpen[self],
+      readableHighWaterMark: highWaterMark,
+      writableHighWaterMark: highWaterMark,
+      read() {
+        const callback = held[self];
+        held[self] = undefined;
+        callback?.();
+      },
       write(chunk: Buffer, _encoding, callback) {
         const other = peer();
-        if (!other.destroyed) other.push(chunk);
-        callback();
+        if (other.destroyed) return callback();
+        if (other.push(chunk)) callback();
+        else held[1 - self] = callback; // released by the peer's read()
       },
       final(callback) {
         const other = peer();
@@ -23,11 +47,14 @@ export function memoryStreamPair(): [Duplex, Duplex] {
       },
       destroy(err, callback) {
         const other = peer();
+        const release = held[self];
+        held[self] = undefined;
+        release?.();
         if (!other.destroyed) other.destroy();
         callback(err);
       },
     });
-  a = make(() => b);
-  b = make(() => a);
-  return [a, b];
+  };
+  sides.push(make(0), make(1));
+  return [sides[0]!, sides[1]!];
 }

@@ -1,21 +1,42 @@
 import type { Channel } from './channel.js';
 import { errorText } from './errors.js';
-import { isEmptyChunk, type Producer } from './producers.js';
+import { isEmptyChunk, type Chunk, type Producer } from './producers.js';
 
 type Item = Buffer | string | Producer;
 
 /** Plain data gathered into one write up to this size. */
 const BATCH_BYTES = 256 * 1024;
+/** Bytes written in one go before the pump lets other connections run. */
+const YIELD_BYTES = 1024 * 1024;
+/** Plain output queued and not yet written above which the owner should stop producing. */
+export const OUTPUT_HIGH_WATER = 64 * 1024;
+
+function isPlain(item: Item): item is Buffer | string {
+  return typeof item === 'string' || Buffer.isBuffer(item);
+}
+
+function isPromise(value: unknown): value is Promise<Chunk> {
+  return typeof (value as Promise<Chunk> | undefined)?.then === 'function';
+}
 
 /**
  * The producer FIFO: plain pushes and producers in order, written while the channel accepts
  * data and paused on `drain` otherwise, so a client that reads slowly holds the server to the
  * stream's high-water mark plus one chunk. Consecutive small pushes go out as one write.
+ *
+ * A producer is asked for one chunk at a time, and only when the channel can take it: a 1 GiB
+ * producer costs one chunk of memory. `backlogged` tells the owner to stop making more output
+ * (an AsyncChat stops dispatching input); `onProgress` says when that may have changed.
  */
 export class OutputFifo {
   readonly #channel: Channel;
+  readonly #onProgress: (() => void) | undefined;
   #items: Item[] = [];
   #head = 0;
+  /** Length of the plain items queued (string length for strings: an estimate is enough). */
+  #plainQueued = 0;
+  /** Producers queued, the one being drained included. */
+  #producers = 0;
   #pumping = false;
   #scheduled = false;
   #drainWaiter: (() => void) | undefined;
@@ -23,8 +44,10 @@ export class OutputFifo {
   #onEmpty: (() => void) | undefined;
   #failed = false;
 
-  constructor(channel: Channel) {
+  /** @param onProgress called when queued output went out and `backlogged` may have cleared. */
+  constructor(channel: Channel, onProgress?: () => void) {
     this.#channel = channel;
+    this.#onProgress = onProgress;
   }
 
   /** True when nothing is queued or being written. */
@@ -32,17 +55,28 @@ export class OutputFifo {
     return !this.#pumping && this.#head >= this.#items.length;
   }
 
-  /** True while output waits for the peer to read: callers should stop producing more. */
+  /**
+   * True while the owner should not produce more output: the peer is not reading (the stream
+   * waits for `drain`), a producer is still being drained, or more than {@link OUTPUT_HIGH_WATER}
+   * of plain output waits to be written.
+   */
   get backlogged(): boolean {
-    return this.#channel.needsDrain;
+    return this.#producers > 0 || this.#plainQueued >= OUTPUT_HIGH_WATER || this.#channel.needsDrain;
+  }
+
+  /** Plain bytes (approximately) and producers waiting to be written. */
+  get queued(): { bytes: number; producers: number } {
+    return { bytes: this.#plainQueued, producers: this.#producers };
   }
 
   push(item: Item): void {
     if (this.#failed || this.#channel.isClosed) {
-      if (typeof item === 'object' && !Buffer.isBuffer(item)) void item.close?.();
+      if (!isPlain(item)) release(item);
       return;
     }
     this.#items.push(item);
+    if (isPlain(item)) this.#plainQueued += item.length;
+    else this.#producers++;
     this.#schedule();
   }
 
@@ -52,7 +86,7 @@ export class OutputFifo {
     else this.#onEmpty = fn;
   }
 
-  /** Resolves when everything queued so far has been handed to the stream. */
+  /** Resolves when everything queued so far has been handed to the stream (or dropped on abort). */
   flush(): Promise<void> {
     if (this.idle && !this.#scheduled) return Promise.resolve();
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
@@ -71,11 +105,9 @@ export class OutputFifo {
     const pending = this.#items.slice(this.#head);
     this.#items = [];
     this.#head = 0;
-    for (const item of pending) {
-      if (typeof item === 'object' && !Buffer.isBuffer(item)) {
-        Promise.resolve(item.close?.()).catch(() => undefined);
-      }
-    }
+    this.#plainQueued = 0;
+    this.#producers = 0;
+    for (const item of pending) if (!isPlain(item)) release(item);
     this.drained();
     this.#settle();
   }
@@ -92,35 +124,55 @@ export class OutputFifo {
   async #pump(): Promise<void> {
     if (this.#pumping) return;
     this.#pumping = true;
+    let written = 0;
     try {
       while (this.#head < this.#items.length && !this.#failed) {
+        if (!this.#channel.writable) {
+          // Closed under us (close() with flush, EOF, reset): nothing more can go out.
+          this.abort();
+          break;
+        }
         if (this.#channel.needsDrain) {
           await new Promise<void>((resolve) => (this.#drainWaiter = resolve));
+          written = 0;
+          continue;
+        }
+        if (written >= YIELD_BYTES) {
+          // Fairness: a producer whose chunks the kernel swallows must not starve other sessions.
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          written = 0;
           continue;
         }
         const item = this.#items[this.#head]!;
-        if (typeof item === 'string' || Buffer.isBuffer(item)) {
-          this.#channel.write(this.#takeBatch());
+        if (isPlain(item)) {
+          const batch = this.#takeBatch();
+          written += batch.length;
+          this.#channel.write(batch);
           continue;
         }
-        let chunk;
+        let chunk: Chunk;
         try {
-          chunk = item.more();
-          if (chunk instanceof Promise) chunk = await chunk;
+          const result = item.more();
+          chunk = isPromise(result) ? await result : result;
         } catch (err) {
-          // A producer that fails (a file removed mid-read) cannot finish its reply: the
-          // stream is now out of step with the protocol, so the connection must close.
-          this.#channel.log.error({ event: 'producer-error' }, errorText(err));
-          this.#channel.counters.errors++;
-          this.#channel.close({ flush: false });
-          this.abort();
-          return;
+          if (!this.#failed) {
+            // A producer that fails (a file removed mid-read) cannot finish its reply: the
+            // stream is now out of step with the protocol, so the connection must close.
+            this.#channel.log.error({ event: 'producer-error' }, errorText(err));
+            this.#channel.counters.errors++;
+            this.#channel.close({ flush: false });
+            this.abort();
+          }
+          break;
         }
-        if (this.#failed) return;
+        if (this.#failed) break;
         if (isEmptyChunk(chunk)) {
-          this.#head++;
+          this.#items[this.#head++] = '';
+          this.#producers--;
           this.#compact();
+          this.#onProgress?.();
         } else {
+          written += chunk.length;
           this.#channel.write(chunk);
         }
       }
@@ -145,12 +197,15 @@ export class OutputFifo {
       } else break;
       end++;
     }
-    const batch = this.#items.slice(this.#head, end) as Array<Buffer | string>;
+    const start = this.#head;
     this.#head = end;
+    this.#plainQueued -= size;
+    let batch: Buffer | string;
+    if (end - start === 1) batch = first;
+    else if (allStrings) batch = (this.#items.slice(start, end) as string[]).join('');
+    else batch = Buffer.concat(this.#items.slice(start, end).map((b) => (typeof b === 'string' ? Buffer.from(b) : (b as Buffer))));
     this.#compact();
-    if (batch.length === 1) return first;
-    if (allStrings) return (batch as string[]).join('');
-    return Buffer.concat(batch.map((b) => (typeof b === 'string' ? Buffer.from(b) : b)));
+    return batch;
   }
 
   #compact(): void {
@@ -171,5 +226,15 @@ export class OutputFifo {
     const onEmpty = this.#onEmpty;
     this.#onEmpty = undefined;
     onEmpty?.();
+    this.#onProgress?.();
+  }
+}
+
+/** Lets a producer that will never be drained release its file handle or stream. */
+function release(producer: Producer): void {
+  try {
+    Promise.resolve(producer.close?.()).catch(() => undefined);
+  } catch {
+    // a close() that throws has nothing left to release
   }
 }

@@ -63,8 +63,12 @@ export class FileProducer implements Producer {
   #done = false;
 
   constructor(file: string | FileHandle, options: FileProducerOptions = {}) {
-    if (typeof file === 'string') this.#opening = open(file, 'r');
-    else this.#handle = file;
+    if (typeof file === 'string') {
+      this.#opening = open(file, 'r');
+      // A failed open surfaces from more(); if more() is never called, it must not surface as
+      // an unhandled rejection that takes the process down.
+      this.#opening.catch(() => undefined);
+    } else this.#handle = file;
     this.#position = options.start ?? 0;
     this.#end = options.end ?? Number.POSITIVE_INFINITY;
     this.#chunkSize = options.chunkSize ?? 1024 * 1024;

@@ -117,6 +117,11 @@ function parseV2(buf: Buffer): ProxyParse {
 }
 
 function ipv6(bytes: Buffer): string {
+  // An IPv4-mapped source (::ffff:a.b.c.d) is an IPv4 client: give the dotted form, which
+  // normaliseAddress reduces to plain IPv4, so per-address limits see one form.
+  if (bytes.readBigUInt64BE(0) === 0n && bytes.readUInt16BE(8) === 0 && bytes.readUInt16BE(10) === 0xffff) {
+    return `::ffff:${[...bytes.subarray(12, 16)].join('.')}`;
+  }
   const groups: string[] = [];
   for (let i = 0; i < 16; i += 2) groups.push(bytes.readUInt16BE(i).toString(16));
   // Let the URL parser produce the canonical compressed form.
@@ -129,18 +134,41 @@ export function formatProxyV1(src: string, srcPort: number, dst: string, dstPort
   return `PROXY ${family} ${src} ${dst} ${srcPort} ${dstPort}\r\n`;
 }
 
-/** Builds a v2 header for TCP over IPv4. */
+/** Builds a v2 PROXY header for TCP over IPv4 or, when `src` is an IPv6 address, IPv6. */
 export function formatProxyV2(src: string, srcPort: number, dst: string, dstPort: number): Buffer {
-  const head = Buffer.alloc(16 + 12);
+  const v6 = isIPv6(src);
+  const size = v6 ? 36 : 12;
+  const head = Buffer.alloc(16 + size);
   V2_SIGNATURE.copy(head, 0);
-  head[12] = 0x21;
-  head[13] = 0x11;
-  head.writeUInt16BE(12, 14);
-  src.split('.').forEach((octet, i) => (head[16 + i] = Number(octet)));
-  dst.split('.').forEach((octet, i) => (head[20 + i] = Number(octet)));
-  head.writeUInt16BE(srcPort, 24);
-  head.writeUInt16BE(dstPort, 26);
+  head[12] = 0x21; // version 2, PROXY
+  head[13] = v6 ? 0x21 : 0x11; // TCP over IPv6 / IPv4
+  head.writeUInt16BE(size, 14);
+  const bytes = v6 ? ipv6Bytes : ipv4Bytes;
+  bytes(src).copy(head, 16);
+  bytes(dst).copy(head, v6 ? 32 : 20);
+  head.writeUInt16BE(srcPort, v6 ? 48 : 24);
+  head.writeUInt16BE(dstPort, v6 ? 50 : 26);
   return head;
+}
+
+function ipv4Bytes(address: string): Buffer {
+  return Buffer.from(address.split('.').map(Number));
+}
+
+function ipv6Bytes(address: string): Buffer {
+  const out = Buffer.alloc(16);
+  let text = address;
+  const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  if (dotted) {
+    const [a, b, c, d] = dotted[1]!.split('.').map(Number) as [number, number, number, number];
+    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head, tail] = text.split('::') as [string, string | undefined];
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const groups = tail === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
+  groups.forEach((group, i) => out.writeUInt16BE(parseInt(group, 16), i * 2));
+  return out;
 }
 
 /** A set of trusted proxy addresses and subnets ("127.0.0.1", "10.0.0.0/8", "::1"). */
@@ -172,6 +200,7 @@ export function readProxyHeader(socket: Socket, timeoutMs: number): Promise<Prox
     const finish = (err: Error | undefined, info?: ProxyInfo): void => {
       clearTimeout(timer);
       socket.off('data', onData);
+      socket.off('end', onClose);
       socket.off('close', onClose);
       if (err) reject(err);
       else resolve(info!);
@@ -193,6 +222,7 @@ export function readProxyHeader(socket: Socket, timeoutMs: number): Promise<Prox
     const timer = setTimeout(() => finish(new CoreError('timeout', 'no PROXY header in time')), timeoutMs);
     timer.unref();
     socket.on('data', onData);
+    socket.on('end', onClose);
     socket.on('close', onClose);
   });
 }

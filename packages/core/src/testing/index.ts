@@ -1,5 +1,5 @@
 export { memoryChannelPair, MemoryClient } from './memory-client.js';
 export { transcript, type TranscriptOptions } from './transcript.js';
 export { leakGuard, type ResourceCounts } from './leak-guard.js';
-export { memoryStreamPair } from '../memory.js';
+export { memoryStreamPair, type MemoryPairOptions } from '../memory.js';
 export { memoryLogger, type MemoryLogRecord } from '../logger.js';

@@ -4,10 +4,12 @@ import { memoryStreamPair } from '../memory.js';
 
 /**
  * A server channel over the in-memory pair, and a test client on the other end that reads
- * lines and bytes: protocol logic tested without sockets.
+ * lines and bytes: protocol logic tested without sockets. Like a listener's sockets, the server
+ * side is half-open (it can still reply after the client ended its side) and the client side
+ * is not (it closes once the server has).
  */
 export function memoryChannelPair(options: ChannelOptions = {}): { channel: Channel; client: MemoryClient } {
-  const [serverSide, clientSide] = memoryStreamPair();
+  const [serverSide, clientSide] = memoryStreamPair({ allowHalfOpen: [true, false] });
   const channel = new Channel(serverSide, { remoteAddress: '127.0.0.1', ...options });
   return { channel, client: new MemoryClient(clientSide) };
 }
