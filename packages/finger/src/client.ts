@@ -107,7 +107,8 @@ export async function finger(user: string, options: FingerQueryOptions): Promise
       reader.close({ flush: false });
     }, left);
     const reader = new ReplyReader(channel, maxBytes, settle);
-    reader.push(`${options.verbose ? '/W ' : ''}${user}\r\n`);
+    const query = options.verbose ? (user === '' ? '/W' : `/W ${user}`) : user;
+    reader.push(`${query}\r\n`);
   });
   return reply.toString('utf8').replace(/\r\n/g, '\n');
 }
