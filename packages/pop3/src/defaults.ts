@@ -1,0 +1,43 @@
+/**
+ * Every limit of the POP3 server, with its default, in one place. Each one has its reply (see
+ * `replies.ts`), its close behaviour and a test.
+ */
+export interface Pop3Limits {
+  /**
+   * Longest command line in octets, CRLF included; a longer one gets `lineTooLong` and is
+   * discarded up to its line end, and the session goes on. @see RFC 2449 §4
+   */
+  readonly maxLineLength: number;
+  /**
+   * RFC 1939's inactivity autologout timer: a session idle this long is closed without
+   * entering UPDATE (nothing is deleted). At least ten minutes by the RFC. @see RFC 1939 §3
+   */
+  readonly idleTimeoutMs: number;
+  /** Failed logins (USER/PASS, APOP, AUTH) on one connection before it is closed. */
+  readonly maxAuthFailures: number;
+  /** Unknown commands on one connection before it is closed. */
+  readonly maxUnknownCommands: number;
+  /** Connections open at once; more get `tooManyConnections`. */
+  readonly maxConnections: number;
+  /** Connections open at once from one address; more get `tooManyConnections`. 0 = no limit. */
+  readonly maxConnectionsPerIp: number;
+  /** How long a flushing close may take before the socket is destroyed. */
+  readonly closeTimeoutMs: number;
+  /** How long a graceful `close()` waits for sessions to say goodbye. */
+  readonly shutdownTimeoutMs: number;
+}
+
+/** The defaults of {@link Pop3Limits}. */
+export const defaultPop3Limits: Pop3Limits = Object.freeze({
+  maxLineLength: 255,
+  idleTimeoutMs: 10 * 60_000,
+  maxAuthFailures: 3,
+  maxUnknownCommands: 10,
+  maxConnections: 10_000,
+  maxConnectionsPerIp: 0,
+  closeTimeoutMs: 10_000,
+  shutdownTimeoutMs: 5_000,
+});
+
+/** The name and version the IMPLEMENTATION capability announces. @see RFC 2449 §6.9 */
+export const implementationName = 'Gorgon-POP3-0.1.0';

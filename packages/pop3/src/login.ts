@@ -1,0 +1,47 @@
+import { errorText, type AuthUser } from '@gorgon/core';
+import { MaildropError } from './maildrop.js';
+import { replies } from './replies.js';
+import type { Pop3Session } from './session.js';
+
+/**
+ * The end of every login mechanism (PASS, APOP, AUTH PLAIN): check the credentials, apply
+ * LOGIN-DELAY, lock the maildrop and enter TRANSACTION, or answer with the reply that says why
+ * not. Unknown users and wrong passwords are indistinguishable to the client.
+ * @see RFC 1939 §4, §7; RFC 2449 §8.1; RFC 3206
+ */
+export async function completeLogin(
+  session: Pop3Session,
+  name: string,
+  mechanism: string,
+  verify: () => Promise<AuthUser | undefined>,
+): Promise<void> {
+  let user: AuthUser | undefined;
+  try {
+    user = await verify();
+  } catch (err) {
+    session.channel.log.error({ event: 'auth-error', mechanism }, errorText(err));
+    session.reply(replies.maildropTemporary);
+    return;
+  }
+  if (!user) return session.loginFailed(name, mechanism);
+  session.ctx.throttle.succeeded(session.channel.remoteAddress);
+  if (!session.ctx.loginDelay.admit(user.name)) {
+    session.reply(replies.loginDelay(session.ctx.loginDelay.seconds));
+    return;
+  }
+  let maildrop;
+  try {
+    maildrop = await session.ctx.store.open(user.name);
+  } catch (err) {
+    const code = err instanceof MaildropError ? err.code : 'io';
+    session.channel.log.warn({ event: 'maildrop-refused', user: user.name, code }, errorText(err));
+    session.reply(code === 'in-use' ? replies.inUse : code === 'invalid-user' ? replies.maildropPermanent : replies.maildropTemporary);
+    return;
+  }
+  if (session.closing) {
+    // The client left while the lock was being taken: nothing to do but let go.
+    await maildrop.release();
+    return;
+  }
+  session.enterTransaction(user.name, maildrop);
+}

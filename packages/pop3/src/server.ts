@@ -1,0 +1,87 @@
+import type { AddressInfo } from 'node:net';
+import { createListener, type Counters, type Listener, type TlsServerOptions } from '@gorgon/core';
+import { createPop3Context, type Pop3Context, type Pop3Options, type Pop3Stats } from './context.js';
+import { formatReply, replies } from './replies.js';
+import { Pop3Session } from './session.js';
+
+/** Options of {@link createPop3Server}. */
+export type Pop3ServerOptions = Pop3Options;
+
+/** A running POP3 server: a plaintext listener (STLS-capable) and, on demand, an implicit-TLS one. */
+export interface Pop3Server extends AsyncDisposable {
+  /** Listens for plain POP3 (port 110 by convention; STLS upgrades). Port 0 picks a free one. */
+  listen(port: number, host?: string): Promise<AddressInfo>;
+  /** Listens for POP3 over implicit TLS (pop3s, port 995 by convention). Needs `tls`. @see RFC 8314 §3.3 */
+  listenTls(port: number, host?: string): Promise<AddressInfo>;
+  /** Graceful shutdown of both listeners: every session gets `-ERR [SYS/TEMP]` and closes. Idempotent. */
+  close(options?: { timeoutMs?: number }): Promise<void>;
+  /** The plain listener's address, once listening. */
+  address(): AddressInfo | null;
+  /** The implicit-TLS listener's address, once listening. */
+  tlsAddress(): AddressInfo | null;
+  /** Connections open now, on both listeners. */
+  readonly connections: number;
+  /** Connection counters of both listeners added up, plus the POP3 counts. */
+  readonly counters: Counters & Pop3Stats;
+}
+
+/**
+ * Creates a POP3 server over the given maildrop store and authenticator.
+ * @see RFC 1939, RFC 2449 (CAPA), RFC 2595 (STLS), RFC 5034 (AUTH)
+ */
+export function createPop3Server(options: Pop3ServerOptions): Pop3Server {
+  const ctx: Pop3Context = createPop3Context(options);
+  const limits = ctx.limits;
+  const make = (name: string, tls?: TlsServerOptions): Listener =>
+    createListener(
+      {
+        name,
+        logger: ctx.logger,
+        maxConnections: limits.maxConnections,
+        maxConnectionsPerIp: limits.maxConnectionsPerIp,
+        rejectReply: () => formatReply(replies.tooManyConnections),
+        idleTimeoutMs: limits.idleTimeoutMs,
+        closeTimeoutMs: limits.closeTimeoutMs,
+        ...(tls ? { tls } : {}),
+        ...(options.proxyProtocol ? { proxyProtocol: { trusted: options.proxyProtocol.trusted } } : {}),
+      },
+      (channel) => new Pop3Session(channel, ctx),
+    );
+  const plain = make('pop3');
+  let secure: Listener | undefined;
+  let closing: Promise<void> | undefined;
+
+  const addressOf = (listener: Listener | undefined): AddressInfo | null => {
+    const address = listener?.address();
+    return address && typeof address === 'object' ? address : null;
+  };
+
+  return {
+    async listen(port, host = '127.0.0.1') {
+      return (await plain.listen(port, host)) as AddressInfo;
+    },
+    async listenTls(port, host = '127.0.0.1') {
+      if (!options.tls) throw new Error('listenTls needs the tls option (certificate and key)');
+      secure ??= make('pop3s', { secureContext: ctx.secureContext! });
+      return (await secure.listen(port, host)) as AddressInfo;
+    },
+    close(closeOptions = {}) {
+      const timeoutMs = closeOptions.timeoutMs ?? limits.shutdownTimeoutMs;
+      closing ??= Promise.all([plain.close({ timeoutMs }), secure?.close({ timeoutMs })]).then(() => undefined);
+      return closing;
+    },
+    address: () => addressOf(plain),
+    tlsAddress: () => addressOf(secure),
+    get connections() {
+      return plain.connections + (secure?.connections ?? 0);
+    },
+    get counters() {
+      const sum = { ...plain.counters };
+      if (secure) for (const key of Object.keys(sum) as Array<keyof Counters>) sum[key] += secure.counters[key];
+      return { ...sum, ...ctx.stats };
+    },
+    [Symbol.asyncDispose]() {
+      return this.close({ timeoutMs: 1000 });
+    },
+  };
+}

@@ -1,0 +1,292 @@
+import {
+  CoreError,
+  errorText,
+  LineEscapingProducer,
+  LineSession,
+  printable,
+  type Channel,
+  type GateRefusal,
+  type Producer,
+} from '@gorgon/core';
+import { apopTimestamp } from './apop.js';
+import type { Pop3Context } from './context.js';
+import { MaildropError, type Maildrop } from './maildrop.js';
+import { formatContinuation, formatReply, Pop3ReplyError, replies, type Pop3Reply } from './replies.js';
+
+/** The three states of a POP3 session. @see RFC 1939 §3 */
+export type Pop3State = 'authorization' | 'transaction' | 'update';
+
+/** Verbs whose arguments are secrets: logged as `****`. */
+const SECRET_ARGS = new Set(['PASS', 'AUTH']);
+
+/**
+ * One POP3 connection: the RFC 1939 state machine over a {@link LineSession}. Commands are
+ * dispatched through the server's command table; the transitions AUTHORIZATION → TRANSACTION
+ * (`enterTransaction`) and TRANSACTION → UPDATE (`enterUpdate`) happen here and nowhere else.
+ * A connection that ends without QUIT never enters UPDATE: its maildrop is released unchanged.
+ * @see RFC 1939 §3, §6
+ */
+export class Pop3Session extends LineSession {
+  readonly ctx: Pop3Context;
+  /** The greeting's `<timestamp>`, when APOP is offered. */
+  readonly timestamp: string | undefined;
+  /** The name given by USER, waiting for PASS. */
+  pendingUser: string | undefined;
+  /** Message indexes (0-based) marked by DELE. */
+  readonly deleted = new Set<number>();
+  /** Message indexes retrieved by RETR (removed at UPDATE when EXPIRE is 0). */
+  readonly retrieved = new Set<number>();
+  #state: Pop3State = 'authorization';
+  #user: string | undefined;
+  #maildrop: Maildrop | undefined;
+  #authFailures = 0;
+  #unknownCommands = 0;
+  #continuation: ((line: string) => void | Promise<void>) | undefined;
+  #sleep: { timer: NodeJS.Timeout; resolve: () => void } | undefined;
+  #forceClose: NodeJS.Timeout | undefined;
+
+  constructor(channel: Channel, ctx: Pop3Context) {
+    // maxLineLength counts CRLF (RFC 2449 §4); LineSession's limit excludes the line end.
+    super(channel, { maxLineLength: Math.max(1, ctx.limits.maxLineLength - 2) });
+    this.ctx = ctx;
+    this.timestamp = ctx.mechanisms.has('apop') ? apopTimestamp(ctx.hostname) : undefined;
+    this.reply(replies.greeting(this.timestamp));
+  }
+
+  get state(): Pop3State {
+    return this.#state;
+  }
+
+  /** The logged-in user (TRANSACTION and UPDATE). */
+  get user(): string | undefined {
+    return this.#user;
+  }
+
+  /** The open maildrop; a reply error outside TRANSACTION (the table prevents that). */
+  get maildrop(): Maildrop {
+    if (!this.#maildrop) throw new Error('no maildrop open');
+    return this.#maildrop;
+  }
+
+  /** True when USER/PASS and PLAIN are allowed here: TLS, loopback, or no TLS requirement. */
+  get plaintextAllowed(): boolean {
+    return !this.ctx.requireTlsForPlaintext || this.channel.secure || isLoopback(this.channel.remoteAddress);
+  }
+
+  /** Sends one status line. */
+  reply(reply: Pop3Reply): void {
+    this.push(formatReply(reply));
+  }
+
+  /**
+   * Sends a status line and a multi-line body: dot-stuffed, CRLF-normalised and terminated by
+   * the core's LineEscapingProducer. A string, or a producer with `escape = false`, is sent as
+   * it is and must carry its own terminating line. @see RFC 1939 §3
+   */
+  replyMultiline(reply: Pop3Reply, body: Producer | string, escape = true): void {
+    this.reply(reply);
+    if (typeof body === 'string') this.push(body);
+    else this.pushWithProducer(escape ? new LineEscapingProducer(body) : body);
+  }
+
+  /** The next line is a SASL response for `handler`, not a command. @see RFC 5034 §4 */
+  expectContinuation(challenge: string, handler: (line: string) => void | Promise<void>): void {
+    this.#continuation = handler;
+    this.push(formatContinuation(challenge));
+  }
+
+  /**
+   * AUTHORIZATION → TRANSACTION, once the user is authenticated and the maildrop locked.
+   * @see RFC 1939 §4
+   */
+  enterTransaction(user: string, maildrop: Maildrop): void {
+    this.#state = 'transaction';
+    this.#user = user;
+    this.#maildrop = maildrop;
+    this.pendingUser = undefined;
+    this.ctx.stats.logins++;
+    this.channel.log.info({ event: 'login', user }, `${user} logged in`);
+    const { count, octets } = this.totals();
+    this.reply(replies.maildropReady(count, octets));
+  }
+
+  /**
+   * TRANSACTION → UPDATE on QUIT: removes the marked messages, releases the lock, says goodbye
+   * and closes. @see RFC 1939 §6
+   */
+  async enterUpdate(): Promise<void> {
+    this.#state = 'update';
+    const maildrop = this.#maildrop!;
+    this.#maildrop = undefined;
+    const doomed = new Set(this.deleted);
+    if (this.ctx.expire === 0) for (const i of this.retrieved) doomed.add(i);
+    let reply: Pop3Reply;
+    try {
+      const { failed } = await maildrop.commit(doomed);
+      this.ctx.stats.messagesDeleted += doomed.size - failed;
+      reply = failed === 0 ? replies.byeAfterUpdate(maildrop.messages.length - doomed.size) : replies.updateFailed;
+      if (failed > 0) this.channel.log.error({ event: 'update-failed', failed }, `${failed} messages not removed`);
+    } catch (err) {
+      this.channel.log.error({ event: 'update-failed' }, errorText(err));
+      await maildrop.release().catch(() => undefined);
+      reply = replies.updateFailed;
+    }
+    this.reply(reply);
+    this.closeWhenDone();
+  }
+
+  /** Messages not marked deleted, and their octets. @see RFC 1939 §5 (STAT) */
+  totals(): { count: number; octets: number } {
+    let count = 0;
+    let octets = 0;
+    this.maildrop.messages.forEach((m, i) => {
+      if (this.deleted.has(i)) return;
+      count++;
+      octets += m.size;
+    });
+    return { count, octets };
+  }
+
+  /**
+   * A failed login: counted, answered after the throttle's growing delay, and the connection
+   * closed once `maxAuthFailures` is reached. Same reply whatever went wrong.
+   */
+  async loginFailed(user: string, how: string): Promise<void> {
+    this.#authFailures++;
+    this.ctx.stats.authFailures++;
+    this.pendingUser = undefined;
+    this.channel.log.warn({ event: 'auth-failed', user: printable(user, 64), mechanism: how }, 'login failed');
+    await this.#pause(this.ctx.throttle.failed(this.channel.remoteAddress));
+    if (this.#authFailures >= this.ctx.limits.maxAuthFailures) {
+      this.reply(replies.tooManyAuthFailures);
+      this.closeWhenDone();
+    } else {
+      this.reply(replies.authFailed);
+    }
+  }
+
+  protected override onLine(line: string): void | Promise<void> {
+    const continuation = this.#continuation;
+    if (continuation) {
+      this.#continuation = undefined;
+      this.channel.log.debug({ event: 'sasl-response' }, '****');
+      return continuation(line);
+    }
+    this.channel.log.debug({ event: 'command', state: this.#state }, maskCommand(line));
+    return this.ctx.table.dispatch(this, this.#state, line, (refusal) => this.#refuse(refusal));
+  }
+
+  protected override onLineTooLong(): void {
+    this.channel.log.warn({ event: 'line-too-long' }, 'command line too long: discarded');
+    if (this.#continuation) {
+      this.#continuation = undefined;
+      this.reply(replies.badSaslResponse);
+      return;
+    }
+    this.reply(replies.lineTooLong);
+  }
+
+  protected override handleError(err: unknown): void {
+    if (this.channel.isClosed) return;
+    if (err instanceof Pop3ReplyError) {
+      this.reply(err.reply);
+      return;
+    }
+    if (err instanceof MaildropError && err.code === 'gone') {
+      this.channel.log.warn({ event: 'message-gone' }, errorText(err));
+      this.reply(replies.messageGone);
+      return;
+    }
+    this.channel.counters.errors++;
+    this.channel.log.error({ event: 'handler-error', state: this.#state }, errorText(err));
+    if (err instanceof CoreError && err.code === 'tls-failed') {
+      this.close({ flush: false });
+      return;
+    }
+    this.reply(replies.internalError);
+  }
+
+  protected override handleTimeout(): void {
+    // RFC 1939 §3: the autologout timer closes without entering UPDATE: nothing is deleted.
+    this.reply(replies.autologout);
+    this.#closeSoon();
+  }
+
+  protected override handleShutdown(): void {
+    this.reply(replies.shuttingDown);
+    this.#closeSoon();
+  }
+
+  /**
+   * Closes once the queued output (the goodbye) is written, or after `closeTimeoutMs` when the
+   * client does not read it: a stalled reader cannot keep a timed-out session alive.
+   */
+  #closeSoon(): void {
+    this.closeWhenDone();
+    this.#forceClose ??= setTimeout(() => this.close({ flush: false }), this.ctx.limits.closeTimeoutMs);
+    this.#forceClose.unref();
+  }
+
+  protected override handleClose(): void {
+    if (this.#forceClose) clearTimeout(this.#forceClose);
+    if (this.#sleep) {
+      clearTimeout(this.#sleep.timer);
+      this.#sleep.resolve();
+    }
+    const maildrop = this.#maildrop;
+    this.#maildrop = undefined;
+    if (maildrop) {
+      // Dropped without QUIT: never UPDATE. Release the lock and keep every message.
+      maildrop.release().catch((err: unknown) => this.channel.log.error({ event: 'release-failed' }, errorText(err)));
+    }
+  }
+
+  #refuse(refusal: GateRefusal): void {
+    if (refusal.kind === 'unknown') {
+      this.#unknownCommands++;
+      this.channel.log.info({ event: 'unknown-command', verb: printable(refusal.verb, 16) }, 'unknown command');
+      if (this.#unknownCommands >= this.ctx.limits.maxUnknownCommands) {
+        this.reply(replies.tooManyUnknownCommands);
+        this.closeWhenDone();
+        return;
+      }
+      this.reply(replies.unknownCommand);
+    } else if (refusal.kind === 'wrong-state') {
+      this.reply(replies.wrongState);
+    } else {
+      this.reply(refusal.reason === 'missing-argument' ? replies.missingArgument : replies.unexpectedArgument);
+    }
+  }
+
+  /** Waits `ms` (the login throttle); cut short if the connection closes. */
+  #pause(ms: number): Promise<void> {
+    if (ms <= 0 || this.channel.isClosed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.#sleep = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.#sleep = { timer, resolve: done };
+    });
+  }
+}
+
+/** A command line for the log: secrets replaced by `****`, client text escaped and cut. */
+export function maskCommand(line: string): string {
+  const space = line.indexOf(' ');
+  const verb = (space === -1 ? line : line.slice(0, space)).toUpperCase();
+  if (space === -1) return printable(line, 16);
+  if (SECRET_ARGS.has(verb)) {
+    const mechanism = verb === 'AUTH' ? line.slice(space + 1).split(' ')[0] ?? '' : '';
+    const hasSecret = verb === 'PASS' || line.slice(space + 1).includes(' ');
+    return `${verb}${mechanism ? ` ${printable(mechanism, 20)}` : ''}${hasSecret ? ' ****' : ''}`;
+  }
+  if (verb === 'APOP') return `APOP ${printable(line.slice(space + 1).split(' ')[0] ?? '', 64)} ****`;
+  return printable(line, 80);
+}
+
+/** 127.0.0.0/8 and ::1 (after the core strips the IPv4-mapped prefix). */
+export function isLoopback(address: string): boolean {
+  return address === '::1' || address.startsWith('127.');
+}
