@@ -1,1 +1,38 @@
 export {};
+export { FtpClient, type DownloadOptions, type UploadOptions } from './client.js';
+export { FtpError, FtpClientError, type FtpClientErrorKind } from './client-errors.js';
+export { ControlConnection, type ControlConnectionOptions } from './client-control.js';
+export { DataConnection, type DataConnectionOptions, type DataTlsOptions } from './client-data.js';
+export { resolveClientOptions, type FtpClientOptions, type FtpSecurity, type FtpTlsOptions, type PassiveMode } from './client-options.js';
+export { choosePassiveAddress } from './client-passive.js';
+export {
+  ReplyParser,
+  formatReply,
+  parseEpsvReply,
+  parseFeatures,
+  parsePasvReply,
+  replyGroup,
+  replyText,
+  type FtpReply,
+  type PassiveAddress,
+  type ReplyGroup,
+  type ReplyParserLimits,
+} from './client-reply.js';
+export {
+  parseDosListLine,
+  parseList,
+  parseMlsd,
+  parseMlsdLine,
+  parseMlsdTime,
+  parseNlst,
+  parseUnixListLine,
+  type FtpEntry,
+  type FtpEntryType,
+} from './client-list.js';
+export { fetchFiles } from './fetch.js';
+export { FetchRun } from './fetch-scheduler.js';
+export { fetchFile, PART_SUFFIX, type FileFetchResult, type FileJob, type FileProgress } from './fetch-file.js';
+export { expandGlob, globToRegExp, type RemoteFile } from './fetch-glob.js';
+export { FetchUrlError, isGlob, parseFetchUrl, type FetchTarget, type FetchUrlDefaults } from './fetch-url.js';
+export { describeFetchError, isRetryable, isServerWide, type ErrorContext } from './fetch-errors.js';
+export type { FetchEvent, FetchFileInfo, FetchOptions, FetchOutcome, FetchResult } from './fetch-types.js';

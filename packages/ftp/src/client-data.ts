@@ -1,0 +1,153 @@
+import * as net from 'node:net';
+import { Transform, type Readable, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import * as tls from 'node:tls';
+import { errorText } from '@gorgon/core';
+import { FtpClientError } from './client-errors.js';
+
+/** How the data connection is protected (PROT P). @see RFC 4217 §9 */
+export interface DataTlsOptions {
+  /** The control connection's TLS session, offered for resumption (servers such as vsftpd require it). */
+  session?: Buffer;
+  /** The name the certificate must carry: the control connection's host name. */
+  servername?: string;
+  ca?: string | Buffer | Array<string | Buffer>;
+  rejectUnauthorized?: boolean;
+}
+
+/** Where and how to open a passive data connection. */
+export interface DataConnectionOptions {
+  host: string;
+  port: number;
+  connectTimeoutMs: number;
+  /** Destroy the connection after this long without a byte either way. 0 = never. */
+  stallTimeoutMs: number;
+  tls?: DataTlsOptions;
+}
+
+/**
+ * One passive data connection (TCP, TCP_NODELAY, optionally TLS). The TLS handshake is started
+ * but not awaited: servers accept it only once the transfer command has been answered with 150,
+ * so the client must be free to send that command meanwhile.
+ * @see RFC 959 §3.2, RFC 4217 §7
+ */
+export class DataConnection {
+  readonly socket: net.Socket | tls.TLSSocket;
+  #error: Error | undefined;
+
+  private constructor(socket: net.Socket | tls.TLSSocket) {
+    this.socket = socket;
+    socket.on('error', (err) => {
+      this.#error ??= err;
+    });
+  }
+
+  /** Connects to the passive address; resolves once TCP is up (TLS continues in the background). */
+  static async open(options: DataConnectionOptions): Promise<DataConnection> {
+    const raw = await new Promise<net.Socket>((resolve, reject) => {
+      const socket = net.connect({ host: options.host, port: options.port, noDelay: true });
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(new FtpClientError('data-connection', `no data connection to ${options.host}:${options.port} within ${options.connectTimeoutMs} ms`));
+      }, options.connectTimeoutMs);
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        socket.removeAllListeners('error');
+        resolve(socket);
+      });
+      socket.once('error', (err) => {
+        clearTimeout(timer);
+        reject(new FtpClientError('data-connection', `cannot open the data connection to ${options.host}:${options.port}: ${errorText(err)}`, { cause: err }));
+      });
+    });
+    let socket: net.Socket | tls.TLSSocket = raw;
+    if (options.tls) {
+      const name = options.tls.servername;
+      socket = tls.connect({
+        socket: raw,
+        session: options.tls.session,
+        ca: options.tls.ca,
+        rejectUnauthorized: options.tls.rejectUnauthorized ?? true,
+        ...(name !== undefined && net.isIP(name) === 0 ? { servername: name } : {}),
+        // Verify against the control connection's name, not the address the PASV reply gave.
+        checkServerIdentity: (_host, cert) => tls.checkServerIdentity(name ?? options.host, cert),
+      });
+    }
+    const connection = new DataConnection(socket);
+    if (options.stallTimeoutMs > 0) {
+      socket.setTimeout(options.stallTimeoutMs, () => {
+        socket.destroy(new FtpClientError('timeout', `the data connection stalled for ${options.stallTimeoutMs} ms`));
+      });
+    }
+    return connection;
+  }
+
+  /** Copies everything the server sends into `sink`; resolves with the byte count once `sink` has finished. */
+  async pipeTo(sink: Writable, onData?: (bytes: number) => void): Promise<number> {
+    let total = 0;
+    const counter = new Transform({
+      highWaterMark: 1024 * 1024,
+      transform(chunk: Buffer, _encoding, callback) {
+        total += chunk.length;
+        onData?.(chunk.length);
+        callback(null, chunk);
+      },
+    });
+    let local: Error | undefined;
+    sink.once('error', (err) => (local = err));
+    await this.#guard(pipeline(this.socket, counter, sink), () => local);
+    return total;
+  }
+
+  /** Reads everything the server sends (listings), at most `limit` bytes. */
+  async readAll(limit: number): Promise<Buffer> {
+    const parts: Buffer[] = [];
+    let length = 0;
+    await this.#guard(
+      (async () => {
+        for await (const chunk of this.socket as AsyncIterable<Buffer>) {
+          length += chunk.length;
+          if (length > limit) throw new FtpClientError('protocol', `the listing passed ${limit} bytes`);
+          parts.push(chunk);
+        }
+      })(),
+    );
+    return Buffer.concat(parts, length);
+  }
+
+  /** Sends `source` to the server and ends the connection (with close_notify under TLS). */
+  async writeFrom(source: Readable, onData?: (bytes: number) => void): Promise<number> {
+    let total = 0;
+    const counter = new Transform({
+      highWaterMark: 1024 * 1024,
+      transform(chunk: Buffer | string, _encoding, callback) {
+        const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+        total += buf.length;
+        onData?.(buf.length);
+        callback(null, buf);
+      },
+    });
+    let local: Error | undefined;
+    source.once('error', (err) => (local = err));
+    await this.#guard(pipeline(source, counter, this.socket), () => local);
+    return total;
+  }
+
+  /** Closes at once (an aborted transfer). */
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  /** Maps a failed copy to a client error: the local file's fault, or the connection's. */
+  async #guard(work: Promise<void>, localError: () => Error | undefined = () => undefined): Promise<void> {
+    try {
+      await work;
+    } catch (err) {
+      const local = localError();
+      if (local) throw new FtpClientError('local-io', `local file: ${errorText(local)}`, { cause: local });
+      if (err instanceof FtpClientError) throw err;
+      const first = this.#error ?? err;
+      throw new FtpClientError('data-connection', `the data connection failed: ${errorText(first)}`, { cause: first });
+    }
+  }
+}
