@@ -1,0 +1,81 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createListener, LineSession, type Channel } from '@gorgon/core';
+import { leakGuard, memoryChannelPair } from '@gorgon/core/testing';
+import { dial } from './helpers.js';
+
+const COUNT = 10_000;
+const commands = Array.from({ length: COUNT }, (_, i) => `CMD ${i}`);
+const oneWrite = commands.map((c) => `${c}\r\n`).join('');
+const expected = commands.map((c) => `ok ${c}`);
+
+type Mode = 'sync' | 'async' | 'mixed';
+
+/** Answers every command; records how many handlers ever ran at once. */
+class Answerer extends LineSession {
+  static maxInFlight = 0;
+  #inFlight = 0;
+  readonly #mode: Mode;
+  constructor(channel: Channel, mode: Mode) {
+    super(channel);
+    this.#mode = mode;
+  }
+  protected override onLine(line: string): void | Promise<void> {
+    const n = Number(line.slice(4));
+    if (this.#mode === 'sync' || (this.#mode === 'mixed' && n % 3 === 0)) {
+      this.push(`ok ${line}\r\n`);
+      return undefined;
+    }
+    return this.#later(line, n);
+  }
+  async #later(line: string, n: number): Promise<void> {
+    this.#inFlight++;
+    Answerer.maxInFlight = Math.max(Answerer.maxInFlight, this.#inFlight);
+    // Alternate a microtask and a macrotask so replies are produced at different times.
+    if (n % 2 === 0) await Promise.resolve();
+    else await new Promise((resolve) => setImmediate(resolve));
+    this.#inFlight--;
+    this.push(`ok ${line}\r\n`);
+  }
+}
+
+describe('pipelining', () => {
+  let guard: ReturnType<typeof leakGuard>;
+  beforeEach(() => {
+    guard = leakGuard();
+    Answerer.maxInFlight = 0;
+  });
+  afterEach(async () => {
+    await guard.check();
+  });
+
+  it.each<Mode>(['sync', 'async', 'mixed'])('answers 10,000 commands sent in one write, in order (%s handlers, real socket)', async (mode) => {
+    await using listener = createListener({ name: 'pipe' }, (ch) => new Answerer(ch, mode));
+    const { port } = await listener.listen(0);
+    const client = dial(port);
+    client.send(oneWrite);
+    expect(await client.lines(COUNT, 10_000)).toEqual(expected);
+    expect(Answerer.maxInFlight).toBeLessThanOrEqual(1);
+    expect(listener.counters.commands).toBe(COUNT);
+    client.end();
+    await client.closed();
+  });
+
+  it('answers every pipelined command when the client half-closes right after sending (printf | nc)', async () => {
+    await using listener = createListener({ name: 'pipe' }, (ch) => new Answerer(ch, 'async'));
+    const { port } = await listener.listen(0);
+    const client = dial(port);
+    client.send(oneWrite);
+    client.end();
+    const all = (await client.readToEnd(10_000)).toString();
+    expect(all.split('\r\n').slice(0, -1)).toEqual(expected);
+  });
+
+  it.each<Mode>(['sync', 'async'])('answers 10,000 commands in order over the memory pair (%s)', async (mode) => {
+    const { channel, client } = memoryChannelPair();
+    new Answerer(channel, mode);
+    client.send(oneWrite);
+    expect(await client.lines(COUNT, 10_000)).toEqual(expected);
+    client.end();
+    await channel.closed;
+  });
+});
