@@ -95,9 +95,11 @@ export class FingerSession extends LineSession {
         this.#finish([replies.timedOut]);
         return;
       case 'answering':
-        // No input or output moves while a lookup or forward runs: that is not idleness. The
-        // forward has its own timeout and the total timeout bounds a directory that hangs.
+        // No input or output moves while a lookup or forward runs: that is not idleness, so
+        // the idle notice is declined. The forward has its own timeout, and the total timeout
+        // (which cannot be declined) bounds a directory that hangs.
         if (kind === 'total') this.#finish([replies.timedOut]);
+        else this.channel.touch();
         return;
       case 'done':
         // The reply is written but the peer does not read it: drop the connection.

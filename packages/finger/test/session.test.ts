@@ -1,7 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { Loop } from '@gorgon/core';
 import { memoryChannelPair, memoryLogger, transcript } from '@gorgon/core/testing';
-import { createFingerServer, MemoryUserDirectory, type UserDirectory } from '@gorgon/finger';
-import { aliceEntry, ask, directory, sessionFor } from './fixtures.js';
+import { createFingerServer, MemoryUserDirectory, type FingerUser, type UserDirectory } from '@gorgon/finger';
+import { aliceEntry, ask, directory, sessionFor, users } from './fixtures.js';
 
 const script = (lines: readonly string[]): string => lines.map((l) => (l === '' ? 'S:' : `S: ${l}`)).join('\n');
 
@@ -240,5 +241,48 @@ describe('failures and timeouts', () => {
     channel.requestShutdown();
     expect(await client.line()).toBe('Finger service shutting down.');
     await client.closed();
+  });
+
+  /** A directory whose find() waits for the test, and a loop the test ticks by hand. */
+  function slowLookup(): { loop: Loop; dir: UserDirectory; asked: Promise<void>; release: (user: FingerUser | undefined) => void } {
+    let release!: (user: FingerUser | undefined) => void;
+    let asked!: () => void;
+    const askedPromise = new Promise<void>((resolve) => (asked = resolve));
+    const dir: UserDirectory = {
+      list: async () => users,
+      find: () => {
+        asked();
+        return new Promise((resolve) => (release = resolve));
+      },
+    };
+    return { loop: new Loop({ tickMs: 3_600_000 }), dir, asked: askedPromise, release: (u) => release(u) };
+  }
+
+  it('the idle timeout does not cut off a query being answered', async () => {
+    const slow = slowLookup();
+    const { channel, client } = memoryChannelPair({ idleTimeoutMs: 1000, closeTimeoutMs: 500, loop: slow.loop });
+    sessionFor({ directory: slow.dir })(channel);
+    client.sendLine('alice');
+    await slow.asked;
+    const t0 = Date.now();
+    slow.loop.tick(t0 + 2_000); // idle notice: declined while answering
+    slow.loop.tick(t0 + 2_600); // past closeTimeoutMs: a session that ignored it would be destroyed
+    expect(channel.isClosed).toBe(false);
+    slow.release(users[0]);
+    expect((await client.readToEnd()).toString()).toBe(`${aliceEntry.join('\r\n')}\r\n`);
+  });
+
+  it('the total timeout ends a query whose lookup hangs', async () => {
+    const slow = slowLookup();
+    const { channel, client } = memoryChannelPair({ totalTimeoutMs: 60_000, loop: slow.loop });
+    sessionFor({ directory: slow.dir })(channel);
+    client.sendLine('alice');
+    await slow.asked;
+    slow.loop.tick(Date.now() + 61_000);
+    expect(await client.line()).toBe('Finger query timed out.');
+    await client.closed();
+    slow.release(users[0]); // the late answer goes nowhere
+    await vi.waitFor(() => expect(channel.isClosed).toBe(true));
+    expect(client.buffered.length).toBe(0);
   });
 });
