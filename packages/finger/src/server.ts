@@ -29,9 +29,9 @@ export interface FingerServerOptions {
   idleTimeoutMs?: number;
   /** Close any connection after this long in all. Default 60 s. */
   totalTimeoutMs?: number;
-  /** Connections open at once. Default 256. */
+  /** Connections open at once; 0 = no limit. Default 256. */
   maxConnections?: number;
-  /** Connections open at once from one address. Default 16. */
+  /** Connections open at once from one address; 0 = no limit. Default 16. */
   maxConnectionsPerIp?: number;
   /** Take the client address from a PROXY v1/v2 header sent by these addresses or subnets. */
   proxyProtocol?: { trusted: string[] };
@@ -58,6 +58,12 @@ function positive(value: number | undefined, name: string, fallback: number): nu
   return value;
 }
 
+/** Connection limits follow the core: 0 means no limit. */
+function limit(value: number | undefined, name: string, fallback: number): number {
+  if (value === 0) return 0;
+  return positive(value, name, fallback);
+}
+
 function portNumber(value: number | undefined, fallback: number): number {
   const port = positive(value, 'forwarding.port', fallback);
   if (port > 65535) throw new TypeError(`finger server option forwarding.port must be at most 65535, got ${port}.`);
@@ -81,8 +87,8 @@ export function resolveFingerConfig(options: FingerServerOptions, forward: Forwa
     maxQueryLength: positive(options.maxQueryLength, 'maxQueryLength', defaultFingerLimits.maxQueryLength),
     idleTimeoutMs: positive(options.idleTimeoutMs, 'idleTimeoutMs', defaultFingerLimits.idleTimeoutMs),
     totalTimeoutMs: positive(options.totalTimeoutMs, 'totalTimeoutMs', defaultFingerLimits.totalTimeoutMs),
-    maxConnections: positive(options.maxConnections, 'maxConnections', defaultFingerLimits.maxConnections),
-    maxConnectionsPerIp: positive(options.maxConnectionsPerIp, 'maxConnectionsPerIp', defaultFingerLimits.maxConnectionsPerIp),
+    maxConnections: limit(options.maxConnections, 'maxConnections', defaultFingerLimits.maxConnections),
+    maxConnectionsPerIp: limit(options.maxConnectionsPerIp, 'maxConnectionsPerIp', defaultFingerLimits.maxConnectionsPerIp),
   };
   return {
     directory: options.directory,

@@ -148,6 +148,8 @@ describe('limits over real sockets', () => {
   it('refuses bad options with one sentence', () => {
     expect(() => createFingerServer({ directory: {} as never })).toThrow(/directory must be a UserDirectory/);
     expect(() => createFingerServer({ directory: directory(), maxQueryLength: 0 })).toThrow(/maxQueryLength must be a whole number/);
+    expect(() => createFingerServer({ directory: directory(), maxConnections: -1 })).toThrow(/maxConnections must be a whole number/);
+    expect(() => createFingerServer({ directory: directory(), maxConnections: 0, maxConnectionsPerIp: 0 })).not.toThrow();
     expect(() => createFingerServer({ directory: directory(), forwarding: { enabled: true, maxHops: 1.5 } })).toThrow(/forwarding\.maxHops/);
     expect(() => createFingerServer({ directory: directory(), forwarding: { enabled: true, port: 70000 } })).toThrow(/at most 65535/);
   });
