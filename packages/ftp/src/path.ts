@@ -15,7 +15,8 @@ export class BadPathError extends Error {
  * @see RFC 959 §3.2 (pathnames), RFC 2577 §5
  */
 export function resolvePath(cwd: string, arg: string): string {
-  if (arg.includes('\0')) throw new BadPathError('NUL byte in path');
+  // NUL cannot be in a file name; CR and LF could split a reply that echoes the path.
+  if (/[\0\r\n]/.test(arg)) throw new BadPathError('NUL, CR or LF in path');
   const joined = arg.startsWith('/') ? arg : `${cwd}/${arg}`;
   const normal = posix.normalize(`/${joined}`);
   // normalize keeps a leading ".." only for relative paths; rooted ones clamp, trailing "/" goes.

@@ -1,0 +1,145 @@
+import { IterableProducer } from '@gorgon/core';
+import { sendData } from '../data-transfer.js';
+import { baseName, type FileStat } from '../fs.js';
+import { formatLsLine, formatMlsxLine, joinLines, MLST_FACTS } from '../list-format.js';
+import { FtpReplyError, replies } from '../replies.js';
+import type { FtpSession } from '../session.js';
+import type { FtpCommand } from './table.js';
+import { requireDataChannel } from './transfer.js';
+
+/** Drops `ls` flags that clients send (`LIST -a`, `NLST -1`, `LIST -la dir`). */
+export function stripLsFlags(arg: string): string {
+  let rest = arg.trim();
+  while (/^-[A-Za-z0-9]+(\s|$)/.test(rest)) rest = rest.replace(/^-[A-Za-z0-9]+\s*/, '');
+  return rest;
+}
+
+/** The entries of a directory sorted by name, or the one entry of a file. */
+async function entries(s: FtpSession, path: string): Promise<{ stat: FileStat; list: FileStat[] }> {
+  const fs = s.me.fs;
+  const stat = await fs.stat(path);
+  if (stat.kind !== 'dir') return { stat, list: [stat] };
+  const list = await fs.list(path);
+  list.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return { stat, list };
+}
+
+function sendLines(s: FtpSession, verb: string, path: string, lines: Iterable<string>): void {
+  const producer = new IterableProducer(joinLines(lines));
+  s.beginTransfer(
+    verb,
+    path,
+    replies.openingData('Here comes the directory listing.'),
+    async (stream, t) => {
+      await sendData(stream, producer, {
+        ascii: false, // lines are already CRLF-terminated
+        signal: t.controller.signal,
+        stalledMs: s.ctx.limits.stalledTransferMs,
+        onProgress: (n) => void (t.bytes += n),
+      });
+      return replies.transferComplete('Directory send OK.');
+    },
+    async () => void (await producer.close()),
+  );
+}
+
+/** LIST, NLST, MLSD, MLST, STAT. @see RFC 959 §4.1.3, RFC 3659 §7 */
+export const listingCommands: FtpCommand[] = [
+  {
+    verb: 'LIST',
+    args: 'optional',
+    login: true,
+    perm: 'list',
+    help: 'LIST [<sp> pathname]',
+    async run(s, arg) {
+      requireDataChannel(s);
+      const path = s.resolve(stripLsFlags(arg) || '.');
+      const { list } = await entries(s, path);
+      const now = Date.now();
+      sendLines(s, 'LIST', path, (function* () {
+        for (const st of list) yield formatLsLine(st, now);
+      })());
+    },
+  },
+  {
+    verb: 'NLST',
+    args: 'optional',
+    login: true,
+    perm: 'list',
+    help: 'NLST [<sp> pathname]',
+    async run(s, arg) {
+      requireDataChannel(s);
+      const given = stripLsFlags(arg);
+      const path = s.resolve(given || '.');
+      const { stat, list } = await entries(s, path);
+      const names = stat.kind === 'dir' ? list.map((st) => st.name) : [given];
+      sendLines(s, 'NLST', path, names);
+    },
+  },
+  {
+    verb: 'MLSD',
+    args: 'optional',
+    login: true,
+    perm: 'list',
+    help: 'MLSD [<sp> pathname]',
+    async run(s, arg) {
+      requireDataChannel(s);
+      const path = s.resolve(arg || '.');
+      const { stat, list } = await entries(s, path);
+      if (stat.kind !== 'dir') throw new FtpReplyError(replies.syntax('Not a directory.'));
+      const facts = s.mlstFacts;
+      const perms = s.me.perms;
+      sendLines(s, 'MLSD', path, (function* () {
+        for (const st of list) yield formatMlsxLine(st, facts, perms);
+      })());
+    },
+  },
+  {
+    verb: 'MLST',
+    args: 'optional',
+    login: true,
+    perm: 'list',
+    help: 'MLST [<sp> pathname]',
+    feat: (s) => `MLST ${MLST_FACTS.map((f) => `${f}${s.mlstFacts.has(f) ? '*' : ''};`).join('')}`,
+    async run(s, arg) {
+      const path = s.resolve(arg || '.');
+      const stat = await s.me.fs.stat(path);
+      const type = path === s.cwd && stat.kind === 'dir' ? 'cdir' : undefined;
+      s.reply(replies.mlst([`Listing ${path}`, ` ${formatMlsxLine(stat, s.mlstFacts, s.me.perms, path, type)}`, 'End.']));
+    },
+  },
+  {
+    verb: 'STAT',
+    args: 'optional',
+    login: false,
+    duringTransfer: true,
+    help: 'STAT [<sp> pathname]',
+    async run(s, arg) {
+      const t = s.transfer;
+      if (t && arg === '') {
+        s.reply(replies.fileStatus(`Status: ${t.verb} ${baseName(t.path)}, ${t.bytes} bytes transferred.`));
+        return;
+      }
+      if (arg === '') {
+        s.reply(replies.status(statusLines(s)));
+        return;
+      }
+      if (s.state !== 'ready') throw new FtpReplyError(replies.notLoggedIn());
+      if (!s.me.perms.has('list')) throw new FtpReplyError(replies.permissionDenied());
+      const path = s.resolve(stripLsFlags(arg) || '.');
+      const { list } = await entries(s, path);
+      const now = Date.now();
+      s.reply(replies.fileStatus(`Status of ${path}:`, ...list.map((st) => formatLsLine(st, now)), 'End of status.'));
+    },
+  },
+];
+
+function statusLines(s: FtpSession): string[] {
+  const lines = ['Gorgon FTP server status:', `Connected to ${s.channel.remoteAddress}`];
+  lines.push(s.user ? `Logged in as ${s.user.name}${s.user.anonymous ? ' (anonymous)' : ''}` : 'Not logged in');
+  lines.push(`TYPE: ${s.type === 'A' ? 'ASCII' : 'BINARY'}, STRUcture: File, MODE: Stream`);
+  lines.push(`Control connection: ${s.secure ? 'TLS' : 'plain'}; data protection: ${s.prot === 'P' ? 'Private' : 'Clear'}`);
+  lines.push(`Data connection: ${s.data.state === 'none' ? 'none' : s.data.state}`);
+  lines.push('End of status.');
+  return lines;
+}

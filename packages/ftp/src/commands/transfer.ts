@@ -1,0 +1,163 @@
+import { receiveData, sendData, TransferError } from '../data-transfer.js';
+import { baseName, FsError, parentPath, type WriteOptions } from '../fs.js';
+import { FtpReplyError, replies } from '../replies.js';
+import type { ActiveTransfer, FtpSession } from '../session.js';
+import type { FtpCommand } from './table.js';
+
+/** Checks that a data connection was set up and may carry this transfer. */
+export function requireDataChannel(s: FtpSession): void {
+  if (s.data.state === 'none') throw new FtpReplyError(replies.cannotOpenData('Use PORT, PASV, EPRT or EPSV first.'));
+  if (s.ctx.requireTlsForData && s.prot !== 'P') throw new FtpReplyError(replies.tlsRequiredOnData());
+}
+
+function takeRest(s: FtpSession): number {
+  const offset = s.restOffset;
+  s.restOffset = 0;
+  return offset;
+}
+
+function options(s: FtpSession, t: ActiveTransfer, ascii: boolean) {
+  return {
+    ascii,
+    signal: t.controller.signal,
+    stalledMs: s.ctx.limits.stalledTransferMs,
+    onProgress: (n: number) => void (t.bytes += n),
+  };
+}
+
+function modeName(s: FtpSession): string {
+  return s.type === 'A' ? 'ASCII' : 'BINARY';
+}
+
+async function retrieve(s: FtpSession, arg: string): Promise<void> {
+  requireDataChannel(s);
+  const offset = takeRest(s);
+  const path = s.resolve(arg);
+  const fs = s.me.fs;
+  const st = await fs.stat(path);
+  if (st.kind !== 'file') throw new FtpReplyError(replies.fileUnavailable('Not a regular file.'));
+  if (offset > st.size) throw new FtpReplyError(replies.restInvalid('REST offset is past the end of the file.'));
+  const producer = await fs.openRead(path, offset);
+  s.beginTransfer(
+    'RETR',
+    path,
+    replies.openingData(`Opening ${modeName(s)} mode data connection for ${baseName(path)} (${st.size - offset} bytes).`),
+    async (stream, t) => {
+      await sendData(stream, producer, options(s, t, s.type === 'A'));
+      return replies.transferComplete();
+    },
+    async () => void (await producer.close?.()),
+  );
+}
+
+/** Nothing is committed when the client vanished: its FIN on the data connection is not an ack. */
+async function commitUnlessLost(s: FtpSession, commit: () => Promise<void>): Promise<void> {
+  // A killed client closes both connections at once: give the control connection's EOF a moment.
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  if (s.controlLost) throw new TransferError('connection-lost', 'control connection lost before the upload was acknowledged');
+  await commit();
+}
+
+async function store(s: FtpSession, path: string, write: WriteOptions, verb: string, opening: string, done: string): Promise<void> {
+  const file = await s.me.fs.openWrite(path, write);
+  const startAt = write.mode === 'resume' ? (write.offset ?? 0) : 0;
+  s.beginTransfer(
+    verb,
+    path,
+    replies.openingData(opening),
+    async (stream, t) => {
+      await receiveData(stream, file, {
+        ...options(s, t, s.type === 'A'),
+        maxBytes: s.ctx.limits.maxUploadBytes,
+        chunkBytes: s.ctx.limits.writeChunkBytes,
+        startAt,
+      });
+      await commitUnlessLost(s, () => file.commit());
+      return replies.transferComplete(done);
+    },
+    () => file.abort(),
+  );
+}
+
+async function notFound<T>(promise: Promise<T>): Promise<T | undefined> {
+  try {
+    return await promise;
+  } catch (err) {
+    if (err instanceof FsError && err.code === 'not-found') return undefined;
+    throw err;
+  }
+}
+
+/** RETR, STOR, STOU, APPE, ABOR. @see RFC 959 §4.1.3, RFC 3659 §5 (REST STREAM), RFC 1123 §4.1.2.9 */
+export const transferCommands: FtpCommand[] = [
+  { verb: 'RETR', args: 'required', login: true, perm: 'retrieve', help: 'RETR <sp> pathname', run: retrieve },
+  {
+    verb: 'STOR',
+    args: 'required',
+    login: true,
+    perm: 'store',
+    help: 'STOR <sp> pathname',
+    async run(s, arg) {
+      requireDataChannel(s);
+      const offset = takeRest(s);
+      const path = s.resolve(arg);
+      if (offset > 0) {
+        const st = await notFound(s.me.fs.stat(path));
+        if (!st || offset > st.size) throw new FtpReplyError(replies.restInvalid('REST offset is past the end of the file.'));
+      }
+      const write: WriteOptions = offset > 0 ? { mode: 'resume', offset } : { mode: 'replace' };
+      await store(s, path, write, 'STOR', 'Ok to send data.', 'Transfer complete.');
+    },
+  },
+  {
+    verb: 'APPE',
+    args: 'required',
+    login: true,
+    perm: 'append',
+    help: 'APPE <sp> pathname',
+    async run(s, arg) {
+      requireDataChannel(s);
+      takeRest(s);
+      await store(s, s.resolve(arg), { mode: 'append' }, 'APPE', 'Ok to send data.', 'Transfer complete.');
+    },
+  },
+  {
+    verb: 'STOU',
+    args: 'optional',
+    login: true,
+    perm: 'store',
+    help: 'STOU [<sp> name-prefix]',
+    async run(s, arg) {
+      requireDataChannel(s);
+      takeRest(s);
+      const wanted = s.resolve(arg === '' ? 'file' : arg);
+      const dir = parentPath(wanted);
+      const base = baseName(wanted) || 'file';
+      let path: string | undefined;
+      for (let i = 0; i < 100 && !path; i++) {
+        const candidate = `${dir === '/' ? '' : dir}/${i === 0 ? base : `${base}.${i}`}`;
+        if (!(await notFound(s.me.fs.stat(candidate)))) path = candidate;
+      }
+      if (!path) throw new FtpReplyError(replies.nameNotAllowed('No unique file name available.'));
+      const name = baseName(path);
+      await store(s, path, { mode: 'replace', exclusive: true }, 'STOU', `FILE: ${name}`, `Transfer complete (unique file name: ${name}).`);
+    },
+  },
+  {
+    verb: 'ABOR',
+    args: 'none',
+    login: true,
+    duringTransfer: true,
+    help: 'ABOR (abort the running transfer)',
+    async run(s) {
+      const t = s.transfer;
+      if (t) {
+        t.controller.abort();
+        await t.done; // its 426 goes first
+      } else {
+        s.data.close();
+      }
+      s.reply(replies.abortOk());
+    },
+  },
+];

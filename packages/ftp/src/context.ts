@@ -1,0 +1,40 @@
+import type * as tls from 'node:tls';
+import type { Authenticator, AuthUser, Logger, LoginThrottle } from '@gorgon/core';
+import type { FtpCommand } from './commands/table.js';
+import type { PortRange } from './data-channel.js';
+import type { FtpLimits } from './defaults.js';
+import type { VirtualFs } from './fs.js';
+import type { Permission } from './permissions.js';
+
+/** A logged-in user as a session sees it. */
+export interface FtpUser {
+  name: string;
+  anonymous: boolean;
+  fs: VirtualFs;
+  perms: ReadonlySet<Permission>;
+  /** Directory to start in (virtual path). */
+  home: string;
+  auth?: AuthUser;
+}
+
+/** What every session of one server shares: settings resolved once, the command table, the throttle. */
+export interface ServerContext {
+  readonly limits: FtpLimits;
+  readonly banner: string;
+  readonly logger: Logger;
+  readonly table: ReadonlyMap<string, FtpCommand>;
+  readonly throttle: LoginThrottle;
+  readonly auth: Authenticator | undefined;
+  readonly anonymousEnabled: boolean;
+  /** Logs a user in, or returns undefined (wrong password, unknown user, anonymous off). */
+  login(user: string, password: string, remoteAddress: string, secure: boolean): Promise<FtpUser | undefined>;
+  readonly secureContext: tls.SecureContext | undefined;
+  /** Refuse USER/PASS on a cleartext control connection. */
+  readonly requireTlsForLogin: boolean;
+  /** Refuse transfers over a cleartext data connection (PROT C). */
+  readonly requireTlsForData: boolean;
+  readonly passivePorts: PortRange | undefined;
+  readonly masquerade: string | undefined;
+  /** Host names HOST accepts (RFC 7151); undefined accepts any. */
+  readonly hosts: readonly string[] | undefined;
+}

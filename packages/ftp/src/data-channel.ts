@@ -1,0 +1,256 @@
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import type { Duplex } from 'node:stream';
+import { normaliseAddress, type Logger } from '@gorgon/core';
+
+/** A passive port range, both ends included. */
+export interface PortRange {
+  min: number;
+  max: number;
+}
+
+/** What a session's data channel needs to know about its control connection and server. */
+export interface DataChannelOptions {
+  /** The control connection's local address: passive listeners bind here, active connects from here. */
+  localAddress: string;
+  /** The control connection's peer: the only address passive connections are taken from. */
+  remoteAddress: string;
+  passivePorts?: PortRange;
+  connectTimeoutMs: number;
+  /** For PROT P: data connections run TLS as the server side with the control connection's context. */
+  secureContext?: tls.SecureContext;
+  log: Logger;
+}
+
+/** A data connection could not be set up; the message is for logs, the session answers 425. */
+export class DataConnectionError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DataConnectionError';
+  }
+}
+
+type Setup =
+  | { kind: 'none' }
+  | { kind: 'passive'; server: net.Server; port: number; socket?: net.Socket; waiter?: (s: net.Socket) => void }
+  | { kind: 'active'; host: string; port: number };
+
+/**
+ * The data connection of one FTP session: a passive listener (PASV/EPSV) that accepts one
+ * connection, and only from the control connection's peer, or an active target (PORT/EPRT).
+ * Under PROT P the connection is wrapped in TLS with the server acting as the TLS server for
+ * either direction; a client that resumes the control connection's TLS session may do so.
+ * @see RFC 959 §3.2, RFC 2428, RFC 2577 §3–4, RFC 4217 §7
+ */
+export class DataChannel {
+  readonly #options: DataChannelOptions;
+  #setup: Setup = { kind: 'none' };
+  #open: Duplex | undefined;
+
+  constructor(options: DataChannelOptions) {
+    this.#options = options;
+  }
+
+  /** 'none' until PASV/EPSV/PORT/EPRT; 'open' while a transfer's connection is up. */
+  get state(): 'none' | 'passive' | 'active' | 'open' {
+    return this.#open ? 'open' : this.#setup.kind;
+  }
+
+  /** Opens a passive listener (closing any earlier setup) and returns its port. */
+  async listenPassive(): Promise<number> {
+    this.close();
+    const { passivePorts, localAddress } = this.#options;
+    const ports = passivePorts ? candidatePorts(passivePorts) : [0];
+    for (const port of ports) {
+      const server = net.createServer({ noDelay: true });
+      const bound = await new Promise<number | undefined>((resolve) => {
+        server.once('error', () => resolve(undefined));
+        server.listen({ port, host: localAddress, exclusive: true }, () => {
+          const address = server.address();
+          resolve(typeof address === 'object' && address ? address.port : undefined);
+        });
+      });
+      if (bound === undefined) {
+        server.close();
+        continue;
+      }
+      server.on('error', (err) => this.#options.log.warn({ event: 'pasv-error' }, err.message));
+      const setup: Setup & { kind: 'passive' } = { kind: 'passive', server, port: bound };
+      server.on('connection', (socket) => this.#accept(setup, socket));
+      this.#setup = setup;
+      return bound;
+    }
+    throw new DataConnectionError('no free port in the passive range');
+  }
+
+  /** Remembers an active target (PORT/EPRT); the caller has already checked it. */
+  setActive(host: string, port: number): void {
+    this.close();
+    this.#setup = { kind: 'active', host, port };
+  }
+
+  /**
+   * The data connection for one transfer: waits for the passive peer or connects to the active
+   * target, then does the TLS handshake under PROT P. Each setup serves one transfer.
+   */
+  async connect(protect: boolean, signal: AbortSignal): Promise<Duplex> {
+    const setup = this.#setup;
+    this.#setup = { kind: 'none' };
+    if (setup.kind === 'none') throw new DataConnectionError('no PORT or PASV given');
+    const { connectTimeoutMs } = this.#options;
+    let socket: net.Socket;
+    try {
+      socket =
+        setup.kind === 'passive'
+          ? await withTimeout(this.#waitPassive(setup), connectTimeoutMs, signal, 'passive connection')
+          : await withTimeout(this.#connectActive(setup.host, setup.port), connectTimeoutMs, signal, 'active connection');
+    } finally {
+      if (setup.kind === 'passive') setup.server.close();
+    }
+    socket.setNoDelay(true);
+    socket.on('error', () => {}); // surfaced by the transfer
+    let stream: Duplex = socket;
+    if (protect) {
+      if (!this.#options.secureContext) throw new DataConnectionError('PROT P without TLS configured');
+      const secure = new tls.TLSSocket(socket, { isServer: true, secureContext: this.#options.secureContext });
+      secure.on('error', () => {});
+      this.#open = secure;
+      await withTimeout(
+        new Promise<void>((resolve, reject) => {
+          secure.once('secure', () => resolve());
+          secure.once('error', (err) => reject(new DataConnectionError(`TLS on the data connection failed: ${err.message}`)));
+          secure.once('close', () => reject(new DataConnectionError('data connection closed during the TLS handshake')));
+        }),
+        connectTimeoutMs,
+        signal,
+        'TLS handshake',
+      ).catch((err: unknown) => {
+        secure.destroy();
+        throw err;
+      });
+      stream = secure;
+    }
+    this.#open = stream;
+    stream.once('close', () => {
+      if (this.#open === stream) this.#open = undefined;
+    });
+    return stream;
+  }
+
+  /** Closes the listener and any open data connection at once. */
+  close(): void {
+    const setup = this.#setup;
+    this.#setup = { kind: 'none' };
+    if (setup.kind === 'passive') {
+      setup.server.close();
+      setup.socket?.destroy();
+    }
+    this.#open?.destroy();
+    this.#open = undefined;
+  }
+
+  #accept(setup: Setup & { kind: 'passive' }, socket: net.Socket): void {
+    socket.on('error', () => {});
+    const peer = normaliseAddress(socket.remoteAddress);
+    if (peer !== this.#options.remoteAddress) {
+      // RFC 2577 §4 / "FTP bounce" and data theft: only the control peer may take the connection.
+      this.#options.log.warn({ event: 'pasv-foreign', peer }, 'passive connection from a foreign address refused');
+      socket.destroy();
+      return;
+    }
+    if (setup.socket || this.#setup !== setup) {
+      socket.destroy();
+      return;
+    }
+    setup.socket = socket;
+    setup.server.close();
+    setup.waiter?.(socket);
+  }
+
+  #waitPassive(setup: Setup & { kind: 'passive' }): Promise<net.Socket> {
+    if (setup.socket) return Promise.resolve(setup.socket);
+    this.#setup = setup; // still accepting while we wait
+    return new Promise((resolve) => {
+      setup.waiter = (socket) => {
+        if (this.#setup === setup) this.#setup = { kind: 'none' };
+        resolve(socket);
+      };
+    });
+  }
+
+  #connectActive(host: string, port: number): Promise<net.Socket> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect({ host, port, localAddress: this.#options.localAddress, noDelay: true });
+      this.#open = socket;
+      socket.once('connect', () => resolve(socket));
+      socket.once('error', (err) => {
+        socket.destroy();
+        reject(new DataConnectionError(`cannot connect to ${host}:${port}: ${err.message}`));
+      });
+    });
+  }
+}
+
+/** The ports of a range from a random starting point, each once. */
+function candidatePorts(range: PortRange): number[] {
+  const size = range.max - range.min + 1;
+  const start = Math.floor(Math.random() * size);
+  return Array.from({ length: size }, (_, i) => range.min + ((start + i) % size));
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number, signal: AbortSignal, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new DataConnectionError(`${what} not made within ${ms} ms`)), ms);
+        onAbort = () => reject(new DataConnectionError(`${what} aborted`));
+        if (signal.aborted) onAbort();
+        else signal.addEventListener('abort', onAbort, { once: true });
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+    if (onAbort) signal.removeEventListener('abort', onAbort);
+  }
+}
+
+/**
+ * Checks a PORT/EPRT target: the control connection's own peer address and a port ≥ 1024, so
+ * the server cannot be used to attack a third host or a privileged service (the FTP bounce).
+ * @see RFC 2577 §3
+ */
+export function activeTargetAllowed(host: string, port: number, controlPeer: string): boolean {
+  return normaliseAddress(host) === controlPeer && port >= 1024 && port <= 65535;
+}
+
+/** Parses PORT's `h1,h2,h3,h4,p1,p2`. @see RFC 959 §4.1.2 */
+export function parsePortArg(arg: string): { host: string; port: number } | undefined {
+  const parts = arg.trim().split(',');
+  if (parts.length !== 6 || !parts.every((p) => /^\d{1,3}$/.test(p))) return undefined;
+  const n = parts.map(Number);
+  if (n.some((v) => v > 255)) return undefined;
+  return { host: n.slice(0, 4).join('.'), port: n[4]! * 256 + n[5]! };
+}
+
+/** Parses EPRT's `|proto|address|port|` with any delimiter in 33–126. @see RFC 2428 §2 */
+export function parseEprtArg(arg: string): { family: 1 | 2; host: string; port: number } | 'bad-family' | undefined {
+  const text = arg.trim();
+  const d = text[0];
+  if (!d || d.charCodeAt(0) < 33 || d.charCodeAt(0) > 126) return undefined;
+  const parts = text.split(d);
+  if (parts.length !== 5 || parts[0] !== '' || parts[4] !== '') return undefined;
+  const [, proto, host, portText] = parts as [string, string, string, string, string];
+  if (proto !== '1' && proto !== '2') return 'bad-family';
+  if (!/^\d{1,5}$/.test(portText)) return undefined;
+  const family = proto === '1' ? 1 : 2;
+  if (net.isIP(host) !== (family === 1 ? 4 : 6)) return undefined;
+  return { family, host, port: Number(portText) };
+}
+
+/** `h1,h2,h3,h4,p1,p2` for a 227 reply. */
+export function formatPasv(host: string, port: number): string {
+  return `${host.split('.').join(',')},${port >> 8},${port & 255}`;
+}

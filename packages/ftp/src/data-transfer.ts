@@ -1,0 +1,231 @@
+import type { Duplex } from 'node:stream';
+import { isEmptyChunk, type Producer } from '@gorgon/core';
+import type { WritableFile } from './fs.js';
+
+/** Why a transfer stopped early. */
+export type TransferFailure = 'aborted' | 'stalled' | 'connection-lost' | 'too-large' | 'storage';
+
+/** A transfer that did not complete; `reason` picks the reply (426, 451, 552). */
+export class TransferError extends Error {
+  readonly reason: TransferFailure;
+  constructor(reason: TransferFailure, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'TransferError';
+    this.reason = reason;
+  }
+}
+
+/** Options of one transfer. */
+export interface TransferOptions {
+  /** TYPE A: convert line ends (LF → CRLF out, CRLF → LF in). @see RFC 959 §3.1.1.1 */
+  ascii: boolean;
+  signal: AbortSignal;
+  /** Abort when no byte moved for this long. */
+  stalledMs: number;
+  /** Called with each chunk's size (STAT during a transfer shows the count). */
+  onProgress(bytes: number): void;
+}
+
+/** LF → CRLF for TYPE A output; `prev` is the last byte of the previous chunk. */
+export function toNetworkAscii(data: Buffer, prev: number): Buffer {
+  let extra = 0;
+  for (let i = 0; i < data.length; i++) if (data[i] === 0x0a && (i > 0 ? data[i - 1] : prev) !== 0x0d) extra++;
+  if (extra === 0) return data;
+  const out = Buffer.allocUnsafe(data.length + extra);
+  let j = 0;
+  for (let i = 0; i < data.length; i++) {
+    const b = data[i]!;
+    if (b === 0x0a && (i > 0 ? data[i - 1] : prev) !== 0x0d) out[j++] = 0x0d;
+    out[j++] = b;
+  }
+  return out;
+}
+
+/**
+ * CRLF → LF for TYPE A input. A CR at the end of a chunk is held back (returned as `held`)
+ * until the next chunk shows whether an LF follows.
+ */
+export function fromNetworkAscii(data: Buffer, heldCr: boolean): { out: Buffer; held: boolean } {
+  const input = heldCr ? Buffer.concat([Buffer.from([0x0d]), data]) : data;
+  const out = Buffer.allocUnsafe(input.length);
+  let j = 0;
+  let held = false;
+  for (let i = 0; i < input.length; i++) {
+    const b = input[i]!;
+    if (b === 0x0d) {
+      if (i === input.length - 1) {
+        held = true;
+        break;
+      }
+      if (input[i + 1] === 0x0a) continue;
+    }
+    out[j++] = b;
+  }
+  return { out: out.subarray(0, j), held };
+}
+
+/** Resolves on `event`, rejects as a TransferError on error/close/abort/stall. */
+function waitFor(stream: Duplex, event: 'drain' | 'finish', options: TransferOptions): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const cleanup = (): void => {
+      stream.off(event, ok);
+      stream.off('error', fail);
+      stream.off('close', closed);
+      stream.off('timeout', stalled);
+      options.signal.removeEventListener('abort', aborted);
+    };
+    const ok = (): void => {
+      cleanup();
+      resolve();
+    };
+    const fail = (err: Error): void => {
+      cleanup();
+      reject(new TransferError('connection-lost', err.message, { cause: err }));
+    };
+    const closed = (): void => fail(new Error('data connection closed'));
+    const stalled = (): void => {
+      cleanup();
+      reject(new TransferError('stalled', `no progress for ${options.stalledMs} ms`));
+    };
+    const aborted = (): void => {
+      cleanup();
+      reject(new TransferError('aborted', 'transfer aborted'));
+    };
+    if (options.signal.aborted) return aborted();
+    stream.once(event, ok);
+    stream.once('error', fail);
+    stream.once('close', closed);
+    stream.once('timeout', stalled);
+    options.signal.addEventListener('abort', aborted, { once: true });
+  });
+}
+
+function setStallTimer(stream: Duplex, ms: number): void {
+  (stream as Duplex & { setTimeout?: (ms: number) => void }).setTimeout?.(ms);
+}
+
+/**
+ * Sends a producer's output over the data connection: the next chunk is read while the current
+ * one is written, writes wait for `drain`, and the connection is ended (EOF marks the end of
+ * the file in stream mode) and flushed before this resolves. @see RFC 959 §3.4.1
+ */
+export async function sendData(stream: Duplex, producer: Producer, options: TransferOptions): Promise<number> {
+  setStallTimer(stream, options.stalledMs);
+  let sent = 0;
+  let prev = -1;
+  let next = Promise.resolve(producer.more());
+  next.catch(() => undefined);
+  try {
+    for (;;) {
+      if (options.signal.aborted) throw new TransferError('aborted', 'transfer aborted');
+      const chunk = await next;
+      if (isEmptyChunk(chunk)) break;
+      next = Promise.resolve(producer.more());
+      next.catch(() => undefined);
+      let data = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      if (options.ascii) {
+        const last = data[data.length - 1]!;
+        data = toNetworkAscii(data, prev);
+        prev = last;
+      }
+      sent += data.length;
+      options.onProgress(data.length);
+      if (stream.destroyed) throw new TransferError('connection-lost', 'data connection closed');
+      if (!stream.write(data)) await waitFor(stream, 'drain', options);
+    }
+    stream.end();
+    await waitFor(stream, 'finish', options);
+    return sent;
+  } finally {
+    await producer.close?.();
+  }
+}
+
+/**
+ * Receives the data connection's bytes into a file until EOF, gathering them into writes of
+ * `chunkBytes`; fails with `too-large` past `maxBytes` (0 = no limit). The caller commits or
+ * aborts the file. @see RFC 959 §3.4.1
+ */
+export async function receiveData(
+  stream: Duplex,
+  file: WritableFile,
+  options: TransferOptions & { maxBytes: number; chunkBytes: number; startAt: number },
+): Promise<number> {
+  setStallTimer(stream, options.stalledMs);
+  let received = 0;
+  let parts: Buffer[] = [];
+  let pending = 0;
+  let heldCr = false;
+  const flush = async (): Promise<void> => {
+    if (pending === 0) return;
+    const data = parts.length === 1 ? parts[0]! : Buffer.concat(parts, pending);
+    parts = [];
+    pending = 0;
+    try {
+      await file.write(data);
+    } catch (err) {
+      throw new TransferError('storage', (err as Error).message, { cause: err });
+    }
+  };
+  const body = new Promise<void>((resolve, reject) => {
+    let writing: Promise<void> = Promise.resolve();
+    let failed = false;
+    const fail = (err: unknown): void => {
+      if (failed) return;
+      failed = true;
+      cleanup();
+      stream.destroy();
+      reject(err);
+    };
+    const onData = (chunk: Buffer): void => {
+      let data = chunk;
+      if (options.ascii) ({ out: data, held: heldCr } = fromNetworkAscii(chunk, heldCr));
+      received += data.length;
+      options.onProgress(chunk.length);
+      if (options.maxBytes > 0 && options.startAt + received > options.maxBytes) {
+        fail(new TransferError('too-large', `upload passed ${options.maxBytes} bytes`));
+        return;
+      }
+      parts.push(data);
+      pending += data.length;
+      if (pending >= options.chunkBytes) {
+        stream.pause();
+        writing = writing.then(flush).then(
+          () => void (failed || stream.resume()),
+          (err: unknown) => fail(err),
+        );
+      }
+    };
+    const onEnd = (): void => {
+      cleanup();
+      if (heldCr) {
+        parts.push(Buffer.from([0x0d]));
+        pending += 1;
+        received += 1;
+      }
+      writing.then(flush).then(resolve, (err: unknown) => fail(err));
+    };
+    const onClose = (): void => fail(new TransferError('connection-lost', 'data connection closed before the end'));
+    const onError = (err: Error): void => fail(new TransferError('connection-lost', err.message, { cause: err }));
+    const onTimeout = (): void => fail(new TransferError('stalled', `no progress for ${options.stalledMs} ms`));
+    const onAbort = (): void => fail(new TransferError('aborted', 'transfer aborted'));
+    const cleanup = (): void => {
+      stream.off('data', onData);
+      stream.off('end', onEnd);
+      stream.off('close', onClose);
+      stream.off('error', onError);
+      stream.off('timeout', onTimeout);
+      options.signal.removeEventListener('abort', onAbort);
+    };
+    if (options.signal.aborted) return onAbort();
+    stream.on('data', onData);
+    stream.once('end', onEnd);
+    stream.once('close', onClose);
+    stream.once('error', onError);
+    stream.once('timeout', onTimeout);
+    options.signal.addEventListener('abort', onAbort, { once: true });
+  });
+  await body;
+  stream.destroy();
+  return received;
+}

@@ -1,0 +1,50 @@
+/**
+ * Every limit of the FTP server, with its default, in one place. Each has its reply (see
+ * `replies.ts`), its close behaviour and a test.
+ * @see RFC 2577 (FTP security considerations)
+ */
+export interface FtpLimits {
+  /** Longest command line in bytes, CRLF excluded; longer gets 500 and is discarded. */
+  readonly maxLineLength: number;
+  /** Close the control connection after this long without a command (421). RFC 959 suggests 300 s. */
+  readonly idleTimeoutMs: number;
+  /** Close a connection that has not logged in within this long (421): slowloris guard. */
+  readonly loginTimeoutMs: number;
+  /** Wait this long for a data connection to open (425). */
+  readonly dataConnectTimeoutMs: number;
+  /** Abort a transfer that moved no byte for this long (426). */
+  readonly stalledTransferMs: number;
+  /** Connections open at once on one listener; more get 421. */
+  readonly maxConnections: number;
+  /** Connections open at once from one address; more get 421. 0 = no limit. */
+  readonly maxConnectionsPerIp: number;
+  /** Failed logins on one connection before it is closed (421). */
+  readonly maxAuthFailures: number;
+  /** Unknown or refused commands before the connection is closed (421). */
+  readonly maxUnknownCommands: number;
+  /** Largest upload in bytes (552). 0 = no limit. */
+  readonly maxUploadBytes: number;
+  /** Uploads are written to the filesystem in chunks of about this size. */
+  readonly writeChunkBytes: number;
+  /** How long a flushing close may take before the socket is destroyed. */
+  readonly closeTimeoutMs: number;
+}
+
+/** The defaults (vsftpd and pyftpdlib use similar values). */
+export const defaultFtpLimits: FtpLimits = {
+  maxLineLength: 4096,
+  idleTimeoutMs: 300_000,
+  loginTimeoutMs: 60_000,
+  dataConnectTimeoutMs: 30_000,
+  stalledTransferMs: 120_000,
+  maxConnections: 10_000,
+  maxConnectionsPerIp: 0,
+  maxAuthFailures: 3,
+  maxUnknownCommands: 20,
+  maxUploadBytes: 0,
+  writeChunkBytes: 1024 * 1024,
+  closeTimeoutMs: 10_000,
+};
+
+/** The banner sent in the 220 greeting. */
+export const DEFAULT_BANNER = 'Gorgon FTP server ready.';

@@ -1,0 +1,327 @@
+import type { Duplex } from 'node:stream';
+import { LineSession, errorText, printable, splitCommand, type Channel } from '@gorgon/core';
+import type { FtpCommand } from './commands/table.js';
+import type { FtpUser, ServerContext } from './context.js';
+import { DataChannel, DataConnectionError } from './data-channel.js';
+import { TransferError } from './data-transfer.js';
+import { FsError } from './fs.js';
+import { MLST_FACTS, type MlstFact } from './list-format.js';
+import { BadPathError, resolvePath } from './path.js';
+import { formatReply, FtpReplyError, replies, type FtpReply } from './replies.js';
+
+/** Where a session stands in the login sequence. @see RFC 959 §5.4 (USER, PASS) */
+export type LoginState = 'user' | 'password' | 'ready';
+
+/** A transfer in progress: the child resource the session owns and aborts. */
+export interface ActiveTransfer {
+  readonly verb: string;
+  readonly path: string;
+  readonly started: number;
+  bytes: number;
+  readonly controller: AbortController;
+  done: Promise<void>;
+}
+
+// Telnet IP/DM (and their UTF-8 replacement characters) that ftplib and others send before ABOR.
+const TELNET_PREFIX = /^[\uFFFD\u00FF\u00F4\u00F2\u00F1]+/;
+
+/**
+ * One FTP control connection: the login state machine, the per-session settings (TYPE,
+ * working directory, REST, RNFR, PROT), the data channel, and at most one transfer running as
+ * a child task so that ABOR, STAT and QUIT are heard while it runs.
+ * @see RFC 959 §5.4 (command–reply sequences)
+ */
+export class FtpSession extends LineSession {
+  readonly ctx: ServerContext;
+  state: LoginState = 'user';
+  pendingUser = '';
+  user: FtpUser | undefined;
+  cwd = '/';
+  type: 'A' | 'I' = 'A';
+  restOffset = 0;
+  renameFrom: string | undefined;
+  prot: 'C' | 'P' = 'C';
+  pbsz = false;
+  epsvAll = false;
+  host: string | undefined;
+  mlstFacts: Set<MlstFact> = new Set(MLST_FACTS);
+  transfer: ActiveTransfer | undefined;
+  readonly data: DataChannel;
+  readonly implicitTls: boolean;
+  #authFailures = 0;
+  #badCommands = 0;
+  #quitPending = false;
+  #controlLost = false;
+  #loginTimer: NodeJS.Timeout | undefined;
+
+  constructor(channel: Channel, ctx: ServerContext, options: { implicitTls?: boolean } = {}) {
+    super(channel, { maxLineLength: ctx.limits.maxLineLength });
+    this.ctx = ctx;
+    this.implicitTls = options.implicitTls === true;
+    this.data = new DataChannel({
+      localAddress: channel.localAddress === 'local' ? '127.0.0.1' : channel.localAddress,
+      remoteAddress: channel.remoteAddress,
+      connectTimeoutMs: ctx.limits.dataConnectTimeoutMs,
+      log: channel.log,
+      ...(ctx.passivePorts ? { passivePorts: ctx.passivePorts } : {}),
+      ...(ctx.secureContext ? { secureContext: ctx.secureContext } : {}),
+    });
+    if (ctx.limits.loginTimeoutMs > 0) {
+      this.#loginTimer = setTimeout(() => {
+        if (this.state === 'ready' || this.closing) return;
+        this.channel.log.info({ event: 'login-timeout' }, 'no login in time');
+        this.reply(replies.closing('Login timeout: closing control connection.'));
+        this.closeWhenDone();
+      }, ctx.limits.loginTimeoutMs);
+      this.#loginTimer.unref();
+    }
+    this.reply(replies.greeting(ctx.banner));
+  }
+
+  /** Sends one reply. */
+  reply(r: FtpReply): void {
+    if (this.channel.isClosed) return;
+    this.push(formatReply(r));
+  }
+
+  /** True when the control connection is TLS (AUTH TLS or the implicit port). */
+  get secure(): boolean {
+    return this.channel.secure;
+  }
+
+  /** Resolves a client path against the working directory (550 on NUL bytes). */
+  resolve(arg: string): string {
+    try {
+      return resolvePath(this.cwd, arg);
+    } catch (err) {
+      if (err instanceof BadPathError) throw new FtpReplyError(replies.nameNotAllowed('File name not allowed.'));
+      throw err;
+    }
+  }
+
+  /** The logged-in user; the gate guarantees one for commands that need it. */
+  get me(): FtpUser {
+    if (!this.user) throw new FtpReplyError(replies.notLoggedIn());
+    return this.user;
+  }
+
+  /** Logs a user in after a successful check. */
+  loggedIn(user: FtpUser): void {
+    this.user = user;
+    this.state = 'ready';
+    this.cwd = user.home;
+    this.#authFailures = 0;
+    if (this.#loginTimer) clearTimeout(this.#loginTimer);
+    this.channel.log.info({ event: 'login', user: user.name, anonymous: user.anonymous }, 'logged in');
+  }
+
+  /** Counts a failed login; past the limit the connection closes (421). */
+  loginFailed(): void {
+    this.#authFailures++;
+    this.state = 'user';
+    this.channel.log.warn({ event: 'login-failed', user: printable(this.pendingUser), failures: this.#authFailures }, 'login failed');
+    this.reply(replies.loginIncorrect());
+    if (this.#authFailures >= this.ctx.limits.maxAuthFailures) {
+      this.reply(replies.closing('Too many failed logins: closing control connection.'));
+      this.closeWhenDone();
+    }
+  }
+
+  /** REIN: back to the state after the greeting, keeping the TLS control connection. @see RFC 959 §4.1.1 */
+  reinitialize(): void {
+    this.user = undefined;
+    this.state = 'user';
+    this.pendingUser = '';
+    this.cwd = '/';
+    this.type = 'A';
+    this.restOffset = 0;
+    this.renameFrom = undefined;
+    this.epsvAll = false;
+    this.host = undefined;
+    this.mlstFacts = new Set(MLST_FACTS);
+    this.data.close();
+  }
+
+  /** QUIT: 221 now, or after the running transfer's reply. @see RFC 959 §4.1.1 */
+  quit(): void {
+    if (this.transfer) {
+      this.#quitPending = true;
+      return;
+    }
+    this.reply(replies.goodbye());
+    this.closeWhenDone();
+  }
+
+  /**
+   * Runs a transfer as a child task: 150, the data connection, `work`, then 226 (or 425/426/
+   * 451/552). `onFail` releases what the handler opened (an upload's temporary file).
+   */
+  beginTransfer(verb: string, path: string, opening: FtpReply, work: (stream: Duplex, t: ActiveTransfer) => Promise<FtpReply>, onFail: () => Promise<void>): void {
+    const controller = new AbortController();
+    const t: ActiveTransfer = { verb, path, started: Date.now(), bytes: 0, controller, done: Promise.resolve() };
+    this.transfer = t;
+    this.reply(opening);
+    t.done = (async () => {
+      let stream: Duplex;
+      try {
+        stream = await this.data.connect(this.prot === 'P', controller.signal);
+      } catch (err) {
+        await onFail().catch(() => undefined);
+        this.channel.log.info({ event: 'data-failed', verb }, errorText(err));
+        this.reply(controller.signal.aborted ? replies.transferAborted('Transfer aborted.') : replies.cannotOpenData());
+        return;
+      }
+      try {
+        const done = await work(stream, t);
+        this.channel.log.info({ event: 'transfer', verb, path: printable(path, 200), bytes: t.bytes, ms: Date.now() - t.started }, 'transfer complete');
+        this.reply(done);
+      } catch (err) {
+        stream.destroy();
+        await onFail().catch(() => undefined);
+        this.channel.log.info({ event: 'transfer-failed', verb, path: printable(path, 200), bytes: t.bytes }, errorText(err));
+        this.reply(transferFailureReply(err));
+      }
+    })().finally(() => {
+      if (this.transfer === t) this.transfer = undefined;
+      this.data.close();
+      if (this.#quitPending) {
+        this.#quitPending = false;
+        this.quit();
+      }
+    });
+  }
+
+  /** True when the client went away without QUIT: an upload then must not be committed. */
+  get controlLost(): boolean {
+    return this.#controlLost || this.channel.isClosed;
+  }
+
+  protected override async onLine(raw: string): Promise<void> {
+    const line = raw.replace(TELNET_PREFIX, '').trim();
+    const { verb, arg } = splitCommand(line);
+    this.channel.log.debug({ event: 'command', verb: printable(verb, 16), arg: verb === 'PASS' ? '***' : printable(arg, 120) }, 'command');
+    if (verb !== 'RNTO' && verb !== 'RNFR') this.renameFrom = undefined;
+    const spec = this.ctx.table.get(verb);
+    if (!spec || (spec.needsTls && !this.ctx.secureContext)) {
+      this.#refused(spec ? replies.notImplemented() : replies.unknownCommand(printable(verb, 16)));
+      return;
+    }
+    if (this.transfer && !spec.duringTransfer) await this.transfer.done;
+    if (this.closing) return;
+    await this.#run(spec, arg);
+  }
+
+  protected override onLineTooLong(): void {
+    this.channel.log.warn({ event: 'line-too-long' }, 'command line too long');
+    this.#refused(replies.lineTooLong());
+  }
+
+  async #run(spec: FtpCommand, arg: string): Promise<void> {
+    if (spec.login && this.state !== 'ready') return this.reply(replies.notLoggedIn());
+    if (spec.args === 'required' && arg === '') return this.reply(replies.syntax(`Syntax: ${spec.help}`));
+    if (spec.args === 'none' && arg !== '') return this.reply(replies.syntax(`${spec.verb} takes no argument.`));
+    if (spec.perm && !this.user?.perms.has(spec.perm)) return this.reply(replies.permissionDenied());
+    try {
+      await spec.run(this, arg);
+    } catch (err) {
+      this.reply(this.#errorReply(err, spec.verb));
+    }
+  }
+
+  #refused(r: FtpReply): void {
+    this.reply(r);
+    if (++this.#badCommands >= this.ctx.limits.maxUnknownCommands) {
+      this.reply(replies.closing('Too many bad commands: closing control connection.'));
+      this.closeWhenDone();
+    }
+  }
+
+  #errorReply(err: unknown, verb: string): FtpReply {
+    if (err instanceof FtpReplyError) return err.reply;
+    if (err instanceof FsError) return fsErrorReply(err);
+    this.channel.counters.errors++;
+    this.channel.log.error({ event: 'handler-error', verb }, errorText(err));
+    return replies.localError();
+  }
+
+  protected override handleError(err: unknown): void {
+    this.channel.counters.errors++;
+    this.channel.log.error({ event: 'handler-error' }, errorText(err));
+    this.reply(replies.localError());
+  }
+
+  protected override handleTimeout(kind: 'idle' | 'total'): void {
+    // A long transfer is not idleness: the next reply counts as activity again.
+    if (kind === 'idle' && this.transfer) return;
+    this.reply(replies.closing(`Timeout (${Math.round(this.ctx.limits.idleTimeoutMs / 1000)} s): closing control connection.`));
+    this.closeWhenDone();
+  }
+
+  protected override handleShutdown(): void {
+    this.transfer?.controller.abort();
+    this.reply(replies.closing('Server shutting down.'));
+    this.closeWhenDone();
+  }
+
+  protected override handleEnd(): void {
+    if (!this.#quitPending) this.#controlLost = true;
+    if (this.transfer && !this.#controlLost) return;
+    this.closeWhenDone();
+  }
+
+  protected override handleClose(): void {
+    this.#controlLost = this.#controlLost || !this.#quitPending;
+    if (this.#loginTimer) clearTimeout(this.#loginTimer);
+    this.transfer?.controller.abort();
+    this.data.close();
+  }
+}
+
+/** The reply for a VirtualFs failure. */
+export function fsErrorReply(err: FsError): FtpReply {
+  switch (err.code) {
+    case 'not-found':
+      return replies.fileUnavailable('No such file or directory.');
+    case 'not-dir':
+      return replies.fileUnavailable('Not a directory.');
+    case 'is-dir':
+      return replies.fileUnavailable('Is a directory.');
+    case 'exists':
+      return replies.fileUnavailable('File exists.');
+    case 'not-empty':
+      return replies.fileUnavailable('Directory not empty.');
+    case 'denied':
+      return replies.permissionDenied();
+    case 'no-space':
+      return replies.storageExceeded('Insufficient storage space.');
+    case 'invalid-path':
+      return replies.nameNotAllowed('File name not allowed.');
+    case 'unsupported':
+      return replies.notImplemented('Not supported by this filesystem.');
+    case 'io':
+      return replies.localError();
+  }
+}
+
+function transferFailureReply(err: unknown): FtpReply {
+  if (err instanceof TransferError) {
+    switch (err.reason) {
+      case 'aborted':
+        return replies.transferAborted('Transfer aborted.');
+      case 'stalled':
+        return replies.transferAborted('Transfer stalled: data connection closed.');
+      case 'connection-lost':
+        return replies.transferAborted();
+      case 'too-large':
+        return replies.storageExceeded('Upload size limit exceeded.');
+      case 'storage': {
+        const cause = err.cause;
+        return cause instanceof FsError ? fsErrorReply(cause) : replies.localError();
+      }
+    }
+  }
+  if (err instanceof DataConnectionError) return replies.cannotOpenData();
+  if (err instanceof FsError) return fsErrorReply(err);
+  if (err instanceof FtpReplyError) return err.reply;
+  return replies.localError();
+}
