@@ -1,0 +1,129 @@
+import { randomBytes } from 'node:crypto';
+import { link, open, readFile, rename, stat, unlink, utimes } from 'node:fs/promises';
+import { hostname } from 'node:os';
+
+/** Options of {@link acquireMaildirLock}. */
+export interface MaildirLockOptions {
+  /** A lock not refreshed for this long is stale, whoever holds it. Default 10 minutes. */
+  staleMs?: number;
+}
+
+/** A held lock: refreshed in the background, released once. */
+export interface MaildirLock {
+  release(): Promise<void>;
+}
+
+interface LockInfo {
+  pid: number;
+  host: string;
+  token: string;
+}
+
+/** Tokens of the locks this process holds, by path. */
+const held = new Map<string, string>();
+
+function parseInfo(text: string): LockInfo | undefined {
+  try {
+    const v = JSON.parse(text) as Partial<LockInfo>;
+    if (typeof v.pid === 'number' && typeof v.host === 'string' && typeof v.token === 'string') return v as LockInfo;
+  } catch {
+    // a lock being written, or not ours: judged by its age alone
+  }
+  return undefined;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Whether the lock at `path` (with `text` and `mtimeMs`) may be broken: its holder on this host
+ * is dead, it is a leftover of an earlier process with our pid, or nobody refreshed it for
+ * `staleMs` (a holder on another host sharing the Maildir, or a hung one).
+ */
+function isStale(text: string, mtimeMs: number, path: string, staleMs: number): boolean {
+  const age = Date.now() - mtimeMs;
+  if (age > staleMs) return true;
+  const info = parseInfo(text);
+  if (!info) return age > 10_000;
+  if (info.host !== hostname()) return false;
+  if (info.pid === process.pid) return held.get(path) !== info.token;
+  return !alive(info.pid);
+}
+
+/**
+ * Takes the exclusive lock of one maildrop across processes and hosts sharing the Maildir: a
+ * file created with O_EXCL holding pid, host and a random token, its mtime refreshed while
+ * held. A stale lock is moved aside by rename (atomic, so two breakers cannot both win) and
+ * put back if it turns out to be a fresh one. Resolves undefined when the lock is held.
+ * @see RFC 1939 §8 (exclusive-access lock)
+ */
+export async function acquireMaildirLock(path: string, options: MaildirLockOptions = {}): Promise<MaildirLock | undefined> {
+  const staleMs = options.staleMs ?? 10 * 60_000;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const token = randomBytes(12).toString('hex');
+    try {
+      const handle = await open(path, 'wx', 0o600);
+      try {
+        await handle.writeFile(JSON.stringify({ pid: process.pid, host: hostname(), token, time: new Date().toISOString() }));
+      } finally {
+        await handle.close();
+      }
+      held.set(path, token);
+      return holdLock(path, token, staleMs);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    let text: string;
+    let mtimeMs: number;
+    try {
+      [text, { mtimeMs }] = await Promise.all([readFile(path, 'utf8'), stat(path)]);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // released meanwhile
+      throw err;
+    }
+    if (!isStale(text, mtimeMs, path, staleMs)) return undefined;
+    await breakLock(path, text);
+  }
+  return undefined;
+}
+
+async function breakLock(path: string, judged: string): Promise<void> {
+  const aside = `${path}.stale-${randomBytes(6).toString('hex')}`;
+  try {
+    await rename(path, aside);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // another breaker was first
+    throw err;
+  }
+  const moved = await readFile(aside, 'utf8').catch(() => judged);
+  // Between our read and the rename another process may have broken the lock and taken a new
+  // one: that one is live, so link it back (fails harmlessly if yet another lock exists).
+  if (moved !== judged) await link(aside, path).catch(() => undefined);
+  await unlink(aside).catch(() => undefined);
+}
+
+function holdLock(path: string, token: string, staleMs: number): MaildirLock {
+  const refresh = setInterval(() => {
+    const now = new Date();
+    utimes(path, now, now).catch(() => undefined);
+  }, Math.max(1000, Math.floor(staleMs / 3)));
+  refresh.unref();
+  let released = false;
+  return {
+    async release() {
+      if (released) return;
+      released = true;
+      clearInterval(refresh);
+      if (held.get(path) === token) held.delete(path);
+      const text = await readFile(path, 'utf8').catch(() => '');
+      // Only remove the file if it is still ours (it could have been broken as stale).
+      if (parseInfo(text)?.token === token) await unlink(path).catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,200 @@
+import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { FileProducer, errorText, type Producer } from '@gorgon/core';
+import { MaildropError, type Maildrop, type MaildropMessage, type MaildropStore } from './maildrop.js';
+import { acquireMaildirLock } from './maildir-lock.js';
+import { ensureMaildir, fsyncDirectory, listNames, userMaildir } from './maildir-fs.js';
+import { compareMaildirNames, isHiddenName, parseMaildirName, type MaildirName } from './maildir-names.js';
+import { mapLimit } from './map-limit.js';
+import { WireSizeCounter } from './wire-size.js';
+
+/** Options of {@link MaildirStore}. */
+export interface MaildirStoreOptions {
+  /** File operations in flight at once while opening or committing a maildrop. Default 32. */
+  concurrency?: number;
+  /** A lock not refreshed for this long is broken. Default 10 minutes. */
+  staleLockMs?: number;
+  /** Wire sizes remembered for messages whose names carry no `,W=`. Default 100,000. */
+  sizeCacheEntries?: number;
+}
+
+/** The lock file at the top of each Maildir (outside tmp/, new/ and cur/). */
+export const MAILDIR_LOCK_NAME = 'gorgon-pop3.lock';
+
+/**
+ * Maildrops in Maildir format, one per user at `root/USER` (created at first login). Opening
+ * takes a lock file (O_EXCL, shared by every Gorgon process on the Maildir), moves new/ into
+ * cur/, and lists cur/ with bounded parallelism; sizes come from the `,W=` field that
+ * {@link deliver} writes, or are measured once and cached. Deletions are unlinks at UPDATE.
+ * Safe against concurrent delivery: deliverers only rename into new/, which is read once at
+ * open. @see RFC 1939 §8, https://cr.yp.to/proto/maildir.html
+ */
+export class MaildirStore implements MaildropStore {
+  readonly root: string;
+  readonly #concurrency: number;
+  readonly #staleLockMs: number;
+  readonly #sizeCacheEntries: number;
+  /** Wire sizes by unique base name: Maildir message files never change content. */
+  readonly #sizes = new Map<string, number>();
+
+  constructor(root: string, options: MaildirStoreOptions = {}) {
+    this.root = root;
+    this.#concurrency = options.concurrency ?? 32;
+    this.#staleLockMs = options.staleLockMs ?? 10 * 60_000;
+    this.#sizeCacheEntries = options.sizeCacheEntries ?? 100_000;
+  }
+
+  /** The Maildir of `user`; throws {@link MaildropError} `'invalid-user'` for unsafe names. */
+  maildirOf(user: string): string {
+    const dir = userMaildir(this.root, user);
+    if (!dir) throw new MaildropError('invalid-user', 'user name not usable as a Maildir name');
+    return dir;
+  }
+
+  async open(user: string): Promise<Maildrop> {
+    const dir = this.maildirOf(user);
+    try {
+      await ensureMaildir(dir);
+    } catch (err) {
+      throw new MaildropError('io', `cannot create Maildir ${dir}: ${errorText(err)}`, { cause: err });
+    }
+    const lock = await acquireMaildirLock(join(dir, MAILDIR_LOCK_NAME), { staleMs: this.#staleLockMs }).catch((err: unknown) => {
+      throw new MaildropError('io', `cannot lock ${dir}: ${errorText(err)}`, { cause: err });
+    });
+    if (!lock) throw new MaildropError('in-use', `maildrop ${dir} is locked`);
+    try {
+      const entries = await this.#scan(dir);
+      return new OpenMaildir(dir, entries, lock.release, this.#concurrency);
+    } catch (err) {
+      await lock.release();
+      throw err instanceof MaildropError ? err : new MaildropError('io', `cannot read ${dir}: ${errorText(err)}`, { cause: err });
+    }
+  }
+
+  /** Moves new/ into cur/ and lists cur/ in delivery order, with sizes. */
+  async #scan(dir: string): Promise<Array<MaildirName & { size: number }>> {
+    const fresh = (await listNames(join(dir, 'new'))).filter((n) => !isHiddenName(n));
+    await mapLimit(fresh, this.#concurrency, async (name) => {
+      // A concurrent reader may have moved it first: ENOENT is fine, cur/ is read next.
+      await rename(join(dir, 'new', name), join(dir, 'cur', `${name}:2,`)).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err;
+      });
+    });
+    const names = (await listNames(join(dir, 'cur'))).filter((n) => !isHiddenName(n)).map(parseMaildirName);
+    names.sort(compareMaildirNames);
+    const unknown = names.filter((n) => n.wireSize === undefined && !this.#sizes.has(n.base));
+    await mapLimit(unknown, this.#concurrency, async (n) => {
+      const size = await measure(join(dir, 'cur', n.name)).catch(() => undefined);
+      if (size !== undefined) this.#remember(n.base, size);
+    });
+    // A file that vanished while we measured it is left out: it is not there to retrieve.
+    return names
+      .map((n) => ({ ...n, size: n.wireSize ?? this.#sizes.get(n.base) ?? -1 }))
+      .filter((n) => n.size >= 0);
+  }
+
+  #remember(base: string, size: number): void {
+    if (this.#sizes.size >= this.#sizeCacheEntries) {
+      const oldest = this.#sizes.keys().next().value;
+      if (oldest !== undefined) this.#sizes.delete(oldest);
+    }
+    this.#sizes.set(base, size);
+  }
+}
+
+/** Measures a file's wire size by streaming it in 1 MiB reads. */
+async function measure(path: string): Promise<number> {
+  const handle = await open(path, 'r');
+  try {
+    const counter = new WireSizeCounter();
+    const buffer = Buffer.allocUnsafe(1024 * 1024);
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) break;
+      counter.update(buffer.subarray(0, bytesRead));
+    }
+    return counter.size;
+  } finally {
+    await handle.close();
+  }
+}
+
+/** One session's view of a Maildir while its lock is held. */
+class OpenMaildir implements Maildrop {
+  readonly messages: readonly MaildropMessage[];
+  readonly #dir: string;
+  readonly #entries: Array<MaildirName & { size: number }>;
+  readonly #release: () => Promise<void>;
+  readonly #concurrency: number;
+  #released = false;
+
+  constructor(dir: string, entries: Array<MaildirName & { size: number }>, release: () => Promise<void>, concurrency: number) {
+    this.#dir = dir;
+    this.#entries = entries;
+    this.#release = release;
+    this.#concurrency = concurrency;
+    this.messages = entries.map((e) => ({ uid: e.uid, size: e.size }));
+  }
+
+  async read(index: number): Promise<Producer> {
+    const entry = this.#entries[index];
+    if (!entry) throw new MaildropError('gone', `no message ${index + 1}`);
+    let handle: FileHandle;
+    try {
+      handle = await open(this.#path(entry), 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      // An IMAP server may have renamed it to change its flags: look for the same base once.
+      if (!(await this.#relocate(entry))) throw new MaildropError('gone', `message ${entry.base} was removed`);
+      handle = await open(this.#path(entry), 'r');
+    }
+    return new FileProducer(handle);
+  }
+
+  async commit(deleted: ReadonlySet<number>): Promise<{ failed: number }> {
+    if (this.#released) throw new MaildropError('io', 'maildrop already released');
+    const doomed = [...deleted].map((i) => this.#entries[i]).filter((e): e is MaildirName & { size: number } => e !== undefined);
+    let failed = 0;
+    try {
+      const results = await mapLimit(doomed, this.#concurrency, (entry) => this.#remove(entry));
+      failed = results.filter((ok) => !ok).length;
+      if (doomed.length > 0) await fsyncDirectory(join(this.#dir, 'cur'));
+    } finally {
+      await this.release();
+    }
+    return { failed };
+  }
+
+  async release(): Promise<void> {
+    if (this.#released) return;
+    this.#released = true;
+    await this.#release();
+  }
+
+  /** Unlinks one message; a message already gone counts as removed. */
+  async #remove(entry: MaildirName): Promise<boolean> {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        await unlink(this.#path(entry));
+        return true;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return false;
+        if (!(await this.#relocate(entry))) return true;
+      }
+    }
+    return false;
+  }
+
+  /** Finds the current name of a message whose flags part changed; false when it is gone. */
+  async #relocate(entry: MaildirName): Promise<boolean> {
+    const names = await listNames(join(this.#dir, 'cur'));
+    const found = names.find((n) => n === entry.base || n.startsWith(`${entry.base}:`));
+    if (found === undefined) return false;
+    entry.name = found;
+    return true;
+  }
+
+  #path(entry: MaildirName): string {
+    return join(this.#dir, 'cur', entry.name);
+  }
+}

@@ -1,0 +1,187 @@
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { MemoryAuthenticator } from '@gorgon/core';
+import {
+  acquireMaildirLock,
+  createPop3Context,
+  deliver,
+  MAILDIR_LOCK_NAME,
+  MaildirStore,
+  parseMaildirName,
+  wireSize,
+} from '../src/index.js';
+import { loginAlice, play, startSession } from './helpers.js';
+
+let root: string;
+beforeEach(async () => {
+  root = await mkdtemp(join(tmpdir(), 'gorgon-maildir-'));
+});
+afterEach(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+const lockPath = (user: string): string => join(root, user, MAILDIR_LOCK_NAME);
+
+async function writeLock(user: string, info: object | string, ageMs = 0): Promise<void> {
+  await mkdir(join(root, user), { recursive: true });
+  await writeFile(lockPath(user), typeof info === 'string' ? info : JSON.stringify(info));
+  if (ageMs > 0) {
+    const then = new Date(Date.now() - ageMs);
+    await utimes(lockPath(user), then, then);
+  }
+}
+
+describe('deliver (Maildir tmp/ then new/)', () => {
+  it('writes into new/ with S= and W= sizes and leaves tmp/ empty', async () => {
+    const message = 'Subject: x\n\nbare\n';
+    const d = await deliver(root, 'alice', message);
+    expect(await readdir(join(root, 'alice', 'tmp'))).toEqual([]);
+    const [name] = await readdir(join(root, 'alice', 'new'));
+    expect(name).toBe(d.path.split('/').pop());
+    expect(parseMaildirName(name!)).toMatchObject({ rawSize: message.length, wireSize: wireSize(Buffer.from(message)) });
+    expect(await readFile(d.path, 'utf8')).toBe(message);
+    expect((await stat(d.path)).mode & 0o777).toBe(0o600);
+  });
+
+  it('streams from an async iterable and leaves nothing behind when the source fails', async () => {
+    async function* broken(): AsyncGenerator<Buffer> {
+      yield Buffer.from('Subject: half\r\n');
+      throw new Error('source died');
+    }
+    await expect(deliver(root, 'alice', broken())).rejects.toThrow('source died');
+    expect(await readdir(join(root, 'alice', 'tmp'))).toEqual([]);
+    expect(await readdir(join(root, 'alice', 'new'))).toEqual([]);
+  });
+
+  it('refuses user names that could escape the root', async () => {
+    for (const bad of ['../x', 'a/b', '..', '', 'a\0b', '.hidden']) {
+      await expect(deliver(root, bad, 'x')).rejects.toMatchObject({ code: 'invalid-user' });
+    }
+    const store = new MaildirStore(root);
+    await expect(store.open('../etc')).rejects.toMatchObject({ code: 'invalid-user' });
+  });
+});
+
+describe('MaildirStore', () => {
+  it('moves new/ to cur/ on open and keeps flags-changed messages readable under the same uid', async () => {
+    await deliver(root, 'alice', 'Subject: 1\r\n\r\nbody\r\n');
+    const store = new MaildirStore(root);
+    const drop = await store.open('alice');
+    expect(await readdir(join(root, 'alice', 'new'))).toEqual([]);
+    const [cur] = await readdir(join(root, 'alice', 'cur'));
+    expect(cur).toMatch(/:2,$/);
+    // An IMAP server marks it seen while we hold the POP3 lock.
+    await rename(join(root, 'alice', 'cur', cur!), join(root, 'alice', 'cur', `${cur}S`));
+    const producer = await drop.read(0);
+    expect(String(await producer.more())).toBe('Subject: 1\r\n\r\nbody\r\n');
+    await producer.close?.();
+    const uid = drop.messages[0]!.uid;
+    expect(await drop.commit(new Set([0]))).toEqual({ failed: 0 });
+    expect(await readdir(join(root, 'alice', 'cur'))).toEqual([]);
+    expect(uid).not.toContain(':');
+  });
+
+  it('measures messages delivered by other programs (no W= in the name)', async () => {
+    await mkdir(join(root, 'alice', 'cur'), { recursive: true });
+    await mkdir(join(root, 'alice', 'new'), { recursive: true });
+    const foreign = 'Subject: postfix\n\nline\n.dot\n';
+    await writeFile(join(root, 'alice', 'new', '1700000000.V801I2M3.mx.example.org'), foreign);
+    await writeFile(join(root, 'alice', 'cur', '1600000000.V801I1M2.mx.example.org:2,S'), 'old\r\n');
+    await writeFile(join(root, 'alice', 'cur', '.hidden'), 'not mail');
+    const drop = await new MaildirStore(root).open('alice');
+    expect(drop.messages).toEqual([
+      { uid: '1600000000.V801I1M2.mx.example.org', size: 5 },
+      { uid: '1700000000.V801I2M3.mx.example.org', size: wireSize(Buffer.from(foreign)) },
+    ]);
+    await drop.release();
+  });
+
+  it('reports a message removed by another program as gone, and RETR answers [SYS/TEMP]', async () => {
+    await deliver(root, 'alice', 'Subject: 1\r\n\r\n1\r\n');
+    await deliver(root, 'alice', 'Subject: 2\r\n\r\n2\r\n');
+    const ctx = createPop3Context({
+      maildrops: new MaildirStore(root),
+      auth: new MemoryAuthenticator([{ name: 'alice', password: 'wonderland' }]),
+    });
+    const { client } = startSession(ctx);
+    expect(await loginAlice(client)).toMatch(/^\+OK maildrop has 2/);
+    const [first] = (await readdir(join(root, 'alice', 'cur'))).sort();
+    await unlink(join(root, 'alice', 'cur', first!));
+    await play(client, `
+      C: RETR 1
+      S: -ERR [SYS/TEMP] message no longer available
+      C: DELE 1
+      S: +OK message 1 deleted
+      C: RETR 2
+      S: /^\\+OK \\d+ octets/
+      S: Subject: 2
+      S:
+      S: 2
+      S: .
+      C: QUIT
+      S: +OK Gorgon POP3 server signing off (1 message left)
+    `);
+    expect(await readdir(join(root, 'alice', 'cur'))).toHaveLength(1);
+  });
+
+  it('sees every message delivered concurrently with opens, and loses none', async () => {
+    const store = new MaildirStore(root);
+    const deliveries = Array.from({ length: 40 }, (_, i) => deliver(root, 'alice', `Subject: ${i}\r\n\r\n${i}\r\n`));
+    const seen = new Set<string>();
+    for (let round = 0; round < 5; round++) {
+      const drop = await store.open('alice');
+      for (const m of drop.messages) seen.add(m.uid);
+      await drop.release();
+    }
+    const delivered = await Promise.all(deliveries);
+    const drop = await store.open('alice');
+    for (const m of drop.messages) seen.add(m.uid);
+    expect(drop.messages).toHaveLength(40);
+    expect([...seen].sort()).toEqual(delivered.map((d) => d.uid).sort());
+    await drop.release();
+  });
+});
+
+describe('Maildir lock file (O_EXCL, stale recovery)', () => {
+  it('refuses while a live process on this host holds the lock', async () => {
+    const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)'], { stdio: 'ignore' });
+    try {
+      await writeLock('alice', { pid: child.pid, host: hostname(), token: 'other-process' });
+      await expect(new MaildirStore(root).open('alice')).rejects.toMatchObject({ code: 'in-use' });
+    } finally {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill();
+      await exited;
+    }
+    // Now that process is dead: its lock is stale and broken.
+    const drop = await new MaildirStore(root).open('alice');
+    expect(JSON.parse(await readFile(lockPath('alice'), 'utf8'))).toMatchObject({ pid: process.pid });
+    await drop.release();
+    await expect(stat(lockPath('alice'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('breaks a leftover lock with our own pid that this process does not hold', async () => {
+    await writeLock('alice', { pid: process.pid, host: hostname(), token: 'from-an-earlier-life' });
+    const drop = await new MaildirStore(root).open('alice');
+    await drop.release();
+  });
+
+  it('respects a fresh lock from another host, and breaks it once it is older than staleLockMs', async () => {
+    await writeLock('alice', { pid: 1, host: 'other-host.example', token: 't' });
+    await expect(new MaildirStore(root).open('alice')).rejects.toMatchObject({ code: 'in-use' });
+    await writeLock('alice', { pid: 1, host: 'other-host.example', token: 't' }, 60_000);
+    const drop = await new MaildirStore(root, { staleLockMs: 30_000 }).open('alice');
+    await drop.release();
+  });
+
+  it('lets exactly one of many concurrent openers win', async () => {
+    await mkdir(join(root, 'alice'), { recursive: true });
+    const results = await Promise.all(Array.from({ length: 8 }, () => acquireMaildirLock(lockPath('alice'))));
+    const winners = results.filter((r) => r !== undefined);
+    expect(winners).toHaveLength(1);
+    await winners[0]!.release();
+  });
+});
