@@ -1,0 +1,40 @@
+import { MemoryAuthenticator } from '@gorgon/core';
+import { transcript } from '@gorgon/core/testing';
+import { createFtpServer, MemoryFs, type FtpServer, type FtpServerOptions } from '@gorgon/ftp';
+
+/** A memory filesystem with a few files and directories. */
+export function demoFs(): MemoryFs {
+  return new MemoryFs({
+    'pub/readme.txt': 'read me\n',
+    'pub/data.bin': Buffer.alloc(1000, 1),
+    'pub/docs/': '',
+    'private/secret.txt': 'secret\n',
+  });
+}
+
+/** Users: alice (all permissions), reader (elr). */
+export function demoAuth(): MemoryAuthenticator {
+  return new MemoryAuthenticator([
+    { name: 'alice', password: 'wonderland' },
+    { name: 'reader', password: 'books', attributes: { ftp: { perms: 'elr' } } },
+  ]);
+}
+
+/** A server over a memory filesystem with fast failure delays, for transcripts and sockets. */
+export function testServer(options: Partial<FtpServerOptions> = {}): FtpServer {
+  return createFtpServer({ fs: demoFs(), auth: demoAuth(), throttle: { baseDelayMs: 1, maxDelayMs: 2 }, ...options });
+}
+
+/** Plays a transcript against a fresh session of `server`. */
+export function play(server: FtpServer, script: string, options: { expectClose?: boolean } = {}) {
+  return transcript((ch) => server.accept(ch), script, options);
+}
+
+/** The login lines most transcripts start with. */
+export const LOGIN = `
+  S: 220 Gorgon FTP server ready.
+  C: USER alice
+  S: 331 Please specify the password.
+  C: PASS wonderland
+  S: 230 Login successful.
+`;
