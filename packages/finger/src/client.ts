@@ -1,7 +1,10 @@
 import { AsyncChat, connect, errorText, type Channel } from '@gorgon/core';
 import { defaultFingerLimits } from './defaults.js';
 
-/** Options of {@link finger}. */
+/**
+ * Options of {@link finger}.
+ * @see RFC 1288 §2.1
+ */
 export interface FingerQueryOptions {
   /** The host to ask (name, IPv4 or IPv6 address). */
   host: string;
@@ -15,10 +18,16 @@ export interface FingerQueryOptions {
   maxBytes?: number;
 }
 
-/** Why {@link finger} failed. */
+/**
+ * Why {@link finger} failed.
+ * @see RFC 1288 §2.1
+ */
 export type FingerErrorCode = 'bad-query' | 'connect-failed' | 'timeout' | 'too-large';
 
-/** The error {@link finger} rejects with; `code` says why, the message says it in a sentence. */
+/**
+ * The error {@link finger} rejects with; `code` says why, the message says it in a sentence.
+ * @see RFC 1288 §2.1
+ */
 export class FingerError extends Error {
   readonly code: FingerErrorCode;
   constructor(code: FingerErrorCode, message: string, options?: { cause?: unknown }) {

@@ -40,7 +40,10 @@ export interface FingerLimits {
   readonly clientMaxBytes: number;
 }
 
-/** The defaults of {@link FingerLimits}. */
+/**
+ * The defaults of {@link FingerLimits}.
+ * @see RFC 1288 §3.1
+ */
 export const defaultFingerLimits: FingerLimits = Object.freeze({
   maxQueryLength: 512,
   idleTimeoutMs: 10_000,

@@ -6,7 +6,10 @@ import { FileCache } from './file-cache.js';
 
 const FILE_READ_BATCH = 16;
 
-/** Options of {@link SystemUserDirectory}. */
+/**
+ * Options of {@link SystemUserDirectory}.
+ * @see RFC 1288 §3.2.4
+ */
 export interface SystemUserDirectoryOptions {
   /** The passwd file. Default `/etc/passwd`. */
   passwd?: string;
@@ -18,7 +21,10 @@ export interface SystemUserDirectoryOptions {
   maxFileBytes?: number;
 }
 
-/** One line of a passwd file. */
+/**
+ * One line of a passwd file.
+ * @see RFC 1288 §2.5.2
+ */
 export interface PasswdEntry {
   login: string;
   uid: number;
@@ -27,7 +33,10 @@ export interface PasswdEntry {
   shell: string;
 }
 
-/** Parses passwd(5) text; comments, blank and malformed lines are skipped. */
+/**
+ * Parses passwd(5) text; comments, blank and malformed lines are skipped.
+ * @see RFC 1288 §2.5.2
+ */
 export function parsePasswd(text: string): PasswdEntry[] {
   const entries: PasswdEntry[] = [];
   for (const line of text.split('\n')) {
@@ -44,6 +53,7 @@ export function parsePasswd(text: string): PasswdEntry[] {
 /**
  * The GECOS field as BSD finger reads it: `Full Name,Office,Office Phone,Home Phone`, where
  * `&` in the name stands for the login with a capital first letter.
+ * @see RFC 1288 §2.5.2, §2.5.3
  */
 export function parseGecos(gecos: string, login: string): Pick<FingerUser, 'name' | 'office' | 'officePhone' | 'homePhone'> {
   const [name = '', office = '', officePhone = '', homePhone = ''] = gecos.split(',').map((s) => s.trim());

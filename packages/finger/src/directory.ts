@@ -69,6 +69,7 @@ export function matchesName(user: FingerUser, query: string): boolean {
  * A directory held in memory: for embedding, tests and demos. The users are validated like a
  * JSON users file (a bad entry throws a TypeError naming it) and copied; `upsert` and `remove`
  * change them later (for example to track who is logged in).
+ * @see RFC 1288 §2.5
  */
 export class MemoryUserDirectory implements UserDirectory {
   readonly #users = new Map<string, FingerUser>();

@@ -5,6 +5,7 @@ import { stat } from 'node:fs/promises';
  * inode (an atomic rename-into-place) differ from the last load. One `stat` per `get`; a load
  * already running is shared by concurrent callers. When a load fails, `get` throws and the next
  * `get` tries again, so a broken file is reported on every use until it is fixed.
+ * @see RFC 1288 §2.5
  */
 export class FileCache<T> {
   readonly path: string;

@@ -1,7 +1,10 @@
 import type { FingerUser } from './directory.js';
 import { replies } from './replies.js';
 
-/** What the formatter needs of the limits. */
+/**
+ * What the formatter needs of the limits.
+ * @see RFC 1288 §3.1
+ */
 export interface FormatLimits {
   lineWidth: number;
   maxPlanBytes: number;
@@ -54,13 +57,19 @@ function expandTabs(line: string): string {
   return out;
 }
 
-/** `text` cut to `width` columns, ending in `...` when it was longer. */
+/**
+ * `text` cut to `width` columns, ending in `...` when it was longer.
+ * @see RFC 1288 §2.2
+ */
 export function cut(text: string, width: number): string {
   if (text.length <= width) return text;
   return width <= 3 ? text.slice(0, width) : `${text.slice(0, width - 3)}...`;
 }
 
-/** Breaks one safe line at spaces into lines of at most `width`; a longer word is split. */
+/**
+ * Breaks one safe line at spaces into lines of at most `width`; a longer word is split.
+ * @see RFC 1288 §2.2
+ */
 export function wrap(line: string, width: number): string[] {
   const out: string[] = [];
   let rest = line;
@@ -103,7 +112,10 @@ export function textBlock(text: string, options: { width: number; maxLines: numb
   return out;
 }
 
-/** An ISO 8601 time as `2024-03-01 12:00 UTC`; text that is no date is shown escaped. */
+/**
+ * An ISO 8601 time as `2024-03-01 12:00 UTC`; text that is no date is shown escaped.
+ * @see RFC 1288 §2.5.2
+ */
 export function formatTime(iso: string, withZone = true): string {
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return cut(safeText(iso), 25);
@@ -111,7 +123,10 @@ export function formatTime(iso: string, withZone = true): string {
   return withZone ? `${text} UTC` : text;
 }
 
-/** Idle time for the list column: `''` under a minute, `5m`, `1:02`, `3d`. */
+/**
+ * Idle time for the list column: `''` under a minute, `5m`, `1:02`, `3d`.
+ * @see RFC 1288 §2.5.1
+ */
 export function shortIdle(seconds: number | undefined): string {
   if (seconds === undefined || seconds < 60) return '';
   const minutes = Math.floor(seconds / 60);
@@ -120,7 +135,10 @@ export function shortIdle(seconds: number | undefined): string {
   return `${Math.floor(minutes / (24 * 60))}d`;
 }
 
-/** Idle time in words: `45 seconds`, `3 minutes`, `1 hour 2 minutes`, `2 days 3 hours`. */
+/**
+ * Idle time in words: `45 seconds`, `3 minutes`, `1 hour 2 minutes`, `2 days 3 hours`.
+ * @see RFC 1288 §2.5.2
+ */
 export function longIdle(seconds: number): string {
   const unit = (n: number, name: string): string => `${n} ${name}${n === 1 ? '' : 's'}`;
   const s = Math.floor(seconds);

@@ -8,6 +8,14 @@ export { defaultFingerLimits, type FingerLimits } from './defaults.js';
 export { MemoryUserDirectory, matchesName, type FingerUser, type UserDirectory } from './directory.js';
 export { JsonUserDirectory, loadJsonUsers } from './directory-json.js';
 export { SystemUserDirectory, parseGecos, parsePasswd, type PasswdEntry, type SystemUserDirectoryOptions } from './directory-system.js';
-export { parseFingerTarget, parseQuery, type FingerHost, type FingerQuery, type QueryParse, type QueryProblem } from './query.js';
+export {
+  parseFingerTarget,
+  parseQuery,
+  type FingerHost,
+  type FingerQuery,
+  type QueryParse,
+  type QueryParseOptions,
+  type QueryProblem,
+} from './query.js';
 export { replies } from './replies.js';
 export { createFingerServer, type FingerServer, type FingerServerOptions } from './server.js';

@@ -1,6 +1,9 @@
 import { isIP, isIPv6 } from 'node:net';
 
-/** A host named in a query or a target: a name or address, and a port when one was written. */
+/**
+ * A host named in a query or a target: a name or address, and a port when one was written.
+ * @see RFC 1288 §2.3
+ */
 export interface FingerHost {
   host: string;
   port?: number;
@@ -19,13 +22,22 @@ export type FingerQuery =
   | { kind: 'user'; verbose: boolean; names: string[] }
   | { kind: 'forward'; verbose: boolean; user: string; hosts: FingerHost[] };
 
-/** Why a query line was refused before any lookup. */
+/**
+ * Why a query line was refused before any lookup.
+ * @see RFC 1288 §2.3, §3.1
+ */
 export type QueryProblem = 'too-long' | 'binary' | 'syntax' | 'too-many-names';
 
-/** The outcome of {@link parseQuery}. */
+/**
+ * The outcome of {@link parseQuery}.
+ * @see RFC 1288 §2.3
+ */
 export type QueryParse = { ok: true; query: FingerQuery } | { ok: false; problem: QueryProblem; detail: string };
 
-/** Options of {@link parseQuery}. */
+/**
+ * Options of {@link parseQuery}.
+ * @see RFC 1288 §2.3
+ */
 export interface QueryParseOptions {
   /** Longest query in bytes (UTF-8). Default: no check (the session's framing enforces it). */
   maxLength?: number;
@@ -83,6 +95,7 @@ export function parseQuery(line: string, options: QueryParseOptions = {}): Query
 /**
  * Parses `host`, `host:port`, `[v6]`, `[v6]:port` or a bare IPv6 address. Returns a sentence
  * saying what is wrong instead of throwing, so callers choose the error they raise.
+ * @see RFC 1288 §2.3
  */
 export function parseHost(text: string): FingerHost | string {
   if (text === '') return 'empty host name';
@@ -111,7 +124,10 @@ function parsePort(text: string): number | undefined {
   return port >= 1 && port <= 65535 ? port : undefined;
 }
 
-/** `host`, `host:port`, or `[v6]:port`: the form {@link parseHost} reads back. */
+/**
+ * `host`, `host:port`, or `[v6]:port`: the form {@link parseHost} reads back.
+ * @see RFC 1288 §2.4
+ */
 export function formatHost(host: FingerHost): string {
   const name = isIPv6(host.host) ? `[${host.host}]` : host.host;
   return host.port === undefined ? name : `${name}:${host.port}`;

@@ -46,5 +46,8 @@ export const replies = {
   textCut: '[cut]',
 } as const;
 
-/** The names of {@link replies}. */
+/**
+ * The names of {@link replies}.
+ * @see RFC 1288 §2.5
+ */
 export type ReplyName = keyof typeof replies;

@@ -7,7 +7,10 @@ import { toWire } from './format.js';
 import { replies } from './replies.js';
 import { FingerSession, type FingerSessionConfig, type Forwarder } from './session.js';
 
-/** Options of {@link createFingerServer}. Defaults are in `defaultFingerLimits`. */
+/**
+ * Options of {@link createFingerServer}. Defaults are in `defaultFingerLimits`.
+ * @see RFC 1288 §2.1, §3
+ */
 export interface FingerServerOptions {
   /** Where users are looked up. */
   directory: UserDirectory;
@@ -37,7 +40,10 @@ export interface FingerServerOptions {
   proxyProtocol?: { trusted: string[] };
 }
 
-/** A finger server made by {@link createFingerServer}. */
+/**
+ * A finger server made by {@link createFingerServer}.
+ * @see RFC 1288 §2.1
+ */
 export interface FingerServer extends AsyncDisposable {
   /** Binds `port` (0 = any free port) on `host` (default 127.0.0.1). */
   listen(port: number, host?: string): Promise<AddressInfo>;
@@ -75,6 +81,7 @@ const defaultForwarder: Forwarder = (user, options) => finger(user, options);
 /**
  * Checks the options and resolves them into a session configuration. Throws a TypeError with
  * one sentence for a bad option.
+ * @see RFC 1288 §3
  */
 export function resolveFingerConfig(options: FingerServerOptions, forward: Forwarder = defaultForwarder): FingerSessionConfig {
   const directory = options.directory as Partial<UserDirectory> | undefined;
@@ -105,7 +112,10 @@ export function resolveFingerConfig(options: FingerServerOptions, forward: Forwa
   };
 }
 
-/** A session factory for a listener or a test's in-memory channel. */
+/**
+ * A session factory for a listener or a test's in-memory channel.
+ * @see RFC 1288 §2.1
+ */
 export function fingerSessionFactory(config: FingerSessionConfig): (channel: Channel) => FingerSession {
   return (channel) => new FingerSession(channel, config);
 }

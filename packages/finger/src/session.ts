@@ -13,13 +13,19 @@ import { replies } from './replies.js';
  */
 export type FingerState = 'waiting' | 'answering' | 'done';
 
-/** How a session forwards a `{Q2}` query: the finger client, or a stand-in in tests. */
+/**
+ * How a session forwards a `{Q2}` query: the finger client, or a stand-in in tests.
+ * @see RFC 1288 §2.4
+ */
 export type Forwarder = (
   user: string,
   options: { host: string; port: number; verbose: boolean; timeoutMs: number; maxBytes: number },
 ) => Promise<string>;
 
-/** Everything a session needs, resolved from the server options. */
+/**
+ * Everything a session needs, resolved from the server options.
+ * @see RFC 1288 §3
+ */
 export interface FingerSessionConfig {
   directory: UserDirectory;
   allowList: boolean;

@@ -25,6 +25,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
  * copies. Throws a TypeError with one sentence naming the source, the entry and the field:
  * `users.json: entry 3 ("bob"): "lastLogin" must be an ISO 8601 date such as "2024-03-01T12:00:00Z".`
  * Unknown fields are errors too: they are usually typos (`fullName` for `name`).
+ * @see RFC 1288 §2.5.2
  */
 export function validateUsers(value: unknown, source: string): FingerUser[] {
   if (!Array.isArray(value)) throw new TypeError(`${source}: expected an array of users or { "users": [...] }.`);
