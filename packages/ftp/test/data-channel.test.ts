@@ -1,0 +1,275 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { FsError } from '@gorgon/ftp';
+import { fromNetworkAscii, toNetworkAscii } from '../src/data-transfer.js';
+import { demoFs, testServer } from './helpers.js';
+import { activeListener, cmd, controlClient, dataConnect, epsv, login, readAll, sendAll } from './socket-client.js';
+
+const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+describe('data channel over real sockets (RFC 959 §3.2–3.4, RFC 2428)', () => {
+  it('retrieves over PASV, EPSV and PORT with matching checksums', async () => {
+    const fs = demoFs();
+    const body = randomBytes(3 * 1024 * 1024 + 17);
+    const w = await fs.openWrite('/big.bin', { mode: 'replace' });
+    await w.write(body);
+    await w.commit();
+    await using server = testServer({ fs });
+    const { port } = await server.listen(0);
+    const c = await controlClient(port);
+    await login(c);
+    // PASV
+    const pasv = await cmd(c, 'PASV');
+    const m = /\((\d+),(\d+),(\d+),(\d+),(\d+),(\d+)\)/.exec(pasv)!;
+    expect(m.slice(1, 5).join('.')).toBe('127.0.0.1');
+    const d1 = await dataConnect(Number(m[5]) * 256 + Number(m[6]));
+    const got1 = readAll(d1);
+    expect(await cmd(c, 'RETR big.bin')).toMatch(/^150 Opening BINARY mode data connection for big.bin \(3145745 bytes\)/);
+    expect(sha(await got1)).toBe(sha(body));
+    expect(await c.line()).toBe('226 Transfer complete.');
+    // EPSV
+    const d2 = await dataConnect(await epsv(c));
+    const got2 = readAll(d2);
+    expect(await cmd(c, 'RETR /big.bin')).toMatch(/^150 /);
+    expect(sha(await got2)).toBe(sha(body));
+    expect(await c.line()).toBe('226 Transfer complete.');
+    // PORT (active)
+    const active = await activeListener();
+    expect(await cmd(c, `PORT 127,0,0,1,${active.port >> 8},${active.port & 255}`)).toMatch(/^200 /);
+    expect(await cmd(c, 'RETR big.bin')).toMatch(/^150 /);
+    expect(sha(await readAll(await active.accepted))).toBe(sha(body));
+    expect(await c.line()).toBe('226 Transfer complete.');
+    // EPRT (active)
+    const active2 = await activeListener();
+    expect(await cmd(c, `EPRT |1|127.0.0.1|${active2.port}|`)).toMatch(/^200 /);
+    expect(await cmd(c, 'RETR big.bin')).toMatch(/^150 /);
+    expect(sha(await readAll(await active2.accepted))).toBe(sha(body));
+    expect(await c.line()).toBe('226 Transfer complete.');
+    active.close();
+    active2.close();
+    c.end();
+  });
+
+  it('stores, resumes with REST, appends and makes unique names', async () => {
+    const fs = demoFs();
+    await using server = testServer({ fs });
+    const { port } = await server.listen(0);
+    const c = await controlClient(port);
+    await login(c);
+    const body = randomBytes(2 * 1024 * 1024 + 3);
+    let d = await dataConnect(await epsv(c));
+    expect(await cmd(c, 'STOR up.bin')).toBe('150 Ok to send data.');
+    await sendAll(d, body.subarray(0, 1000));
+    expect(await c.line()).toBe('226 Transfer complete.');
+    expect(await cmd(c, 'REST 1000')).toMatch(/^350 /);
+    d = await dataConnect(await epsv(c));
+    expect(await cmd(c, 'STOR up.bin')).toBe('150 Ok to send data.');
+    await sendAll(d, body.subarray(1000));
+    expect(await c.line()).toBe('226 Transfer complete.');
+    expect(await cmd(c, 'SIZE up.bin')).toBe(`213 ${body.length}`);
+    // REST + RETR
+    expect(await cmd(c, 'REST 2097152')).toMatch(/^350 /);
+    d = await dataConnect(await epsv(c));
+    const tail = readAll(d);
+    expect(await cmd(c, 'RETR up.bin')).toMatch(/\(3 bytes\)/);
+    expect((await tail).equals(body.subarray(2097152))).toBe(true);
+    expect(await c.line()).toBe('226 Transfer complete.');
+    expect(await cmd(c, `REST ${body.length + 1}`)).toMatch(/^350 /);
+    await epsv(c);
+    expect(await cmd(c, 'RETR up.bin')).toBe('554 REST offset is past the end of the file.');
+    // APPE
+    d = await dataConnect(await epsv(c));
+    expect(await cmd(c, 'APPE up.bin')).toMatch(/^150 /);
+    await sendAll(d, Buffer.from('tail'));
+    expect(await c.line()).toBe('226 Transfer complete.');
+    expect(await cmd(c, 'SIZE up.bin')).toBe(`213 ${body.length + 4}`);
+    // STOU
+    d = await dataConnect(await epsv(c));
+    expect(await cmd(c, 'STOU up.bin')).toBe('150 FILE: up.bin.1');
+    await sendAll(d, Buffer.from('unique'));
+    expect(await c.line()).toBe('226 Transfer complete (unique file name: up.bin.1).');
+    expect((await fs.stat('/up.bin.1')).size).toBe(6);
+    c.end();
+  });
+
+  it('converts line ends in TYPE A both ways (RFC 959 §3.1.1.1)', async () => {
+    const fs = demoFs();
+    await using server = testServer({ fs });
+    const { port } = await server.listen(0);
+    const c = await controlClient(port);
+    await login(c);
+    expect(await cmd(c, 'TYPE A')).toBe('200 Type set to A.');
+    let d = await dataConnect(await epsv(c));
+    expect(await cmd(c, 'STOR text.txt')).toMatch(/^150 /);
+    await sendAll(d, Buffer.from('one\r\ntwo\r\nthree\r'));
+    expect(await c.line()).toBe('226 Transfer complete.');
+    expect(await cmd(c, 'TYPE I')).toMatch(/^200/);
+    expect(await cmd(c, 'SIZE text.txt')).toBe('213 14');
+    expect(await cmd(c, 'TYPE A')).toMatch(/^200/);
+    d = await dataConnect(await epsv(c));
+    const got = readAll(d);
+    expect(await cmd(c, 'RETR text.txt')).toMatch(/^150 Opening ASCII/);
+    expect((await got).toString()).toBe('one\r\ntwo\r\nthree\r');
+    expect(await c.line()).toBe('226 Transfer complete.');
+    c.end();
+  });
+
+  it('lists with LIST, NLST and MLSD, ignoring ls flags', async () => {
+    await using server = testServer();
+    const { port } = await server.listen(0);
+    const c = await controlClient(port);
+    await login(c);
+    const list = async (command: string): Promise<string> => {
+      const d = await dataConnect(await epsv(c));
+      const got = readAll(d);
+      expect(await cmd(c, command)).toMatch(/^150 /);
+      const text = (await got).toString();
+      expect(await c.line()).toBe('226 Directory send OK.');
+      return text;
+    };
+    expect(await list('LIST -a pub')).toMatch(/^-rw-r--r-- +1 ftp +ftp +1000 \w{3} [ \d]\d +[\d:]+ data.bin\r\ndrwxr-xr-x .* docs\r\n-rw-r--r-- .* readme.txt\r\n$/);
+    expect(await list('NLST -1 pub')).toBe('data.bin\r\ndocs\r\nreadme.txt\r\n');
+    expect(await list('NLST pub/readme.txt')).toBe('pub/readme.txt\r\n');
+    const mlsd = await list('MLSD pub');
+    expect(mlsd).toMatch(/^type=file;size=1000;modify=\d{14};perm=adfrw;unique=\w+;unix.mode=0644; data.bin\r\n/);
+    expect(mlsd).toMatch(/type=dir;modify=\d{14};perm=cdeflmp;unique=\w+;unix.mode=0755; docs\r\n/);
+    await epsv(c);
+    expect(await cmd(c, 'MLSD pub/readme.txt')).toBe('501 Not a directory.');
+    c.end();
+  });
+
+  it('lists a 10,000-entry directory', async () => {
+    const tree: Record<string, string> = {};
+    for (let i = 0; i < 10_000; i++) tree[`big/file-${String(i).padStart(5, '0')}.txt`] = 'x';
+    const { MemoryFs } = await import('@gorgon/ftp');
+    await using server = testServer({ fs: new MemoryFs(tree) });
+    const { port } = await server.listen(0);
+    const c = await controlClient(port);
+    await login(c);
+    const d = await dataConnect(await epsv(c));
+    const got = readAll(d);
+    expect(await cmd(c, 'MLSD big')).toMatch(/^150 /);
+    const lines = (await got).toString().split('\r\n').filter((l) => l !== '');
+    expect(lines).toHaveLength(10_000);
+    expect(lines[9999]).toMatch(/ file-09999.txt$/);
+    expect(await c.line()).toBe('226 Directory send OK.');
+    c.end();
+  });
+
+  it('aborts a running RETR with 426 then 226, and answers STAT meanwhile', async () => {
+    const fs = demoFs();
+    const w = await fs.openWrite('/huge.bin', { mode: 'replace' });
+    for (let i = 0; i < 64; i++) await w.write(Buffer.alloc(1024 * 1024, i));
+    await w.commit();
+    await using server = testServer({ fs });
+    const { port } = await server.listen(0);
+    const c = await controlClient(port);
+    await login(c);
+    const d = await dataConnect(await epsv(c));
+    d.pause(); // do not read: the transfer stalls on backpressure
+    expect(await cmd(c, 'RETR huge.bin')).toMatch(/^150 /);
+    expect(await cmd(c, 'STAT')).toMatch(/^213 Status: RETR huge.bin, \d+ bytes transferred.$/);
+    expect(await cmd(c, 'NOOP')).toBe('200 NOOP ok.');
+    expect(await cmd(c, 'ABOR')).toBe('426 Transfer aborted.');
+    expect(await c.line()).toBe('226 ABOR command successful.');
+    expect(await cmd(c, 'PWD')).toBe('257 "/" is the current directory.');
+    d.destroy();
+    c.end();
+  });
+
+  it('answers 425 when the client never opens the data connection', async () => {
+    await using server = testServer({ limits: { dataConnectTimeoutMs: 200 } });
+    const { port } = await server.listen(0);
+    const c = await controlClient(port);
+    await login(c);
+    await epsv(c);
+    expect(await cmd(c, 'RETR pub/readme.txt')).toMatch(/^150 /);
+    expect(await c.line()).toBe("425 Can't open data connection.");
+    expect(await cmd(c, 'NOOP')).toBe('200 NOOP ok.');
+    c.end();
+  });
+
+  it('aborts a stalled transfer with 426', async () => {
+    const fs = demoFs();
+    await using server = testServer({ fs, limits: { stalledTransferMs: 200 } });
+    const { port } = await server.listen(0);
+    const c = await controlClient(port);
+    await login(c);
+    const d = await dataConnect(await epsv(c));
+    expect(await cmd(c, 'STOR slow.bin')).toMatch(/^150 /);
+    d.write('a few bytes, then nothing');
+    expect(await c.line(5000)).toBe('426 Transfer stalled: data connection closed.');
+    await expect(fs.stat('/slow.bin')).rejects.toBeInstanceOf(FsError);
+    d.destroy();
+    c.end();
+  });
+
+  it('accepts passive connections only from the control peer', async () => {
+    await using server = testServer();
+    const { port } = await server.listen(0);
+    const c = await controlClient(port);
+    await login(c);
+    const dataPort = await epsv(c);
+    const intruder = await dataConnect(dataPort, '127.0.0.2');
+    const closed = new Promise<void>((r) => intruder.once('close', () => r()));
+    intruder.on('error', () => {});
+    await closed;
+    const d = await dataConnect(dataPort);
+    const got = readAll(d);
+    expect(await cmd(c, 'RETR pub/readme.txt')).toMatch(/^150 /);
+    expect((await got).toString()).toBe('read me\n');
+    expect(await c.line()).toBe('226 Transfer complete.');
+    c.end();
+  });
+
+  it('keeps the old file when a STOR is cut, and refuses uploads past the size limit', async () => {
+    const fs = demoFs();
+    await using server = testServer({ fs, limits: { maxUploadBytes: 100_000 } });
+    const { port } = await server.listen(0);
+    const c = await controlClient(port);
+    await login(c);
+    let d = await dataConnect(await epsv(c));
+    expect(await cmd(c, 'STOR pub/readme.txt')).toMatch(/^150 /);
+    d.write(Buffer.alloc(5000, 1));
+    await new Promise((r) => setTimeout(r, 50));
+    d.resetAndDestroy();
+    expect(await c.line()).toMatch(/^426 /);
+    expect((await fs.stat('/pub/readme.txt')).size).toBe(8);
+    d = await dataConnect(await epsv(c));
+    d.on('error', () => {});
+    expect(await cmd(c, 'STOR pub/readme.txt')).toMatch(/^150 /);
+    d.write(Buffer.alloc(200_000, 1));
+    expect(await c.line()).toBe('552 Upload size limit exceeded.');
+    expect((await fs.stat('/pub/readme.txt')).size).toBe(8);
+    c.end();
+  });
+
+  it('uses the passive port range and the masquerade address', async () => {
+    await using server = testServer({ passivePorts: '50731-50733', masquerade: '203.0.113.7' });
+    const { port } = await server.listen(0);
+    const c = await controlClient(port);
+    await login(c);
+    const r = await cmd(c, 'PASV');
+    const m = /\(203,0,113,7,(\d+),(\d+)\)/.exec(r);
+    expect(m).not.toBeNull();
+    const p = Number(m![1]) * 256 + Number(m![2]);
+    expect(p).toBeGreaterThanOrEqual(50731);
+    expect(p).toBeLessThanOrEqual(50733);
+    c.end();
+  });
+});
+
+describe('TYPE A conversion', () => {
+  it('adds CR before bare LF only, across chunk boundaries', () => {
+    expect(toNetworkAscii(Buffer.from('a\nb\r\nc'), -1).toString()).toBe('a\r\nb\r\nc');
+    expect(toNetworkAscii(Buffer.from('\nx'), 0x0d).toString()).toBe('\nx');
+    expect(toNetworkAscii(Buffer.from('\nx'), 0x61).toString()).toBe('\r\nx');
+  });
+  it('removes CR before LF, holding a trailing CR', () => {
+    const a = fromNetworkAscii(Buffer.from('a\r\nb\r'), false);
+    expect(a.out.toString()).toBe('a\nb');
+    expect(a.held).toBe(true);
+    const b = fromNetworkAscii(Buffer.from('\nc\rd'), true);
+    expect(b.out.toString()).toBe('\nc\rd');
+  });
+});
