@@ -143,8 +143,10 @@ export class DataConnection {
     try {
       await work;
     } catch (err) {
-      const local = localError();
+      // The connection's own error first: pipeline passes it on to the file stream as well.
+      const local = this.#error === undefined ? localError() : undefined;
       if (local) throw new FtpClientError('local-io', `local file: ${errorText(local)}`, { cause: local });
+      if (this.#error instanceof FtpClientError) throw this.#error;
       if (err instanceof FtpClientError) throw err;
       const first = this.#error ?? err;
       throw new FtpClientError('data-connection', `the data connection failed: ${errorText(first)}`, { cause: first });
