@@ -296,7 +296,11 @@ export async function startFakeServer(options: FakeServerOptions = {}): Promise<
         while ((index = buffer.indexOf('\n')) !== -1) {
           const line = buffer.slice(0, index).replace(/\r$/, '');
           buffer = buffer.slice(index + 1);
-          chain = chain.then(() => handle(line)).catch(() => socket.destroy());
+          chain = chain
+            .then(() => handle(line))
+            .catch(() => {
+              session.socket.destroy();
+            });
         }
       });
     };
