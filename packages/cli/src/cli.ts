@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import yargs from 'yargs';
 import { commands } from './commands/index.js';
 import { globalOptions } from './commands/options.js';
-import { CliError, messageOf } from './errors.js';
+import { CliError, UsageError, messageOf } from './errors.js';
 
 const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -17,7 +17,6 @@ export interface CliIo {
  * GORGON_DEBUG is set.
  */
 export async function runCli(argv: string[], io: CliIo = { stderr: (t) => process.stderr.write(t) }): Promise<number> {
-  let usageError: string | undefined;
   const parser = globalOptions(yargs(argv))
     .scriptName('gorgon')
     .usage('$0 <command> [options]\n\nClassic Internet servers and clients on one asyncore-style core.')
@@ -30,28 +29,28 @@ export async function runCli(argv: string[], io: CliIo = { stderr: (t) => proces
     .alias('V', 'version')
     .wrap(Math.min(100, process.stdout.columns || 100))
     .fail((msg, err) => {
-      if (err) throw err;
-      usageError = msg;
+      // Throwing stops yargs from running the handler after a validation failure.
+      // A handler's own failure arrives with no message: it is not a usage mistake.
+      if (err instanceof CliError || (err && !msg)) throw err;
+      throw new UsageError(oneSentence(err ? err.message : msg));
     })
     .exitProcess(false);
   try {
     await parser.parseAsync();
+    return 0;
   } catch (err) {
+    if (err instanceof UsageError) {
+      io.stderr(`gorgon: ${err.message}\nRun 'gorgon --help' for the commands and options.\n`);
+      return err.exitCode;
+    }
     if (err instanceof CliError) {
       io.stderr(`gorgon: ${err.message}\n`);
       return err.exitCode;
     }
-    if (usageError === undefined) {
-      io.stderr(`gorgon: ${messageOf(err)}\n`);
-      if (process.env.GORGON_DEBUG) io.stderr(`${(err as Error).stack ?? ''}\n`);
-      return 1;
-    }
+    io.stderr(`gorgon: ${oneSentence(messageOf(err))}\n`);
+    if (process.env.GORGON_DEBUG) io.stderr(`${(err as Error).stack ?? ''}\n`);
+    return 1;
   }
-  if (usageError !== undefined) {
-    io.stderr(`gorgon: ${oneSentence(usageError)}\nRun 'gorgon --help' for the commands and options.\n`);
-    return 2;
-  }
-  return 0;
 }
 
 function oneSentence(text: string): string {

@@ -11,6 +11,14 @@ export class CliError extends Error {
   }
 }
 
+/** A mistake in how the command was called: exit status 2 and a pointer to --help. */
+export class UsageError extends CliError {
+  constructor(message: string) {
+    super(message, 2);
+    this.name = 'UsageError';
+  }
+}
+
 /** Turns what a failed listen() throws into one sentence a person can act on. */
 export function describeListenError(err: unknown, what: string, port: number | string, host?: string): CliError {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
