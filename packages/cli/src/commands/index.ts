@@ -3,6 +3,9 @@ import { fingerCommand } from './finger.js';
 import { fingerdCommand } from './fingerd.js';
 import type { GlobalArgs } from './options.js';
 import { serveCommand } from './serve.js';
+import { pop3dCommand } from './pop3d.js';
+import { deliverCommand } from './deliver.js';
+import { passwdCommand } from './passwd.js';
 
 /** Every `gorgon` subcommand. A protocol adds its daemon and client commands here. */
 // yargs types a command list only as CommandModule<T, any>: the handlers keep their own types.
@@ -10,4 +13,7 @@ export const commands: Array<CommandModule<GlobalArgs, never>> = [
   serveCommand as CommandModule<GlobalArgs, never>,
   fingerdCommand as CommandModule<GlobalArgs, never>,
   fingerCommand as CommandModule<GlobalArgs, never>,
+  pop3dCommand as CommandModule<GlobalArgs, never>,
+  deliverCommand as CommandModule<GlobalArgs, never>,
+  passwdCommand as CommandModule<GlobalArgs, never>,
 ];
