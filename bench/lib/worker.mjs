@@ -1,0 +1,46 @@
+// The worker side of proc.mjs: answers `{ id, op, args }` requests from the parent by calling
+// `handlers[op](args)`, and exits as soon as the parent goes away.
+import { setImmediate as tick } from 'node:timers/promises';
+
+/**
+ * @param {Record<string, (args: any) => unknown>} handlers
+ */
+export function serveIpc(handlers) {
+  const all = { ...commonHandlers, ...handlers };
+  process.on('message', async (/** @type {any} */ msg) => {
+    const { id, op, args } = msg ?? {};
+    try {
+      const fn = all[op];
+      if (!fn) throw new Error(`unknown op ${op}`);
+      const value = await fn(args);
+      process.send?.({ id, ok: true, value });
+    } catch (err) {
+      process.send?.({ id, ok: false, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+    }
+  });
+  // The parent died or finished: never linger.
+  process.on('disconnect', () => process.exit(0));
+  process.send?.({ ready: true });
+}
+
+/** Ops every worker understands. */
+const commonHandlers = {
+  /** CPU time used by this process so far, in microseconds. */
+  cpu: () => {
+    const { user, system } = process.cpuUsage();
+    return user + system;
+  },
+  /** Memory after full garbage collections (run the worker with --expose-gc). */
+  mem: async () => {
+    if (typeof globalThis.gc !== 'function') throw new Error('run this worker with --expose-gc');
+    for (let i = 0; i < 4; i++) {
+      globalThis.gc();
+      await tick();
+    }
+    return process.memoryUsage();
+  },
+  exit: () => {
+    setImmediate(() => process.exit(0));
+    return true;
+  },
+};

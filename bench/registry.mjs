@@ -1,0 +1,7 @@
+// Every benchmark `pnpm bench` knows, in run order. Adding a benchmark = adding its file
+// bench/<name>.mjs and one line here (see README.md for the contract).
+export const registry = {
+  finger: () => import('./finger.mjs'),
+  lines: () => import('./lines.mjs'),
+  idle: () => import('./idle.mjs'),
+};
