@@ -12,10 +12,10 @@ export interface MemoryPairOptions {
 }
 
 /**
- * Two linked Duplex streams: what one side writes, the other reads. A writer waits (its
- * `write` returns false and `drain` follows) while the reader has `highWaterMark` bytes unread,
- * as with a socket whose peer does not read. Ending one side ends the other's input; destroying
- * one destroys both, as a socket reset would.
+ * Two linked Duplex streams: what one side writes, the other reads on the next tick. A writer
+ * waits (its `write` returns false and `drain` follows) while the reader has `highWaterMark`
+ * bytes unread, as with a socket whose peer does not read. Ending one side ends the other's
+ * input; destroying one destroys both, as a socket reset would.
  */
 export function memoryStreamPair(options: MemoryPairOptions = {}): [Duplex, Duplex] {
   const halfOpen = options.allowHalfOpen ?? [false, false];
@@ -35,15 +35,21 @@ export function memoryStreamPair(options: MemoryPairOptions = {}): [Duplex, Dupl
         callback?.();
       },
       write(chunk: Buffer, _encoding, callback) {
-        const other = peer();
-        if (other.destroyed) return callback();
-        if (other.push(chunk)) callback();
-        else held[1 - self] = callback; // released by the peer's read()
+        // Delivered on the next tick, as a socket would: a synchronous hand-over re-enters the
+        // reader from inside the writer (a TLS engine over the pair loses its handshake).
+        process.nextTick(() => {
+          const other = peer();
+          if (other.destroyed) return callback();
+          if (other.push(chunk)) callback();
+          else held[1 - self] = callback; // released by the peer's read()
+        });
       },
       final(callback) {
-        const other = peer();
-        if (!other.destroyed) other.push(null);
-        callback();
+        process.nextTick(() => {
+          const other = peer();
+          if (!other.destroyed) other.push(null);
+          callback();
+        });
       },
       destroy(err, callback) {
         const other = peer();
