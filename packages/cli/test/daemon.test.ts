@@ -50,7 +50,7 @@ describe('gorgon daemons (built CLI)', () => {
   afterAll(async () => rm(dir, { recursive: true, force: true }));
 
   it('serve --demo writes demo data, answers finger, and stops cleanly on SIGTERM', async () => {
-    const { child, log, ports } = await start(['serve', '--demo', '--data', join(dir, 'demo')], dir);
+    const { child, log, ports } = await start(['serve', '--demo', '--ephemeral-ports', '--data', join(dir, 'demo')], dir);
     try {
       expect(existsSync(join(dir, 'demo', 'finger', 'users.json'))).toBe(true);
       const port = ports.get('fingerd')!;

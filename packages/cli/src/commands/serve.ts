@@ -12,6 +12,7 @@ interface ServeArgs extends GlobalArgs {
   config?: string;
   demo: boolean;
   data: string;
+  'ephemeral-ports': boolean;
 }
 
 /** `gorgon serve`: every configured daemon in one process. */
@@ -23,6 +24,11 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
       .option('config', { alias: 'c', type: 'string', describe: 'YAML config file (default ./gorgon.yaml if present)' })
       .option('demo', { type: 'boolean', default: false, describe: 'create demo data and serve every protocol on its default port' })
       .option('data', { type: 'string', default: './demo-data', describe: 'where --demo writes its data' })
+      .option('ephemeral-ports', {
+        type: 'boolean',
+        default: false,
+        describe: 'listen on free ports the system picks, whatever the config says (the log names each address)',
+      })
       .example('$0 serve --demo', 'the whole suite with demo data')
       .example('$0 serve --config gorgon.yaml', 'the daemons a config file describes'),
   handler: async (args: ArgumentsCamelCase<ServeArgs>) => {
@@ -34,6 +40,7 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
       if (section !== undefined) daemons.push(...(await protocol.build(section, { logger: log, baseDir: config.baseDir })));
     }
     if (daemons.length === 0) throw new CliError('serve: the config enables no daemon.');
+    if (args['ephemeral-ports']) for (const daemon of daemons) daemon.port = 0;
     const stop = await startDaemons(daemons, log);
     if (args.demo) log.info({ event: 'demo', data: resolve(args.data) }, `demo data in ${resolve(args.data)}`);
     await untilSignal(stop, log);
