@@ -1,6 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { fingerCommand } from './finger.js';
 import { fingerdCommand } from './fingerd.js';
+import { ftpdCommand } from './ftpd.js';
 import type { GlobalArgs } from './options.js';
 import { serveCommand } from './serve.js';
 import { pop3dCommand } from './pop3d.js';
@@ -16,4 +17,5 @@ export const commands: Array<CommandModule<GlobalArgs, never>> = [
   pop3dCommand as CommandModule<GlobalArgs, never>,
   deliverCommand as CommandModule<GlobalArgs, never>,
   passwdCommand as CommandModule<GlobalArgs, never>,
+  ftpdCommand as CommandModule<GlobalArgs, never>,
 ];

@@ -1,5 +1,6 @@
 import { fingerProtocol } from './finger.js';
 import { pop3Protocol } from './pop3.js';
+import { ftpProtocol } from './ftp.js';
 import type { SuiteProtocol } from './protocol.js';
 
 /**
@@ -9,4 +10,5 @@ import type { SuiteProtocol } from './protocol.js';
 export const protocols: ReadonlyArray<SuiteProtocol<unknown>> = [
   fingerProtocol as SuiteProtocol<unknown>,
   pop3Protocol as SuiteProtocol<unknown>,
+  ftpProtocol as SuiteProtocol<unknown>,
 ];

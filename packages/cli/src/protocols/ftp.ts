@@ -1,0 +1,164 @@
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { ensureDemoCertificate, hashPassword, loadUsersFile, UsersFileAuthenticator, type TlsServerOptions } from '@gorgon/core';
+import { createFtpServer, parsePermissions, parsePortRange, type FtpServer } from '@gorgon/ftp';
+import type { DaemonSpec } from '../daemon.js';
+import { CliError, messageOf } from '../errors.js';
+import type { SuiteProtocol } from './protocol.js';
+
+/** The `ftp:` section of the config file. */
+export const ftpSection = z
+  .object({
+    enabled: z.boolean().default(true),
+    host: z.string().default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(2121),
+    /** The directory served; users with `ftp.root` in the users file get a directory under it. */
+    root: z.string(),
+    /** JSON users file (`gorgon passwd` makes the hashes; `ftp: { root, perms }` per user). */
+    users: z.string().optional(),
+    /** Allow anonymous (read-only) logins. */
+    anonymous: z.boolean().default(false),
+    /** What anonymous users see (default: root). */
+    anonymousRoot: z.string().optional(),
+    /** Permission letters for users without `ftp.perms` (pyftpdlib's elradfmwMT). */
+    permissions: z.string().default('elradfmwMT'),
+    /** Passive data ports, "50000-50100". */
+    pasvRange: z.string().optional(),
+    /** The IPv4 address PASV announces (behind NAT). */
+    masquerade: z.string().optional(),
+    /** Implicit FTPS port; TLS (AUTH TLS) is on when this, `cert` or `tls` is set. */
+    tlsPort: z.number().int().min(0).max(65535).optional(),
+    tls: z.boolean().default(false),
+    cert: z.string().optional(),
+    key: z.string().optional(),
+    certDir: z.string().default('.gorgon-tls'),
+    requireTls: z.boolean().default(false),
+    requireTlsData: z.boolean().default(false),
+    idleTimeoutSeconds: z.number().int().min(1).default(300),
+    maxUploadBytes: z.number().int().min(0).optional(),
+    maxConnections: z.number().int().min(0).optional(),
+    maxConnectionsPerIp: z.number().int().min(0).optional(),
+    maxAuthFailures: z.number().int().min(1).optional(),
+    proxyTrusted: z.array(z.string()).optional(),
+    /** Set by `serve --demo`: a line for the log saying how to log in. */
+    demoNote: z.string().optional(),
+  })
+  .strict();
+export type FtpSection = z.infer<typeof ftpSection>;
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function tlsOptions(section: FtpSection, baseDir: string): Promise<TlsServerOptions | undefined> {
+  if (!section.tls && section.tlsPort === undefined && !section.cert) return undefined;
+  if (section.cert || section.key) {
+    if (!section.cert || !section.key) throw new CliError('ftp: give both --cert and --key, or neither for a demo certificate.');
+    try {
+      const [cert, key] = await Promise.all([readFile(resolve(baseDir, section.cert)), readFile(resolve(baseDir, section.key))]);
+      return { cert, key };
+    } catch (err) {
+      throw new CliError(`ftp: cannot read the certificate or key: ${messageOf(err)}`);
+    }
+  }
+  const demo = await ensureDemoCertificate(resolve(baseDir, section.certDir));
+  return { cert: demo.cert, key: demo.key };
+}
+
+/** The demo tree: a public area anonymous users can read and an `incoming/` the demo user can fill. */
+const demoFiles: Record<string, string> = {
+  'README.txt': 'Welcome to the Gorgon FTP demo.\r\nAnonymous users may read; log in as demo/demo to upload into incoming/.\r\n',
+  'pub/hello.txt': 'Hello from Gorgon, an asyncore/asynchat-style server suite.\n',
+  'pub/rfc959-summary.txt': 'RFC 959: USER PASS CWD CDUP QUIT PORT PASV TYPE STRU MODE RETR STOR STOU APPE REST RNFR RNTO ABOR DELE RMD MKD PWD LIST NLST SITE SYST STAT HELP NOOP\n',
+  'incoming/.keep': '',
+};
+
+export const ftpProtocol: SuiteProtocol<FtpSection> = {
+  key: 'ftp',
+  schema: ftpSection,
+
+  async demo(dataDir) {
+    const dir = join(dataDir, 'ftp');
+    const root = join(dir, 'root');
+    const users = join(dir, 'users.json');
+    for (const [path, content] of Object.entries(demoFiles)) {
+      const file = join(root, path);
+      await mkdir(resolve(file, '..'), { recursive: true });
+      if (!(await exists(file))) await writeFile(file, content);
+    }
+    if (!(await exists(users))) {
+      const entry = { name: 'demo', password: await hashPassword('demo'), ftp: { perms: 'elradfmwMT' } };
+      await writeFile(users, `${JSON.stringify({ users: [entry] }, null, 2)}\n`, { mode: 0o600 });
+    }
+    return ftpSection.parse({
+      root,
+      users,
+      anonymous: true,
+      tlsPort: 2990,
+      certDir: join(dataDir, 'tls'),
+      demoNote: 'ftp demo: anonymous (read-only) or demo / demo (read-write), e.g. curl -u demo:demo ftp://127.0.0.1:2121/pub/',
+    });
+  },
+
+  async build(section, { logger, baseDir }) {
+    if (!section.enabled) return [];
+    const root = resolve(baseDir, section.root);
+    const rootStat = await stat(root).catch(() => undefined);
+    if (!rootStat?.isDirectory()) throw new CliError(`ftp: the root ${root} is not a directory.`);
+    let auth: UsersFileAuthenticator | undefined;
+    if (section.users) {
+      const usersPath = resolve(baseDir, section.users);
+      try {
+        await loadUsersFile(usersPath);
+      } catch (err) {
+        throw new CliError(`ftp: ${messageOf(err)}`);
+      }
+      auth = new UsersFileAuthenticator(usersPath);
+    } else if (!section.anonymous) {
+      throw new CliError('ftp: nobody can log in: give --users FILE, --anonymous, or both.');
+    }
+    let passivePorts;
+    try {
+      passivePorts = section.pasvRange ? parsePortRange(section.pasvRange) : undefined;
+      parsePermissions(section.permissions);
+    } catch (err) {
+      throw new CliError(`ftp: ${messageOf(err)}.`);
+    }
+    if (section.masquerade && !/^\d+\.\d+\.\d+\.\d+$/.test(section.masquerade)) {
+      throw new CliError(`ftp: --masquerade must be an IPv4 address, got "${section.masquerade}".`);
+    }
+    const tls = await tlsOptions(section, baseDir);
+    const server: FtpServer = createFtpServer({
+      root,
+      logger,
+      defaultPermissions: section.permissions,
+      anonymous: section.anonymous ? { root: resolve(baseDir, section.anonymousRoot ?? section.root) } : false,
+      requireTlsForLogin: section.requireTls,
+      requireTlsForData: section.requireTlsData,
+      limits: {
+        idleTimeoutMs: section.idleTimeoutSeconds * 1000,
+        ...(section.maxUploadBytes === undefined ? {} : { maxUploadBytes: section.maxUploadBytes }),
+        ...(section.maxConnections === undefined ? {} : { maxConnections: section.maxConnections }),
+        ...(section.maxConnectionsPerIp === undefined ? {} : { maxConnectionsPerIp: section.maxConnectionsPerIp }),
+        ...(section.maxAuthFailures === undefined ? {} : { maxAuthFailures: section.maxAuthFailures }),
+      },
+      ...(auth ? { auth } : {}),
+      ...(tls ? { tls } : {}),
+      ...(passivePorts ? { passivePorts } : {}),
+      ...(section.masquerade ? { masquerade: section.masquerade } : {}),
+      ...(section.proxyTrusted ? { proxyProtocol: { trusted: section.proxyTrusted } } : {}),
+    });
+    if (section.demoNote) logger.info({ event: 'demo', protocol: 'ftp' }, section.demoNote);
+    const daemons: DaemonSpec[] = [{ name: 'ftpd', server, port: section.port, host: section.host }];
+    if (section.tlsPort !== undefined) {
+      // One server, two listeners: the ftps entry binds the implicit-TLS port; close() stops both.
+      const implicit = { listen: server.listenImplicitTls.bind(server), close: server.close.bind(server) };
+      daemons.push({ name: 'ftpsd', server: implicit, port: section.tlsPort, host: section.host });
+    }
+    return daemons;
+  },
+};
