@@ -57,12 +57,15 @@ export class FtpClient {
   #session: Buffer | undefined;
   #type: string | undefined;
   #closed = false;
+  /** The data connection of the transfer in progress, aborted when the session ends. */
+  #data: DataConnection | undefined;
 
   private constructor(control: ControlConnection, options: ResolvedFtpClientOptions) {
     this.#control = control;
     this.options = options;
     this.#log = control.channel.log;
     if (control.channel.secure) this.#watchSessions();
+    void control.channel.closed.then(() => this.#data?.destroy());
   }
 
   /**
@@ -309,6 +312,8 @@ export class FtpClient {
   #transfer<T>(command: string, run: (data: DataConnection) => Promise<T>, offset: number): Promise<T> {
     return this.#exclusive(async () => {
       const data = await this.#passive();
+      this.#data = data;
+      if (this.closed) data.destroy();
       try {
         if (offset > 0) await this.#expectNow(`REST ${offset}`, [350]);
         const first = await this.#commandNow(command);
@@ -329,6 +334,7 @@ export class FtpClient {
         if (reply.code >= 300) throw new FtpError(reply, command);
         return result;
       } finally {
+        this.#data = undefined;
         data.destroy();
       }
     });

@@ -203,7 +203,8 @@ export class FetchRun {
     };
     for (let attempt = 1; ; attempt++) {
       if (server.failure || this.#aborted) {
-        this.#failJob(job, server.failure?.message ?? 'interrupted before it finished.', server.failure?.error);
+        const what = job.kind === 'file' ? job.remote.remotePath : job.target.display;
+        this.#failJob(job, server.failure?.message ?? `${what}: interrupted before it started.`, server.failure?.error);
         return { client, stop: false };
       }
       let connecting = false;
@@ -223,6 +224,10 @@ export class FetchRun {
         // A clean negative reply leaves the session usable; anything else ends it.
         if (!(err instanceof FtpError) || client?.closed) drop();
         const path = job.kind === 'file' ? job.remote.remotePath : undefined;
+        if (this.#aborted) {
+          this.#failJob(job, `${path ?? job.target.display}: interrupted before it finished.`, err);
+          return { client, stop: false };
+        }
         const message = describeFetchError(err, { host: server.target.host, port: server.target.port, user: server.target.user, ...(path !== undefined ? { path } : {}) });
         const wide = connecting || isServerWide(err);
         if (wide && server.connected > 0 && isRetryable(err)) {
@@ -231,7 +236,7 @@ export class FetchRun {
           server.queue.unshift(job);
           return { client, stop: true };
         }
-        if (this.#aborted || !isRetryable(err) || attempt > this.#retries) {
+        if (!isRetryable(err) || attempt > this.#retries) {
           if (wide) this.#failServer(server, message, err);
           this.#failJob(job, message, err);
           return { client, stop: false };

@@ -43,6 +43,13 @@ export interface FakeServerOptions {
   tls?: { cert: string; key: string; implicit?: boolean };
   /** Called for every command before the default handling. */
   hook?: (session: FakeSession, verb: string, arg: string) => HookResult;
+  /** Raw listing bodies by directory, sent instead of the generated ones (hostile names). */
+  rawListing?: Record<string, string>;
+  /**
+   * Shared by several servers: sessions open now, and the most at once over all. A session
+   * counts from its accept to its QUIT (or its close), as the client sees it.
+   */
+  tracker?: { open: number; max: number };
   /** Bytes of a RETR to send before cutting the data connection, for these paths, once each. */
   cutOnce?: Record<string, number>;
 }
@@ -102,8 +109,17 @@ export async function startFakeServer(options: FakeServerOptions = {}): Promise<
     sockets.add(socket);
     open++;
     state.maxConcurrent = Math.max(state.maxConcurrent, open);
-    socket.on('close', () => {
+    const tracker = options.tracker;
+    if (tracker) tracker.max = Math.max(tracker.max, ++tracker.open);
+    let counted = true;
+    const uncount = (): void => {
+      if (!counted) return;
+      counted = false;
+      if (tracker) tracker.open--;
       open--;
+    };
+    socket.on('close', () => {
+      uncount();
       sockets.delete(socket);
     });
     socket.on('error', () => {});
@@ -269,6 +285,13 @@ export async function startFakeServer(options: FakeServerOptions = {}): Promise<
         case 'NLST': {
           const dir = arg.startsWith('-') ? cwd : path;
           if (!isDir(dir)) return session.reply('550 No such directory.');
+          const raw = options.rawListing?.[dir];
+          if (raw !== undefined) {
+            return transfer(async (data) => {
+              await writeAll(data, Buffer.from(raw));
+              session.reply('226 Directory send OK.');
+            });
+          }
           return transfer(async (data) => {
             const lines = children(dir).map(({ name, file }) => {
               if (verb === 'NLST') return name;
@@ -281,6 +304,7 @@ export async function startFakeServer(options: FakeServerOptions = {}): Promise<
           });
         }
         case 'QUIT':
+          uncount();
           session.reply('221 Goodbye.');
           session.socket.end();
           return;
