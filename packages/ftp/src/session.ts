@@ -24,6 +24,9 @@ export interface ActiveTransfer {
 
 // Telnet IP/DM (and their UTF-8 replacement characters) that ftplib and others send before ABOR.
 const TELNET_PREFIX = /^[\uFFFD\u00FF\u00F4\u00F2\u00F1]+/;
+// ftplib sends "ABOR\r\n" with MSG_OOB: the final LF becomes the TCP urgent byte and never
+// reaches a reader without SO_OOBINLINE, so the line arrives as "ABOR\r" and stops there.
+const URGENT_ABOR = /(^|[\r\n\xf2])ABOR\r$/i;
 
 /**
  * One FTP control connection: the login state machine, the per-session settings (TYPE,
@@ -53,6 +56,8 @@ export class FtpSession extends LineSession {
   #quitPending = false;
   #controlLost = false;
   #loginTimer: NodeJS.Timeout | undefined;
+  #urgentAbor = false;
+  #linesSeen = 0;
 
   constructor(channel: Channel, ctx: ServerContext, options: { implicitTls?: boolean } = {}) {
     super(channel, { maxLineLength: ctx.limits.maxLineLength });
@@ -196,8 +201,47 @@ export class FtpSession extends LineSession {
     return this.#controlLost || this.channel.isClosed;
   }
 
+  protected override collectIncomingData(data: Buffer): void {
+    super.collectIncomingData(data);
+    if (data.length <= 16 && URGENT_ABOR.test(data.toString('latin1')) && this.state === 'ready') {
+      // A normal "ABOR\r\n" completes its line in the same read; an urgent one never does.
+      const seen = this.#linesSeen;
+      setTimeout(() => {
+        if (this.#linesSeen !== seen || this.closing) return;
+        this.#urgentAbor = true;
+        void this.abort();
+      }, 20).unref();
+    }
+  }
+
+  /** ABOR: stops the running transfer (its 426 goes first), then 226. @see RFC 959 §4.1.3 */
+  async abort(): Promise<void> {
+    const t = this.transfer;
+    if (t) {
+      t.controller.abort();
+      await t.done;
+    } else {
+      this.data.close();
+    }
+    this.reply(replies.abortOk());
+  }
+
   protected override async onLine(raw: string): Promise<void> {
-    const line = raw.replace(TELNET_PREFIX, '').trim();
+    this.#linesSeen++;
+    // A bare CR separates commands too: see URGENT_ABOR.
+    const parts = raw.includes('\r') ? raw.split('\r') : [raw];
+    for (const part of parts) {
+      if (this.closing) return;
+      const line = part.replace(TELNET_PREFIX, '').trim();
+      if (this.#urgentAbor && line.toUpperCase() === 'ABOR') {
+        this.#urgentAbor = false; // already answered when it arrived
+        continue;
+      }
+      if (line !== '' || parts.length === 1) await this.#command(line);
+    }
+  }
+
+  async #command(line: string): Promise<void> {
     const { verb, arg } = splitCommand(line);
     this.channel.log.debug({ event: 'command', verb: printable(verb, 16), arg: verb === 'PASS' ? '***' : printable(arg, 120) }, 'command');
     if (verb !== 'RNTO' && verb !== 'RNFR') this.renameFrom = undefined;

@@ -149,15 +149,6 @@ export const transferCommands: FtpCommand[] = [
     login: true,
     duringTransfer: true,
     help: 'ABOR (abort the running transfer)',
-    async run(s) {
-      const t = s.transfer;
-      if (t) {
-        t.controller.abort();
-        await t.done; // its 426 goes first
-      } else {
-        s.data.close();
-      }
-      s.reply(replies.abortOk());
-    },
+    run: (s) => s.abort(),
   },
 ];
