@@ -1,0 +1,118 @@
+import { describe, expect, it } from 'vitest';
+import { CommandTable, LineSession, splitCommand, type Channel, type CommandSpec, type GateRefusal } from '@gorgon/core';
+import { transcript } from '@gorgon/core/testing';
+
+type State = 'authorization' | 'transaction';
+
+/** A POP3-shaped session whose commands all go through one table and one gate. */
+class Mini extends LineSession {
+  state: State = 'authorization';
+  user = '';
+  constructor(channel: Channel) {
+    super(channel);
+    this.push('+OK ready\r\n');
+  }
+  protected override onLine(line: string): void | Promise<void> {
+    return table.dispatch(this, this.state, line, (refusal) => this.push(`-ERR ${describeRefusal(refusal)}\r\n`));
+  }
+}
+
+function describeRefusal(refusal: GateRefusal): string {
+  switch (refusal.kind) {
+    case 'unknown':
+      return `unknown command ${refusal.verb}`;
+    case 'wrong-state':
+      return `${refusal.spec.verb} not valid now`;
+    case 'syntax':
+      return `${refusal.spec.verb}: ${refusal.reason}`;
+  }
+}
+
+const specs: Array<CommandSpec<State, Mini>> = [
+  {
+    verb: 'USER',
+    args: 'required',
+    states: ['authorization'],
+    help: 'USER name',
+    capability: 'USER',
+    run: (s, arg) => {
+      s.user = arg;
+      s.state = 'transaction';
+      s.push(`+OK welcome ${arg}\r\n`);
+    },
+  },
+  { verb: 'STAT', args: 'none', states: ['transaction'], help: 'STAT', run: (s) => s.push('+OK 0 0\r\n') },
+  {
+    verb: 'LIST',
+    args: 'optional',
+    states: ['transaction'],
+    help: 'LIST [msg]',
+    run: async (s, arg) => {
+      await Promise.resolve();
+      s.push(arg ? `+OK ${arg} 0\r\n` : '+OK list follows\r\n.\r\n');
+    },
+  },
+  { verb: 'capa', args: 'none', states: ['authorization', 'transaction'], help: 'CAPA', capability: 'TOP', run: (s) => s.push('+OK\r\n') },
+  { verb: 'TOP', args: 'required', states: ['transaction'], help: 'TOP msg n', capability: 'TOP', run: (s) => s.push('+OK\r\n') },
+];
+const table = new CommandTable<State, Mini>(specs);
+
+describe('CommandTable', () => {
+  it('splits a command line at its first space, upper-casing only the verb', () => {
+    expect(splitCommand('user Alice Liddell')).toEqual({ verb: 'USER', arg: 'Alice Liddell' });
+    expect(splitCommand('noop')).toEqual({ verb: 'NOOP', arg: '' });
+    expect(splitCommand('LIST ')).toEqual({ verb: 'LIST', arg: '' });
+  });
+
+  it('looks verbs up case-insensitively and lists capabilities per state, once each', () => {
+    expect(table.get('capa')?.help).toBe('CAPA');
+    expect(table.get('Stat')?.verb).toBe('STAT');
+    expect(table.get('NOPE')).toBeUndefined();
+    expect(table.specs.map((s) => s.verb)).toEqual(['USER', 'STAT', 'LIST', 'capa', 'TOP']);
+    expect(table.capabilities()).toEqual(['USER', 'TOP']);
+    expect(table.capabilities('authorization')).toEqual(['USER', 'TOP']);
+    expect(table.capabilities('transaction')).toEqual(['TOP']);
+  });
+
+  it('the gate refuses unknown verbs, wrong states, missing and unexpected arguments before any handler', async () => {
+    await transcript(
+      (ch) => new Mini(ch),
+      `
+      S: +OK ready
+      C: FROB
+      S: -ERR unknown command FROB
+      C: STAT
+      S: -ERR STAT not valid now
+      C: USER
+      S: -ERR USER: missing-argument
+      C: user alice
+      S: +OK welcome alice
+      C: USER bob
+      S: -ERR USER not valid now
+      C: STAT now
+      S: -ERR STAT: unexpected-argument
+      C: stat
+      S: +OK 0 0
+      C: LIST
+      S: +OK list follows
+      S: .
+      C: LIST 2
+      S: +OK 2 0
+      C: CAPA
+      S: +OK
+      C:
+      S: /^-ERR unknown command $/
+      `,
+    );
+  });
+
+  it('returns the handler result, so an async handler holds back later input', async () => {
+    const refusals: GateRefusal[] = [];
+    const session = { user: '', state: 'transaction', push: () => undefined } as unknown as Mini;
+    const result = table.dispatch(session, 'transaction', 'LIST', (r) => refusals.push(r));
+    expect(result).toBeInstanceOf(Promise);
+    await result;
+    expect(table.dispatch(session, 'transaction', 'STAT', (r) => refusals.push(r))).toBeUndefined();
+    expect(refusals).toEqual([]);
+  });
+});
