@@ -26,23 +26,37 @@ export interface DataConnectionOptions {
 }
 
 /**
- * One passive data connection (TCP, TCP_NODELAY, optionally TLS). The TLS handshake is started
- * but not awaited: servers accept it only once the transfer command has been answered with 150,
- * so the client must be free to send that command meanwhile.
+ * One passive data connection (TCP with TCP_NODELAY, then TLS under PROT P). The client opens
+ * the TCP connection before sending the transfer command, and starts TLS only once the server
+ * has answered that command with 1yz, as curl and Python's ftplib do: servers such as
+ * pyftpdlib drop a data connection whose handshake completes before a transfer is under way.
  * @see RFC 959 §3.2, RFC 4217 §7
  */
 export class DataConnection {
-  readonly socket: net.Socket | tls.TLSSocket;
+  #socket: net.Socket | tls.TLSSocket;
+  readonly #tls: DataTlsOptions | undefined;
+  readonly #host: string;
   #error: Error | undefined;
 
-  private constructor(socket: net.Socket | tls.TLSSocket) {
-    this.socket = socket;
-    socket.on('error', (err) => {
-      this.#error ??= err;
-    });
+  private constructor(socket: net.Socket, options: DataConnectionOptions) {
+    this.#socket = socket;
+    this.#tls = options.tls;
+    this.#host = options.host;
+    this.#watch(socket);
+    if (options.stallTimeoutMs > 0) {
+      // Set on the TCP socket: it sees every byte, before and after TLS starts.
+      socket.setTimeout(options.stallTimeoutMs, () => {
+        this.#socket.destroy(new FtpClientError('timeout', `the data connection stalled for ${options.stallTimeoutMs} ms`));
+      });
+    }
   }
 
-  /** Connects to the passive address; resolves once TCP is up (TLS continues in the background). */
+  /** The stream carrying the data: the TCP socket, or the TLS socket over it once started. */
+  get socket(): net.Socket | tls.TLSSocket {
+    return this.#socket;
+  }
+
+  /** Connects to the passive address; resolves once TCP is up. */
   static async open(options: DataConnectionOptions): Promise<DataConnection> {
     const raw = await new Promise<net.Socket>((resolve, reject) => {
       const socket = net.connect({ host: options.host, port: options.port, noDelay: true });
@@ -60,26 +74,34 @@ export class DataConnection {
         reject(new FtpClientError('data-connection', `cannot open the data connection to ${options.host}:${options.port}: ${errorText(err)}`, { cause: err }));
       });
     });
-    let socket: net.Socket | tls.TLSSocket = raw;
-    if (options.tls) {
-      const name = options.tls.servername;
-      socket = tls.connect({
-        socket: raw,
-        session: options.tls.session,
-        ca: options.tls.ca,
-        rejectUnauthorized: options.tls.rejectUnauthorized ?? true,
-        ...(name !== undefined && net.isIP(name) === 0 ? { servername: name } : {}),
-        // Verify against the control connection's name, not the address the PASV reply gave.
-        checkServerIdentity: (_host, cert) => tls.checkServerIdentity(name ?? options.host, cert),
-      });
-    }
-    const connection = new DataConnection(socket);
-    if (options.stallTimeoutMs > 0) {
-      socket.setTimeout(options.stallTimeoutMs, () => {
-        socket.destroy(new FtpClientError('timeout', `the data connection stalled for ${options.stallTimeoutMs} ms`));
-      });
-    }
-    return connection;
+    return new DataConnection(raw, options);
+  }
+
+  /**
+   * Starts TLS when the session protects data (PROT P), offering the control connection's TLS
+   * session for resumption. The handshake is not awaited: reading or writing waits for it, and
+   * a failure surfaces there.
+   */
+  startTls(): void {
+    const options = this.#tls;
+    if (!options || this.#socket instanceof tls.TLSSocket || this.#socket.destroyed) return;
+    const name = options.servername;
+    this.#socket = tls.connect({
+      socket: this.#socket,
+      session: options.session,
+      ca: options.ca,
+      rejectUnauthorized: options.rejectUnauthorized ?? true,
+      ...(name !== undefined && net.isIP(name) === 0 ? { servername: name } : {}),
+      // Verify against the control connection's name, not the address the PASV reply gave.
+      checkServerIdentity: (_host, cert) => tls.checkServerIdentity(name ?? this.#host, cert),
+    });
+    this.#watch(this.#socket);
+  }
+
+  #watch(socket: net.Socket): void {
+    socket.on('error', (err) => {
+      this.#error ??= err;
+    });
   }
 
   /** Copies everything the server sends into `sink`; resolves with the byte count once `sink` has finished. */
@@ -135,7 +157,7 @@ export class DataConnection {
 
   /** Closes at once (an aborted transfer). */
   destroy(): void {
-    this.socket.destroy();
+    this.#socket.destroy();
   }
 
   /** Maps a failed copy to a client error: the local file's fault, or the connection's. */

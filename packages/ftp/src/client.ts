@@ -318,6 +318,7 @@ export class FtpClient {
         if (offset > 0) await this.#expectNow(`REST ${offset}`, [350]);
         const first = await this.#commandNow(command);
         if (first.code >= 300) throw new FtpError(first, command);
+        data.startTls();
         // A server may skip the 1yz reply and answer 226 straight away (an empty file).
         const final = first.code < 200 ? this.#read(0, command) : Promise.resolve(first);
         final.catch(() => {});
