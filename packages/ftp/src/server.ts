@@ -21,7 +21,7 @@ import type { PortRange } from './data-channel.js';
 import { DEFAULT_BANNER, defaultFtpLimits, type FtpLimits } from './defaults.js';
 import { DiskFs } from './fs-disk.js';
 import type { VirtualFs } from './fs.js';
-import { ALL_PERMISSIONS, parsePermissions, READ_PERMISSIONS, WRITE_PERMISSIONS } from './permissions.js';
+import { ALL_PERMISSIONS, parsePermissions, READ_PERMISSIONS } from './permissions.js';
 import { formatReply, replies } from './replies.js';
 import { FtpSession } from './session.js';
 
@@ -166,7 +166,6 @@ export function createFtpServer(options: FtpServerOptions): FtpServer {
     masquerade: options.masquerade,
     hosts: options.hosts,
   };
-  void WRITE_PERMISSIONS;
 
   const listenerOptions = {
     logger,
