@@ -6,6 +6,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -243,6 +244,19 @@ describe.skipIf(!CI && !(hasVsftpd && hasPyftpdlib))('two stock servers at once'
       const wrong = await run('fetch', `ftp://bob:nope@127.0.0.1:${py.port}/big.bin`, '-o', out, '--progress', 'lines');
       expect(wrong.code).toBe(1);
       expect(wrong.err).toBe(`gorgon: 127.0.0.1:${py.port} refused the login as bob: wrong user name or password? (530 Authentication failed.).\n`);
+
+      const bars = await run('fetch', `ftp://127.0.0.1:${vs.port}/pub/vs2-0*.bin`, '-o', join(work, 'out-bars'), '--progress', 'bars');
+      expect(bars.code, bars.err).toBe(0);
+      expect(bars.out).toMatch(/total .* 100% 10\/10 files/);
+      expect(bars.out).toMatch(/done +vs2-09\.bin/);
+
+      const probe = net.createServer();
+      await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+      const closedPort = (probe.address() as net.AddressInfo).port;
+      await new Promise<void>((resolve) => probe.close(() => resolve()));
+      const down = await run('fetch', `ftp://127.0.0.1:${closedPort}/x`, '-o', out, '--retries', '0', '--progress', 'lines');
+      expect(down.code).toBe(1);
+      expect(down.err).toBe(`gorgon: cannot connect to 127.0.0.1:${closedPort}: connection refused.\n`);
 
       const bad = await run('fetch', 'ftp//127.0.0.1/x', '-o', out);
       expect(bad.code).toBe(2);

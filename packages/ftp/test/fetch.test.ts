@@ -108,6 +108,21 @@ describe('fetchFiles', () => {
     await expect(stat(join(dir, 'big.bin.part'))).rejects.toThrow();
   });
 
+  it('starts over when the server refuses REST, and copes without SIZE and MDTM', async () => {
+    const data = content(9, 90_000);
+    await using server = await startFakeServer({
+      files: { 'r.bin': data },
+      hook: (_s, verb) => (verb === 'REST' || verb === 'SIZE' || verb === 'MDTM' ? '502 Command not implemented.' : undefined),
+    });
+    await writeFile(join(dir, 'r.bin.part'), data.subarray(0, 5000));
+    const events: FetchEvent[] = [];
+    const result = await fetchFiles([`ftp://127.0.0.1:${server.port}/r.bin`], { outDir: dir, onProgress: (e) => events.push(e) });
+    expect(result.failed).toEqual([]);
+    expect(sha(await readFile(join(dir, 'r.bin')))).toBe(sha(data));
+    expect(events.find((e) => e.type === 'done')).toMatchObject({ bytes: 90_000, resumedFrom: 0 });
+    expect(server.sessions[0]!.commands.filter((c) => /^(REST|RETR)/.test(c))).toEqual(['REST 5000', 'RETR r.bin']);
+  });
+
   it('skips a file that is already complete', async () => {
     await using server = await startFakeServer({ files: { 'a.txt': 'same size' } });
     await writeFile(join(dir, 'a.txt'), 'SAME SIZE');

@@ -27,6 +27,8 @@ export interface ViewStreams {
   files: number;
   /** Shorten local paths by this prefix (the output directory). */
   base: string;
+  /** Draw bars even when `out` is not a terminal (`--progress bars`). */
+  forced?: boolean;
 }
 
 function shortName(file: FetchFileInfo, base: string): string {
@@ -71,10 +73,13 @@ export function lineView({ out, base }: ViewStreams): ProgressView {
  * A cli-progress MultiBar: one bar per file in flight and a total bar of files, with the bytes
  * received so far; finished files are logged above the bars.
  */
-export function barView({ out, files, base }: ViewStreams): ProgressView {
+export function barView({ out, files, base, forced = false }: ViewStreams): ProgressView {
   const multi = new cliProgress.MultiBar(
     {
       stream: out,
+      // cli-progress draws nothing on a non-terminal unless told to: honour --progress bars.
+      noTTYOutput: forced,
+      notTTYSchedule: 500,
       hideCursor: true,
       clearOnComplete: false,
       stopOnComplete: false,
@@ -84,6 +89,12 @@ export function barView({ out, files, base }: ViewStreams): ProgressView {
     },
     cliProgress.Presets.shades_classic,
   );
+  // On a terminal the MultiBar prints lines above the bars; elsewhere (forced bars) it drops them.
+  const terminal = (out as { isTTY?: boolean }).isTTY === true;
+  const log = (line: string): void => {
+    if (terminal) multi.log(line);
+    else out.write(line);
+  };
   let known = files;
   let finished = 0;
   let bytes = 0;
@@ -99,7 +110,7 @@ export function barView({ out, files, base }: ViewStreams): ProgressView {
     if (entry) multi.remove(entry.bar);
     bars.delete(id);
     finished++;
-    multi.log(`${line}\n`);
+    log(`${line}\n`);
     updateTotal();
   };
   updateTotal();
@@ -138,11 +149,11 @@ export function barView({ out, files, base }: ViewStreams): ProgressView {
           finish(e.file.id, `skip   ${shortName(e.file, base)} (already complete)`);
           break;
         case 'retry':
-          multi.log(`retry  ${e.attempt}: ${e.message}\n`);
+          log(`retry  ${e.attempt}: ${e.message}\n`);
           break;
         case 'failed':
           if (e.file) finish(e.file.id, `failed ${shortName(e.file, base)}: ${e.message}`);
-          else multi.log(`failed ${e.url}: ${e.message}\n`);
+          else log(`failed ${e.url}: ${e.message}\n`);
           break;
       }
     },

@@ -73,7 +73,7 @@ export const fetchCommand: CommandModule<GlobalArgs, FetchArgs> = {
     }
     const globless = args.urls.filter((u) => !/[*?[]/.test(u.replace(/^[a-z]+:\/\/[^/]*/i, '')) && !u.endsWith('/')).length;
     const bars = args.progress === 'bars' || (args.progress === 'auto' && process.stdout.isTTY === true);
-    const view = (bars ? barView : lineView)({ out: process.stdout, files: globless, base: out });
+    const view = (bars ? barView : lineView)({ out: process.stdout, files: globless, base: out, forced: args.progress === 'bars' });
     const controller = new AbortController();
     const interrupt = (): void => controller.abort();
     process.once('SIGINT', interrupt);
