@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { alternate } from './lib/rounds.mjs';
 
 const CONCURRENCY = 50;
-const ROUND_MS = 2000;
+const ROUND_MS = 1000;
 
 export default {
   name: 'finger',
@@ -33,19 +33,21 @@ export default {
     if (check !== expect) throw new Error('baseline reply differs from Gorgon reply');
 
     const cpu = { gorgon: [], baseline: [] };
+    const clientCpu = { gorgon: [], baseline: [] };
     const once = async (subject, durationMs) => {
-      const before = await servers[subject].call('cpu');
+      const [before, clientBefore] = await Promise.all([servers[subject].call('cpu'), client.call('cpu')]);
       const r = await client.call('run', { port: ports[subject], concurrency: CONCURRENCY, durationMs, expect });
-      const used = (await servers[subject].call('cpu')) - before;
-      return { rate: r.rate, cpuUsPerRequest: used / r.completed };
+      const [after, clientAfter] = await Promise.all([servers[subject].call('cpu'), client.call('cpu')]);
+      return { rate: r.rate, cpuUsPerRequest: (after - before) / r.completed, clientUs: (clientAfter - clientBefore) / r.completed };
     };
     for (const subject of ['gorgon', 'baseline']) await once(subject, 1000); // warm-up
     const paired = await alternate({
-      rounds: ctx.rounds ?? 5,
+      rounds: ctx.rounds ?? 9,
       log: ctx.log,
       measure: async (subject) => {
         const r = await once(subject, ROUND_MS);
         cpu[subject].push(r.cpuUsPerRequest);
+        clientCpu[subject].push(r.clientUs);
         return r.rate;
       },
     });
@@ -57,10 +59,11 @@ export default {
       baseline: paired.baselineFigure,
       ratio: paired.ratio,
       rounds: paired,
-      details: { serverCpuUsPerRequest: cpu, replyBytes: Buffer.byteLength(expect, 'latin1') },
+      details: { serverCpuUsPerRequest: cpu, clientCpuUsPerRequest: clientCpu, replyBytes: Buffer.byteLength(expect, 'latin1') },
       notes: [
         `server CPU per request: gorgon ${med(cpu.gorgon).toFixed(1)} µs, baseline ${med(cpu.baseline).toFixed(1)} µs; ` +
           `per-round ratios ${paired.ratios.map((r) => r.toFixed(2)).join(' ')}`,
+        `load generator CPU per request: ${med(clientCpu.gorgon).toFixed(1)} µs against gorgon, ${med(clientCpu.baseline).toFixed(1)} µs against baseline`,
       ],
     };
   },

@@ -36,6 +36,7 @@ export default {
           return {
             rss: (after.rss - before.rss) / CONNECTIONS,
             heap: (after.heapUsed - before.heapUsed) / CONNECTIONS,
+            heapTotal: (after.heapTotal - before.heapTotal) / CONNECTIONS,
           };
         } finally {
           await client.call('closeAll');
@@ -53,7 +54,12 @@ export default {
       rounds: p,
       notes: [`${what} per connection, per-round ratios ${p.ratios.map((r) => r.toFixed(2)).join(' ')}`],
     });
-    return [row('rss', paired.rss, 'resident set growth'), row('heap', paired.heap, 'V8 heapUsed growth')];
+    const total = paired.heapTotal;
+    const rows = [row('rss', paired.rss, 'resident set growth'), row('heap', paired.heap, 'V8 heapUsed growth')];
+    rows[0].notes.push(
+      `V8 heap reserved (heapTotal, not all of it resident): gorgon ${Math.round(total.figure)} B, baseline ${Math.round(total.baselineFigure)} B per connection`,
+    );
+    return rows;
   },
 };
 

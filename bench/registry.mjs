@@ -4,4 +4,6 @@ export const registry = {
   finger: () => import('./finger.mjs'),
   lines: () => import('./lines.mjs'),
   idle: () => import('./idle.mjs'),
+  pop3: () => import('./pop3.mjs'),
+  ftp: () => import('./ftp.mjs'),
 };

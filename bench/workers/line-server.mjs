@@ -4,9 +4,15 @@
 //             with the same line cap and backpressure a careful hand-written server would have
 // Both answer `NOOP ...` with `250 OK` and anything else with `500 ?`.
 import * as net from 'node:net';
+import { pathToFileURL } from 'node:url';
 import { serveIpc } from '../lib/worker.mjs';
 
-const core = await import('../../packages/core/dist/index.js');
+// GORGON_BENCH_CORE=/path/to/a/core/dist A/B-tests a core change without touching the tree.
+const core = await import(
+  process.env.GORGON_BENCH_CORE
+    ? pathToFileURL(`${process.env.GORGON_BENCH_CORE.replace(/\/$/, '')}/index.js`).href
+    : '../../packages/core/dist/index.js'
+);
 
 const OK = '250 OK\r\n';
 const BAD = '500 ?\r\n';

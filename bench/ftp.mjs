@@ -1,0 +1,195 @@
+// ftp: Gorgon's FTP server against raw-Node programs doing the same I/O with no protocol, and
+// (with --peers) against Debian's vsftpd and pyftpdlib, measured alternately in the same run:
+//   retr        RETR of a 1 GiB file (MB/s) vs a raw net server piping an fs stream to the socket
+//   stor        STOR of 1 GiB (MB/s, to the 226 after fsync + rename) vs a raw socket-to-file copy
+//   sessions    20 clients looping connect USER PASS TYPE I PASV RETR 4 KiB QUIT (sessions/s)
+//               vs pyftpdlib (--peers)
+//   list        LIST of a 10,000-file directory (ms) vs vsftpd's LIST (--peers); MLSD in the notes
+//   idle-*      10,000 open idle control connections (greeted): server memory per connection vs a
+//               raw server that greets and holds its sockets (separate client process)
+// GORGON_BENCH_FTP_MIB sets the transfer size (default 1024).
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startPyftpdlib, startVsftpd } from './ftp-peers.mjs';
+import { alternate, alternateMany } from './lib/rounds.mjs';
+import { sleep } from './lib/stats.mjs';
+
+const MIB = Number(process.env['GORGON_BENCH_FTP_MIB'] ?? 1024);
+const BIG = MIB * 1024 * 1024;
+const SMALL = 4096;
+const LIST_FILES = 10_000;
+const SESSION_CLIENTS = 20;
+const IDLE_CONNECTIONS = 10_000;
+const USER = 'bench';
+const PASS = 'bench';
+
+async function makeRoot(log) {
+  const root = await mkdtemp(join(tmpdir(), 'gorgon-bench-ftp-'));
+  await chmod(root, 0o755); // vsftpd's anonymous user must read it
+  log(`writing ${MIB} MiB big.bin and ${LIST_FILES} files into ${root}`);
+  const block = randomBytes(1024 * 1024);
+  const handle = await open(join(root, 'big.bin'), 'w', 0o644);
+  for (let i = 0; i < MIB; i++) await handle.write(block);
+  await handle.close();
+  await writeFile(join(root, 'small.bin'), randomBytes(SMALL), { mode: 0o644 });
+  await mkdir(join(root, 'many'), { mode: 0o755 });
+  for (let i = 0; i < LIST_FILES; i += 500) {
+    await Promise.all(Array.from({ length: Math.min(500, LIST_FILES - i) }, (_, k) => writeFile(join(root, 'many', `file-${String(i + k).padStart(5, '0')}.dat`), 'x', { mode: 0o644 })));
+  }
+  await mkdir(join(root, 'upload'), { mode: 0o755 });
+  return root;
+}
+
+const ratios = (p) => p.ratios.map((r) => r.toFixed(2)).join(' ');
+const med = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
+
+export default {
+  name: 'ftp',
+  description: `FTP: RETR/STOR ${MIB} MiB (MB/s), sessions/s (${SESSION_CLIENTS} clients), LIST of ${LIST_FILES} files (ms), ${IDLE_CONNECTIONS.toLocaleString('en-US')} idle connections (B/conn)`,
+  target: { op: '>=', ratio: 0.95 },
+  timeoutMs: 1_200_000,
+  /** @param {any} ctx */
+  async run(ctx) {
+    if (!existsSync(new URL('../packages/ftp/dist/index.js', import.meta.url))) return { skipped: '@gorgon/ftp is not built (run pnpm build)' };
+    const root = await makeRoot(ctx.log);
+    const workers = [];
+    const peers = [];
+    try {
+      const spawnServer = async (kind) => {
+        const w = await ctx.spawnWorker(new URL('./workers/ftp-server.mjs', import.meta.url), { name: `ftp-${kind}`, measured: true });
+        workers.push(w);
+        return w.call('start', { kind, root });
+      };
+      const client = await ctx.spawnWorker(new URL('./workers/ftp-client.mjs', import.meta.url), { name: 'ftp-client' });
+      workers.push(client);
+      const gorgon = await spawnServer('gorgon');
+      const rawRetr = await spawnServer('raw-retr');
+      const rawStor = await spawnServer('raw-stor');
+      const rows = [];
+
+      // RETR
+      const retr = (s) =>
+        client
+          .call('retr', s === 'gorgon' ? { port: gorgon, kind: 'ftp', user: USER, pass: PASS, path: 'big.bin', size: BIG } : { port: rawRetr, kind: 'raw', size: BIG }, 300_000)
+          .then((r) => r.mbps);
+      await retr('gorgon');
+      await retr('baseline');
+      ctx.log('retr');
+      const pr = await alternate({ rounds: ctx.rounds ?? 3, log: ctx.log, measure: retr });
+      rows.push({ metric: 'retr', unit: 'MB/s', figure: pr.figure, baseline: pr.baselineFigure, ratio: pr.ratio, rounds: pr, target: { op: '>=', ratio: 0.95 }, notes: [`RETR ${MIB} MiB vs raw fs stream → socket; per-round ratios ${ratios(pr)}`] });
+
+      // STOR
+      const stor = (s) =>
+        client
+          .call('stor', s === 'gorgon' ? { port: gorgon, kind: 'ftp', user: USER, pass: PASS, size: BIG } : { port: rawStor, kind: 'raw', size: BIG }, 300_000)
+          .then((r) => r.mbps);
+      ctx.log('stor');
+      const ps = await alternate({ rounds: ctx.rounds ?? 3, log: ctx.log, measure: stor });
+      rows.push({ metric: 'stor', unit: 'MB/s', figure: ps.figure, baseline: ps.baselineFigure, ratio: ps.ratio, rounds: ps, target: { op: '>=', ratio: 0.9 }, notes: [`STOR ${MIB} MiB to 226 (fsync + rename) vs raw socket → file + fsync; per-round ratios ${ratios(ps)}`] });
+
+      // Peers for sessions and LIST
+      let py;
+      let vs;
+      if (ctx.peers) {
+        py = await startPyftpdlib({ root, log: ctx.log });
+        vs = await startVsftpd({ root, log: ctx.log });
+        peers.push(py, vs);
+      }
+
+      // sessions/s (anonymous on every server, so the same work)
+      const sessionsAt = (port) =>
+        client.call('sessions', { port, user: 'anonymous', pass: 'bench@', path: 'small.bin', size: SMALL, clients: SESSION_CLIENTS, durationMs: 1000 }, 60_000).then((r) => r.rate);
+      const gorgonSessions = [];
+      if (py?.port) {
+        ctx.log('sessions vs pyftpdlib');
+        await sessionsAt(gorgon);
+        await sessionsAt(py.port);
+        const p = await alternate({ rounds: ctx.rounds ?? 5, log: ctx.log, measure: (s) => sessionsAt(s === 'gorgon' ? gorgon : py.port) });
+        const notes = [`baseline: pyftpdlib ${py.version}; per-round ratios ${ratios(p)}`];
+        if (vs?.port) {
+          const v = [];
+          for (let i = 0; i < 3; i++) v.push(await sessionsAt(vs.port));
+          notes.push(`vsftpd ${vs.version}: ${med(v).toFixed(0)} sessions/s; Gorgon/vsftpd = ${(p.figure / med(v)).toFixed(2)}`);
+        }
+        rows.push({ metric: 'sessions', unit: 'sessions/s', figure: p.figure, baseline: p.baselineFigure, ratio: p.ratio, rounds: p, target: { op: '>=', ratio: 1.0 }, notes });
+      } else {
+        for (let i = 0; i < 3; i++) gorgonSessions.push(await sessionsAt(gorgon));
+        rows.push({ metric: 'sessions', skipped: `baseline is pyftpdlib: run with --peers (${py?.reason ?? 'not requested'}); Gorgon alone: ${med(gorgonSessions).toFixed(0)} sessions/s`, target: { op: '>=', ratio: 1.0 } });
+      }
+
+      // LIST / MLSD of 10,000 files
+      const listAt = async (port, verb) => {
+        const r = await client.call('list', { port, user: 'anonymous', pass: 'bench@', path: 'many', verb }, 60_000);
+        if (r.lines !== LIST_FILES) throw new Error(`${verb} gave ${r.lines} lines, expected ${LIST_FILES}`);
+        return r.ms;
+      };
+      const mlsd = [];
+      for (let i = 0; i < 5; i++) mlsd.push(await listAt(gorgon, 'MLSD'));
+      if (vs?.port) {
+        ctx.log('LIST vs vsftpd');
+        await listAt(gorgon, 'LIST');
+        await listAt(vs.port, 'LIST');
+        const p = await alternate({ rounds: ctx.rounds ?? 5, log: ctx.log, measure: (s) => listAt(s === 'gorgon' ? gorgon : vs.port, 'LIST') });
+        rows.push({ metric: 'list', unit: 'ms', figure: p.figure, baseline: p.baselineFigure, ratio: p.ratio, rounds: p, target: { op: '<=', ratio: 1.0 }, notes: [`baseline: vsftpd ${vs.version} LIST; Gorgon MLSD ${med(mlsd).toFixed(1)} ms; per-round ratios ${ratios(p)}`] });
+      } else {
+        const list = [];
+        for (let i = 0; i < 5; i++) list.push(await listAt(gorgon, 'LIST'));
+        rows.push({ metric: 'list', skipped: `baseline is vsftpd: run with --peers (${vs?.reason ?? 'not requested'}); Gorgon alone: LIST ${med(list).toFixed(1)} ms, MLSD ${med(mlsd).toFixed(1)} ms`, target: { op: '<=', ratio: 1.0 } });
+      }
+      await Promise.all(workers.splice(0).map((w) => w.stop()));
+      rows.push(...(await idle(ctx, root)));
+      return rows;
+    } finally {
+      await Promise.all(workers.map((w) => w.stop()));
+      for (const p of peers) await p.stop();
+      await rm(root, { recursive: true, force: true });
+    }
+  },
+};
+
+/** Server memory per idle, greeted FTP control connection, Gorgon against the raw server. */
+async function idle(ctx, root) {
+  const client = await ctx.spawnWorker(new URL('./workers/idle-client.mjs', import.meta.url), { name: 'ftp-idle-client' });
+  try {
+    const paired = await alternateMany({
+      rounds: ctx.rounds ?? 3,
+      log: ctx.log,
+      measure: async (subject) => {
+        const server = await ctx.spawnWorker(new URL('./workers/ftp-server.mjs', import.meta.url), { name: `ftp-idle-${subject}`, execArgv: ['--expose-gc'], measured: true });
+        try {
+          const port = await server.call('start', { kind: subject === 'gorgon' ? 'gorgon' : 'raw-idle', root });
+          const before = await server.call('mem');
+          const { open, failed } = await client.call('open', { port, count: IDLE_CONNECTIONS }, 120_000);
+          if (open !== IDLE_CONNECTIONS) throw new Error(`only ${open} of ${IDLE_CONNECTIONS} connections opened (${failed} failed)`);
+          const end = Date.now() + 30_000;
+          while ((await server.call('connections')) !== IDLE_CONNECTIONS) {
+            if (Date.now() > end) throw new Error('server did not see every connection');
+            await sleep(50);
+          }
+          await sleep(300);
+          const after = await server.call('mem');
+          return { rss: (after.rss - before.rss) / IDLE_CONNECTIONS, heap: (after.heapUsed - before.heapUsed) / IDLE_CONNECTIONS };
+        } finally {
+          await client.call('closeAll', undefined, 60_000);
+          await server.stop();
+        }
+      },
+    });
+    const row = (metric, p, what) => ({
+      metric,
+      unit: 'B/conn',
+      figure: p.figure,
+      baseline: p.baselineFigure,
+      ratio: p.ratio,
+      target: { op: '<=', ratio: 1.25 },
+      rounds: p,
+      notes: [`${what} per idle greeted FTP control connection, per-round ratios ${ratios(p)}`],
+    });
+    return [row('idle-rss', paired.rss, 'resident set growth'), row('idle-heap', paired.heap, 'V8 heapUsed growth')];
+  } finally {
+    await client.stop();
+  }
+}

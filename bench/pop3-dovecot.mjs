@@ -1,0 +1,121 @@
+// The --peers side of the `pop3` benchmark: Debian's dovecot-pop3d, installed with apt-get when
+// missing (no prompts, services not started), run in the foreground with a private config on a
+// free loopback port, serving the same Maildir root with the benchmark's plain passwords.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import * as net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sleep } from './lib/stats.mjs';
+
+const DOVECOT = '/usr/sbin/dovecot';
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function install(log) {
+  if (existsSync(DOVECOT)) return undefined;
+  if (process.getuid?.() !== 0) return 'dovecot-pop3d is not installed and this is not root';
+  log('installing dovecot-pop3d with apt-get');
+  const policy = '/usr/sbin/policy-rc.d';
+  const madePolicy = !existsSync(policy);
+  // Keep the package scripts from starting a system dovecot on port 110.
+  if (madePolicy) spawnSync('sh', ['-c', `printf '#!/bin/sh\\nexit 101\\n' > ${policy} && chmod +x ${policy}`]);
+  const r = spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'dovecot-pop3d'], {
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+    timeout: 300_000,
+  });
+  if (madePolicy) spawnSync('rm', ['-f', policy]);
+  return r.status === 0 && existsSync(DOVECOT) ? undefined : `apt-get install dovecot-pop3d failed: ${r.stderr?.toString().split('\n')[0]}`;
+}
+
+/**
+ * @param {{ root: string, users: string[][], log: (m: string) => void }} options
+ * @returns {Promise<{ port?: number, version?: string, reason?: string, stop: () => Promise<void> }>}
+ */
+export async function startDovecot({ root, users, log }) {
+  const problem = install(log);
+  if (problem) return { reason: problem, stop: async () => {} };
+  const dir = await mkdtemp(join(tmpdir(), 'gorgon-bench-dovecot-'));
+  const port = await freePort();
+  await mkdir(join(dir, 'run'), { recursive: true });
+  await writeFile(join(dir, 'passwd'), users.map(([u, p]) => `${u}:{PLAIN}${p}::::::\n`).join(''));
+  const conf = `
+base_dir = ${dir}/run
+state_dir = ${dir}/state
+protocols = pop3
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain
+log_path = ${dir}/dovecot.log
+first_valid_uid = 0
+mail_location = maildir:${root}/%u
+pop3_uidl_format = %f
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN ${dir}/passwd
+}
+userdb {
+  driver = static
+  args = uid=root gid=root home=${root}/%u
+}
+service pop3-login {
+  inet_listener pop3 {
+    port = ${port}
+  }
+  inet_listener pop3s {
+    port = 0
+  }
+  process_min_avail = 2
+}
+service imap-login {
+  inet_listener imap {
+    port = 0
+  }
+  inet_listener imaps {
+    port = 0
+  }
+}
+`;
+  await writeFile(join(dir, 'dovecot.conf'), conf);
+  const version = spawnSync(DOVECOT, ['--version']).stdout?.toString().trim() ?? '?';
+  const child = spawn(DOVECOT, ['-F', '-c', join(dir, 'dovecot.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d.toString()));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 3000);
+      await exited;
+      clearTimeout(t);
+    }
+    await rm(dir, { recursive: true, force: true });
+  };
+  for (let i = 0; i < 100; i++) {
+    if (child.exitCode !== null) break;
+    const up = await new Promise((r) => {
+      const s = net.connect(port, '127.0.0.1');
+      s.once('data', (d) => (s.destroy(), r(d.toString().startsWith('+OK'))));
+      s.once('error', () => r(false));
+    });
+    if (up) {
+      log(`Dovecot ${version} on 127.0.0.1:${port}`);
+      return { port, version, stop };
+    }
+    await sleep(100);
+  }
+  await stop();
+  return { reason: `dovecot did not start: ${stderr.split('\n')[0]}`, stop: async () => {} };
+}

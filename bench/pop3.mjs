@@ -1,0 +1,149 @@
+// pop3: Gorgon's POP3 server against a raw-Node POP3 responder (no framework) on the same
+// Maildir, measured alternately in the same run (and against Debian's Dovecot with --peers):
+//   retr-lockstep   RETR of 1,000 messages (~2 KiB, some lines starting with '.'), one at a time
+//   retr-pipelined  the same 1,000 RETRs written at once (RFC 2449 PIPELINING)
+//   sessions        20 clients looping connect, USER, PASS, STAT, QUIT (each its own maildrop)
+//   idle-rss/heap   10,000 open idle POP3 connections (greeted, silent): server memory per connection
+// Servers and clients are separate processes (bench/workers/pop3-*.mjs, idle-client.mjs).
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { alternate, alternateMany } from './lib/rounds.mjs';
+import { sleep } from './lib/stats.mjs';
+import { startDovecot } from './pop3-dovecot.mjs';
+
+const MESSAGES = 1000;
+const SESSION_CLIENTS = 20;
+const IDLE_CONNECTIONS = 10_000;
+const PASSWORD = 'bench-pass';
+
+/** A ~2 KiB message with headers, a dot line and body text. */
+function message(i) {
+  let body = '';
+  for (let l = 0; body.length < 1900; l++) body += l % 9 === 4 ? `.line ${l} starts with a dot\r\n` : `line ${l} of message ${i}: ${'lorem ipsum '.repeat(3)}\r\n`;
+  return `From: bench${i}@example.org\r\nTo: reader@example.org\r\nSubject: message ${i}\r\nMessage-ID: <${i}@bench.example.org>\r\n\r\n${body}`;
+}
+
+export default {
+  name: 'pop3',
+  description: `POP3: RETR of ${MESSAGES} messages lock-step and pipelined (msgs/s), sessions/s (${SESSION_CLIENTS} clients), ${IDLE_CONNECTIONS.toLocaleString('en-US')} idle connections (B/conn)`,
+  target: { op: '>=', ratio: 0.8 },
+  timeoutMs: 600_000,
+  /** @param {any} ctx */
+  async run(ctx) {
+    const dist = new URL('../packages/pop3/dist/index.js', import.meta.url);
+    if (!existsSync(dist)) return { skipped: '@gorgon/pop3 is not built (run pnpm build)' };
+    const pop3 = await import(dist.href);
+    const root = await mkdtemp(join(tmpdir(), 'gorgon-bench-pop3-'));
+    const users = [['reader', PASSWORD], ...Array.from({ length: SESSION_CLIENTS }, (_, i) => [`s${i}`, PASSWORD])];
+    const workers = [];
+    let dovecot;
+    try {
+      ctx.log(`delivering ${MESSAGES} messages into ${root}`);
+      for (let i = 0; i < MESSAGES; i += 50) {
+        await Promise.all(Array.from({ length: Math.min(50, MESSAGES - i) }, (_, k) => pop3.deliver(root, 'reader', message(i + k))));
+      }
+      for (const [name] of users.slice(1)) for (let i = 0; i < 10; i++) await pop3.deliver(root, name, message(i));
+      // One Gorgon open moves new/ to cur/, so every server sees the same files in cur/.
+      const store = new pop3.MaildirStore(root);
+      for (const [name] of users) await (await store.open(name)).release();
+
+      const spawnServer = async (kind, extra = {}) => {
+        const w = await ctx.spawnWorker(new URL('./workers/pop3-server.mjs', import.meta.url), { name: `pop3-${kind}`, measured: true, ...extra });
+        workers.push(w);
+        return { worker: w, port: await w.call('start', { kind, root, users }) };
+      };
+      const client = await ctx.spawnWorker(new URL('./workers/pop3-client.mjs', import.meta.url), { name: 'pop3-client' });
+      workers.push(client);
+      const servers = { gorgon: await spawnServer('gorgon'), baseline: await spawnServer('baseline') };
+      const ports = { gorgon: servers.gorgon.port, baseline: servers.baseline.port };
+      if (ctx.peers) {
+        dovecot = await startDovecot({ root, users, log: ctx.log });
+        if (dovecot.port) ports.dovecot = dovecot.port;
+      }
+
+      const retr = (pipelined) => (subject) =>
+        client.call('retr', { port: ports[subject], user: 'reader', pass: PASSWORD, count: MESSAGES, pipelined }, 120_000).then((r) => r.rate);
+      const sessions = (subject) =>
+        client.call('sessions', { port: ports[subject], users: users.slice(1).map(([u]) => u), pass: PASSWORD, durationMs: 1000 }, 60_000).then((r) => r.rate);
+
+      const rows = [];
+      const measures = [
+        ['retr-lockstep', 'msgs/s', retr(false), 'lock-step RETR'],
+        ['retr-pipelined', 'msgs/s', retr(true), 'pipelined RETR'],
+        ['sessions', 'sessions/s', sessions, 'sessions'],
+      ];
+      for (const [metric, unit, measure, what] of measures) {
+        for (const s of Object.keys(ports)) await measure(s); // warm-up
+        ctx.log(metric);
+        const paired = await alternate({ rounds: ctx.rounds ?? 5, log: ctx.log, measure: (s) => measure(s) });
+        const notes = [`${what}: per-round ratios ${paired.ratios.map((r) => r.toFixed(2)).join(' ')}`];
+        if (ports.dovecot) {
+          const peer = [];
+          for (let i = 0; i < 3; i++) peer.push(await measure('dovecot'));
+          const med = [...peer].sort((a, b) => a - b)[1];
+          notes.push(`Dovecot ${dovecot.version}: ${med.toFixed(0)} ${unit}; Gorgon/Dovecot = ${(paired.figure / med).toFixed(2)}`);
+        }
+        rows.push({ metric, unit, figure: paired.figure, baseline: paired.baselineFigure, ratio: paired.ratio, rounds: paired, notes });
+      }
+      if (dovecot && !dovecot.port) rows[0].notes.push(`Dovecot not compared: ${dovecot.reason}`);
+      await Promise.all(workers.splice(0).map((w) => w.stop()));
+
+      rows.push(...(await idle(ctx, root, users)));
+      return rows;
+    } finally {
+      await Promise.all(workers.map((w) => w.stop()));
+      await dovecot?.stop();
+      await rm(root, { recursive: true, force: true });
+    }
+  },
+};
+
+/** Server memory per idle, greeted POP3 connection, Gorgon against the raw responder. */
+async function idle(ctx, root, users) {
+  const client = await ctx.spawnWorker(new URL('./workers/idle-client.mjs', import.meta.url), { name: 'pop3-idle-client' });
+  try {
+    const paired = await alternateMany({
+      rounds: ctx.rounds ?? 3,
+      log: ctx.log,
+      measure: async (subject) => {
+        const server = await ctx.spawnWorker(new URL('./workers/pop3-server.mjs', import.meta.url), {
+          name: `pop3-idle-${subject}`,
+          execArgv: ['--expose-gc'],
+          measured: true,
+        });
+        try {
+          const port = await server.call('start', { kind: subject, root, users });
+          const before = await server.call('mem');
+          const { open, failed } = await client.call('open', { port, count: IDLE_CONNECTIONS }, 120_000);
+          if (open !== IDLE_CONNECTIONS) throw new Error(`only ${open} of ${IDLE_CONNECTIONS} connections opened (${failed} failed)`);
+          const end = Date.now() + 30_000;
+          while ((await server.call('connections')) !== IDLE_CONNECTIONS) {
+            if (Date.now() > end) throw new Error('server did not see every connection');
+            await sleep(50);
+          }
+          await sleep(300);
+          const after = await server.call('mem');
+          return { rss: (after.rss - before.rss) / IDLE_CONNECTIONS, heap: (after.heapUsed - before.heapUsed) / IDLE_CONNECTIONS };
+        } finally {
+          await client.call('closeAll', undefined, 60_000);
+          await server.stop();
+        }
+      },
+    });
+    const row = (metric, p, what) => ({
+      metric,
+      unit: 'B/conn',
+      figure: p.figure,
+      baseline: p.baselineFigure,
+      ratio: p.ratio,
+      target: { op: '<=', ratio: 1.25 },
+      rounds: p,
+      notes: [`${what} per idle POP3 connection, per-round ratios ${p.ratios.map((r) => r.toFixed(2)).join(' ')}`],
+    });
+    return [row('idle-rss', paired.rss, 'resident set growth'), row('idle-heap', paired.heap, 'V8 heapUsed growth')];
+  } finally {
+    await client.stop();
+  }
+}

@@ -1,0 +1,117 @@
+// POP3 servers for the `pop3` benchmark, one per worker process, all on the same Maildir root:
+//   gorgon    @gorgon/pop3's createPop3Server over MaildirStore, MemoryAuthenticator
+//   baseline  a raw-Node POP3 responder, no framework: net.createServer, a line splitter, a
+//             promise chain per connection, readdir + readFile of the Maildir, dot-stuffing by
+//             regex, one write per reply. USER/PASS/STAT/LIST/UIDL/RETR/DELE/NOOP/RSET/QUIT.
+import { readdir, readFile } from 'node:fs/promises';
+import * as net from 'node:net';
+import { join } from 'node:path';
+import { serveIpc } from '../lib/worker.mjs';
+
+let connections = () => 0;
+
+async function gorgonServer({ root, users }) {
+  const core = await import('../../packages/core/dist/index.js');
+  const pop3 = await import('../../packages/pop3/dist/index.js');
+  const server = pop3.createPop3Server({
+    maildrops: new pop3.MaildirStore(root),
+    auth: new core.MemoryAuthenticator(users.map(([name, password]) => ({ name, password }))),
+    mechanisms: ['user'],
+    // Load comes from one address and the idle run holds 10,000 sessions: no caps.
+    limits: { maxConnections: 0, maxConnectionsPerIp: 0 },
+  });
+  connections = () => server.connections;
+  return (await server.listen(0, '127.0.0.1')).port;
+}
+
+function baselineServer({ root, users }) {
+  const passwords = new Map(users);
+  const sockets = new Set();
+  connections = () => sockets.size;
+  const server = net.createServer({ noDelay: true }, (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => {});
+    socket.write('+OK raw POP3 ready\r\n');
+    let user;
+    let box; // [{ path, size, uid }]
+    const deleted = new Set();
+    let pending = '';
+    let chain = Promise.resolve();
+    const handle = async (line) => {
+      const sp = line.indexOf(' ');
+      const verb = (sp === -1 ? line : line.slice(0, sp)).toUpperCase();
+      const arg = sp === -1 ? '' : line.slice(sp + 1);
+      const msg = () => {
+        const n = Number(arg);
+        return box && Number.isInteger(n) && n >= 1 && n <= box.length && !deleted.has(n - 1) ? n - 1 : -1;
+      };
+      if (!box) {
+        if (verb === 'USER') return void ((user = arg), socket.write('+OK\r\n'));
+        if (verb === 'PASS') {
+          if (passwords.get(user) !== arg) return void socket.write('-ERR [AUTH] no\r\n');
+          const dir = join(root, user, 'cur');
+          const names = (await readdir(dir)).filter((n) => !n.startsWith('.')).sort();
+          box = names.map((n) => ({ path: join(dir, n), size: Number(/,W=(\d+)/.exec(n)?.[1] ?? 0), uid: n.split(':')[0] }));
+          return void socket.write(`+OK ${box.length} messages\r\n`);
+        }
+        if (verb === 'QUIT') return void socket.end('+OK bye\r\n');
+        return void socket.write('-ERR\r\n');
+      }
+      switch (verb) {
+        case 'STAT': {
+          let n = 0;
+          let o = 0;
+          box.forEach((m, i) => deleted.has(i) || (n++, (o += m.size)));
+          return void socket.write(`+OK ${n} ${o}\r\n`);
+        }
+        case 'LIST':
+        case 'UIDL': {
+          let out = '+OK\r\n';
+          box.forEach((m, i) => deleted.has(i) || (out += `${i + 1} ${verb === 'LIST' ? m.size : m.uid}\r\n`));
+          return void socket.write(`${out}.\r\n`);
+        }
+        case 'RETR': {
+          const i = msg();
+          if (i < 0) return void socket.write('-ERR no such message\r\n');
+          const text = (await readFile(box[i].path, 'latin1')).replace(/^\./gm, '..');
+          return void socket.write(Buffer.from(`+OK ${box[i].size} octets\r\n${text}.\r\n`, 'latin1'));
+        }
+        case 'DELE': {
+          const i = msg();
+          if (i < 0) return void socket.write('-ERR no such message\r\n');
+          deleted.add(i);
+          return void socket.write('+OK\r\n');
+        }
+        case 'RSET':
+          deleted.clear();
+          return void socket.write('+OK\r\n');
+        case 'NOOP':
+          return void socket.write('+OK\r\n');
+        case 'QUIT':
+          return void socket.end('+OK bye\r\n');
+        default:
+          return void socket.write('-ERR\r\n');
+      }
+    };
+    socket.on('data', (chunk) => {
+      pending += chunk.toString('latin1');
+      let nl;
+      while ((nl = pending.indexOf('\n')) !== -1) {
+        const line = pending.slice(0, nl > 0 && pending[nl - 1] === '\r' ? nl - 1 : nl);
+        pending = pending.slice(nl + 1);
+        chain = chain.then(() => handle(line)).catch(() => socket.destroy());
+      }
+      if (pending.length > 4096) socket.destroy();
+    });
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve(server.address().port));
+  });
+}
+
+serveIpc({
+  start: (args) => (args.kind === 'gorgon' ? gorgonServer(args) : baselineServer(args)),
+  connections: () => connections(),
+});
