@@ -211,23 +211,7 @@ describe.skipIf(!CI && !(hasVsftpd && hasPyftpdlib))('two stock servers at once'
 
   it('gorgon fetch: lines, a summary, failures named on stderr, exit status', async () => {
     const out = join(work, 'out-cli');
-    const stdout: string[] = [];
-    const stderr: string[] = [];
-    const outSpy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      stdout.push(String(chunk));
-      return true;
-    });
-    const errSpy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      stderr.push(String(chunk));
-      return true;
-    });
-    const run = async (...argv: string[]): Promise<{ code: number; out: string; err: string }> => {
-      stdout.length = 0;
-      stderr.length = 0;
-      let err = '';
-      const code = await runCli(argv, { stderr: (t) => (err += t) });
-      return { code, out: stdout.join(''), err: stderr.join('') + err };
-    };
+    const { run, restore } = captureCli();
     try {
       const ok = await run('fetch', `ftp://127.0.0.1:${vs.port}/pub/sub/*`, `ftp://bob:builder@127.0.0.1:${py.port}/big.bin`, '-o', out, '-j', '2', '--progress', 'lines');
       expect(ok.code, ok.err).toBe(0);
@@ -249,21 +233,61 @@ describe.skipIf(!CI && !(hasVsftpd && hasPyftpdlib))('two stock servers at once'
       expect(bars.code, bars.err).toBe(0);
       expect(bars.out).toMatch(/total .* 100% 10\/10 files/);
       expect(bars.out).toMatch(/done +vs2-09\.bin/);
+    } finally {
+      restore();
+    }
+  });
+});
 
+describe('gorgon fetch errors for people (no server needed)', () => {
+  it('a refused connection, a bad URL and a bad option: one sentence each', async () => {
+    const { run, restore } = captureCli();
+    try {
       const probe = net.createServer();
       await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
       const closedPort = (probe.address() as net.AddressInfo).port;
       await new Promise<void>((resolve) => probe.close(() => resolve()));
-      const down = await run('fetch', `ftp://127.0.0.1:${closedPort}/x`, '-o', out, '--retries', '0', '--progress', 'lines');
+      const down = await run('fetch', `ftp://127.0.0.1:${closedPort}/x`, '-o', join(work, 'nothing'), '--retries', '0', '--progress', 'lines');
       expect(down.code).toBe(1);
       expect(down.err).toBe(`gorgon: cannot connect to 127.0.0.1:${closedPort}: connection refused.\n`);
 
-      const bad = await run('fetch', 'ftp//127.0.0.1/x', '-o', out);
+      const bad = await run('fetch', 'ftp//127.0.0.1/x', '-o', join(work, 'nothing'));
       expect(bad.code).toBe(2);
       expect(bad.err).toBe('gorgon: ftp//127.0.0.1/x is not a URL: write ftp://host/path or ftps://host/path.\n');
+
+      const zero = await run('fetch', 'ftp://127.0.0.1/x', '--parallel', '0');
+      expect(zero.code).toBe(2);
+      expect(zero.err).toMatch(/^gorgon: --parallel must be a whole number of at least 1, got 0\.\n/);
     } finally {
-      outSpy.mockRestore();
-      errSpy.mockRestore();
+      restore();
     }
   });
 });
+
+/** Runs the CLI in-process, capturing what the fetch command and the CLI print. */
+function captureCli(): { run: (...argv: string[]) => Promise<{ code: number; out: string; err: string }>; restore: () => void } {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  const outSpy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stdout.push(String(chunk));
+    return true;
+  });
+  const errSpy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stderr.push(String(chunk));
+    return true;
+  });
+  const run = async (...argv: string[]): Promise<{ code: number; out: string; err: string }> => {
+    stdout.length = 0;
+    stderr.length = 0;
+    let err = '';
+    const code = await runCli(argv, { stderr: (t) => (err += t) });
+    return { code, out: stdout.join(''), err: stderr.join('') + err };
+  };
+  return {
+    run,
+    restore: () => {
+      outSpy.mockRestore();
+      errSpy.mockRestore();
+    },
+  };
+}

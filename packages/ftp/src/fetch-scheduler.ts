@@ -223,12 +223,12 @@ export class FetchRun {
       } catch (err) {
         // A clean negative reply leaves the session usable; anything else ends it.
         if (!(err instanceof FtpError) || client?.closed) drop();
-        const path = job.kind === 'file' ? job.remote.remotePath : undefined;
+        const path = job.kind === 'file' ? job.remote.remotePath : job.target.path;
         if (this.#aborted) {
-          this.#failJob(job, `${path ?? job.target.display}: interrupted before it finished.`, err);
+          this.#failJob(job, `${path}: interrupted before it finished.`, err);
           return { client, stop: false };
         }
-        const message = describeFetchError(err, { host: server.target.host, port: server.target.port, user: server.target.user, ...(path !== undefined ? { path } : {}) });
+        const message = describeFetchError(err, { host: server.target.host, port: server.target.port, user: server.target.user, path });
         const wide = connecting || isServerWide(err);
         if (wide && server.connected > 0 && isRetryable(err)) {
           // Others are connected: this server takes no more connections (421); leave it to them.

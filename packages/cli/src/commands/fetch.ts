@@ -4,7 +4,7 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { FetchUrlError, fetchFiles, type FetchOptions, type PassiveMode } from '@gorgon/ftp';
 import { CliError, messageOf } from '../errors.js';
 import { barView, humanBytes, lineView } from './fetch-progress.js';
-import type { GlobalArgs } from './options.js';
+import { loggerFor, type GlobalArgs } from './options.js';
 
 interface FetchArgs extends GlobalArgs {
   urls: string[];
@@ -89,6 +89,8 @@ export const fetchCommand: CommandModule<GlobalArgs, FetchArgs> = {
       explicitTls: args.tls,
       signal: controller.signal,
       onProgress: (e) => view.event(e),
+      // The FTP conversation (passwords masked) only on request: it would bury the progress.
+      ...(args['log-level'] === 'debug' ? { logger: loggerFor(args) } : {}),
       ...(args['per-host'] !== undefined ? { perHost: args['per-host'] } : {}),
       ...(args.user !== undefined ? { user: args.user } : {}),
       ...(args.password !== undefined ? { password: args.password } : {}),
