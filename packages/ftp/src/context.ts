@@ -5,6 +5,7 @@ import type { PortRange } from './data-channel.js';
 import type { FtpLimits } from './defaults.js';
 import type { VirtualFs } from './fs.js';
 import type { Permission } from './permissions.js';
+import type { FtpSession } from './session.js';
 
 /** A logged-in user as a session sees it. */
 export interface FtpUser {
@@ -37,4 +38,8 @@ export interface ServerContext {
   readonly masquerade: string | undefined;
   /** Host names HOST accepts (RFC 7151); undefined accepts any. */
   readonly hosts: readonly string[] | undefined;
+  /** Session bookkeeping for the login-timeout sweep (one tick for all, no timer per session). */
+  sessionOpened(session: FtpSession): void;
+  sessionLoggedIn(session: FtpSession): void;
+  sessionClosed(session: FtpSession): void;
 }

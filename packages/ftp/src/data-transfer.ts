@@ -168,7 +168,11 @@ export async function receiveData(
     }
   };
   const body = new Promise<void>((resolve, reject) => {
-    let writing: Promise<void> = Promise.resolve();
+    // One write in flight while the socket keeps filling the next chunk (network and disk
+    // overlap); reading pauses only when several chunks are waiting.
+    let writing = false;
+    let ended = false;
+    let paused = false;
     let failed = false;
     const fail = (err: unknown): void => {
       if (failed) return;
@@ -176,6 +180,25 @@ export async function receiveData(
       cleanup();
       stream.destroy();
       reject(err);
+    };
+    const pump = (): void => {
+      if (writing || failed) return;
+      if (pending === 0 || (!ended && pending < options.chunkBytes)) {
+        if (ended) resolve();
+        return;
+      }
+      writing = true;
+      flush().then(
+        () => {
+          writing = false;
+          if (paused && pending < 2 * options.chunkBytes) {
+            paused = false;
+            stream.resume();
+          }
+          pump();
+        },
+        (err: unknown) => fail(err),
+      );
     };
     const onData = (chunk: Buffer): void => {
       let data = chunk;
@@ -188,13 +211,11 @@ export async function receiveData(
       }
       parts.push(data);
       pending += data.length;
-      if (pending >= options.chunkBytes) {
+      if (!paused && pending >= 4 * options.chunkBytes) {
+        paused = true;
         stream.pause();
-        writing = writing.then(flush).then(
-          () => void (failed || stream.resume()),
-          (err: unknown) => fail(err),
-        );
       }
+      pump();
     };
     const onEnd = (): void => {
       cleanup();
@@ -203,7 +224,8 @@ export async function receiveData(
         pending += 1;
         received += 1;
       }
-      writing.then(flush).then(resolve, (err: unknown) => fail(err));
+      ended = true;
+      pump();
     };
     const onClose = (): void => fail(new TransferError('connection-lost', 'data connection closed before the end'));
     const onError = (err: Error): void => fail(new TransferError('connection-lost', err.message, { cause: err }));

@@ -150,6 +150,11 @@ export function createFtpServer(options: FtpServerOptions): FtpServer {
     return { name: user.name, anonymous: false, fs: await fsFor(user, attrs.root), perms, home: '/', auth: user };
   }
 
+  // Sessions not logged in yet, swept by the listeners' housekeeping tick (RFC 2577 §2 slowloris guard).
+  const awaitingLogin = new Set<FtpSession>();
+  const sweepLogins = (now: number): void => {
+    for (const session of awaitingLogin) session.checkLoginTimeout(now);
+  };
   const ctx: ServerContext = {
     limits,
     banner: options.banner ?? DEFAULT_BANNER,
@@ -165,6 +170,9 @@ export function createFtpServer(options: FtpServerOptions): FtpServer {
     passivePorts,
     masquerade: options.masquerade,
     hosts: options.hosts,
+    sessionOpened: (session) => void awaitingLogin.add(session),
+    sessionLoggedIn: (session) => void awaitingLogin.delete(session),
+    sessionClosed: (session) => void awaitingLogin.delete(session),
   };
 
   const listenerOptions = {
@@ -173,6 +181,7 @@ export function createFtpServer(options: FtpServerOptions): FtpServer {
     maxConnectionsPerIp: limits.maxConnectionsPerIp,
     idleTimeoutMs: limits.idleTimeoutMs,
     closeTimeoutMs: limits.closeTimeoutMs,
+    onTick: sweepLogins,
     rejectReply: (reason: string) =>
       formatReply(replies.closing(reason === 'max-per-ip' ? 'Too many connections from your address, try again later.' : 'Too many connections, try again later.')),
     ...(options.proxyProtocol ? { proxyProtocol: options.proxyProtocol } : {}),

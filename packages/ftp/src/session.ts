@@ -6,6 +6,8 @@ import { DataChannel, DataConnectionError } from './data-channel.js';
 import { TransferError } from './data-transfer.js';
 import { FsError } from './fs.js';
 import { MLST_FACTS, type MlstFact } from './list-format.js';
+
+const ALL_FACTS: ReadonlySet<MlstFact> = new Set(MLST_FACTS);
 import { BadPathError, resolvePath } from './path.js';
 import { formatReply, FtpReplyError, replies, type FtpReply } from './replies.js';
 
@@ -47,15 +49,15 @@ export class FtpSession extends LineSession {
   pbsz = false;
   epsvAll = false;
   host: string | undefined;
-  mlstFacts: Set<MlstFact> = new Set(MLST_FACTS);
+  /** Selected MLSx facts (OPTS MLST); shared until changed, to keep idle sessions small. */
+  mlstFacts: ReadonlySet<MlstFact> = ALL_FACTS;
   transfer: ActiveTransfer | undefined;
-  readonly data: DataChannel;
+  #data: DataChannel | undefined;
   readonly implicitTls: boolean;
   #authFailures = 0;
   #badCommands = 0;
   #quitPending = false;
   #controlLost = false;
-  #loginTimer: NodeJS.Timeout | undefined;
   #urgentAbor = false;
   #linesSeen = 0;
 
@@ -63,24 +65,30 @@ export class FtpSession extends LineSession {
     super(channel, { maxLineLength: ctx.limits.maxLineLength });
     this.ctx = ctx;
     this.implicitTls = options.implicitTls === true;
-    this.data = new DataChannel({
-      localAddress: channel.localAddress === 'local' ? '127.0.0.1' : channel.localAddress,
-      remoteAddress: channel.remoteAddress,
-      connectTimeoutMs: ctx.limits.dataConnectTimeoutMs,
-      log: channel.log,
-      ...(ctx.passivePorts ? { passivePorts: ctx.passivePorts } : {}),
-      ...(ctx.secureContext ? { secureContext: ctx.secureContext } : {}),
-    });
-    if (ctx.limits.loginTimeoutMs > 0) {
-      this.#loginTimer = setTimeout(() => {
-        if (this.state === 'ready' || this.closing) return;
-        this.channel.log.info({ event: 'login-timeout' }, 'no login in time');
-        this.reply(replies.closing('Login timeout: closing control connection.'));
-        this.closeWhenDone();
-      }, ctx.limits.loginTimeoutMs);
-      this.#loginTimer.unref();
-    }
+    ctx.sessionOpened(this);
     this.reply(replies.greeting(ctx.banner));
+  }
+
+  /** The data channel, made at first use (most idle sessions never need one). */
+  get data(): DataChannel {
+    this.#data ??= new DataChannel({
+      localAddress: this.channel.localAddress === 'local' ? '127.0.0.1' : this.channel.localAddress,
+      remoteAddress: this.channel.remoteAddress,
+      connectTimeoutMs: this.ctx.limits.dataConnectTimeoutMs,
+      log: this.channel.log,
+      ...(this.ctx.passivePorts ? { passivePorts: this.ctx.passivePorts } : {}),
+      ...(this.ctx.secureContext ? { secureContext: this.ctx.secureContext } : {}),
+    });
+    return this.#data;
+  }
+
+  /** Called by the server's housekeeping tick: closes a session that has not logged in in time. */
+  checkLoginTimeout(now: number): void {
+    const limit = this.ctx.limits.loginTimeoutMs;
+    if (limit <= 0 || this.state === 'ready' || this.closing || now - this.channel.openedAt < limit) return;
+    this.channel.log.info({ event: 'login-timeout' }, 'no login in time');
+    this.reply(replies.closing('Login timeout: closing control connection.'));
+    this.closeWhenDone();
   }
 
   /** Sends one reply. */
@@ -116,7 +124,7 @@ export class FtpSession extends LineSession {
     this.state = 'ready';
     this.cwd = user.home;
     this.#authFailures = 0;
-    if (this.#loginTimer) clearTimeout(this.#loginTimer);
+    this.ctx.sessionLoggedIn(this);
     this.channel.log.info({ event: 'login', user: user.name, anonymous: user.anonymous }, 'logged in');
   }
 
@@ -143,8 +151,8 @@ export class FtpSession extends LineSession {
     this.renameFrom = undefined;
     this.epsvAll = false;
     this.host = undefined;
-    this.mlstFacts = new Set(MLST_FACTS);
-    this.data.close();
+    this.mlstFacts = ALL_FACTS;
+    this.#data?.close();
   }
 
   /** QUIT: 221 now, or after the running transfer's reply. @see RFC 959 §4.1.1 */
@@ -221,7 +229,7 @@ export class FtpSession extends LineSession {
       t.controller.abort();
       await t.done;
     } else {
-      this.data.close();
+      this.#data?.close();
     }
     this.reply(replies.abortOk());
   }
@@ -315,9 +323,9 @@ export class FtpSession extends LineSession {
 
   protected override handleClose(): void {
     this.#controlLost = this.#controlLost || !this.#quitPending;
-    if (this.#loginTimer) clearTimeout(this.#loginTimer);
+    this.ctx.sessionClosed(this);
     this.transfer?.controller.abort();
-    this.data.close();
+    this.#data?.close();
   }
 }
 
