@@ -1,6 +1,6 @@
 import type { Channel, ChannelHandler, TlsUpgradeOptions } from './channel.js';
 import { errorText } from './errors.js';
-import { Framer, type Terminator } from './framer.js';
+import { Framer, type FrameRange, type Terminator } from './framer.js';
 import { OutputFifo } from './output-fifo.js';
 import type { Producer } from './producers.js';
 
@@ -14,6 +14,8 @@ export interface ChatLimits {
 
 /** Default input limits. */
 export const defaultChatLimits: ChatLimits = { inputHighWater: 64 * 1024, inputLowWater: 16 * 1024 };
+
+const EMPTY = Buffer.alloc(0);
 
 function isPromise(value: unknown): value is Promise<unknown> {
   return typeof (value as Promise<unknown> | undefined)?.then === 'function';
@@ -38,6 +40,8 @@ function isPromise(value: unknown): value is Promise<unknown> {
 export abstract class AsyncChat {
   readonly channel: Channel;
   readonly #framer: Framer;
+  /** Where the framer leaves each step: reused, so dispatching a unit allocates nothing. */
+  readonly #range: FrameRange = { buffer: EMPTY, start: 0, end: 0 };
   readonly #out: OutputFifo;
   readonly #limits: ChatLimits;
   #busy = false;
@@ -86,6 +90,15 @@ export abstract class AsyncChat {
 
   /** Part of the current unit, without its terminator. May be called several times per unit. */
   protected abstract collectIncomingData(data: Buffer): void;
+
+  /**
+   * The zero-copy form of `collectIncomingData`: the data is `buffer[start, end)`, a view of what
+   * was received, which stays valid. The default makes a Buffer view of it and calls
+   * `collectIncomingData`; a session on a hot path overrides this instead (LineSession does).
+   */
+  protected collectIncomingRange(buffer: Buffer, start: number, end: number): void {
+    this.collectIncomingData(buffer.subarray(start, end));
+  }
 
   /** The current unit is complete. A returned Promise holds back later input until it settles. */
   protected abstract foundTerminator(): void | Promise<void>;
@@ -212,19 +225,21 @@ export abstract class AsyncChat {
     this.#running = true;
     try {
       // Resumed by the FIFO's progress (drain, a producer done) or a handler settling.
+      const range = this.#range;
       while (!this.#busy && !this.#dropInput && !this.#out.backlogged) {
-        const step = this.#framer.step();
-        if (!step) {
+        const kind = this.#framer.stepInto(range);
+        if (kind === 0) {
           if (this.#eof !== 0) this.#endOfInput();
           break;
         }
         try {
-          if (step.data) this.collectIncomingData(step.data);
-          if (step.found && this.#dispatch()) break;
+          if (range.end > range.start) this.collectIncomingRange(range.buffer, range.start, range.end);
+          if (kind === 2 && this.#dispatch()) break;
         } catch (err) {
           this.#fail(err); // one unit failed; the session goes on with the next
         }
       }
+      range.buffer = EMPTY; // do not keep the last read alive
     } finally {
       this.#running = false;
     }
@@ -237,7 +252,7 @@ export abstract class AsyncChat {
       this.#eof = 2;
       try {
         const rest = this.#framer.rest();
-        if (rest) this.collectIncomingData(rest);
+        if (rest) this.collectIncomingRange(rest, 0, rest.length);
         if (this.#framer.terminator === null && this.#dispatch()) return;
       } catch (err) {
         this.#fail(err);

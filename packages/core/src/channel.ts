@@ -286,6 +286,7 @@ export class Channel {
         const done = (err?: Error): void => {
           socket.off(ready, ok);
           socket.off('error', done);
+          socket.off('end', closed);
           socket.off('close', closed);
           if (err) reject(err);
           else resolve();
@@ -294,6 +295,7 @@ export class Channel {
         const closed = (): void => done(new Error('connection closed during handshake'));
         socket.once(ready, ok);
         socket.once('error', done);
+        socket.once('end', closed);
         socket.once('close', closed);
       });
     } catch (err) {

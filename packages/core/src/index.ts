@@ -8,7 +8,7 @@ export { connect, type ConnectOptions } from './client.js';
 export { CommandTable, splitCommand, type ArgumentRule, type CommandSpec, type GateRefusal } from './command-table.js';
 export { createCounters, type Counters } from './counters.js';
 export { CoreError, ReplyError, errorText, type CoreErrorCode } from './errors.js';
-export { Framer, type FrameStep, type Terminator } from './framer.js';
+export { Framer, type FrameRange, type FrameStep, type FrameStepKind, type Terminator } from './framer.js';
 export { LineEscapingProducer, crlfLength, type LineEscapingOptions } from './line-escaping.js';
 export { LineSession, type LineSessionOptions } from './line-session.js';
 export { createListener, formatAddress, type Listener, type ListenerOptions, type RejectReason } from './listener.js';

@@ -20,8 +20,11 @@ const CR = 0x0d;
 export abstract class LineSession extends AsyncChat {
   readonly maxLineLength: number;
   readonly encoding: BufferEncoding;
-  /** The line so far: usually one piece, so no array is made per line. */
-  #first: Buffer | undefined;
+  /** The line so far when it lies in one read (the usual case): a range, decoded in place. */
+  #buf: Buffer | undefined;
+  #start = 0;
+  #end = 0;
+  /** The line's pieces when it spans reads. */
   #more: Buffer[] | undefined;
   #length = 0;
   #discarding = false;
@@ -74,23 +77,36 @@ export abstract class LineSession extends AsyncChat {
   }
 
   protected override collectIncomingData(data: Buffer): void {
+    this.collectIncomingRange(data, 0, data.length);
+  }
+
+  protected override collectIncomingRange(buffer: Buffer, start: number, end: number): void {
     if (!this.#lineMode) {
-      this.onRawData(data);
+      this.onRawData(buffer.subarray(start, end));
       return;
     }
     if (this.#discarding) return;
-    this.#length += data.length;
+    this.#length += end - start;
     // The CR of a CRLF may sit at the end of the limit: allow for it.
     if (this.#length > this.maxLineLength + 1) {
-      this.#first = undefined;
+      this.#buf = undefined;
       this.#more = undefined;
       this.#length = 0;
       this.#discarding = true;
       this.onLineTooLong();
       return;
     }
-    if (this.#first === undefined) this.#first = data;
-    else (this.#more ??= [this.#first]).push(data);
+    if (this.#buf === undefined && this.#more === undefined) {
+      this.#buf = buffer;
+      this.#start = start;
+      this.#end = end;
+      return;
+    }
+    if (this.#more === undefined) {
+      this.#more = [this.#buf!.subarray(this.#start, this.#end)];
+      this.#buf = undefined;
+    }
+    this.#more.push(buffer.subarray(start, end));
   }
 
   protected override foundTerminator(): void | Promise<void> {
@@ -99,17 +115,24 @@ export abstract class LineSession extends AsyncChat {
       this.#discarding = false;
       return undefined;
     }
-    const buf = this.#more ? Buffer.concat(this.#more, this.#length) : this.#first;
-    this.#first = undefined;
+    let buf = this.#buf;
+    let start = this.#start;
+    let end = this.#end;
+    if (this.#more) {
+      buf = Buffer.concat(this.#more, this.#length);
+      start = 0;
+      end = buf.length;
+    }
+    this.#buf = undefined;
     this.#more = undefined;
     this.#length = 0;
-    let end = buf ? buf.length : 0;
-    if (buf && buf[end - 1] === CR) end--;
-    if (end > this.maxLineLength) {
+    if (buf === undefined) start = end = 0;
+    else if (end > start && buf[end - 1] === CR) end--;
+    if (end - start > this.maxLineLength) {
       this.onLineTooLong();
       return undefined;
     }
     this.channel.counters.commands++;
-    return this.onLine(buf ? buf.toString(this.encoding, 0, end) : '');
+    return this.onLine(buf === undefined ? '' : buf.toString(this.encoding, start, end));
   }
 }

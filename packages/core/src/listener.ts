@@ -149,9 +149,7 @@ export function createListener(options: ListenerOptions, accept: (channel: Chann
     if (maxPerIp > 0 && fromAddress >= maxPerIp) return refuse(socket, 'max-per-ip', address);
     perIp.set(address, fromAddress + 1);
 
-    const stream = secureContext
-      ? new tls.TLSSocket(socket, { isServer: true, secureContext, requestCert: false, rejectUnauthorized: false })
-      : socket;
+    const stream = secureContext ? implicitTls(socket, secureContext) : socket;
     const channel = new Channel(stream, {
       id: `${name}-${(++sequence).toString(36)}`,
       logger,
@@ -236,6 +234,21 @@ export function createListener(options: ListenerOptions, accept: (channel: Chann
     loop,
     [Symbol.asyncDispose]: () => close({ timeoutMs: 1000 }),
   };
+}
+
+/**
+ * The server side of an implicit TLS connection. A client that leaves before the handshake is
+ * done (one that refused our certificate) is dropped at once: a flushing close would wait on
+ * output that the TLS layer holds until a handshake that can no longer happen.
+ */
+function implicitTls(socket: net.Socket, secureContext: tls.SecureContext): tls.TLSSocket {
+  const secure = new tls.TLSSocket(socket, { isServer: true, secureContext, requestCert: false, rejectUnauthorized: false });
+  const abandon = (): void => {
+    secure.destroy();
+  };
+  secure.once('end', abandon);
+  secure.once('secure', () => secure.off('end', abandon));
+  return secure;
 }
 
 /** A quarter of the shortest timeout, so a timeout fires within 25% of its value. */

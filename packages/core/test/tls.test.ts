@@ -196,7 +196,9 @@ describe('TLS', () => {
     viaTls.close();
     await channel.closed;
 
+    // A client that refuses our certificate: its server-side session must not linger.
     await expect(connect({ port: tlsPort, tls: { servername: 'localhost' } })).rejects.toThrow(CoreError);
+    await waitFor(() => implicit.connections === 0, 'the refused connection to close', 2000);
 
     await using plainListener = createListener({ name: 'starttls' }, (ch) => new Starter(ch));
     const { port } = await plainListener.listen(0);
