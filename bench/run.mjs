@@ -4,7 +4,7 @@
 // the same run, and prints a table: benchmark, figure, baseline, ratio, target, PASS/MISS.
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { killAllWorkers, setProfileDir, spawnWorker } from './lib/proc.mjs';
+import { killAllWorkers, setProfileDir, spawnProcess, spawnWorker } from './lib/proc.mjs';
 import { sleep } from './lib/stats.mjs';
 import { formatTable, targetText } from './lib/table.mjs';
 import { registry } from './registry.mjs';
@@ -81,6 +81,7 @@ async function main() {
       root: fileURLToPath(new URL('..', import.meta.url)),
       log: (msg) => err(`   [${name}] ${msg}`),
       spawnWorker,
+      spawnProcess,
       sleep,
     };
     const started = Date.now();

@@ -1,7 +1,7 @@
 // Child processes for benchmarks: servers and load generators run as forked Node workers that
 // answer requests over IPC (see worker.mjs). Every worker is tracked and killed when the run
 // ends, fails, times out or is interrupted, so no benchmark leaves a process behind.
-import { fork } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 /** @type {Set<import('node:child_process').ChildProcess>} */
@@ -107,6 +107,20 @@ export async function spawnWorker(script, options = {}) {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     },
   };
+}
+
+/**
+ * Starts any program (a stock peer server: dovecot, vsftpd, python3 -m pyftpdlib) as a tracked
+ * child, killed with the workers at the end of its benchmark.
+ * @param {string} command
+ * @param {string[]} args
+ * @param {import('node:child_process').SpawnOptions} [options]
+ */
+export function spawnProcess(command, args, options = {}) {
+  const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'inherit'], ...options });
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  return child;
 }
 
 /** Kills every worker still running (end of a benchmark, timeout, Ctrl-C). */
