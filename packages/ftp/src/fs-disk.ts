@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Dirent, Stats } from 'node:fs';
+import { lstat as lstatCb, type Dirent, type Stats } from 'node:fs';
 import { link, lstat, mkdir, open, readdir, realpath, rename, rmdir, stat, unlink, utimes, chmod, type FileHandle } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { FileProducer, type Producer } from '@gorgon/core';
@@ -7,7 +7,7 @@ import { baseName, FsError, parentPath, type FileStat, type FsErrorCode, type Vi
 
 /** Options of {@link DiskFs}. */
 export interface DiskFsOptions {
-  /** Stats run at once while listing a directory. Default 64. */
+  /** Stats run at once while listing a directory. Default 16 (the thread pool has 4 threads). */
   statConcurrency?: number;
 }
 
@@ -63,7 +63,7 @@ export class DiskFs implements VirtualFs {
 
   constructor(root: string, options: DiskFsOptions = {}) {
     this.root = root;
-    this.#concurrency = options.statConcurrency ?? 64;
+    this.#concurrency = options.statConcurrency ?? 16;
   }
 
   async stat(path: string): Promise<FileStat> {
@@ -85,26 +85,42 @@ export class DiskFs implements VirtualFs {
     }
     entries = entries.filter((e) => !e.name.startsWith(TEMP_PREFIX));
     const out = new Array<FileStat | undefined>(entries.length);
-    let next = 0;
-    // A bounded pool of stats: a 10,000-entry directory costs a few hundred awaits, not 10,000 in a row.
-    const worker = async (): Promise<void> => {
-      while (next < entries.length) {
-        const i = next++;
-        const entry = entries[i]!;
-        const full = join(dir, entry.name);
-        try {
+    const symlinks: number[] = [];
+    // A bounded pool of callback lstats (no promise per entry): the thread pool is the limit,
+    // and a few workers keep it busy without queueing 10,000 requests at once.
+    await new Promise<void>((resolve) => {
+      let next = 0;
+      let running = 0;
+      const start = (): void => {
+        while (running < this.#concurrency && next < entries.length) {
+          const i = next++;
+          const entry = entries[i]!;
           if (entry.isSymbolicLink()) {
-            const target = await this.#inside(full);
-            out[i] = target ? toStat(entry.name, await stat(target)) : { ...toStat(entry.name, await lstat(full)), kind: 'other' };
-          } else {
-            out[i] = toStat(entry.name, await lstat(full));
+            symlinks.push(i);
+            continue;
           }
-        } catch {
-          out[i] = undefined; // vanished between readdir and stat
+          running++;
+          lstatCb(join(dir, entry.name), (err, st) => {
+            running--;
+            if (!err) out[i] = toStat(entry.name, st); // else: vanished between readdir and stat
+            start();
+          });
         }
+        if (running === 0 && next >= entries.length) resolve();
+      };
+      start();
+    });
+    // Symlinks (rare) are resolved one by one and refused when they lead outside the root.
+    for (const i of symlinks) {
+      const entry = entries[i]!;
+      const full = join(dir, entry.name);
+      try {
+        const target = await this.#inside(full);
+        out[i] = target ? toStat(entry.name, await stat(target)) : { ...toStat(entry.name, await lstat(full)), kind: 'other' };
+      } catch {
+        out[i] = undefined;
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.#concurrency, entries.length) }, worker));
+    }
     return out.filter((s): s is FileStat => s !== undefined);
   }
 
