@@ -1,0 +1,86 @@
+import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DiskFs } from '@gorgon/ftp';
+import { LOGIN, play, testServer } from './helpers.js';
+
+const dirs: string[] = [];
+afterEach(async () => {
+  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
+});
+
+/** A root with symlinks planted to a directory and a file outside it. */
+async function plantedRoot(): Promise<{ root: string; outside: string }> {
+  const base = await mkdtemp(join(tmpdir(), 'gorgon-ftp-confine-'));
+  dirs.push(base);
+  const root = join(base, 'root');
+  const outside = join(base, 'outside');
+  await mkdir(join(root, 'pub'), { recursive: true });
+  await mkdir(outside);
+  await writeFile(join(outside, 'secret.txt'), 'secret');
+  await writeFile(join(root, 'pub', 'ok.txt'), 'ok');
+  await symlink(outside, join(root, 'pub', 'escape'));
+  await symlink(join(outside, 'secret.txt'), join(root, 'pub', 'secret-link'));
+  return { root, outside };
+}
+
+describe('virtual root on disk: symlinks out of the root are refused by every command (RFC 2577 §5)', () => {
+  it('refuses each path-taking command through planted symlinks', async () => {
+    const { root, outside } = await plantedRoot();
+    await using server = testServer({ fs: new DiskFs(root) });
+    await play(
+      server,
+      `${LOGIN}
+      C: TYPE I
+      S: 200 Type set to I.
+      C: CWD pub/escape
+      S: 550 Permission denied.
+      C: SIZE pub/secret-link
+      S: 550 Permission denied.
+      C: MDTM pub/escape/secret.txt
+      S: 550 Permission denied.
+      C: MLST pub/escape
+      S: 550 Permission denied.
+      C: STAT pub/escape
+      S: 550 Permission denied.
+      C: MKD pub/escape/new
+      S: 550 Permission denied.
+      C: DELE pub/escape/secret.txt
+      S: 550 Permission denied.
+      C: RMD pub/escape
+      S: 550 Not a directory.
+      C: RNFR pub/escape/secret.txt
+      S: 550 Permission denied.
+      C: RNFR pub/ok.txt
+      S: 350 Ready for destination name.
+      C: RNTO pub/escape/moved.txt
+      S: 550 Permission denied.
+      C: MFMT 20000101000000 pub/secret-link
+      S: 550 Permission denied.
+      C: SITE CHMOD 777 pub/escape/secret.txt
+      S: 550 Permission denied.
+      C: EPSV
+      S: /^229 /
+      C: RETR pub/secret-link
+      S: 550 Permission denied.
+      C: STOR pub/escape/dropped.txt
+      S: 550 Permission denied.
+      C: APPE pub/secret-link
+      S: 550 Permission denied.
+      C: LIST pub/escape
+      S: 550 Permission denied.
+      C: MLSD pub/escape
+      S: 550 Permission denied.
+      C: NLST pub/escape
+      S: 550 Permission denied.
+      C: STAT pub
+      S: 213-Status of /pub:
+      S: /^lrw.* escape$/
+      S: /^-rw.* ok.txt$/
+      S: /^lrw.* secret-link$/
+      S: 213 End of status.`,
+    );
+    expect((await readdir(outside)).sort()).toEqual(['secret.txt']);
+  });
+});
