@@ -3,7 +3,7 @@
 // free loopback port, serving the same Maildir root with the benchmark's plain passwords.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,9 +47,23 @@ export async function startDovecot({ root, users, log }) {
   const problem = install(log);
   if (problem) return { reason: problem, stop: async () => {} };
   const dir = await mkdtemp(join(tmpdir(), 'gorgon-bench-dovecot-'));
+  const fail = async (reason) => {
+    await rm(dir, { recursive: true, force: true });
+    return { reason, stop: async () => {} };
+  };
   const port = await freePort();
   await mkdir(join(dir, 'run'), { recursive: true });
   await writeFile(join(dir, 'passwd'), users.map(([u, p]) => `${u}:{PLAIN}${p}::::::\n`).join(''));
+  // Dovecot's auth process runs as the unprivileged `dovecot` user: it must reach the file.
+  await chmod(dir, 0o755);
+  await chmod(join(dir, 'passwd'), 0o644);
+  // Dovecot never serves mail as root: the Maildirs are handed to the `mail` user (Gorgon,
+  // running as root, still reads and writes them).
+  const uid = Number(spawnSync('id', ['-u', 'mail']).stdout?.toString().trim());
+  const gid = Number(spawnSync('id', ['-g', 'mail']).stdout?.toString().trim());
+  if (!Number.isInteger(uid) || !Number.isInteger(gid)) return fail('no `mail` user to run Dovecot mail processes as');
+  await chmod(root, 0o755);
+  spawnSync('chown', ['-R', `${uid}:${gid}`, root]);
   const conf = `
 base_dir = ${dir}/run
 state_dir = ${dir}/state
@@ -59,7 +73,7 @@ ssl = no
 disable_plaintext_auth = no
 auth_mechanisms = plain
 log_path = ${dir}/dovecot.log
-first_valid_uid = 0
+first_valid_uid = 1
 mail_location = maildir:${root}/%u
 pop3_uidl_format = %f
 passdb {
@@ -68,7 +82,7 @@ passdb {
 }
 userdb {
   driver = static
-  args = uid=root gid=root home=${root}/%u
+  args = uid=mail gid=mail home=${root}/%u
 }
 service pop3-login {
   inet_listener pop3 {
@@ -116,6 +130,7 @@ service imap-login {
     }
     await sleep(100);
   }
+  const logText = await readFile(join(dir, 'dovecot.log'), 'utf8').catch(() => '');
   await stop();
-  return { reason: `dovecot did not start: ${stderr.split('\n')[0]}`, stop: async () => {} };
+  return { reason: `dovecot did not start: ${(stderr || logText).split('\n').find((l) => /error|fatal/i.test(l)) ?? 'no reason logged'}`, stop: async () => {} };
 }

@@ -3,7 +3,9 @@
 //   baseline  a raw-Node POP3 responder, no framework: net.createServer, a line splitter, a
 //             promise chain per connection, readdir + readFile of the Maildir, dot-stuffing by
 //             regex, one write per reply. USER/PASS/STAT/LIST/UIDL/RETR/DELE/NOOP/RSET/QUIT.
-import { readdir, readFile } from 'node:fs/promises';
+//             Like any correct POP3 server (RFC 1939 §8) it locks the maildrop while a session
+//             has it open: the simplest lock file, O_EXCL create at login, unlink at the end.
+import { open, readdir, readFile, unlink } from 'node:fs/promises';
 import * as net from 'node:net';
 import { join } from 'node:path';
 import { serveIpc } from '../lib/worker.mjs';
@@ -30,7 +32,16 @@ function baselineServer({ root, users }) {
   connections = () => sockets.size;
   const server = net.createServer({ noDelay: true }, (socket) => {
     sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
+    let lock;
+    const unlock = async () => {
+      const path = lock;
+      lock = undefined;
+      if (path) await unlink(path).catch(() => {});
+    };
+    socket.on('close', () => {
+      sockets.delete(socket);
+      void unlock();
+    });
     socket.on('error', () => {});
     socket.write('+OK raw POP3 ready\r\n');
     let user;
@@ -50,6 +61,13 @@ function baselineServer({ root, users }) {
         if (verb === 'USER') return void ((user = arg), socket.write('+OK\r\n'));
         if (verb === 'PASS') {
           if (passwords.get(user) !== arg) return void socket.write('-ERR [AUTH] no\r\n');
+          const lockPath = join(root, user, 'raw-pop3.lock');
+          try {
+            await (await open(lockPath, 'wx')).close();
+          } catch {
+            return void socket.write('-ERR [IN-USE] locked\r\n');
+          }
+          lock = lockPath;
           const dir = join(root, user, 'cur');
           const names = (await readdir(dir)).filter((n) => !n.startsWith('.')).sort();
           box = names.map((n) => ({ path: join(dir, n), size: Number(/,W=(\d+)/.exec(n)?.[1] ?? 0), uid: n.split(':')[0] }));
@@ -89,6 +107,7 @@ function baselineServer({ root, users }) {
         case 'NOOP':
           return void socket.write('+OK\r\n');
         case 'QUIT':
+          await unlock();
           return void socket.end('+OK bye\r\n');
         default:
           return void socket.write('-ERR\r\n');

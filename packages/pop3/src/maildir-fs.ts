@@ -20,12 +20,14 @@ export async function ensureMaildir(dir: string): Promise<void> {
   await Promise.all(MAILDIR_SUBDIRS.map((sub) => mkdir(join(dir, sub), { recursive: true, mode: 0o700 })));
 }
 
-/** The entries of a directory, or none when it does not exist. */
-export async function listNames(dir: string): Promise<string[]> {
+/** The entries of a directory; when it does not exist, none (or undefined with `missingAsEmpty` false). */
+export async function listNames(dir: string): Promise<string[]>;
+export async function listNames(dir: string, missingAsEmpty: false): Promise<string[] | undefined>;
+export async function listNames(dir: string, missingAsEmpty = true): Promise<string[] | undefined> {
   try {
     return await readdir(dir);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return missingAsEmpty ? [] : undefined;
     throw err;
   }
 }

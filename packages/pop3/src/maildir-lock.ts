@@ -69,13 +69,16 @@ export async function acquireMaildirLock(path: string, options: MaildirLockOptio
     const token = randomBytes(12).toString('hex');
     try {
       const handle = await open(path, 'wx', 0o600);
+      let ino: number;
       try {
-        await handle.writeFile(JSON.stringify({ pid: process.pid, host: hostname(), token, time: new Date().toISOString() }));
+        const info = JSON.stringify({ pid: process.pid, host: hostname(), token, time: new Date().toISOString() });
+        const [, stats] = await Promise.all([handle.write(info), handle.stat()]);
+        ino = stats.ino;
       } finally {
         await handle.close();
       }
       held.set(path, token);
-      return holdLock(path, token, staleMs);
+      return holdLock(path, token, ino, staleMs);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
@@ -108,7 +111,7 @@ async function breakLock(path: string, judged: string): Promise<void> {
   await unlink(aside).catch(() => undefined);
 }
 
-function holdLock(path: string, token: string, staleMs: number): MaildirLock {
+function holdLock(path: string, token: string, ino: number, staleMs: number): MaildirLock {
   const refresh = setInterval(() => {
     const now = new Date();
     utimes(path, now, now).catch(() => undefined);
@@ -121,9 +124,10 @@ function holdLock(path: string, token: string, staleMs: number): MaildirLock {
       released = true;
       clearInterval(refresh);
       if (held.get(path) === token) held.delete(path);
-      const text = await readFile(path, 'utf8').catch(() => '');
-      // Only remove the file if it is still ours (it could have been broken as stale).
-      if (parseInfo(text)?.token === token) await unlink(path).catch(() => undefined);
+      // Only remove the file if it is still ours (it could have been broken as stale and taken
+      // by someone else): the same inode as the one we created.
+      const now = await stat(path).catch(() => undefined);
+      if (now?.ino === ino) await unlink(path).catch(() => undefined);
     },
   };
 }

@@ -1,5 +1,7 @@
 import {
+  CompositeProducer,
   CoreError,
+  GlobbingProducer,
   errorText,
   LineEscapingProducer,
   LineSession,
@@ -15,6 +17,9 @@ import { formatContinuation, formatReply, Pop3ReplyError, replies, type Pop3Repl
 
 /** The three states of a POP3 session. @see RFC 1939 §3 */
 export type Pop3State = 'authorization' | 'transaction' | 'update';
+
+/** Multi-line replies are written in pieces of about this size. */
+const GLOB_BYTES = 64 * 1024;
 
 /** Verbs whose arguments are secrets: logged as `****`. */
 const SECRET_ARGS = new Set(['PASS', 'AUTH']);
@@ -32,10 +37,8 @@ export class Pop3Session extends LineSession {
   readonly timestamp: string | undefined;
   /** The name given by USER, waiting for PASS. */
   pendingUser: string | undefined;
-  /** Message indexes (0-based) marked by DELE. */
-  readonly deleted = new Set<number>();
-  /** Message indexes retrieved by RETR (removed at UPDATE when EXPIRE is 0). */
-  readonly retrieved = new Set<number>();
+  #deleted: Set<number> | undefined;
+  #retrieved: Set<number> | undefined;
   #state: Pop3State = 'authorization';
   #user: string | undefined;
   #maildrop: Maildrop | undefined;
@@ -51,6 +54,19 @@ export class Pop3Session extends LineSession {
     this.ctx = ctx;
     this.timestamp = ctx.mechanisms.has('apop') ? apopTimestamp(ctx.hostname) : undefined;
     this.reply(replies.greeting(this.timestamp));
+  }
+
+  /**
+   * Message indexes (0-based) marked by DELE. Made at first use: an idle connection that never
+   * logs in should cost as little memory as possible.
+   */
+  get deleted(): Set<number> {
+    return (this.#deleted ??= new Set());
+  }
+
+  /** Message indexes retrieved by RETR (removed at UPDATE when EXPIRE is 0). */
+  get retrieved(): Set<number> {
+    return (this.#retrieved ??= new Set());
   }
 
   get state(): Pop3State {
@@ -84,9 +100,13 @@ export class Pop3Session extends LineSession {
    * it is and must carry its own terminating line. @see RFC 1939 §3
    */
   replyMultiline(reply: Pop3Reply, body: Producer | string, escape = true): void {
-    this.reply(reply);
-    if (typeof body === 'string') this.push(body);
-    else this.pushWithProducer(escape ? new LineEscapingProducer(body) : body);
+    if (typeof body === 'string') {
+      this.push(formatReply(reply) + body);
+      return;
+    }
+    // One write for the status line, a small body and its terminator (instead of three).
+    const escaped = escape ? new LineEscapingProducer(body) : body;
+    this.pushWithProducer(new GlobbingProducer(new CompositeProducer([formatReply(reply), escaped]), GLOB_BYTES));
   }
 
   /** The next line is a SASL response for `handler`, not a command. @see RFC 5034 §4 */
@@ -118,8 +138,8 @@ export class Pop3Session extends LineSession {
     this.#state = 'update';
     const maildrop = this.#maildrop!;
     this.#maildrop = undefined;
-    const doomed = new Set(this.deleted);
-    if (this.ctx.expire === 0) for (const i of this.retrieved) doomed.add(i);
+    const doomed = new Set(this.#deleted);
+    if (this.ctx.expire === 0) for (const i of this.#retrieved ?? []) doomed.add(i);
     let reply: Pop3Reply;
     try {
       const { failed } = await maildrop.commit(doomed);
@@ -139,8 +159,9 @@ export class Pop3Session extends LineSession {
   totals(): { count: number; octets: number } {
     let count = 0;
     let octets = 0;
+    const deleted = this.#deleted;
     this.maildrop.messages.forEach((m, i) => {
-      if (this.deleted.has(i)) return;
+      if (deleted?.has(i)) return;
       count++;
       octets += m.size;
     });
