@@ -1,4 +1,3 @@
-import * as net from 'node:net';
 import { Readable, type Writable } from 'node:stream';
 import type * as tls from 'node:tls';
 import { connect, CoreError, errorText, silentLogger, type Logger } from '@gorgon/core';
@@ -9,6 +8,7 @@ import { parseList, parseMlsd, parseMlsdTime, parseNlst, type FtpEntry } from '.
 import { resolveClientOptions, type FtpClientOptions, type ResolvedFtpClientOptions } from './client-options.js';
 import { choosePassiveAddress } from './client-passive.js';
 import { parseEpsvReply, parseFeatures, parsePasvReply, replyText, type FtpReply } from './client-reply.js';
+import { tlsConnectOptions as tlsFor, verifyPeer } from './client-tls.js';
 
 /** Largest listing the client reads into memory. */
 const MAX_LISTING_BYTES = 64 * 1024 * 1024;
@@ -251,10 +251,20 @@ export class FtpClient {
   async #authTls(): Promise<void> {
     await this.#expect('AUTH TLS', [234]);
     const options = tlsFor(this.options);
+    // For an IP address there is no SNI name, and the core's upgrade would check the certificate
+    // against "localhost": verify the chain there and the address here, before any byte is sent.
+    const byAddress = options.servername === undefined && options.rejectUnauthorized !== false;
     try {
-      await this.#control.startTls({ isServer: false, ...options });
+      await this.#control.startTls({ isServer: false, ...options, ...(byAddress ? { rejectUnauthorized: false } : {}) });
     } catch (err) {
       throw new FtpClientError('tls-failed', errorText(err), { cause: err });
+    }
+    if (byAddress) {
+      const problem = verifyPeer(this.#control.channel.stream as tls.TLSSocket, this.options.host);
+      if (problem) {
+        this.close();
+        throw new FtpClientError('tls-failed', `TLS handshake failed: ${problem}`);
+      }
     }
     this.#watchSessions();
   }
@@ -396,13 +406,4 @@ export class FtpClient {
       throw err;
     }
   }
-}
-
-function tlsFor(options: ResolvedFtpClientOptions): { servername?: string; ca?: string | Buffer | Array<string | Buffer>; rejectUnauthorized?: boolean } {
-  const servername = options.tls?.servername ?? (net.isIP(options.host) === 0 ? options.host : undefined);
-  return {
-    ...(servername !== undefined ? { servername } : {}),
-    ...(options.tls?.ca !== undefined ? { ca: options.tls.ca } : {}),
-    rejectUnauthorized: options.tls?.rejectUnauthorized ?? true,
-  };
 }

@@ -1,4 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { createDemoCertificate } from '@gorgon/core';
 import { leakGuard } from '@gorgon/core/testing';
@@ -295,6 +299,31 @@ describe('FTPS (RFC 4217)', () => {
       expect(server.sessions[0]!.commands).not.toContain('AUTH TLS');
       expect(server.reusedDataSessions).toBe(1);
     });
+  });
+
+  it('explicit TLS to an IP address checks the certificate against that address', async () => {
+    const other = await createDemoCertificate('other.name');
+    await withServer({ tls: other }, async (port) => {
+      // The certificate names other.name and 127.0.0.1: good for the address, whatever the name.
+      const client = await FtpClient.connect({ host: '127.0.0.1', port, secure: 'explicit', tls: { ca: other.cert } });
+      await client.quit();
+    });
+    const dir = await mkdtemp(join(tmpdir(), 'gorgon-cert-'));
+    try {
+      // A certificate for a name only: not good for 127.0.0.1.
+      const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=other.name', '-addext', 'subjectAltName=DNS:other.name', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')]);
+      expect(made.status, String(made.stderr)).toBe(0);
+      const named = { cert: await readFile(join(dir, 'cert.pem'), 'utf8'), key: await readFile(join(dir, 'key.pem'), 'utf8') };
+      await withServer({ tls: named }, async (port, server) => {
+        const err = await FtpClient.connect({ host: '127.0.0.1', port, secure: 'explicit', tls: { ca: named.cert } }).catch((e: unknown) => e);
+        expect(err).toMatchObject({ kind: 'tls-failed' });
+        expect((err as Error).message).toMatch(/127\.0\.0\.1/);
+        // Nothing was sent over the connection it did not trust.
+        expect(server.sessions[0]!.commands).toEqual(['AUTH TLS']);
+      });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses a certificate it cannot verify', async () => {
