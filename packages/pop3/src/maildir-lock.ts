@@ -69,16 +69,13 @@ export async function acquireMaildirLock(path: string, options: MaildirLockOptio
     const token = randomBytes(12).toString('hex');
     try {
       const handle = await open(path, 'wx', 0o600);
-      let ino: number;
       try {
-        const info = JSON.stringify({ pid: process.pid, host: hostname(), token, time: new Date().toISOString() });
-        const [, stats] = await Promise.all([handle.write(info), handle.stat()]);
-        ino = stats.ino;
+        await handle.write(JSON.stringify({ pid: process.pid, host: hostname(), token, time: new Date().toISOString() }));
       } finally {
         await handle.close();
       }
       held.set(path, token);
-      return holdLock(path, token, ino, staleMs);
+      return holdLock(path, token, staleMs);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
@@ -111,10 +108,24 @@ async function breakLock(path: string, judged: string): Promise<void> {
   await unlink(aside).catch(() => undefined);
 }
 
-function holdLock(path: string, token: string, ino: number, staleMs: number): MaildirLock {
+/**
+ * Keeps a lock fresh and releases it. Ownership is checked on each refresh (rare), not at
+ * release (every logout): a lock found taken over by another process (ours went stale, say
+ * the process was stopped for longer than `staleMs`) is marked lost and never unlinked.
+ */
+function holdLock(path: string, token: string, staleMs: number): MaildirLock {
+  let lost = false;
   const refresh = setInterval(() => {
-    const now = new Date();
-    utimes(path, now, now).catch(() => undefined);
+    readFile(path, 'utf8')
+      .then((text) => {
+        if (parseInfo(text)?.token !== token) throw new Error('lock taken over');
+        const now = new Date();
+        return utimes(path, now, now);
+      })
+      .catch(() => {
+        lost = true;
+        clearInterval(refresh);
+      });
   }, Math.max(1000, Math.floor(staleMs / 3)));
   refresh.unref();
   let released = false;
@@ -124,10 +135,7 @@ function holdLock(path: string, token: string, ino: number, staleMs: number): Ma
       released = true;
       clearInterval(refresh);
       if (held.get(path) === token) held.delete(path);
-      // Only remove the file if it is still ours (it could have been broken as stale and taken
-      // by someone else): the same inode as the one we created.
-      const now = await stat(path).catch(() => undefined);
-      if (now?.ino === ino) await unlink(path).catch(() => undefined);
+      if (!lost) await unlink(path).catch(() => undefined);
     },
   };
 }
