@@ -1,9 +1,12 @@
 import type { Duplex } from 'node:stream';
-import * as tls from 'node:tls';
+import type * as tls from 'node:tls';
 import { createCounters, type Counters } from './counters.js';
 import { CoreError, errorText } from './errors.js';
 import { silentLogger, type Logger } from './logger.js';
 import { Loop } from './loop.js';
+import { wrapInTls, type TlsUpgradeOptions } from './tls.js';
+
+export type { TlsUpgradeOptions } from './tls.js';
 
 /** What a channel tells its owner (an AsyncChat) about the connection. */
 export interface ChannelHandler {
@@ -46,19 +49,6 @@ export interface ChannelOptions {
   noDelay?: boolean;
 }
 
-/** Options for upgrading a channel to TLS in place (STLS, STARTTLS, AUTH TLS). */
-export interface TlsUpgradeOptions {
-  isServer: boolean;
-  /** Server side: the context with certificate and key. */
-  secureContext?: tls.SecureContext;
-  /** Client side: the name to verify and send as SNI. */
-  servername?: string;
-  /** Client side: trusted CA certificates (PEM). */
-  ca?: string | Buffer | Array<string | Buffer>;
-  /** Client side: verify the server certificate. Default true. */
-  rejectUnauthorized?: boolean;
-}
-
 let fallbackIds = 0;
 
 /**
@@ -67,14 +57,20 @@ let fallbackIds = 0;
  * reduced to what a Duplex needs on top of Node's own events.
  */
 export class Channel {
+  /** Connection id, on every log line ("pop3-1a"). */
   readonly id: string;
+  /** This connection's logger: every line carries `conn` and `remote`. */
   readonly log: Logger;
+  /** The client's address: from a trusted PROXY header, else the socket's; "local" for pipes. */
   readonly remoteAddress: string;
   readonly remotePort: number;
   readonly localAddress: string;
   readonly localPort: number;
+  /** When the connection was made (ms since the epoch): the total timeout counts from here. */
   readonly openedAt = Date.now();
+  /** Counters shared with the listener (or this channel's own). */
   readonly counters: Counters;
+  /** Bytes received and sent on this connection. */
   bytesIn = 0;
   bytesOut = 0;
   #stream: Duplex;
@@ -134,10 +130,12 @@ export class Channel {
     return this.#stream;
   }
 
+  /** True once the connection is encrypted (implicit TLS, or after `upgradeToTls`). */
   get secure(): boolean {
     return this.#secure;
   }
 
+  /** True once the stream has closed; no event follows. */
   get isClosed(): boolean {
     return this.#closed;
   }
@@ -198,10 +196,12 @@ export class Channel {
     return this.#stream.write(data);
   }
 
+  /** Stops reading (input backpressure); the peer's writes then back up in the kernel. */
   pause(): void {
     this.#stream.pause();
   }
 
+  /** Reads again after `pause()`. */
   resume(): void {
     this.#stream.resume();
   }
@@ -253,55 +253,12 @@ export class Channel {
     if (this.#closed || this.#ended) throw new CoreError('closed', 'cannot upgrade a closed channel');
     const raw = this.#stream;
     this.#unbind(raw);
-    raw.on('error', () => {}); // errors surface on the TLS socket
-    raw.pause();
-    while (raw.read() !== null) {
-      // discard plaintext the stream buffered while paused (CVE-2011-0411)
-    }
-    let socket: tls.TLSSocket;
-    let ready: string;
-    if (options.isServer) {
-      socket = new tls.TLSSocket(raw as never, {
-        isServer: true,
-        secureContext: options.secureContext,
-        requestCert: false,
-        rejectUnauthorized: false,
-      });
-      ready = 'secure';
-    } else {
-      socket = tls.connect({
-        socket: raw as never,
-        servername: options.servername,
-        ca: options.ca,
-        rejectUnauthorized: options.rejectUnauthorized ?? true,
-      });
-      ready = 'secureConnect';
-    }
-    this.#stream = socket;
-    // Watch close now, so a handshake that fails or stalls still closes the channel.
-    socket.on('close', this.#listeners.close);
-    socket.on('error', this.#listeners.error);
-    try {
-      await new Promise<void>((resolve, reject) => {
-        const done = (err?: Error): void => {
-          socket.off(ready, ok);
-          socket.off('error', done);
-          socket.off('end', closed);
-          socket.off('close', closed);
-          if (err) reject(err);
-          else resolve();
-        };
-        const ok = (): void => done();
-        const closed = (): void => done(new Error('connection closed during handshake'));
-        socket.once(ready, ok);
-        socket.once('error', done);
-        socket.once('end', closed);
-        socket.once('close', closed);
-      });
-    } catch (err) {
-      socket.destroy();
-      throw new CoreError('tls-failed', `TLS handshake failed: ${errorText(err)}`, { cause: err });
-    }
+    const socket = await wrapInTls(raw, options, (wrapped) => {
+      // Watch close at once, so a handshake that fails or stalls still closes the channel.
+      this.#stream = wrapped;
+      wrapped.on('close', this.#listeners.close);
+      wrapped.on('error', this.#listeners.error);
+    });
     this.#secure = true;
     this.#lastActivity = Date.now();
     if (this.#attached) this.#bindFlow(socket);

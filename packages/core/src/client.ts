@@ -39,15 +39,17 @@ export async function connect(options: ConnectOptions): Promise<Channel> {
       socket.destroy();
       reject(new CoreError('timeout', `no connection to ${target} within ${timeoutMs} ms`));
     }, timeoutMs);
-    socket.once(ready, () => {
-      clearTimeout(timer);
-      socket.removeAllListeners('error');
-      resolve(socket);
-    });
-    socket.once('error', (err) => {
+    const failed = (err: Error): void => {
       clearTimeout(timer);
       reject(new CoreError('connect-failed', `cannot connect to ${target}: ${errorText(err)}`, { cause: err }));
+    };
+    socket.once(ready, () => {
+      clearTimeout(timer);
+      // Only our own listener: a TLS socket has one of its own that must stay.
+      socket.off('error', failed);
+      resolve(socket);
     });
+    socket.once('error', failed);
   });
   return new Channel(socket, options);
 }

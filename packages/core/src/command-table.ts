@@ -38,10 +38,12 @@ export class CommandTable<State extends string, S> {
     for (const spec of specs) this.#byVerb.set(spec.verb.toUpperCase(), spec);
   }
 
+  /** Every command, in table order (for HELP, CAPA, FEAT). */
   get specs(): Array<CommandSpec<State, S>> {
     return [...this.#byVerb.values()];
   }
 
+  /** The command for `verb`, whatever its case. */
   get(verb: string): CommandSpec<State, S> | undefined {
     return this.#byVerb.get(verb.toUpperCase());
   }

@@ -16,6 +16,7 @@ export interface Counters {
   timeouts: number;
 }
 
+/** Fresh counters, all zero. */
 export function createCounters(): Counters {
   return { connections: 0, active: 0, rejected: 0, commands: 0, bytesIn: 0, bytesOut: 0, errors: 0, timeouts: 0 };
 }

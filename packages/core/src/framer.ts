@@ -93,6 +93,7 @@ export class Framer {
     return this.#queued;
   }
 
+  /** Queues received bytes; nothing is cut until `step`. */
   push(chunk: Buffer): void {
     if (chunk.length === 0) return;
     this.#chunks.push(chunk);

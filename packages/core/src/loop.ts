@@ -25,15 +25,18 @@ export class Loop {
     this.tickMs = options.tickMs ?? 1000;
   }
 
+  /** Channels registered now. */
   get size(): number {
     return this.channels.size;
   }
 
+  /** Registers a channel (its constructor does); the tick starts if it was idle. */
   add(channel: Sweepable): void {
     this.channels.add(channel);
     this.#start();
   }
 
+  /** Unregisters a channel (on close); the tick stops when nothing is left. */
   delete(channel: Sweepable): void {
     this.channels.delete(channel);
     if (this.channels.size === 0 && this.#hooks.size === 0) this.#stop();

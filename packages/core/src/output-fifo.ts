@@ -69,6 +69,7 @@ export class OutputFifo {
     return { bytes: this.#plainQueued, producers: this.#producers };
   }
 
+  /** Queues data or a producer; on a closed connection a producer is released instead. */
   push(item: Item): void {
     if (this.#failed || this.#channel.isClosed) {
       if (!isPlain(item)) release(item);

@@ -1,7 +1,79 @@
 import { mkdir, readFile, writeFile, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
 import { generate } from 'selfsigned';
+import { CoreError, errorText } from './errors.js';
+
+/** Options for upgrading a channel to TLS in place (STLS, STARTTLS, AUTH TLS). */
+export interface TlsUpgradeOptions {
+  isServer: boolean;
+  /** Server side: the context with certificate and key. */
+  secureContext?: tls.SecureContext;
+  /** Client side: the name to verify and send as SNI. */
+  servername?: string;
+  /** Client side: trusted CA certificates (PEM). */
+  ca?: string | Buffer | Array<string | Buffer>;
+  /** Client side: verify the server certificate. Default true. */
+  rejectUnauthorized?: boolean;
+}
+
+/**
+ * Puts a TLS socket over an open stream whose listeners have been removed, and waits for the
+ * handshake. `adopt` gets the TLS socket before the handshake starts, so its owner sees a close
+ * during it. Plaintext the stream still buffers (it was paused) is discarded first: it was sent
+ * before the peer could have seen the go-ahead, so it is never handshake data (CVE-2011-0411).
+ * On failure the TLS socket is destroyed and a `tls-failed` CoreError thrown.
+ * @see RFC 2595 §4, RFC 3207 §4, RFC 4217 §4
+ */
+export async function wrapInTls(
+  raw: Duplex,
+  options: TlsUpgradeOptions,
+  adopt: (socket: tls.TLSSocket) => void,
+): Promise<tls.TLSSocket> {
+  raw.on('error', () => {}); // errors surface on the TLS socket
+  raw.pause();
+  while (raw.read() !== null) {
+    // discard buffered plaintext
+  }
+  const socket = options.isServer
+    ? new tls.TLSSocket(raw as never, {
+        isServer: true,
+        secureContext: options.secureContext,
+        requestCert: false,
+        rejectUnauthorized: false,
+      })
+    : tls.connect({
+        socket: raw as never,
+        servername: options.servername,
+        ca: options.ca,
+        rejectUnauthorized: options.rejectUnauthorized ?? true,
+      });
+  const ready = options.isServer ? 'secure' : 'secureConnect';
+  adopt(socket);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const done = (err?: Error): void => {
+        socket.off(ready, ok);
+        socket.off('error', done);
+        socket.off('end', closed);
+        socket.off('close', closed);
+        if (err) reject(err);
+        else resolve();
+      };
+      const ok = (): void => done();
+      const closed = (): void => done(new Error('connection closed during handshake'));
+      socket.once(ready, ok);
+      socket.once('error', done);
+      socket.once('end', closed);
+      socket.once('close', closed);
+    });
+  } catch (err) {
+    socket.destroy();
+    throw new CoreError('tls-failed', `TLS handshake failed: ${errorText(err)}`, { cause: err });
+  }
+  return socket;
+}
 
 /** Certificate and key for a TLS listener or upgrade, as PEM text or a ready context. */
 export type TlsServerOptions = { cert: string | Buffer; key: string | Buffer } | { secureContext: tls.SecureContext };

@@ -13,7 +13,7 @@ const LOW = 2 * 1024;
 class Gated extends LineSession {
   static gate = deferred();
   static dispatched: string[] = [];
-  static bigBytes = 32 * 1024 * 1024;
+  static bigBytes = 16 * 1024 * 1024;
   static session: Gated | undefined;
   constructor(channel: Channel) {
     super(channel, { inputHighWater: HIGH, inputLowWater: LOW });
@@ -104,7 +104,7 @@ describe('input backpressure', () => {
   });
 
   it('stops dispatching sync commands once replies back up, then answers every one in order', async () => {
-    const reply = 'r'.repeat(2048);
+    const reply = 'r'.repeat(1024);
     class Chatty extends LineSession {
       static dispatched = 0;
       protected override onLine(line: string): void {
@@ -116,7 +116,7 @@ describe('input backpressure', () => {
     const { port } = await listener.listen(0);
     const client = dial(port);
     client.socket.pause();
-    const total = 30_000; // 60 MiB of replies to a client that is not reading
+    const total = 30_000; // 30 MiB of replies to a client that is not reading
     client.send(Array.from({ length: total }, (_, i) => `${i}\r\n`).join(''));
     const channel = await (async () => {
       await waitFor(() => listener.channels.size === 1, 'the session');
