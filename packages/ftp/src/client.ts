@@ -338,7 +338,9 @@ export class FtpClient {
         } catch (err) {
           data.destroy();
           const reply = await this.#withTimeout(final, command).catch(() => undefined);
-          if (reply && reply.code >= 400) throw new FtpError(reply, command);
+          // The server's word explains a broken connection; a local file error is ours alone.
+          const local = err instanceof FtpClientError && err.kind === 'local-io';
+          if (reply && reply.code >= 400 && !local) throw new FtpError(reply, command);
           throw err;
         }
         const reply = await this.#withTimeout(final, command);

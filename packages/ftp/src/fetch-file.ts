@@ -1,5 +1,6 @@
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat, truncate, utimes } from 'node:fs/promises';
+import { mkdir, open, rename, stat, truncate, unlink, utimes } from 'node:fs/promises';
+import { errorText } from '@gorgon/core';
 import { dirname } from 'node:path';
 import type { FtpClient } from './client.js';
 import { FtpClientError, FtpError } from './client-errors.js';
@@ -93,9 +94,16 @@ export async function fetchFile(client: FtpClient, job: FileJob, onProgress: Fil
 }
 
 async function download(client: FtpClient, remotePath: string, part: string, offset: number, size: number | undefined, onProgress: FileProgress): Promise<number> {
+  // Open before asking the server for anything: a file that cannot be written fails at once.
+  let handle;
+  try {
+    handle = await open(part, offset > 0 ? 'a' : 'w');
+  } catch (err) {
+    throw new FtpClientError('local-io', `local file: ${errorText(err)}`, { cause: err });
+  }
   // Big writes: the stream gathers what arrives while a write is pending (writev), up to 1 MiB,
   // and `flush` fsyncs before close so the rename only ever publishes data that is on disk.
-  const sink = createWriteStream(part, { flags: offset > 0 ? 'a' : 'w', highWaterMark: 1024 * 1024, flush: true });
+  const sink = createWriteStream(part, { fd: handle, highWaterMark: 1024 * 1024, flush: true });
   let received = 0;
   onProgress(offset, size);
   try {
@@ -108,7 +116,7 @@ async function download(client: FtpClient, remotePath: string, part: string, off
     });
   } catch (err) {
     // Leave no empty .part behind for a file that never started (550 and the like).
-    if (offset === 0 && received === 0) await rm(part, { force: true });
+    if (offset === 0 && received === 0) await unlink(part).catch(() => undefined);
     throw err;
   } finally {
     if (!sink.closed) sink.destroy();

@@ -139,6 +139,20 @@ describe('fetchFiles against two Gorgon servers', () => {
     }
   });
 
+  it('fetches over IPv6 (EPSV to [::1])', async () => {
+    const v6 = createFtpServer({ root: join(base, 'one'), anonymous: true });
+    try {
+      const port = (await v6.listen(0, '::1')).port;
+      const out = join(base, 'out-v6');
+      const result = await fetchFiles([`ftp://[::1]:${port}/pub/one-1*.bin`], { outDir: out, passive: 'epsv' });
+      expect(result.failed).toEqual([]);
+      expect(result.done).toBe(3);
+      expect(sha(await readFile(join(out, 'one-10.bin')))).toBe(sha(contents.get('one/pub/one-10.bin')!));
+    } finally {
+      await v6.close({ timeoutMs: 1000 });
+    }
+  });
+
   it('fetches over implicit TLS with an ftps:// URL and a trusted CA', async () => {
     const out = join(base, 'out-tls');
     const result = await fetchFiles([`ftps://localhost:${implicitPort}/pub/deep/*`], { outDir: out, tls: { ca: pems.cert } });

@@ -123,6 +123,16 @@ describe('fetchFiles', () => {
     expect(server.sessions[0]!.commands.filter((c) => /^(REST|RETR)/.test(c))).toEqual(['REST 5000', 'RETR r.bin']);
   });
 
+  it('fails a file it cannot write locally at once, without retries', async () => {
+    await using server = await startFakeServer({ files: { 'x.bin': content(1, 300_000) } });
+    await mkdir(join(dir, 'x.bin.part'));
+    const events: FetchEvent[] = [];
+    const result = await fetchFiles([`ftp://127.0.0.1:${server.port}/x.bin`], { outDir: dir, retryDelayMs: 5, onProgress: (e) => events.push(e) });
+    expect(result.failed).toHaveLength(1);
+    expect(result.failed[0]!.message).toMatch(/^x\.bin: local file: EISDIR.*\.$/);
+    expect(events.filter((e) => e.type === 'retry')).toEqual([]);
+  });
+
   it('skips a file that is already complete', async () => {
     await using server = await startFakeServer({ files: { 'a.txt': 'same size' } });
     await writeFile(join(dir, 'a.txt'), 'SAME SIZE');
