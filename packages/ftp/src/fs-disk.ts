@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { lstat as lstatCb, type Dirent, type Stats } from 'node:fs';
 import { link, lstat, mkdir, open, readdir, realpath, rename, rmdir, stat, unlink, utimes, chmod, type FileHandle } from 'node:fs/promises';
 import { join, sep } from 'node:path';
-import { FileProducer, type Producer } from '@gorgon/core';
-import { baseName, FsError, parentPath, type FileStat, type FsErrorCode, type VirtualFs, type WritableFile, type WriteOptions } from './fs.js';
+import { FileProducer } from '@gorgon/core';
+import { baseName, FsError, parentPath, type FileStat, type FsErrorCode, type ReadableFile, type VirtualFs, type WritableFile, type WriteOptions } from './fs.js';
 
 /** Options of {@link DiskFs}. */
 export interface DiskFsOptions {
@@ -124,7 +124,7 @@ export class DiskFs implements VirtualFs {
     return out.filter((s): s is FileStat => s !== undefined);
   }
 
-  async openRead(path: string, start = 0): Promise<Producer> {
+  async openRead(path: string, start = 0): Promise<ReadableFile> {
     const real = await this.#resolve(path);
     let handle: FileHandle;
     try {
@@ -138,7 +138,7 @@ export class DiskFs implements VirtualFs {
       throw new FsError('is-dir', `${path} is not a regular file`);
     }
     // Bounded by the size at open: a 1 MiB buffer per read of a 4 KiB file would feed the GC.
-    return new FileProducer(handle, { start, end: st.size });
+    return Object.assign(new FileProducer(handle, { start, end: st.size }), { size: st.size });
   }
 
   async openWrite(path: string, options: WriteOptions): Promise<WritableFile> {

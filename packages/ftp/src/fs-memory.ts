@@ -1,5 +1,5 @@
-import { SimpleProducer, type Producer } from '@gorgon/core';
-import { baseName, FsError, parentPath, type FileStat, type VirtualFs, type WritableFile, type WriteOptions } from './fs.js';
+import { SimpleProducer } from '@gorgon/core';
+import { baseName, FsError, parentPath, type FileStat, type ReadableFile, type VirtualFs, type WritableFile, type WriteOptions } from './fs.js';
 
 interface FileNode {
   kind: 'file';
@@ -46,10 +46,11 @@ export class MemoryFs implements VirtualFs {
     return [...dir.children].map(([name, node]) => this.#stat(node, name));
   }
 
-  async openRead(path: string, start = 0): Promise<Producer> {
+  async openRead(path: string, start = 0): Promise<ReadableFile> {
     const node = this.#find(path);
     if (node.kind !== 'file') throw new FsError('is-dir', `${path} is a directory`);
-    return new SimpleProducer(node.data.subarray(Math.min(start, node.data.length)), 1024 * 1024);
+    const producer = new SimpleProducer(node.data.subarray(Math.min(start, node.data.length)), 1024 * 1024);
+    return Object.assign(producer, { size: node.data.length });
   }
 
   async openWrite(path: string, options: WriteOptions): Promise<WritableFile> {

@@ -39,6 +39,11 @@ export class FsError extends Error {
   }
 }
 
+/** A file opened for reading: its bytes from the start offset as a producer, and its size at open. */
+export interface ReadableFile extends Producer {
+  readonly size: number;
+}
+
 /** How a file is opened for writing. */
 export interface WriteOptions {
   /**
@@ -75,8 +80,8 @@ export interface VirtualFs {
   stat(path: string): Promise<FileStat>;
   /** The entries of a directory, without "." and "..". */
   list(path: string): Promise<FileStat[]>;
-  /** The file's bytes from `start`, in large chunks (1 MiB on disk). */
-  openRead(path: string, start?: number): Promise<Producer>;
+  /** The file's bytes from `start`, in large chunks (1 MiB on disk); `is-dir` for a directory. */
+  openRead(path: string, start?: number): Promise<ReadableFile>;
   openWrite(path: string, options: WriteOptions): Promise<WritableFile>;
   rename(from: string, to: string): Promise<void>;
   mkdir(path: string): Promise<void>;

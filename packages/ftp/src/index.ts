@@ -41,7 +41,7 @@ export { createFtpServer, ftpAttributes, parsePortRange, type AnonymousOptions, 
 export { FtpSession, type LoginState } from './session.js';
 export type { FtpCommand } from './commands/table.js';
 export { defaultFtpLimits, type FtpLimits } from './defaults.js';
-export { FsError, type FileKind, type FileStat, type FsErrorCode, type VirtualFs, type WritableFile, type WriteOptions } from './fs.js';
+export { FsError, type FileKind, type FileStat, type FsErrorCode, type ReadableFile, type VirtualFs, type WritableFile, type WriteOptions } from './fs.js';
 export { DiskFs, type DiskFsOptions } from './fs-disk.js';
 export { MemoryFs, type MemoryTree } from './fs-memory.js';
 export { formatReply as formatServerReply, replies, reply as serverReply, FtpReplyError, type FtpReply as FtpServerReply } from './replies.js';

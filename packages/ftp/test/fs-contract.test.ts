@@ -72,6 +72,9 @@ describe.each([
     const fs = await make();
     expect((await readAll(await fs.openRead('/pub/a.txt'))).toString()).toBe('alpha\n');
     expect((await readAll(await fs.openRead('/pub/a.txt', 2))).toString()).toBe('pha\n');
+    const opened = await fs.openRead('/pub/a.txt', 2);
+    expect(opened.size).toBe(6);
+    await opened.close?.();
     const big = await fs.openRead('/b.bin');
     const first = await big.more();
     expect(Buffer.byteLength(first as Buffer)).toBe(1024 * 1024);
