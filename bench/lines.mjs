@@ -1,6 +1,6 @@
 // lines: pipelined line-protocol throughput through a LineSession, end to end over loopback,
 // against a hand-written 'data' + indexOf server answering the same way (workers/line-server.mjs).
-import { alternate } from './lib/rounds.mjs';
+import { alternateMany } from './lib/rounds.mjs';
 
 const COMMANDS = 1_000_000;
 
@@ -22,37 +22,38 @@ export default {
       gorgon: await gorgon.call('start', { kind: 'gorgon' }),
       baseline: await baseline.call('start', { kind: 'baseline' }),
     };
-    const cpu = { gorgon: [], baseline: [] };
     const once = async (subject, commands) => {
       const before = await servers[subject].call('cpu');
       const { ms } = await client.call('run', { port: ports[subject], commands });
       const used = (await servers[subject].call('cpu')) - before;
-      return { rate: commands / (ms / 1000), cpuNsPerCommand: (used * 1000) / commands };
+      return { rate: commands / (ms / 1000), cpu: (used * 1000) / commands };
     };
     // Warm-up: let both servers and the client reach optimised code before measuring.
     for (const subject of ['gorgon', 'baseline']) await once(subject, COMMANDS / 2);
-    const paired = await alternate({
-      rounds: ctx.rounds ?? 5,
-      log: ctx.log,
-      measure: async (subject) => {
-        const r = await once(subject, COMMANDS);
-        cpu[subject].push(r.cpuNsPerCommand);
-        return r.rate;
-      },
-    });
+    const { rate, cpu } = await alternateMany({ rounds: ctx.rounds ?? 9, log: ctx.log, measure: (subject) => once(subject, COMMANDS) });
     await Promise.all([gorgon.stop(), baseline.stop(), client.stop()]);
-    const med = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
-    return {
-      unit: 'cmd/s',
-      figure: paired.figure,
-      baseline: paired.baselineFigure,
-      ratio: paired.ratio,
-      rounds: paired,
-      details: { serverCpuNsPerCommand: { gorgon: cpu.gorgon, baseline: cpu.baseline } },
-      notes: [
-        `server CPU per command: gorgon ${med(cpu.gorgon).toFixed(0)} ns, baseline ${med(cpu.baseline).toFixed(0)} ns; ` +
-          `per-round ratios ${paired.ratios.map((r) => r.toFixed(2)).join(' ')}`,
-      ],
-    };
+    const ratios = (p) => p.ratios.map((r) => r.toFixed(2)).join(' ');
+    return [
+      {
+        unit: 'cmd/s',
+        figure: rate.figure,
+        baseline: rate.baselineFigure,
+        ratio: rate.ratio,
+        rounds: rate,
+        notes: [`per-round ratios ${ratios(rate)}`],
+      },
+      {
+        // Server CPU time per command, steadier than throughput on a busy machine; the target is
+        // the throughput target restated as cost (1 / 0.8).
+        metric: 'cpu',
+        unit: 'ns/cmd',
+        figure: cpu.figure,
+        baseline: cpu.baselineFigure,
+        ratio: cpu.ratio,
+        target: { op: '<=', ratio: 1.25 },
+        rounds: cpu,
+        notes: [`server CPU per command, per-round ratios ${ratios(cpu)}`],
+      },
+    ];
   },
 };
