@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { connect as netConnect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -146,6 +146,27 @@ describe('createPop3Server over loopback sockets', () => {
   });
 });
 
+/** A POP3 client in a child process: logs in, LIST 1, RETR 1, QUIT; prints sizes and the tail. */
+const RETR_CLIENT = `
+const net = require('node:net');
+const socket = net.connect(Number(process.argv[1]), '127.0.0.1');
+socket.write('USER big\\r\\nPASS pw\\r\\nLIST 1\\r\\nRETR 1\\r\\nQUIT\\r\\n');
+let head = '', listed = -1, body = 0, inBody = false, tail = Buffer.alloc(0);
+socket.on('data', (chunk) => {
+  if (!inBody) {
+    head += chunk.toString('latin1');
+    const m = /\\+OK 1 (\\d+)\\r\\n\\+OK \\d+ octets\\r\\n/.exec(head);
+    if (!m) return;
+    listed = Number(m[1]);
+    inBody = true;
+    chunk = Buffer.from(head.slice(m.index + m[0].length), 'latin1');
+  }
+  body += chunk.length;
+  tail = Buffer.concat([tail, chunk]).subarray(-64);
+});
+socket.on('end', () => process.stdout.write(JSON.stringify({ listed, body, tail: tail.toString('latin1') })));
+`;
+
 describe('big messages, slow and vanishing clients (Maildir on disk)', () => {
   const MiB = 1024 * 1024;
   const line = `${'.'.repeat(1)}${'x'.repeat(98)}\n`; // 100 bytes, a leading dot, bare LF
@@ -160,33 +181,14 @@ describe('big messages, slow and vanishing clients (Maildir on disk)', () => {
     const maildrops = new MaildirStore(root);
     await using s = createPop3Server({ maildrops, auth: new MemoryAuthenticator([{ name: 'big', password: 'pw' }]) });
     const { port } = await s.listen(0);
-    const socket = netConnect(port, '127.0.0.1');
+    // The client is another process, so this process's memory is the server's alone.
     const before = process.memoryUsage().rss;
     let peak = before;
     const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
-    const received = await new Promise<{ listed: number; body: number; hash: string; tail: string }>((resolve, reject) => {
-      socket.write('USER big\r\nPASS pw\r\nLIST 1\r\nRETR 1\r\nQUIT\r\n');
-      const hash = createHash('sha256');
-      let head = '';
-      let listed = -1;
-      let body = 0;
-      let inBody = false;
-      let tail = Buffer.alloc(0);
-      socket.on('data', (chunk: Buffer) => {
-        if (!inBody) {
-          head += chunk.toString('latin1');
-          const m = /\+OK 1 (\d+)\r\n\+OK \d+ octets\r\n/.exec(head);
-          if (!m) return;
-          listed = Number(m[1]);
-          inBody = true;
-          chunk = Buffer.from(head.slice(m.index + m[0].length), 'latin1');
-        }
-        hash.update(chunk);
-        body += chunk.length;
-        tail = Buffer.concat([tail, chunk]).subarray(-64);
-      });
-      socket.on('end', () => resolve({ listed, body, hash: hash.digest('hex'), tail: tail.toString('latin1') }));
-      socket.on('error', reject);
+    const received = await new Promise<{ listed: number; body: number; tail: string }>((resolve, reject) => {
+      execFile(process.execPath, ['-e', RETR_CLIENT, String(port)], { timeout: 60_000 }, (err, stdout) =>
+        err ? reject(err) : resolve(JSON.parse(stdout) as { listed: number; body: number; tail: string }),
+      );
     });
     clearInterval(sampler);
     const lines = d.rawSize / 100;
