@@ -1,3 +1,6 @@
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -6,6 +9,7 @@ import {
   CoreError,
   createDemoCertificate,
   createListener,
+  ensureDemoCertificate,
   LineSession,
   toSecureContext,
   type Channel,
@@ -171,6 +175,27 @@ describe('TLS', () => {
     await plain.closed();
     await waitFor(() => listener.connections === 0, 'the slot to be freed');
     expect(Starter.executed).toEqual([]);
+  });
+
+  it('ensureDemoCertificate writes cert.pem and a 0600 key.pem once, then reuses them', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gorgon-cert-'));
+    try {
+      const first = await ensureDemoCertificate(join(dir, 'tls'));
+      expect(first.certPath).toBe(join(dir, 'tls', 'cert.pem'));
+      expect((await stat(first.keyPath)).mode & 0o777).toBe(0o600);
+      const again = await ensureDemoCertificate(join(dir, 'tls'));
+      expect(again.cert).toBe(first.cert);
+      expect(again.key).toBe(first.key);
+      const context = toSecureContext(again);
+      await using listener = createListener({ name: 'demo', tls: { secureContext: context } }, (ch) => new Starter(ch));
+      const { port } = await listener.listen(0);
+      const client = new MemoryClient(tls.connect({ port, host: '127.0.0.1', ca: again.cert, servername: 'localhost' }));
+      expect(await client.line()).toBe('220 ready secure=true');
+      client.end();
+      await client.closed();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('client side: connect({ tls }) and a client-side STARTTLS', async () => {
