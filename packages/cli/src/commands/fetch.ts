@@ -60,7 +60,7 @@ export const fetchCommand: CommandModule<GlobalArgs, FetchArgs> = {
       })
       .example('$0 fetch "ftp://127.0.0.1:2121/pub/*" -o downloads', 'every file of /pub on the demo server')
       .example('$0 fetch ftp://a.example/x.iso "ftp://b.example/pub/*.txt" -j 6', 'from two servers at once, six connections')
-      .example('$0 fetch "ftps://demo:demo@localhost:2990/*" --ca-file .gorgon-tls/cert.pem', 'implicit FTPS with the demo certificate'),
+      .example('$0 fetch "ftps://demo:demo@localhost:2990/pub/*" --ca-file demo-data/tls/cert.pem', 'implicit FTPS to `gorgon serve --demo`'),
   handler: async (args: ArgumentsCamelCase<FetchArgs>) => {
     const out = resolve(args.out);
     let ca: string | undefined;
