@@ -1,4 +1,4 @@
-import type { Logger } from '@gorgon/core';
+import type { Logger, Loop } from '@gorgon/core';
 
 /** How the client protects the session. @see RFC 4217 (explicit), RFC 4217 §1 / ftps (implicit) */
 export type FtpSecurity = false | 'explicit' | 'implicit';
@@ -46,11 +46,13 @@ export interface FtpClientOptions {
   trustPasvAddress?: boolean;
   /** Command and reply lines at debug level, with the password masked. */
   logger?: Logger;
+  /** The core loop that sweeps the control connection; share one between many clients. */
+  loop?: Loop;
 }
 
 /** Options with their defaults filled in. */
-export type ResolvedFtpClientOptions = Required<Omit<FtpClientOptions, 'tls' | 'account' | 'logger'>> &
-  Pick<FtpClientOptions, 'tls' | 'account' | 'logger'>;
+export type ResolvedFtpClientOptions = Required<Omit<FtpClientOptions, 'tls' | 'account' | 'logger' | 'loop'>> &
+  Pick<FtpClientOptions, 'tls' | 'account' | 'logger' | 'loop'>;
 
 /** Fills in the defaults of {@link FtpClientOptions}. */
 export function resolveClientOptions(options: FtpClientOptions): ResolvedFtpClientOptions {
@@ -69,5 +71,6 @@ export function resolveClientOptions(options: FtpClientOptions): ResolvedFtpClie
     passive: options.passive ?? 'auto',
     trustPasvAddress: options.trustPasvAddress ?? false,
     logger: options.logger,
+    loop: options.loop,
   };
 }

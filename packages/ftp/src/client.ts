@@ -80,6 +80,7 @@ export class FtpClient {
       port: resolved.port,
       connectTimeoutMs: resolved.connectTimeoutMs,
       logger: resolved.logger ?? silentLogger,
+      ...(resolved.loop ? { loop: resolved.loop } : {}),
       ...(resolved.secure === 'implicit' ? { tls: tlsFor(resolved) } : {}),
     }).catch((err: unknown) => {
       const kind = err instanceof CoreError && err.code === 'timeout' ? 'timeout' : 'connect-failed';

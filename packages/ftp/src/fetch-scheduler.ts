@@ -1,5 +1,6 @@
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Loop } from '@gorgon/core';
 import { FtpClient } from './client.js';
 import { FtpError } from './client-errors.js';
 import { describeFetchError, isRetryable, isServerWide } from './fetch-errors.js';
@@ -52,6 +53,8 @@ export class FetchRun {
   readonly #claimed = new Map<string, string>();
   readonly #clients = new Set<FtpClient>();
   readonly #lastProgress = new Map<number, number>();
+  /** One housekeeping loop for every connection of the run, as in the seed. */
+  readonly #loop = new Loop();
   #active = 0;
   #nextId = 1;
   #aborted = false;
@@ -261,6 +264,7 @@ export class FetchRun {
       ...(o.dataTimeoutMs !== undefined ? { dataTimeoutMs: o.dataTimeoutMs } : {}),
       ...(o.passive !== undefined ? { passive: o.passive } : {}),
       ...(o.logger ? { logger: o.logger } : {}),
+      loop: this.#loop,
     });
   }
 
