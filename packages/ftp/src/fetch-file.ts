@@ -1,5 +1,5 @@
 import { createWriteStream } from 'node:fs';
-import { mkdir, open, rename, stat, truncate, unlink, utimes } from 'node:fs/promises';
+import { mkdir, open, rename, stat, truncate, unlink, utimes, writeFile } from 'node:fs/promises';
 import { errorText } from '@gorgon/core';
 import { dirname } from 'node:path';
 import type { FtpClient } from './client.js';
@@ -67,7 +67,10 @@ export async function fetchFile(client: FtpClient, job: FileJob, onProgress: Fil
   const modifiedAt = job.modifiedAt ?? (await optional(() => client.modifiedTime(job.remotePath)));
   const part = `${job.localPath}${PART_SUFFIX}`;
   await mkdir(dirname(job.localPath), { recursive: true });
-  let offset = (await sizeOf(part)) ?? 0;
+  const partSize = await sizeOf(part);
+  let offset = partSize ?? 0;
+  // An empty remote file needs no transfer, only an empty file to publish.
+  if (size === 0 && partSize === undefined) await writeFile(part, '');
   if (size !== undefined && offset > size) {
     // The remote file shrank since the partial download: start over.
     await truncate(part, 0);

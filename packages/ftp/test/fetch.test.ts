@@ -133,6 +133,14 @@ describe('fetchFiles', () => {
     expect(events.filter((e) => e.type === 'retry')).toEqual([]);
   });
 
+  it('fetches an empty file', async () => {
+    await using server = await startFakeServer({ files: { 'd/empty.txt': '', 'd/full.txt': 'x' } });
+    const result = await fetchFiles([`ftp://127.0.0.1:${server.port}/d/*`], { outDir: dir });
+    expect(result).toMatchObject({ done: 2, failed: [] });
+    expect(await readFile(join(dir, 'empty.txt'), 'utf8')).toBe('');
+    expect((await readdir(dir)).sort()).toEqual(['empty.txt', 'full.txt']);
+  });
+
   it('skips a file that is already complete', async () => {
     await using server = await startFakeServer({ files: { 'a.txt': 'same size' } });
     await writeFile(join(dir, 'a.txt'), 'SAME SIZE');
