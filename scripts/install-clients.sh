@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   finger fingerd netcat-openbsd curl  # finger interop (fingerd: the stock daemon)
   fetchmail mpop                      # POP3 interop (curl and python3's poplib too)
-  lftp wget vsftpd python3-pyftpdlib  # FTP interop
+  lftp wget vsftpd python3-pyftpdlib openssl  # FTP interop
 )
 
 missing=()
