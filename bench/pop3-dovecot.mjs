@@ -40,10 +40,11 @@ function install(log) {
 }
 
 /**
- * @param {{ root: string, users: string[][], log: (m: string) => void }} options
+ * @param {{ root: string, users: string[][], log: (m: string) => void, spawnProcess?: Function }} options
+ *   `spawnProcess`: the runner's tracked spawn (the peer is killed with the workers).
  * @returns {Promise<{ port?: number, version?: string, reason?: string, stop: () => Promise<void> }>}
  */
-export async function startDovecot({ root, users, log }) {
+export async function startDovecot({ root, users, log, spawnProcess }) {
   const problem = install(log);
   if (problem) return { reason: problem, stop: async () => {} };
   const dir = await mkdtemp(join(tmpdir(), 'gorgon-bench-dovecot-'));
@@ -104,7 +105,7 @@ service imap-login {
 `;
   await writeFile(join(dir, 'dovecot.conf'), conf);
   const version = spawnSync(DOVECOT, ['--version']).stdout?.toString().trim() ?? '?';
-  const child = spawn(DOVECOT, ['-F', '-c', join(dir, 'dovecot.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = (spawnProcess ?? spawn)(DOVECOT, ['-F', '-c', join(dir, 'dovecot.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d.toString()));
   const stop = async () => {
