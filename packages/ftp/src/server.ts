@@ -187,6 +187,14 @@ export function createFtpServer(options: FtpServerOptions): FtpServer {
     ...(options.proxyProtocol ? { proxyProtocol: options.proxyProtocol } : {}),
   };
   const accept = (channel: Channel, opts: { implicitTls?: boolean } = {}): FtpSession => new FtpSession(channel, ctx, opts);
+  // Sessions over channels the embedder made (no listener owns them): close() ends them too.
+  const external = new Set<Channel>();
+  const acceptExternal = (channel: Channel, opts: { implicitTls?: boolean } = {}): FtpSession => {
+    const session = accept(channel, opts);
+    external.add(channel);
+    void channel.closed.then(() => external.delete(channel));
+    return session;
+  };
   const plain: Listener = createListener({ ...listenerOptions, name: 'ftp' }, (ch) => accept(ch));
   let implicit: Listener | undefined;
 
@@ -198,7 +206,8 @@ export function createFtpServer(options: FtpServerOptions): FtpServer {
       return (await implicit.listen(port, host)) as AddressInfo;
     },
     async close(closeOptions) {
-      await Promise.all([plain.close(closeOptions), implicit?.close(closeOptions)]);
+      for (const channel of external) channel.requestShutdown();
+      await Promise.all([plain.close(closeOptions), implicit?.close(closeOptions), ...[...external].map((c) => c.closed)]);
     },
     address: () => plain.address() as AddressInfo | null,
     implicitTlsAddress: () => (implicit?.address() as AddressInfo | null | undefined) ?? null,
@@ -208,7 +217,7 @@ export function createFtpServer(options: FtpServerOptions): FtpServer {
     get counters() {
       return plain.counters;
     },
-    accept,
+    accept: acceptExternal,
     [Symbol.asyncDispose]: () => server.close({ timeoutMs: 1000 }),
   };
   return server;

@@ -3,11 +3,21 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as net from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { memoryLogger } from '@gorgon/core';
 import { DiskFs } from '@gorgon/ftp';
 import { demoAuth, testServer } from './helpers.js';
 import { cmd, controlClient, dataConnect, epsv, login, readAll } from './socket-client.js';
+import { leakGuard } from '@gorgon/core/testing';
+
+// Every test must close what it opened: sockets, servers, file handles, timers.
+let guard: ReturnType<typeof leakGuard>;
+beforeEach(() => {
+  guard = leakGuard();
+});
+afterEach(async () => {
+  await guard.check(2000);
+});
 
 const dirs: string[] = [];
 afterEach(async () => {

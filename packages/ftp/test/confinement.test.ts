@@ -1,9 +1,19 @@
 import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DiskFs } from '@gorgon/ftp';
 import { LOGIN, play, testServer } from './helpers.js';
+import { leakGuard } from '@gorgon/core/testing';
+
+// Every test must close what it opened: sockets, servers, file handles, timers.
+let guard: ReturnType<typeof leakGuard>;
+beforeEach(() => {
+  guard = leakGuard();
+});
+afterEach(async () => {
+  await guard.check(2000);
+});
 
 const dirs: string[] = [];
 afterEach(async () => {

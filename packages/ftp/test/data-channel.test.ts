@@ -1,9 +1,19 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FsError } from '@gorgon/ftp';
 import { fromNetworkAscii, toNetworkAscii } from '../src/data-transfer.js';
 import { demoFs, testServer } from './helpers.js';
 import { activeListener, cmd, controlClient, dataConnect, epsv, login, readAll, sendAll } from './socket-client.js';
+import { leakGuard } from '@gorgon/core/testing';
+
+// Every test must close what it opened: sockets, servers, file handles, timers.
+let guard: ReturnType<typeof leakGuard>;
+beforeEach(() => {
+  guard = leakGuard();
+});
+afterEach(async () => {
+  await guard.check(2000);
+});
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 

@@ -1,5 +1,15 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LOGIN, play, testServer } from './helpers.js';
+import { leakGuard } from '@gorgon/core/testing';
+
+// Every test must close what it opened: sockets, servers, file handles, timers.
+let guard: ReturnType<typeof leakGuard>;
+beforeEach(() => {
+  guard = leakGuard();
+});
+afterEach(async () => {
+  await guard.check(2000);
+});
 
 describe('login and session basics (RFC 959 §4.1.1, §5.4)', () => {
   it('logs in, shows the directory, quits', async () => {

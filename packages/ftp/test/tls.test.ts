@@ -2,10 +2,20 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as tls from 'node:tls';
 import { Readable, Writable } from 'node:stream';
 import { Client } from 'basic-ftp';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createDemoCertificate } from '@gorgon/core';
 import { demoFs, testServer } from './helpers.js';
 import { cmd, controlClient } from './socket-client.js';
+import { leakGuard } from '@gorgon/core/testing';
+
+// Every test must close what it opened: sockets, servers, file handles, timers.
+let guard: ReturnType<typeof leakGuard>;
+beforeEach(() => {
+  guard = leakGuard();
+});
+afterEach(async () => {
+  await guard.check(2000);
+});
 
 let cert: { cert: string; key: string };
 beforeAll(async () => {
