@@ -1,9 +1,10 @@
 /**
  * @gorgon/pop3 against stock clients on loopback: Python's poplib (USER/PASS, APOP, STLS,
- * pop3s, TOP, UIDL, DELE then QUIT, a pipelined session), node-pop3, curl and fetchmail.
+ * pop3s, TOP, UIDL, DELE then QUIT, a pipelined session), node-pop3, curl, fetchmail and mpop
+ * (which pipelines its commands).
  * Every test checks that the retrieved messages are byte-identical to what was delivered and
  * that deletions happen only after QUIT.
- * Debian packages: curl fetchmail python3 (poplib is in the standard library).
+ * Debian packages: curl fetchmail mpop python3 (poplib is in the standard library).
  * @see RFC 1939, RFC 2449, RFC 2595, RFC 5034
  */
 import { spawn } from 'node:child_process';
@@ -18,6 +19,7 @@ import { HOSTILE, PIPELINED, POPLIB_DELE, POPLIB_FETCH } from './pop3-python.js'
 const PYTHON = '/usr/bin/python3';
 const CURL = '/usr/bin/curl';
 const FETCHMAIL = '/usr/bin/fetchmail';
+const MPOP = '/usr/bin/mpop';
 
 let fixture: Pop3Fixture | undefined;
 afterEach(async () => {
@@ -292,6 +294,61 @@ describe('fetchmail (MDA writing each message to a file)', () => {
     expect(r.code, r.log).toBe(0);
     expect(r.files.map(asDelivered).sort()).toEqual(fixture.messages.map(asLf).sort());
     expect(r.log).toMatch(/QUIT/);
+    expect(await fixture.stored()).toEqual([]);
+  });
+});
+
+const skipUnlessMpop = !CI && !available(MPOP);
+
+describe('mpop (pipelines its commands; MDA writing each message to a file)', () => {
+  async function mpop(extra: string[]): Promise<{ code: number | null; files: string[]; log: string }> {
+    need(MPOP, 'mpop');
+    const out = join(fixture!.dir, `mpop-out-${Math.random().toString(36).slice(2)}`);
+    await mkdir(out, { recursive: true });
+    const mda = join(fixture!.dir, 'mpop-mda.sh');
+    await writeFile(mda, `#!/bin/sh\nexec cat > "$(mktemp '${out}/msg.XXXXXX')"\n`, { mode: 0o755 });
+    const r = await run(
+      MPOP,
+      [
+        '--host=127.0.0.1',
+        '--auth=user',
+        `--user=${USER}`,
+        `--passwordeval=printf '%s' '${PASSWORD}'`,
+        '--only-new=off',
+        '--received-header=off',
+        '--pipelining=on',
+        `--delivery=mda,${mda}`,
+        `--uidls-file=${join(fixture!.dir, 'mpop-uidls')}`,
+        ...extra,
+      ],
+      { env: { ...process.env, HOME: fixture!.dir }, timeoutMs: 45_000 },
+    );
+    const names = (await readdir(out)).sort();
+    const files = await Promise.all(names.map(async (n) => (await readFile(join(out, n))).toString('latin1')));
+    return { code: r.code, files, log: r.stderr + r.stdout.toString() };
+  }
+  const asLf = (m: Buffer): string => m.toString('latin1').replace(/\r\n/g, '\n');
+
+  it.skipIf(skipUnlessMpop)('pipelined retrieval, keep mode: every message intact and still on the server', async () => {
+    fixture = await startPop3({ mechanisms: ['user'] });
+    const r = await mpop([`--port=${fixture.port}`, '--tls=off', '--keep=on']);
+    expect(r.code, r.log).toBe(0);
+    expect(r.files.sort()).toEqual(fixture.messages.map(asLf).sort());
+    expect(await fixture.stored()).toHaveLength(4);
+  });
+
+  it.skipIf(skipUnlessMpop)('STLS, then delete mode: every message intact, removed at QUIT', async () => {
+    fixture = await startPop3({ mechanisms: ['user'], requireTlsForPlaintext: true });
+    const r = await mpop([
+      `--port=${fixture.port}`,
+      '--tls=on',
+      '--tls-starttls=on',
+      `--tls-trust-file=${fixture.certPath}`,
+      '--tls-host-override=localhost',
+      '--keep=off',
+    ]);
+    expect(r.code, r.log).toBe(0);
+    expect(r.files.sort()).toEqual(fixture.messages.map(asLf).sort());
     expect(await fixture.stored()).toEqual([]);
   });
 });
