@@ -20,7 +20,7 @@ export async function completeLogin(
     user = await verify();
   } catch (err) {
     session.channel.log.error({ event: 'auth-error', mechanism }, errorText(err));
-    session.reply(replies.maildropTemporary);
+    session.reply(replies.authUnavailable);
     return;
   }
   if (!user) return session.loginFailed(name, mechanism);

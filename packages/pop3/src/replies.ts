@@ -38,6 +38,8 @@ export const replies = {
   inUse: err('maildrop already locked by another session', 'IN-USE'),
   /** Logged in again sooner than LOGIN-DELAY allows. @see RFC 2449 §8.1.2 */
   loginDelay: (seconds: number): Pop3Reply => err(`wait ${seconds} seconds between logins`, 'LOGIN-DELAY'),
+  /** The authenticator failed (users file unreadable, backend down). @see RFC 3206 §3 */
+  authUnavailable: err('authentication temporarily unavailable', 'SYS/TEMP'),
   /** The maildrop could not be opened for a passing reason (I/O). @see RFC 3206 §3 */
   maildropTemporary: err('maildrop temporarily unavailable', 'SYS/TEMP'),
   /** The maildrop cannot be opened for this user at all. @see RFC 3206 §3 */

@@ -227,6 +227,30 @@ describe('big messages, slow and vanishing clients (Maildir on disk)', () => {
     await again.release();
   });
 
+  it('a reader that stalls past the autologout timer is closed and its maildrop released', async () => {
+    await deliver(root, 'stall', big(16 * MiB));
+    const maildrops = new MaildirStore(root);
+    await using s = createPop3Server({
+      maildrops,
+      auth: new MemoryAuthenticator([{ name: 'stall', password: 'pw' }]),
+      limits: { idleTimeoutMs: 300, closeTimeoutMs: 300 },
+    });
+    const { port } = await s.listen(0);
+    const socket = netConnect(port, '127.0.0.1');
+    socket.pause();
+    socket.write('USER stall\r\nPASS pw\r\nRETR 1\r\n');
+    // A paused socket never reports the close; the server side is what is checked here.
+    for (let i = 0; i < 100 && s.counters.timeouts === 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    for (let i = 0; i < 100 && s.connections > 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(s.connections).toBe(0);
+    socket.destroy();
+    await closed(socket);
+    const again = await maildrops.open('stall');
+    expect(again.messages).toHaveLength(1);
+    await again.release();
+    expect(s.counters.timeouts).toBe(1);
+  });
+
   it('a client dropping mid-RETR leaves every message and the lock released', async () => {
     await deliver(root, 'drop', big(8 * MiB));
     await deliver(root, 'drop', 'Subject: small\r\n\r\nx\r\n');
