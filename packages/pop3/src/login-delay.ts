@@ -13,17 +13,21 @@ export class LoginDelay {
     this.#maxEntries = maxEntries;
   }
 
-  /** True when `user` may log in now; records the login when it may. */
-  admit(user: string, now = Date.now()): boolean {
+  /** True when `user` may log in now (no login of theirs within the last `seconds`). */
+  allows(user: string, now = Date.now()): boolean {
     if (this.seconds <= 0) return true;
     const last = this.#last.get(user);
-    if (last !== undefined && now - last < this.seconds * 1000) return false;
+    return last === undefined || now - last >= this.seconds * 1000;
+  }
+
+  /** Records a completed login of `user`. */
+  record(user: string, now = Date.now()): void {
+    if (this.seconds <= 0) return;
     this.#last.delete(user);
     if (this.#last.size >= this.#maxEntries) {
       const oldest = this.#last.keys().next().value;
       if (oldest !== undefined) this.#last.delete(oldest);
     }
     this.#last.set(user, now);
-    return true;
   }
 }

@@ -25,7 +25,7 @@ export async function completeLogin(
   }
   if (!user) return session.loginFailed(name, mechanism);
   session.ctx.throttle.succeeded(session.channel.remoteAddress);
-  if (!session.ctx.loginDelay.admit(user.name)) {
+  if (!session.ctx.loginDelay.allows(user.name)) {
     session.reply(replies.loginDelay(session.ctx.loginDelay.seconds));
     return;
   }
@@ -43,5 +43,7 @@ export async function completeLogin(
     await maildrop.release();
     return;
   }
+  // Only a completed login counts for LOGIN-DELAY: a refusal ([IN-USE]) must not delay a retry.
+  session.ctx.loginDelay.record(user.name);
   session.enterTransaction(user.name, maildrop);
 }

@@ -307,7 +307,20 @@ describe('POP3 session transcripts (RFC 1939)', () => {
   });
 
   it('LOGIN-DELAY refuses a second login too soon with [LOGIN-DELAY]', async () => {
-    const { ctx } = testContext({ loginDelaySeconds: 300 });
+    const { ctx, store } = testContext({ loginDelaySeconds: 300 });
+    // A login refused with [IN-USE] does not count: the retry is not delayed.
+    const holder = await store.open('bob');
+    await transcript(
+      (ch) => new Pop3Session(ch, ctx),
+      `
+      S: /^\\+OK/
+      C: USER bob
+      S: +OK send PASS
+      C: PASS builder
+      S: /^-ERR \\[IN-USE\\]/
+    `,
+    );
+    await holder.release();
     const script = `
       S: /^\\+OK/
       C: USER bob
