@@ -43,7 +43,8 @@ export abstract class AsyncChat {
   /** Where the framer leaves each step: reused, so dispatching a unit allocates nothing. */
   readonly #range: FrameRange = { buffer: EMPTY, start: 0, end: 0 };
   readonly #out: OutputFifo;
-  readonly #limits: ChatLimits;
+  readonly #highWater: number;
+  readonly #lowWater: number;
   #busy = false;
   #paused = false;
   #dropInput = false;
@@ -54,19 +55,48 @@ export abstract class AsyncChat {
 
   constructor(channel: Channel, options: Partial<ChatLimits> = {}) {
     this.channel = channel;
-    this.#limits = { ...defaultChatLimits, ...options };
+    this.#highWater = options.inputHighWater ?? defaultChatLimits.inputHighWater;
+    this.#lowWater = options.inputLowWater ?? defaultChatLimits.inputLowWater;
     this.#framer = new Framer('\r\n');
-    this.#out = new OutputFifo(channel, () => this.#run());
-    const handler: ChannelHandler = {
-      data: (chunk) => this.#onData(chunk),
-      end: () => this.#onEnd(),
-      close: () => this.#onClose(),
-      drain: () => this.#onDrain(),
-      timeout: (kind) => this.#guard(() => this.handleTimeout(kind)),
-      shutdown: () => this.#guard(() => this.handleShutdown()),
-    };
+    const handler = new AsyncChat.#Handler(this);
+    this.#out = new OutputFifo(channel, handler);
     channel.attach(handler);
   }
+
+  /**
+   * The channel's (and the FIFO's) view of a session: one object with prototype methods rather
+   * than a closure per event per connection, as idle connections are counted in thousands.
+   */
+  static readonly #Handler = class implements ChannelHandler {
+    readonly chat: AsyncChat;
+    constructor(chat: AsyncChat) {
+      this.chat = chat;
+    }
+    data(chunk: Buffer): void {
+      this.chat.#onData(chunk);
+    }
+    end(): void {
+      this.chat.#onEnd();
+    }
+    close(): void {
+      this.chat.#onClose();
+    }
+    drain(): void {
+      this.chat.#onDrain();
+    }
+    timeout(kind: 'idle' | 'total'): void {
+      const chat = this.chat;
+      chat.#guard(() => chat.handleTimeout(kind));
+    }
+    shutdown(): void {
+      const chat = this.chat;
+      chat.#guard(() => chat.handleShutdown());
+    }
+    /** Queued output went out: dispatching may go on. */
+    progress(): void {
+      this.chat.#run();
+    }
+  };
 
   /** The current terminator (a byte count shows how many bytes are still expected). */
   get terminator(): Terminator {
@@ -196,7 +226,7 @@ export abstract class AsyncChat {
   #onData(chunk: Buffer): void {
     if (this.#dropInput) return;
     this.#framer.push(chunk);
-    if (!this.#paused && this.#framer.queued > this.#limits.inputHighWater) {
+    if (!this.#paused && this.#framer.queued > this.#highWater) {
       this.#paused = true;
       this.channel.pause();
     }
@@ -312,7 +342,7 @@ export abstract class AsyncChat {
   }
 
   #maybeResume(): void {
-    if (this.#paused && this.#framer.queued < this.#limits.inputLowWater && !this.channel.isClosed) {
+    if (this.#paused && this.#framer.queued < this.#lowWater && !this.channel.isClosed) {
       this.#paused = false;
       this.channel.resume();
     }

@@ -45,11 +45,17 @@ export interface ChannelOptions {
   counters?: Counters;
   /** The loop that sweeps this channel's timeouts. Default: a private one. */
   loop?: Loop;
+  /** Called once when the connection is gone: cheaper than a promise per connection. */
+  onClose?: (channel: Channel) => void;
   /** Set TCP_NODELAY on TCP sockets. Default true: lock-step exchanges stall ~40 ms without it. */
   noDelay?: boolean;
 }
 
 let fallbackIds = 0;
+
+/** The channel that owns a stream: lets one set of listener functions serve every connection. */
+const kChannel = Symbol('gorgon.channel');
+type Owned = Duplex & { [kChannel]?: Channel };
 
 /**
  * One connection: a byte stream (TCP socket, TLS socket, Unix socket, pipe, or the in-memory
@@ -64,8 +70,6 @@ export class Channel {
   /** The client's address: from a trusted PROXY header, else the socket's; "local" for pipes. */
   readonly remoteAddress: string;
   readonly remotePort: number;
-  readonly localAddress: string;
-  readonly localPort: number;
   /** When the connection was made (ms since the epoch): the total timeout counts from here. */
   readonly openedAt = Date.now();
   /** Counters shared with the listener (or this channel's own). */
@@ -80,6 +84,8 @@ export class Channel {
   #ended = false;
   #attached = false;
   #lastActivity = Date.now();
+  /** When a flushing close began; the loop destroys the stream `closeTimeoutMs` later. */
+  #endedAt = 0;
   /** When the handler was told of a timeout; it has `closeTimeoutMs` to close. */
   #timedOutAt: number | undefined;
   #timedOutKind: 'idle' | 'total' | undefined;
@@ -87,17 +93,37 @@ export class Channel {
   readonly #totalTimeoutMs: number;
   readonly #closeTimeoutMs: number;
   readonly #loop: Loop;
-  readonly #closedPromise: Promise<void>;
-  #resolveClosed!: () => void;
-  #closeTimer: NodeJS.Timeout | undefined;
-  readonly #listeners = {
-    data: (chunk: Buffer) => this.#onData(chunk),
-    end: () => this.#handler?.end(),
-    close: () => this.#onClose(),
-    error: (err: Error) => this.#onError(err),
-    drain: () => {
-      this.#lastActivity = Date.now();
-      this.#handler?.drain();
+  /** Made on first use of `closed`: most channels never need a promise. */
+  #closedPromise: Promise<void> | undefined;
+  #resolveClosed: (() => void) | undefined;
+  readonly #onClosed: ((channel: Channel) => void) | undefined;
+  #local: { address: string; port: number } | undefined;
+  /**
+   * Stream listeners shared by every channel: `this` is the stream, which carries its channel,
+   * so a connection costs no closures here (idle connections are counted in thousands).
+   */
+  static readonly #listeners = {
+    data(this: Owned, chunk: Buffer): void {
+      const channel = this[kChannel];
+      if (channel) channel.#onData(chunk);
+    },
+    end(this: Owned): void {
+      const channel = this[kChannel];
+      if (channel) channel.#handler?.end();
+    },
+    close(this: Owned): void {
+      const channel = this[kChannel];
+      if (channel) channel.#onClose();
+    },
+    error(this: Owned, err: Error): void {
+      const channel = this[kChannel];
+      if (channel) channel.#onError(err);
+    },
+    drain(this: Owned): void {
+      const channel = this[kChannel];
+      if (!channel) return;
+      channel.#lastActivity = Date.now();
+      channel.#handler?.drain();
     },
   };
 
@@ -107,8 +133,6 @@ export class Channel {
     this.#secure = socket.encrypted === true;
     this.remoteAddress = options.remoteAddress ?? normaliseAddress(socket.remoteAddress) ?? 'local';
     this.remotePort = options.remotePort ?? socket.remotePort ?? 0;
-    this.localAddress = normaliseAddress(socket.localAddress) ?? 'local';
-    this.localPort = socket.localPort ?? 0;
     this.#loop = options.loop ?? new Loop({ tickMs: tickFor(options) });
     this.id = options.id ?? `c${(++fallbackIds).toString(36)}`;
     this.log = (options.logger ?? silentLogger).child({ conn: this.id, remote: this.remoteAddress });
@@ -116,11 +140,12 @@ export class Channel {
     this.#idleTimeoutMs = options.idleTimeoutMs ?? 0;
     this.#totalTimeoutMs = options.totalTimeoutMs ?? 0;
     this.#closeTimeoutMs = options.closeTimeoutMs ?? 10_000;
-    this.#closedPromise = new Promise((resolve) => (this.#resolveClosed = resolve));
+    this.#onClosed = options.onClose;
+    (stream as Owned)[kChannel] = this;
     if (options.noDelay !== false && typeof socket.setNoDelay === 'function') socket.setNoDelay(true);
     // Input waits in the stream until an owner attaches; only close and error are watched now.
-    stream.on('close', this.#listeners.close);
-    stream.on('error', this.#listeners.error);
+    stream.on('close', Channel.#listeners.close);
+    stream.on('error', Channel.#listeners.error);
     if (stream.destroyed) queueMicrotask(() => this.#onClose());
     this.#loop.add(this);
   }
@@ -142,7 +167,17 @@ export class Channel {
 
   /** Resolves when the connection is fully closed. */
   get closed(): Promise<void> {
+    this.#closedPromise ??= this.#closed ? Promise.resolve() : new Promise((resolve) => (this.#resolveClosed = resolve));
     return this.#closedPromise;
+  }
+
+  /** Our address on this connection ("local" for pipes); asked of the socket on first use. */
+  get localAddress(): string {
+    return (this.#local ??= this.#localInfo()).address;
+  }
+
+  get localPort(): number {
+    return (this.#local ??= this.#localInfo()).port;
   }
 
   /** True while the stream's buffer is above its high-water mark: wait for `drain`. */
@@ -222,6 +257,7 @@ export class Channel {
     }
     if (this.#ended) return;
     this.#ended = true;
+    this.#endedAt = Date.now();
     const stream = this.#stream;
     stream.end();
     if (!this.#attached) {
@@ -230,8 +266,6 @@ export class Channel {
       this.#bindFlow(stream);
     }
     stream.resume();
-    this.#closeTimer = setTimeout(() => this.#stream.destroy(), this.#closeTimeoutMs);
-    this.#closeTimer.unref();
   }
 
   /** Asks the owner to say goodbye and close (listener shutdown). */
@@ -256,8 +290,9 @@ export class Channel {
     const socket = await wrapInTls(raw, options, (wrapped) => {
       // Watch close at once, so a handshake that fails or stalls still closes the channel.
       this.#stream = wrapped;
-      wrapped.on('close', this.#listeners.close);
-      wrapped.on('error', this.#listeners.error);
+      (wrapped as Owned)[kChannel] = this;
+      wrapped.on('close', Channel.#listeners.close);
+      wrapped.on('error', Channel.#listeners.error);
     });
     this.#secure = true;
     this.#lastActivity = Date.now();
@@ -272,10 +307,15 @@ export class Channel {
   /**
    * Called by the loop's tick: fires the idle or total timeout when due. The handler is told
    * once; if it has neither closed nor called `touch()` within `closeTimeoutMs`, the
-   * connection is destroyed.
+   * connection is destroyed. Also bounds a flushing close by `closeTimeoutMs` (one sweep for
+   * every connection, not a timer per close).
    */
   checkTimeouts(now: number): void {
-    if (this.#closed || !this.#handler) return;
+    if (this.#closed) return;
+    if (this.#ended && now - this.#endedAt >= this.#closeTimeoutMs) {
+      this.#stream.destroy();
+      return;
+    }
     if (this.#timedOutAt !== undefined) {
       if (!this.#ended && now - this.#timedOutAt >= this.#closeTimeoutMs) {
         this.log.info({ event: 'timeout-close' }, 'session ignored its timeout: closing');
@@ -296,22 +336,29 @@ export class Channel {
     this.log.info({ event: 'timeout', kind }, `${kind} timeout`);
     this.#timedOutAt = now;
     this.#timedOutKind = kind;
-    this.#handler!.timeout(kind);
+    // Nobody to say goodbye: a connection whose session was never made just goes.
+    if (this.#handler) this.#handler.timeout(kind);
+    else this.close({ flush: false });
   }
 
   /** The events that carry the conversation; bound once an owner is attached. */
   #bindFlow(stream: Duplex): void {
-    stream.on('data', this.#listeners.data);
-    stream.on('end', this.#listeners.end);
-    stream.on('drain', this.#listeners.drain);
+    stream.on('data', Channel.#listeners.data);
+    stream.on('end', Channel.#listeners.end);
+    stream.on('drain', Channel.#listeners.drain);
   }
 
   #unbind(stream: Duplex): void {
-    stream.off('data', this.#listeners.data);
-    stream.off('end', this.#listeners.end);
-    stream.off('close', this.#listeners.close);
-    stream.off('error', this.#listeners.error);
-    stream.off('drain', this.#listeners.drain);
+    stream.off('data', Channel.#listeners.data);
+    stream.off('end', Channel.#listeners.end);
+    stream.off('close', Channel.#listeners.close);
+    stream.off('error', Channel.#listeners.error);
+    stream.off('drain', Channel.#listeners.drain);
+  }
+
+  #localInfo(): { address: string; port: number } {
+    const socket = this.#stream as Partial<tls.TLSSocket>;
+    return { address: normaliseAddress(socket.localAddress) ?? 'local', port: socket.localPort ?? 0 };
   }
 
   #onData(chunk: Buffer): void {
@@ -334,10 +381,10 @@ export class Channel {
   #onClose(): void {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#closeTimer) clearTimeout(this.#closeTimer);
     this.#loop.delete(this);
     this.#handler?.close();
-    this.#resolveClosed();
+    this.#resolveClosed?.();
+    this.#onClosed?.(this);
   }
 }
 
@@ -351,6 +398,7 @@ function tickFor(options: ChannelOptions): number {
   const shortest = Math.min(
     options.idleTimeoutMs || Number.POSITIVE_INFINITY,
     options.totalTimeoutMs || Number.POSITIVE_INFINITY,
+    options.closeTimeoutMs ?? 10_000,
   );
   return Number.isFinite(shortest) ? Math.max(10, Math.min(1000, Math.floor(shortest / 4))) : 1000;
 }

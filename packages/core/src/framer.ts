@@ -24,6 +24,17 @@ export type FrameStepKind = 0 | 1 | 2;
 
 const EMPTY = Buffer.alloc(0);
 
+/** Delimiters given as strings are shared Buffers: a connection need not own a copy of CRLF. */
+const delimiters = new Map<string, Buffer>();
+function delimiterBuffer(text: string): Buffer {
+  let buf = delimiters.get(text);
+  if (!buf) {
+    buf = Buffer.from(text);
+    if (delimiters.size < 64) delimiters.set(text, buf);
+  }
+  return buf;
+}
+
 /**
  * The framing half of asynchat, apart from any socket: bytes go in with `push`, and `step`
  * hands out what the current terminator allows. The terminator may change between steps (a
@@ -51,7 +62,7 @@ export class Framer {
   #countDone = false;
   #terminator: Terminator = '\r\n';
   /** step()'s own range, so step() allocates only what it returns. */
-  readonly #scratch: FrameRange = { buffer: EMPTY, start: 0, end: 0 };
+  #scratch: FrameRange | undefined;
 
   constructor(terminator: Terminator = '\r\n') {
     this.setTerminator(terminator);
@@ -78,7 +89,7 @@ export class Framer {
       this.#remaining = terminator;
       this.#delimiter = undefined;
     } else {
-      const delimiter = typeof terminator === 'string' ? Buffer.from(terminator) : terminator;
+      const delimiter = typeof terminator === 'string' ? delimiterBuffer(terminator) : terminator;
       if (delimiter.length === 0) throw new CoreError('bad-terminator', 'an empty delimiter never matches');
       this.#mode = 'delimiter';
       this.#delimiter = delimiter;
@@ -128,7 +139,7 @@ export class Framer {
    * a step without it carries part of a unit that is still being collected.
    */
   step(): FrameStep | undefined {
-    const range = this.#scratch;
+    const range = (this.#scratch ??= { buffer: EMPTY, start: 0, end: 0 });
     const kind = this.stepInto(range);
     if (kind === 0) return undefined;
     const data = range.end > range.start ? range.buffer.subarray(range.start, range.end) : undefined;

@@ -11,6 +11,11 @@ const YIELD_BYTES = 1024 * 1024;
 /** Plain output queued and not yet written above which the owner should stop producing. */
 export const OUTPUT_HIGH_WATER = 64 * 1024;
 
+/** Who the FIFO tells that output went out (an AsyncChat, which then dispatches more input). */
+export interface FifoOwner {
+  progress(): void;
+}
+
 function isPlain(item: Item): item is Buffer | string {
   return typeof item === 'string' || Buffer.isBuffer(item);
 }
@@ -30,7 +35,7 @@ function isPromise(value: unknown): value is Promise<Chunk> {
  */
 export class OutputFifo {
   readonly #channel: Channel;
-  readonly #onProgress: (() => void) | undefined;
+  readonly #owner: FifoOwner | undefined;
   #items: Item[] = [];
   #head = 0;
   /** Length of the plain items queued (string length for strings: an estimate is enough). */
@@ -40,14 +45,14 @@ export class OutputFifo {
   #pumping = false;
   #scheduled = false;
   #drainWaiter: (() => void) | undefined;
-  #idleWaiters: Array<() => void> = [];
+  #idleWaiters: Array<() => void> | undefined;
   #onEmpty: (() => void) | undefined;
   #failed = false;
 
-  /** @param onProgress called when queued output went out and `backlogged` may have cleared. */
-  constructor(channel: Channel, onProgress?: () => void) {
+  /** @param owner told when queued output went out and `backlogged` may have cleared. */
+  constructor(channel: Channel, owner?: FifoOwner) {
     this.#channel = channel;
-    this.#onProgress = onProgress;
+    this.#owner = owner;
   }
 
   /** True when nothing is queued or being written. */
@@ -90,7 +95,7 @@ export class OutputFifo {
   /** Resolves when everything queued so far has been handed to the stream (or dropped on abort). */
   flush(): Promise<void> {
     if (this.idle && !this.#scheduled) return Promise.resolve();
-    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+    return new Promise((resolve) => (this.#idleWaiters ??= []).push(resolve));
   }
 
   /** The peer drained our output. */
@@ -171,7 +176,7 @@ export class OutputFifo {
           this.#items[this.#head++] = '';
           this.#producers--;
           this.#compact();
-          this.#onProgress?.();
+          this.#owner?.progress();
         } else {
           written += chunk.length;
           this.#channel.write(chunk);
@@ -222,12 +227,12 @@ export class OutputFifo {
   #settle(): void {
     if (!this.idle || this.#scheduled) return;
     const waiters = this.#idleWaiters;
-    this.#idleWaiters = [];
-    for (const w of waiters) w();
+    this.#idleWaiters = undefined;
+    if (waiters) for (const w of waiters) w();
     const onEmpty = this.#onEmpty;
     this.#onEmpty = undefined;
     onEmpty?.();
-    this.#onProgress?.();
+    this.#owner?.progress();
   }
 }
 

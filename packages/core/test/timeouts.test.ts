@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createListener, LineSession, Loop, type Channel } from '@gorgon/core';
+import { Channel, createListener, LineSession, Loop, memoryStreamPair } from '@gorgon/core';
 import { leakGuard, memoryChannelPair } from '@gorgon/core/testing';
 import { dial, waitFor } from './helpers.js';
 
@@ -118,6 +118,42 @@ describe('timeouts', () => {
     channel.close({ flush: false });
     await channel.closed;
     expect(loop.size).toBe(0);
+  });
+
+  it('a connection whose session was never made still times out', async () => {
+    let orphan: Channel | undefined;
+    await using listener = createListener({ name: 'orphan', idleTimeoutMs: MINUTE }, (ch) => {
+      orphan = ch; // no session attached
+    });
+    const { port } = await listener.listen(0);
+    const client = dial(port);
+    await waitFor(() => orphan !== undefined, 'the connection');
+    listener.loop.tick(Date.now() + MINUTE);
+    await client.closed();
+    await orphan!.closed;
+    expect(listener.counters.timeouts).toBe(1);
+  });
+
+  it('a flushing close to a peer that never closes its side is bounded by closeTimeoutMs', async () => {
+    // Both sides half-open: the peer reads our FIN and keeps its own side open for ever.
+    const [serverSide, peer] = memoryStreamPair({ allowHalfOpen: [true, true] });
+    const received: Buffer[] = [];
+    peer.on('data', (chunk: Buffer) => received.push(chunk));
+    const peerEnded = new Promise((resolve) => peer.once('end', resolve));
+    const loop = new Loop({ tickMs: 60_000 });
+    const closes: Channel[] = [];
+    const channel = new Channel(serverSide, { closeTimeoutMs: 5000, loop, onClose: (ch) => closes.push(ch) });
+    channel.write('last words\r\n');
+    channel.close();
+    await peerEnded;
+    expect(Buffer.concat(received).toString()).toBe('last words\r\n');
+    loop.tick(Date.now() + 4000);
+    expect(channel.isClosed).toBe(false);
+    loop.tick(Date.now() + 5000);
+    await channel.closed;
+    expect(closes).toEqual([channel]);
+    expect(loop.size).toBe(0);
+    peer.destroy();
   });
 
   it('the default handleTimeout closes the connection (memory pair)', async () => {
