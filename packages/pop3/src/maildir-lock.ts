@@ -22,6 +22,12 @@ interface LockInfo {
 /** Tokens of the locks this process holds, by path. */
 const held = new Map<string, string>();
 
+/** This host's name, read once (os.hostname() is a system call). */
+const HOST = hostname();
+/** Per-process part of lock tokens; with the pid and a counter, unique without a random draw per login. */
+const PROCESS_NONCE = randomBytes(6).toString('hex');
+let tokens = 0;
+
 function parseInfo(text: string): LockInfo | undefined {
   try {
     const v = JSON.parse(text) as Partial<LockInfo>;
@@ -51,7 +57,7 @@ function isStale(text: string, mtimeMs: number, path: string, staleMs: number): 
   if (age > staleMs) return true;
   const info = parseInfo(text);
   if (!info) return age > 10_000;
-  if (info.host !== hostname()) return false;
+  if (info.host !== HOST) return false;
   if (info.pid === process.pid) return held.get(path) !== info.token;
   return !alive(info.pid);
 }
@@ -66,11 +72,11 @@ function isStale(text: string, mtimeMs: number, path: string, staleMs: number): 
 export async function acquireMaildirLock(path: string, options: MaildirLockOptions = {}): Promise<MaildirLock | undefined> {
   const staleMs = options.staleMs ?? 10 * 60_000;
   for (let attempt = 0; attempt < 3; attempt++) {
-    const token = randomBytes(12).toString('hex');
+    const token = `${PROCESS_NONCE}-${++tokens}`;
     try {
       const handle = await open(path, 'wx', 0o600);
       try {
-        await handle.write(JSON.stringify({ pid: process.pid, host: hostname(), token, time: new Date().toISOString() }));
+        await handle.write(JSON.stringify({ pid: process.pid, host: HOST, token, time: new Date().toISOString() }));
       } finally {
         await handle.close();
       }
