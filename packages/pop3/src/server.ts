@@ -51,6 +51,12 @@ export function createPop3Server(options: Pop3ServerOptions): Pop3Server {
   let secure: Listener | undefined;
   let closing: Promise<void> | undefined;
 
+  function close(closeOptions: { timeoutMs?: number } = {}): Promise<void> {
+    const timeoutMs = closeOptions.timeoutMs ?? limits.shutdownTimeoutMs;
+    closing ??= Promise.all([plain.close({ timeoutMs }), secure?.close({ timeoutMs })]).then(() => undefined);
+    return closing;
+  }
+
   const addressOf = (listener: Listener | undefined): AddressInfo | null => {
     const address = listener?.address();
     return address && typeof address === 'object' ? address : null;
@@ -65,11 +71,7 @@ export function createPop3Server(options: Pop3ServerOptions): Pop3Server {
       secure ??= make('pop3s', { secureContext: ctx.secureContext! });
       return (await secure.listen(port, host)) as AddressInfo;
     },
-    close(closeOptions = {}) {
-      const timeoutMs = closeOptions.timeoutMs ?? limits.shutdownTimeoutMs;
-      closing ??= Promise.all([plain.close({ timeoutMs }), secure?.close({ timeoutMs })]).then(() => undefined);
-      return closing;
-    },
+    close,
     address: () => addressOf(plain),
     tlsAddress: () => addressOf(secure),
     get connections() {
@@ -80,8 +82,6 @@ export function createPop3Server(options: Pop3ServerOptions): Pop3Server {
       if (secure) for (const key of Object.keys(sum) as Array<keyof Counters>) sum[key] += secure.counters[key];
       return { ...sum, ...ctx.stats };
     },
-    [Symbol.asyncDispose]() {
-      return this.close({ timeoutMs: 1000 });
-    },
+    [Symbol.asyncDispose]: () => close({ timeoutMs: 1000 }),
   };
 }

@@ -127,6 +127,28 @@ describe('MaildirStore', () => {
     expect(await readdir(join(root, 'alice', 'cur'))).toHaveLength(1);
   });
 
+  it('opens a big maildrop of foreign messages (no sizes in the names) with correct sizes and order', async () => {
+    const count = 2500;
+    await mkdir(join(root, 'big', 'new'), { recursive: true });
+    await mkdir(join(root, 'big', 'cur'), { recursive: true });
+    const bodies = Array.from({ length: count }, (_, i) => `Subject: ${i}\n\n${'.x\n'.repeat(i % 7)}end\n`);
+    // Written by "another MTA": Maildir names without ,S= or ,W=, half in new/, half in cur/.
+    for (let i = 0; i < count; i += 250) {
+      await Promise.all(
+        bodies.slice(i, i + 250).map((b, k) => {
+          const n = i + k;
+          const name = `${1_700_000_000 + n}.V1I${n}M1.mx.example.org`;
+          return writeFile(join(root, 'big', n % 2 ? 'new' : 'cur', n % 2 ? name : `${name}:2,`), b);
+        }),
+      );
+    }
+    const drop = await new MaildirStore(root, { concurrency: 16 }).open('big');
+    expect(drop.messages).toHaveLength(count);
+    expect(drop.messages.map((m) => m.size)).toEqual(bodies.map((b) => wireSize(Buffer.from(b))));
+    expect(await readdir(join(root, 'big', 'new'))).toEqual([]);
+    await drop.release();
+  });
+
   it('sees every message delivered concurrently with opens, and loses none', async () => {
     const store = new MaildirStore(root);
     const deliveries = Array.from({ length: 40 }, (_, i) => deliver(root, 'alice', `Subject: ${i}\r\n\r\n${i}\r\n`));
