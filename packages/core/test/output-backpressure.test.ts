@@ -79,7 +79,8 @@ describe('a 1 GiB producer to a slow reader', () => {
     for (let target = 0; target < 1024 * MiB; target += 192 * MiB) {
       await waitFor(() => channel.needsDrain, 'the server to block on the slow client');
       const aheadWhilePaused = producer.produced - received;
-      expect(aheadWhilePaused).toBeLessThanOrEqual(24 * MiB); // kernel buffers, not the 1 GiB
+      // Kernel buffers at most (32 MiB receive, 4 MiB send here), never the 1 GiB.
+      expect(aheadWhilePaused).toBeLessThanOrEqual(48 * MiB);
       rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
       socket.resume();
       await waitFor(() => received >= target + 192 * MiB || producer.calls === 1024, 'a burst of reading', 20_000);
@@ -93,7 +94,7 @@ describe('a 1 GiB producer to a slow reader', () => {
     // The FIFO's own contract: one chunk at a time, only when the stream can take it.
     expect(producer.violations).toEqual([]);
     expect(producer.maxNodeBuffered).toBeLessThanOrEqual(MiB + 64 * 1024);
-    expect(maxAhead).toBeLessThanOrEqual(24 * MiB);
+    expect(maxAhead).toBeLessThanOrEqual(48 * MiB);
     expect(rssPeak - rssBefore).toBeLessThan(256 * MiB);
     await client.closed();
   }, 60_000);

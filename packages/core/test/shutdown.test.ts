@@ -71,7 +71,7 @@ describe('graceful shutdown', () => {
     expect(await stubborn.line()).toBe('200 ready');
     expect(await polite.line()).toBe('200 ready');
     let done = false;
-    const closing = listener.close({ timeoutMs: 300 }).then(() => (done = true));
+    const closing = listener.close({ timeoutMs: 1500 }).then(() => (done = true));
     expect(await polite.line()).toBe('421 server shutting down');
     await polite.closed();
     // The stubborn one is still served until the deadline.

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { connect as netConnect } from 'node:net';
+import { createServer, connect as netConnect, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Duplex } from 'node:stream';
@@ -89,10 +89,14 @@ describe('transports', () => {
   it('connect() fails with a CoreError when nobody listens, and after connectTimeoutMs', async () => {
     const path = join(dir, 'nobody.sock');
     await expect(connect({ path })).rejects.toMatchObject({ code: 'connect-failed' });
-    // 192.0.2.0/24 is TEST-NET-1: never routed, so the connect can only time out or fail fast.
-    await expect(connect({ host: '192.0.2.1', port: 9, connectTimeoutMs: 50 })).rejects.toMatchObject({
-      code: expect.stringMatching(/^(timeout|connect-failed)$/),
-    });
+    // A server that accepts but never answers the ClientHello: the TLS connect can only time out.
+    const held: Socket[] = [];
+    const silent = createServer((socket) => held.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as AddressInfo;
+    await expect(connect({ port, tls: { servername: 'localhost' }, connectTimeoutMs: 50 })).rejects.toMatchObject({ code: 'timeout' });
+    for (const socket of held) socket.destroy();
+    await new Promise<void>((resolve) => silent.close(() => resolve()));
   });
 
   it('a channel made before its owner attaches keeps the input for it', async () => {
