@@ -20,3 +20,4 @@ export { MaildirStore, MAILDIR_LOCK_NAME, type MaildirStoreOptions } from './mai
 export { acquireMaildirLock, type MaildirLock, type MaildirLockOptions } from './maildir-lock.js';
 export { parseMaildirName, uniqueMaildirName, type MaildirName } from './maildir-names.js';
 export { deliver, type Delivery } from './deliver.js';
+export { MessageFileProducer } from './message-file-producer.js';
