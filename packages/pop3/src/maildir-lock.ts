@@ -77,8 +77,12 @@ export async function acquireMaildirLock(path: string, options: MaildirLockOptio
       const handle = await open(path, 'wx', 0o600);
       try {
         await handle.write(JSON.stringify({ pid: process.pid, host: HOST, token, time: new Date().toISOString() }));
+      } catch (err) {
+        await unlink(path).catch(() => undefined); // an empty lock would block logins until it ages out
+        throw err;
       } finally {
-        await handle.close();
+        // The content is visible once written; the login need not wait for the close.
+        handle.close().catch(() => undefined);
       }
       held.set(path, token);
       return holdLock(path, token, staleMs);
