@@ -209,9 +209,9 @@ export class FtpSession extends LineSession {
     return this.#controlLost || this.channel.isClosed;
   }
 
-  protected override collectIncomingData(data: Buffer): void {
-    super.collectIncomingData(data);
-    if (data.length <= 16 && URGENT_ABOR.test(data.toString('latin1')) && this.state === 'ready') {
+  protected override collectIncomingRange(buffer: Buffer, start: number, end: number): void {
+    super.collectIncomingRange(buffer, start, end);
+    if (end - start <= 16 && this.state === 'ready' && URGENT_ABOR.test(buffer.toString('latin1', start, end))) {
       // A normal "ABOR\r\n" completes its line in the same read; an urgent one never does.
       const seen = this.#linesSeen;
       setTimeout(() => {

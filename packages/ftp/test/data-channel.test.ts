@@ -187,6 +187,26 @@ describe('data channel over real sockets (RFC 959 §3.2–3.4, RFC 2428)', () =>
     c.end();
   });
 
+  it('hears an urgent ABOR whose LF went out of band (ftplib sends ABOR with MSG_OOB)', async () => {
+    const fs = demoFs();
+    const w = await fs.openWrite('/huge.bin', { mode: 'replace' });
+    for (let i = 0; i < 64; i++) await w.write(Buffer.alloc(1024 * 1024, i));
+    await w.commit();
+    await using server = testServer({ fs });
+    const { port } = await server.listen(0);
+    const c = await controlClient(port);
+    await login(c);
+    const d = await dataConnect(await epsv(c));
+    d.pause();
+    expect(await cmd(c, 'RETR huge.bin')).toMatch(/^150 /);
+    c.send(Buffer.concat([Buffer.from([0xff, 0xf4, 0xff, 0xf2]), Buffer.from('ABOR\r')])); // no LF
+    expect(await c.line()).toBe('426 Transfer aborted.');
+    expect(await c.line()).toBe('226 ABOR command successful.');
+    expect(await cmd(c, 'NOOP')).toBe('200 NOOP ok.'); // the held "ABOR\r" is not answered twice
+    d.destroy();
+    c.end();
+  });
+
   it('answers 425 when the client never opens the data connection', async () => {
     await using server = testServer({ limits: { dataConnectTimeoutMs: 200 } });
     const { port } = await server.listen(0);
