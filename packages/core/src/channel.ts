@@ -3,7 +3,7 @@ import type * as tls from 'node:tls';
 import { createCounters, type Counters } from './counters.js';
 import { CoreError, errorText } from './errors.js';
 import { silentLogger, type Logger } from './logger.js';
-import { Loop } from './loop.js';
+import { Loop, tickForTimeouts } from './loop.js';
 import { wrapInTls, type TlsUpgradeOptions } from './tls.js';
 
 export type { TlsUpgradeOptions } from './tls.js';
@@ -133,7 +133,8 @@ export class Channel {
     this.#secure = socket.encrypted === true;
     this.remoteAddress = options.remoteAddress ?? normaliseAddress(socket.remoteAddress) ?? 'local';
     this.remotePort = options.remotePort ?? socket.remotePort ?? 0;
-    this.#loop = options.loop ?? new Loop({ tickMs: tickFor(options) });
+    this.#loop =
+      options.loop ?? new Loop({ tickMs: tickForTimeouts(options.idleTimeoutMs, options.totalTimeoutMs, options.closeTimeoutMs ?? 10_000) });
     this.id = options.id ?? `c${(++fallbackIds).toString(36)}`;
     this.log = (options.logger ?? silentLogger).child({ conn: this.id, remote: this.remoteAddress });
     this.counters = options.counters ?? createCounters();
@@ -392,13 +393,4 @@ export class Channel {
 export function normaliseAddress(address: string | undefined): string | undefined {
   if (address === undefined) return undefined;
   return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
-}
-
-function tickFor(options: ChannelOptions): number {
-  const shortest = Math.min(
-    options.idleTimeoutMs || Number.POSITIVE_INFINITY,
-    options.totalTimeoutMs || Number.POSITIVE_INFINITY,
-    options.closeTimeoutMs ?? 10_000,
-  );
-  return Number.isFinite(shortest) ? Math.max(10, Math.min(1000, Math.floor(shortest / 4))) : 1000;
 }

@@ -13,7 +13,7 @@ export { LineEscapingProducer, crlfLength, type LineEscapingOptions } from './li
 export { LineSession, type LineSessionOptions } from './line-session.js';
 export { createListener, formatAddress, type Listener, type ListenerOptions, type RejectReason } from './listener.js';
 export { memoryLogger, printable, silentLogger, type Logger, type MemoryLogRecord } from './logger.js';
-export { Loop, type LoopOptions, type Sweepable } from './loop.js';
+export { Loop, tickForTimeouts, type LoopOptions, type Sweepable } from './loop.js';
 export { memoryStreamPair, type MemoryPairOptions } from './memory.js';
 export {
   CompositeProducer,

@@ -4,7 +4,7 @@ import { Channel, normaliseAddress } from './channel.js';
 import { createCounters, type Counters } from './counters.js';
 import { errorText } from './errors.js';
 import { silentLogger, type Logger } from './logger.js';
-import { Loop } from './loop.js';
+import { Loop, tickForTimeouts } from './loop.js';
 import { isTrusted, readProxyHeader, trustList, type ProxyInfo } from './proxy-protocol.js';
 import { toSecureContext, type TlsServerOptions } from './tls.js';
 
@@ -77,7 +77,7 @@ export function createListener(options: ListenerOptions, accept: (channel: Chann
   const maxPerIp = options.maxConnectionsPerIp ?? 0;
   const counters = createCounters();
   const loop = new Loop({
-    tickMs: options.tickMs ?? defaultTick(options.idleTimeoutMs, options.totalTimeoutMs, options.closeTimeoutMs),
+    tickMs: options.tickMs ?? tickForTimeouts(options.idleTimeoutMs, options.totalTimeoutMs, options.closeTimeoutMs ?? 10_000),
   });
   const channels = new Set<Channel>();
   const perIp = new Map<string, number>();
@@ -255,12 +255,6 @@ function implicitTls(socket: net.Socket, secureContext: tls.SecureContext): tls.
   secure.once('end', abandon);
   secure.once('secure', () => secure.off('end', abandon));
   return secure;
-}
-
-/** A quarter of the shortest timeout, so a timeout fires within 25% of its value. */
-function defaultTick(idleMs = 0, totalMs = 0, closeMs = 10_000): number {
-  const shortest = Math.min(idleMs || Number.POSITIVE_INFINITY, totalMs || Number.POSITIVE_INFINITY, closeMs);
-  return Number.isFinite(shortest) ? Math.max(10, Math.min(1000, Math.floor(shortest / 4))) : 1000;
 }
 
 /** "127.0.0.1:7979", "[::1]:7979" or a socket path. */

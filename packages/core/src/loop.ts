@@ -1,3 +1,12 @@
+/**
+ * The housekeeping period for these timeouts (ms; 0 or undefined = none): a quarter of the
+ * shortest, so a timeout fires within 25% of its value, between 10 ms and 1 s.
+ */
+export function tickForTimeouts(...timeoutsMs: Array<number | undefined>): number {
+  const shortest = Math.min(...timeoutsMs.map((ms) => ms || Number.POSITIVE_INFINITY));
+  return Number.isFinite(shortest) ? Math.max(10, Math.min(1000, Math.floor(shortest / 4))) : 1000;
+}
+
 /** What the loop asks of each registered channel on every tick. */
 export interface Sweepable {
   checkTimeouts(now: number): void;
