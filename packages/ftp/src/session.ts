@@ -6,10 +6,10 @@ import { DataChannel, DataConnectionError } from './data-channel.js';
 import { TransferError } from './data-transfer.js';
 import { FsError } from './fs.js';
 import { MLST_FACTS, type MlstFact } from './list-format.js';
-
-const ALL_FACTS: ReadonlySet<MlstFact> = new Set(MLST_FACTS);
 import { BadPathError, resolvePath } from './path.js';
 import { formatReply, FtpReplyError, replies, type FtpReply } from './replies.js';
+
+const ALL_FACTS: ReadonlySet<MlstFact> = new Set(MLST_FACTS);
 
 /** Where a session stands in the login sequence. @see RFC 959 §5.4 (USER, PASS) */
 export type LoginState = 'user' | 'password' | 'ready';
@@ -102,7 +102,7 @@ export class FtpSession extends LineSession {
     return this.channel.secure;
   }
 
-  /** Resolves a client path against the working directory (550 on NUL bytes). */
+  /** Resolves a client path against the working directory (553 on NUL, CR or LF). */
   resolve(arg: string): string {
     try {
       return resolvePath(this.cwd, arg);
