@@ -18,6 +18,9 @@ import { formatContinuation, formatReply, Pop3ReplyError, replies, type Pop3Repl
 /** The three states of a POP3 session. @see RFC 1939 §3 */
 export type Pop3State = 'authorization' | 'transaction' | 'update';
 
+/** The greeting when APOP is not offered. @see RFC 1939 §4 */
+const PLAIN_GREETING = formatReply(replies.greeting());
+
 /** Multi-line replies are written in pieces of about this size. */
 const GLOB_BYTES = 64 * 1024;
 
@@ -53,7 +56,8 @@ export class Pop3Session extends LineSession {
     super(channel, { maxLineLength: Math.max(1, ctx.limits.maxLineLength - 2) });
     this.ctx = ctx;
     this.timestamp = ctx.mechanisms.has('apop') ? apopTimestamp(ctx.hostname) : undefined;
-    this.reply(replies.greeting(this.timestamp));
+    // Without APOP every greeting is the same string: share it rather than build one per connection.
+    this.push(this.timestamp ? formatReply(replies.greeting(this.timestamp)) : PLAIN_GREETING);
   }
 
   /**
