@@ -269,18 +269,27 @@ export class FtpSession extends LineSession {
   }
 
   async #run(spec: FtpCommand, arg: string): Promise<void> {
-    if (spec.login && this.state !== 'ready') return this.reply(replies.notLoggedIn());
-    if (spec.args === 'required' && arg === '') return this.reply(replies.syntax(`Syntax: ${spec.help}`));
-    if (spec.args === 'none' && arg !== '') return this.reply(replies.syntax(`${spec.verb} takes no argument.`));
-    if (spec.perm && !this.user?.perms.has(spec.perm)) return this.reply(replies.permissionDenied());
+    // The one gate: login, argument rule and permission, before any handler runs.
+    let refusal: FtpReply | undefined;
+    if (spec.login && this.state !== 'ready') refusal = replies.notLoggedIn();
+    else if (spec.args === 'required' && arg === '') refusal = replies.syntax(`Syntax: ${spec.help}`);
+    else if (spec.args === 'none' && arg !== '') refusal = replies.syntax(`${spec.verb} takes no argument.`);
+    else if (spec.perm && !this.user?.perms.has(spec.perm)) refusal = replies.permissionDenied();
+    if (refusal) {
+      this.channel.log.info({ event: 'refused', verb: spec.verb, code: refusal.code }, 'command refused');
+      return this.reply(refusal);
+    }
     try {
       await spec.run(this, arg);
     } catch (err) {
-      this.reply(this.#errorReply(err, spec.verb));
+      const r = this.#errorReply(err, spec.verb);
+      this.channel.log.info({ event: 'failed', verb: spec.verb, code: r.code }, err instanceof Error ? err.message : 'failed');
+      this.reply(r);
     }
   }
 
   #refused(r: FtpReply): void {
+    this.channel.log.info({ event: 'refused', code: r.code }, r.lines[0] ?? '');
     this.reply(r);
     if (++this.#badCommands >= this.ctx.limits.maxUnknownCommands) {
       this.reply(replies.closing('Too many bad commands: closing control connection.'));

@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { memoryLogger } from '@gorgon/core';
 import { LOGIN, play, testServer } from './helpers.js';
+import { cmd, controlClient } from './socket-client.js';
 import { leakGuard } from '@gorgon/core/testing';
 
 // Every test must close what it opened: sockets, servers, file handles, timers.
@@ -156,6 +158,23 @@ describe('login and session basics (RFC 959 §4.1.1, §5.4)', () => {
       S: 421 Too many bad commands: closing control connection.`,
       { expectClose: true },
     );
+  });
+
+  it('logs every refused command with its reply code, and never logs a password', async () => {
+    const logger = memoryLogger();
+    await using server = testServer({ logger });
+    const c = await controlClient((await server.listen(0)).port);
+    expect(await c.line()).toBe('220 Gorgon FTP server ready.');
+    expect(await cmd(c, 'BOGUS')).toBe('500 Unknown command "BOGUS".');
+    expect(await cmd(c, 'RETR x')).toBe('530 Please login with USER and PASS.');
+    expect(await cmd(c, 'USER alice')).toBe('331 Please specify the password.');
+    expect(await cmd(c, 'PASS secret-password')).toBe('530 Login incorrect.');
+    c.end();
+    await c.closed();
+    const refused = logger.records.filter((r) => r['event'] === 'refused').map((r) => r['code']);
+    expect(refused).toEqual([500, 530]);
+    expect(logger.records.some((r) => r['event'] === 'login-failed')).toBe(true);
+    expect(JSON.stringify(logger.records)).not.toContain('secret-password');
   });
 
   it('answers an over-long line once and never runs its tail', async () => {
