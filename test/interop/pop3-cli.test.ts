@@ -15,8 +15,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UsersFileAuthenticator } from '@gorgon/core';
 import { MemoryClient } from '@gorgon/core/testing';
 import { createPop3Server, MaildirStore } from '@gorgon/pop3';
-import { silentLogger } from '@gorgon/core';
-import { pop3Protocol } from '../../packages/cli/src/protocols/pop3.js';
 import { CI, run } from './pop3-fixtures.js';
 
 const MAIN = new URL('../../packages/cli/dist/main.js', import.meta.url).pathname;
@@ -103,36 +101,5 @@ describe('gorgon passwd, deliver and pop3d', () => {
     expect(await there.client.line(5000)).toBe('.');
     there.client.sendLine('QUIT');
     await there.client.closed(5000);
-  });
-});
-
-describe('the POP3 demo of gorgon serve --demo', () => {
-  it('serves demo / demo with a few messages, one with dot lines, and is idempotent', async () => {
-    const data = join(dir, 'demo');
-    const section = await pop3Protocol.demo(data);
-    await pop3Protocol.demo(data); // a second start must not deliver the messages again
-    expect(section.mechanisms).toContain('user');
-    expect(section.demoNote).toContain('demo / demo');
-    const daemons = await pop3Protocol.build({ ...section, port: 0, tlsPort: 0 }, { logger: silentLogger, baseDir: data });
-    expect(daemons.map((d) => d.name)).toEqual(['pop3d', 'pop3sd']);
-    const address = await daemons[0]!.server.listen(0, '127.0.0.1');
-    try {
-      const socket = connect(address.port, '127.0.0.1');
-      const client = new MemoryClient(socket);
-      expect(await client.line(5000)).toMatch(/^\+OK Gorgon POP3 server ready <.+>$/);
-      client.sendLine('USER demo');
-      await client.line(5000);
-      client.sendLine('PASS demo');
-      expect(await client.line(10_000)).toMatch(/^\+OK maildrop has 3 messages/);
-      client.sendLine('RETR 2');
-      await client.line(5000);
-      const lines: string[] = [];
-      for (let line = await client.line(5000); line !== '.'; line = await client.line(5000)) lines.push(line);
-      expect(lines.some((l) => l.startsWith('..'))).toBe(true);
-      client.sendLine('QUIT');
-      await client.closed(5000);
-    } finally {
-      await daemons[0]!.server.close({ timeoutMs: 1000 });
-    }
   });
 });
