@@ -3,12 +3,18 @@ import { lstat as lstatCb, type Dirent, type Stats } from 'node:fs';
 import { link, lstat, mkdir, open, readdir, realpath, rename, rmdir, stat, unlink, utimes, chmod, type FileHandle } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { FileProducer } from '@gorgon/core';
+import { DirectoryLister, sharedLister, type ListedEntry } from './fs-disk-lister.js';
 import { baseName, FsError, parentPath, type FileStat, type FsErrorCode, type ReadableFile, type VirtualFs, type WritableFile, type WriteOptions } from './fs.js';
 
 /** Options of {@link DiskFs}. */
 export interface DiskFsOptions {
-  /** Stats run at once while listing a directory. Default 16 (the thread pool has 4 threads). */
+  /** Stats run at once while listing a directory on the thread pool. Default 16 (the pool has 4 threads). */
   statConcurrency?: number;
+  /**
+   * List directories on the shared helper thread (readdir + lstat there, one message back).
+   * Default true; false lists with a bounded pool of thread-pool lstats.
+   */
+  listerThread?: boolean;
 }
 
 /** Temporary upload files start with this; listings hide them. */
@@ -59,11 +65,13 @@ function toStat(name: string, st: Stats): FileStat {
 export class DiskFs implements VirtualFs {
   readonly root: string;
   readonly #concurrency: number;
+  readonly #lister: DirectoryLister | undefined;
   #realRoot: Promise<string> | undefined;
 
   constructor(root: string, options: DiskFsOptions = {}) {
     this.root = root;
     this.#concurrency = options.statConcurrency ?? 16;
+    this.#lister = options.listerThread === false ? undefined : sharedLister;
   }
 
   async stat(path: string): Promise<FileStat> {
@@ -77,6 +85,48 @@ export class DiskFs implements VirtualFs {
 
   async list(path: string): Promise<FileStat[]> {
     const dir = await this.#resolve(path);
+    if (this.#lister) {
+      let listed: ListedEntry[] | undefined;
+      try {
+        listed = await this.#lister.list(dir, TEMP_PREFIX);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code) throw toFsError(err, path);
+        listed = undefined; // the helper thread is unavailable: list on the thread pool instead
+      }
+      if (listed) return this.#fromListed(dir, listed);
+    }
+    return this.#listOnPool(path, dir);
+  }
+
+  async #fromListed(dir: string, listed: ListedEntry[]): Promise<FileStat[]> {
+    const out: Array<FileStat | undefined> = listed.map((e) =>
+      e.link
+        ? undefined
+        : {
+            name: e.name,
+            kind: e.kind ?? 'other',
+            size: e.kind === 'file' ? (e.size ?? 0) : 0,
+            mtime: new Date(e.mtimeMs ?? 0),
+            mode: (e.mode ?? 0) & 0o7777,
+            id: `${(e.dev ?? 0).toString(16)}g${(e.ino ?? 0).toString(16)}`,
+          },
+    );
+    for (let i = 0; i < listed.length; i++) if (listed[i]!.link) out[i] = await this.#linkStat(dir, listed[i]!.name);
+    return out.filter((s): s is FileStat => s !== undefined);
+  }
+
+  /** A symlink entry: followed when it stays inside the root, `other` when it leads out. */
+  async #linkStat(dir: string, name: string): Promise<FileStat | undefined> {
+    const full = join(dir, name);
+    try {
+      const target = await this.#inside(full);
+      return target ? toStat(name, await stat(target)) : { ...toStat(name, await lstat(full)), kind: 'other' };
+    } catch {
+      return undefined;
+    }
+  }
+
+  async #listOnPool(path: string, dir: string): Promise<FileStat[]> {
     let entries: Dirent[];
     try {
       entries = await readdir(dir, { withFileTypes: true });
@@ -111,16 +161,7 @@ export class DiskFs implements VirtualFs {
       start();
     });
     // Symlinks (rare) are resolved one by one and refused when they lead outside the root.
-    for (const i of symlinks) {
-      const entry = entries[i]!;
-      const full = join(dir, entry.name);
-      try {
-        const target = await this.#inside(full);
-        out[i] = target ? toStat(entry.name, await stat(target)) : { ...toStat(entry.name, await lstat(full)), kind: 'other' };
-      } catch {
-        out[i] = undefined;
-      }
-    }
+    for (const i of symlinks) out[i] = await this.#linkStat(dir, entries[i]!.name);
     return out.filter((s): s is FileStat => s !== undefined);
   }
 

@@ -32,13 +32,13 @@ afterEach(async () => {
   for (const c of cleanups.splice(0)) await c();
 });
 
-async function diskFs(): Promise<VirtualFs> {
+async function diskFs(options: { listerThread?: boolean } = {}): Promise<VirtualFs> {
   const dir = await mkdtemp(join(tmpdir(), 'gorgon-fs-'));
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
   await mkdir(join(dir, 'pub'));
   await writeFile(join(dir, 'pub', 'a.txt'), 'alpha\n');
   await writeFile(join(dir, 'b.bin'), Buffer.alloc(3 * 1024 * 1024, 7));
-  return new DiskFs(dir);
+  return new DiskFs(dir, options);
 }
 
 async function memoryFs(): Promise<VirtualFs> {
@@ -47,7 +47,8 @@ async function memoryFs(): Promise<VirtualFs> {
 
 describe.each([
   ['memory', memoryFs],
-  ['disk', diskFs],
+  ['disk', () => diskFs()],
+  ['disk, listing on the thread pool', () => diskFs({ listerThread: false })],
 ])('VirtualFs contract: %s', (_name, make) => {
   it('stats files and directories', async () => {
     const fs = await make();
@@ -204,8 +205,10 @@ describe('DiskFs confinement', () => {
     const base = await mkdtemp(join(tmpdir(), 'gorgon-big-'));
     cleanups.push(() => rm(base, { recursive: true, force: true }));
     await Promise.all(Array.from({ length: 10_000 }, (_, i) => writeFile(join(base, `f${i}`), 'x')));
-    const list = await new DiskFs(base).list('/');
-    expect(list).toHaveLength(10_000);
-    expect(list.every((s) => s.kind === 'file' && s.size === 1)).toBe(true);
+    for (const listerThread of [true, false]) {
+      const list = await new DiskFs(base, { listerThread }).list('/');
+      expect(list).toHaveLength(10_000);
+      expect(list.every((s) => s.kind === 'file' && s.size === 1)).toBe(true);
+    }
   });
 });
