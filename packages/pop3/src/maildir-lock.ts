@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { link, open, readFile, rename, stat, unlink, utimes } from 'node:fs/promises';
-import { hostname } from 'node:os';
+import { unlinkSync } from 'node:fs';
+import { constants, copyFile, link, readFile, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /** Options of {@link acquireMaildirLock}. */
 export interface MaildirLockOptions {
@@ -21,12 +23,59 @@ interface LockInfo {
 
 /** Tokens of the locks this process holds, by path. */
 const held = new Map<string, string>();
+/**
+ * Paths this process is creating a lock file at right now (with how many attempts): a file
+ * with our token that is not yet in `held` may be one of ours being created, not a leftover.
+ */
+const creating = new Map<string, number>();
 
 /** This host's name, read once (os.hostname() is a system call). */
 const HOST = hostname();
-/** Per-process part of lock tokens; with the pid and a counter, unique without a random draw per login. */
-const PROCESS_NONCE = randomBytes(6).toString('hex');
-let tokens = 0;
+/**
+ * This process's token: what its lock files say besides pid and host. One per process (not per
+ * lock): `held` tells which paths this process holds, so a leftover file of an earlier process
+ * with the same pid (another token) is recognised as stale.
+ */
+const TOKEN = randomBytes(8).toString('hex');
+
+let template: Promise<string> | undefined;
+
+/**
+ * The template every lock of this process is copied from, written once: taking a lock is then
+ * a single `copyFile(template, lock, COPYFILE_EXCL)`, which creates the lock file with O_EXCL
+ * and its content in one file-system request (open + write + close cost three, and the login
+ * path's main-thread time is mostly per request). `fresh` rewrites it (/tmp was cleaned).
+ */
+function lockTemplate(fresh = false): Promise<string> {
+  if (fresh) template = undefined;
+  template ??= (async () => {
+    const path = join(tmpdir(), `gorgon-pop3-lock-${process.pid}-${TOKEN}`);
+    await writeFile(path, JSON.stringify({ pid: process.pid, host: HOST, token: TOKEN, since: new Date().toISOString() }), { mode: 0o600 });
+    process.once('exit', () => {
+      try {
+        unlinkSync(path);
+      } catch {
+        // already gone
+      }
+    });
+    return path;
+  })().catch((err: unknown) => {
+    template = undefined;
+    throw err;
+  });
+  return template;
+}
+
+/** Creates `path` exclusively with this process's lock content; EEXIST when it exists. */
+async function createLockFile(path: string): Promise<void> {
+  try {
+    await copyFile(await lockTemplate(), path, constants.COPYFILE_EXCL);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    // The template may have been cleaned away; if the Maildir is missing, this throws ENOENT again.
+    await copyFile(await lockTemplate(true), path, constants.COPYFILE_EXCL);
+  }
+}
 
 function parseInfo(text: string): LockInfo | undefined {
   try {
@@ -58,36 +107,32 @@ function isStale(text: string, mtimeMs: number, path: string, staleMs: number): 
   const info = parseInfo(text);
   if (!info) return age > 10_000;
   if (info.host !== HOST) return false;
-  if (info.pid === process.pid) return held.get(path) !== info.token;
+  if (info.pid === process.pid) return info.token !== TOKEN || !(held.has(path) || creating.has(path));
   return !alive(info.pid);
 }
 
 /**
  * Takes the exclusive lock of one maildrop across processes and hosts sharing the Maildir: a
- * file created with O_EXCL holding pid, host and a random token, its mtime refreshed while
- * held. A stale lock is moved aside by rename (atomic, so two breakers cannot both win) and
- * put back if it turns out to be a fresh one. Resolves undefined when the lock is held.
+ * file created with O_EXCL (by `copyFile` with COPYFILE_EXCL from a per-process template)
+ * holding pid, host and the process's random token, its mtime refreshed while held. A stale
+ * lock is moved aside by rename (atomic, so two breakers cannot both win) and put back if it
+ * turns out to be a fresh one. Resolves undefined when the lock is held.
  * @see RFC 1939 §8 (exclusive-access lock)
  */
 export async function acquireMaildirLock(path: string, options: MaildirLockOptions = {}): Promise<MaildirLock | undefined> {
   const staleMs = options.staleMs ?? 10 * 60_000;
   for (let attempt = 0; attempt < 3; attempt++) {
-    const token = `${PROCESS_NONCE}-${++tokens}`;
+    creating.set(path, (creating.get(path) ?? 0) + 1);
     try {
-      const handle = await open(path, 'wx', 0o600);
-      try {
-        await handle.write(JSON.stringify({ pid: process.pid, host: HOST, token, time: new Date().toISOString() }));
-      } catch (err) {
-        await unlink(path).catch(() => undefined); // an empty lock would block logins until it ages out
-        throw err;
-      } finally {
-        // The content is visible once written; the login need not wait for the close.
-        handle.close().catch(() => undefined);
-      }
-      held.set(path, token);
-      return holdLock(path, token, staleMs);
+      await createLockFile(path);
+      held.set(path, TOKEN);
+      return holdLock(path, TOKEN, staleMs);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    } finally {
+      const left = (creating.get(path) ?? 1) - 1;
+      if (left > 0) creating.set(path, left);
+      else creating.delete(path);
     }
     let text: string;
     let mtimeMs: number;
