@@ -37,6 +37,8 @@ export class MaildirStore implements MaildropStore {
   readonly #sizeCacheEntries: number;
   /** Wire sizes by unique base name: Maildir message files never change content. */
   readonly #sizes = new Map<string, number>();
+  /** Parsed file names (bounded like the sizes). */
+  readonly #names = new Map<string, MaildirName>();
 
   constructor(root: string, options: MaildirStoreOptions = {}) {
     this.root = root;
@@ -106,7 +108,7 @@ export class MaildirStore implements MaildropStore {
     );
     if (moved.includes(undefined)) cur = await listNames(join(dir, 'cur'));
     else cur.push(...(moved as string[]));
-    const names = cur.filter((n) => !isHiddenName(n)).map(parseMaildirName);
+    const names = cur.filter((n) => !isHiddenName(n)).map((n) => this.#parse(n));
     names.sort(compareMaildirNames);
     const unknown = names.filter((n) => n.wireSize === undefined && !this.#sizes.has(n.base));
     await mapLimit(unknown, this.#concurrency, async (n) => {
@@ -117,6 +119,20 @@ export class MaildirStore implements MaildropStore {
     return names
       .map((n) => ({ ...n, size: n.wireSize ?? this.#sizes.get(n.base) ?? -1 }))
       .filter((n) => n.size >= 0);
+  }
+
+  /** Parses a file name, from a cache: names never change meaning, and logins repeat them. */
+  #parse(name: string): MaildirName {
+    let parsed = this.#names.get(name);
+    if (!parsed) {
+      parsed = parseMaildirName(name);
+      if (this.#names.size >= this.#sizeCacheEntries) {
+        const oldest = this.#names.keys().next().value;
+        if (oldest !== undefined) this.#names.delete(oldest);
+      }
+      this.#names.set(name, parsed);
+    }
+    return parsed;
   }
 
   #remember(base: string, size: number): void {

@@ -3,6 +3,7 @@
  * big maildrops are read with bounded parallelism, never one await per file in a loop.
  */
 export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  if (items.length === 0) return [];
   const results = new Array<R>(items.length);
   let next = 0;
   const worker = async (): Promise<void> => {
