@@ -84,6 +84,25 @@ describe('MaildirStore', () => {
     expect(uid).not.toContain(':');
   });
 
+  it('reads ahead in order, and still serves the right bytes out of order, after a rename, or a removal', async () => {
+    for (let i = 1; i <= 4; i++) await deliver(root, 'alice', `Subject: ${i}\r\n\r\n${i}\r\n`);
+    const drop = await new MaildirStore(root).open('alice');
+    const text = async (i: number) => {
+      const p = await drop.read(i);
+      const chunk = await p.more();
+      await p.close?.();
+      return String(chunk);
+    };
+    expect(await text(0)).toBe('Subject: 1\r\n\r\n1\r\n'); // message 2 is opened ahead now
+    const cur = (await readdir(join(root, 'alice', 'cur'))).sort();
+    await rename(join(root, 'alice', 'cur', cur[1]!), join(root, 'alice', 'cur', `${cur[1]}S`));
+    expect(await text(1)).toBe('Subject: 2\r\n\r\n2\r\n');
+    expect(await text(3)).toBe('Subject: 4\r\n\r\n4\r\n'); // not the one read ahead
+    await unlink(join(root, 'alice', 'cur', cur[2]!));
+    await expect(drop.read(2)).rejects.toMatchObject({ code: 'gone' });
+    await drop.release(); // closes what was opened ahead (the leak guard of the socket tests checks handles)
+  });
+
   it('measures messages delivered by other programs (no W= in the name)', async () => {
     await mkdir(join(root, 'alice', 'cur'), { recursive: true });
     await mkdir(join(root, 'alice', 'new'), { recursive: true });
