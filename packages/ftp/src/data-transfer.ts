@@ -64,19 +64,14 @@ export function fromNetworkAscii(data: Buffer, heldCr: boolean): { out: Buffer; 
   return { out: out.subarray(0, j), held };
 }
 
-/** Resolves on `event`, rejects as a TransferError on error/close/abort/stall. */
-function waitFor(stream: Duplex, event: 'drain' | 'finish', options: TransferOptions): Promise<void> {
+/** Settles with `work`, or rejects as a TransferError first on error/close/abort/stall. */
+function guarded(stream: Duplex, options: TransferOptions, work: Promise<void>): Promise<void> {
   return new Promise((resolve, reject) => {
     const cleanup = (): void => {
-      stream.off(event, ok);
       stream.off('error', fail);
       stream.off('close', closed);
       stream.off('timeout', stalled);
       options.signal.removeEventListener('abort', aborted);
-    };
-    const ok = (): void => {
-      cleanup();
-      resolve();
     };
     const fail = (err: Error): void => {
       cleanup();
@@ -92,12 +87,26 @@ function waitFor(stream: Duplex, event: 'drain' | 'finish', options: TransferOpt
       reject(new TransferError('aborted', 'transfer aborted'));
     };
     if (options.signal.aborted) return aborted();
-    stream.once(event, ok);
     stream.once('error', fail);
     stream.once('close', closed);
     stream.once('timeout', stalled);
     options.signal.addEventListener('abort', aborted, { once: true });
+    work.then(
+      () => {
+        cleanup();
+        resolve();
+      },
+      (err: unknown) => {
+        cleanup();
+        reject(err);
+      },
+    );
   });
+}
+
+/** Resolves on `event`, rejects as a TransferError on error/close/abort/stall. */
+function waitFor(stream: Duplex, event: 'drain' | 'finish', options: TransferOptions): Promise<void> {
+  return guarded(stream, options, new Promise<void>((resolve) => stream.once(event, () => resolve())));
 }
 
 function setStallTimer(stream: Duplex, ms: number): void {
@@ -109,8 +118,9 @@ function setStallTimer(stream: Duplex, ms: number): void {
  * one is written, writes wait for `drain`, and the connection is ended (EOF marks the end of
  * the file in stream mode) and flushed before this resolves. @see RFC 959 §3.4.1
  */
-export async function sendData(stream: Duplex, producer: Producer, options: TransferOptions): Promise<number> {
+export async function sendData(stream: Duplex, producer: ReadableProducer, options: TransferOptions): Promise<number> {
   setStallTimer(stream, options.stalledMs);
+  if (producer.readInto && !options.ascii) return sendReused(stream, producer, producer.readInto.bind(producer), options);
   let sent = 0;
   let prev = -1;
   let next = Promise.resolve(producer.more());
@@ -137,6 +147,57 @@ export async function sendData(stream: Duplex, producer: Producer, options: Tran
     await waitFor(stream, 'finish', options);
     return sent;
   } finally {
+    await producer.close?.();
+  }
+}
+
+/** A producer that may also read into the caller's buffers (see ReadableFile.readInto). */
+export type ReadableProducer = Producer & { readInto?(buffer: Buffer): Promise<number> };
+
+const SEND_CHUNK = 1024 * 1024;
+
+/** Resolves when the stream's write callback says `chunk` was handed on (the buffer is free again). */
+function writeChunk(stream: Duplex, chunk: Buffer, options: TransferOptions): Promise<void> {
+  const done = new Promise<void>((resolve, reject) => {
+    stream.write(chunk, (err) => (err ? reject(new TransferError('connection-lost', err.message, { cause: err })) : resolve()));
+  });
+  const watched = guarded(stream, options, done);
+  watched.catch(() => undefined);
+  return watched;
+}
+
+/**
+ * RETR without an allocation per chunk: two 1 MiB buffers, the next read going into one while the
+ * other is written; a buffer is read into again only after its write callback.
+ */
+async function sendReused(stream: Duplex, producer: Producer, readInto: (b: Buffer) => Promise<number>, options: TransferOptions): Promise<number> {
+  const buffers = [Buffer.allocUnsafe(SEND_CHUNK), Buffer.allocUnsafe(SEND_CHUNK)] as const;
+  let which = 0;
+  let sent = 0;
+  let reading = readInto(buffers[0]);
+  reading.catch(() => undefined);
+  let writing: Promise<void> = Promise.resolve();
+  try {
+    for (;;) {
+      if (options.signal.aborted) throw new TransferError('aborted', 'transfer aborted');
+      const n = await reading;
+      if (n === 0) break;
+      const current = buffers[which]!;
+      await writing; // the other buffer must be free before the next read goes into it
+      which ^= 1;
+      reading = readInto(buffers[which]!);
+      reading.catch(() => undefined);
+      if (stream.destroyed) throw new TransferError('connection-lost', 'data connection closed');
+      sent += n;
+      options.onProgress(n);
+      writing = writeChunk(stream, n === current.length ? current : current.subarray(0, n), options);
+    }
+    await writing;
+    stream.end();
+    await waitFor(stream, 'finish', options);
+    return sent;
+  } finally {
+    await reading.catch(() => 0);
     await producer.close?.();
   }
 }

@@ -179,7 +179,16 @@ export class DiskFs implements VirtualFs {
       throw new FsError('is-dir', `${path} is not a regular file`);
     }
     // Bounded by the size at open: a 1 MiB buffer per read of a 4 KiB file would feed the GC.
-    return Object.assign(new FileProducer(handle, { start, end: st.size }), { size: st.size });
+    const size = st.size;
+    let position = start;
+    const readInto = async (buffer: Buffer): Promise<number> => {
+      const want = Math.min(buffer.length, size - position);
+      if (want <= 0) return 0;
+      const { bytesRead } = await handle.read(buffer, 0, want, position);
+      position += bytesRead;
+      return bytesRead;
+    };
+    return Object.assign(new FileProducer(handle, { start, end: size }), { size, readInto });
   }
 
   async openWrite(path: string, options: WriteOptions): Promise<WritableFile> {

@@ -42,6 +42,12 @@ export class FsError extends Error {
 /** A file opened for reading: its bytes from the start offset as a producer, and its size at open. */
 export interface ReadableFile extends Producer {
   readonly size: number;
+  /**
+   * Optional: reads the next bytes into the caller's buffer and returns how many (0 at the end),
+   * so a sender can reuse two buffers instead of allocating one per chunk. Use either this or
+   * `more()` on one file, not both.
+   */
+  readInto?(buffer: Buffer): Promise<number>;
 }
 
 /** How a file is opened for writing. */

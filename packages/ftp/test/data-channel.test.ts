@@ -1,6 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FsError } from '@gorgon/ftp';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DiskFs, FsError } from '@gorgon/ftp';
 import { fromNetworkAscii, toNetworkAscii } from '../src/data-transfer.js';
 import { demoFs, testServer } from './helpers.js';
 import { activeListener, cmd, controlClient, dataConnect, epsv, login, readAll, sendAll } from './socket-client.js';
@@ -58,6 +61,37 @@ describe('data channel over real sockets (RFC 959 §3.2–3.4, RFC 2428)', () =>
     active.close();
     active2.close();
     c.end();
+  });
+
+  it('retrieves from disk with reused read buffers: every byte, from any offset, abortable', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'gorgon-ftp-retr-'));
+    try {
+      const body = randomBytes(5 * 1024 * 1024 + 7);
+      await writeFile(join(root, 'five.bin'), body);
+      await writeFile(join(root, 'huge.bin'), Buffer.alloc(64 * 1024 * 1024, 3));
+      await using server = testServer({ fs: new DiskFs(root) });
+      const { port } = await server.listen(0);
+      const c = await controlClient(port);
+      await login(c);
+      for (const offset of [0, 1, 1024 * 1024, 5 * 1024 * 1024 + 6]) {
+        expect(await cmd(c, `REST ${offset}`)).toMatch(/^350 /);
+        const d = await dataConnect(await epsv(c));
+        const got = readAll(d);
+        expect(await cmd(c, 'RETR five.bin')).toMatch(/^150 /);
+        expect(sha(await got)).toBe(sha(body.subarray(offset)));
+        expect(await c.line()).toBe('226 Transfer complete.');
+      }
+      const d = await dataConnect(await epsv(c));
+      d.pause();
+      expect(await cmd(c, 'RETR huge.bin')).toMatch(/^150 /);
+      expect(await cmd(c, 'ABOR')).toBe('426 Transfer aborted.');
+      expect(await c.line()).toBe('226 ABOR command successful.');
+      d.destroy();
+      c.end();
+      await c.closed();
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 
   it('stores, resumes with REST, appends and makes unique names', async () => {
