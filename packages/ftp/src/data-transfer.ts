@@ -120,7 +120,11 @@ function setStallTimer(stream: Duplex, ms: number): void {
  */
 export async function sendData(stream: Duplex, producer: ReadableProducer, options: TransferOptions): Promise<number> {
   setStallTimer(stream, options.stalledMs);
-  if (producer.readInto && !options.ascii) return sendReused(stream, producer, producer.readInto.bind(producer), options);
+  if (producer.readInto && !options.ascii) {
+    // Buffers no larger than the file: a 4 KiB RETR must not allocate 2 MiB.
+    const chunk = Math.max(1, Math.min(SEND_CHUNK, producer.size ?? SEND_CHUNK));
+    return sendReused(stream, producer, producer.readInto.bind(producer), chunk, options);
+  }
   let sent = 0;
   let prev = -1;
   let next = Promise.resolve(producer.more());
@@ -152,7 +156,7 @@ export async function sendData(stream: Duplex, producer: ReadableProducer, optio
 }
 
 /** A producer that may also read into the caller's buffers (see ReadableFile.readInto). */
-export type ReadableProducer = Producer & { readInto?(buffer: Buffer): Promise<number> };
+export type ReadableProducer = Producer & { readonly size?: number; readInto?(buffer: Buffer): Promise<number> };
 
 const SEND_CHUNK = 1024 * 1024;
 
@@ -170,8 +174,8 @@ function writeChunk(stream: Duplex, chunk: Buffer, options: TransferOptions): Pr
  * RETR without an allocation per chunk: two 1 MiB buffers, the next read going into one while the
  * other is written; a buffer is read into again only after its write callback.
  */
-async function sendReused(stream: Duplex, producer: Producer, readInto: (b: Buffer) => Promise<number>, options: TransferOptions): Promise<number> {
-  const buffers = [Buffer.allocUnsafe(SEND_CHUNK), Buffer.allocUnsafe(SEND_CHUNK)] as const;
+async function sendReused(stream: Duplex, producer: Producer, readInto: (b: Buffer) => Promise<number>, chunk: number, options: TransferOptions): Promise<number> {
+  const buffers = [Buffer.allocUnsafe(chunk), Buffer.allocUnsafe(chunk)] as const;
   let which = 0;
   let sent = 0;
   let reading = readInto(buffers[0]);
