@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { unlinkSync } from 'node:fs';
-import { constants, copyFile, link, readFile, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { constants, copyFile, link, readdir, readFile, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -39,6 +39,22 @@ const HOST = hostname();
 const TOKEN = randomBytes(8).toString('hex');
 
 let template: Promise<string> | undefined;
+const TEMPLATE_PREFIX = 'gorgon-pop3-lock-';
+
+/**
+ * Removes the templates of processes that are gone (a process killed by a signal never runs
+ * its exit hook), once per process: the temporary directory keeps one small file per live
+ * Gorgon process at most.
+ */
+export async function removeDeadTemplates(): Promise<void> {
+  const names = await readdir(tmpdir()).catch(() => [] as string[]);
+  const dead = names.filter((n) => {
+    if (!n.startsWith(TEMPLATE_PREFIX)) return false;
+    const pid = Number(n.slice(TEMPLATE_PREFIX.length).split('-')[0]);
+    return Number.isInteger(pid) && pid > 0 && pid !== process.pid && !alive(pid);
+  });
+  await Promise.all(dead.map((n) => unlink(join(tmpdir(), n)).catch(() => undefined)));
+}
 
 /**
  * The template every lock of this process is copied from, written once: taking a lock is then
@@ -49,7 +65,8 @@ let template: Promise<string> | undefined;
 function lockTemplate(fresh = false): Promise<string> {
   if (fresh) template = undefined;
   template ??= (async () => {
-    const path = join(tmpdir(), `gorgon-pop3-lock-${process.pid}-${TOKEN}`);
+    await removeDeadTemplates();
+    const path = join(tmpdir(), `${TEMPLATE_PREFIX}${process.pid}-${TOKEN}`);
     await writeFile(path, JSON.stringify({ pid: process.pid, host: HOST, token: TOKEN, since: new Date().toISOString() }), { mode: 0o600 });
     process.once('exit', () => {
       try {

@@ -4,6 +4,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryAuthenticator } from '@gorgon/core';
+import { removeDeadTemplates } from '../src/maildir-lock.js';
 import {
   acquireMaildirLock,
   createPop3Context,
@@ -216,6 +217,23 @@ describe('Maildir lock file (O_EXCL, stale recovery)', () => {
     await writeLock('alice', { pid: 1, host: 'other-host.example', token: 't' }, 60_000);
     const drop = await new MaildirStore(root, { staleLockMs: 30_000 }).open('alice');
     await drop.release();
+  });
+
+  it('removes the lock templates of dead processes from the temporary directory', async () => {
+    const child = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
+    await new Promise((resolve) => child.once('exit', resolve));
+    const deadTemplate = join(tmpdir(), `gorgon-pop3-lock-${child.pid}-0123456789abcdef`);
+    const liveTemplate = join(tmpdir(), `gorgon-pop3-lock-${process.ppid}-0123456789abcdef`);
+    await writeFile(deadTemplate, '{}');
+    await writeFile(liveTemplate, '{}');
+    try {
+      await removeDeadTemplates();
+      await expect(stat(deadTemplate)).rejects.toMatchObject({ code: 'ENOENT' });
+      expect((await stat(liveTemplate)).isFile()).toBe(true);
+    } finally {
+      await rm(liveTemplate, { force: true });
+      await rm(deadTemplate, { force: true });
+    }
   });
 
   it('lets exactly one of many concurrent openers win', async () => {
