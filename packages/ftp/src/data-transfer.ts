@@ -223,11 +223,13 @@ export async function receiveData(
   let heldCr = false;
   const flush = async (): Promise<void> => {
     if (pending === 0) return;
-    const data = parts.length === 1 ? parts[0]! : Buffer.concat(parts, pending);
+    const batch = parts;
+    const size = pending;
     parts = [];
     pending = 0;
     try {
-      await file.write(data);
+      if (batch.length > 1 && file.writev) await file.writev(batch);
+      else await file.write(batch.length === 1 ? batch[0]! : Buffer.concat(batch, size));
     } catch (err) {
       throw new TransferError('storage', (err as Error).message, { cause: err });
     }

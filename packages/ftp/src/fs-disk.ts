@@ -301,6 +301,9 @@ export class DiskFs implements VirtualFs {
       write: async (data) => {
         await writeAll(handle, data, null).catch((err: unknown) => Promise.reject(toFsError(err, path)));
       },
+      writev: async (parts) => {
+        await writeAllv(handle, parts).catch((err: unknown) => Promise.reject(toFsError(err, path)));
+      },
       commit: async () => {
         if (state !== 'open') return;
         try {
@@ -366,6 +369,22 @@ async function writeAll(handle: FileHandle, data: Buffer, position: number | nul
   while (offset < data.length) {
     const { bytesWritten } = await handle.write(data, offset, data.length - offset, position === null ? null : position + offset);
     offset += bytesWritten;
+  }
+}
+
+/** writev at the current position; a short write (rare on regular files) finishes one by one. */
+async function writeAllv(handle: FileHandle, parts: Buffer[]): Promise<void> {
+  const total = parts.reduce((n, p) => n + p.length, 0);
+  const { bytesWritten } = await handle.writev(parts);
+  if (bytesWritten === total) return;
+  let skip = bytesWritten;
+  for (const part of parts) {
+    if (skip >= part.length) {
+      skip -= part.length;
+      continue;
+    }
+    await writeAll(handle, skip > 0 ? part.subarray(skip) : part, null);
+    skip = 0;
   }
 }
 

@@ -70,6 +70,8 @@ export interface WriteOptions {
 export interface WritableFile {
   /** Writes the next bytes; resolves when the filesystem accepted them. */
   write(data: Buffer): Promise<void>;
+  /** Optional: writes several buffers in order in one call (saves joining them first). */
+  writev?(parts: Buffer[]): Promise<void>;
   /** Makes the upload durable (fsync) and visible under its final name. */
   commit(): Promise<void>;
   /** Drops the upload; safe to call after commit or twice. */

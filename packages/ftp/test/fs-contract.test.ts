@@ -114,6 +114,17 @@ describe.each([
     expect(await code(fs.openWrite('/nodir/x', { mode: 'replace' }))).toBe('not-found');
   });
 
+  it('writes several buffers in order (writev where offered)', async () => {
+    const fs = await make();
+    const parts = [Buffer.from('one '), Buffer.alloc(100_000, 0x61), Buffer.from(' three')];
+    const w = await fs.openWrite('/pub/parts.bin', { mode: 'replace' });
+    if (w.writev) await w.writev(parts);
+    else await w.write(Buffer.concat(parts));
+    await w.write(Buffer.from('!'));
+    await w.commit();
+    expect((await readAll(await fs.openRead('/pub/parts.bin'))).equals(Buffer.concat([...parts, Buffer.from('!')]))).toBe(true);
+  });
+
   it('refuses an exclusive commit over an existing file', async () => {
     const fs = await make();
     const w = await fs.openWrite('/pub/a.txt', { mode: 'replace', exclusive: true });
