@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
   finger fingerd netcat-openbsd curl  # finger interop (fingerd: the stock daemon)
-  fetchmail mpop                      # POP3 interop (curl and python3's poplib too)
+  fetchmail mpop python3              # POP3 interop (curl and python3 poplib too)
   lftp wget vsftpd python3-pyftpdlib openssl  # FTP interop
 )
 
