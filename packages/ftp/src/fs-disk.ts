@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { lstat as lstatCb, type Dirent, type Stats } from 'node:fs';
+import { constants, lstat as lstatCb, type Dirent, type Stats } from 'node:fs';
 import { link, lstat, mkdir, open, readdir, realpath, rename, rmdir, stat, unlink, utimes, chmod, type FileHandle } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { FileProducer } from '@gorgon/core';
@@ -35,6 +35,7 @@ const errnoCodes: Record<string, FsErrorCode> = {
   ENAMETOOLONG: 'invalid-path',
   EINVAL: 'invalid-path',
   ELOOP: 'denied',
+  ENXIO: 'denied', // a FIFO opened for writing with no reader (O_NONBLOCK)
 };
 
 /** Turns a Node fs error into an FsError (an FsError passes through). */
@@ -169,7 +170,8 @@ export class DiskFs implements VirtualFs {
     const real = await this.#resolve(path);
     let handle: FileHandle;
     try {
-      handle = await open(real, 'r');
+      // O_NONBLOCK: opening a FIFO planted in the root must not park a thread-pool thread.
+      handle = await open(real, constants.O_RDONLY | constants.O_NONBLOCK);
     } catch (err) {
       throw toFsError(err, path);
     }
@@ -209,9 +211,14 @@ export class DiskFs implements VirtualFs {
     if (!current && options.mode === 'resume') throw new FsError('not-found', `${path} does not exist`);
     let handle: FileHandle;
     try {
-      handle = await open(real, options.mode === 'append' ? 'a' : 'r+');
+      const flags = options.mode === 'append' ? constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT : constants.O_RDWR;
+      handle = await open(real, flags | constants.O_NONBLOCK, 0o644);
     } catch (err) {
       throw toFsError(err, path);
+    }
+    if (!(await handle.stat()).isFile()) {
+      await handle.close();
+      throw new FsError('denied', `${path} is not a regular file`);
     }
     let position = options.mode === 'resume' ? (options.offset ?? 0) : null;
     let done = false;

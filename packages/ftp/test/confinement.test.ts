@@ -94,3 +94,14 @@ describe('virtual root on disk: symlinks out of the root are refused by every co
     expect((await readdir(outside)).sort()).toEqual(['secret.txt']);
   });
 });
+
+describe('special files inside the root', () => {
+  it('refuses to read or append to a FIFO without blocking', async () => {
+    const { root } = await plantedRoot();
+    const { execFileSync } = await import('node:child_process');
+    execFileSync('mkfifo', [join(root, 'pub', 'pipe')]);
+    const fs = new DiskFs(root);
+    await expect(fs.openRead('/pub/pipe')).rejects.toMatchObject({ code: 'is-dir' });
+    await expect(fs.openWrite('/pub/pipe', { mode: 'append' })).rejects.toMatchObject({ code: 'denied' });
+  });
+});
