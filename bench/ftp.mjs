@@ -105,8 +105,11 @@ export default {
       const gorgonSessions = [];
       if (py?.port) {
         ctx.log('sessions vs pyftpdlib');
-        await sessionsAt(gorgon);
-        await sessionsAt(py.port);
+        // Steady state: three warm-up rounds each (Node's JIT needs a few thousand sessions).
+        for (let i = 0; i < 3; i++) {
+          await sessionsAt(gorgon);
+          await sessionsAt(py.port);
+        }
         const p = await alternate({ rounds: ctx.rounds ?? 5, log: ctx.log, measure: (s) => sessionsAt(s === 'gorgon' ? gorgon : py.port) });
         const notes = [`baseline: pyftpdlib ${py.version}; per-round ratios ${ratios(p)}`];
         if (vs?.port) {
