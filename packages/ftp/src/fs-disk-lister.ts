@@ -1,15 +1,14 @@
 import { Worker } from 'node:worker_threads';
 
-/** One directory entry as the lister thread reports it; `link` entries are left to the caller. */
+/** One directory entry as the lister thread reports it. */
 export interface ListedEntry {
   name: string;
-  link?: boolean;
-  kind?: 'file' | 'dir' | 'other';
-  size?: number;
-  mtimeMs?: number;
-  mode?: number;
-  dev?: number;
-  ino?: number;
+  kind: 'file' | 'dir' | 'other';
+  size: number;
+  mtimeMs: number;
+  mode: number;
+  dev: number;
+  ino: number;
 }
 
 // The thread's code, evaluated as a CommonJS script (no separate file to build or resolve).
@@ -17,24 +16,17 @@ const SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const fs = require('node:fs');
 const path = require('node:path');
-parentPort.on('message', ({ id, dir, skip }) => {
-  let names;
-  try {
-    names = fs.readdirSync(dir, { withFileTypes: true });
-  } catch (err) {
-    parentPort.postMessage({ id, error: { code: err.code, message: err.message } });
-    return;
-  }
+parentPort.on('message', ({ id, dir, names }) => {
   const out = [];
-  for (const e of names) {
-    if (e.name.startsWith(skip)) continue;
-    if (e.isSymbolicLink()) {
-      out.push({ name: e.name, link: true });
-      continue;
+  for (const name of names) {
+    let st;
+    try {
+      st = fs.lstatSync(path.join(dir, name), { throwIfNoEntry: false });
+    } catch (err) {
+      st = undefined;
     }
-    const st = fs.lstatSync(path.join(dir, e.name), { throwIfNoEntry: false });
-    if (!st) continue;
-    out.push({ name: e.name, kind: st.isDirectory() ? 'dir' : st.isFile() ? 'file' : 'other', size: st.size, mtimeMs: st.mtimeMs, mode: st.mode, dev: st.dev, ino: st.ino });
+    if (!st) continue; // vanished since readdir
+    out.push({ name, kind: st.isDirectory() ? 'dir' : st.isFile() ? 'file' : 'other', size: st.size, mtimeMs: st.mtimeMs, mode: st.mode, dev: st.dev, ino: st.ino });
   }
   parentPort.postMessage({ id, out });
 });
@@ -46,23 +38,26 @@ interface Pending {
 }
 
 /**
- * Lists directories on one helper thread: `readdir` and one synchronous `lstat` per entry there,
- * the result sent back in one message. A 10,000-entry directory then costs one round trip
- * instead of 10,000 thread-pool hand-offs (≈ 11 µs each on a small VM), and the event loop
- * never blocks. The thread is shared, made at first use and does not keep the process alive.
+ * Stats the entries of large directories on one helper thread: one synchronous `lstat` per
+ * entry there, the result sent back in one message. A 10,000-entry directory then costs one
+ * round trip instead of 10,000 thread-pool hand-offs (≈ 11 µs each on a small VM), and the event
+ * loop never blocks. A round trip to the thread costs a millisecond or two on a busy machine, so
+ * small directories stay on the thread pool. The thread is shared, made at first use and does
+ * not keep the process alive.
  */
 export class DirectoryLister {
   #worker: Worker | undefined;
   readonly #pending = new Map<number, Pending>();
   #ids = 0;
 
-  list(dir: string, skip: string): Promise<ListedEntry[]> {
+  /** lstat of `names` in `dir` (no symlinks among them), in one round trip. */
+  stat(dir: string, names: readonly string[]): Promise<ListedEntry[]> {
     const worker = this.#start();
     const id = ++this.#ids;
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
       if (this.#pending.size === 1) worker.ref();
-      worker.postMessage({ id, dir, skip });
+      worker.postMessage({ id, dir, names });
     });
   }
 

@@ -17,6 +17,9 @@ export interface DiskFsOptions {
   listerThread?: boolean;
 }
 
+/** Directories with at least this many entries are statted on the helper thread. */
+const LISTER_THRESHOLD = 256;
+
 /** Temporary upload files start with this; listings hide them. */
 export const TEMP_PREFIX = '.gorgon-upload-';
 
@@ -86,34 +89,39 @@ export class DiskFs implements VirtualFs {
 
   async list(path: string): Promise<FileStat[]> {
     const dir = await this.#resolve(path);
-    if (this.#lister) {
+    let entries: Dirent[];
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (err) {
+      throw toFsError(err, path);
+    }
+    entries = entries.filter((e) => !e.name.startsWith(TEMP_PREFIX));
+    if (this.#lister && entries.length >= LISTER_THRESHOLD) {
+      const plain = entries.filter((e) => !e.isSymbolicLink()).map((e) => e.name);
       let listed: ListedEntry[] | undefined;
       try {
-        listed = await this.#lister.list(dir, TEMP_PREFIX);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code) throw toFsError(err, path);
-        listed = undefined; // the helper thread is unavailable: list on the thread pool instead
+        listed = await this.#lister.stat(dir, plain);
+      } catch {
+        listed = undefined; // the helper thread is unavailable: stat on the thread pool instead
       }
-      if (listed) return this.#fromListed(dir, listed);
+      if (listed) {
+        const out: FileStat[] = listed.map((e) => ({
+          name: e.name,
+          kind: e.kind,
+          size: e.kind === 'file' ? e.size : 0,
+          mtime: new Date(e.mtimeMs),
+          mode: e.mode & 0o7777,
+          id: `${e.dev.toString(16)}g${e.ino.toString(16)}`,
+        }));
+        for (const e of entries) {
+          if (!e.isSymbolicLink()) continue;
+          const st = await this.#linkStat(dir, e.name);
+          if (st) out.push(st);
+        }
+        return out;
+      }
     }
-    return this.#listOnPool(path, dir);
-  }
-
-  async #fromListed(dir: string, listed: ListedEntry[]): Promise<FileStat[]> {
-    const out: Array<FileStat | undefined> = listed.map((e) =>
-      e.link
-        ? undefined
-        : {
-            name: e.name,
-            kind: e.kind ?? 'other',
-            size: e.kind === 'file' ? (e.size ?? 0) : 0,
-            mtime: new Date(e.mtimeMs ?? 0),
-            mode: (e.mode ?? 0) & 0o7777,
-            id: `${(e.dev ?? 0).toString(16)}g${(e.ino ?? 0).toString(16)}`,
-          },
-    );
-    for (let i = 0; i < listed.length; i++) if (listed[i]!.link) out[i] = await this.#linkStat(dir, listed[i]!.name);
-    return out.filter((s): s is FileStat => s !== undefined);
+    return this.#statOnPool(dir, entries);
   }
 
   /** A symlink entry: followed when it stays inside the root, `other` when it leads out. */
@@ -127,14 +135,7 @@ export class DiskFs implements VirtualFs {
     }
   }
 
-  async #listOnPool(path: string, dir: string): Promise<FileStat[]> {
-    let entries: Dirent[];
-    try {
-      entries = await readdir(dir, { withFileTypes: true });
-    } catch (err) {
-      throw toFsError(err, path);
-    }
-    entries = entries.filter((e) => !e.name.startsWith(TEMP_PREFIX));
+  async #statOnPool(dir: string, entries: Dirent[]): Promise<FileStat[]> {
     const out = new Array<FileStat | undefined>(entries.length);
     const symlinks: number[] = [];
     // A bounded pool of callback lstats (no promise per entry): the thread pool is the limit,

@@ -216,10 +216,15 @@ describe('DiskFs confinement', () => {
     const base = await mkdtemp(join(tmpdir(), 'gorgon-big-'));
     cleanups.push(() => rm(base, { recursive: true, force: true }));
     await Promise.all(Array.from({ length: 10_000 }, (_, i) => writeFile(join(base, `f${i}`), 'x')));
+    await symlink(tmpdir(), join(base, 'out-link'));
+    await symlink(join(base, 'f1'), join(base, 'in-link'));
     for (const listerThread of [true, false]) {
       const list = await new DiskFs(base, { listerThread }).list('/');
-      expect(list).toHaveLength(10_000);
-      expect(list.every((s) => s.kind === 'file' && s.size === 1)).toBe(true);
+      expect(list).toHaveLength(10_002);
+      const byName = new Map(list.map((s) => [s.name, s]));
+      expect(byName.get('out-link')?.kind).toBe('other');
+      expect(byName.get('in-link')?.kind).toBe('file');
+      expect(list.filter((s) => s.kind === 'file' && s.size === 1)).toHaveLength(10_001);
     }
   });
 });
