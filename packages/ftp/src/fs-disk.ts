@@ -11,8 +11,8 @@ export interface DiskFsOptions {
   /** Stats run at once while listing a directory on the thread pool. Default 16 (the pool has 4 threads). */
   statConcurrency?: number;
   /**
-   * List directories on the shared helper thread (readdir + lstat there, one message back).
-   * Default true; false lists with a bounded pool of thread-pool lstats.
+   * Stat the entries of large directories (256 or more) on the shared helper thread, one message
+   * back. Default true; false stats every directory with a bounded pool of thread-pool lstats.
    */
   listerThread?: boolean;
 }
