@@ -104,7 +104,8 @@ describe('Python poplib', () => {
     const marked = new Promise<void>((resolve) => {
       child.stdout.on('data', (d: Buffer) => {
         out += d.toString();
-        if (out.includes('marked')) resolve();
+        // Wait for the whole line: "marked" and its count may arrive in separate reads.
+        if (/marked[^\n]*\n/.test(out)) resolve();
       });
     });
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
