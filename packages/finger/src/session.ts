@@ -2,7 +2,7 @@ import { LineSession, errorText, printable, type Channel } from '@gorgon/core';
 import type { FingerLimits } from './defaults.js';
 import type { FingerUser, UserDirectory } from './directory.js';
 import { formatEntry, formatList, textBlock, toWire } from './format.js';
-import { formatHost, forwardTarget, parseQuery, type FingerHost, type FingerQuery, type QueryProblem } from './query.js';
+import { formatHost, forwardTarget, parseQuery, type FingerQuery, type QueryProblem } from './query.js';
 import { replies } from './replies.js';
 
 /**

@@ -1,11 +1,12 @@
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { ensureDemoCertificate, hashPassword, loadUsersFile, UsersFileAuthenticator, type TlsServerOptions } from '@gorgon/core';
+import { hashPassword, loadUsersFile, UsersFileAuthenticator } from '@gorgon/core';
 import { createFtpServer, parsePermissions, parsePortRange, type FtpServer } from '@gorgon/ftp';
 import type { DaemonSpec } from '../daemon.js';
 import { CliError, messageOf } from '../errors.js';
 import type { SuiteProtocol } from './protocol.js';
+import { exists, loadTls } from './shared.js';
 
 /** The `ftp:` section of the config file. */
 export const ftpSection = z
@@ -46,28 +47,6 @@ export const ftpSection = z
   })
   .strict();
 export type FtpSection = z.infer<typeof ftpSection>;
-
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
-}
-
-async function tlsOptions(section: FtpSection, baseDir: string): Promise<TlsServerOptions | undefined> {
-  if (!section.tls && section.tlsPort === undefined && !section.cert) return undefined;
-  if (section.cert || section.key) {
-    if (!section.cert || !section.key) throw new CliError('ftp: give both --cert and --key, or neither for a demo certificate.');
-    try {
-      const [cert, key] = await Promise.all([readFile(resolve(baseDir, section.cert)), readFile(resolve(baseDir, section.key))]);
-      return { cert, key };
-    } catch (err) {
-      throw new CliError(`ftp: cannot read the certificate or key: ${messageOf(err)}`);
-    }
-  }
-  const demo = await ensureDemoCertificate(resolve(baseDir, section.certDir));
-  return { cert: demo.cert, key: demo.key };
-}
 
 /** The demo tree: a public area anonymous users can read and an `incoming/` the demo user can fill. */
 const demoFiles: Record<string, string> = {
@@ -131,7 +110,7 @@ export const ftpProtocol: SuiteProtocol<FtpSection> = {
     if (section.masquerade && !/^\d+\.\d+\.\d+\.\d+$/.test(section.masquerade)) {
       throw new CliError(`ftp: --masquerade must be an IPv4 address, got "${section.masquerade}".`);
     }
-    const tls = await tlsOptions(section, baseDir);
+    const tls = await loadTls('ftp', section, baseDir);
     const server: FtpServer = createFtpServer({
       root,
       logger,

@@ -1,11 +1,12 @@
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { ensureDemoCertificate, hashPassword, loadUsersFile, UsersFileAuthenticator, type TlsServerOptions } from '@gorgon/core';
+import { hashPassword, loadUsersFile, UsersFileAuthenticator } from '@gorgon/core';
 import { createPop3Server, deliver, MaildirStore, type Pop3Server } from '@gorgon/pop3';
 import type { DaemonSpec } from '../daemon.js';
 import { CliError, messageOf } from '../errors.js';
 import type { SuiteProtocol } from './protocol.js';
+import { exists, loadTls } from './shared.js';
 
 /** The `pop3:` section of the config file. */
 export const pop3Section = z
@@ -46,28 +47,6 @@ export const demoPop3Messages = [
   'From: Asyncore <asyncore@localhost>\r\nTo: demo@localhost\r\nSubject: Producers\r\n\r\nEvery multi-line reply is streamed from disk by a producer.\r\n',
 ];
 
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
-}
-
-async function tlsOptions(section: Pop3Section, baseDir: string): Promise<TlsServerOptions | undefined> {
-  if (!section.tls && section.tlsPort === undefined && !section.cert) return undefined;
-  if (section.cert || section.key) {
-    if (!section.cert || !section.key) throw new CliError('pop3: give both --cert and --key, or neither for a demo certificate.');
-    try {
-      const [cert, key] = await Promise.all([readFile(resolve(baseDir, section.cert)), readFile(resolve(baseDir, section.key))]);
-      return { cert, key };
-    } catch (err) {
-      throw new CliError(`pop3: cannot read the certificate or key: ${messageOf(err)}`);
-    }
-  }
-  const demo = await ensureDemoCertificate(resolve(baseDir, section.certDir));
-  return { cert: demo.cert, key: demo.key };
-}
-
 export const pop3Protocol: SuiteProtocol<Pop3Section> = {
   key: 'pop3',
   schema: pop3Section,
@@ -103,7 +82,7 @@ export const pop3Protocol: SuiteProtocol<Pop3Section> = {
     } catch (err) {
       throw new CliError(`pop3: ${messageOf(err)}`);
     }
-    const tls = await tlsOptions(section, baseDir);
+    const tls = await loadTls('pop3', section, baseDir);
     const server: Pop3Server = createPop3Server({
       maildrops: new MaildirStore(resolve(baseDir, section.maildirs)),
       auth: new UsersFileAuthenticator(usersPath),
