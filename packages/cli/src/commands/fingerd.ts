@@ -2,7 +2,7 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { parseSection } from '../config.js';
 import { startDaemons, untilSignal } from '../daemon.js';
 import { fingerSection, fingerProtocol } from '../protocols/finger.js';
-import { checkPort, loggerFor, type GlobalArgs } from './options.js';
+import { checkPort, loggerFor, type GlobalArgs, limitOptions } from './options.js';
 
 interface FingerdArgs extends GlobalArgs {
   port: number;
@@ -22,7 +22,7 @@ export const fingerdCommand: CommandModule<GlobalArgs, FingerdArgs> = {
   command: 'fingerd',
   describe: 'run the finger daemon (RFC 1288)',
   builder: (yargs: Argv<GlobalArgs>) =>
-    yargs
+    limitOptions(yargs)
       .option('port', { type: 'number', default: 7979, describe: 'TCP port (79 needs root)' })
       .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to listen on (:: or 0.0.0.0 for all)' })
       .option('users', { type: 'string', describe: 'JSON users file (login, name, office, plan, …)' })
@@ -30,9 +30,6 @@ export const fingerdCommand: CommandModule<GlobalArgs, FingerdArgs> = {
       .option('list', { type: 'boolean', default: true, describe: 'answer an empty query with the user list (--no-list refuses)' })
       .option('forwarding', { type: 'boolean', default: false, describe: 'allow user@host forwarding queries' })
       .option('max-hops', { type: 'number', default: 1, describe: 'forwarding hops allowed' })
-      .option('max-connections', { type: 'number', describe: 'connections open at once' })
-      .option('max-per-ip', { type: 'number', describe: 'connections open at once from one address' })
-      .option('proxy-trusted', { type: 'string', array: true, describe: 'addresses allowed to send a PROXY header' })
       .check((args) => checkPort(args.port))
       .example('$0 fingerd --users users.json --port 7979', 'serve a JSON directory on port 7979'),
   handler: async (args: ArgumentsCamelCase<FingerdArgs>) => {

@@ -2,7 +2,7 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { parseSection } from '../config.js';
 import { startDaemons, untilSignal } from '../daemon.js';
 import { ftpProtocol, ftpSection } from '../protocols/ftp.js';
-import { checkPort, loggerFor, type GlobalArgs } from './options.js';
+import { checkPort, loggerFor, type GlobalArgs, limitOptions } from './options.js';
 
 interface FtpdArgs extends GlobalArgs {
   port: number;
@@ -32,7 +32,7 @@ export const ftpdCommand: CommandModule<GlobalArgs, FtpdArgs> = {
   command: 'ftpd',
   describe: 'run the FTP daemon (RFC 959, FTPS)',
   builder: (yargs: Argv<GlobalArgs>) =>
-    yargs
+    limitOptions(yargs)
       .option('port', { type: 'number', default: 2121, describe: 'control port (21 needs root)' })
       .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to listen on (:: or 0.0.0.0 for all)' })
       .option('root', { type: 'string', demandOption: true, describe: 'directory to serve' })
@@ -50,9 +50,6 @@ export const ftpdCommand: CommandModule<GlobalArgs, FtpdArgs> = {
       .option('require-tls-data', { type: 'boolean', default: false, describe: 'refuse transfers without PROT P' })
       .option('idle-timeout', { type: 'number', default: 300, describe: 'seconds a control connection may idle' })
       .option('max-upload', { type: 'number', describe: 'largest upload in bytes' })
-      .option('max-connections', { type: 'number', describe: 'connections open at once' })
-      .option('max-per-ip', { type: 'number', describe: 'connections open at once from one address' })
-      .option('proxy-trusted', { type: 'string', array: true, describe: 'addresses allowed to send a PROXY header' })
       .check((args) => checkPort(args.port) && (args['tls-port'] === undefined || checkPort(args['tls-port'], '--tls-port')))
       .example('$0 ftpd --root ./files --anonymous', 'serve ./files read-only to anonymous users on port 2121')
       .example('$0 ftpd --root ./files --users users.json --tls-port 2990', 'users from a file, FTPS on 2990 and AUTH TLS on 2121'),

@@ -34,3 +34,17 @@ export function checkPort(port: number, flag = '--port'): true {
   }
   return true;
 }
+
+/** The connection-limit and PROXY options every daemon command has. */
+export interface LimitArgs {
+  'max-connections'?: number;
+  'max-per-ip'?: number;
+  'proxy-trusted'?: string[];
+}
+
+export function limitOptions<T>(yargs: Argv<T>): Argv<T & LimitArgs> {
+  return yargs
+    .option('max-connections', { type: 'number', describe: 'connections open at once' })
+    .option('max-per-ip', { type: 'number', describe: 'connections open at once from one address' })
+    .option('proxy-trusted', { type: 'string', array: true, describe: 'addresses allowed to send a PROXY header' });
+}

@@ -2,7 +2,7 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { parseSection } from '../config.js';
 import { startDaemons, untilSignal } from '../daemon.js';
 import { pop3Protocol, pop3Section } from '../protocols/pop3.js';
-import { checkPort, loggerFor, type GlobalArgs } from './options.js';
+import { checkPort, loggerFor, type GlobalArgs, limitOptions } from './options.js';
 
 interface Pop3dArgs extends GlobalArgs {
   port: number;
@@ -30,7 +30,7 @@ export const pop3dCommand: CommandModule<GlobalArgs, Pop3dArgs> = {
   command: 'pop3d',
   describe: 'run the POP3 daemon (RFC 1939, STLS, AUTH PLAIN, APOP) over Maildirs',
   builder: (yargs: Argv<GlobalArgs>) =>
-    yargs
+    limitOptions(yargs)
       .option('port', { type: 'number', default: 1110, describe: 'plain POP3 port (110 needs root); STLS upgrades' })
       .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to listen on (:: or 0.0.0.0 for all)' })
       .option('maildirs', { type: 'string', demandOption: true, describe: 'Maildir root: one Maildir per user at DIR/USER' })
@@ -50,10 +50,7 @@ export const pop3dCommand: CommandModule<GlobalArgs, Pop3dArgs> = {
       .option('login-delay', { type: 'number', default: 0, describe: 'LOGIN-DELAY: least seconds between logins of a user' })
       .option('expire', { type: 'string', default: 'never', describe: 'EXPIRE policy: never, or 0 to remove retrieved mail at QUIT' })
       .option('idle-timeout', { type: 'number', default: 600, describe: 'autologout after this many idle seconds (RFC 1939: at least 600)' })
-      .option('max-connections', { type: 'number', describe: 'connections open at once' })
-      .option('max-per-ip', { type: 'number', describe: 'connections open at once from one address' })
       .option('max-auth-failures', { type: 'number', describe: 'failed logins before the connection closes' })
-      .option('proxy-trusted', { type: 'string', array: true, describe: 'addresses allowed to send a PROXY header' })
       .check((args) => checkPort(args.port) && (args['tls-port'] === undefined || checkPort(args['tls-port'], '--tls-port')))
       .example('$0 pop3d --maildirs ./mail --users users.json', 'serve Maildirs on port 1110')
       .example('$0 pop3d --maildirs ./mail --users users.json --tls-port 1995', 'also pop3s on 1995, STLS on 1110'),
