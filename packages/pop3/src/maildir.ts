@@ -1,6 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { errorText, type Producer } from '@gorgon/core';
+import { errorText, SimpleProducer, type Producer } from '@gorgon/core';
 import { MaildropError, type Maildrop, type MaildropMessage, type MaildropStore } from './maildrop.js';
 import { acquireMaildirLock } from './maildir-lock.js';
 import { ensureMaildir, fsyncDirectory, listNames, userMaildir } from './maildir-fs.js';
@@ -8,6 +9,18 @@ import { compareMaildirNames, isHiddenName, parseMaildirName, type MaildirName }
 import { mapLimit } from './map-limit.js';
 import { MessageFileProducer } from './message-file-producer.js';
 import { WireSizeCounter } from './wire-size.js';
+
+/**
+ * Messages at most this large (by the `,S=` size in their name) are read in one synchronous
+ * call: one syscall sequence instead of three thread-pool round trips (open, read, close),
+ * which measured about 2x the RETR rate for typical 2-4 KiB mail. A local read of this size
+ * takes microseconds; larger messages are streamed asynchronously.
+ */
+const SMALL_MESSAGE = 64 * 1024;
+
+function isSmall(entry: MaildirName | undefined): boolean {
+  return entry?.rawSize !== undefined && entry.rawSize <= SMALL_MESSAGE;
+}
 
 /** Options of {@link MaildirStore}. */
 export interface MaildirStoreOptions {
@@ -183,6 +196,7 @@ class OpenMaildir implements Maildrop {
   async read(index: number): Promise<Producer> {
     const entry = this.#entries[index];
     if (!entry) throw new MaildropError('gone', `no message ${index + 1}`);
+    if (isSmall(entry)) return new SimpleProducer(await this.#readSmall(entry));
     const ahead = this.#ahead;
     this.#ahead = undefined;
     let handle = ahead?.index === index ? await ahead.handle : undefined;
@@ -191,11 +205,26 @@ class OpenMaildir implements Maildrop {
     // Clients fetch in order (fetchmail, mpop, poplib loops): open the next message while this
     // one is sent, so the next RETR does not wait for an open.
     const next = this.#entries[index + 1];
-    if (next && !this.#released) this.#ahead = { index: index + 1, handle: open(this.#path(next), 'r').catch(() => undefined) };
+    if (next && !isSmall(next) && !this.#released) this.#ahead = { index: index + 1, handle: open(this.#path(next), 'r').catch(() => undefined) };
     // Reads sized to the message: a 1 MiB buffer per RETR of a 2 KiB message made GC a third of
     // the server's CPU at 1,000 RETRs.
     const size = entry.rawSize ?? (await handle.stat()).size;
     return new MessageFileProducer(handle, size);
+  }
+
+  /** A small message read whole; a renamed one (flags changed by another program) is found again. */
+  async #readSmall(entry: MaildirName): Promise<Buffer> {
+    const attempt = (): Buffer | undefined => {
+      try {
+        return readFileSync(this.#path(entry));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        return undefined;
+      }
+    };
+    const data = attempt() ?? ((await this.#relocate(entry)) ? attempt() : undefined);
+    if (!data) throw new MaildropError('gone', `message ${entry.base} was removed`);
+    return data;
   }
 
   async #open(entry: MaildirName): Promise<FileHandle> {
