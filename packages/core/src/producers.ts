@@ -60,6 +60,8 @@ export class FileProducer implements Producer {
   #position: number;
   readonly #end: number;
   readonly #chunkSize: number;
+  /** The file's size when first read: sizes buffers only, so a growing file is still read to EOF. */
+  #sizeHint = -1;
   #done = false;
 
   constructor(file: string | FileHandle, options: FileProducerOptions = {}) {
@@ -77,7 +79,11 @@ export class FileProducer implements Producer {
   async more(): Promise<Buffer | null> {
     if (this.#done) return null;
     if (!this.#handle) this.#handle = await this.#opening!;
-    const want = Math.min(this.#chunkSize, this.#end - this.#position);
+    // A 1 MiB buffer per read of a 4 KiB file made GC a third of a server's CPU: when no end is
+    // given, size the buffers by the file (at least 64 KiB, so an appended tail still comes).
+    if (this.#sizeHint < 0 && this.#end === Number.POSITIVE_INFINITY) this.#sizeHint = (await this.#handle.stat()).size;
+    const bySize = this.#sizeHint < 0 ? this.#chunkSize : Math.max(this.#sizeHint - this.#position, 64 * 1024);
+    const want = Math.min(this.#chunkSize, this.#end - this.#position, bySize);
     if (want <= 0) return this.#finish();
     const buffer = Buffer.allocUnsafe(want);
     const { bytesRead } = await this.#handle.read(buffer, 0, want, this.#position);

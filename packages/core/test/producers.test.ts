@@ -88,6 +88,22 @@ describe('producers, drained directly', () => {
     expect(await drain(new FileProducer(file, { start: 10, end: 10 }))).toEqual([]);
   });
 
+  it('FileProducer sizes its buffers by a small file, and still reads a growing file to EOF', async () => {
+    const small = join(dir, 'small.txt');
+    await writeFile(small, 'x'.repeat(4096));
+    const chunks = await drain(new FileProducer(small));
+    expect(Buffer.concat(chunks).length).toBe(4096);
+    for (const c of chunks) expect(c.buffer.byteLength).toBeLessThanOrEqual(64 * 1024);
+
+    const growing = join(dir, 'growing.txt');
+    await writeFile(growing, 'first');
+    const producer = new FileProducer(growing);
+    expect(String(await producer.more())).toBe('first');
+    await writeFile(growing, 'first+second');
+    expect(String(await producer.more())).toBe('+second');
+    expect(await producer.more()).toBeNull();
+  });
+
   it('FileProducer over an open FileHandle, closed early', async () => {
     const handle = await open(file, 'r');
     const producer = new FileProducer(handle, { chunkSize: 1000 });
