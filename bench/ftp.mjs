@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startPyftpdlib, startVsftpd } from './ftp-peers.mjs';
 import { alternate, alternateMany } from './lib/rounds.mjs';
-import { sleep } from './lib/stats.mjs';
+import { idleMemoryRows, measureIdleConnections } from './lib/idle-memory.mjs';
 
 const MIB = Number(process.env['GORGON_BENCH_FTP_MIB'] ?? 1024);
 const BIG = MIB * 1024 * 1024;
@@ -164,34 +164,14 @@ async function idle(ctx, root) {
         const server = await ctx.spawnWorker(new URL('./workers/ftp-server.mjs', import.meta.url), { name: `ftp-idle-${subject}`, execArgv: ['--expose-gc'], measured: true });
         try {
           const port = await server.call('start', { kind: subject === 'gorgon' ? 'gorgon' : 'raw-idle', root });
-          const before = await server.call('mem');
-          const { open, failed } = await client.call('open', { port, count: IDLE_CONNECTIONS }, 120_000);
-          if (open !== IDLE_CONNECTIONS) throw new Error(`only ${open} of ${IDLE_CONNECTIONS} connections opened (${failed} failed)`);
-          const end = Date.now() + 30_000;
-          while ((await server.call('connections')) !== IDLE_CONNECTIONS) {
-            if (Date.now() > end) throw new Error('server did not see every connection');
-            await sleep(50);
-          }
-          await sleep(300);
-          const after = await server.call('mem');
-          return { rss: (after.rss - before.rss) / IDLE_CONNECTIONS, heap: (after.heapUsed - before.heapUsed) / IDLE_CONNECTIONS };
+          return await measureIdleConnections(server, client, port, IDLE_CONNECTIONS);
         } finally {
           await client.call('closeAll', undefined, 60_000);
           await server.stop();
         }
       },
     });
-    const row = (metric, p, what) => ({
-      metric,
-      unit: 'B/conn',
-      figure: p.figure,
-      baseline: p.baselineFigure,
-      ratio: p.ratio,
-      target: { op: '<=', ratio: 1.25 },
-      rounds: p,
-      notes: [`${what} per idle greeted FTP control connection, per-round ratios ${ratios(p)}`],
-    });
-    return [row('idle-rss', paired.rss, 'resident set growth'), row('idle-heap', paired.heap, 'V8 heapUsed growth')];
+    return idleMemoryRows(paired, 'idle greeted FTP control connection');
   } finally {
     await client.stop();
   }

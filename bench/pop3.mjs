@@ -12,7 +12,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { alternate, alternateMany } from './lib/rounds.mjs';
-import { sleep } from './lib/stats.mjs';
+import { idleMemoryRows, measureIdleConnections } from './lib/idle-memory.mjs';
 import { startDovecot } from './pop3-dovecot.mjs';
 
 const MESSAGES = 1000;
@@ -127,34 +127,14 @@ async function idle(ctx, root, users) {
         });
         try {
           const port = await server.call('start', { kind: subject, root, users });
-          const before = await server.call('mem');
-          const { open, failed } = await client.call('open', { port, count: IDLE_CONNECTIONS }, 120_000);
-          if (open !== IDLE_CONNECTIONS) throw new Error(`only ${open} of ${IDLE_CONNECTIONS} connections opened (${failed} failed)`);
-          const end = Date.now() + 30_000;
-          while ((await server.call('connections')) !== IDLE_CONNECTIONS) {
-            if (Date.now() > end) throw new Error('server did not see every connection');
-            await sleep(50);
-          }
-          await sleep(300);
-          const after = await server.call('mem');
-          return { rss: (after.rss - before.rss) / IDLE_CONNECTIONS, heap: (after.heapUsed - before.heapUsed) / IDLE_CONNECTIONS };
+          return await measureIdleConnections(server, client, port, IDLE_CONNECTIONS);
         } finally {
           await client.call('closeAll', undefined, 60_000);
           await server.stop();
         }
       },
     });
-    const row = (metric, p, what) => ({
-      metric,
-      unit: 'B/conn',
-      figure: p.figure,
-      baseline: p.baselineFigure,
-      ratio: p.ratio,
-      target: { op: '<=', ratio: 1.25 },
-      rounds: p,
-      notes: [`${what} per idle POP3 connection, per-round ratios ${p.ratios.map((r) => r.toFixed(2)).join(' ')}`],
-    });
-    return [row('idle-rss', paired.rss, 'resident set growth'), row('idle-heap', paired.heap, 'V8 heapUsed growth')];
+    return idleMemoryRows(paired, 'idle POP3 connection');
   } finally {
     await client.stop();
   }
