@@ -77,6 +77,7 @@ export default {
         ['sessions', 'sessions/s', sessions, 'sessions', { op: '>=', ratio: 0.8 }, undefined],
       ];
       for (const [metric, unit, measure, what, target, peerTarget] of measures) {
+        if (!ctx.wants(metric)) continue;
         for (const s of Object.keys(ports)) await measure(s); // warm-up
         ctx.log(metric);
         const paired = await alternate({ rounds: ctx.rounds ?? 3, log: ctx.log, measure: (s) => measure(s) });
@@ -102,7 +103,7 @@ export default {
       }
       await Promise.all(workers.splice(0).map((w) => w.stop()));
 
-      rows.push(...(await idle(ctx, root, users)));
+      if (ctx.wants('idle')) rows.push(...(await idle(ctx, root, users)));
       return rows;
     } finally {
       await Promise.all(workers.map((w) => w.stop()));

@@ -16,10 +16,11 @@ const USAGE = `usage: node bench/run.mjs [name ...] [options]
   --rounds N    paired rounds per benchmark (default: each benchmark's own, at least 3)
   --strict      exit with status 2 when a target is missed
   --profile     record CPU profiles of the server processes in bench/out/prof (node --cpu-prof)
+  --only M,...  only these metrics of the named benchmarks (e.g. --only sessions,list)
   --list        list the benchmarks and exit`;
 
 function parseArgs(argv) {
-  const opts = { names: [], peers: false, json: false, rounds: undefined, strict: false, list: false, profile: false };
+  const opts = { names: [], peers: false, json: false, rounds: undefined, strict: false, list: false, profile: false, only: undefined };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--peers') opts.peers = true;
@@ -27,6 +28,7 @@ function parseArgs(argv) {
     else if (a === '--strict') opts.strict = true;
     else if (a === '--list') opts.list = true;
     else if (a === '--profile') opts.profile = true;
+    else if (a === '--only') opts.only = new Set(String(argv[++i] ?? '').split(',').filter(Boolean));
     else if (a === '--rounds') opts.rounds = Math.max(3, Number(argv[++i]));
     else if (a === '--help' || a === '-h') {
       console.log(USAGE);
@@ -80,6 +82,8 @@ async function main() {
       rounds: opts.rounds,
       root: fileURLToPath(new URL('..', import.meta.url)),
       log: (msg) => err(`   [${name}] ${msg}`),
+      /** False for a metric left out by --only: the benchmark skips its work. */
+      wants: (metric) => !opts.only || opts.only.has(metric),
       spawnWorker,
       spawnProcess,
       sleep,
