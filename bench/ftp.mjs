@@ -7,6 +7,8 @@
 //   list        LIST of a 10,000-file directory (ms) vs vsftpd's LIST (--peers); MLSD in the notes
 //   idle-*      10,000 open idle control connections (greeted): server memory per connection vs a
 //               raw server that greets and holds its sockets (separate client process)
+// `--only` picks metrics: retr, stor, sessions, list (LIST and MLSD), idle; the 1 GiB file is
+// written only when retr or stor is wanted.
 // GORGON_BENCH_FTP_MIB sets the transfer size (default 1024).
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
@@ -26,14 +28,17 @@ const IDLE_CONNECTIONS = 10_000;
 const USER = 'bench';
 const PASS = 'bench';
 
-async function makeRoot(log) {
+/** The benchmark's root; `big` writes the MIB-sized big.bin (only RETR and STOR need it). */
+async function makeRoot(log, big) {
   const root = await mkdtemp(join(tmpdir(), 'gorgon-bench-ftp-'));
   await chmod(root, 0o755); // vsftpd's anonymous user must read it
-  log(`writing ${MIB} MiB big.bin and ${LIST_FILES} files into ${root}`);
-  const block = randomBytes(1024 * 1024);
-  const handle = await open(join(root, 'big.bin'), 'w', 0o644);
-  for (let i = 0; i < MIB; i++) await handle.write(block);
-  await handle.close();
+  log(`writing ${big ? `${MIB} MiB big.bin and ` : ''}${LIST_FILES} files into ${root}`);
+  if (big) {
+    const block = randomBytes(1024 * 1024);
+    const handle = await open(join(root, 'big.bin'), 'w', 0o644);
+    for (let i = 0; i < MIB; i++) await handle.write(block);
+    await handle.close();
+  }
   await writeFile(join(root, 'small.bin'), randomBytes(SMALL), { mode: 0o644 });
   await mkdir(join(root, 'many'), { mode: 0o755 });
   for (let i = 0; i < LIST_FILES; i += 500) {
@@ -54,7 +59,7 @@ export default {
   /** @param {any} ctx */
   async run(ctx) {
     if (!existsSync(new URL('../packages/ftp/dist/index.js', import.meta.url))) return { skipped: '@gorgon/ftp is not built (run pnpm build)' };
-    const root = await makeRoot(ctx.log);
+    const root = await makeRoot(ctx.log, ctx.wants('retr') || ctx.wants('stor'));
     const workers = [];
     const peers = [];
     try {
@@ -66,44 +71,51 @@ export default {
       const client = await ctx.spawnWorker(new URL('./workers/ftp-client.mjs', import.meta.url), { name: 'ftp-client' });
       workers.push(client);
       const gorgon = await spawnServer('gorgon');
-      const rawRetr = await spawnServer('raw-retr');
-      const rawStor = await spawnServer('raw-stor');
       const rows = [];
 
       // RETR
-      const retr = (s) =>
-        client
-          .call('retr', s === 'gorgon' ? { port: gorgon, kind: 'ftp', user: USER, pass: PASS, path: 'big.bin', size: BIG } : { port: rawRetr, kind: 'raw', size: BIG }, 300_000)
-          .then((r) => r.mbps);
-      await retr('gorgon');
-      await retr('baseline');
-      ctx.log('retr');
-      const pr = await alternate({ rounds: ctx.rounds ?? 3, log: ctx.log, measure: retr });
-      rows.push({ metric: 'retr', unit: 'MB/s', figure: pr.figure, baseline: pr.baselineFigure, ratio: pr.ratio, rounds: pr, target: { op: '>=', ratio: 0.95 }, notes: [`RETR ${MIB} MiB vs raw fs stream → socket; per-round ratios ${ratios(pr)}`] });
+      if (ctx.wants('retr')) {
+        const rawRetr = await spawnServer('raw-retr');
+        const retr = (s) =>
+          client
+            .call('retr', s === 'gorgon' ? { port: gorgon, kind: 'ftp', user: USER, pass: PASS, path: 'big.bin', size: BIG } : { port: rawRetr, kind: 'raw', size: BIG }, 300_000)
+            .then((r) => r.mbps);
+        await retr('gorgon');
+        await retr('baseline');
+        ctx.log('retr');
+        const pr = await alternate({ rounds: ctx.rounds ?? 3, log: ctx.log, measure: retr });
+        rows.push({ metric: 'retr', unit: 'MB/s', figure: pr.figure, baseline: pr.baselineFigure, ratio: pr.ratio, rounds: pr, target: { op: '>=', ratio: 0.95 }, notes: [`RETR ${MIB} MiB vs raw fs stream → socket; per-round ratios ${ratios(pr)}`] });
+      }
 
       // STOR
-      const stor = (s) =>
-        client
-          .call('stor', s === 'gorgon' ? { port: gorgon, kind: 'ftp', user: USER, pass: PASS, size: BIG } : { port: rawStor, kind: 'raw', size: BIG }, 300_000)
-          .then((r) => r.mbps);
-      ctx.log('stor');
-      const ps = await alternate({ rounds: ctx.rounds ?? 3, log: ctx.log, measure: stor });
-      rows.push({ metric: 'stor', unit: 'MB/s', figure: ps.figure, baseline: ps.baselineFigure, ratio: ps.ratio, rounds: ps, target: { op: '>=', ratio: 0.9 }, notes: [`STOR ${MIB} MiB to 226 (fsync + rename) vs raw socket → file + fsync; per-round ratios ${ratios(ps)}`] });
+      if (ctx.wants('stor')) {
+        const rawStor = await spawnServer('raw-stor');
+        const stor = (s) =>
+          client
+            .call('stor', s === 'gorgon' ? { port: gorgon, kind: 'ftp', user: USER, pass: PASS, size: BIG } : { port: rawStor, kind: 'raw', size: BIG }, 300_000)
+            .then((r) => r.mbps);
+        ctx.log('stor');
+        const ps = await alternate({ rounds: ctx.rounds ?? 3, log: ctx.log, measure: stor });
+        rows.push({ metric: 'stor', unit: 'MB/s', figure: ps.figure, baseline: ps.baselineFigure, ratio: ps.ratio, rounds: ps, target: { op: '>=', ratio: 0.9 }, notes: [`STOR ${MIB} MiB to 226 (fsync + rename) vs raw socket → file + fsync; per-round ratios ${ratios(ps)}`] });
+      }
 
-      // Peers for sessions and LIST
+      // Peers for sessions (pyftpdlib; vsftpd in the notes) and LIST (vsftpd)
       let py;
       let vs;
-      if (ctx.peers) {
+      if (ctx.peers && ctx.wants('sessions')) {
         py = await startPyftpdlib({ root, log: ctx.log });
+        peers.push(py);
+      }
+      if (ctx.peers && (ctx.wants('sessions') || ctx.wants('list'))) {
         vs = await startVsftpd({ root, log: ctx.log });
-        peers.push(py, vs);
+        peers.push(vs);
       }
 
       // sessions/s (anonymous on every server, so the same work)
       const sessionsAt = (port) =>
         client.call('sessions', { port, user: 'anonymous', pass: 'bench@', path: 'small.bin', size: SMALL, clients: SESSION_CLIENTS, durationMs: 1000 }, 60_000).then((r) => r.rate);
       const gorgonSessions = [];
-      if (py?.port) {
+      if (ctx.wants('sessions') && py?.port) {
         ctx.log('sessions vs pyftpdlib');
         // Steady state: three warm-up rounds each (Node's JIT needs a few thousand sessions).
         for (let i = 0; i < 3; i++) {
@@ -118,7 +130,7 @@ export default {
           notes.push(`vsftpd ${vs.version}: ${med(v).toFixed(0)} sessions/s; Gorgon/vsftpd = ${(p.figure / med(v)).toFixed(2)}`);
         }
         rows.push({ metric: 'sessions', unit: 'sessions/s', figure: p.figure, baseline: p.baselineFigure, ratio: p.ratio, rounds: p, target: { op: '>=', ratio: 1.0 }, notes });
-      } else {
+      } else if (ctx.wants('sessions')) {
         for (let i = 0; i < 3; i++) gorgonSessions.push(await sessionsAt(gorgon));
         rows.push({ metric: 'sessions', skipped: `baseline is pyftpdlib: run with --peers (${py?.reason ?? 'not requested'}); Gorgon alone: ${med(gorgonSessions).toFixed(0)} sessions/s`, target: { op: '>=', ratio: 1.0 } });
       }
@@ -130,20 +142,20 @@ export default {
         return r.ms;
       };
       const mlsd = [];
-      for (let i = 0; i < 5; i++) mlsd.push(await listAt(gorgon, 'MLSD'));
-      if (vs?.port) {
+      if (ctx.wants('list')) for (let i = 0; i < 5; i++) mlsd.push(await listAt(gorgon, 'MLSD'));
+      if (ctx.wants('list') && vs?.port) {
         ctx.log('LIST vs vsftpd');
         await listAt(gorgon, 'LIST');
         await listAt(vs.port, 'LIST');
         const p = await alternate({ rounds: ctx.rounds ?? 5, log: ctx.log, measure: (s) => listAt(s === 'gorgon' ? gorgon : vs.port, 'LIST') });
         rows.push({ metric: 'list', unit: 'ms', figure: p.figure, baseline: p.baselineFigure, ratio: p.ratio, rounds: p, target: { op: '<=', ratio: 1.0 }, notes: [`baseline: vsftpd ${vs.version} LIST; Gorgon MLSD ${med(mlsd).toFixed(1)} ms; per-round ratios ${ratios(p)}`] });
-      } else {
+      } else if (ctx.wants('list')) {
         const list = [];
         for (let i = 0; i < 5; i++) list.push(await listAt(gorgon, 'LIST'));
         rows.push({ metric: 'list', skipped: `baseline is vsftpd: run with --peers (${vs?.reason ?? 'not requested'}); Gorgon alone: LIST ${med(list).toFixed(1)} ms, MLSD ${med(mlsd).toFixed(1)} ms`, target: { op: '<=', ratio: 1.0 } });
       }
       await Promise.all(workers.splice(0).map((w) => w.stop()));
-      rows.push(...(await idle(ctx, root)));
+      if (ctx.wants('idle')) rows.push(...(await idle(ctx, root)));
       return rows;
     } finally {
       await Promise.all(workers.map((w) => w.stop()));
