@@ -9,7 +9,7 @@ export { CommandTable, splitCommand, type ArgumentRule, type CommandSpec, type G
 export { createCounters, type Counters } from './counters.js';
 export { CoreError, ReplyError, errorText, type CoreErrorCode } from './errors.js';
 export { Framer, type FrameRange, type FrameStep, type FrameStepKind, type Terminator } from './framer.js';
-export { LineEscapingProducer, crlfLength, type LineEscapingOptions } from './line-escaping.js';
+export { LineEscapingProducer, crlfLength, escapeMultiline, type LineEscapingOptions } from './line-escaping.js';
 export { LineSession, type LineSessionOptions } from './line-session.js';
 export { createListener, formatAddress, type Listener, type ListenerOptions, type RejectReason } from './listener.js';
 export { memoryLogger, printable, silentLogger, type Logger, type MemoryLogRecord } from './logger.js';

@@ -86,6 +86,58 @@ export class LineEscapingProducer implements Producer {
 }
 
 /**
+ * The whole multi-line response at once, for a body already in memory: `prefix` (the status
+ * line, with its CRLF), then the body escaped as {@link LineEscapingProducer} does it, then
+ * ".\r\n", in one Buffer sized exactly. A session pushes it as plain data, so pipelined
+ * replies are gathered into few writes and the next command needs no wait for a producer.
+ * A body that needs no escaping (the common case) is copied once, as it is.
+ * @see RFC 1939 §3, RFC 3977 §3.1.1
+ */
+export function escapeMultiline(body: Buffer, prefix = '', options: LineEscapingOptions = {}): Buffer {
+  const dotStuff = options.dotStuff ?? true;
+  const end = options.terminate ?? true ? END.length : 0;
+  const len = body.length;
+  // First pass: how many bytes escaping adds (a '.' per dot line, a CR per bare LF).
+  let extra = 0;
+  for (let start = 0; start < len; ) {
+    if (dotStuff && body[start] === DOT) extra++;
+    const lf = body.indexOf(LF, start);
+    if (lf === -1) {
+      extra += 2; // the missing line end
+      break;
+    }
+    if (lf === 0 || body[lf - 1] !== CR) extra++;
+    start = lf + 1;
+  }
+  const head = Buffer.byteLength(prefix);
+  const out = Buffer.allocUnsafe(head + len + extra + end);
+  let at = head > 0 ? out.write(prefix, 0) : 0;
+  if (extra === 0) at += body.copy(out, at);
+  else {
+    for (let start = 0; start < len; ) {
+      if (dotStuff && body[start] === DOT) out[at++] = DOT;
+      const lf = body.indexOf(LF, start);
+      if (lf === -1) {
+        at += body.copy(out, at, start);
+        out[at++] = CR;
+        out[at++] = LF;
+        break;
+      }
+      if (lf === 0 || body[lf - 1] !== CR) {
+        at += body.copy(out, at, start, lf);
+        out[at++] = CR;
+        out[at++] = LF;
+      } else {
+        at += body.copy(out, at, start, lf + 1);
+      }
+      start = lf + 1;
+    }
+  }
+  if (end > 0) END.copy(out, at);
+  return out;
+}
+
+/**
  * The size a body will have on the wire after CRLF normalisation (dot-stuffing excluded), as
  * POP3's LIST and STAT report it: every bare LF counts as two octets.
  */

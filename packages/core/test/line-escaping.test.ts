@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   createListener,
   crlfLength,
+  escapeMultiline,
   isEmptyChunk,
   LineEscapingProducer,
   LineSession,
@@ -88,6 +89,33 @@ describe('LineEscapingProducer', () => {
     await producer.close();
     expect(closed).toBe(true);
     expect(await producer.more()).toBeNull();
+  });
+});
+
+describe('escapeMultiline', () => {
+  it('puts the prefix, the escaped body and the terminator in one buffer', () => {
+    const body = Buffer.from('.hidden\nplain\r\n..two\n\n.\r\nlast.');
+    expect(escapeMultiline(body, '+OK 5 octets\r\n').toString('latin1')).toBe('+OK 5 octets\r\n..hidden\r\nplain\r\n...two\r\n\r\n..\r\nlast.\r\n.\r\n');
+    expect(escapeMultiline(Buffer.alloc(0)).toString()).toBe('.\r\n');
+    expect(escapeMultiline(Buffer.from('clean\r\nbody\r\n'), '+OK\r\n').toString()).toBe('+OK\r\nclean\r\nbody\r\n.\r\n');
+    expect(escapeMultiline(Buffer.from('.x\n'), '', { dotStuff: false, terminate: false }).toString()).toBe('.x\r\n');
+    expect(escapeMultiline(Buffer.from('\n\n'), 'é ').toString()).toBe('é \r\n\r\n.\r\n');
+  });
+
+  it('agrees with LineEscapingProducer on any body', async () => {
+    const piece = fc.constantFrom('.', 'a', 'é', '\r', '\n', '\r\n', '..', ' ');
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(piece, { maxLength: 40 }).map((p) => p.join('')),
+        fc.string({ maxLength: 8 }),
+        fc.record({ dotStuff: fc.boolean(), terminate: fc.boolean() }),
+        async (body, prefix, options) => {
+          const data = Buffer.from(body);
+          const got = escapeMultiline(data, prefix, options);
+          expect(got.toString('latin1')).toBe(Buffer.from(prefix).toString('latin1') + (await escape([data], options)));
+        },
+      ),
+    );
   });
 });
 
