@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errorText, SimpleProducer, type Producer } from '@gorgon/core';
@@ -157,6 +157,22 @@ export class MaildirStore implements MaildropStore {
   }
 }
 
+/**
+ * Reads a small file whose size its name gives: open, one read, close (readFileSync adds an
+ * fstat). A file longer than its name says is read whole: the bytes on disk are the message.
+ */
+function readKnownSize(path: string, size: number): Buffer {
+  const fd = openSync(path, 'r');
+  let read: number;
+  const buffer = Buffer.allocUnsafe(size + 1);
+  try {
+    read = readSync(fd, buffer, 0, size + 1, 0);
+  } finally {
+    closeSync(fd);
+  }
+  return read <= size ? buffer.subarray(0, read) : readFileSync(path);
+}
+
 /** Measures a file's wire size by streaming it in 1 MiB reads. */
 async function measure(path: string): Promise<number> {
   const handle = await open(path, 'r');
@@ -212,11 +228,27 @@ class OpenMaildir implements Maildrop {
     return new MessageFileProducer(handle, size);
   }
 
-  /** A small message read whole; a renamed one (flags changed by another program) is found again. */
+  /**
+   * A small message read at once; undefined for a large one or one renamed since the listing
+   * (flags changed by another program): `read` then streams it, or finds it again.
+   */
+  readNow(index: number): Buffer | undefined {
+    const entry = this.#entries[index];
+    if (!entry) throw new MaildropError('gone', `no message ${index + 1}`);
+    if (!isSmall(entry)) return undefined;
+    try {
+      return readKnownSize(this.#path(entry), entry.rawSize!);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+
+  /** A small message read whole; a renamed one is found again. */
   async #readSmall(entry: MaildirName): Promise<Buffer> {
     const attempt = (): Buffer | undefined => {
       try {
-        return readFileSync(this.#path(entry));
+        return readKnownSize(this.#path(entry), entry.rawSize!);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
         return undefined;

@@ -47,13 +47,15 @@ export class MemoryMaildropStore implements MaildropStore {
       this.#locked.delete(user);
     };
     const messages: MaildropMessage[] = snapshot.map(({ uid, size }) => ({ uid, size }));
+    const data = (index: number): Buffer => {
+      const message = snapshot[index];
+      if (!message || !box.messages.includes(message)) throw new MaildropError('gone', `message ${index + 1} is gone`);
+      return message.data;
+    };
     return {
       messages,
-      read: async (index: number): Promise<Producer> => {
-        const message = snapshot[index];
-        if (!message || !box.messages.includes(message)) throw new MaildropError('gone', `message ${index + 1} is gone`);
-        return new SimpleProducer(message.data);
-      },
+      read: async (index: number): Promise<Producer> => new SimpleProducer(data(index)),
+      readNow: data,
       commit: async (deleted: ReadonlySet<number>) => {
         if (released) throw new MaildropError('io', 'maildrop already released');
         const doomed = new Set([...deleted].map((i) => snapshot[i]).filter((m): m is StoredMessage => m !== undefined));

@@ -30,6 +30,13 @@ export interface Maildrop {
    */
   read(index: number): Promise<Producer>;
   /**
+   * The raw bytes of message `index` when they can be had at once (a small local file, a
+   * message held in memory), else undefined and the caller uses `read`. Optional: it lets RETR
+   * answer without a producer or an await, so pipelined RETRs go out in few writes. Throws
+   * like `read` when the message is gone.
+   */
+  readNow?(index: number): Buffer | undefined;
+  /**
    * The UPDATE state: removes the messages at `deleted`, then releases the lock. Returns how
    * many could not be removed (0 when all went). @see RFC 1939 §6
    */

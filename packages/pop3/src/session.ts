@@ -2,6 +2,7 @@ import {
   CompositeProducer,
   CoreError,
   GlobbingProducer,
+  escapeMultiline,
   errorText,
   LineEscapingProducer,
   LineSession,
@@ -111,6 +112,14 @@ export class Pop3Session extends LineSession {
     // One write for the status line, a small body and its terminator (instead of three).
     const escaped = escape ? new LineEscapingProducer(body) : body;
     this.pushWithProducer(new GlobbingProducer(new CompositeProducer([formatReply(reply), escaped]), GLOB_BYTES));
+  }
+
+  /**
+   * Sends a status line and a message held in memory, escaped and terminated, as one plain
+   * push: no producer, so pipelined commands go on at once and their replies share writes.
+   */
+  replyMessage(reply: Pop3Reply, data: Buffer): void {
+    this.push(escapeMultiline(data, formatReply(reply)));
   }
 
   /** The next line is a SASL response for `handler`, not a command. @see RFC 5034 §4 */

@@ -104,6 +104,26 @@ describe('MaildirStore', () => {
     await drop.release(); // closes what was opened ahead (the leak guard of the socket tests checks handles)
   });
 
+  it('readNow gives a small message at once, and leaves large or renamed ones to read()', async () => {
+    await deliver(root, 'alice', 'Subject: 1\r\n\r\nsmall\r\n');
+    await deliver(root, 'alice', `Subject: 2\r\n\r\n${'x'.repeat(70 * 1024)}\r\n`);
+    await deliver(root, 'alice', 'Subject: 3\r\n\r\nrenamed\r\n');
+    await deliver(root, 'alice', 'Subject: 4\r\n\r\ngrown\r\n');
+    const drop = await new MaildirStore(root).open('alice');
+    const cur = (await readdir(join(root, 'alice', 'cur'))).sort();
+    expect(String(drop.readNow!(0))).toBe('Subject: 1\r\n\r\nsmall\r\n');
+    expect(drop.readNow!(1)).toBeUndefined(); // over 64 KiB: streamed
+    await rename(join(root, 'alice', 'cur', cur[2]!), join(root, 'alice', 'cur', `${cur[2]}S`));
+    expect(drop.readNow!(2)).toBeUndefined(); // found again by read()
+    const producer = await drop.read(2);
+    expect(String(await producer.more())).toBe('Subject: 3\r\n\r\nrenamed\r\n');
+    // A file longer than its S= says (edited in place): the bytes on disk are sent.
+    await writeFile(join(root, 'alice', 'cur', cur[3]!), 'Subject: 4\r\n\r\ngrown by hand\r\n');
+    expect(String(drop.readNow!(3))).toBe('Subject: 4\r\n\r\ngrown by hand\r\n');
+    expect(() => drop.readNow!(9)).toThrow(expect.objectContaining({ code: 'gone' }));
+    await drop.release();
+  });
+
   it('measures messages delivered by other programs (no W= in the name)', async () => {
     await mkdir(join(root, 'alice', 'cur'), { recursive: true });
     await mkdir(join(root, 'alice', 'new'), { recursive: true });

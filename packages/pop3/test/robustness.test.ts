@@ -24,6 +24,26 @@ describe('pipelining, limits and hostile input', () => {
     await client.closed();
   });
 
+  it('answers pipelined RETRs of small messages in order, many replies to a write', async () => {
+    const { ctx, store } = testContext();
+    const bodies = Array.from({ length: 60 }, (_, i) => `Subject: ${i}\r\n\r\n.dot line ${i}\nbare LF\n`);
+    for (const body of bodies) store.deliver('alice', body);
+    const { session, client } = startSession(ctx);
+    const stream = session.channel.stream;
+    let writes = 0;
+    const write = stream.write.bind(stream) as (chunk: unknown) => boolean;
+    stream.write = ((chunk: unknown) => (writes++, write(chunk))) as typeof stream.write;
+    expect(await loginAlice(client)).toMatch(/^\+OK maildrop has 63/);
+    writes = 0;
+    client.send(Array.from({ length: 60 }, (_, i) => `RETR ${i + 4}\r\n`).join(''));
+    for (let i = 0; i < 60; i++) {
+      expect(await client.line()).toMatch(/^\+OK \d+ octets/);
+      expect(await readMultiline(client)).toEqual([`Subject: ${i}`, '', `..dot line ${i}`, 'bare LF']);
+    }
+    expect(writes).toBeLessThan(10); // one write per reply before
+    client.end();
+  });
+
   it('answers a command split across many writes', async () => {
     const { ctx } = testContext();
     const { client } = startSession(ctx);

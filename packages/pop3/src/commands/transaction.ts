@@ -56,13 +56,25 @@ export const transactionCommands: Pop3Command[] = [
     args: 'required',
     states: TRANSACTION,
     help: 'RETR msg: the whole message (RFC 1939 §5)',
-    async run(session, arg) {
+    run(session, arg) {
       const [n = ''] = words(arg, 1);
       const i = messageIndex(session, n);
-      const body = await session.maildrop.read(i);
-      session.retrieved.add(i);
-      session.ctx.stats.messagesRetrieved++;
-      session.replyMultiline(replies.retrieving(session.maildrop.messages[i]!.size), body);
+      const reply = replies.retrieving(session.maildrop.messages[i]!.size);
+      const retrieved = (): void => {
+        session.retrieved.add(i);
+        session.ctx.stats.messagesRetrieved++;
+      };
+      // A small message is answered without an await, so the next pipelined RETR follows at once.
+      const data = session.maildrop.readNow?.(i);
+      if (data) {
+        retrieved();
+        session.replyMessage(reply, data);
+        return undefined;
+      }
+      return session.maildrop.read(i).then((body) => {
+        retrieved();
+        session.replyMultiline(reply, body);
+      });
     },
   },
   {
