@@ -53,51 +53,111 @@ export interface ChannelOptions {
 
 let fallbackIds = 0;
 
+/**
+ * What every channel of one listener has in common, held once and referenced by each channel:
+ * seven fields per connection become one (idle connections are counted in thousands).
+ */
+export interface ChannelSettings {
+  readonly logger: Logger;
+  readonly counters: Counters;
+  readonly loop: Loop;
+  readonly idleTimeoutMs: number;
+  readonly totalTimeoutMs: number;
+  readonly closeTimeoutMs: number;
+  readonly onClose: ((channel: Channel) => void) | undefined;
+  readonly noDelay: boolean;
+  /** Ids given as serial numbers are `${idPrefix}-${serial in base 36}`. */
+  readonly idPrefix: string;
+}
+
+/** The settings `options` describe; the listener makes them once for all its channels. */
+export function channelSettings(options: ChannelOptions, idPrefix = 'c'): ChannelSettings {
+  const closeTimeoutMs = options.closeTimeoutMs ?? 10_000;
+  return {
+    logger: options.logger ?? silentLogger,
+    counters: options.counters ?? createCounters(),
+    loop: options.loop ?? new Loop({ tickMs: tickForTimeouts(options.idleTimeoutMs, options.totalTimeoutMs, closeTimeoutMs) }),
+    idleTimeoutMs: options.idleTimeoutMs ?? 0,
+    totalTimeoutMs: options.totalTimeoutMs ?? 0,
+    closeTimeoutMs,
+    onClose: options.onClose,
+    noDelay: options.noDelay !== false,
+    idPrefix,
+  };
+}
+
+/**
+ * Internal: how the listener gives a channel shared settings and a serial number (the id is
+ * formatted only when asked for) instead of per-connection options. Not part of the API.
+ */
+export const kSettings = Symbol('gorgon.channel.settings');
+export const kSerial = Symbol('gorgon.channel.serial');
+export interface ListenerChannelOptions extends ChannelOptions {
+  [kSettings]: ChannelSettings;
+  [kSerial]: number;
+}
+
 /** The channel that owns a stream: lets one set of listener functions serve every connection. */
 const kChannel = Symbol('gorgon.channel');
 type Owned = Duplex & { [kChannel]?: Channel };
 
 /**
+ * Times are kept in ms since this module loaded: small integers (Smis) stored in the object,
+ * where a Date.now() value would be a separate 16-byte heap number per field. Past 24 days of
+ * uptime they become heap numbers again, which is only a little larger.
+ */
+const EPOCH = Date.now();
+function clock(): number {
+  return Date.now() - EPOCH;
+}
+
+/** `#flags` bits: four booleans in one field. */
+const SECURE = 1;
+const CLOSED = 2;
+/** close() with flush was called: FIN sent, waiting for the peer's. */
+const ENDED = 4;
+/** The data/end/drain listeners are bound. */
+const ATTACHED = 8;
+
+/** Channel state that most connections never need, made on first use. */
+interface ChannelExtra {
+  log: Logger | undefined;
+  closedPromise: Promise<void> | undefined;
+  resolveClosed: (() => void) | undefined;
+  local: { address: string; port: number } | undefined;
+  /** When a flushing close began (clock()); the loop destroys the stream `closeTimeoutMs` later. */
+  endedAt: number;
+  /** When the handler was told of a timeout (clock()); it has `closeTimeoutMs` to close. */
+  timedOutAt: number | undefined;
+  timedOutKind: 'idle' | 'total' | undefined;
+}
+
+/**
  * One connection: a byte stream (TCP socket, TLS socket, Unix socket, pipe, or the in-memory
  * pair), its addresses, timeouts, counters and logger. The asyncore dispatcher of the design,
  * reduced to what a Duplex needs on top of Node's own events.
+ *
+ * Its fields are few on purpose: what a listener's channels share lives in one settings object,
+ * rare state (timeouts fired, the closed promise, the logger) in an object made on first use.
  */
 export class Channel {
-  /** Connection id, on every log line ("pop3-1a"). */
-  readonly id: string;
-  /** This connection's logger: every line carries `conn` and `remote`. */
-  readonly log: Logger;
   /** The client's address: from a trusted PROXY header, else the socket's; "local" for pipes. */
   readonly remoteAddress: string;
   readonly remotePort: number;
-  /** When the connection was made (ms since the epoch): the total timeout counts from here. */
-  readonly openedAt = Date.now();
-  /** Counters shared with the listener (or this channel's own). */
-  readonly counters: Counters;
   /** Bytes received and sent on this connection. */
   bytesIn = 0;
   bytesOut = 0;
+  /** A string id, or a serial number formatted with the listener's prefix when asked for. */
+  readonly #id: string | number;
+  readonly #settings: ChannelSettings;
   #stream: Duplex;
-  #secure: boolean;
   #handler: ChannelHandler | undefined;
-  #closed = false;
-  #ended = false;
-  #attached = false;
-  #lastActivity = Date.now();
-  /** When a flushing close began; the loop destroys the stream `closeTimeoutMs` later. */
-  #endedAt = 0;
-  /** When the handler was told of a timeout; it has `closeTimeoutMs` to close. */
-  #timedOutAt: number | undefined;
-  #timedOutKind: 'idle' | 'total' | undefined;
-  readonly #idleTimeoutMs: number;
-  readonly #totalTimeoutMs: number;
-  readonly #closeTimeoutMs: number;
-  readonly #loop: Loop;
-  /** Made on first use of `closed`: most channels never need a promise. */
-  #closedPromise: Promise<void> | undefined;
-  #resolveClosed: (() => void) | undefined;
-  readonly #onClosed: ((channel: Channel) => void) | undefined;
-  #local: { address: string; port: number } | undefined;
+  #flags = 0;
+  /** clock() when the connection was made. */
+  readonly #openedAt = clock();
+  /** clock() at the last input or output progress. */
+  #lastActivity = this.#openedAt;
+  #extra: ChannelExtra | undefined;
   /**
    * Stream listeners shared by every channel: `this` is the stream, which carries its channel,
    * so a connection costs no closures here (idle connections are counted in thousands).
@@ -122,7 +182,7 @@ export class Channel {
     drain(this: Owned): void {
       const channel = this[kChannel];
       if (!channel) return;
-      channel.#lastActivity = Date.now();
+      channel.#lastActivity = clock();
       channel.#handler?.drain();
     },
   };
@@ -130,25 +190,44 @@ export class Channel {
   constructor(stream: Duplex, options: ChannelOptions = {}) {
     this.#stream = stream;
     const socket = stream as Partial<tls.TLSSocket>;
-    this.#secure = socket.encrypted === true;
+    if (socket.encrypted === true) this.#flags = SECURE;
     this.remoteAddress = options.remoteAddress ?? normaliseAddress(socket.remoteAddress) ?? 'local';
     this.remotePort = options.remotePort ?? socket.remotePort ?? 0;
-    this.#loop =
-      options.loop ?? new Loop({ tickMs: tickForTimeouts(options.idleTimeoutMs, options.totalTimeoutMs, options.closeTimeoutMs ?? 10_000) });
-    this.id = options.id ?? `c${(++fallbackIds).toString(36)}`;
-    this.log = (options.logger ?? silentLogger).child({ conn: this.id, remote: this.remoteAddress });
-    this.counters = options.counters ?? createCounters();
-    this.#idleTimeoutMs = options.idleTimeoutMs ?? 0;
-    this.#totalTimeoutMs = options.totalTimeoutMs ?? 0;
-    this.#closeTimeoutMs = options.closeTimeoutMs ?? 10_000;
-    this.#onClosed = options.onClose;
+    const internal = options as Partial<ListenerChannelOptions>;
+    const settings = (this.#settings = internal[kSettings] ?? channelSettings(options));
+    this.#id = options.id ?? internal[kSerial] ?? `c${(++fallbackIds).toString(36)}`;
     (stream as Owned)[kChannel] = this;
-    if (options.noDelay !== false && typeof socket.setNoDelay === 'function') socket.setNoDelay(true);
+    if (settings.noDelay && typeof socket.setNoDelay === 'function') socket.setNoDelay(true);
     // Input waits in the stream until an owner attaches; only close and error are watched now.
     stream.on('close', Channel.#listeners.close);
     stream.on('error', Channel.#listeners.error);
     if (stream.destroyed) queueMicrotask(() => this.#onClose());
-    this.#loop.add(this);
+    settings.loop.add(this);
+  }
+
+  /** Connection id, on every log line ("pop3-1a"). */
+  get id(): string {
+    const id = this.#id;
+    return typeof id === 'string' ? id : `${this.#settings.idPrefix}-${id.toString(36)}`;
+  }
+
+  /** This connection's logger: every line carries `conn` and `remote`. Made on first use. */
+  get log(): Logger {
+    const logger = this.#settings.logger;
+    // The silent logger's children are itself: no need to remember one per connection.
+    if (logger === silentLogger) return logger;
+    const extra = this.#more();
+    return (extra.log ??= logger.child({ conn: this.id, remote: this.remoteAddress }));
+  }
+
+  /** When the connection was made (ms since the epoch): the total timeout counts from here. */
+  get openedAt(): number {
+    return EPOCH + this.#openedAt;
+  }
+
+  /** Counters shared with the listener (or this channel's own). */
+  get counters(): Counters {
+    return this.#settings.counters;
   }
 
   /** The stream now carrying the connection (a TLSSocket after an upgrade). */
@@ -158,27 +237,30 @@ export class Channel {
 
   /** True once the connection is encrypted (implicit TLS, or after `upgradeToTls`). */
   get secure(): boolean {
-    return this.#secure;
+    return (this.#flags & SECURE) !== 0;
   }
 
   /** True once the stream has closed; no event follows. */
   get isClosed(): boolean {
-    return this.#closed;
+    return (this.#flags & CLOSED) !== 0;
   }
 
   /** Resolves when the connection is fully closed. */
   get closed(): Promise<void> {
-    this.#closedPromise ??= this.#closed ? Promise.resolve() : new Promise((resolve) => (this.#resolveClosed = resolve));
-    return this.#closedPromise;
+    const extra = this.#more();
+    extra.closedPromise ??= this.isClosed ? Promise.resolve() : new Promise((resolve) => (extra.resolveClosed = resolve));
+    return extra.closedPromise;
   }
 
   /** Our address on this connection ("local" for pipes); asked of the socket on first use. */
   get localAddress(): string {
-    return (this.#local ??= this.#localInfo()).address;
+    const extra = this.#more();
+    return (extra.local ??= this.#localInfo()).address;
   }
 
   get localPort(): number {
-    return (this.#local ??= this.#localInfo()).port;
+    const extra = this.#more();
+    return (extra.local ??= this.#localInfo()).port;
   }
 
   /** True while the stream's buffer is above its high-water mark: wait for `drain`. */
@@ -193,7 +275,7 @@ export class Channel {
 
   /** True while output can still be written: not closed, and `close()` not yet called. */
   get writable(): boolean {
-    return !this.#closed && !this.#ended && this.#stream.writable;
+    return (this.#flags & (CLOSED | ENDED)) === 0 && this.#stream.writable;
   }
 
   /**
@@ -202,8 +284,8 @@ export class Channel {
    */
   attach(handler: ChannelHandler): void {
     this.#handler = handler;
-    if (this.#attached || this.#closed) return;
-    this.#attached = true;
+    if ((this.#flags & (ATTACHED | CLOSED)) !== 0) return;
+    this.#flags |= ATTACHED;
     this.#bindFlow(this.#stream);
     this.#stream.resume();
   }
@@ -215,10 +297,11 @@ export class Channel {
    * cannot be declined.
    */
   touch(): void {
-    this.#lastActivity = Date.now();
-    if (this.#timedOutKind === 'idle') {
-      this.#timedOutAt = undefined;
-      this.#timedOutKind = undefined;
+    this.#lastActivity = clock();
+    const extra = this.#extra;
+    if (extra?.timedOutKind === 'idle') {
+      extra.timedOutAt = undefined;
+      extra.timedOutKind = undefined;
     }
   }
 
@@ -227,9 +310,22 @@ export class Channel {
     if (!this.writable) return false;
     const size = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
     this.bytesOut += size;
-    this.counters.bytesOut += size;
-    this.#lastActivity = Date.now();
+    this.#settings.counters.bytesOut += size;
+    this.#lastActivity = clock();
     return this.#stream.write(data);
+  }
+
+  /**
+   * Holds writes in the stream until `uncork()`, so several small ones leave in one syscall
+   * (`writev`). Every `cork()` needs its `uncork()`; they nest, as the stream's do.
+   */
+  cork(): void {
+    this.#stream.cork();
+  }
+
+  /** Ends one `cork()`: at the outermost one the held writes go out. */
+  uncork(): void {
+    this.#stream.uncork();
   }
 
   /** Stops reading (input backpressure); the peer's writes then back up in the kernel. */
@@ -251,19 +347,19 @@ export class Channel {
    * may lose our last reply unread (the "lingering close" of Apache and Dovecot).
    */
   close(options: { flush?: boolean } = {}): void {
-    if (this.#closed) return;
+    if (this.isClosed) return;
     if (options.flush === false) {
       this.#stream.destroy();
       return;
     }
-    if (this.#ended) return;
-    this.#ended = true;
-    this.#endedAt = Date.now();
+    if ((this.#flags & ENDED) !== 0) return;
+    this.#flags |= ENDED;
+    this.#more().endedAt = clock();
     const stream = this.#stream;
     stream.end();
-    if (!this.#attached) {
+    if ((this.#flags & ATTACHED) === 0) {
       // Nobody reads this stream: drain it so the peer's FIN is seen.
-      this.#attached = true;
+      this.#flags |= ATTACHED;
       this.#bindFlow(stream);
     }
     stream.resume();
@@ -271,7 +367,7 @@ export class Channel {
 
   /** Asks the owner to say goodbye and close (listener shutdown). */
   requestShutdown(): void {
-    if (this.#closed) return;
+    if (this.isClosed) return;
     if (this.#handler) this.#handler.shutdown();
     else this.close();
   }
@@ -285,7 +381,7 @@ export class Channel {
    * @see RFC 2595 §4, RFC 3207 §4, RFC 4217 §4
    */
   async upgradeToTls(options: TlsUpgradeOptions): Promise<void> {
-    if (this.#closed || this.#ended) throw new CoreError('closed', 'cannot upgrade a closed channel');
+    if ((this.#flags & (CLOSED | ENDED)) !== 0) throw new CoreError('closed', 'cannot upgrade a closed channel');
     const raw = this.#stream;
     this.#unbind(raw);
     const socket = await wrapInTls(raw, options, (wrapped) => {
@@ -295,10 +391,10 @@ export class Channel {
       wrapped.on('close', Channel.#listeners.close);
       wrapped.on('error', Channel.#listeners.error);
     });
-    this.#secure = true;
-    this.#lastActivity = Date.now();
-    if (this.#attached) this.#bindFlow(socket);
-    if (this.#ended) {
+    this.#flags |= SECURE;
+    this.#lastActivity = clock();
+    if ((this.#flags & ATTACHED) !== 0) this.#bindFlow(socket);
+    if ((this.#flags & ENDED) !== 0) {
       // close() was called during the handshake: finish it on the new stream.
       socket.end();
       socket.resume();
@@ -312,34 +408,52 @@ export class Channel {
    * every connection, not a timer per close).
    */
   checkTimeouts(now: number): void {
-    if (this.#closed) return;
-    if (this.#ended && now - this.#endedAt >= this.#closeTimeoutMs) {
+    const flags = this.#flags;
+    if ((flags & CLOSED) !== 0) return;
+    const settings = this.#settings;
+    const at = now - EPOCH;
+    const extra = this.#extra;
+    const ended = (flags & ENDED) !== 0;
+    if (ended && at - extra!.endedAt >= settings.closeTimeoutMs) {
       this.#stream.destroy();
       return;
     }
-    if (this.#timedOutAt !== undefined) {
-      if (!this.#ended && now - this.#timedOutAt >= this.#closeTimeoutMs) {
+    if (extra?.timedOutAt !== undefined) {
+      if (!ended && at - extra.timedOutAt >= settings.closeTimeoutMs) {
         this.log.info({ event: 'timeout-close' }, 'session ignored its timeout: closing');
         this.#stream.destroy();
       }
       return;
     }
-    if (this.#ended) return; // already closing, bounded by the close timer
-    if (this.#totalTimeoutMs > 0 && now - this.openedAt >= this.#totalTimeoutMs) {
-      this.#timedOut('total', now);
-    } else if (this.#idleTimeoutMs > 0 && now - this.#lastActivity >= this.#idleTimeoutMs) {
-      this.#timedOut('idle', now);
+    if (ended) return; // already closing, bounded by the close timer
+    if (settings.totalTimeoutMs > 0 && at - this.#openedAt >= settings.totalTimeoutMs) {
+      this.#timedOut('total', at);
+    } else if (settings.idleTimeoutMs > 0 && at - this.#lastActivity >= settings.idleTimeoutMs) {
+      this.#timedOut('idle', at);
     }
   }
 
-  #timedOut(kind: 'idle' | 'total', now: number): void {
-    this.counters.timeouts++;
+  #timedOut(kind: 'idle' | 'total', at: number): void {
+    this.#settings.counters.timeouts++;
     this.log.info({ event: 'timeout', kind }, `${kind} timeout`);
-    this.#timedOutAt = now;
-    this.#timedOutKind = kind;
+    const extra = this.#more();
+    extra.timedOutAt = at;
+    extra.timedOutKind = kind;
     // Nobody to say goodbye: a connection whose session was never made just goes.
     if (this.#handler) this.#handler.timeout(kind);
     else this.close({ flush: false });
+  }
+
+  #more(): ChannelExtra {
+    return (this.#extra ??= {
+      log: undefined,
+      closedPromise: undefined,
+      resolveClosed: undefined,
+      local: undefined,
+      endedAt: 0,
+      timedOutAt: undefined,
+      timedOutKind: undefined,
+    });
   }
 
   /** The events that carry the conversation; bound once an owner is attached. */
@@ -364,8 +478,8 @@ export class Channel {
 
   #onData(chunk: Buffer): void {
     this.bytesIn += chunk.length;
-    this.counters.bytesIn += chunk.length;
-    this.#lastActivity = Date.now();
+    this.#settings.counters.bytesIn += chunk.length;
+    this.#lastActivity = clock();
     this.#handler?.data(chunk);
   }
 
@@ -380,12 +494,12 @@ export class Channel {
   }
 
   #onClose(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#loop.delete(this);
+    if (this.isClosed) return;
+    this.#flags |= CLOSED;
+    this.#settings.loop.delete(this);
     this.#handler?.close();
-    this.#resolveClosed?.();
-    this.#onClosed?.(this);
+    this.#extra?.resolveClosed?.();
+    this.#settings.onClose?.(this);
   }
 }
 

@@ -1,10 +1,10 @@
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import { Channel, normaliseAddress } from './channel.js';
+import { Channel, channelSettings, kSerial, kSettings, normaliseAddress, type ListenerChannelOptions } from './channel.js';
 import { createCounters, type Counters } from './counters.js';
 import { errorText } from './errors.js';
 import { silentLogger, type Logger } from './logger.js';
-import { Loop, tickForTimeouts } from './loop.js';
+import { Loop, tickForTimeouts, type Sweepable } from './loop.js';
 import { isTrusted, readProxyHeader, trustList, type ProxyInfo } from './proxy-protocol.js';
 import { toSecureContext, type TlsServerOptions } from './tls.js';
 
@@ -79,7 +79,21 @@ export function createListener(options: ListenerOptions, accept: (channel: Chann
   const loop = new Loop({
     tickMs: options.tickMs ?? tickForTimeouts(options.idleTimeoutMs, options.totalTimeoutMs, options.closeTimeoutMs ?? 10_000),
   });
-  const channels = new Set<Channel>();
+  // The loop registers exactly the open channels (a channel joins it when made and leaves it
+  // when closed, before `released` runs): one set for both, not a second entry per connection.
+  const channels = loop.channels as Set<Sweepable> as Set<Channel>;
+  const settings = channelSettings(
+    {
+      logger,
+      idleTimeoutMs: options.idleTimeoutMs ?? 0,
+      totalTimeoutMs: options.totalTimeoutMs ?? 0,
+      closeTimeoutMs: options.closeTimeoutMs ?? 10_000,
+      counters,
+      loop,
+      onClose: released,
+    },
+    name,
+  );
   const perIp = new Map<string, number>();
   const secureContext = options.tls ? toSecureContext(options.tls) : undefined;
   const trusted = options.proxyProtocol ? trustList(options.proxyProtocol.trusted) : undefined;
@@ -93,32 +107,36 @@ export function createListener(options: ListenerOptions, accept: (channel: Chann
   // still gets every reply; the channel closes once they are written.
   const server = net.createServer({ pauseOnConnect: true, noDelay: true, allowHalfOpen: true });
   server.on('error', (err) => logger.error({ event: 'listener-error' }, errorText(err)));
+  // No closure here captures the socket: a function context per connection would outlive it.
   server.on('connection', (socket) => {
-    socket.on('error', () => {}); // until a channel owns it; a reset before then is routine
+    socket.on('error', ignoreError); // until a channel owns it; a reset before then is routine
     if (closing) {
       socket.destroy();
       return;
     }
-    const peer = normaliseAddress(socket.remoteAddress) ?? 'local';
-    if (trusted && isTrusted(trusted, peer)) {
-      pending.add(socket);
-      socket.resume();
-      readProxyHeader(socket, options.proxyProtocol?.timeoutMs ?? 5000).then(
-        (info) => {
-          pending.delete(socket);
-          admit(socket, info);
-        },
-        (err: unknown) => {
-          pending.delete(socket);
-          counters.errors++;
-          logger.warn({ event: 'proxy-refused', remote: peer }, `PROXY header refused: ${errorText(err)}`);
-          socket.destroy();
-        },
-      );
-    } else {
-      admit(socket, undefined);
+    if (trusted) {
+      const peer = normaliseAddress(socket.remoteAddress) ?? 'local';
+      if (isTrusted(trusted, peer)) return awaitProxyHeader(socket, peer);
     }
+    admit(socket, undefined);
   });
+
+  function awaitProxyHeader(socket: net.Socket, peer: string): void {
+    pending.add(socket);
+    socket.resume();
+    readProxyHeader(socket, options.proxyProtocol?.timeoutMs ?? 5000).then(
+      (info) => {
+        pending.delete(socket);
+        admit(socket, info);
+      },
+      (err: unknown) => {
+        pending.delete(socket);
+        counters.errors++;
+        logger.warn({ event: 'proxy-refused', remote: peer }, `PROXY header refused: ${errorText(err)}`);
+        socket.destroy();
+      },
+    );
+  }
 
   function refuse(socket: net.Socket, reason: RejectReason, address: string): void {
     counters.rejected++;
@@ -141,13 +159,15 @@ export function createListener(options: ListenerOptions, accept: (channel: Chann
 
   /** A channel closed: one function for all of them, rather than a promise each. */
   function released(channel: Channel): void {
-    channels.delete(channel);
     counters.active--;
-    const address = channel.remoteAddress;
-    const left = (perIp.get(address) ?? 1) - 1;
-    if (left <= 0) perIp.delete(address);
-    else perIp.set(address, left);
-    channel.log.debug({ event: 'close', bytesIn: channel.bytesIn, bytesOut: channel.bytesOut }, 'closed');
+    if (maxPerIp > 0) {
+      const address = channel.remoteAddress;
+      const left = (perIp.get(address) ?? 1) - 1;
+      if (left <= 0) perIp.delete(address);
+      else perIp.set(address, left);
+    }
+    const { id: conn, remoteAddress: remote, bytesIn, bytesOut } = channel;
+    logger.debug({ conn, remote, event: 'close', bytesIn, bytesOut }, 'closed');
   }
 
   function admit(socket: net.Socket, proxy: ProxyInfo | undefined): void {
@@ -158,28 +178,29 @@ export function createListener(options: ListenerOptions, accept: (channel: Chann
     const fromProxy = proxy?.command === 'proxy' && proxy.sourceAddress !== undefined;
     const address = fromProxy ? normaliseAddress(proxy.sourceAddress)! : (normaliseAddress(socket.remoteAddress) ?? 'local');
     if (maxConnections > 0 && channels.size >= maxConnections) return refuse(socket, 'max-connections', address);
-    const fromAddress = perIp.get(address) ?? 0;
-    if (maxPerIp > 0 && fromAddress >= maxPerIp) return refuse(socket, 'max-per-ip', address);
-    perIp.set(address, fromAddress + 1);
+    if (maxPerIp > 0) {
+      const fromAddress = perIp.get(address) ?? 0;
+      if (fromAddress >= maxPerIp) return refuse(socket, 'max-per-ip', address);
+      perIp.set(address, fromAddress + 1);
+    }
 
     const stream = secureContext ? implicitTls(socket, secureContext) : socket;
-    const channel = new Channel(stream, {
-      id: `${name}-${(++sequence).toString(36)}`,
-      logger,
-      idleTimeoutMs: options.idleTimeoutMs ?? 0,
-      totalTimeoutMs: options.totalTimeoutMs ?? 0,
-      closeTimeoutMs: options.closeTimeoutMs ?? 10_000,
-      counters,
-      loop,
+    const channelOptions: ListenerChannelOptions = {
       // Addresses come from the TCP socket (or the PROXY header), not from a TLS wrapper.
       remoteAddress: address,
       remotePort: fromProxy ? (proxy.sourcePort ?? 0) : (socket.remotePort ?? 0),
-      onClose: released,
-    });
-    channels.add(channel);
+      [kSettings]: settings,
+      [kSerial]: ++sequence,
+    };
+    const channel = new Channel(stream, channelOptions);
+    // The channel watches errors now: one listener instead of two keeps the socket's smaller. A
+    // TLS wrapper's channel watches the wrapper, so the raw socket keeps its own.
+    if (stream === socket) socket.off('error', ignoreError);
     counters.connections++;
     counters.active++;
-    channel.log.debug({ event: 'accept', secure: channel.secure, proxied: fromProxy }, 'accepted');
+    // The listener's logger with the channel's bindings, so no child logger is made per connection
+    // until a session logs something itself.
+    logger.debug({ conn: channel.id, remote: address, event: 'accept', secure: channel.secure, proxied: fromProxy }, 'accepted');
     try {
       // The session attaches to the channel, which starts reading (the socket was accepted
       // paused, so nothing is lost before the session exists).
@@ -241,6 +262,9 @@ export function createListener(options: ListenerOptions, accept: (channel: Chann
     [Symbol.asyncDispose]: () => close({ timeoutMs: 1000 }),
   };
 }
+
+/** Swallows a socket's errors while no channel owns it (a reset before accept is routine). */
+function ignoreError(): void {}
 
 /**
  * The server side of an implicit TLS connection. A client that leaves before the handshake is
