@@ -1,7 +1,7 @@
 import type { Channel, ChannelHandler, TlsUpgradeOptions } from './channel.js';
 import { errorText } from './errors.js';
 import { Framer, type FrameRange, type Terminator } from './framer.js';
-import { OutputFifo } from './output-fifo.js';
+import { OutputFifo, type FifoOwner } from './output-fifo.js';
 import type { Producer } from './producers.js';
 
 /** Input limits of an {@link AsyncChat}. */
@@ -16,6 +16,22 @@ export interface ChatLimits {
 export const defaultChatLimits: ChatLimits = { inputHighWater: 64 * 1024, inputLowWater: 16 * 1024 };
 
 const EMPTY = Buffer.alloc(0);
+
+/**
+ * Where the framer leaves each step. One for all sessions: its fields are read into arguments
+ * before any handler runs, so a handler that makes another session dispatch cannot disturb it.
+ */
+const range: FrameRange = { buffer: EMPTY, start: 0, end: 0 };
+
+/** `#flags` bits. */
+const BUSY = 1;
+const PAUSED = 2;
+const DROP_INPUT = 4;
+const CLOSING = 8;
+const RUNNING = 16;
+/** EOF stage, two bits: 0 not seen, 1 seen, 2 last unit dispatched (handleEnd next), 3 handleEnd called. */
+const EOF_SHIFT = 5;
+const EOF_MASK = 3 << EOF_SHIFT;
 
 function isPromise(value: unknown): value is Promise<unknown> {
   return typeof (value as Promise<unknown> | undefined)?.then === 'function';
@@ -36,30 +52,36 @@ function isPromise(value: unknown): value is Promise<unknown> {
  * At EOF, whatever is left of the current unit goes to `collectIncomingData`; with a `null`
  * terminator `foundTerminator` then ends that unit, as asynchat does; then `handleEnd` runs.
  * The connection is half-open meanwhile, so replies to pipelined input still go out.
+ *
+ * An idle session is small (idle connections are counted in thousands): the framer exists only
+ * while input is queued or a byte count is being read, and the output FIFO only while output
+ * is queued or being written.
  */
 export abstract class AsyncChat {
   readonly channel: Channel;
-  readonly #framer: Framer;
-  /** Where the framer leaves each step: reused, so dispatching a unit allocates nothing. */
-  readonly #range: FrameRange = { buffer: EMPTY, start: 0, end: 0 };
-  readonly #out: OutputFifo;
-  readonly #highWater: number;
-  readonly #lowWater: number;
-  #busy = false;
-  #paused = false;
-  #dropInput = false;
-  /** EOF: 0 not seen, 1 seen, 2 last unit dispatched (handleEnd next), 3 handleEnd called. */
-  #eof: 0 | 1 | 2 | 3 = 0;
-  #closing = false;
-  #running = false;
+  /** Cuts queued input; made when input arrives, dropped when it holds nothing. */
+  #framer: Framer | undefined;
+  /** The terminator while there is no framer (always a delimiter then). */
+  #terminator: Terminator = '\r\n';
+  /** Queued output; made by the first push, dropped once everything went out. */
+  #out: OutputFifo | undefined;
+  readonly #handler: ChannelHandler & FifoOwner;
+  /** `defaultChatLimits` itself unless the options change them. */
+  readonly #limits: ChatLimits;
+  /** BUSY, PAUSED, DROP_INPUT, CLOSING, RUNNING and the EOF stage. */
+  #flags = 0;
 
   constructor(channel: Channel, options: Partial<ChatLimits> = {}) {
     this.channel = channel;
-    this.#highWater = options.inputHighWater ?? defaultChatLimits.inputHighWater;
-    this.#lowWater = options.inputLowWater ?? defaultChatLimits.inputLowWater;
-    this.#framer = new Framer('\r\n');
-    const handler = new AsyncChat.#Handler(this);
-    this.#out = new OutputFifo(channel, handler);
+    const { inputHighWater, inputLowWater } = options;
+    this.#limits =
+      inputHighWater === undefined && inputLowWater === undefined
+        ? defaultChatLimits
+        : {
+            inputHighWater: inputHighWater ?? defaultChatLimits.inputHighWater,
+            inputLowWater: inputLowWater ?? defaultChatLimits.inputLowWater,
+          };
+    const handler = (this.#handler = new AsyncChat.#Handler(this));
     channel.attach(handler);
   }
 
@@ -100,22 +122,24 @@ export abstract class AsyncChat {
 
   /** The current terminator (a byte count shows how many bytes are still expected). */
   get terminator(): Terminator {
-    return this.#framer.terminator;
+    return this.#framer ? this.#framer.terminator : this.#terminator;
   }
 
   /** Sets how the next units are cut: a delimiter, a byte count, or `null` (until close). */
   setTerminator(terminator: Terminator): void {
-    this.#framer.setTerminator(terminator);
+    if (this.#framer) this.#framer.setTerminator(terminator);
+    else if ((typeof terminator === 'string' || Buffer.isBuffer(terminator)) && terminator.length > 0) this.#terminator = terminator;
+    else this.#framer = new Framer(terminator); // a count or null is state; a bad one throws here
   }
 
   /** Bytes received and not yet dispatched (bounded by about `inputHighWater` plus one read). */
   get queuedInput(): number {
-    return this.#framer.queued;
+    return this.#framer ? this.#framer.queued : 0;
   }
 
   /** True while output waits for the peer or a producer: later input is not dispatched. */
   get outputBacklogged(): boolean {
-    return this.#out.backlogged;
+    return this.#out ? this.#out.backlogged : this.channel.needsDrain;
   }
 
   /** Part of the current unit, without its terminator. May be called several times per unit. */
@@ -164,43 +188,43 @@ export abstract class AsyncChat {
 
   /** Queues data for output. Strings are sent as UTF-8. */
   push(data: Buffer | string): void {
-    if (data.length > 0) this.#out.push(data);
+    if (data.length > 0) this.#fifo().push(data);
   }
 
   /** Queues a producer; its output follows everything pushed before it. */
   pushWithProducer(producer: Producer): void {
-    this.#out.push(producer);
+    this.#fifo().push(producer);
   }
 
   /** Closes the connection once everything queued has been written. */
   closeWhenDone(): void {
-    if (this.#closing) return;
-    this.#closing = true;
-    this.#dropInput = true;
-    this.#out.whenEmpty(() => this.channel.close({ flush: true }));
+    if ((this.#flags & CLOSING) !== 0) return;
+    this.#flags |= CLOSING | DROP_INPUT;
+    const close = () => this.channel.close({ flush: true });
+    if (this.#out) this.#out.whenEmpty(close);
+    else close();
   }
 
   /** Closes now; with `flush` output already handed to the stream is still delivered. */
   close(options: { flush?: boolean } = {}): void {
-    this.#closing = true;
-    this.#dropInput = true;
-    if (options.flush === false) this.#out.abort();
+    this.#flags |= CLOSING | DROP_INPUT;
+    if (options.flush === false) this.#out?.abort();
     this.channel.close(options);
   }
 
   /** True once the session asked to close or the connection closed. */
   get closing(): boolean {
-    return this.#closing || this.channel.isClosed;
+    return (this.#flags & CLOSING) !== 0 || this.channel.isClosed;
   }
 
   /** Resolves when all output queued so far has been handed to the stream. */
   flush(): Promise<void> {
-    return this.#out.flush();
+    return this.#out ? this.#out.flush() : Promise.resolve();
   }
 
   /** Drops input received but not yet dispatched. */
   discardInput(): void {
-    this.#framer.clear();
+    this.#framer?.clear();
     this.#maybeResume();
   }
 
@@ -211,58 +235,71 @@ export abstract class AsyncChat {
    * attack of CVE-2011-0411), and input resumes over TLS.
    */
   async startTls(options: TlsUpgradeOptions): Promise<void> {
-    this.#dropInput = true;
-    this.#framer.clear();
+    this.#flags |= DROP_INPUT;
+    this.#framer?.clear();
     try {
-      await this.#out.flush();
+      await this.flush();
       await this.channel.upgradeToTls(options);
     } finally {
-      this.#framer.clear();
-      this.#dropInput = this.#closing;
+      this.#framer?.clear();
+      if ((this.#flags & CLOSING) === 0) this.#flags &= ~DROP_INPUT;
       this.#maybeResume();
     }
   }
 
+  get #eof(): number {
+    return (this.#flags & EOF_MASK) >> EOF_SHIFT;
+  }
+
+  #setEof(stage: 1 | 2 | 3): void {
+    this.#flags = (this.#flags & ~EOF_MASK) | (stage << EOF_SHIFT);
+  }
+
+  #fifo(): OutputFifo {
+    return (this.#out ??= new OutputFifo(this.channel, this.#handler));
+  }
+
   #onData(chunk: Buffer): void {
-    if (this.#dropInput) return;
-    this.#framer.push(chunk);
-    if (!this.#paused && this.#framer.queued > this.#highWater) {
-      this.#paused = true;
+    if ((this.#flags & DROP_INPUT) !== 0) return;
+    const framer = (this.#framer ??= new Framer(this.#terminator));
+    framer.push(chunk);
+    if ((this.#flags & PAUSED) === 0 && framer.queued > this.#limits.inputHighWater) {
+      this.#flags |= PAUSED;
       this.channel.pause();
     }
     this.#run();
   }
 
   #onEnd(): void {
-    if (this.#eof === 0) this.#eof = 1;
+    if (this.#eof === 0) this.#setEof(1);
     this.#run();
   }
 
   #onDrain(): void {
-    this.#out.drained();
+    this.#out?.drained();
     this.#run();
   }
 
   #onClose(): void {
-    this.#dropInput = true;
-    this.#out.abort();
+    this.#flags |= DROP_INPUT;
+    this.#out?.abort();
     this.#guard(() => this.handleClose());
   }
 
   /** Dispatches queued input until a handler goes async, output backs up, or input runs out. */
   #run(): void {
-    if (this.#running || this.#busy) return;
-    this.#running = true;
+    if ((this.#flags & (RUNNING | BUSY)) !== 0) return;
+    this.#flags |= RUNNING;
     try {
       // Resumed by the FIFO's progress (drain, a producer done) or a handler settling.
-      const range = this.#range;
-      while (!this.#busy && !this.#dropInput && !this.#out.backlogged) {
-        const kind = this.#framer.stepInto(range);
+      while ((this.#flags & (BUSY | DROP_INPUT)) === 0 && !this.outputBacklogged) {
+        const kind = this.#framer ? this.#framer.stepInto(range) : 0;
         if (kind === 0) {
           if (this.#eof !== 0) this.#endOfInput();
           break;
         }
         try {
+          // Read into arguments now: a handler may make another session use `range`.
           if (range.end > range.start) this.collectIncomingRange(range.buffer, range.start, range.end);
           if (kind === 2 && this.#dispatch()) break;
         } catch (err) {
@@ -271,25 +308,36 @@ export abstract class AsyncChat {
       }
       range.buffer = EMPTY; // do not keep the last read alive
     } finally {
-      this.#running = false;
+      this.#flags &= ~RUNNING;
     }
     this.#maybeResume();
+    this.#shed();
+  }
+
+  /** Lets go of a framer and a FIFO that hold nothing: an idle session keeps neither. */
+  #shed(): void {
+    const framer = this.#framer;
+    if (framer?.blank) {
+      this.#terminator = framer.terminator!;
+      this.#framer = undefined;
+    }
+    if (this.#out?.disposable) this.#out = undefined;
   }
 
   /** EOF and no complete unit left: the partial unit, then handleEnd (once each). */
   #endOfInput(): void {
     if (this.#eof === 1) {
-      this.#eof = 2;
+      this.#setEof(2);
       try {
-        const rest = this.#framer.rest();
+        const rest = this.#framer?.rest();
         if (rest) this.collectIncomingRange(rest, 0, rest.length);
-        if (this.#framer.terminator === null && this.#dispatch()) return;
+        if (this.terminator === null && this.#dispatch()) return;
       } catch (err) {
         this.#fail(err);
       }
     }
-    if (this.#eof === 2 && !this.#busy && !this.#dropInput) {
-      this.#eof = 3;
+    if (this.#eof === 2 && (this.#flags & (BUSY | DROP_INPUT)) === 0) {
+      this.#setEof(3);
       this.#settle(this.#call(() => this.handleEnd()));
     }
   }
@@ -304,14 +352,14 @@ export abstract class AsyncChat {
 
   #settle(result: unknown): void {
     if (!isPromise(result)) return;
-    this.#busy = true;
+    this.#flags |= BUSY;
     result.then(
       () => {
-        this.#busy = false;
+        this.#flags &= ~BUSY;
         this.#run();
       },
       (err: unknown) => {
-        this.#busy = false;
+        this.#flags &= ~BUSY;
         this.#fail(err);
         this.#run();
       },
@@ -342,8 +390,8 @@ export abstract class AsyncChat {
   }
 
   #maybeResume(): void {
-    if (this.#paused && this.#framer.queued < this.#lowWater && !this.channel.isClosed) {
-      this.#paused = false;
+    if ((this.#flags & PAUSED) !== 0 && this.queuedInput < this.#limits.inputLowWater && !this.channel.isClosed) {
+      this.#flags &= ~PAUSED;
       this.channel.resume();
     }
   }

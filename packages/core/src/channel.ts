@@ -102,13 +102,17 @@ const kChannel = Symbol('gorgon.channel');
 type Owned = Duplex & { [kChannel]?: Channel };
 
 /**
- * Times are kept in ms since this module loaded: small integers (Smis) stored in the object,
- * where a Date.now() value would be a separate 16-byte heap number per field. Past 24 days of
- * uptime they become heap numbers again, which is only a little larger.
+ * Times are kept as 32-bit ms counts since this module loaded, wrapping every 49.7 days: small
+ * integers (Smis) stored in the object, where a Date.now() value would be a separate 16-byte
+ * heap number per field. Intervals are taken with `since`, which is exact for any interval
+ * under 24.8 days (2^31 ms), longer than any timeout worth setting.
  */
 const EPOCH = Date.now();
-function clock(): number {
-  return Date.now() - EPOCH;
+function clock(now = Date.now()): number {
+  return (now - EPOCH) | 0;
+}
+function since(then: number, at: number): number {
+  return (at - then) | 0;
 }
 
 /** `#flags` bits: four booleans in one field. */
@@ -222,7 +226,8 @@ export class Channel {
 
   /** When the connection was made (ms since the epoch): the total timeout counts from here. */
   get openedAt(): number {
-    return EPOCH + this.#openedAt;
+    const now = Date.now();
+    return now - since(this.#openedAt, clock(now));
   }
 
   /** Counters shared with the listener (or this channel's own). */
@@ -411,24 +416,24 @@ export class Channel {
     const flags = this.#flags;
     if ((flags & CLOSED) !== 0) return;
     const settings = this.#settings;
-    const at = now - EPOCH;
+    const at = clock(now);
     const extra = this.#extra;
     const ended = (flags & ENDED) !== 0;
-    if (ended && at - extra!.endedAt >= settings.closeTimeoutMs) {
+    if (ended && since(extra!.endedAt, at) >= settings.closeTimeoutMs) {
       this.#stream.destroy();
       return;
     }
     if (extra?.timedOutAt !== undefined) {
-      if (!ended && at - extra.timedOutAt >= settings.closeTimeoutMs) {
+      if (!ended && since(extra.timedOutAt, at) >= settings.closeTimeoutMs) {
         this.log.info({ event: 'timeout-close' }, 'session ignored its timeout: closing');
         this.#stream.destroy();
       }
       return;
     }
     if (ended) return; // already closing, bounded by the close timer
-    if (settings.totalTimeoutMs > 0 && at - this.#openedAt >= settings.totalTimeoutMs) {
+    if (settings.totalTimeoutMs > 0 && since(this.#openedAt, at) >= settings.totalTimeoutMs) {
       this.#timedOut('total', at);
-    } else if (settings.idleTimeoutMs > 0 && at - this.#lastActivity >= settings.idleTimeoutMs) {
+    } else if (settings.idleTimeoutMs > 0 && since(this.#lastActivity, at) >= settings.idleTimeoutMs) {
       this.#timedOut('idle', at);
     }
   }

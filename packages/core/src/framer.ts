@@ -104,6 +104,14 @@ export class Framer {
     return this.#queued;
   }
 
+  /**
+   * True when this framer holds nothing a fresh one with the same terminator would not: no
+   * input queued and a delimiter terminator (a byte count is state: bytes still expected).
+   */
+  get blank(): boolean {
+    return this.#queued === 0 && this.#mode === 'delimiter';
+  }
+
   /** Queues received bytes; nothing is cut until `step`. */
   push(chunk: Buffer): void {
     if (chunk.length === 0) return;

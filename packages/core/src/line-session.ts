@@ -11,6 +11,10 @@ export interface LineSessionOptions extends Partial<ChatLimits> {
 
 const CR = 0x0d;
 
+/** `#state` bits. */
+const RAW = 1;
+const DISCARDING = 2;
+
 /**
  * A line-oriented session: CRLF-terminated lines (a bare LF is accepted from lenient clients),
  * each at most `maxLineLength` bytes. A longer line is reported once through `onLineTooLong`
@@ -27,8 +31,8 @@ export abstract class LineSession extends AsyncChat {
   /** The line's pieces when it spans reads. */
   #more: Buffer[] | undefined;
   #length = 0;
-  #discarding = false;
-  #lineMode = true;
+  /** RAW while a protocol reads bytes rather than lines; DISCARDING the rest of a long line. */
+  #state = 0;
 
   constructor(channel: Channel, options: LineSessionOptions = {}) {
     super(channel, options);
@@ -60,19 +64,19 @@ export abstract class LineSession extends AsyncChat {
 
   /** Switches to raw mode for `count` bytes (a literal, a fixed-size body). */
   protected readBytes(count: number): void {
-    this.#lineMode = false;
+    this.#state |= RAW;
     this.setTerminator(count);
   }
 
   /** Switches to raw mode until the peer closes its side (a body sent before a half-close). */
   protected readUntilClose(): void {
-    this.#lineMode = false;
+    this.#state |= RAW;
     this.setTerminator(null);
   }
 
   /** Back to line mode after a raw read. */
   protected readLines(): void {
-    this.#lineMode = true;
+    this.#state &= ~RAW;
     this.setTerminator('\n');
   }
 
@@ -81,18 +85,17 @@ export abstract class LineSession extends AsyncChat {
   }
 
   protected override collectIncomingRange(buffer: Buffer, start: number, end: number): void {
-    if (!this.#lineMode) {
-      this.onRawData(buffer.subarray(start, end));
-      return;
+    if (this.#state !== 0) {
+      if ((this.#state & RAW) !== 0) this.onRawData(buffer.subarray(start, end));
+      return; // RAW, or DISCARDING a long line
     }
-    if (this.#discarding) return;
     this.#length += end - start;
     // The CR of a CRLF may sit at the end of the limit: allow for it.
     if (this.#length > this.maxLineLength + 1) {
       this.#buf = undefined;
       this.#more = undefined;
       this.#length = 0;
-      this.#discarding = true;
+      this.#state |= DISCARDING;
       this.onLineTooLong();
       return;
     }
@@ -110,9 +113,9 @@ export abstract class LineSession extends AsyncChat {
   }
 
   protected override foundTerminator(): void | Promise<void> {
-    if (!this.#lineMode) return this.onRawEnd();
-    if (this.#discarding) {
-      this.#discarding = false;
+    if ((this.#state & RAW) !== 0) return this.onRawEnd();
+    if ((this.#state & DISCARDING) !== 0) {
+      this.#state &= ~DISCARDING;
       return undefined;
     }
     let buf = this.#buf;

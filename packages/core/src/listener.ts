@@ -193,6 +193,9 @@ export function createListener(options: ListenerOptions, accept: (channel: Chann
       [kSerial]: ++sequence,
     };
     const channel = new Channel(stream, channelOptions);
+    // The channel keeps the address; Node's cached copy of it (an object and a string per
+    // socket, made when we asked) can go, and is made again if anything asks the socket.
+    (socket as net.Socket & { _peername?: unknown })._peername = undefined;
     // The channel watches errors now: one listener instead of two keeps the socket's smaller. A
     // TLS wrapper's channel watches the wrapper, so the raw socket keeps its own.
     if (stream === socket) socket.off('error', ignoreError);

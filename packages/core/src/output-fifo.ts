@@ -61,6 +61,21 @@ export class OutputFifo {
   }
 
   /**
+   * True when nothing is queued, being written or waited for, and the FIFO did not fail: a new
+   * FIFO would behave the same, so the owner may let this one go.
+   */
+  get disposable(): boolean {
+    return (
+      this.idle &&
+      !this.#scheduled &&
+      !this.#failed &&
+      this.#drainWaiter === undefined &&
+      this.#idleWaiters === undefined &&
+      this.#onEmpty === undefined
+    );
+  }
+
+  /**
    * True while the owner should not produce more output: the peer is not reading (the stream
    * waits for `drain`), a producer is still being drained, or more than {@link OUTPUT_HIGH_WATER}
    * of plain output waits to be written.
