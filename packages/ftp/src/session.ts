@@ -30,6 +30,27 @@ const TELNET_PREFIX = /^[\uFFFD\u00FF\u00F4\u00F2\u00F1]+/;
 // reaches a reader without SO_OOBINLINE, so the line arrives as "ABOR\r" and stops there.
 const URGENT_ABOR = /(^|[\r\n\xf2])ABOR\r$/i;
 
+/** What a session keeps that most idle sessions never set (FtpSession's `#rare`). */
+interface RareState {
+  pendingUser: string;
+  restOffset: number;
+  renameFrom: string | undefined;
+  host: string | undefined;
+  mlstFacts: ReadonlySet<MlstFact>;
+  transfer: ActiveTransfer | undefined;
+  data: DataChannel | undefined;
+  authFailures: number;
+  badCommands: number;
+}
+
+/** `#bits` of a session: its yes/no settings and states in one field (idle sessions are many). */
+const PBSZ = 1;
+const EPSV_ALL = 2;
+const IMPLICIT_TLS = 4;
+const QUIT_PENDING = 8;
+const CONTROL_LOST = 16;
+const URGENT_ABOR_SEEN = 32;
+
 /**
  * One FTP control connection: the login state machine, the per-session settings (TYPE,
  * working directory, REST, RNFR, PROT), the data channel, and at most one transfer running as
@@ -39,39 +60,118 @@ const URGENT_ABOR = /(^|[\r\n\xf2])ABOR\r$/i;
 export class FtpSession extends LineSession {
   readonly ctx: ServerContext;
   state: LoginState = 'user';
-  pendingUser = '';
   user: FtpUser | undefined;
   cwd = '/';
   type: 'A' | 'I' = 'A';
-  restOffset = 0;
-  renameFrom: string | undefined;
   prot: 'C' | 'P' = 'C';
-  pbsz = false;
-  epsvAll = false;
-  host: string | undefined;
-  /** Selected MLSx facts (OPTS MLST); shared until changed, to keep idle sessions small. */
-  mlstFacts: ReadonlySet<MlstFact> = ALL_FACTS;
-  transfer: ActiveTransfer | undefined;
-  #data: DataChannel | undefined;
-  readonly implicitTls: boolean;
-  #authFailures = 0;
-  #badCommands = 0;
-  #quitPending = false;
-  #controlLost = false;
-  #urgentAbor = false;
+  /** Settings and state most idle sessions never set, made on first use. */
+  #rare: RareState | undefined;
+  #bits = 0;
   #linesSeen = 0;
 
   constructor(channel: Channel, ctx: ServerContext, options: { implicitTls?: boolean } = {}) {
     super(channel, { maxLineLength: ctx.limits.maxLineLength });
     this.ctx = ctx;
-    this.implicitTls = options.implicitTls === true;
+    if (options.implicitTls === true) this.#bits = IMPLICIT_TLS;
     ctx.sessionOpened(this);
     this.reply(replies.greeting(ctx.banner));
   }
 
+  /** The name given by USER, waiting for PASS. */
+  get pendingUser(): string {
+    return this.#rare?.pendingUser ?? '';
+  }
+  set pendingUser(name: string) {
+    if (name !== '' || this.#rare) this.#more().pendingUser = name;
+  }
+
+  /** The offset REST set for the next RETR/STOR (0: none). */
+  get restOffset(): number {
+    return this.#rare?.restOffset ?? 0;
+  }
+  set restOffset(offset: number) {
+    if (offset !== 0 || this.#rare) this.#more().restOffset = offset;
+  }
+
+  /** The path RNFR named, for the RNTO that must follow. */
+  get renameFrom(): string | undefined {
+    return this.#rare?.renameFrom;
+  }
+  set renameFrom(path: string | undefined) {
+    if (path !== undefined || this.#rare) this.#more().renameFrom = path;
+  }
+
+  /** The virtual host HOST selected (RFC 7151). */
+  get host(): string | undefined {
+    return this.#rare?.host;
+  }
+  set host(name: string | undefined) {
+    if (name !== undefined || this.#rare) this.#more().host = name;
+  }
+
+  /** Selected MLSx facts (OPTS MLST); all of them until changed. */
+  get mlstFacts(): ReadonlySet<MlstFact> {
+    return this.#rare?.mlstFacts ?? ALL_FACTS;
+  }
+  set mlstFacts(facts: ReadonlySet<MlstFact>) {
+    if (facts !== ALL_FACTS || this.#rare) this.#more().mlstFacts = facts;
+  }
+
+  /** The transfer running now, if any. */
+  get transfer(): ActiveTransfer | undefined {
+    return this.#rare?.transfer;
+  }
+  set transfer(t: ActiveTransfer | undefined) {
+    if (t !== undefined || this.#rare) this.#more().transfer = t;
+  }
+
+  #more(): RareState {
+    return (this.#rare ??= {
+      pendingUser: '',
+      restOffset: 0,
+      renameFrom: undefined,
+      host: undefined,
+      mlstFacts: ALL_FACTS,
+      transfer: undefined,
+      data: undefined,
+      authFailures: 0,
+      badCommands: 0,
+    });
+  }
+
+  /** PBSZ was given (RFC 4217 §8: before PROT). */
+  get pbsz(): boolean {
+    return (this.#bits & PBSZ) !== 0;
+  }
+  set pbsz(on: boolean) {
+    this.#set(PBSZ, on);
+  }
+
+  /** EPSV ALL was given: PORT, EPRT and PASV are refused from now on (RFC 2428 §4). */
+  get epsvAll(): boolean {
+    return (this.#bits & EPSV_ALL) !== 0;
+  }
+  set epsvAll(on: boolean) {
+    this.#set(EPSV_ALL, on);
+  }
+
+  /** The session came in on the implicit-TLS port. */
+  get implicitTls(): boolean {
+    return (this.#bits & IMPLICIT_TLS) !== 0;
+  }
+
+  #is(bit: number): boolean {
+    return (this.#bits & bit) !== 0;
+  }
+
+  #set(bit: number, on: boolean): void {
+    this.#bits = on ? this.#bits | bit : this.#bits & ~bit;
+  }
+
   /** The data channel, made at first use (most idle sessions never need one). */
   get data(): DataChannel {
-    this.#data ??= new DataChannel({
+    const rare = this.#more();
+    rare.data ??= new DataChannel({
       localAddress: this.channel.localAddress === 'local' ? '127.0.0.1' : this.channel.localAddress,
       remoteAddress: this.channel.remoteAddress,
       connectTimeoutMs: this.ctx.limits.dataConnectTimeoutMs,
@@ -79,7 +179,7 @@ export class FtpSession extends LineSession {
       ...(this.ctx.passivePorts ? { passivePorts: this.ctx.passivePorts } : {}),
       ...(this.ctx.secureContext ? { secureContext: this.ctx.secureContext } : {}),
     });
-    return this.#data;
+    return rare.data;
   }
 
   /** Called by the server's housekeeping tick: closes a session that has not logged in in time. */
@@ -123,18 +223,18 @@ export class FtpSession extends LineSession {
     this.user = user;
     this.state = 'ready';
     this.cwd = user.home;
-    this.#authFailures = 0;
+    if (this.#rare) this.#rare.authFailures = 0;
     this.ctx.sessionLoggedIn(this);
     this.channel.log.info({ event: 'login', user: user.name, anonymous: user.anonymous }, 'logged in');
   }
 
   /** Counts a failed login; past the limit the connection closes (421). */
   loginFailed(): void {
-    this.#authFailures++;
+    const failures = ++this.#more().authFailures;
     this.state = 'user';
-    this.channel.log.warn({ event: 'login-failed', user: printable(this.pendingUser), failures: this.#authFailures }, 'login failed');
+    this.channel.log.warn({ event: 'login-failed', user: printable(this.pendingUser), failures }, 'login failed');
     this.reply(replies.loginIncorrect());
-    if (this.#authFailures >= this.ctx.limits.maxAuthFailures) {
+    if (failures >= this.ctx.limits.maxAuthFailures) {
       this.reply(replies.closing('Too many failed logins: closing control connection.'));
       this.closeWhenDone();
     }
@@ -152,13 +252,13 @@ export class FtpSession extends LineSession {
     this.epsvAll = false;
     this.host = undefined;
     this.mlstFacts = ALL_FACTS;
-    this.#data?.close();
+    this.#rare?.data?.close();
   }
 
   /** QUIT: 221 now, or after the running transfer's reply. @see RFC 959 §4.1.1 */
   quit(): void {
     if (this.transfer) {
-      this.#quitPending = true;
+      this.#set(QUIT_PENDING, true);
       return;
     }
     this.reply(replies.goodbye());
@@ -197,8 +297,8 @@ export class FtpSession extends LineSession {
     })().finally(() => {
       if (this.transfer === t) this.transfer = undefined;
       this.data.close();
-      if (this.#quitPending) {
-        this.#quitPending = false;
+      if (this.#is(QUIT_PENDING)) {
+        this.#set(QUIT_PENDING, false);
         this.quit();
       }
     });
@@ -206,7 +306,7 @@ export class FtpSession extends LineSession {
 
   /** True when the client went away without QUIT: an upload then must not be committed. */
   get controlLost(): boolean {
-    return this.#controlLost || this.channel.isClosed;
+    return this.#is(CONTROL_LOST) || this.channel.isClosed;
   }
 
   protected override collectIncomingRange(buffer: Buffer, start: number, end: number): void {
@@ -216,7 +316,7 @@ export class FtpSession extends LineSession {
       const seen = this.#linesSeen;
       setTimeout(() => {
         if (this.#linesSeen !== seen || this.closing) return;
-        this.#urgentAbor = true;
+        this.#set(URGENT_ABOR_SEEN, true);
         void this.abort();
       }, 20).unref();
     }
@@ -229,7 +329,7 @@ export class FtpSession extends LineSession {
       t.controller.abort();
       await t.done;
     } else {
-      this.#data?.close();
+      this.#rare?.data?.close();
     }
     this.reply(replies.abortOk());
   }
@@ -241,8 +341,8 @@ export class FtpSession extends LineSession {
     for (const part of parts) {
       if (this.closing) return;
       const line = part.replace(TELNET_PREFIX, '').trim();
-      if (this.#urgentAbor && line.toUpperCase() === 'ABOR') {
-        this.#urgentAbor = false; // already answered when it arrived
+      if (this.#is(URGENT_ABOR_SEEN) && line.toUpperCase() === 'ABOR') {
+        this.#set(URGENT_ABOR_SEEN, false); // already answered when it arrived
         continue;
       }
       if (line !== '' || parts.length === 1) await this.#command(line);
@@ -291,7 +391,7 @@ export class FtpSession extends LineSession {
   #refused(r: FtpReply): void {
     this.channel.log.info({ event: 'refused', code: r.code }, r.lines[0] ?? '');
     this.reply(r);
-    if (++this.#badCommands >= this.ctx.limits.maxUnknownCommands) {
+    if (++this.#more().badCommands >= this.ctx.limits.maxUnknownCommands) {
       this.reply(replies.closing('Too many bad commands: closing control connection.'));
       this.closeWhenDone();
     }
@@ -325,16 +425,16 @@ export class FtpSession extends LineSession {
   }
 
   protected override handleEnd(): void {
-    if (!this.#quitPending) this.#controlLost = true;
-    if (this.transfer && !this.#controlLost) return;
+    if (!this.#is(QUIT_PENDING)) this.#set(CONTROL_LOST, true);
+    if (this.transfer && !this.#is(CONTROL_LOST)) return;
     this.closeWhenDone();
   }
 
   protected override handleClose(): void {
-    this.#controlLost = this.#controlLost || !this.#quitPending;
+    if (!this.#is(QUIT_PENDING)) this.#set(CONTROL_LOST, true);
     this.ctx.sessionClosed(this);
     this.transfer?.controller.abort();
-    this.#data?.close();
+    this.#rare?.data?.close();
   }
 }
 
