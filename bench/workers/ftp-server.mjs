@@ -2,7 +2,7 @@
 //   gorgon     @gorgon/ftp's createFtpServer over a disk root (anonymous read-only + user bench)
 //   raw-retr   net.createServer that streams big.bin to every connection (fs stream, 1 MiB reads)
 //   raw-stor   net.createServer that copies every connection into a file, fsyncs, renames, says 226
-//   raw-idle   net.createServer that greets every connection and holds it
+//   raw-idle   net.createServer that greets every connection, reads its command lines and holds it
 import * as fs from 'node:fs';
 import { open, rename } from 'node:fs/promises';
 import * as net from 'node:net';
@@ -68,9 +68,37 @@ function rawStor(root) {
   return listen(server);
 }
 
+/** The few commands the idle baseline answers (it is there to be measured holding connections). */
+function rawAnswer(session, line) {
+  const sp = line.indexOf(' ');
+  const verb = (sp === -1 ? line : line.slice(0, sp)).toUpperCase();
+  const arg = sp === -1 ? '' : line.slice(sp + 1);
+  if (verb === 'USER') return (session.user = arg), '331 password please\r\n';
+  if (verb === 'PASS') return (session.state = 'ready'), '230 logged in\r\n';
+  if (verb === 'NOOP') return '200 ok\r\n';
+  if (verb === 'QUIT') return '221 bye\r\n';
+  return '502 not implemented\r\n';
+}
+
+/**
+ * The least a server that hears FTP commands keeps per connection: the socket, a line splitter
+ * reading it, and the session's state (login state, user, working directory, TYPE, REST, RNFR).
+ */
 function rawIdle() {
   server = net.createServer({ noDelay: true }, (socket) => {
     track(socket);
+    const session = { state: 'user', user: '', cwd: '/', type: 'A', rest: 0, renameFrom: undefined };
+    let pending = '';
+    socket.on('data', (chunk) => {
+      pending += chunk.toString('latin1');
+      let nl;
+      while ((nl = pending.indexOf('\n')) !== -1) {
+        const line = pending.slice(0, nl).replace(/\r$/, '');
+        pending = pending.slice(nl + 1);
+        socket.write(rawAnswer(session, line));
+      }
+      if (pending.length > 4096) socket.destroy();
+    });
     socket.write('220 ready\r\n');
   });
   return listen(server);
