@@ -2,7 +2,6 @@ import { mkdir, readFile, writeFile, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
-import { generate } from 'selfsigned';
 import { CoreError, errorText } from './errors.js';
 
 /** Options for upgrading a channel to TLS in place (STLS, STARTTLS, AUTH TLS). */
@@ -117,6 +116,9 @@ export async function ensureDemoCertificate(dir: string, hostname = 'localhost')
 export async function createDemoCertificate(hostname = 'localhost'): Promise<{ cert: string; key: string }> {
   const notBeforeDate = new Date(Date.now() - 60_000);
   const notAfterDate = new Date(notBeforeDate.getTime() + 365 * 24 * 3600 * 1000);
+  // Loaded when a certificate is made: the X.509 libraries behind it take tens of milliseconds
+  // to load, which every server process would otherwise pay at start.
+  const { generate } = await import('selfsigned');
   const pems = await generate([{ name: 'commonName', value: hostname }], {
     keyType: 'ec',
     algorithm: 'sha256',
