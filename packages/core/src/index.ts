@@ -12,7 +12,7 @@ export { Framer, type FrameRange, type FrameStep, type FrameStepKind, type Termi
 export { LineEscapingProducer, crlfLength, escapeMultiline, type LineEscapingOptions } from './line-escaping.js';
 export { LineSession, type LineSessionOptions } from './line-session.js';
 export { createListener, formatAddress, type Listener, type ListenerOptions, type RejectReason } from './listener.js';
-export { memoryLogger, printable, silentLogger, type Logger, type MemoryLogRecord } from './logger.js';
+export { logsDebug, memoryLogger, printable, silentLogger, type Logger, type MemoryLogRecord } from './logger.js';
 export { Loop, tickForTimeouts, type LoopOptions, type Sweepable } from './loop.js';
 export { memoryStreamPair, type MemoryPairOptions } from './memory.js';
 export {

@@ -9,6 +9,8 @@ export interface Logger {
   error(obj: object | string, msg?: string): void;
   /** A logger whose every line carries `bindings` (the connection id, the remote address). */
   child(bindings: Record<string, unknown>): Logger;
+  /** Whether lines of `level` are kept (pino has it); without it every level counts as kept. */
+  isLevelEnabled?(level: 'debug' | 'info' | 'warn' | 'error'): boolean;
 }
 
 const noop = (): void => {};
@@ -20,7 +22,16 @@ export const silentLogger: Logger = {
   warn: noop,
   error: noop,
   child: () => silentLogger,
+  isLevelEnabled: () => false,
 };
+
+/**
+ * True when `logger` keeps debug lines: a hot path (one line per command) checks this before
+ * building a line's text, so a server that does not log at debug level does not pay for it.
+ */
+export function logsDebug(logger: Logger): boolean {
+  return logger.isLevelEnabled ? logger.isLevelEnabled('debug') : true;
+}
 
 /** Log records kept in memory, for tests that assert on log lines. */
 export interface MemoryLogRecord {

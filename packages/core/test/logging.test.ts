@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createCounters, errorText, memoryLogger, printable, silentLogger, type MemoryLogRecord } from '@gorgon/core';
+import { createCounters, errorText, logsDebug, memoryLogger, printable, silentLogger, type Logger, type MemoryLogRecord } from '@gorgon/core';
 
 describe('logging helpers', () => {
   it('memoryLogger keeps records with the bindings of every child', () => {
@@ -20,6 +20,18 @@ describe('logging helpers', () => {
     const child = silentLogger.child({ conn: 'x' });
     expect(child).toBe(silentLogger);
     expect(() => child.error({ a: 1 }, 'dropped')).not.toThrow();
+  });
+
+  it('logsDebug asks the logger (pino-style isLevelEnabled), and counts debug as kept when it cannot', () => {
+    expect(logsDebug(silentLogger)).toBe(false);
+    expect(logsDebug(memoryLogger())).toBe(true);
+    const levels: string[] = [];
+    const infoOnly: Logger = {
+      ...memoryLogger(),
+      isLevelEnabled: (level) => (levels.push(level), level !== 'debug'),
+    };
+    expect(logsDebug(infoOnly)).toBe(false);
+    expect(levels).toEqual(['debug']);
   });
 
   it('printable truncates and escapes client strings for logs and replies', () => {

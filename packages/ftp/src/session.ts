@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream';
-import { LineSession, errorText, printable, splitCommand, type Channel } from '@gorgon/core';
+import { LineSession, errorText, logsDebug, printable, splitCommand, type Channel } from '@gorgon/core';
 import type { FtpCommand } from './commands/table.js';
 import type { FtpUser, ServerContext } from './context.js';
 import { DataChannel, DataConnectionError } from './data-channel.js';
@@ -351,7 +351,8 @@ export class FtpSession extends LineSession {
 
   async #command(line: string): Promise<void> {
     const { verb, arg } = splitCommand(line);
-    this.channel.log.debug({ event: 'command', verb: printable(verb, 16), arg: verb === 'PASS' ? '***' : printable(arg, 120) }, 'command');
+    const log = this.channel.log;
+    if (logsDebug(log)) log.debug({ event: 'command', verb: printable(verb, 16), arg: verb === 'PASS' ? '***' : printable(arg, 120) }, 'command');
     if (verb !== 'RNTO' && verb !== 'RNFR') this.renameFrom = undefined;
     const spec = this.ctx.table.get(verb);
     if (!spec || (spec.needsTls && !this.ctx.secureContext)) {

@@ -6,6 +6,7 @@ import {
   errorText,
   LineEscapingProducer,
   LineSession,
+  logsDebug,
   printable,
   type Channel,
   type GateRefusal,
@@ -206,7 +207,8 @@ export class Pop3Session extends LineSession {
       this.channel.log.debug({ event: 'sasl-response' }, '****');
       return continuation(line);
     }
-    this.channel.log.debug({ event: 'command', state: this.#state }, maskCommand(line));
+    const log = this.channel.log;
+    if (logsDebug(log)) log.debug({ event: 'command', state: this.#state }, maskCommand(line));
     return this.ctx.table.dispatch(this, this.#state, line, (refusal) => this.#refuse(refusal));
   }
 
