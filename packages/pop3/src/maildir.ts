@@ -70,7 +70,8 @@ export class MaildirStore implements MaildropStore {
   async open(user: string): Promise<Maildrop> {
     const dir = this.maildirOf(user);
     const lockPath = join(dir, MAILDIR_LOCK_NAME);
-    const lockOptions = { staleMs: this.#staleLockMs };
+    // The lock template lives in the root, on the Maildirs' file system: locks are hard links to it.
+    const lockOptions = { staleMs: this.#staleLockMs, templateDir: this.root };
     let lock;
     try {
       // The common case is a Maildir that exists: no mkdir calls on the login path.
