@@ -52,6 +52,8 @@ const TEMPLATE_PREFIX = '.gorgon-pop3-lock-';
  */
 const HOST_TAG = createHash('sha256').update(HOST).digest('hex').slice(0, 8);
 const TEMPLATE_NAME = /^\.gorgon-pop3-lock-([0-9a-f]{8})-(\d+)-[0-9a-f]+$/;
+/** Templates of earlier versions, in the temporary directory: `gorgon-pop3-lock-PID-TOKEN`. */
+const LEGACY_TEMPLATE_NAME = /^gorgon-pop3-lock-(\d+)-[0-9a-f]+$/;
 
 /** This process's lock template in one directory. */
 interface Template {
@@ -72,13 +74,20 @@ const templates = new Map<string, Template>();
  */
 export async function removeDeadTemplates(dir: string = tmpdir()): Promise<void> {
   const names = await readdir(dir).catch(() => [] as string[]);
+  const legacyToo = dir === tmpdir();
   const dead = names.filter((n) => {
-    const m = TEMPLATE_NAME.exec(n);
-    if (!m || m[1] !== HOST_TAG) return false;
-    const pid = Number(m[2]);
-    return Number.isInteger(pid) && pid > 0 && pid !== process.pid && !alive(pid);
+    const pid = templatePid(n, legacyToo);
+    return pid !== undefined && pid > 0 && pid !== process.pid && !alive(pid);
   });
   await Promise.all(dead.map((n) => unlink(join(dir, n)).catch(() => undefined)));
+}
+
+/** The pid in the name of one of this host's templates (earlier versions' names too, if asked). */
+function templatePid(name: string, legacyToo: boolean): number | undefined {
+  const m = TEMPLATE_NAME.exec(name);
+  if (m) return m[1] === HOST_TAG ? Number(m[2]) : undefined;
+  const legacy = legacyToo ? LEGACY_TEMPLATE_NAME.exec(name) : null;
+  return legacy ? Number(legacy[1]) : undefined;
 }
 
 /**
@@ -95,10 +104,19 @@ function lockTemplate(dir: string | undefined, fresh = false): Template {
   const made: Template = {
     touchedAt: Date.now(),
     linkable: dir !== undefined && (template?.linkable ?? true),
-    path: writeTemplate(where, !template).then((path) => {
-      made.touchedAt = Date.now();
-      return path;
-    }),
+    path: writeTemplate(where, !template)
+      .catch((err: NodeJS.ErrnoException) => {
+        // A root this process may not write in (only the users' Maildirs are its own): locks
+        // are copies of a template in the temporary directory, as without `templateDir`.
+        // ENOENT is a root not made yet: the caller creates the Maildir and tries again.
+        if (dir === undefined || err.code === 'ENOENT') throw err;
+        made.linkable = false;
+        return writeTemplate(tmpdir(), !template);
+      })
+      .then((path) => {
+        made.touchedAt = Date.now();
+        return path;
+      }),
   };
   made.path.catch(() => {
     if (templates.get(key) === made) templates.delete(key);

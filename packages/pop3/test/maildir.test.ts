@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
@@ -248,11 +248,38 @@ describe('Maildir lock file (O_EXCL, stale recovery)', () => {
     const deadTemplate = join(root, `.gorgon-pop3-lock-${tag}-${child.pid}-0123456789abcdef`);
     const liveTemplate = join(root, `.gorgon-pop3-lock-${tag}-${process.ppid}-0123456789abcdef`);
     const otherHost = join(root, `.gorgon-pop3-lock-${other}-${child.pid}-0123456789abcdef`);
-    for (const t of [deadTemplate, liveTemplate, otherHost]) await writeFile(t, '{}');
-    await removeDeadTemplates(root);
-    await expect(stat(deadTemplate)).rejects.toMatchObject({ code: 'ENOENT' });
-    expect((await stat(liveTemplate)).isFile()).toBe(true);
-    expect((await stat(otherHost)).isFile()).toBe(true);
+    // An earlier version's name: judged in the temporary directory only (where it kept them).
+    const legacyInRoot = join(root, `gorgon-pop3-lock-${child.pid}-0123456789abcdef`);
+    const legacyInTmp = join(tmpdir(), `gorgon-pop3-lock-${child.pid}-0123456789abcdef`);
+    for (const t of [deadTemplate, liveTemplate, otherHost, legacyInRoot, legacyInTmp]) await writeFile(t, '{}');
+    try {
+      await removeDeadTemplates(root);
+      await expect(stat(deadTemplate)).rejects.toMatchObject({ code: 'ENOENT' });
+      expect((await stat(liveTemplate)).isFile()).toBe(true);
+      expect((await stat(otherHost)).isFile()).toBe(true);
+      expect((await stat(legacyInRoot)).isFile()).toBe(true);
+      await removeDeadTemplates();
+      await expect(stat(legacyInTmp)).rejects.toMatchObject({ code: 'ENOENT' });
+    } finally {
+      await rm(legacyInTmp, { force: true });
+    }
+  });
+
+  it('takes O_EXCL copies of a template in the temporary directory when the root is not writable', async (ctx) => {
+    await deliver(root, 'alice', 'Subject: x\r\n\r\nx\r\n');
+    // An immutable root (only its users' Maildirs writable); as root, permissions would not stop us.
+    if (spawnSync('chattr', ['+i', root]).status !== 0) return ctx.skip();
+    try {
+      const drop = await new MaildirStore(root).open('alice');
+      const lock = await stat(lockPath('alice'));
+      expect(lock.nlink).toBe(1);
+      expect(JSON.parse(await readFile(lockPath('alice'), 'utf8'))).toMatchObject({ pid: process.pid, host: hostname() });
+      await expect(new MaildirStore(root).open('alice')).rejects.toMatchObject({ code: 'in-use' });
+      await drop.release();
+      await expect(stat(lockPath('alice'))).rejects.toMatchObject({ code: 'ENOENT' });
+    } finally {
+      spawnSync('chattr', ['-i', root]);
+    }
   });
 
   it('takes the lock as a hard link to a template in the root, which outlives the lock', async () => {
