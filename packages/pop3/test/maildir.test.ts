@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MemoryAuthenticator } from '@gorgon/core';
 import { removeDeadTemplates } from '../src/maildir-lock.js';
 import {
@@ -209,6 +209,13 @@ describe('MaildirStore', () => {
 });
 
 describe('Maildir lock file (O_EXCL, stale recovery)', () => {
+  afterAll(async () => {
+    // Templates in the temporary directory (locks taken without templateDir, and the fallback):
+    // a test worker may end without the 'exit' event that removes them.
+    const mine = (await readdir(tmpdir())).filter((n) => n.startsWith('.gorgon-pop3-lock-') && n.includes(`-${process.pid}-`));
+    await Promise.all(mine.map((n) => rm(join(tmpdir(), n), { force: true })));
+  });
+
   it('refuses while a live process on this host holds the lock', async () => {
     const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)'], { stdio: 'ignore' });
     try {
