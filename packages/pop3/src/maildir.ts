@@ -37,7 +37,8 @@ export const MAILDIR_LOCK_NAME = 'gorgon-pop3.lock';
 
 /**
  * Maildrops in Maildir format, one per user at `root/USER` (created at first login). Opening
- * takes a lock file (O_EXCL, shared by every Gorgon process on the Maildir), moves new/ into
+ * takes a lock file (created exclusively, as a hard link to a per-process template in the root;
+ * shared by every Gorgon process on the Maildir), moves new/ into
  * cur/, and lists cur/ with bounded parallelism; sizes come from the `,W=` field that
  * {@link deliver} writes, or are measured once and cached. Deletions are unlinks at UPDATE.
  * Safe against concurrent delivery: deliverers only rename into new/, which is read once at
