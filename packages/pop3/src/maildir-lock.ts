@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { unlinkSync } from 'node:fs';
 import { constants, copyFile, link, readdir, readFile, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
@@ -8,6 +8,13 @@ import { join } from 'node:path';
 export interface MaildirLockOptions {
   /** A lock not refreshed for this long is stale, whoever holds it. Default 10 minutes. */
   staleMs?: number;
+  /**
+   * Where this process keeps its lock template. On the lock's file system (the Maildir root,
+   * as `MaildirStore` passes), a lock is a hard link to the template: `link` is one metadata
+   * operation where creating a file is several. Elsewhere, or when the file system refuses
+   * hard links, locks are O_EXCL copies of it. Default: the OS temporary directory (copies).
+   */
+  templateDir?: string;
 }
 
 /** A held lock: refreshed in the background, released once. */
@@ -38,59 +45,150 @@ const HOST = hostname();
  */
 const TOKEN = randomBytes(8).toString('hex');
 
-let template: Promise<string> | undefined;
-const TEMPLATE_PREFIX = 'gorgon-pop3-lock-';
+const TEMPLATE_PREFIX = '.gorgon-pop3-lock-';
+/**
+ * Template names carry a tag of the host (`.gorgon-pop3-lock-HOSTTAG-PID-TOKEN`): a Maildir
+ * root may be shared by several hosts, and only this host's dead pids may be judged here.
+ */
+const HOST_TAG = createHash('sha256').update(HOST).digest('hex').slice(0, 8);
+const TEMPLATE_NAME = /^\.gorgon-pop3-lock-([0-9a-f]{8})-(\d+)-[0-9a-f]+$/;
+/** Templates of earlier versions, in the temporary directory: `gorgon-pop3-lock-PID-TOKEN`. */
+const LEGACY_TEMPLATE_NAME = /^gorgon-pop3-lock-(\d+)-[0-9a-f]+$/;
+
+/** This process's lock template in one directory. */
+interface Template {
+  path: Promise<string>;
+  /** When its mtime was last set: a linked lock starts with the template's mtime. */
+  touchedAt: number;
+  /** Locks are hard links to it (false: copies). */
+  linkable: boolean;
+}
+
+/** This process's templates, by directory. */
+const templates = new Map<string, Template>();
 
 /**
- * Removes the templates of processes that are gone (a process killed by a signal never runs
- * its exit hook), once per process: the temporary directory keeps one small file per live
- * Gorgon process at most.
+ * Removes the templates of this host's processes that are gone from `dir` (a process killed by
+ * a signal never runs its exit hook), once per process and directory: a directory keeps one
+ * small file per live Gorgon process at most.
  */
-export async function removeDeadTemplates(): Promise<void> {
-  const names = await readdir(tmpdir()).catch(() => [] as string[]);
+export async function removeDeadTemplates(dir: string = tmpdir()): Promise<void> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const legacyToo = dir === tmpdir();
   const dead = names.filter((n) => {
-    if (!n.startsWith(TEMPLATE_PREFIX)) return false;
-    const pid = Number(n.slice(TEMPLATE_PREFIX.length).split('-')[0]);
-    return Number.isInteger(pid) && pid > 0 && pid !== process.pid && !alive(pid);
+    const pid = templatePid(n, legacyToo);
+    return pid !== undefined && pid > 0 && pid !== process.pid && !alive(pid);
   });
-  await Promise.all(dead.map((n) => unlink(join(tmpdir(), n)).catch(() => undefined)));
+  await Promise.all(dead.map((n) => unlink(join(dir, n)).catch(() => undefined)));
+}
+
+/** The pid in the name of one of this host's templates (earlier versions' names too, if asked). */
+function templatePid(name: string, legacyToo: boolean): number | undefined {
+  const m = TEMPLATE_NAME.exec(name);
+  if (m) return m[1] === HOST_TAG ? Number(m[2]) : undefined;
+  const legacy = legacyToo ? LEGACY_TEMPLATE_NAME.exec(name) : null;
+  return legacy ? Number(legacy[1]) : undefined;
 }
 
 /**
- * The template every lock of this process is copied from, written once: taking a lock is then
- * a single `copyFile(template, lock, COPYFILE_EXCL)`, which creates the lock file with O_EXCL
- * and its content in one file-system request (open + write + close cost three, and the login
- * path's main-thread time is mostly per request). `fresh` rewrites it (/tmp was cleaned).
+ * The template every lock of this process in `dir`'s scope is made from, written once: taking a
+ * lock is then one file-system request (`link`, or `copyFile` with COPYFILE_EXCL), which creates
+ * the lock file exclusively with its content at once (open + write + close cost three, and the
+ * login path's main-thread time is mostly per request). `fresh` rewrites it (it was cleaned away).
  */
-function lockTemplate(fresh = false): Promise<string> {
-  if (fresh) template = undefined;
-  template ??= (async () => {
-    await removeDeadTemplates();
-    const path = join(tmpdir(), `${TEMPLATE_PREFIX}${process.pid}-${TOKEN}`);
-    await writeFile(path, JSON.stringify({ pid: process.pid, host: HOST, token: TOKEN, since: new Date().toISOString() }), { mode: 0o600 });
-    process.once('exit', () => {
-      try {
-        unlinkSync(path);
-      } catch {
-        // already gone
-      }
-    });
-    return path;
-  })().catch((err: unknown) => {
-    template = undefined;
-    throw err;
+function lockTemplate(dir: string | undefined, fresh = false): Template {
+  const key = dir ?? '';
+  let template = templates.get(key);
+  if (template && !fresh) return template;
+  const where = dir ?? tmpdir();
+  const made: Template = {
+    touchedAt: Date.now(),
+    linkable: dir !== undefined && (template?.linkable ?? true),
+    path: writeTemplate(where, !template)
+      .catch((err: NodeJS.ErrnoException) => {
+        // A root this process may not write in (only the users' Maildirs are its own): locks
+        // are copies of a template in the temporary directory, as without `templateDir`.
+        // ENOENT is a root not made yet: the caller creates the Maildir and tries again.
+        if (dir === undefined || err.code === 'ENOENT') throw err;
+        made.linkable = false;
+        return writeTemplate(tmpdir(), !template);
+      })
+      .then((path) => {
+        made.touchedAt = Date.now();
+        return path;
+      }),
+  };
+  made.path.catch(() => {
+    if (templates.get(key) === made) templates.delete(key);
   });
+  templates.set(key, made);
+  template = made;
   return template;
 }
 
-/** Creates `path` exclusively with this process's lock content; EEXIST when it exists. */
-async function createLockFile(path: string): Promise<void> {
-  try {
-    await copyFile(await lockTemplate(), path, constants.COPYFILE_EXCL);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    // The template may have been cleaned away; if the Maildir is missing, this throws ENOENT again.
-    await copyFile(await lockTemplate(true), path, constants.COPYFILE_EXCL);
+/**
+ * Writes this process's template in `dir`, the first time after removing dead processes' ones
+ * there (a rewrite, after ENOENT, is more often a new user's missing Maildir than a cleaned-away
+ * template: no second scan of the directory for it).
+ */
+async function writeTemplate(dir: string, first: boolean): Promise<string> {
+  if (first) await removeDeadTemplates(dir);
+  const path = join(dir, `${TEMPLATE_PREFIX}${HOST_TAG}-${process.pid}-${TOKEN}`);
+  await writeFile(path, JSON.stringify({ pid: process.pid, host: HOST, token: TOKEN, since: new Date().toISOString() }), { mode: 0o600 });
+  if (written.size === 0) process.once('exit', removeTemplatesAtExit);
+  written.add(path);
+  return path;
+}
+
+/** Templates this process wrote: removed when it exits. */
+const written = new Set<string>();
+
+function removeTemplatesAtExit(): void {
+  for (const path of written) {
+    try {
+      unlinkSync(path);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** Errors after which a template's directory is known not to take hard links to it. */
+const NO_LINKS = new Set(['EXDEV', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
+
+/**
+ * Creates `path` exclusively with this process's lock content; EEXIST when it exists, ENOENT
+ * when its directory does not.
+ */
+async function createLockFile(path: string, templateDir: string | undefined, staleMs: number): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    const template = lockTemplate(templateDir, attempt > 0);
+    const source = await template.path;
+    try {
+      if (template.linkable) {
+        // A link shares the template's mtime: keep it well inside staleMs, so that a new lock
+        // is never judged stale by another host. Rare: the holders' refreshes touch it too.
+        const now = Date.now();
+        if (now - template.touchedAt > staleMs / 6) {
+          await utimes(source, new Date(now), new Date(now));
+          template.touchedAt = now;
+        }
+        try {
+          await link(source, path);
+          return;
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code ?? '';
+          if (NO_LINKS.has(code)) template.linkable = false;
+          // EMLINK: the template has as many links as the file system allows; copy this one.
+          else if (code !== 'EMLINK') throw err;
+        }
+      }
+      await copyFile(source, path, constants.COPYFILE_EXCL);
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt > 0) throw err;
+      // The template may have been cleaned away; if the Maildir is missing, this throws ENOENT again.
+    }
   }
 }
 
@@ -130,8 +228,9 @@ function isStale(text: string, mtimeMs: number, path: string, staleMs: number): 
 
 /**
  * Takes the exclusive lock of one maildrop across processes and hosts sharing the Maildir: a
- * file created with O_EXCL (by `copyFile` with COPYFILE_EXCL from a per-process template)
- * holding pid, host and the process's random token, its mtime refreshed while held. A stale
+ * file created exclusively (a hard link to, or an O_EXCL copy of, a per-process template; see
+ * {@link MaildirLockOptions.templateDir}) holding pid, host and the process's random token, its
+ * mtime refreshed while held. A stale
  * lock is moved aside by rename (atomic, so two breakers cannot both win) and put back if it
  * turns out to be a fresh one. Resolves undefined when the lock is held.
  * @see RFC 1939 §8 (exclusive-access lock)
@@ -141,7 +240,7 @@ export async function acquireMaildirLock(path: string, options: MaildirLockOptio
   for (let attempt = 0; attempt < 3; attempt++) {
     creating.set(path, (creating.get(path) ?? 0) + 1);
     try {
-      await createLockFile(path);
+      await createLockFile(path, options.templateDir, staleMs);
       held.set(path, TOKEN);
       return holdLock(path, TOKEN, staleMs);
     } catch (err) {

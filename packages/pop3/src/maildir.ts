@@ -37,7 +37,8 @@ export const MAILDIR_LOCK_NAME = 'gorgon-pop3.lock';
 
 /**
  * Maildrops in Maildir format, one per user at `root/USER` (created at first login). Opening
- * takes a lock file (O_EXCL, shared by every Gorgon process on the Maildir), moves new/ into
+ * takes a lock file (created exclusively, as a hard link to a per-process template in the root;
+ * shared by every Gorgon process on the Maildir), moves new/ into
  * cur/, and lists cur/ with bounded parallelism; sizes come from the `,W=` field that
  * {@link deliver} writes, or are measured once and cached. Deletions are unlinks at UPDATE.
  * Safe against concurrent delivery: deliverers only rename into new/, which is read once at
@@ -70,7 +71,8 @@ export class MaildirStore implements MaildropStore {
   async open(user: string): Promise<Maildrop> {
     const dir = this.maildirOf(user);
     const lockPath = join(dir, MAILDIR_LOCK_NAME);
-    const lockOptions = { staleMs: this.#staleLockMs };
+    // The lock template lives in the root, on the Maildirs' file system: locks are hard links to it.
+    const lockOptions = { staleMs: this.#staleLockMs, templateDir: this.root };
     let lock;
     try {
       // The common case is a Maildir that exists: no mkdir calls on the login path.
@@ -129,9 +131,15 @@ export class MaildirStore implements MaildropStore {
       if (size !== undefined) this.#remember(n.base, size);
     });
     // A file that vanished while we measured it is left out: it is not there to retrieve.
-    return names
-      .map((n) => ({ ...n, size: n.wireSize ?? this.#sizes.get(n.base) ?? -1 }))
-      .filter((n) => n.size >= 0);
+    // Each session gets its own entries (a relocated message changes its `name`), built as one
+    // literal: an object spread of the cached names cost more than the rest of the scan.
+    const entries: Array<MaildirName & { size: number }> = [];
+    for (const n of names) {
+      const size = n.wireSize ?? this.#sizes.get(n.base);
+      if (size === undefined) continue;
+      entries.push({ name: n.name, base: n.base, rawSize: n.rawSize, wireSize: n.wireSize, uid: n.uid, time: n.time, micros: n.micros, seq: n.seq, size });
+    }
+    return entries;
   }
 
   /** Parses a file name, from a cache: names never change meaning, and logins repeat them. */

@@ -1,8 +1,9 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MemoryAuthenticator } from '@gorgon/core';
 import { removeDeadTemplates } from '../src/maildir-lock.js';
 import {
@@ -208,6 +209,13 @@ describe('MaildirStore', () => {
 });
 
 describe('Maildir lock file (O_EXCL, stale recovery)', () => {
+  afterAll(async () => {
+    // Templates in the temporary directory (locks taken without templateDir, and the fallback):
+    // a test worker may end without the 'exit' event that removes them.
+    const mine = (await readdir(tmpdir())).filter((n) => n.startsWith('.gorgon-pop3-lock-') && n.includes(`-${process.pid}-`));
+    await Promise.all(mine.map((n) => rm(join(tmpdir(), n), { force: true })));
+  });
+
   it('refuses while a live process on this host holds the lock', async () => {
     const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)'], { stdio: 'ignore' });
     try {
@@ -239,20 +247,82 @@ describe('Maildir lock file (O_EXCL, stale recovery)', () => {
     await drop.release();
   });
 
-  it('removes the lock templates of dead processes from the temporary directory', async () => {
+  it('removes the lock templates of dead processes on this host, and only those', async () => {
     const child = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
     await new Promise((resolve) => child.once('exit', resolve));
-    const deadTemplate = join(tmpdir(), `gorgon-pop3-lock-${child.pid}-0123456789abcdef`);
-    const liveTemplate = join(tmpdir(), `gorgon-pop3-lock-${process.ppid}-0123456789abcdef`);
-    await writeFile(deadTemplate, '{}');
-    await writeFile(liveTemplate, '{}');
+    const tag = createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
+    const other = tag === '00000000' ? '11111111' : '00000000';
+    const deadTemplate = join(root, `.gorgon-pop3-lock-${tag}-${child.pid}-0123456789abcdef`);
+    const liveTemplate = join(root, `.gorgon-pop3-lock-${tag}-${process.ppid}-0123456789abcdef`);
+    const otherHost = join(root, `.gorgon-pop3-lock-${other}-${child.pid}-0123456789abcdef`);
+    // An earlier version's name: judged in the temporary directory only (where it kept them).
+    const legacyInRoot = join(root, `gorgon-pop3-lock-${child.pid}-0123456789abcdef`);
+    const legacyInTmp = join(tmpdir(), `gorgon-pop3-lock-${child.pid}-0123456789abcdef`);
+    for (const t of [deadTemplate, liveTemplate, otherHost, legacyInRoot, legacyInTmp]) await writeFile(t, '{}');
     try {
-      await removeDeadTemplates();
+      await removeDeadTemplates(root);
       await expect(stat(deadTemplate)).rejects.toMatchObject({ code: 'ENOENT' });
       expect((await stat(liveTemplate)).isFile()).toBe(true);
+      expect((await stat(otherHost)).isFile()).toBe(true);
+      expect((await stat(legacyInRoot)).isFile()).toBe(true);
+      await removeDeadTemplates();
+      await expect(stat(legacyInTmp)).rejects.toMatchObject({ code: 'ENOENT' });
     } finally {
-      await rm(liveTemplate, { force: true });
-      await rm(deadTemplate, { force: true });
+      await rm(legacyInTmp, { force: true });
+    }
+  });
+
+  it('takes O_EXCL copies of a template in the temporary directory when the root is not writable', async (ctx) => {
+    await deliver(root, 'alice', 'Subject: x\r\n\r\nx\r\n');
+    // An immutable root (only its users' Maildirs writable); as root, permissions would not stop us.
+    if (spawnSync('chattr', ['+i', root]).status !== 0) return ctx.skip();
+    try {
+      const drop = await new MaildirStore(root).open('alice');
+      const lock = await stat(lockPath('alice'));
+      expect(lock.nlink).toBe(1);
+      expect(JSON.parse(await readFile(lockPath('alice'), 'utf8'))).toMatchObject({ pid: process.pid, host: hostname() });
+      await expect(new MaildirStore(root).open('alice')).rejects.toMatchObject({ code: 'in-use' });
+      await drop.release();
+      await expect(stat(lockPath('alice'))).rejects.toMatchObject({ code: 'ENOENT' });
+    } finally {
+      spawnSync('chattr', ['-i', root]);
+    }
+  });
+
+  it('takes the lock as a hard link to a template in the root, which outlives the lock', async () => {
+    await deliver(root, 'alice', 'Subject: x\r\n\r\nx\r\n');
+    const drop = await new MaildirStore(root).open('alice');
+    const template = (await readdir(root)).find((n) => n.startsWith('.gorgon-pop3-lock-'));
+    expect(template).toBeDefined();
+    const [lock, tpl] = await Promise.all([stat(lockPath('alice')), stat(join(root, template!))]);
+    expect(lock.ino).toBe(tpl.ino);
+    expect(JSON.parse(await readFile(lockPath('alice'), 'utf8'))).toMatchObject({ pid: process.pid, host: hostname() });
+    await expect(new MaildirStore(root).open('alice')).rejects.toMatchObject({ code: 'in-use' });
+    await drop.release();
+    await expect(stat(lockPath('alice'))).rejects.toMatchObject({ code: 'ENOENT' });
+    expect((await stat(join(root, template!))).nlink).toBe(1);
+    // A user whose Maildir does not exist yet: created, locked, and the template is still used.
+    const bob = await new MaildirStore(root).open('bob');
+    expect((await stat(lockPath('bob'))).ino).toBe(tpl.ino);
+    await bob.release();
+  });
+
+  it('a linked lock never starts older than a sixth of staleLockMs (the template is touched first)', async () => {
+    await deliver(root, 'alice', 'Subject: x\r\n\r\nx\r\n');
+    const store = new MaildirStore(root, { staleLockMs: 60_000 });
+    await (await store.open('alice')).release();
+    const template = join(root, (await readdir(root)).find((n) => n.startsWith('.gorgon-pop3-lock-'))!);
+    // The process sat idle for an hour: its template's mtime is an hour old.
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    await utimes(template, hourAgo, hourAgo);
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 3_600_000 });
+    try {
+      const drop = await store.open('alice');
+      const { mtimeMs } = await stat(lockPath('alice'));
+      expect(Math.abs(Date.now() - mtimeMs)).toBeLessThan(10_000);
+      await drop.release();
+    } finally {
+      vi.useRealTimers();
     }
   });
 
