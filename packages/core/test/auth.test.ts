@@ -1,4 +1,4 @@
-import { mkdtemp, writeFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -48,6 +48,25 @@ describe('UsersFileAuthenticator', () => {
     await writeFile(path, JSON.stringify({ users: [{ name: 'bob', password: await hashPassword('pw2', fast) }] }));
     expect(await auth.authenticate(attempt('bob', 'pw2'))).toMatchObject({ name: 'bob' });
     expect(await auth.authenticate(attempt('alice', 'pw'))).toBeUndefined();
+  });
+
+  it('notices a file rewritten with its old mtime kept (cp -p, rsync -t)', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'gorgon-auth-'));
+    const path = join(dir, 'users.json');
+    const users = async (password: string) => JSON.stringify({ users: [{ name: 'alice', password: await hashPassword(password, fast) }] });
+    await writeFile(path, await users('old-password'));
+    const old = Math.floor(Date.now() / 1000) - 60; // whole seconds: set back exactly
+    await utimes(path, old, old);
+    const before = await stat(path);
+    const auth = new UsersFileAuthenticator(path, { reloadCheckMs: 0 });
+    expect(await auth.authenticate(attempt('alice', 'old-password'))).toMatchObject({ name: 'alice' });
+    await new Promise((r) => setTimeout(r, 20));
+    await writeFile(path, await users('new-password'));
+    await utimes(path, old, old);
+    expect((await stat(path)).mtimeMs).toBe(before.mtimeMs);
+    expect(await auth.authenticate(attempt('alice', 'new-password'))).toMatchObject({ name: 'alice' });
+    // The cached success of the old password went with the old file.
+    expect(await auth.authenticate(attempt('alice', 'old-password'))).toBeUndefined();
   });
 
   it('explains a broken file in one sentence', async () => {

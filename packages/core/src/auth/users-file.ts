@@ -15,7 +15,7 @@ export interface UserRecord {
 export interface UsersFileOptions {
   /** Remember a successful login for this long (ms), keyed by user and a digest of the password. Default 60 s; 0 disables. */
   cacheTtlMs?: number;
-  /** Check the file's mtime at most this often (ms). Default 1000. */
+  /** Check whether the file changed at most this often (ms). Default 1000. */
   reloadCheckMs?: number;
 }
 
@@ -69,7 +69,8 @@ export class UsersFileAuthenticator implements Authenticator {
   readonly #cacheTtlMs: number;
   readonly #reloadCheckMs: number;
   #users: Map<string, UserRecord> | undefined;
-  #mtimeMs = -1;
+  /** Inode, size, mtime and ctime of the file last loaded: any edit changes one of them. */
+  #version = '';
   #checkedAt = 0;
   #loading: Promise<void> | undefined;
   readonly #cache = new Map<string, { user: AuthUser; expires: number }>();
@@ -104,7 +105,11 @@ export class UsersFileAuthenticator implements Authenticator {
     return record ? toAuthUser(record) : undefined;
   }
 
-  /** The users, reloaded when the file's mtime changed (checked at most once per reloadCheckMs). */
+  /**
+   * The users, reloaded when the file changed (checked at most once per reloadCheckMs). Not
+   * the mtime alone: a file copied over with its old mtime kept (`cp -p`, `rsync -t`) still
+   * has a new ctime, and one renamed into place a new inode.
+   */
   async #current(): Promise<Map<string, UserRecord>> {
     const now = Date.now();
     if (this.#users && now - this.#checkedAt < this.#reloadCheckMs) return this.#users;
@@ -115,11 +120,14 @@ export class UsersFileAuthenticator implements Authenticator {
 
   async #reload(now: number): Promise<void> {
     this.#checkedAt = now;
-    const { mtimeMs } = await stat(this.path).catch(() => ({ mtimeMs: -2 }));
-    if (this.#users && mtimeMs === this.#mtimeMs) return;
+    const version = await stat(this.path).then(
+      (st) => `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`,
+      () => 'missing',
+    );
+    if (this.#users && version === this.#version) return;
     try {
       this.#users = await loadUsersFile(this.path);
-      this.#mtimeMs = mtimeMs;
+      this.#version = version;
       this.#cache.clear();
     } catch (err) {
       // Keep serving the last good file when an edit breaks it; fail only if there never was one.
