@@ -292,21 +292,28 @@ export abstract class AsyncChat {
     this.#flags |= RUNNING;
     try {
       // Resumed by the FIFO's progress (drain, a producer done) or a handler settling.
-      while ((this.#flags & (BUSY | DROP_INPUT)) === 0 && !this.outputBacklogged) {
-        const kind = this.#framer ? this.#framer.stepInto(range) : 0;
-        if (kind === 0) {
-          if (this.#eof !== 0) this.#endOfInput();
-          break;
+      for (;;) {
+        while ((this.#flags & (BUSY | DROP_INPUT)) === 0 && !this.outputBacklogged) {
+          const kind = this.#framer ? this.#framer.stepInto(range) : 0;
+          if (kind === 0) {
+            if (this.#eof !== 0) this.#endOfInput();
+            break;
+          }
+          try {
+            // Read into arguments now: a handler may make another session use `range`.
+            if (range.end > range.start) this.collectIncomingRange(range.buffer, range.start, range.end);
+            if (kind === 2 && this.#dispatch()) break;
+          } catch (err) {
+            this.#fail(err); // one unit failed; the session goes on with the next
+          }
         }
-        try {
-          // Read into arguments now: a handler may make another session use `range`.
-          if (range.end > range.start) this.collectIncomingRange(range.buffer, range.start, range.end);
-          if (kind === 2 && this.#dispatch()) break;
-        } catch (err) {
-          this.#fail(err); // one unit failed; the session goes on with the next
-        }
+        range.buffer = EMPTY; // do not keep the last read alive
+        // The replies to everything dispatched from this read go out now, in one write, rather
+        // than after the stream's own deferred work: a lock-step client gets its answer sooner.
+        if (!this.#out?.writeNow()) break;
+        // That write may have relieved a backlog: go on with input still queued, if any.
+        if ((this.#flags & (BUSY | DROP_INPUT)) !== 0 || this.outputBacklogged || this.queuedInput === 0) break;
       }
-      range.buffer = EMPTY; // do not keep the last read alive
     } finally {
       this.#flags &= ~RUNNING;
     }

@@ -114,23 +114,29 @@ export function escapeMultiline(body: Buffer, prefix = '', options: LineEscaping
   let at = head > 0 ? out.write(prefix, 0) : 0;
   if (extra === 0) at += body.copy(out, at);
   else {
-    for (let start = 0; start < len; ) {
-      if (dotStuff && body[start] === DOT) out[at++] = DOT;
-      const lf = body.indexOf(LF, start);
-      if (lf === -1) {
-        at += body.copy(out, at, start);
-        out[at++] = CR;
-        out[at++] = LF;
-        break;
-      }
-      if (lf === 0 || body[lf - 1] !== CR) {
-        at += body.copy(out, at, start, lf);
+    // Copy runs of lines as they are, breaking only where a byte is added (a CR before a bare
+    // LF, a dot before a line that starts with one): most lines cost no copy call of their own.
+    let from = 0;
+    if (dotStuff && body[0] === DOT) out[at++] = DOT;
+    let lf = body.indexOf(LF);
+    for (; lf !== -1; lf = body.indexOf(LF, lf + 1)) {
+      const bare = lf === 0 || body[lf - 1] !== CR;
+      const dot = dotStuff && body[lf + 1] === DOT;
+      if (!bare && !dot) continue;
+      if (bare) {
+        at += body.copy(out, at, from, lf);
         out[at++] = CR;
         out[at++] = LF;
       } else {
-        at += body.copy(out, at, start, lf + 1);
+        at += body.copy(out, at, from, lf + 1);
       }
-      start = lf + 1;
+      from = lf + 1;
+      if (dot) out[at++] = DOT;
+    }
+    if (from < len) at += body.copy(out, at, from, len);
+    if (len > 0 && body[len - 1] !== LF) {
+      out[at++] = CR;
+      out[at++] = LF;
     }
   }
   if (end > 0) END.copy(out, at);

@@ -133,10 +133,23 @@ export class OutputFifo {
     this.#settle();
   }
 
+  /**
+   * Writes now what the microtask `push` scheduled would write: for an owner that has finished a
+   * burst of pushes (an AsyncChat at the end of a dispatch run). Plain data is written before
+   * this returns; a producer is started and goes on asynchronously. False when nothing was due.
+   */
+  writeNow(): boolean {
+    if (!this.#scheduled || this.#pumping) return false;
+    this.#scheduled = false;
+    void this.#pump();
+    return true;
+  }
+
   #schedule(): void {
     if (this.#scheduled || this.#pumping) return;
     this.#scheduled = true;
     queueMicrotask(() => {
+      if (!this.#scheduled) return; // written already by writeNow()
       this.#scheduled = false;
       void this.#pump();
     });
