@@ -202,6 +202,8 @@ async function measure(path: string): Promise<number> {
 class OpenMaildir implements Maildrop {
   readonly messages: readonly MaildropMessage[];
   readonly #dir: string;
+  /** `DIR/cur/`, to which a message's file name is appended (path.join per RETR costs ~0.4 µs). */
+  readonly #curPrefix: string;
   readonly #entries: Array<MaildirName & { size: number }>;
   readonly #release: () => Promise<void>;
   readonly #concurrency: number;
@@ -211,6 +213,7 @@ class OpenMaildir implements Maildrop {
 
   constructor(dir: string, entries: Array<MaildirName & { size: number }>, release: () => Promise<void>, concurrency: number) {
     this.#dir = dir;
+    this.#curPrefix = join(dir, 'cur', '/');
     this.#entries = entries;
     this.#release = release;
     this.#concurrency = concurrency;
@@ -325,6 +328,6 @@ class OpenMaildir implements Maildrop {
   }
 
   #path(entry: MaildirName): string {
-    return join(this.#dir, 'cur', entry.name);
+    return this.#curPrefix + entry.name;
   }
 }
