@@ -70,6 +70,32 @@ describe('pipelining', () => {
     expect(all.split('\r\n').slice(0, -1)).toEqual(expected);
   });
 
+  it('writes the replies to the commands of one read together, before the deferred work of the stream runs (real socket)', async () => {
+    const writes: string[] = [];
+    let writtenBeforeNextTick = -1;
+    class Recorder extends LineSession {
+      protected override onLine(line: string): void {
+        this.push(`ok ${line}\r\n`);
+        // process.nextTick callbacks run before microtasks: a write left to a microtask would
+        // not have happened yet when this one runs.
+        if (line === 'C') process.nextTick(() => (writtenBeforeNextTick = writes.length));
+      }
+    }
+    await using listener = createListener({ name: 'pipe' }, (ch) => {
+      const write = ch.write.bind(ch);
+      ch.write = (data) => (writes.push(data.toString()), write(data));
+      return new Recorder(ch);
+    });
+    const { port } = await listener.listen(0);
+    const client = dial(port);
+    client.send('A\r\nB\r\nC\r\n');
+    expect(await client.lines(3)).toEqual(['ok A', 'ok B', 'ok C']);
+    expect(writes).toEqual(['ok A\r\nok B\r\nok C\r\n']);
+    expect(writtenBeforeNextTick).toBe(1);
+    client.end();
+    await client.closed();
+  });
+
   it.each<Mode>(['sync', 'async'])('answers 10,000 commands in order over the memory pair (%s)', async (mode) => {
     const { channel, client } = memoryChannelPair();
     new Answerer(channel, mode);
