@@ -166,18 +166,41 @@ export class MaildirStore implements MaildropStore {
 }
 
 /**
- * Reads a small file whose size its name gives: open, one read, close (readFileSync adds an
- * fstat). A file longer than its name says is read whole: the bytes on disk are the message.
+ * The descriptor of the last small read, closed once the reply has been written (a microtask,
+ * which runs after the session's dispatch run and its write) or by the next small read,
+ * whichever comes first: the close is not on the way to the client's answer. One at most, for
+ * the whole process.
+ */
+let unclosed = -1;
+
+function closeUnclosed(): void {
+  const fd = unclosed;
+  if (fd < 0) return;
+  unclosed = -1;
+  try {
+    closeSync(fd);
+  } catch {
+    // nothing left to release
+  }
+}
+
+/**
+ * Reads a small file whose size its name gives: open, one read (close deferred, above). A file
+ * longer than its name says is read whole: the bytes on disk are the message.
  */
 function readKnownSize(path: string, size: number): Buffer {
+  closeUnclosed();
   const fd = openSync(path, 'r');
   let read: number;
   const buffer = Buffer.allocUnsafe(size + 1);
   try {
     read = readSync(fd, buffer, 0, size + 1, 0);
-  } finally {
+  } catch (err) {
     closeSync(fd);
+    throw err;
   }
+  unclosed = fd;
+  queueMicrotask(closeUnclosed);
   return read <= size ? buffer.subarray(0, read) : readFileSync(path);
 }
 

@@ -1,5 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { readdirSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -122,6 +123,20 @@ describe('MaildirStore', () => {
     await writeFile(join(root, 'alice', 'cur', cur[3]!), 'Subject: 4\r\n\r\ngrown by hand\r\n');
     expect(String(drop.readNow!(3))).toBe('Subject: 4\r\n\r\ngrown by hand\r\n');
     expect(() => drop.readNow!(9)).toThrow(expect.objectContaining({ code: 'gone' }));
+    await drop.release();
+  });
+
+  it('readNow leaves at most one descriptor open, and none once the caller has run on', async () => {
+    for (let i = 0; i < 50; i++) await deliver(root, 'alice', `Subject: ${i}\r\n\r\nbody ${i}\r\n`);
+    const drop = await new MaildirStore(root).open('alice');
+    const open = async () => (await readdir('/proc/self/fd')).length;
+    const before = await open();
+    // Fifty reads in one synchronous stretch (a pipelined batch): each closes the one before.
+    const bodies = Array.from({ length: 50 }, (_, i) => String(drop.readNow!(i)));
+    expect(bodies[49]).toBe('Subject: 49\r\n\r\nbody 49\r\n');
+    expect(readdirSync('/proc/self/fd').length).toBeLessThanOrEqual(before + 1);
+    await Promise.resolve(); // the deferred close runs in a microtask
+    expect(await open()).toBeLessThanOrEqual(before);
     await drop.release();
   });
 
