@@ -1,7 +1,9 @@
 // pop3: Gorgon's POP3 server against a raw-Node POP3 responder (no framework) on the same
 // Maildir, measured alternately in the same run (and against Debian's Dovecot with --peers):
 //   retr-lockstep   RETR of 1,000 messages (~2 KiB, some lines starting with '.'), one at a time
-//   retr-pipelined  the same 1,000 RETRs written at once (RFC 2449 PIPELINING)
+//                   (2 such sessions per measurement)
+//   retr-pipelined  the same 1,000 RETRs written at once (RFC 2449 PIPELINING; 5 sessions per
+//                   measurement)
 //   sessions        20 clients looping connect, USER, PASS, STAT, QUIT (each its own maildrop)
 //   idle-rss/heap   10,000 open idle POP3 connections (greeted, silent): server memory per connection
 // Servers and clients are separate processes (bench/workers/pop3-*.mjs, idle-client.mjs).
@@ -65,8 +67,12 @@ export default {
         if (dovecot.port) ports.dovecot = dovecot.port;
       }
 
+      // One measurement is several sessions of MESSAGES RETRs: one pipelined session lasts ~25 ms,
+      // short enough for one scheduler hiccup on this shared machine to move it by a third.
       const retr = (pipelined) => (subject) =>
-        client.call('retr', { port: ports[subject], user: 'reader', pass: PASSWORD, count: MESSAGES, pipelined }, 120_000).then((r) => r.rate);
+        client
+          .call('retr', { port: ports[subject], user: 'reader', pass: PASSWORD, count: MESSAGES, pipelined, sessions: pipelined ? 5 : 2 }, 120_000)
+          .then((r) => r.rate);
       const sessions = (subject) =>
         client.call('sessions', { port: ports[subject], users: users.slice(1).map(([u]) => u), pass: PASSWORD, durationMs: 1000 }, 60_000).then((r) => r.rate);
 
