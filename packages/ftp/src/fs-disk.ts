@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { constants, lstat as lstatCb, type Dirent, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, lstat as lstatCb, openSync, readSync, realpathSync, type Dirent, type Stats } from 'node:fs';
 import { link, lstat, mkdir, open, readdir, realpath, rename, rmdir, stat, unlink, utimes, chmod, type FileHandle } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { FileProducer } from '@gorgon/core';
@@ -15,7 +15,17 @@ export interface DiskFsOptions {
    * back. Default true; false stats every directory with a bounded pool of thread-pool lstats.
    */
   listerThread?: boolean;
+  /**
+   * Files up to this size are read for RETR with synchronous calls on the event loop (realpath,
+   * open, fstat, read, close: a few microseconds each on a local disk) instead of five
+   * thread-pool round trips. Default 64 KiB; 0 turns it off. Set 0 for a root on a network
+   * filesystem, where one slow synchronous call would stall every session.
+   */
+  smallFileBytes?: number;
 }
+
+/** Default of {@link DiskFsOptions.smallFileBytes}. */
+export const SMALL_FILE_BYTES = 64 * 1024;
 
 /** Directories with at least this many entries are statted on the helper thread. */
 const LISTER_THRESHOLD = 256;
@@ -70,12 +80,16 @@ export class DiskFs implements VirtualFs {
   readonly root: string;
   readonly #concurrency: number;
   readonly #lister: DirectoryLister | undefined;
+  readonly #smallFileBytes: number;
   #realRoot: Promise<string> | undefined;
+  /** The root's real path once known (the synchronous small-file path needs it). */
+  #realRootValue: string | undefined;
 
   constructor(root: string, options: DiskFsOptions = {}) {
     this.root = root;
     this.#concurrency = options.statConcurrency ?? 16;
     this.#lister = options.listerThread === false ? undefined : sharedLister;
+    this.#smallFileBytes = options.smallFileBytes ?? SMALL_FILE_BYTES;
   }
 
   async stat(path: string): Promise<FileStat> {
@@ -168,6 +182,8 @@ export class DiskFs implements VirtualFs {
   }
 
   async openRead(path: string, start = 0): Promise<ReadableFile> {
+    const small = this.#smallFileBytes > 0 ? this.#readSmall(path, start) : undefined;
+    if (small) return small;
     const real = await this.#resolve(path);
     let handle: FileHandle;
     try {
@@ -192,6 +208,44 @@ export class DiskFs implements VirtualFs {
       return bytesRead;
     };
     return Object.assign(new FileProducer(handle, { start, end: size }), { size, readInto });
+  }
+
+  /**
+   * A small regular file read whole with synchronous calls (one RETR of a 4 KiB file then costs
+   * no thread-pool round trip), or undefined to take the asynchronous path: a larger file, a
+   * root not yet resolved, or any failure (that path then gives the reply). The confinement
+   * checks are those of #resolve on the same real path, and O_NOFOLLOW makes sure the file
+   * opened is that checked path, not a symlink swapped in since. Bytes past the size seen at
+   * open are not sent (as on the asynchronous path); a file cut short sends what is left.
+   */
+  #readSmall(path: string, start: number): ReadableFile | undefined {
+    const root = this.#realRootValue;
+    if (root === undefined || path.includes('\0')) return undefined;
+    let fd: number;
+    try {
+      const real = realpathSync.native(join(root, path));
+      if (!isInside(root, real)) return undefined;
+      fd = openSync(real, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+    } catch {
+      return undefined;
+    }
+    try {
+      const st = fstatSync(fd);
+      if (!st.isFile() || st.size > this.#smallFileBytes) return undefined;
+      const want = Math.max(0, st.size - start);
+      const buffer = Buffer.allocUnsafe(want);
+      let got = 0;
+      while (got < want) {
+        const n = readSync(fd, buffer, got, want - got, start + got);
+        if (n === 0) break; // shrunk since fstat
+        got += n;
+      }
+      return readFile(st.size, got === want ? buffer : buffer.subarray(0, got));
+    } catch {
+      return undefined;
+    } finally {
+      closeSync(fd);
+    }
   }
 
   async openWrite(path: string, options: WriteOptions): Promise<WritableFile> {
@@ -360,12 +414,35 @@ export class DiskFs implements VirtualFs {
   }
 
   #root(): Promise<string> {
-    this.#realRoot ??= realpath(this.root).catch((err: unknown) => {
-      this.#realRoot = undefined;
-      throw toFsError(err, `root ${this.root}`);
-    });
+    this.#realRoot ??= realpath(this.root).then(
+      (real) => (this.#realRootValue = real),
+      (err: unknown) => {
+        this.#realRoot = undefined;
+        throw toFsError(err, `root ${this.root}`);
+      },
+    );
     return this.#realRoot;
   }
+}
+
+/** A file already read into memory (see ReadableFile.data). */
+function readFile(size: number, data: Buffer): ReadableFile {
+  let done = false;
+  let position = 0;
+  return {
+    size,
+    data,
+    more: () => {
+      if (done) return null;
+      done = true;
+      return data;
+    },
+    readInto: async (buffer) => {
+      const n = data.copy(buffer, 0, position);
+      position += n;
+      return n;
+    },
+  };
 }
 
 function isInside(root: string, real: string): boolean {

@@ -48,6 +48,11 @@ export interface ReadableFile extends Producer {
    * `more()` on one file, not both.
    */
   readInto?(buffer: Buffer): Promise<number>;
+  /**
+   * Optional: all the bytes from the start offset, already read (a small file read in one go).
+   * A sender may write these at once instead of calling `more()` or `readInto`.
+   */
+  readonly data?: Buffer;
 }
 
 /** How a file is opened for writing. */
