@@ -3,7 +3,7 @@ import { closeSync, constants, fstatSync, lstat as lstatCb, openSync, readSync, 
 import { link, lstat, mkdir, open, readdir, realpath, rename, rmdir, stat, unlink, utimes, chmod, type FileHandle } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { FileProducer } from '@gorgon/core';
-import { DirectoryLister, sharedLister, type ListedEntry } from './fs-disk-lister.js';
+import { DirectoryLister, LISTED_FIELDS, sharedLister, type ListedStats } from './fs-disk-lister.js';
 import { baseName, FsError, parentPath, type FileStat, type FsErrorCode, type ReadableFile, type VirtualFs, type WritableFile, type WriteOptions } from './fs.js';
 
 /** Options of {@link DiskFs}. */
@@ -11,15 +11,23 @@ export interface DiskFsOptions {
   /** Stats run at once while listing a directory on the thread pool. Default 16 (the pool has 4 threads). */
   statConcurrency?: number;
   /**
-   * Stat the entries of large directories (256 or more) on the shared helper thread, one message
-   * back. Default true; false stats every directory with a bounded pool of thread-pool lstats.
+   * Stat the entries of large directories (256 or more) on the shared helper threads, one message
+   * back per slice of names. Default true; false stats every directory with a bounded pool of
+   * thread-pool lstats.
    */
   listerThread?: boolean;
   /**
-   * Files up to this size are read for RETR with synchronous calls on the event loop (realpath,
-   * open, fstat, read, close: a few microseconds each on a local disk) instead of five
-   * thread-pool round trips. Default 64 KiB; 0 turns it off. Set 0 for a root on a network
-   * filesystem, where one slow synchronous call would stall every session.
+   * The root is on a local disk (default true). Path lookups on hot paths (listings, RETR of a
+   * small file) are then one synchronous realpath on the event loop, a few microseconds, instead
+   * of a thread-pool round trip, and small files are read synchronously (`smallFileBytes`). Set
+   * false for a root on a network filesystem, where one slow synchronous call would stall every
+   * session.
+   */
+  local?: boolean;
+  /**
+   * On a local root, files up to this size are read for RETR with synchronous calls (realpath,
+   * open, fstat, read, close) instead of five thread-pool round trips. Default 64 KiB; 0 turns
+   * it off.
    */
   smallFileBytes?: number;
 }
@@ -80,6 +88,7 @@ export class DiskFs implements VirtualFs {
   readonly root: string;
   readonly #concurrency: number;
   readonly #lister: DirectoryLister | undefined;
+  readonly #local: boolean;
   readonly #smallFileBytes: number;
   #realRoot: Promise<string> | undefined;
   /** The root's real path once known (the synchronous small-file path needs it). */
@@ -89,7 +98,8 @@ export class DiskFs implements VirtualFs {
     this.root = root;
     this.#concurrency = options.statConcurrency ?? 16;
     this.#lister = options.listerThread === false ? undefined : sharedLister;
-    this.#smallFileBytes = options.smallFileBytes ?? SMALL_FILE_BYTES;
+    this.#local = options.local !== false;
+    this.#smallFileBytes = this.#local ? (options.smallFileBytes ?? SMALL_FILE_BYTES) : 0;
   }
 
   async stat(path: string): Promise<FileStat> {
@@ -102,7 +112,7 @@ export class DiskFs implements VirtualFs {
   }
 
   async list(path: string): Promise<FileStat[]> {
-    const dir = await this.#resolve(path);
+    const dir = this.#resolveNow(path) ?? (await this.#resolve(path));
     let entries: Dirent[];
     try {
       entries = await readdir(dir, { withFileTypes: true });
@@ -111,22 +121,30 @@ export class DiskFs implements VirtualFs {
     }
     entries = entries.filter((e) => !e.name.startsWith(TEMP_PREFIX));
     if (this.#lister && entries.length >= LISTER_THRESHOLD) {
-      const plain = entries.filter((e) => !e.isSymbolicLink()).map((e) => e.name);
-      let listed: ListedEntry[] | undefined;
+      // Sorted here (code-unit order, as listings sort), so the caller's sort finds them in order.
+      const plain = entries.filter((e) => !e.isSymbolicLink()).map((e) => e.name).sort();
+      let listed: ListedStats | undefined;
       try {
         listed = await this.#lister.stat(dir, plain);
       } catch {
-        listed = undefined; // the helper thread is unavailable: stat on the thread pool instead
+        listed = undefined; // the helper threads are unavailable: stat on the thread pool instead
       }
       if (listed) {
-        const out: FileStat[] = listed.map((e) => ({
-          name: e.name,
-          kind: e.kind,
-          size: e.kind === 'file' ? e.size : 0,
-          mtime: new Date(e.mtimeMs),
-          mode: e.mode & 0o7777,
-          id: `${e.dev.toString(16)}g${e.ino.toString(16)}`,
-        }));
+        const out: FileStat[] = [];
+        for (let i = 0, o = 0; i < plain.length; i++, o += LISTED_FIELDS) {
+          const kind = listed[o]!;
+          if (kind < 0) continue; // vanished since readdir
+          const dev = listed[o + 4]!;
+          const ino = listed[o + 5]!;
+          out.push({
+            name: plain[i]!,
+            kind: kind === 0 ? 'file' : kind === 1 ? 'dir' : 'other',
+            size: kind === 0 ? listed[o + 1]! : 0,
+            mtime: new Date(listed[o + 2]!),
+            mode: listed[o + 3]! & 0o7777,
+            id: `${dev.toString(16)}g${ino.toString(16)}`,
+          });
+        }
         for (const e of entries) {
           if (!e.isSymbolicLink()) continue;
           const st = await this.#linkStat(dir, e.name);
@@ -219,12 +237,10 @@ export class DiskFs implements VirtualFs {
    * open are not sent (as on the asynchronous path); a file cut short sends what is left.
    */
   #readSmall(path: string, start: number): ReadableFile | undefined {
-    const root = this.#realRootValue;
-    if (root === undefined || path.includes('\0')) return undefined;
+    const real = this.#resolveNow(path);
+    if (real === undefined) return undefined;
     let fd: number;
     try {
-      const real = realpathSync.native(join(root, path));
-      if (!isInside(root, real)) return undefined;
       fd = openSync(real, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
     } catch {
       return undefined;
@@ -386,6 +402,22 @@ export class DiskFs implements VirtualFs {
       },
       abort,
     };
+  }
+
+  /**
+   * #resolve with one synchronous realpath (same libc call as the thread pool's) on a local
+   * root, or undefined to take #resolve: not local, the root not resolved yet, or any failure
+   * or refusal (#resolve then gives the error).
+   */
+  #resolveNow(path: string): string | undefined {
+    const root = this.#realRootValue;
+    if (!this.#local || root === undefined || path.includes('\0')) return undefined;
+    try {
+      const real = realpathSync.native(join(root, path));
+      return isInside(root, real) ? real : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /** The real path of a virtual path, refused when it resolves outside the root. */
