@@ -4,9 +4,13 @@ import { Worker } from 'node:worker_threads';
 /** Numbers per entry in a {@link ListedStats} array: kind, size, mtimeMs, mode, dev, ino. */
 export const LISTED_FIELDS = 6;
 
+/** The kind a {@link ListedStats} array gives a symbolic link. */
+export const LISTED_SYMLINK = 3;
+
 /**
  * The lstat of each name, LISTED_FIELDS numbers per name in the order asked: kind (0 file,
- * 1 directory, 2 other, -1 vanished since readdir), size, mtimeMs, mode, dev, ino.
+ * 1 directory, 2 other, 3 symbolic link, -1 vanished since readdir), size, mtimeMs, mode, dev,
+ * ino.
  */
 export type ListedStats = Float64Array;
 
@@ -29,7 +33,7 @@ parentPort.on('message', ({ dir, names }) => {
       out[o] = -1; // vanished since readdir
       continue;
     }
-    out[o] = st.isDirectory() ? 1 : st.isFile() ? 0 : 2;
+    out[o] = st.isDirectory() ? 1 : st.isFile() ? 0 : st.isSymbolicLink() ? ${LISTED_SYMLINK} : 2;
     out[o + 1] = st.size;
     out[o + 2] = st.mtimeMs;
     out[o + 3] = st.mode;
@@ -86,7 +90,7 @@ export class DirectoryLister {
     this.#sliceNames = Math.max(1, options.sliceNames ?? 1024);
   }
 
-  /** lstat of `names` in `dir` (no symlinks among them, or they are reported as `other`). */
+  /** lstat of `names` in `dir`, in their order. */
   stat(dir: string, names: readonly string[]): Promise<ListedStats> {
     return new Promise((resolve, reject) => {
       const request: Request = { out: new Float64Array(names.length * LISTED_FIELDS), remaining: 0, failed: false, resolve, reject };

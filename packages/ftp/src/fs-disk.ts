@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, fstatSync, lstat as lstatCb, openSync, readSync, realpathSync, type Dirent, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, lstat as lstatCb, openSync, readSync, realpathSync, type Stats } from 'node:fs';
 import { link, lstat, mkdir, open, readdir, realpath, rename, rmdir, stat, unlink, utimes, chmod, type FileHandle } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { FileProducer } from '@gorgon/core';
-import { DirectoryLister, LISTED_FIELDS, sharedLister, type ListedStats } from './fs-disk-lister.js';
+import { DirectoryLister, LISTED_FIELDS, LISTED_SYMLINK, sharedLister, type ListedStats } from './fs-disk-lister.js';
 import { baseName, FsError, parentPath, type FileStat, type FsErrorCode, type ReadableFile, type VirtualFs, type WritableFile, type WriteOptions } from './fs.js';
 
 /** Options of {@link DiskFs}. */
@@ -113,31 +113,37 @@ export class DiskFs implements VirtualFs {
 
   async list(path: string): Promise<FileStat[]> {
     const dir = this.#resolveNow(path) ?? (await this.#resolve(path));
-    let entries: Dirent[];
+    let names: string[];
     try {
-      entries = await readdir(dir, { withFileTypes: true });
+      // Names only: the lstat of each entry says what it is (no Dirent object per entry).
+      names = await readdir(dir);
     } catch (err) {
       throw toFsError(err, path);
     }
-    entries = entries.filter((e) => !e.name.startsWith(TEMP_PREFIX));
-    if (this.#lister && entries.length >= LISTER_THRESHOLD) {
+    names = names.filter((name) => !name.startsWith(TEMP_PREFIX));
+    if (this.#lister && names.length >= LISTER_THRESHOLD) {
       // Sorted here (code-unit order, as listings sort), so the caller's sort finds them in order.
-      const plain = entries.filter((e) => !e.isSymbolicLink()).map((e) => e.name).sort();
+      names.sort();
       let listed: ListedStats | undefined;
       try {
-        listed = await this.#lister.stat(dir, plain);
+        listed = await this.#lister.stat(dir, names);
       } catch {
         listed = undefined; // the helper threads are unavailable: stat on the thread pool instead
       }
       if (listed) {
         const out: FileStat[] = [];
-        for (let i = 0, o = 0; i < plain.length; i++, o += LISTED_FIELDS) {
+        const links: string[] = [];
+        for (let i = 0, o = 0; i < names.length; i++, o += LISTED_FIELDS) {
           const kind = listed[o]!;
           if (kind < 0) continue; // vanished since readdir
+          if (kind === LISTED_SYMLINK) {
+            links.push(names[i]!);
+            continue;
+          }
           const dev = listed[o + 4]!;
           const ino = listed[o + 5]!;
           out.push({
-            name: plain[i]!,
+            name: names[i]!,
             kind: kind === 0 ? 'file' : kind === 1 ? 'dir' : 'other',
             size: kind === 0 ? listed[o + 1]! : 0,
             mtime: new Date(listed[o + 2]!),
@@ -145,15 +151,15 @@ export class DiskFs implements VirtualFs {
             id: `${dev.toString(16)}g${ino.toString(16)}`,
           });
         }
-        for (const e of entries) {
-          if (!e.isSymbolicLink()) continue;
-          const st = await this.#linkStat(dir, e.name);
+        // Symlinks (rare) are resolved one by one and refused when they lead outside the root.
+        for (const name of links) {
+          const st = await this.#linkStat(dir, name);
           if (st) out.push(st);
         }
         return out;
       }
     }
-    return this.#statOnPool(dir, entries);
+    return this.#statOnPool(dir, names);
   }
 
   /** A symlink entry: followed when it stays inside the root, `other` when it leads out. */
@@ -167,8 +173,8 @@ export class DiskFs implements VirtualFs {
     }
   }
 
-  async #statOnPool(dir: string, entries: Dirent[]): Promise<FileStat[]> {
-    const out = new Array<FileStat | undefined>(entries.length);
+  async #statOnPool(dir: string, names: string[]): Promise<FileStat[]> {
+    const out = new Array<FileStat | undefined>(names.length);
     const symlinks: number[] = [];
     // A bounded pool of callback lstats (no promise per entry): the thread pool is the limit,
     // and a few workers keep it busy without queueing 10,000 requests at once.
@@ -176,26 +182,25 @@ export class DiskFs implements VirtualFs {
       let next = 0;
       let running = 0;
       const start = (): void => {
-        while (running < this.#concurrency && next < entries.length) {
+        while (running < this.#concurrency && next < names.length) {
           const i = next++;
-          const entry = entries[i]!;
-          if (entry.isSymbolicLink()) {
-            symlinks.push(i);
-            continue;
-          }
+          const name = names[i]!;
           running++;
-          lstatCb(join(dir, entry.name), (err, st) => {
+          lstatCb(join(dir, name), (err, st) => {
             running--;
-            if (!err) out[i] = toStat(entry.name, st); // else: vanished between readdir and stat
+            if (err) {
+              // vanished between readdir and stat
+            } else if (st.isSymbolicLink()) symlinks.push(i);
+            else out[i] = toStat(name, st);
             start();
           });
         }
-        if (running === 0 && next >= entries.length) resolve();
+        if (running === 0 && next >= names.length) resolve();
       };
       start();
     });
     // Symlinks (rare) are resolved one by one and refused when they lead outside the root.
-    for (const i of symlinks) out[i] = await this.#linkStat(dir, entries[i]!.name);
+    for (const i of symlinks.sort((a, b) => a - b)) out[i] = await this.#linkStat(dir, names[i]!);
     return out.filter((s): s is FileStat => s !== undefined);
   }
 

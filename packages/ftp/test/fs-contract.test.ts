@@ -229,7 +229,7 @@ describe('DiskFs confinement', () => {
     }
   });
 
-  it('lister threads answer every slice in order, skipping vanished names and marking non-files', async () => {
+  it('lister threads answer every slice in order, marking vanished names, directories and symlinks', async () => {
     const base = await mkdtemp(join(tmpdir(), 'gorgon-lister-'));
     cleanups.push(() => rm(base, { recursive: true, force: true }));
     const names: string[] = [];
@@ -246,7 +246,7 @@ describe('DiskFs confinement', () => {
     // Several requests at once share the threads; each gets its own answer.
     const [a, b] = await Promise.all([lister.stat(base, names), lister.stat(base, names.slice(10, 20))]);
     const kinds = (stats: Float64Array): number[] => Array.from({ length: stats.length / LISTED_FIELDS }, (_, i) => stats[i * LISTED_FIELDS]!);
-    expect(kinds(a)).toEqual(names.map((n, i) => (n === 'zlink' ? 2 : i % 10 === 3 ? -1 : i % 10 === 5 ? 1 : 0)));
+    expect(kinds(a)).toEqual(names.map((n, i) => (n === 'zlink' ? 3 : i % 10 === 3 ? -1 : i % 10 === 5 ? 1 : 0)));
     expect(kinds(b)).toEqual(kinds(a).slice(10, 20));
     expect(a[7 * LISTED_FIELDS + 1]).toBe(7); // size
     expect(await lister.stat(base, [])).toHaveLength(0);
