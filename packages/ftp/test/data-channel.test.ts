@@ -308,6 +308,28 @@ describe('data channel over real sockets (RFC 959 §3.2–3.4, RFC 2428)', () =>
     c.end();
   });
 
+  it('picks passive ports from the dynamic range by default (no scan of the ephemeral range)', async () => {
+    await using server = testServer();
+    const { port } = await server.listen(0);
+    const c = await controlClient(port);
+    await login(c);
+    const seen = new Set<number>();
+    for (let i = 0; i < 5; i++) {
+      const p = await epsv(c);
+      // Any port is allowed when a few random ones are taken, but that should not happen here.
+      expect(p).toBeGreaterThanOrEqual(49152);
+      expect(p).toBeLessThanOrEqual(65535);
+      seen.add(p);
+      const d = await dataConnect(p);
+      const got = readAll(d);
+      expect(await cmd(c, 'NLST pub')).toMatch(/^150 /);
+      expect((await got).toString()).toBe('data.bin\r\ndocs\r\nreadme.txt\r\n');
+      expect(await c.line()).toBe('226 Directory send OK.');
+    }
+    expect(seen.size).toBeGreaterThan(1);
+    c.end();
+  });
+
   it('uses the passive port range and the masquerade address', async () => {
     await using server = testServer({ passivePorts: '50731-50733', masquerade: '203.0.113.7' });
     const { port } = await server.listen(0);
