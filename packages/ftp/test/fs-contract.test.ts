@@ -242,7 +242,7 @@ describe('DiskFs confinement', () => {
     }
     await symlink(join(base, 'e00'), join(base, 'zlink'));
     names.push('zlink');
-    const lister = new DirectoryLister({ threads: 3, sliceNames: 4 });
+    const lister = new DirectoryLister({ threads: 3 });
     // Several requests at once share the threads; each gets its own answer.
     const [a, b] = await Promise.all([lister.stat(base, names), lister.stat(base, names.slice(10, 20))]);
     const kinds = (stats: Float64Array): number[] => Array.from({ length: stats.length / LISTED_FIELDS }, (_, i) => stats[i * LISTED_FIELDS]!);
