@@ -10,6 +10,12 @@ export interface FileStat {
   kind: FileKind;
   size: number;
   mtime: Date;
+  /**
+   * Optional: `mtime.getTime()`, for an entry that holds its time as a number and makes the
+   * Date only when asked (the two must agree). A listing of 10,000 entries is then formatted
+   * without a Date per entry.
+   */
+  readonly mtimeMs?: number;
   /** Unix permission bits (0o7777 mask). */
   mode: number;
   /** A stable identity (device and inode on disk) for the MLSx `unique` fact. */

@@ -10,6 +10,17 @@ function two(n: number): string {
   return n < 10 ? `0${n}` : String(n);
 }
 
+/** Largest time a Date holds, in ms either side of 1970. */
+const MAX_DATE_MS = 8.64e15;
+
+/** `stat.mtime.getTime()`, from `mtimeMs` when the entry has it (no Date made). */
+function wholeMs(stat: FileStat): number {
+  const ms = stat.mtimeMs;
+  // A Date truncates to whole milliseconds and holds ±8.64e15 ms at most (else it is invalid).
+  if (ms !== undefined && Math.abs(ms) <= MAX_DATE_MS) return Math.trunc(ms) + 0; // + 0: no -0
+  return stat.mtime.getTime();
+}
+
 /** `rwxr-xr-x` for each of the 512 permission values. */
 const PERMS: readonly string[] = Array.from({ length: 512 }, (_, m) => {
   let out = '';
@@ -43,7 +54,7 @@ export class LsFormatter {
    * @see RFC 959 §4.1.3 (LIST: the format is not specified; this is the de facto one)
    */
   line(stat: FileStat): string {
-    const ms = stat.mtime.getTime(); // whole milliseconds: exact in the arithmetic below
+    const ms = wholeMs(stat); // whole milliseconds: exact in the arithmetic below
     if (!Number.isFinite(ms)) return slowLsLine(stat, this.#now);
     const dayNumber = Math.floor(ms / DAY_MS);
     let day = this.#days.get(dayNumber);
@@ -157,7 +168,7 @@ export class MlsxFormatter {
     const dir = stat.kind === 'dir';
     if (this.#type) out += type ? `type=${type};` : dir ? 'type=dir;' : stat.kind === 'file' ? 'type=file;' : 'type=OS.unix=symlink;';
     if (this.#size && !dir) out += 'size=' + stat.size + ';';
-    if (this.#modify) out += 'modify=' + this.#time(stat.mtime) + ';';
+    if (this.#modify) out += 'modify=' + this.#time(stat) + ';';
     const perm = dir ? this.#permDir : this.#permFile;
     if (perm !== undefined) out += perm;
     if (this.#unique) out += 'unique=' + stat.id + ';';
@@ -171,9 +182,9 @@ export class MlsxFormatter {
   }
 
   /** formatTime, with the date part of each day made once. */
-  #time(date: Date): string {
-    const ms = date.getTime();
-    if (!Number.isFinite(ms)) return formatTime(date);
+  #time(stat: FileStat): string {
+    const ms = wholeMs(stat);
+    if (!Number.isFinite(ms)) return formatTime(stat.mtime);
     const dayNumber = Math.floor(ms / DAY_MS);
     let day = this.#days.get(dayNumber);
     if (day === undefined) {

@@ -226,6 +226,14 @@ describe('DiskFs confinement', () => {
       expect(byName.get('out-link')?.kind).toBe('other');
       expect(byName.get('in-link')?.kind).toBe('file');
       expect(list.filter((s) => s.kind === 'file' && s.size === 1)).toHaveLength(10_001);
+      // Listed entries make their Date and id on first read: the same as a stat of the file
+      // (Node rounds fractional milliseconds; the helper threads' listing must agree).
+      const one = byName.get('f7')!;
+      const direct = await new DiskFs(base).stat('/f7');
+      expect(one.mtime.getTime()).toBe(direct.mtime.getTime());
+      expect(one.mtime).toBe(one.mtime);
+      expect(one.id).toBe(direct.id);
+      if (listerThread) expect(one.mtimeMs).toBe(direct.mtime.getTime());
     }
   });
 

@@ -48,10 +48,20 @@ const statArb = fc.record({
   id: fc.string({ maxLength: 12 }),
 });
 
+// Entries that carry mtimeMs too (as DiskFs listings do): fractions, negatives, edges of Date.
+const msArb = fc.oneof(
+  fc.double({ min: NOW - YEAR_MS, max: NOW + YEAR_MS, noNaN: true }),
+  fc.double({ min: -1000, max: 1000, noNaN: true }),
+  fc.constantFrom(8.64e15, -8.64e15, 8.64e15 + 1, -8.64e15 - 0.5, -0.5, -0, 0.9999, NaN, Infinity, -Infinity),
+  fc.double({ noNaN: false }),
+);
+const statWithMsArb = fc.tuple(statArb, msArb).map(([st, ms]): FileStat => ({ ...st, mtime: new Date(ms), mtimeMs: ms }));
+const anyStatArb = fc.oneof(statArb, statWithMsArb);
+
 describe('listing formats stay byte-identical', () => {
   it('LIST lines: one formatter for many entries gives the reference text', () => {
     fc.assert(
-      fc.property(fc.array(statArb, { maxLength: 30 }), fc.oneof(fc.constant(NOW), fc.integer({ min: NOW - YEAR_MS, max: NOW + YEAR_MS })), (stats, now) => {
+      fc.property(fc.array(anyStatArb, { maxLength: 30 }), fc.oneof(fc.constant(NOW), fc.integer({ min: NOW - YEAR_MS, max: NOW + YEAR_MS })), (stats, now) => {
         const ls = new LsFormatter(now);
         for (const st of stats) {
           expect(ls.line(st)).toBe(referenceLs(st, now));
@@ -66,7 +76,7 @@ describe('listing formats stay byte-identical', () => {
     const permSets = ['elr', 'elradfmwMT', '', 'w', 'ad'].map((p) => parsePermissions(p));
     fc.assert(
       fc.property(
-        fc.array(statArb, { maxLength: 30 }),
+        fc.array(anyStatArb, { maxLength: 30 }),
         fc.subarray([...MLST_FACTS]),
         fc.constantFrom(...permSets),
         fc.constantFrom<'cdir' | 'pdir' | undefined>(undefined, 'cdir', 'pdir'),
