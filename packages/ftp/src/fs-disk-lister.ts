@@ -45,24 +45,15 @@ parentPort.on('message', ({ dir, joined }) => {
 });
 `;
 
-interface Request {
-  readonly out: Float64Array;
-  remaining: number;
-  failed: boolean;
+/** A slice of names posted to one thread; the thread answers its messages in order. */
+interface Job {
   resolve(stats: ListedStats): void;
   reject(err: Error): void;
 }
 
-/** A slice of one request's names, statted by one thread in one message. */
-interface Job {
-  readonly request: Request;
-  /** Index of the slice's first name in the request. */
-  readonly first: number;
-}
-
 interface Thread {
   readonly worker: Worker;
-  /** Slices posted and not answered yet, in order (a thread answers its messages in order). */
+  /** Slices posted and not answered yet, in order. */
   readonly jobs: Job[];
 }
 
@@ -74,14 +65,14 @@ export interface DirectoryListerOptions {
 
 /**
  * Stats the entries of large directories on a few helper threads: one synchronous `lstat` per
- * entry there, each thread's slice of the names sent as one string and answered as one
- * transferred array. A 10,000-entry directory then costs one message per thread instead of
- * 10,000 thread-pool hand-offs (≈ 11 µs each on a small VM), the event loop never blocks, and
- * the slices run on all cores at once (the lstats are most of a large LIST: ≈ 4 µs each on a
- * small VM). Every slice is posted at once, so no answer waits for the event loop to hand out
- * more work. A round trip to a thread costs a millisecond or two on a busy machine, so small
- * directories stay on the thread pool. The threads are shared, made at first use, and do not
- * keep the process alive.
+ * entry there, each slice of the names sent as one string and answered as one transferred
+ * array. A 10,000-entry directory then costs a few messages instead of 10,000 thread-pool
+ * hand-offs (≈ 11 µs each on a small VM), the event loop never blocks, and the slices run on
+ * all cores at once (the lstats are most of a large LIST: ≈ 4 µs each on a small VM). Every
+ * slice is posted at once, so no answer waits for the event loop to hand out more work, and a
+ * listing can send the first slices while the threads stat the rest. A round trip to a thread
+ * costs a millisecond or two on a busy machine, so small directories stay on the thread pool.
+ * The threads are shared, made at first use, and do not keep the process alive.
  */
 export class DirectoryLister {
   readonly #size: number;
@@ -93,27 +84,41 @@ export class DirectoryLister {
   }
 
   /** lstat of `names` in `dir`, in their order. */
-  stat(dir: string, names: readonly string[]): Promise<ListedStats> {
-    return new Promise((resolve, reject) => {
-      const request: Request = { out: new Float64Array(names.length * LISTED_FIELDS), remaining: 0, failed: false, resolve, reject };
-      if (names.length === 0) return resolve(request.out);
-      const slices = Math.min(this.#size, names.length);
-      const size = Math.ceil(names.length / slices);
-      for (let first = 0; first < names.length && !request.failed; first += size) {
-        let thread: Thread;
-        try {
-          thread = this.#thread();
-        } catch (err) {
-          this.#fail(request, err as Error);
-          break;
-        }
-        request.remaining++;
-        thread.jobs.push({ request, first });
+  async stat(dir: string, names: readonly string[]): Promise<ListedStats> {
+    const out = new Float64Array(names.length * LISTED_FIELDS);
+    const slices = this.slices(dir, names, this.#size);
+    let at = 0;
+    for (const slice of slices) {
+      const stats = await slice.stats;
+      out.set(stats, at);
+      at += stats.length;
+    }
+    return out;
+  }
+
+  /**
+   * lstat of `names` in `dir` as `count` consecutive slices (fewer for few names), all posted
+   * at once to the threads in turn, each settling on its own: a caller can use the first
+   * slices while the threads still work on the rest. A rejected slice (a thread died) is for
+   * the caller to redo another way; an unawaited one never surfaces as an unhandled rejection.
+   */
+  slices(dir: string, names: readonly string[], count: number): Array<{ first: number; names: readonly string[]; stats: Promise<ListedStats> }> {
+    const out: Array<{ first: number; names: readonly string[]; stats: Promise<ListedStats> }> = [];
+    if (names.length === 0) return out;
+    const size = Math.ceil(names.length / Math.max(1, Math.min(count, names.length)));
+    for (let first = 0; first < names.length; first += size) {
+      const slice = names.slice(first, first + size);
+      const stats = new Promise<ListedStats>((resolve, reject) => {
+        const thread = this.#thread();
+        thread.jobs.push({ resolve, reject });
         if (thread.jobs.length === 1) thread.worker.ref();
         // One string (NUL cannot occur in a name) clones far faster than an array of strings.
-        thread.worker.postMessage({ dir, joined: names.slice(first, first + size).join('\0') });
-      }
-    });
+        thread.worker.postMessage({ dir, joined: slice.join('\0') });
+      });
+      stats.catch(() => undefined);
+      out.push({ first, names: slice, stats });
+    }
+    return out;
   }
 
   /** The next thread in turn, made at first use. */
@@ -129,23 +134,15 @@ export class DirectoryLister {
     worker.on('message', (stats: Float64Array) => {
       const job = thread.jobs.shift();
       if (thread.jobs.length === 0) worker.unref();
-      if (!job || job.request.failed) return;
-      job.request.out.set(stats, job.first * LISTED_FIELDS);
-      if (--job.request.remaining === 0) job.request.resolve(job.request.out);
+      job?.resolve(stats);
     });
     const lost = (err: Error): void => {
       if (this.#threads[index] === thread) this.#threads[index] = undefined;
-      for (const job of thread.jobs.splice(0)) this.#fail(job.request, err);
+      for (const job of thread.jobs.splice(0)) job.reject(err);
     };
     worker.on('error', lost);
     worker.on('exit', () => lost(new Error('directory lister thread exited')));
     return thread;
-  }
-
-  #fail(request: Request, err: Error): void {
-    if (request.failed) return;
-    request.failed = true;
-    request.reject(err);
   }
 }
 

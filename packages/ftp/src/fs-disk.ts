@@ -35,8 +35,10 @@ export interface DiskFsOptions {
 /** Default of {@link DiskFsOptions.smallFileBytes}. */
 export const SMALL_FILE_BYTES = 64 * 1024;
 
-/** Directories with at least this many entries are statted on the helper thread. */
+/** Directories with at least this many entries are statted on the helper threads. */
 const LISTER_THRESHOLD = 256;
+/** Slices of a large directory (spread over the threads): the first is sent while the rest are statted. */
+const LISTER_SLICES = 8;
 
 /** Temporary upload files start with this; listings hide them. */
 export const TEMP_PREFIX = '.gorgon-upload-';
@@ -112,6 +114,18 @@ export class DiskFs implements VirtualFs {
   }
 
   async list(path: string): Promise<FileStat[]> {
+    const out: FileStat[] = [];
+    for await (const batch of await this.listBatches(path)) for (const st of batch) out.push(st);
+    return out;
+  }
+
+  /**
+   * The entries sorted by name, in batches: a large directory is statted in slices on the
+   * helper threads, and each slice is yielded as soon as it and those before it are done, so
+   * a listing is formatted and sent while the threads stat the rest. Errors about the
+   * directory itself come from the returned promise, before any batch.
+   */
+  async listBatches(path: string): Promise<AsyncIterable<FileStat[]>> {
     const dir = this.#resolveNow(path) ?? (await this.#resolve(path));
     let names: string[];
     try {
@@ -120,37 +134,43 @@ export class DiskFs implements VirtualFs {
     } catch (err) {
       throw toFsError(err, path);
     }
-    names = names.filter((name) => !name.startsWith(TEMP_PREFIX));
-    if (this.#lister && names.length >= LISTER_THRESHOLD) {
-      // Sorted here (code-unit order, as listings sort), so the caller's sort finds them in order.
-      names.sort();
-      let listed: ListedStats | undefined;
-      try {
-        listed = await this.#lister.stat(dir, names);
-      } catch {
-        listed = undefined; // the helper threads are unavailable: stat on the thread pool instead
-      }
-      if (listed) {
-        const out: FileStat[] = [];
-        const links: string[] = [];
-        for (let i = 0, o = 0; i < names.length; i++, o += LISTED_FIELDS) {
-          const kind = listed[o]!;
-          if (kind < 0) continue; // vanished since readdir
-          if (kind === LISTED_SYMLINK) {
-            links.push(names[i]!);
-            continue;
-          }
-          out.push(new ListedStat(names[i]!, kind === 0 ? 'file' : kind === 1 ? 'dir' : 'other', kind === 0 ? listed[o + 1]! : 0, listed[o + 2]!, listed[o + 3]! & 0o7777, listed[o + 4]!, listed[o + 5]!));
-        }
-        // Symlinks (rare) are resolved one by one and refused when they lead outside the root.
-        for (const name of links) {
-          const st = await this.#linkStat(dir, name);
-          if (st) out.push(st);
-        }
-        return out;
-      }
+    // Sorted here (code-unit order, as listings sort): slices then come back in order.
+    names = names.filter((name) => !name.startsWith(TEMP_PREFIX)).sort();
+    if (!this.#lister || names.length < LISTER_THRESHOLD) {
+      const all = await this.#statOnPool(dir, names);
+      return (async function* () {
+        yield all;
+      })();
     }
-    return this.#statOnPool(dir, names);
+    const slices = this.#lister.slices(dir, names, LISTER_SLICES);
+    return this.#batches(dir, slices);
+  }
+
+  async *#batches(dir: string, slices: ReturnType<DirectoryLister['slices']>): AsyncGenerator<FileStat[]> {
+    for (const slice of slices) {
+      let listed: ListedStats;
+      try {
+        listed = await slice.stats;
+      } catch {
+        // The helper thread is gone: stat this slice on the thread pool instead.
+        yield await this.#statOnPool(dir, [...slice.names]);
+        continue;
+      }
+      const out: FileStat[] = [];
+      const names = slice.names;
+      for (let i = 0, o = 0; i < names.length; i++, o += LISTED_FIELDS) {
+        const kind = listed[o]!;
+        if (kind < 0) continue; // vanished since readdir
+        if (kind === LISTED_SYMLINK) {
+          // Symlinks (rare) are resolved one by one and refused when they lead outside the root.
+          const st = await this.#linkStat(dir, names[i]!);
+          if (st) out.push(st);
+          continue;
+        }
+        out.push(new ListedStat(names[i]!, kind === 0 ? 'file' : kind === 1 ? 'dir' : 'other', kind === 0 ? listed[o + 1]! : 0, listed[o + 2]!, listed[o + 3]! & 0o7777, listed[o + 4]!, listed[o + 5]!));
+      }
+      yield out;
+    }
   }
 
   /** A symlink entry: followed when it stays inside the root, `other` when it leads out. */

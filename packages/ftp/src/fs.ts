@@ -99,6 +99,12 @@ export interface VirtualFs {
   stat(path: string): Promise<FileStat>;
   /** The entries of a directory, without "." and "..". */
   list(path: string): Promise<FileStat[]>;
+  /**
+   * Optional: the entries of a directory sorted by name (code-unit order) across batches, so a
+   * listing can send the first entries while later ones are still being read. The promise fails
+   * as `list` does (`not-dir` for a file, …) before any batch; the batches themselves do not fail.
+   */
+  listBatches?(path: string): Promise<AsyncIterable<FileStat[]>>;
   /** The file's bytes from `start`, in large chunks (1 MiB on disk); `is-dir` for a directory. */
   openRead(path: string, start?: number): Promise<ReadableFile>;
   openWrite(path: string, options: WriteOptions): Promise<WritableFile>;

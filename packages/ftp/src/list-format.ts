@@ -229,3 +229,25 @@ export function* joinLines(lines: Iterable<string>, pieceBytes = 64 * 1024): Gen
   }
   if (piece.length > 0) yield piece;
 }
+
+/**
+ * {@link joinLines} over entries that come in batches (a listing sent while it is read): each
+ * batch is formatted at once, and only whole pieces are awaited, not every line.
+ */
+export async function* joinBatches<T>(
+  batches: AsyncIterable<readonly T[]> | Iterable<readonly T[]>,
+  line: (item: T) => string,
+  pieceBytes = 64 * 1024,
+): AsyncGenerator<string> {
+  let piece = '';
+  for await (const batch of batches) {
+    for (const item of batch) {
+      piece += `${line(item)}\r\n`;
+      if (piece.length >= pieceBytes) {
+        yield piece;
+        piece = '';
+      }
+    }
+  }
+  if (piece.length > 0) yield piece;
+}

@@ -1,7 +1,7 @@
 import { IterableProducer } from '@gorgon/core';
 import { sendData } from '../data-transfer.js';
 import { baseName, FsError, type FileStat } from '../fs.js';
-import { joinLines, LsFormatter, MLST_FACTS, MlsxFormatter } from '../list-format.js';
+import { joinBatches, joinLines, LsFormatter, MLST_FACTS, MlsxFormatter } from '../list-format.js';
 import { FtpReplyError, replies } from '../replies.js';
 import type { FtpSession } from '../session.js';
 import type { FtpCommand } from './table.js';
@@ -34,8 +34,9 @@ async function entries(s: FtpSession, path: string): Promise<{ dir: boolean; lis
   return { dir: true, list };
 }
 
-function sendLines(s: FtpSession, verb: string, path: string, lines: Iterable<string>): void {
-  const producer = new IterableProducer(joinLines(lines));
+/** Sends a listing's text (CRLF-terminated pieces) over the data connection: 150, data, 226. */
+function sendText(s: FtpSession, verb: string, path: string, pieces: Iterable<string> | AsyncIterable<string>): void {
+  const producer = new IterableProducer(pieces);
   s.beginTransfer(
     verb,
     path,
@@ -53,6 +54,25 @@ function sendLines(s: FtpSession, verb: string, path: string, lines: Iterable<st
   );
 }
 
+/**
+ * The entries of a directory as sorted batches for LIST and MLSD: from `listBatches` when the
+ * VirtualFs has it (the first lines go out while later entries are still being statted), else
+ * from `entries` in one batch. Undefined for a file (the caller lists the one entry).
+ */
+async function directoryBatches(s: FtpSession, path: string): Promise<AsyncIterable<FileStat[]> | Iterable<FileStat[]> | undefined> {
+  const fs = s.me.fs;
+  if (!fs.listBatches) {
+    const { dir, list } = await entries(s, path);
+    return dir ? [list] : undefined;
+  }
+  try {
+    return await fs.listBatches(path);
+  } catch (err) {
+    if (!(err instanceof FsError && err.code === 'not-dir')) throw err;
+    return undefined;
+  }
+}
+
 /** LIST, NLST, MLSD, MLST, STAT. @see RFC 959 §4.1.3, RFC 3659 §7 */
 export const listingCommands: FtpCommand[] = [
   {
@@ -64,11 +84,10 @@ export const listingCommands: FtpCommand[] = [
     async run(s, arg) {
       requireDataChannel(s);
       const path = s.resolve(stripLsFlags(arg) || '.');
-      const { list } = await entries(s, path);
       const ls = new LsFormatter();
-      sendLines(s, 'LIST', path, (function* () {
-        for (const st of list) yield ls.line(st);
-      })());
+      const batches = await directoryBatches(s, path);
+      if (batches) sendText(s, 'LIST', path, joinBatches(batches, (st) => ls.line(st)));
+      else sendText(s, 'LIST', path, joinLines([ls.line(await s.me.fs.stat(path))]));
     },
   },
   {
@@ -83,7 +102,7 @@ export const listingCommands: FtpCommand[] = [
       const path = s.resolve(given || '.');
       const { dir, list } = await entries(s, path);
       const names = dir ? list.map((st) => st.name) : [given];
-      sendLines(s, 'NLST', path, names);
+      sendText(s, 'NLST', path, joinLines(names));
     },
   },
   {
@@ -95,12 +114,13 @@ export const listingCommands: FtpCommand[] = [
     async run(s, arg) {
       requireDataChannel(s);
       const path = s.resolve(arg || '.');
-      const { dir, list } = await entries(s, path);
-      if (!dir) throw new FtpReplyError(replies.syntax('Not a directory.'));
+      const batches = await directoryBatches(s, path);
+      if (!batches) {
+        await s.me.fs.stat(path); // a missing path is 550, a file 501
+        throw new FtpReplyError(replies.syntax('Not a directory.'));
+      }
       const mlsx = new MlsxFormatter(s.mlstFacts, s.me.perms);
-      sendLines(s, 'MLSD', path, (function* () {
-        for (const st of list) yield mlsx.line(st);
-      })());
+      sendText(s, 'MLSD', path, joinBatches(batches, (st) => mlsx.line(st)));
     },
   },
   {
