@@ -253,7 +253,7 @@ export class DiskFs implements VirtualFs {
    * open are not sent (as on the asynchronous path); a file cut short sends what is left.
    */
   #readSmall(path: string, start: number): ReadableFile | undefined {
-    const real = this.#resolveNow(path);
+    const real = this.#directChild(path) ?? this.#resolveNow(path);
     if (real === undefined) return undefined;
     let fd: number;
     try {
@@ -418,6 +418,20 @@ export class DiskFs implements VirtualFs {
       },
       abort,
     };
+  }
+
+  /**
+   * The host path of an entry directly in the root ("/name"), for an open with O_NOFOLLOW: the
+   * root's real path is known and O_NOFOLLOW refuses a symlink as the last (here the only)
+   * component, so the file opened cannot lie outside, and the realpath (a readlink per
+   * component of the root) is not needed. A symlink fails the open (ELOOP) and takes the
+   * checked path.
+   */
+  #directChild(path: string): string | undefined {
+    const root = this.#realRootValue;
+    if (!this.#local || root === undefined || path.lastIndexOf('/') !== 0 || path.includes('\0')) return undefined;
+    const name = path.slice(1);
+    return name === '' || name === '.' || name === '..' ? undefined : join(root, name);
   }
 
   /**

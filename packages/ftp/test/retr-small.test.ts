@@ -80,6 +80,7 @@ describe('RETR of small files from disk, read with synchronous calls', () => {
     }
     await writeFile(join(root, 'text.txt'), 'one\ntwo\r\nthree\n');
     await symlink(join(root, 'f4096.bin'), join(root, 'pub', 'inside-link'));
+    await symlink(join(root, 'f4096.bin'), join(root, 'top-link')); // in the root itself
     await using server = testServer({ fs: new DiskFs(root) });
     const { port } = await server.listen(0);
     const c = await controlClient(port);
@@ -104,6 +105,8 @@ describe('RETR of small files from disk, read with synchronous calls', () => {
     expect((await retr(c, 'f4096.bin')).opening).toBe('554 REST offset is past the end of the file.');
     const linked = await retr(c, 'pub/inside-link');
     expect(sha(linked.body)).toBe(sha(bodies.get(4096)!));
+    const topLinked = await retr(c, 'top-link');
+    expect(sha(topLinked.body)).toBe(sha(bodies.get(4096)!));
     expect(await cmd(c, 'TYPE A')).toMatch(/^200 /);
     const text = await retr(c, 'text.txt');
     expect(text.body.toString()).toBe('one\r\ntwo\r\nthree\r\n');
@@ -120,7 +123,9 @@ describe('RETR of small files from disk, read with synchronous calls', () => {
     const c = await controlClient(port);
     await login(c);
     expect((await retr(c, 'ok.txt')).body.toString()).toBe('ok'); // the root is known from now on
-    for (const path of ['pub/secret-link', 'pub/escape/secret.txt', '../outside/secret.txt', '/../../outside/secret.txt']) {
+    await symlink(join(outside, 'secret.txt'), join(root, 'top-secret-link')); // in the root itself
+    await symlink(outside, join(root, 'top-escape'));
+    for (const path of ['pub/secret-link', 'pub/escape/secret.txt', '../outside/secret.txt', '/../../outside/secret.txt', 'top-secret-link', 'top-escape/secret.txt', '/top-secret-link']) {
       const r = await retr(c, path);
       expect(r.body.toString()).not.toContain('secret');
       expect(r.opening).toMatch(/^550 /);
