@@ -60,7 +60,7 @@ export class DataChannel {
   async listenPassive(): Promise<number> {
     this.close();
     const { passivePorts, localAddress } = this.#options;
-    const ports = passivePorts ? candidatePorts(passivePorts) : [0];
+    const ports = passivePorts ? candidatePorts(passivePorts) : defaultPorts();
     for (const port of ports) {
       const server = net.createServer({ noDelay: true });
       const bound = await new Promise<number | undefined>((resolve) => {
@@ -190,6 +190,26 @@ export class DataChannel {
     });
   }
 }
+
+/**
+ * Without a configured range: a few random ports of the IANA dynamic range, then whatever port
+ * the kernel picks. Every data connection the server closes leaves a TIME_WAIT on its passive
+ * port for a minute, and with thousands of them `bind` to port 0 scans the ephemeral range
+ * under a lock (0.3–1 ms of system time per PASV measured at 60,000 TIME_WAITs, the largest
+ * cost of a short session); a random port is one lookup, and SO_REUSEADDR (libuv sets it)
+ * lets it reuse a port whose only sockets are in TIME_WAIT. vsftpd picks its passive ports
+ * the same way.
+ */
+function defaultPorts(): number[] {
+  const ports: number[] = [];
+  for (let i = 0; i < RANDOM_PORT_TRIES; i++) ports.push(DYNAMIC_PORTS.min + Math.floor(Math.random() * (DYNAMIC_PORTS.max - DYNAMIC_PORTS.min + 1)));
+  ports.push(0);
+  return ports;
+}
+
+/** The IANA dynamic (private) port range: no registered service listens there. @see RFC 6335 §6 */
+const DYNAMIC_PORTS: PortRange = { min: 49152, max: 65535 };
+const RANDOM_PORT_TRIES = 8;
 
 /** The ports of a range from a random starting point, each once. */
 function candidatePorts(range: PortRange): number[] {

@@ -120,6 +120,7 @@ function setStallTimer(stream: Duplex, ms: number): void {
  */
 export async function sendData(stream: Duplex, producer: ReadableProducer, options: TransferOptions): Promise<number> {
   setStallTimer(stream, options.stalledMs);
+  if (producer.data) return sendWhole(stream, producer, producer.data, options);
   if (producer.readInto && !options.ascii) {
     // Buffers no larger than the file: a 4 KiB RETR must not allocate 2 MiB.
     const chunk = Math.max(1, Math.min(SEND_CHUNK, producer.size ?? SEND_CHUNK));
@@ -155,8 +156,23 @@ export async function sendData(stream: Duplex, producer: ReadableProducer, optio
   }
 }
 
-/** A producer that may also read into the caller's buffers (see ReadableFile.readInto). */
-export type ReadableProducer = Producer & { readonly size?: number; readInto?(buffer: Buffer): Promise<number> };
+/** A producer that may also read into the caller's buffers or hold its bytes (see ReadableFile). */
+export type ReadableProducer = Producer & { readonly size?: number; readInto?(buffer: Buffer): Promise<number>; readonly data?: Buffer };
+
+/** A file already in memory: one write that also ends the connection, then wait for the flush. */
+async function sendWhole(stream: Duplex, producer: Producer, whole: Buffer, options: TransferOptions): Promise<number> {
+  try {
+    if (options.signal.aborted) throw new TransferError('aborted', 'transfer aborted');
+    if (stream.destroyed) throw new TransferError('connection-lost', 'data connection closed');
+    const data = options.ascii ? toNetworkAscii(whole, -1) : whole;
+    options.onProgress(data.length);
+    stream.end(data);
+    await waitFor(stream, 'finish', options);
+    return data.length;
+  } finally {
+    await producer.close?.();
+  }
+}
 
 const SEND_CHUNK = 1024 * 1024;
 

@@ -1,24 +1,44 @@
 import { randomBytes } from 'node:crypto';
-import { constants, lstat as lstatCb, type Dirent, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, lstat as lstatCb, openSync, readSync, realpathSync, type Stats } from 'node:fs';
 import { link, lstat, mkdir, open, readdir, realpath, rename, rmdir, stat, unlink, utimes, chmod, type FileHandle } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { FileProducer } from '@gorgon/core';
-import { DirectoryLister, sharedLister, type ListedEntry } from './fs-disk-lister.js';
-import { baseName, FsError, parentPath, type FileStat, type FsErrorCode, type ReadableFile, type VirtualFs, type WritableFile, type WriteOptions } from './fs.js';
+import { DirectoryLister, LISTED_FIELDS, LISTED_SYMLINK, sharedLister, type ListedStats } from './fs-disk-lister.js';
+import { baseName, FsError, parentPath, type FileKind, type FileStat, type FsErrorCode, type ReadableFile, type VirtualFs, type WritableFile, type WriteOptions } from './fs.js';
 
 /** Options of {@link DiskFs}. */
 export interface DiskFsOptions {
   /** Stats run at once while listing a directory on the thread pool. Default 16 (the pool has 4 threads). */
   statConcurrency?: number;
   /**
-   * Stat the entries of large directories (256 or more) on the shared helper thread, one message
-   * back. Default true; false stats every directory with a bounded pool of thread-pool lstats.
+   * Stat the entries of large directories (256 or more) on the shared helper threads, one message
+   * back per slice of names. Default true; false stats every directory with a bounded pool of
+   * thread-pool lstats.
    */
   listerThread?: boolean;
+  /**
+   * The root is on a local disk (default true). Path lookups on hot paths (listings, RETR of a
+   * small file) are then one synchronous realpath on the event loop, a few microseconds, instead
+   * of a thread-pool round trip, and small files are read synchronously (`smallFileBytes`). Set
+   * false for a root on a network filesystem, where one slow synchronous call would stall every
+   * session.
+   */
+  local?: boolean;
+  /**
+   * On a local root, files up to this size are read for RETR with synchronous calls (realpath,
+   * open, fstat, read, close) instead of five thread-pool round trips. Default 64 KiB; 0 turns
+   * it off.
+   */
+  smallFileBytes?: number;
 }
 
-/** Directories with at least this many entries are statted on the helper thread. */
+/** Default of {@link DiskFsOptions.smallFileBytes}. */
+export const SMALL_FILE_BYTES = 64 * 1024;
+
+/** Directories with at least this many entries are statted on the helper threads. */
 const LISTER_THRESHOLD = 256;
+/** Slices of a large directory (spread over the threads): the first is sent while the rest are statted. */
+const LISTER_SLICES = 8;
 
 /** Temporary upload files start with this; listings hide them. */
 export const TEMP_PREFIX = '.gorgon-upload-';
@@ -70,12 +90,18 @@ export class DiskFs implements VirtualFs {
   readonly root: string;
   readonly #concurrency: number;
   readonly #lister: DirectoryLister | undefined;
+  readonly #local: boolean;
+  readonly #smallFileBytes: number;
   #realRoot: Promise<string> | undefined;
+  /** The root's real path once known (the synchronous small-file path needs it). */
+  #realRootValue: string | undefined;
 
   constructor(root: string, options: DiskFsOptions = {}) {
     this.root = root;
     this.#concurrency = options.statConcurrency ?? 16;
     this.#lister = options.listerThread === false ? undefined : sharedLister;
+    this.#local = options.local !== false;
+    this.#smallFileBytes = this.#local ? (options.smallFileBytes ?? SMALL_FILE_BYTES) : 0;
   }
 
   async stat(path: string): Promise<FileStat> {
@@ -88,40 +114,63 @@ export class DiskFs implements VirtualFs {
   }
 
   async list(path: string): Promise<FileStat[]> {
-    const dir = await this.#resolve(path);
-    let entries: Dirent[];
+    const out: FileStat[] = [];
+    for await (const batch of await this.listBatches(path)) for (const st of batch) out.push(st);
+    return out;
+  }
+
+  /**
+   * The entries sorted by name, in batches: a large directory is statted in slices on the
+   * helper threads, and each slice is yielded as soon as it and those before it are done, so
+   * a listing is formatted and sent while the threads stat the rest. Errors about the
+   * directory itself come from the returned promise, before any batch.
+   */
+  async listBatches(path: string): Promise<AsyncIterable<FileStat[]>> {
+    const dir = this.#resolveNow(path) ?? (await this.#resolve(path));
+    let names: string[];
     try {
-      entries = await readdir(dir, { withFileTypes: true });
+      // Names only: the lstat of each entry says what it is (no Dirent object per entry).
+      names = await readdir(dir);
     } catch (err) {
       throw toFsError(err, path);
     }
-    entries = entries.filter((e) => !e.name.startsWith(TEMP_PREFIX));
-    if (this.#lister && entries.length >= LISTER_THRESHOLD) {
-      const plain = entries.filter((e) => !e.isSymbolicLink()).map((e) => e.name);
-      let listed: ListedEntry[] | undefined;
-      try {
-        listed = await this.#lister.stat(dir, plain);
-      } catch {
-        listed = undefined; // the helper thread is unavailable: stat on the thread pool instead
-      }
-      if (listed) {
-        const out: FileStat[] = listed.map((e) => ({
-          name: e.name,
-          kind: e.kind,
-          size: e.kind === 'file' ? e.size : 0,
-          mtime: new Date(e.mtimeMs),
-          mode: e.mode & 0o7777,
-          id: `${e.dev.toString(16)}g${e.ino.toString(16)}`,
-        }));
-        for (const e of entries) {
-          if (!e.isSymbolicLink()) continue;
-          const st = await this.#linkStat(dir, e.name);
-          if (st) out.push(st);
-        }
-        return out;
-      }
+    // Sorted here (code-unit order, as listings sort): slices then come back in order.
+    names = names.filter((name) => !name.startsWith(TEMP_PREFIX)).sort();
+    if (!this.#lister || names.length < LISTER_THRESHOLD) {
+      const all = await this.#statOnPool(dir, names);
+      return (async function* () {
+        yield all;
+      })();
     }
-    return this.#statOnPool(dir, entries);
+    const slices = this.#lister.slices(dir, names, LISTER_SLICES);
+    return this.#batches(dir, slices);
+  }
+
+  async *#batches(dir: string, slices: ReturnType<DirectoryLister['slices']>): AsyncGenerator<FileStat[]> {
+    for (const slice of slices) {
+      let listed: ListedStats;
+      try {
+        listed = await slice.stats;
+      } catch {
+        // The helper thread is gone: stat this slice on the thread pool instead.
+        yield await this.#statOnPool(dir, [...slice.names]);
+        continue;
+      }
+      const out: FileStat[] = [];
+      const names = slice.names;
+      for (let i = 0, o = 0; i < names.length; i++, o += LISTED_FIELDS) {
+        const kind = listed[o]!;
+        if (kind < 0) continue; // vanished since readdir
+        if (kind === LISTED_SYMLINK) {
+          // Symlinks (rare) are resolved one by one and refused when they lead outside the root.
+          const st = await this.#linkStat(dir, names[i]!);
+          if (st) out.push(st);
+          continue;
+        }
+        out.push(new ListedStat(names[i]!, kind === 0 ? 'file' : kind === 1 ? 'dir' : 'other', kind === 0 ? listed[o + 1]! : 0, listed[o + 2]!, listed[o + 3]! & 0o7777, listed[o + 4]!, listed[o + 5]!));
+      }
+      yield out;
+    }
   }
 
   /** A symlink entry: followed when it stays inside the root, `other` when it leads out. */
@@ -135,8 +184,8 @@ export class DiskFs implements VirtualFs {
     }
   }
 
-  async #statOnPool(dir: string, entries: Dirent[]): Promise<FileStat[]> {
-    const out = new Array<FileStat | undefined>(entries.length);
+  async #statOnPool(dir: string, names: string[]): Promise<FileStat[]> {
+    const out = new Array<FileStat | undefined>(names.length);
     const symlinks: number[] = [];
     // A bounded pool of callback lstats (no promise per entry): the thread pool is the limit,
     // and a few workers keep it busy without queueing 10,000 requests at once.
@@ -144,30 +193,31 @@ export class DiskFs implements VirtualFs {
       let next = 0;
       let running = 0;
       const start = (): void => {
-        while (running < this.#concurrency && next < entries.length) {
+        while (running < this.#concurrency && next < names.length) {
           const i = next++;
-          const entry = entries[i]!;
-          if (entry.isSymbolicLink()) {
-            symlinks.push(i);
-            continue;
-          }
+          const name = names[i]!;
           running++;
-          lstatCb(join(dir, entry.name), (err, st) => {
+          lstatCb(join(dir, name), (err, st) => {
             running--;
-            if (!err) out[i] = toStat(entry.name, st); // else: vanished between readdir and stat
+            if (err) {
+              // vanished between readdir and stat
+            } else if (st.isSymbolicLink()) symlinks.push(i);
+            else out[i] = toStat(name, st);
             start();
           });
         }
-        if (running === 0 && next >= entries.length) resolve();
+        if (running === 0 && next >= names.length) resolve();
       };
       start();
     });
     // Symlinks (rare) are resolved one by one and refused when they lead outside the root.
-    for (const i of symlinks) out[i] = await this.#linkStat(dir, entries[i]!.name);
+    for (const i of symlinks.sort((a, b) => a - b)) out[i] = await this.#linkStat(dir, names[i]!);
     return out.filter((s): s is FileStat => s !== undefined);
   }
 
   async openRead(path: string, start = 0): Promise<ReadableFile> {
+    const small = this.#smallFileBytes > 0 ? this.#readSmall(path, start) : undefined;
+    if (small) return small;
     const real = await this.#resolve(path);
     let handle: FileHandle;
     try {
@@ -192,6 +242,42 @@ export class DiskFs implements VirtualFs {
       return bytesRead;
     };
     return Object.assign(new FileProducer(handle, { start, end: size }), { size, readInto });
+  }
+
+  /**
+   * A small regular file read whole with synchronous calls (one RETR of a 4 KiB file then costs
+   * no thread-pool round trip), or undefined to take the asynchronous path: a larger file, a
+   * root not yet resolved, or any failure (that path then gives the reply). The confinement
+   * checks are those of #resolve on the same real path, and O_NOFOLLOW makes sure the file
+   * opened is that checked path, not a symlink swapped in since. Bytes past the size seen at
+   * open are not sent (as on the asynchronous path); a file cut short sends what is left.
+   */
+  #readSmall(path: string, start: number): ReadableFile | undefined {
+    const real = this.#directChild(path) ?? this.#resolveNow(path);
+    if (real === undefined) return undefined;
+    let fd: number;
+    try {
+      fd = openSync(real, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+    } catch {
+      return undefined;
+    }
+    try {
+      const st = fstatSync(fd);
+      if (!st.isFile() || st.size > this.#smallFileBytes) return undefined;
+      const want = Math.max(0, st.size - start);
+      const buffer = Buffer.allocUnsafe(want);
+      let got = 0;
+      while (got < want) {
+        const n = readSync(fd, buffer, got, want - got, start + got);
+        if (n === 0) break; // shrunk since fstat
+        got += n;
+      }
+      return readFile(st.size, got === want ? buffer : buffer.subarray(0, got));
+    } catch {
+      return undefined;
+    } finally {
+      closeSync(fd);
+    }
   }
 
   async openWrite(path: string, options: WriteOptions): Promise<WritableFile> {
@@ -334,6 +420,36 @@ export class DiskFs implements VirtualFs {
     };
   }
 
+  /**
+   * The host path of an entry directly in the root ("/name"), for an open with O_NOFOLLOW: the
+   * root's real path is known and O_NOFOLLOW refuses a symlink as the last (here the only)
+   * component, so the file opened cannot lie outside, and the realpath (a readlink per
+   * component of the root) is not needed. A symlink fails the open (ELOOP) and takes the
+   * checked path.
+   */
+  #directChild(path: string): string | undefined {
+    const root = this.#realRootValue;
+    if (!this.#local || root === undefined || path.lastIndexOf('/') !== 0 || path.includes('\0')) return undefined;
+    const name = path.slice(1);
+    return name === '' || name === '.' || name === '..' ? undefined : join(root, name);
+  }
+
+  /**
+   * #resolve with one synchronous realpath (same libc call as the thread pool's) on a local
+   * root, or undefined to take #resolve: not local, the root not resolved yet, or any failure
+   * or refusal (#resolve then gives the error).
+   */
+  #resolveNow(path: string): string | undefined {
+    const root = this.#realRootValue;
+    if (!this.#local || root === undefined || path.includes('\0')) return undefined;
+    try {
+      const real = realpathSync.native(join(root, path));
+      return isInside(root, real) ? real : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   /** The real path of a virtual path, refused when it resolves outside the root. */
   async #resolve(path: string): Promise<string> {
     if (path.includes('\0')) throw new FsError('invalid-path', 'NUL in path');
@@ -360,11 +476,71 @@ export class DiskFs implements VirtualFs {
   }
 
   #root(): Promise<string> {
-    this.#realRoot ??= realpath(this.root).catch((err: unknown) => {
-      this.#realRoot = undefined;
-      throw toFsError(err, `root ${this.root}`);
-    });
+    this.#realRoot ??= realpath(this.root).then(
+      (real) => (this.#realRootValue = real),
+      (err: unknown) => {
+        this.#realRoot = undefined;
+        throw toFsError(err, `root ${this.root}`);
+      },
+    );
     return this.#realRoot;
+  }
+}
+
+/** A file already read into memory (see ReadableFile.data). */
+function readFile(size: number, data: Buffer): ReadableFile {
+  let done = false;
+  let position = 0;
+  return {
+    size,
+    data,
+    more: () => {
+      if (done) return null;
+      done = true;
+      return data;
+    },
+    readInto: async (buffer) => {
+      const n = data.copy(buffer, 0, position);
+      position += n;
+      return n;
+    },
+  };
+}
+
+/**
+ * An entry of a large listing. Its Date and identity string are made when first read: a
+ * 10,000-entry LIST reads neither (it formats from `mtimeMs`), and making 10,000 of each cost
+ * more in garbage collection (scavenges copying them while the listing is in flight) than the
+ * rest of the listing's work on the event loop. The getters live on the prototype, so copy an
+ * entry field by field, not with `{ ...entry }`.
+ */
+class ListedStat implements FileStat {
+  readonly name: string;
+  readonly kind: FileKind;
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly mode: number;
+  readonly #dev: number;
+  readonly #ino: number;
+  #mtime: Date | undefined;
+
+  constructor(name: string, kind: FileKind, size: number, mtimeMs: number, mode: number, dev: number, ino: number) {
+    this.name = name;
+    this.kind = kind;
+    this.size = size;
+    // Rounded as Node's Stats makes its Dates, so a listing agrees with stat (MDTM, SIZE).
+    this.mtimeMs = Math.round(mtimeMs);
+    this.mode = mode;
+    this.#dev = dev;
+    this.#ino = ino;
+  }
+
+  get mtime(): Date {
+    return (this.#mtime ??= new Date(this.mtimeMs));
+  }
+
+  get id(): string {
+    return `${this.#dev.toString(16)}g${this.#ino.toString(16)}`;
   }
 }
 

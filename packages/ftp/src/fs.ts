@@ -10,6 +10,12 @@ export interface FileStat {
   kind: FileKind;
   size: number;
   mtime: Date;
+  /**
+   * Optional: `mtime.getTime()`, for an entry that holds its time as a number and makes the
+   * Date only when asked (the two must agree). A listing of 10,000 entries is then formatted
+   * without a Date per entry.
+   */
+  readonly mtimeMs?: number;
   /** Unix permission bits (0o7777 mask). */
   mode: number;
   /** A stable identity (device and inode on disk) for the MLSx `unique` fact. */
@@ -48,6 +54,11 @@ export interface ReadableFile extends Producer {
    * `more()` on one file, not both.
    */
   readInto?(buffer: Buffer): Promise<number>;
+  /**
+   * Optional: all the bytes from the start offset, already read (a small file read in one go).
+   * A sender may write these at once instead of calling `more()` or `readInto`.
+   */
+  readonly data?: Buffer;
 }
 
 /** How a file is opened for writing. */
@@ -88,6 +99,12 @@ export interface VirtualFs {
   stat(path: string): Promise<FileStat>;
   /** The entries of a directory, without "." and "..". */
   list(path: string): Promise<FileStat[]>;
+  /**
+   * Optional: the entries of a directory sorted by name (code-unit order) across batches, so a
+   * listing can send the first entries while later ones are still being read. The promise fails
+   * as `list` does (`not-dir` for a file, …) before any batch; the batches themselves do not fail.
+   */
+  listBatches?(path: string): Promise<AsyncIterable<FileStat[]>>;
   /** The file's bytes from `start`, in large chunks (1 MiB on disk); `is-dir` for a directory. */
   openRead(path: string, start?: number): Promise<ReadableFile>;
   openWrite(path: string, options: WriteOptions): Promise<WritableFile>;

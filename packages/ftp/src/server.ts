@@ -56,7 +56,10 @@ export interface FtpServerOptions {
   requireTlsForLogin?: boolean;
   /** Refuse transfers without PROT P. Default false. */
   requireTlsForData?: boolean;
-  /** Passive data ports, e.g. `{ min: 50000, max: 50100 }` or "50000-50100". Default: any free port. */
+  /**
+   * Passive data ports, e.g. `{ min: 50000, max: 50100 }` or "50000-50100". Default: a free
+   * port picked at random from 49152–65535 (any free port if a few tries fail).
+   */
   passivePorts?: PortRange | string;
   /** The IPv4 address PASV announces (NAT). Default: the control connection's local address. */
   masquerade?: string;

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DiskFs, FsError } from '@gorgon/ftp';
@@ -200,6 +200,51 @@ describe('data channel over real sockets (RFC 959 §3.2–3.4, RFC 2428)', () =>
     c.end();
   });
 
+  it('streams large disk listings in name order, the same bytes as the thread-pool path', async () => {
+    const base = await mkdtemp(join(tmpdir(), 'gorgon-ftp-biglist-'));
+    try {
+      const root = join(base, 'root');
+      await mkdir(join(root, 'big', 'sub'), { recursive: true });
+      await mkdir(join(base, 'outside'));
+      for (let i = 0; i < 700; i++) await writeFile(join(root, 'big', `f${String(i).padStart(3, '0')}`), 'x'.repeat(i % 50));
+      await writeFile(join(root, 'big', 'Zeta'), 'z'); // code-unit order: before the lower-case names
+      await writeFile(join(root, 'big', '.gorgon-upload-abc'), 'partial'); // hidden
+      await symlink(join(root, 'big', 'f350'), join(root, 'big', 'f350-link')); // inside: followed
+      await symlink(join(base, 'outside'), join(root, 'big', 'out-link')); // outside: shown as a link only
+      const listing = async (fs: DiskFs, command: string): Promise<string> => {
+        await using server = testServer({ fs });
+        const { port } = await server.listen(0);
+        const c = await controlClient(port);
+        await login(c);
+        const d = await dataConnect(await epsv(c));
+        const got = readAll(d);
+        expect(await cmd(c, command)).toMatch(/^150 /);
+        const text = (await got).toString();
+        expect(await c.line()).toBe('226 Directory send OK.');
+        c.end();
+        await c.closed();
+        return text;
+      };
+      const streamed = await listing(new DiskFs(root), 'LIST big');
+      const lines = streamed.split('\r\n').filter((l) => l !== '');
+      const names = lines.map((l) => l.split(' ').pop()!);
+      expect(lines).toHaveLength(704);
+      expect(names).toEqual([...names].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+      expect(names[0]).toBe('Zeta');
+      expect(names).not.toContain('.gorgon-upload-abc');
+      expect(lines.find((l) => l.endsWith(' f350-link'))).toMatch(/^-rw.* 0 \w{3} [ \d]\d [\d:]{5} f350-link$/);
+      expect(lines.find((l) => l.endsWith(' out-link'))).toMatch(/^l/);
+      expect(lines.find((l) => l.endsWith(' sub'))).toMatch(/^d/);
+      expect(await listing(new DiskFs(root, { listerThread: false }), 'LIST big')).toBe(streamed);
+      const mlsd = await listing(new DiskFs(root), 'MLSD big');
+      expect(mlsd.split('\r\n').filter((l) => l !== '').map((l) => l.split('; ').pop())).toEqual(names);
+      expect(mlsd).toContain('type=OS.unix=symlink;');
+      expect(await listing(new DiskFs(root, { listerThread: false }), 'MLSD big')).toBe(mlsd);
+    } finally {
+      await rm(base, { recursive: true, force: true });
+    }
+  });
+
   it('aborts a running RETR with 426 then 226, and answers STAT meanwhile', async () => {
     const fs = demoFs();
     const w = await fs.openWrite('/huge.bin', { mode: 'replace' });
@@ -305,6 +350,28 @@ describe('data channel over real sockets (RFC 959 §3.2–3.4, RFC 2428)', () =>
     d.write(Buffer.alloc(200_000, 1));
     expect(await c.line()).toBe('552 Upload size limit exceeded.');
     expect((await fs.stat('/pub/readme.txt')).size).toBe(8);
+    c.end();
+  });
+
+  it('picks passive ports from the dynamic range by default (no scan of the ephemeral range)', async () => {
+    await using server = testServer();
+    const { port } = await server.listen(0);
+    const c = await controlClient(port);
+    await login(c);
+    const seen = new Set<number>();
+    for (let i = 0; i < 5; i++) {
+      const p = await epsv(c);
+      // Any port is allowed when a few random ones are taken, but that should not happen here.
+      expect(p).toBeGreaterThanOrEqual(49152);
+      expect(p).toBeLessThanOrEqual(65535);
+      seen.add(p);
+      const d = await dataConnect(p);
+      const got = readAll(d);
+      expect(await cmd(c, 'NLST pub')).toMatch(/^150 /);
+      expect((await got).toString()).toBe('data.bin\r\ndocs\r\nreadme.txt\r\n');
+      expect(await c.line()).toBe('226 Directory send OK.');
+    }
+    expect(seen.size).toBeGreaterThan(1);
     c.end();
   });
 

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isEmptyChunk, type Producer } from '@gorgon/core';
 import { DiskFs, TEMP_PREFIX } from '../src/fs-disk.js';
+import { DirectoryLister, LISTED_FIELDS } from '../src/fs-disk-lister.js';
 import { MemoryFs } from '../src/fs-memory.js';
 import { FsError, type VirtualFs } from '../src/fs.js';
 
@@ -225,6 +226,37 @@ describe('DiskFs confinement', () => {
       expect(byName.get('out-link')?.kind).toBe('other');
       expect(byName.get('in-link')?.kind).toBe('file');
       expect(list.filter((s) => s.kind === 'file' && s.size === 1)).toHaveLength(10_001);
+      // Listed entries make their Date and id on first read: the same as a stat of the file
+      // (Node rounds fractional milliseconds; the helper threads' listing must agree).
+      const one = byName.get('f7')!;
+      const direct = await new DiskFs(base).stat('/f7');
+      expect(one.mtime.getTime()).toBe(direct.mtime.getTime());
+      expect(one.mtime).toBe(one.mtime);
+      expect(one.id).toBe(direct.id);
+      if (listerThread) expect(one.mtimeMs).toBe(direct.mtime.getTime());
     }
+  });
+
+  it('lister threads answer every slice in order, marking vanished names, directories and symlinks', async () => {
+    const base = await mkdtemp(join(tmpdir(), 'gorgon-lister-'));
+    cleanups.push(() => rm(base, { recursive: true, force: true }));
+    const names: string[] = [];
+    for (let i = 0; i < 50; i++) {
+      const name = `e${String(i).padStart(2, '0')}`;
+      names.push(name);
+      if (i % 10 === 3) continue; // never created: vanished since readdir
+      if (i % 10 === 5) await mkdir(join(base, name));
+      else await writeFile(join(base, name), 'x'.repeat(i));
+    }
+    await symlink(join(base, 'e00'), join(base, 'zlink'));
+    names.push('zlink');
+    const lister = new DirectoryLister({ threads: 3 });
+    // Several requests at once share the threads; each gets its own answer.
+    const [a, b] = await Promise.all([lister.stat(base, names), lister.stat(base, names.slice(10, 20))]);
+    const kinds = (stats: Float64Array): number[] => Array.from({ length: stats.length / LISTED_FIELDS }, (_, i) => stats[i * LISTED_FIELDS]!);
+    expect(kinds(a)).toEqual(names.map((n, i) => (n === 'zlink' ? 3 : i % 10 === 3 ? -1 : i % 10 === 5 ? 1 : 0)));
+    expect(kinds(b)).toEqual(kinds(a).slice(10, 20));
+    expect(a[7 * LISTED_FIELDS + 1]).toBe(7); // size
+    expect(await lister.stat(base, [])).toHaveLength(0);
   });
 });

@@ -1,7 +1,7 @@
 import { IterableProducer } from '@gorgon/core';
 import { sendData } from '../data-transfer.js';
-import { baseName, type FileStat } from '../fs.js';
-import { formatLsLine, formatMlsxLine, joinLines, MLST_FACTS } from '../list-format.js';
+import { baseName, FsError, type FileStat } from '../fs.js';
+import { joinBatches, joinLines, LsFormatter, MLST_FACTS, MlsxFormatter } from '../list-format.js';
 import { FtpReplyError, replies } from '../replies.js';
 import type { FtpSession } from '../session.js';
 import type { FtpCommand } from './table.js';
@@ -14,18 +14,29 @@ export function stripLsFlags(arg: string): string {
   return rest;
 }
 
-/** The entries of a directory sorted by name, or the one entry of a file. */
-async function entries(s: FtpSession, path: string): Promise<{ stat: FileStat; list: FileStat[] }> {
+/**
+ * The entries of a directory sorted by name, or the one entry of a file. The directory is
+ * listed first and statted only when it is not one (`not-dir`, as every VirtualFs answers for
+ * a file): a directory, the usual case, then costs no stat of its own.
+ */
+async function entries(s: FtpSession, path: string): Promise<{ dir: boolean; list: FileStat[] }> {
   const fs = s.me.fs;
-  const stat = await fs.stat(path);
-  if (stat.kind !== 'dir') return { stat, list: [stat] };
-  const list = await fs.list(path);
+  let list: FileStat[];
+  try {
+    list = await fs.list(path);
+  } catch (err) {
+    if (!(err instanceof FsError && err.code === 'not-dir')) throw err;
+    const stat = await fs.stat(path);
+    if (stat.kind === 'dir') throw err; // changed under us: report what list saw
+    return { dir: false, list: [stat] };
+  }
   list.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return { stat, list };
+  return { dir: true, list };
 }
 
-function sendLines(s: FtpSession, verb: string, path: string, lines: Iterable<string>): void {
-  const producer = new IterableProducer(joinLines(lines));
+/** Sends a listing's text (CRLF-terminated pieces) over the data connection: 150, data, 226. */
+function sendText(s: FtpSession, verb: string, path: string, pieces: Iterable<string> | AsyncIterable<string>): void {
+  const producer = new IterableProducer(pieces);
   s.beginTransfer(
     verb,
     path,
@@ -43,6 +54,25 @@ function sendLines(s: FtpSession, verb: string, path: string, lines: Iterable<st
   );
 }
 
+/**
+ * The entries of a directory as sorted batches for LIST and MLSD: from `listBatches` when the
+ * VirtualFs has it (the first lines go out while later entries are still being statted), else
+ * from `entries` in one batch. Undefined for a file (the caller lists the one entry).
+ */
+async function directoryBatches(s: FtpSession, path: string): Promise<AsyncIterable<FileStat[]> | Iterable<FileStat[]> | undefined> {
+  const fs = s.me.fs;
+  if (!fs.listBatches) {
+    const { dir, list } = await entries(s, path);
+    return dir ? [list] : undefined;
+  }
+  try {
+    return await fs.listBatches(path);
+  } catch (err) {
+    if (!(err instanceof FsError && err.code === 'not-dir')) throw err;
+    return undefined;
+  }
+}
+
 /** LIST, NLST, MLSD, MLST, STAT. @see RFC 959 §4.1.3, RFC 3659 §7 */
 export const listingCommands: FtpCommand[] = [
   {
@@ -54,11 +84,10 @@ export const listingCommands: FtpCommand[] = [
     async run(s, arg) {
       requireDataChannel(s);
       const path = s.resolve(stripLsFlags(arg) || '.');
-      const { list } = await entries(s, path);
-      const now = Date.now();
-      sendLines(s, 'LIST', path, (function* () {
-        for (const st of list) yield formatLsLine(st, now);
-      })());
+      const ls = new LsFormatter();
+      const batches = await directoryBatches(s, path);
+      if (batches) sendText(s, 'LIST', path, joinBatches(batches, (st) => ls.line(st)));
+      else sendText(s, 'LIST', path, joinLines([ls.line(await s.me.fs.stat(path))]));
     },
   },
   {
@@ -71,9 +100,9 @@ export const listingCommands: FtpCommand[] = [
       requireDataChannel(s);
       const given = stripLsFlags(arg);
       const path = s.resolve(given || '.');
-      const { stat, list } = await entries(s, path);
-      const names = stat.kind === 'dir' ? list.map((st) => st.name) : [given];
-      sendLines(s, 'NLST', path, names);
+      const { dir, list } = await entries(s, path);
+      const names = dir ? list.map((st) => st.name) : [given];
+      sendText(s, 'NLST', path, joinLines(names));
     },
   },
   {
@@ -85,13 +114,13 @@ export const listingCommands: FtpCommand[] = [
     async run(s, arg) {
       requireDataChannel(s);
       const path = s.resolve(arg || '.');
-      const { stat, list } = await entries(s, path);
-      if (stat.kind !== 'dir') throw new FtpReplyError(replies.syntax('Not a directory.'));
-      const facts = s.mlstFacts;
-      const perms = s.me.perms;
-      sendLines(s, 'MLSD', path, (function* () {
-        for (const st of list) yield formatMlsxLine(st, facts, perms);
-      })());
+      const batches = await directoryBatches(s, path);
+      if (!batches) {
+        await s.me.fs.stat(path); // a missing path is 550, a file 501
+        throw new FtpReplyError(replies.syntax('Not a directory.'));
+      }
+      const mlsx = new MlsxFormatter(s.mlstFacts, s.me.perms);
+      sendText(s, 'MLSD', path, joinBatches(batches, (st) => mlsx.line(st)));
     },
   },
   {
@@ -105,7 +134,7 @@ export const listingCommands: FtpCommand[] = [
       const path = s.resolve(arg || '.');
       const stat = await s.me.fs.stat(path);
       const type = path === s.cwd && stat.kind === 'dir' ? 'cdir' : undefined;
-      s.reply(replies.mlst([`Listing ${path}`, ` ${formatMlsxLine(stat, s.mlstFacts, s.me.perms, path, type)}`, 'End.']));
+      s.reply(replies.mlst([`Listing ${path}`, ` ${new MlsxFormatter(s.mlstFacts, s.me.perms).line(stat, path, type)}`, 'End.']));
     },
   },
   {
@@ -128,8 +157,8 @@ export const listingCommands: FtpCommand[] = [
       if (!s.me.perms.has('list')) throw new FtpReplyError(replies.permissionDenied());
       const path = s.resolve(stripLsFlags(arg) || '.');
       const { list } = await entries(s, path);
-      const now = Date.now();
-      s.reply(replies.fileStatus(`Status of ${path}:`, ...list.map((st) => formatLsLine(st, now)), 'End of status.'));
+      const ls = new LsFormatter();
+      s.reply(replies.fileStatus(`Status of ${path}:`, ...list.map((st) => ls.line(st)), 'End of status.'));
     },
   },
 ];
