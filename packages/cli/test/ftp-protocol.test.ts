@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
@@ -45,6 +45,27 @@ describe('ftp in the suite (gorgon serve --demo, gorgon ftpd)', () => {
       anon.close();
       demo.close();
       await daemons[0]!.server.close({ timeoutMs: 1000 });
+    }
+  });
+
+  it('serves a root marked as on a network filesystem (networkRoot, --network-root)', async () => {
+    const data = await temp();
+    await writeFile(join(data, 'small.txt'), 'small file');
+    const section = ftpSection.parse({ root: data, anonymous: true, networkRoot: true, port: 0 });
+    expect(section.networkRoot).toBe(true);
+    const [daemon] = await ftpProtocol.build(section, { logger: silentLogger, baseDir: data });
+    const { port } = await daemon!.server.listen(0, '127.0.0.1');
+    const client = new Client(5000);
+    try {
+      await client.access({ host: '127.0.0.1', port, user: 'anonymous', password: 'guest@' });
+      for (let i = 0; i < 2; i++) {
+        const parts: Buffer[] = [];
+        await client.downloadTo(new Writable({ write: (c: Buffer, _e, cb) => (parts.push(c), cb()) }), '/small.txt');
+        expect(Buffer.concat(parts).toString()).toBe('small file');
+      }
+    } finally {
+      client.close();
+      await daemon!.server.close({ timeoutMs: 1000 });
     }
   });
 

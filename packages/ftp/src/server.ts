@@ -19,7 +19,7 @@ import { commandTable, type FtpCommand } from './commands/index.js';
 import type { FtpUser, ServerContext } from './context.js';
 import type { PortRange } from './data-channel.js';
 import { DEFAULT_BANNER, defaultFtpLimits, type FtpLimits } from './defaults.js';
-import { DiskFs } from './fs-disk.js';
+import { DiskFs, type DiskFsOptions } from './fs-disk.js';
 import type { VirtualFs } from './fs.js';
 import { ALL_PERMISSIONS, parsePermissions, READ_PERMISSIONS } from './permissions.js';
 import { formatReply, replies } from './replies.js';
@@ -44,6 +44,12 @@ export interface FtpServerOptions {
    * instead (relative to this one); `ftp.perms` sets the permission letters.
    */
   root?: string;
+  /**
+   * Options of the `DiskFs` made for `root` (and for an anonymous root): `{ local: false }` for
+   * a root on a network filesystem, where the synchronous reads of small files and listings'
+   * synchronous path lookups could stall every session.
+   */
+  disk?: DiskFsOptions;
   /** Who may log in. Without it only anonymous users can (when enabled). */
   auth?: Authenticator;
   /** Allow `anonymous`/`ftp` logins with any password, read-only. Default off. */
@@ -129,7 +135,7 @@ export function createFtpServer(options: FtpServerOptions): FtpServer {
   const disks = new Map<string, DiskFs>();
   const disk = (path: string): DiskFs => {
     let fs = disks.get(path);
-    if (!fs) disks.set(path, (fs = new DiskFs(path)));
+    if (!fs) disks.set(path, (fs = new DiskFs(path, options.disk)));
     return fs;
   };
   const anonymous = options.anonymous === true ? {} : options.anonymous || undefined;

@@ -8,6 +8,24 @@ import { fromNetworkAscii, toNetworkAscii } from '../src/data-transfer.js';
 import { demoFs, testServer } from './helpers.js';
 import { activeListener, cmd, controlClient, dataConnect, epsv, login, readAll, sendAll } from './socket-client.js';
 import { leakGuard } from '@gorgon/core/testing';
+import * as net from 'node:net';
+
+/** The first of `count` consecutive loopback ports that could all be bound just now. */
+async function freePortRange(count: number): Promise<number> {
+  const bind = (port: number) =>
+    new Promise<net.Server | undefined>((resolve) => {
+      const s = net.createServer();
+      s.once('error', () => resolve(undefined));
+      s.listen(port, '127.0.0.1', () => resolve(s));
+    });
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const low = 40_000 + Math.floor(Math.random() * 20_000);
+    const held = await Promise.all(Array.from({ length: count }, (_, i) => bind(low + i)));
+    await Promise.all(held.map((s) => s && new Promise((r) => s.close(r))));
+    if (held.every(Boolean)) return low;
+  }
+  throw new Error(`no ${count} consecutive free ports found`);
+}
 
 // Every test must close what it opened: sockets, servers, file handles, timers.
 let guard: ReturnType<typeof leakGuard>;
@@ -376,7 +394,9 @@ describe('data channel over real sockets (RFC 959 §3.2–3.4, RFC 2428)', () =>
   });
 
   it('uses the passive port range and the masquerade address', async () => {
-    await using server = testServer({ passivePorts: '50731-50733', masquerade: '203.0.113.7' });
+    // Three ports free right now (a fixed range could be taken by another program's connection).
+    const low = await freePortRange(3);
+    await using server = testServer({ passivePorts: `${low}-${low + 2}`, masquerade: '203.0.113.7' });
     const { port } = await server.listen(0);
     const c = await controlClient(port);
     await login(c);
@@ -384,8 +404,8 @@ describe('data channel over real sockets (RFC 959 §3.2–3.4, RFC 2428)', () =>
     const m = /\(203,0,113,7,(\d+),(\d+)\)/.exec(r);
     expect(m).not.toBeNull();
     const p = Number(m![1]) * 256 + Number(m![2]);
-    expect(p).toBeGreaterThanOrEqual(50731);
-    expect(p).toBeLessThanOrEqual(50733);
+    expect(p).toBeGreaterThanOrEqual(low);
+    expect(p).toBeLessThanOrEqual(low + 2);
     c.end();
   });
 });

@@ -166,6 +166,22 @@ describe('RETR of small files from disk, read with synchronous calls', () => {
     await c.closed();
   });
 
+  it('is off for a root on a network filesystem (createFtpServer disk: { local: false })', async () => {
+    const { root } = await setup();
+    await writeFile(join(root, 'ok.txt'), 'ok');
+    await using server = testServer({ fs: undefined, root, disk: { local: false } });
+    const { port } = await server.listen(0);
+    const c = await controlClient(port);
+    await login(c);
+    await retr(c, 'ok.txt'); // the first resolves the root
+    const before = hooks.fstats;
+    const r = await retr(c, 'ok.txt');
+    expect(r.body.toString()).toBe('ok');
+    expect(hooks.fstats).toBe(before);
+    c.end();
+    await c.closed();
+  });
+
   it('can be turned off (smallFileBytes: 0) and then reads on the thread pool', async () => {
     const { root } = await setup();
     await writeFile(join(root, 'ok.txt'), 'ok');

@@ -10,6 +10,7 @@ interface FtpdArgs extends GlobalArgs {
   root: string;
   users?: string;
   anonymous: boolean;
+  'network-root': boolean;
   permissions: string;
   'pasv-range'?: string;
   masquerade?: string;
@@ -38,6 +39,11 @@ export const ftpdCommand: CommandModule<GlobalArgs, FtpdArgs> = {
       .option('root', { type: 'string', demandOption: true, describe: 'directory to serve' })
       .option('users', { type: 'string', describe: 'JSON users file (gorgon passwd; ftp: { root, perms } per user)' })
       .option('anonymous', { type: 'boolean', default: false, describe: 'allow anonymous read-only logins' })
+      .option('network-root', {
+        type: 'boolean',
+        default: false,
+        describe: 'the root is on a network filesystem (NFS, SMB): no synchronous reads of small files',
+      })
       .option('permissions', { type: 'string', default: 'elradfmwMT', describe: 'default permission letters of users' })
       .option('pasv-range', { type: 'string', describe: 'passive data ports, e.g. 50000-50100' })
       .option('masquerade', { type: 'string', describe: 'IPv4 address announced by PASV (NAT)' })
@@ -63,6 +69,7 @@ export const ftpdCommand: CommandModule<GlobalArgs, FtpdArgs> = {
         root: args.root,
         users: args.users,
         anonymous: args.anonymous,
+        networkRoot: args['network-root'],
         permissions: args.permissions,
         pasvRange: args['pasv-range'],
         masquerade: args.masquerade,

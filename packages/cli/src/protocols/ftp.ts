@@ -22,6 +22,8 @@ export const ftpSection = z
     anonymous: z.boolean().default(false),
     /** What anonymous users see (default: root). */
     anonymousRoot: z.string().optional(),
+    /** The root is on a network filesystem (NFS, SMB): no synchronous file calls on the event loop. */
+    networkRoot: z.boolean().default(false),
     /** Permission letters for users without `ftp.perms` (pyftpdlib's elradfmwMT). */
     permissions: z.string().default('elradfmwMT'),
     /** Passive data ports, "50000-50100". */
@@ -113,6 +115,7 @@ export const ftpProtocol: SuiteProtocol<FtpSection> = {
     const tls = await loadTls('ftp', section, baseDir);
     const server: FtpServer = createFtpServer({
       root,
+      ...(section.networkRoot ? { disk: { local: false } } : {}),
       logger,
       defaultPermissions: section.permissions,
       anonymous: section.anonymous ? { root: resolve(baseDir, section.anonymousRoot ?? section.root) } : false,
