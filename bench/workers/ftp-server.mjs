@@ -77,7 +77,7 @@ function rawAnswer(session, line) {
   if (verb === 'PASS') return (session.state = 'ready'), '230 logged in\r\n';
   if (verb === 'NOOP') return '200 ok\r\n';
   if (verb === 'QUIT') return '221 bye\r\n';
-  return '502 not implemented\r\n';
+  return '502 unknown command\r\n';
 }
 
 /**
