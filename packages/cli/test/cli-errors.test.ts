@@ -51,6 +51,13 @@ describe('gorgon errors for people', () => {
     expect(stderr).toMatch(/--port must be a whole number/);
   });
 
+  it('a negative --auth-cache is refused in one sentence', async () => {
+    const { code, stderr } = await run('pop3d', '--maildirs', dir, '--users', join(dir, 'u.json'), '--auth-cache', '-5');
+    expect(code).not.toBe(0);
+    expectOneSentence(stderr);
+    expect(stderr).toMatch(/authCacheSeconds|auth-cache/);
+  });
+
   it('a missing users file is named', async () => {
     const { code, stderr } = await run('fingerd', '--port', '0', '--users', join(dir, 'nope.json'));
     expect(code).toBe(1);

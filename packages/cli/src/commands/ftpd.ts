@@ -2,9 +2,9 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { parseSection } from '../config.js';
 import { startDaemons, untilSignal } from '../daemon.js';
 import { ftpProtocol, ftpSection } from '../protocols/ftp.js';
-import { checkPort, loggerFor, type GlobalArgs, limitOptions } from './options.js';
+import { authCacheOption, checkPort, loggerFor, type AuthCacheArgs, type GlobalArgs, limitOptions } from './options.js';
 
-interface FtpdArgs extends GlobalArgs {
+interface FtpdArgs extends GlobalArgs, AuthCacheArgs {
   port: number;
   host: string;
   root: string;
@@ -33,7 +33,7 @@ export const ftpdCommand: CommandModule<GlobalArgs, FtpdArgs> = {
   command: 'ftpd',
   describe: 'run the FTP daemon (RFC 959, FTPS)',
   builder: (yargs: Argv<GlobalArgs>) =>
-    limitOptions(yargs)
+    authCacheOption(limitOptions(yargs))
       .option('port', { type: 'number', default: 2121, describe: 'control port (21 needs root)' })
       .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to listen on (:: or 0.0.0.0 for all)' })
       .option('root', { type: 'string', demandOption: true, describe: 'directory to serve' })
@@ -81,6 +81,7 @@ export const ftpdCommand: CommandModule<GlobalArgs, FtpdArgs> = {
         requireTls: args['require-tls'],
         requireTlsData: args['require-tls-data'],
         idleTimeoutSeconds: args['idle-timeout'],
+        authCacheSeconds: args['auth-cache'],
         maxUploadBytes: args['max-upload'],
         maxConnections: args['max-connections'],
         maxConnectionsPerIp: args['max-per-ip'],

@@ -48,3 +48,16 @@ export function limitOptions<T>(yargs: Argv<T>): Argv<T & LimitArgs> {
     .option('max-per-ip', { type: 'number', describe: 'connections open at once from one address' })
     .option('proxy-trusted', { type: 'string', array: true, describe: 'addresses allowed to send a PROXY header' });
 }
+
+/** `--auth-cache`, for the daemons that check passwords against a users file. */
+export interface AuthCacheArgs {
+  'auth-cache': number;
+}
+
+export function authCacheOption<T>(yargs: Argv<T>): Argv<T & AuthCacheArgs> {
+  return yargs.option('auth-cache', {
+    type: 'number',
+    default: 60,
+    describe: 'seconds a successful login is remembered, sparing its scrypt check (0: off; an edit of the users file empties it)',
+  });
+}

@@ -2,9 +2,9 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { parseSection } from '../config.js';
 import { startDaemons, untilSignal } from '../daemon.js';
 import { pop3Protocol, pop3Section } from '../protocols/pop3.js';
-import { checkPort, loggerFor, type GlobalArgs, limitOptions } from './options.js';
+import { authCacheOption, checkPort, loggerFor, type AuthCacheArgs, type GlobalArgs, limitOptions } from './options.js';
 
-interface Pop3dArgs extends GlobalArgs {
+interface Pop3dArgs extends GlobalArgs, AuthCacheArgs {
   port: number;
   host: string;
   maildirs: string;
@@ -30,7 +30,7 @@ export const pop3dCommand: CommandModule<GlobalArgs, Pop3dArgs> = {
   command: 'pop3d',
   describe: 'run the POP3 daemon (RFC 1939, STLS, AUTH PLAIN, APOP) over Maildirs',
   builder: (yargs: Argv<GlobalArgs>) =>
-    limitOptions(yargs)
+    authCacheOption(limitOptions(yargs))
       .option('port', { type: 'number', default: 1110, describe: 'plain POP3 port (110 needs root); STLS upgrades' })
       .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to listen on (:: or 0.0.0.0 for all)' })
       .option('maildirs', { type: 'string', demandOption: true, describe: 'Maildir root: one Maildir per user at DIR/USER' })
@@ -73,6 +73,7 @@ export const pop3dCommand: CommandModule<GlobalArgs, Pop3dArgs> = {
         loginDelay: args['login-delay'],
         expire: args.expire === '0' ? 0 : args.expire,
         idleTimeoutSeconds: args['idle-timeout'],
+        authCacheSeconds: args['auth-cache'],
         maxConnections: args['max-connections'],
         maxConnectionsPerIp: args['max-per-ip'],
         maxAuthFailures: args['max-auth-failures'],

@@ -38,6 +38,8 @@ export const ftpSection = z
     certDir: z.string().default('.gorgon-tls'),
     requireTls: z.boolean().default(false),
     requireTlsData: z.boolean().default(false),
+    /** Seconds a successful login is remembered (the users file's auth cache); 0 turns it off. */
+    authCacheSeconds: z.number().int().min(0).default(60),
     idleTimeoutSeconds: z.number().int().min(1).default(300),
     maxUploadBytes: z.number().int().min(0).optional(),
     maxConnections: z.number().int().min(0).optional(),
@@ -98,7 +100,7 @@ export const ftpProtocol: SuiteProtocol<FtpSection> = {
       } catch (err) {
         throw new CliError(`ftp: ${messageOf(err)}`);
       }
-      auth = new UsersFileAuthenticator(usersPath);
+      auth = new UsersFileAuthenticator(usersPath, { cacheTtlMs: section.authCacheSeconds * 1000 });
     } else if (!section.anonymous) {
       throw new CliError('ftp: nobody can log in: give --users FILE, --anonymous, or both.');
     }

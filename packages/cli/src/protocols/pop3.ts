@@ -29,6 +29,8 @@ export const pop3Section = z
     requireTls: z.boolean().default(false),
     loginDelay: z.number().int().min(0).default(0),
     expire: z.union([z.literal('never'), z.literal(0)]).default('never'),
+    /** Seconds a successful login is remembered (the users file's auth cache); 0 turns it off. */
+    authCacheSeconds: z.number().int().min(0).default(60),
     idleTimeoutSeconds: z.number().int().min(1).default(600),
     maxConnections: z.number().int().min(0).optional(),
     maxConnectionsPerIp: z.number().int().min(0).optional(),
@@ -85,7 +87,7 @@ export const pop3Protocol: SuiteProtocol<Pop3Section> = {
     const tls = await loadTls('pop3', section, baseDir);
     const server: Pop3Server = createPop3Server({
       maildrops: new MaildirStore(resolve(baseDir, section.maildirs)),
-      auth: new UsersFileAuthenticator(usersPath),
+      auth: new UsersFileAuthenticator(usersPath, { cacheTtlMs: section.authCacheSeconds * 1000 }),
       logger,
       mechanisms: section.mechanisms,
       requireTlsForPlaintext: section.requireTls,
