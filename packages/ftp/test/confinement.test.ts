@@ -1,9 +1,8 @@
-import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DiskFs } from '@gorgon/ftp';
-import { LOGIN, play, testServer } from './helpers.js';
+import { LOGIN, plantedRoot, play, testServer } from './helpers.js';
 import { leakGuard } from '@gorgon/core/testing';
 
 // Every test must close what it opened: sockets, servers, file handles, timers.
@@ -20,24 +19,16 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
 });
 
-/** A root with symlinks planted to a directory and a file outside it. */
-async function plantedRoot(): Promise<{ root: string; outside: string }> {
-  const base = await mkdtemp(join(tmpdir(), 'gorgon-ftp-confine-'));
-  dirs.push(base);
-  const root = join(base, 'root');
-  const outside = join(base, 'outside');
-  await mkdir(join(root, 'pub'), { recursive: true });
-  await mkdir(outside);
-  await writeFile(join(outside, 'secret.txt'), 'secret');
-  await writeFile(join(root, 'pub', 'ok.txt'), 'ok');
-  await symlink(outside, join(root, 'pub', 'escape'));
-  await symlink(join(outside, 'secret.txt'), join(root, 'pub', 'secret-link'));
-  return { root, outside };
+/** A root with symlinks planted to a directory and a file outside it, and pub/ok.txt. */
+async function plantedRootWithFile(): Promise<{ root: string; outside: string }> {
+  const planted = await plantedRoot(dirs, 'gorgon-ftp-confine-');
+  await writeFile(join(planted.root, 'pub', 'ok.txt'), 'ok');
+  return planted;
 }
 
 describe('virtual root on disk: symlinks out of the root are refused by every command (RFC 2577 §5)', () => {
   it('refuses each path-taking command through planted symlinks', async () => {
-    const { root, outside } = await plantedRoot();
+    const { root, outside } = await plantedRootWithFile();
     await using server = testServer({ fs: new DiskFs(root) });
     await play(
       server,
@@ -97,7 +88,7 @@ describe('virtual root on disk: symlinks out of the root are refused by every co
 
 describe('special files inside the root', () => {
   it('refuses to read or append to a FIFO without blocking', async () => {
-    const { root } = await plantedRoot();
+    const { root } = await plantedRootWithFile();
     const { execFileSync } = await import('node:child_process');
     execFileSync('mkfifo', [join(root, 'pub', 'pipe')]);
     const fs = new DiskFs(root);

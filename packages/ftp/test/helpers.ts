@@ -1,3 +1,6 @@
+import { mkdir, mkdtemp, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { MemoryAuthenticator } from '@gorgon/core';
 import { transcript } from '@gorgon/core/testing';
 import { createFtpServer, MemoryFs, type FtpServer, type FtpServerOptions } from '@gorgon/ftp';
@@ -38,3 +41,20 @@ export const LOGIN = `
   C: PASS wonderland
   S: 230 Login successful.
 `;
+
+/**
+ * A disk root with symlinks planted in `pub/` to a directory (`escape`) and a file
+ * (`secret-link`) outside it. The caller removes `base` (pushed to `dirs`) after the test.
+ */
+export async function plantedRoot(dirs: string[], prefix: string): Promise<{ root: string; outside: string }> {
+  const base = await mkdtemp(join(tmpdir(), prefix));
+  dirs.push(base);
+  const root = join(base, 'root');
+  const outside = join(base, 'outside');
+  await mkdir(join(root, 'pub'), { recursive: true });
+  await mkdir(outside);
+  await writeFile(join(outside, 'secret.txt'), 'secret');
+  await symlink(outside, join(root, 'pub', 'escape'));
+  await symlink(join(outside, 'secret.txt'), join(root, 'pub', 'secret-link'));
+  return { root, outside };
+}

@@ -1,11 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm, symlink, truncate, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DiskFs } from '@gorgon/ftp';
 import { leakGuard } from '@gorgon/core/testing';
-import { testServer } from './helpers.js';
+import { plantedRoot, testServer } from './helpers.js';
 import { cmd, controlClient, dataConnect, epsv, login, readAll } from './socket-client.js';
 
 // A hook run right after the small-file path's fstat, to change the file between its stat and
@@ -42,18 +41,7 @@ afterEach(async () => {
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
-async function setup(): Promise<{ root: string; outside: string }> {
-  const base = await mkdtemp(join(tmpdir(), 'gorgon-ftp-small-'));
-  dirs.push(base);
-  const root = join(base, 'root');
-  const outside = join(base, 'outside');
-  await mkdir(join(root, 'pub'), { recursive: true });
-  await mkdir(outside);
-  await writeFile(join(outside, 'secret.txt'), 'secret');
-  await symlink(outside, join(root, 'pub', 'escape'));
-  await symlink(join(outside, 'secret.txt'), join(root, 'pub', 'secret-link'));
-  return { root, outside };
-}
+const setup = () => plantedRoot(dirs, 'gorgon-ftp-small-');
 
 /** RETR over EPSV: the 150 line, the bytes, the final reply. */
 async function retr(c: Awaited<ReturnType<typeof controlClient>>, path: string): Promise<{ opening: string; body: Buffer; done: string }> {
@@ -166,30 +154,17 @@ describe('RETR of small files from disk, read with synchronous calls', () => {
     await c.closed();
   });
 
-  it('is off for a root on a network filesystem (createFtpServer disk: { local: false })', async () => {
+  it.each([
+    ['for a root on a network filesystem (createFtpServer disk: { local: false })', (root: string) => ({ fs: undefined, root, disk: { local: false } })],
+    ['with smallFileBytes: 0', (root: string) => ({ fs: new DiskFs(root, { smallFileBytes: 0 }) })],
+  ] as const)('is off %s: RETR reads on the thread pool', async (_what, options) => {
     const { root } = await setup();
     await writeFile(join(root, 'ok.txt'), 'ok');
-    await using server = testServer({ fs: undefined, root, disk: { local: false } });
+    await using server = testServer(options(root));
     const { port } = await server.listen(0);
     const c = await controlClient(port);
     await login(c);
     await retr(c, 'ok.txt'); // the first resolves the root
-    const before = hooks.fstats;
-    const r = await retr(c, 'ok.txt');
-    expect(r.body.toString()).toBe('ok');
-    expect(hooks.fstats).toBe(before);
-    c.end();
-    await c.closed();
-  });
-
-  it('can be turned off (smallFileBytes: 0) and then reads on the thread pool', async () => {
-    const { root } = await setup();
-    await writeFile(join(root, 'ok.txt'), 'ok');
-    await using server = testServer({ fs: new DiskFs(root, { smallFileBytes: 0 }) });
-    const { port } = await server.listen(0);
-    const c = await controlClient(port);
-    await login(c);
-    await retr(c, 'ok.txt');
     const before = hooks.fstats;
     const r = await retr(c, 'ok.txt');
     expect(r.body.toString()).toBe('ok');
