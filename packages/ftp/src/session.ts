@@ -29,6 +29,8 @@ const TELNET_PREFIX = /^[\uFFFD\u00FF\u00F4\u00F2\u00F1]+/;
 // ftplib sends "ABOR\r\n" with MSG_OOB: the final LF becomes the TCP urgent byte and never
 // reaches a reader without SO_OOBINLINE, so the line arrives as "ABOR\r" and stops there.
 const URGENT_ABOR = /(^|[\r\n\xf2])ABOR\r$/i;
+// Blanks before the verb (some clients pad after a Telnet prefix); never those at the end.
+const LEADING_BLANKS = /^[ \t]+/;
 
 /** What a session keeps that most idle sessions never set (FtpSession's `#rare`). */
 interface RareState {
@@ -340,8 +342,10 @@ export class FtpSession extends LineSession {
     const parts = raw.includes('\r') ? raw.split('\r') : [raw];
     for (const part of parts) {
       if (this.closing) return;
-      const line = part.replace(TELNET_PREFIX, '').trim();
-      if (this.#is(URGENT_ABOR_SEEN) && line.toUpperCase() === 'ABOR') {
+      // Only the start is trimmed: a path argument runs to the line end, spaces included, as
+      // vsftpd reads it ("STOR victim " must not overwrite "victim"). @see RFC 959 §5.3.2
+      const line = part.replace(TELNET_PREFIX, '').replace(LEADING_BLANKS, '');
+      if (this.#is(URGENT_ABOR_SEEN) && line.trimEnd().toUpperCase() === 'ABOR') {
         this.#set(URGENT_ABOR_SEEN, false); // already answered when it arrived
         continue;
       }
@@ -350,7 +354,9 @@ export class FtpSession extends LineSession {
   }
 
   async #command(line: string): Promise<void> {
-    const { verb, arg } = splitCommand(line);
+    const split = splitCommand(line);
+    const verb = split.verb.trimEnd(); // "NOOP\t"
+    const arg = split.arg;
     const log = this.channel.log;
     if (logsDebug(log)) log.debug({ event: 'command', verb: printable(verb, 16), arg: verb === 'PASS' ? '***' : printable(arg, 120) }, 'command');
     if (verb !== 'RNTO' && verb !== 'RNFR') this.renameFrom = undefined;
@@ -374,7 +380,7 @@ export class FtpSession extends LineSession {
     let refusal: FtpReply | undefined;
     if (spec.login && this.state !== 'ready') refusal = replies.notLoggedIn();
     else if (spec.args === 'required' && arg === '') refusal = replies.syntax(`Syntax: ${spec.help}`);
-    else if (spec.args === 'none' && arg !== '') refusal = replies.syntax(`${spec.verb} takes no argument.`);
+    else if (spec.args === 'none' && arg.trim() !== '') refusal = replies.syntax(`${spec.verb} takes no argument.`);
     else if (spec.perm && !this.user?.perms.has(spec.perm)) refusal = replies.permissionDenied();
     if (refusal) {
       this.channel.log.info({ event: 'refused', verb: spec.verb, code: refusal.code }, 'command refused');

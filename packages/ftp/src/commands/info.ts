@@ -25,7 +25,8 @@ const siteCommands: SiteCommand[] = [
     help: 'SITE CHMOD <sp> mode <sp> pathname',
     async run(s, arg) {
       if (!s.me.perms.has('chmod')) throw new FtpReplyError(replies.permissionDenied());
-      const m = /^([0-7]{1,4})\s+(.+)$/.exec(arg);
+      // One space before the path, which runs to the line end (trailing spaces included).
+      const m = /^([0-7]{1,4}) (.+)$/.exec(arg);
       if (!m) throw new FtpReplyError(replies.syntax('Syntax: SITE CHMOD <sp> mode <sp> pathname'));
       const fs = s.me.fs;
       if (!fs.chmod) throw new FtpReplyError(replies.notImplemented('SITE CHMOD not supported by this filesystem.'));
@@ -39,8 +40,8 @@ const siteCommands: SiteCommand[] = [
     async run(s, arg) {
       if (!s.me.perms.has('setTime')) throw new FtpReplyError(replies.permissionDenied());
       // lftp: `SITE UTIME time path`; ProFTPD/pure-ftpd form: `SITE UTIME path atime mtime ctime UTC`.
-      const short = /^(\d{14})\s+(.+)$/.exec(arg);
-      const long = /^(.+)\s+(\d{14})\s+(\d{14})\s+(\d{14})\s+UTC$/i.exec(arg);
+      const short = /^(\d{14}) (.+)$/.exec(arg);
+      const long = /^(.+) (\d{14}) (\d{14}) (\d{14}) UTC$/i.exec(arg);
       if (short) await setTime(s, short[1]!, short[2]!);
       else if (long) await setTime(s, long[3]!, long[1]!);
       else throw new FtpReplyError(replies.syntax('Syntax: SITE UTIME <sp> YYYYMMDDHHMMSS <sp> pathname'));
@@ -138,7 +139,8 @@ export const infoCommands: FtpCommand[] = [
     async run(s, arg) {
       const space = arg.indexOf(' ');
       const name = (space === -1 ? arg : arg.slice(0, space)).toUpperCase();
-      const rest = space === -1 ? '' : arg.slice(space + 1).trim();
+      // The rest as sent: a path at its end keeps its trailing spaces.
+      const rest = space === -1 ? '' : arg.slice(space + 1);
       const sub = siteCommands.find((c) => c.name === name);
       if (!sub) throw new FtpReplyError(replies.syntax(`Unknown SITE command "${printable(name, 16)}".`));
       await sub.run(s, rest);

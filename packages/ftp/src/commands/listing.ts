@@ -7,11 +7,14 @@ import type { FtpSession } from '../session.js';
 import type { FtpCommand } from './table.js';
 import { requireDataChannel } from './transfer.js';
 
-/** Drops `ls` flags that clients send (`LIST -a`, `NLST -1`, `LIST -la dir`). */
+/**
+ * Drops `ls` flags that clients send (`LIST -a`, `NLST -1`, `LIST -la dir`). The path after
+ * them keeps its trailing spaces (`LIST -la "dir "` lists `dir `); nothing but blanks is none.
+ */
 export function stripLsFlags(arg: string): string {
-  let rest = arg.trim();
-  while (/^-[A-Za-z0-9]+(\s|$)/.test(rest)) rest = rest.replace(/^-[A-Za-z0-9]+\s*/, '');
-  return rest;
+  let rest = arg;
+  while (/^[ \t]*-[A-Za-z0-9]+([ \t]|$)/.test(rest)) rest = rest.replace(/^[ \t]*-[A-Za-z0-9]+[ \t]*/, '');
+  return rest.trim() === '' ? '' : rest;
 }
 
 /**
