@@ -3,6 +3,9 @@ import yargs from 'yargs';
 import { commands } from './commands/index.js';
 import { globalOptions } from './commands/options.js';
 import { CliError, UsageError, messageOf } from './errors.js';
+import { rejectNotANumber, rewriteUsageMessage } from './usage-messages.js';
+
+const NO_COMMAND = 'Name a command: gorgon serve --demo, gorgon fingerd, gorgon finger user@host.';
 
 const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -21,7 +24,8 @@ export async function runCli(argv: string[], io: CliIo = { stderr: (t) => proces
     .scriptName('gorgon')
     .usage('$0 <command> [options]\n\nClassic Internet servers and clients on one asyncore-style core.')
     .command(commands)
-    .demandCommand(1, 'Name a command: gorgon serve --demo, gorgon fingerd, gorgon finger user@host.')
+    .demandCommand(1, NO_COMMAND)
+    .middleware(rejectNotANumber(argv) as never, true)
     .strict()
     .recommendCommands()
     .version(version)
@@ -32,7 +36,8 @@ export async function runCli(argv: string[], io: CliIo = { stderr: (t) => proces
       // Throwing stops yargs from running the handler after a validation failure.
       // A handler's own failure arrives with no message: it is not a usage mistake.
       if (err instanceof CliError || (err && !msg)) throw err;
-      throw new UsageError(oneSentence(err ? err.message : msg));
+      const text = err ? err.message : rewriteUsageMessage(msg, argv, commands, (parser as unknown as { getOptions(): never }).getOptions(), NO_COMMAND);
+      throw new UsageError(oneSentence(text));
     })
     .exitProcess(false);
   try {

@@ -13,16 +13,26 @@ export const logSection = z
   })
   .strict();
 
-/** The whole config file: `log:` plus one optional section per protocol. */
+/** The `runAs:` section: who the daemons become once every port is bound (`--user`/`--group` win). */
+export const runAsSection = z
+  .object({
+    user: z.string().min(1),
+    group: z.string().min(1).optional(),
+  })
+  .strict();
+
+/** The whole config file: `log:`, `runAs:`, plus one optional section per protocol. */
 export const configSchema = z
   .object({
     log: logSection.optional(),
+    runAs: runAsSection.optional(),
     ...Object.fromEntries(protocols.map((p) => [p.key, p.schema.optional()])),
   })
   .strict();
 
 export interface SuiteConfig {
   log?: z.infer<typeof logSection>;
+  runAs?: z.infer<typeof runAsSection>;
   sections: Map<string, unknown>;
   /** Relative paths in the file resolve against its directory. */
   baseDir: string;
@@ -45,16 +55,32 @@ export async function loadConfig(path: string): Promise<SuiteConfig> {
     raw = parseYaml(text) ?? {};
   } catch (err) {
     if (err instanceof YAMLParseError) {
-      const where = err.linePos ? ` line ${err.linePos[0].line}` : '';
-      throw new CliError(`config file ${path}${where} is not valid YAML: ${err.message.split('\n')[0]}`);
+      throw new CliError(describeYamlError(err, path));
     }
     throw err;
   }
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) throw new CliError(`config file ${path}: ${describeIssues(parsed.error)}`);
-  const { log, ...rest } = parsed.data as { log?: SuiteConfig['log'] } & Record<string, unknown>;
+  const { log, runAs, ...rest } = parsed.data as Pick<SuiteConfig, 'log' | 'runAs'> & Record<string, unknown>;
   const sections = new Map(Object.entries(rest).filter(([, v]) => v !== undefined));
-  return { ...(log ? { log } : {}), sections, baseDir: dirname(absolute) };
+  return { ...(log ? { log } : {}), ...(runAs ? { runAs } : {}), sections, baseDir: dirname(absolute) };
+}
+
+/**
+ * "config file g.yaml line 3, column 1 is not valid YAML: flow sequence … end with a ]." The
+ * yaml library's message ends with " at line L, column C:" and then quotes the line; the place
+ * is said once, up front, and the quote left out so the sentence ends.
+ */
+export function describeYamlError(err: YAMLParseError, path: string): string {
+  const pos = err.linePos?.[0];
+  const where = pos ? ` line ${pos.line}, column ${pos.col}` : '';
+  const reason = err.message
+    .split('\n')[0]!
+    .replace(/ at line \d+, column \d+:?\s*$/, '')
+    .replace(/:\s*$/, '')
+    .trim();
+  const sentence = reason.charAt(0).toLowerCase() + reason.slice(1);
+  return `config file ${path}${where} is not valid YAML: ${/[.!?]$/.test(sentence) ? sentence : `${sentence}.`}`;
 }
 
 /** "finger.port: expected number, received string; ftp: unknown key 'prot'". */

@@ -48,7 +48,7 @@ describe('gorgon errors for people', () => {
   it('a port that is not a number is refused', async () => {
     const { code, stderr } = await run('fingerd', '--port', 'abc', '--users', 'x.json');
     expect(code).toBe(2);
-    expect(stderr).toMatch(/--port must be a whole number/);
+    expect(stderr).toMatch(/--port needs a number, and "abc" is not one/);
   });
 
   it('a negative --auth-cache is refused in one sentence', async () => {
