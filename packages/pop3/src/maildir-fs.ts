@@ -1,4 +1,5 @@
-import { mkdir, open, readdir } from 'node:fs/promises';
+import { closeSync, constants, fstatSync, openSync, type Dirent } from 'node:fs';
+import { mkdir, open, readdir, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** The three directories of a Maildir. @see https://cr.yp.to/proto/maildir.html */
@@ -40,4 +41,95 @@ export async function fsyncDirectory(dir: string): Promise<void> {
   } finally {
     await handle.close();
   }
+}
+
+/** What a directory entry that is not a message is, for the log line that skips it. */
+export type SkippedKind = 'symlink' | 'fifo' | 'directory' | 'socket' | 'device' | 'other';
+
+/** The entries of a Maildir subdirectory: regular files (messages) and everything else. */
+export interface MaildirEntries {
+  files: string[];
+  skipped: Array<{ name: string; kind: SkippedKind }>;
+}
+
+function kindOf(d: Dirent): SkippedKind {
+  if (d.isSymbolicLink()) return 'symlink';
+  if (d.isFIFO()) return 'fifo';
+  if (d.isDirectory()) return 'directory';
+  if (d.isSocket()) return 'socket';
+  if (d.isBlockDevice() || d.isCharacterDevice()) return 'device';
+  return 'other';
+}
+
+/**
+ * The entries of `dir` split by type, from the directory itself (d_type; Node lstats the
+ * entries a file system leaves untyped): only regular files are messages. A FIFO opened for
+ * reading waits for a writer, and a symlink could point at any file a root daemon can read.
+ * When `dir` does not exist: none (or undefined with `missingAsEmpty` false).
+ */
+export async function listEntries(dir: string): Promise<MaildirEntries>;
+export async function listEntries(dir: string, missingAsEmpty: false): Promise<MaildirEntries | undefined>;
+export async function listEntries(dir: string, missingAsEmpty = true): Promise<MaildirEntries | undefined> {
+  let dirents: Dirent[];
+  try {
+    dirents = await readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return missingAsEmpty ? { files: [], skipped: [] } : undefined;
+    throw err;
+  }
+  const out: MaildirEntries = { files: [], skipped: [] };
+  for (const d of dirents) {
+    if (d.isFile()) out.files.push(d.name);
+    else out.skipped.push({ name: d.name, kind: kindOf(d) });
+  }
+  return out;
+}
+
+/**
+ * How message files are opened: never following a symlink in the last component (ELOOP), and
+ * non-blocking, so that opening a FIFO put in place of a message returns at once instead of
+ * waiting for a writer (O_NONBLOCK changes nothing for reads of regular files).
+ */
+const MESSAGE_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
+
+/** Thrown (as `code`) when what was opened is not a regular file. */
+export const NOT_REGULAR = 'ENOTREG';
+
+function notRegular(path: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(`${path} is not a regular file`), { code: NOT_REGULAR });
+}
+
+/** True for the errors that say a message's path holds something else than a regular file. */
+export function isNotRegular(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === NOT_REGULAR || code === 'ELOOP';
+}
+
+/**
+ * Opens a message file: the name is checked by the listing, and what was opened by fstat here,
+ * since a file can be swapped for a link or a FIFO between the two. Rejects with ENOTREG or
+ * ELOOP (see {@link isNotRegular}) for anything but a regular file.
+ */
+export async function openMessage(path: string): Promise<{ handle: FileHandle; size: number }> {
+  const handle = await open(path, MESSAGE_FLAGS);
+  try {
+    const st = await handle.stat();
+    if (!st.isFile()) throw notRegular(path);
+    return { handle, size: st.size };
+  } catch (err) {
+    await handle.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** {@link openMessage}, synchronously: a descriptor of a regular file, checked with fstat. */
+export function openMessageSync(path: string): number {
+  const fd = openSync(path, MESSAGE_FLAGS);
+  try {
+    if (!fstatSync(fd).isFile()) throw notRegular(path);
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
+  return fd;
 }

@@ -1,14 +1,21 @@
-import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
-import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { errorText, SimpleProducer, type Producer } from '@gorgon/core';
+import { errorText, silentLogger, SimpleProducer, type Logger, type Producer } from '@gorgon/core';
 import { MaildropError, type Maildrop, type MaildropMessage, type MaildropStore } from './maildrop.js';
 import { acquireMaildirLock } from './maildir-lock.js';
-import { ensureMaildir, fsyncDirectory, listNames, userMaildir } from './maildir-fs.js';
+import {
+  ensureMaildir,
+  fsyncDirectory,
+  isNotRegular,
+  listEntries,
+  listNames,
+  openMessage,
+  userMaildir,
+  type SkippedKind,
+} from './maildir-fs.js';
 import { compareMaildirNames, isHiddenName, parseMaildirName, type MaildirName } from './maildir-names.js';
 import { mapLimit } from './map-limit.js';
-import { MessageFileProducer } from './message-file-producer.js';
-import { WireSizeCounter } from './wire-size.js';
+import { measure, MessageFileProducer, readKnownSize } from './message-file-producer.js';
 
 /**
  * Messages at most this large (by the `,S=` size in their name) are read in one synchronous
@@ -30,7 +37,15 @@ export interface MaildirStoreOptions {
   staleLockMs?: number;
   /** Wire sizes remembered for messages whose names carry no `,W=`. Default 100,000. */
   sizeCacheEntries?: number;
+  /**
+   * Where entries that are not messages (symlinks, FIFOs, directories, devices in new/ or
+   * cur/) are reported, once each, as `maildir-skipped` warnings. Default: none.
+   */
+  logger?: Logger;
 }
+
+/** Skipped entries remembered so each is logged once (bounded: a hostile user can make many). */
+const MAX_WARNED = 10_000;
 
 /** The lock file at the top of each Maildir (outside tmp/, new/ and cur/). */
 export const MAILDIR_LOCK_NAME = 'gorgon-pop3.lock';
@@ -53,12 +68,16 @@ export class MaildirStore implements MaildropStore {
   readonly #sizes = new Map<string, number>();
   /** Parsed file names (bounded like the sizes). */
   readonly #names = new Map<string, MaildirName>();
+  readonly #logger: Logger;
+  /** Entries already reported as skipped, by path. */
+  readonly #warned = new Set<string>();
 
   constructor(root: string, options: MaildirStoreOptions = {}) {
     this.root = root;
     this.#concurrency = options.concurrency ?? 32;
     this.#staleLockMs = options.staleLockMs ?? 10 * 60_000;
     this.#sizeCacheEntries = options.sizeCacheEntries ?? 100_000;
+    this.#logger = options.logger ?? silentLogger;
   }
 
   /** The Maildir of `user`; throws {@link MaildropError} `'invalid-user'` for unsafe names. */
@@ -98,14 +117,19 @@ export class MaildirStore implements MaildropStore {
   async #scan(dir: string, retried = false): Promise<Array<MaildirName & { size: number }>> {
     // Both directories are read at once; what is moved from new/ is added to the cur/ list by
     // name, and cur/ is read again only if another program moved something first.
-    const [fresh, listed] = await Promise.all([listNames(join(dir, 'new')), listNames(join(dir, 'cur'), false)]);
-    let cur = listed;
-    if (cur === undefined) {
+    // Only regular files are messages (see listEntries): anything else stays where it is,
+    // unlisted, and is reported once.
+    const [freshEntries, listed] = await Promise.all([listEntries(join(dir, 'new')), listEntries(join(dir, 'cur'), false)]);
+    if (listed === undefined) {
       if (retried) throw new MaildropError('io', `${dir}/cur cannot be read`);
       // A Maildir missing a subdirectory (made by hand, half-created): complete it and rescan.
       await ensureMaildir(dir);
       return this.#scan(dir, true);
     }
+    this.#warnSkipped(dir, 'new', freshEntries.skipped);
+    this.#warnSkipped(dir, 'cur', listed.skipped);
+    const fresh = freshEntries.files;
+    let cur = listed.files;
     const moved = await mapLimit(
       fresh.filter((n) => !isHiddenName(n)),
       this.#concurrency,
@@ -121,7 +145,7 @@ export class MaildirStore implements MaildropStore {
         }
       },
     );
-    if (moved.includes(undefined)) cur = await listNames(join(dir, 'cur'));
+    if (moved.includes(undefined)) cur = (await listEntries(join(dir, 'cur'))).files;
     else cur.push(...(moved as string[]));
     const names = cur.filter((n) => !isHiddenName(n)).map((n) => this.#parse(n));
     names.sort(compareMaildirNames);
@@ -156,6 +180,17 @@ export class MaildirStore implements MaildropStore {
     return parsed;
   }
 
+  #warnSkipped(dir: string, sub: 'new' | 'cur', skipped: ReadonlyArray<{ name: string; kind: SkippedKind }>): void {
+    for (const { name, kind } of skipped) {
+      if (isHiddenName(name)) continue;
+      const path = join(dir, sub, name);
+      if (this.#warned.has(path)) continue;
+      if (this.#warned.size >= MAX_WARNED) this.#warned.clear();
+      this.#warned.add(path);
+      this.#logger.warn({ event: 'maildir-skipped', maildir: dir, entry: name, kind }, `${sub}/ entry is a ${kind}, not a regular file: not a message, skipped`);
+    }
+  }
+
   #remember(base: string, size: number): void {
     if (this.#sizes.size >= this.#sizeCacheEntries) {
       const oldest = this.#sizes.keys().next().value;
@@ -165,60 +200,18 @@ export class MaildirStore implements MaildropStore {
   }
 }
 
-/**
- * The descriptor of the last small read, closed once the reply has been written (a microtask,
- * which runs after the session's dispatch run and its write) or by the next small read,
- * whichever comes first: the close is not on the way to the client's answer. One at most, for
- * the whole process.
- */
-let unclosed = -1;
-
-function closeUnclosed(): void {
-  const fd = unclosed;
-  if (fd < 0) return;
-  unclosed = -1;
-  try {
-    closeSync(fd);
-  } catch {
-    // nothing left to release
-  }
+/** A message file opened and checked to be a regular file, with its size on disk. */
+interface OpenedMessage {
+  handle: FileHandle;
+  size: number;
 }
 
 /**
- * Reads a small file whose size its name gives: open, one read (close deferred, above). A file
- * longer than its name says is read whole: the bytes on disk are the message.
+ * A message whose file was replaced, after the listing, by something that is not a regular
+ * file (a symlink, a FIFO): refused like a removed message, never followed or waited on.
  */
-function readKnownSize(path: string, size: number): Buffer {
-  closeUnclosed();
-  const fd = openSync(path, 'r');
-  let read: number;
-  const buffer = Buffer.allocUnsafe(size + 1);
-  try {
-    read = readSync(fd, buffer, 0, size + 1, 0);
-  } catch (err) {
-    closeSync(fd);
-    throw err;
-  }
-  unclosed = fd;
-  queueMicrotask(closeUnclosed);
-  return read <= size ? buffer.subarray(0, read) : readFileSync(path);
-}
-
-/** Measures a file's wire size by streaming it in 1 MiB reads. */
-async function measure(path: string): Promise<number> {
-  const handle = await open(path, 'r');
-  try {
-    const counter = new WireSizeCounter();
-    const buffer = Buffer.allocUnsafe(1024 * 1024);
-    for (;;) {
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
-      if (bytesRead === 0) break;
-      counter.update(buffer.subarray(0, bytesRead));
-    }
-    return counter.size;
-  } finally {
-    await handle.close();
-  }
+function notAMessage(entry: MaildirName): MaildropError {
+  return new MaildropError('gone', `message ${entry.base} is no longer a regular file`);
 }
 
 /** One session's view of a Maildir while its lock is held. */
@@ -232,7 +225,7 @@ class OpenMaildir implements Maildrop {
   readonly #concurrency: number;
   #released = false;
   /** The next message, opened ahead of its RETR (undefined when the open failed). */
-  #ahead: { index: number; handle: Promise<FileHandle | undefined> } | undefined;
+  #ahead: { index: number; opened: Promise<OpenedMessage | undefined> } | undefined;
 
   constructor(dir: string, entries: Array<MaildirName & { size: number }>, release: () => Promise<void>, concurrency: number) {
     this.#dir = dir;
@@ -249,17 +242,16 @@ class OpenMaildir implements Maildrop {
     if (isSmall(entry)) return new SimpleProducer(await this.#readSmall(entry));
     const ahead = this.#ahead;
     this.#ahead = undefined;
-    let handle = ahead?.index === index ? await ahead.handle : undefined;
-    if (ahead && !handle) void ahead.handle.then((h) => h?.close()).catch(() => undefined);
-    handle ??= await this.#open(entry);
+    let opened = ahead?.index === index ? await ahead.opened : undefined;
+    if (ahead && !opened) void ahead.opened.then((o) => o?.handle.close()).catch(() => undefined);
+    opened ??= await this.#open(entry);
     // Clients fetch in order (fetchmail, mpop, poplib loops): open the next message while this
     // one is sent, so the next RETR does not wait for an open.
     const next = this.#entries[index + 1];
-    if (next && !isSmall(next) && !this.#released) this.#ahead = { index: index + 1, handle: open(this.#path(next), 'r').catch(() => undefined) };
-    // Reads sized to the message: a 1 MiB buffer per RETR of a 2 KiB message made GC a third of
-    // the server's CPU at 1,000 RETRs.
-    const size = entry.rawSize ?? (await handle.stat()).size;
-    return new MessageFileProducer(handle, size);
+    if (next && !isSmall(next) && !this.#released) this.#ahead = { index: index + 1, opened: openMessage(this.#path(next)).catch(() => undefined) };
+    // Reads sized to the message (the fstat of the open): a 1 MiB buffer per RETR of a 2 KiB
+    // message made GC a third of the server's CPU at 1,000 RETRs.
+    return new MessageFileProducer(opened.handle, opened.size);
   }
 
   /**
@@ -274,7 +266,7 @@ class OpenMaildir implements Maildrop {
       return readKnownSize(this.#path(entry), entry.rawSize!);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw err;
+      throw isNotRegular(err) ? notAMessage(entry) : err;
     }
   }
 
@@ -284,6 +276,7 @@ class OpenMaildir implements Maildrop {
       try {
         return readKnownSize(this.#path(entry), entry.rawSize!);
       } catch (err) {
+        if (isNotRegular(err)) throw notAMessage(entry);
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
         return undefined;
       }
@@ -293,14 +286,18 @@ class OpenMaildir implements Maildrop {
     return data;
   }
 
-  async #open(entry: MaildirName): Promise<FileHandle> {
+  async #open(entry: MaildirName): Promise<OpenedMessage> {
     try {
-      return await open(this.#path(entry), 'r');
+      try {
+        return await openMessage(this.#path(entry));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        // An IMAP server may have renamed it to change its flags: look for the same base once.
+        if (!(await this.#relocate(entry))) throw new MaildropError('gone', `message ${entry.base} was removed`);
+        return await openMessage(this.#path(entry));
+      }
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      // An IMAP server may have renamed it to change its flags: look for the same base once.
-      if (!(await this.#relocate(entry))) throw new MaildropError('gone', `message ${entry.base} was removed`);
-      return open(this.#path(entry), 'r');
+      throw isNotRegular(err) ? notAMessage(entry) : err;
     }
   }
 
@@ -323,7 +320,7 @@ class OpenMaildir implements Maildrop {
     this.#released = true;
     const ahead = this.#ahead;
     this.#ahead = undefined;
-    await ahead?.handle.then((h) => h?.close()).catch(() => undefined);
+    await ahead?.opened.then((o) => o?.handle.close()).catch(() => undefined);
     await this.#release();
   }
 

@@ -1,5 +1,8 @@
+import { closeSync, readSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type { Chunk, Producer } from '@gorgon/core';
+import { openMessage, openMessageSync } from './maildir-fs.js';
+import { WireSizeCounter } from './wire-size.js';
 
 /** Largest read of a message file. */
 const READ_CHUNK = 1024 * 1024;
@@ -43,5 +46,70 @@ export class MessageFileProducer implements Producer {
     if (this.#done) return;
     this.#done = true;
     this.#handle.close().catch(() => undefined);
+  }
+}
+
+/**
+ * The descriptor of the last small read, closed once the reply has been written (a microtask,
+ * which runs after the session's dispatch run and its write) or by the next small read,
+ * whichever comes first: the close is not on the way to the client's answer. One at most, for
+ * the whole process.
+ */
+let unclosed = -1;
+
+function closeUnclosed(): void {
+  const fd = unclosed;
+  if (fd < 0) return;
+  unclosed = -1;
+  try {
+    closeSync(fd);
+  } catch {
+    // nothing left to release
+  }
+}
+
+/**
+ * Reads a small file whose size its name gives: open, one read (close deferred, above). A file
+ * longer than its name says is read whole: the bytes on disk are the message.
+ */
+export function readKnownSize(path: string, size: number): Buffer {
+  closeUnclosed();
+  const fd = openMessageSync(path);
+  let read: number;
+  let buffer = Buffer.allocUnsafe(size + 1);
+  try {
+    read = readSync(fd, buffer, 0, size + 1, 0);
+    // Longer than its name says: read the rest from the same (checked) descriptor.
+    while (read === buffer.length) {
+      const bigger = Buffer.allocUnsafe(buffer.length * 2);
+      buffer.copy(bigger, 0, 0, read);
+      buffer = bigger;
+      const n = readSync(fd, buffer, read, buffer.length - read, read);
+      if (n === 0) break;
+      read += n;
+    }
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
+  unclosed = fd;
+  queueMicrotask(closeUnclosed);
+  return buffer.subarray(0, read);
+}
+
+/** Measures a file's wire size by streaming it in 1 MiB reads. */
+export async function measure(path: string): Promise<number> {
+  const { handle } = await openMessage(path);
+  try {
+    const counter = new WireSizeCounter();
+    const buffer = Buffer.allocUnsafe(1024 * 1024);
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) break;
+      counter.update(buffer.subarray(0, bytesRead));
+    }
+    return counter.size;
+  } finally {
+    await handle.close();
   }
 }
