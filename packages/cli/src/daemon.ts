@@ -14,6 +14,8 @@ export interface DaemonSpec {
   server: RunnableServer;
   port: number;
   host: string;
+  /** How to move this listener when its port is in use (default: "pick another with --port"). */
+  inUseAdvice?: string;
 }
 
 /**
@@ -32,7 +34,7 @@ export async function startDaemons(specs: DaemonSpec[], log: Logger): Promise<()
       started.push(spec);
     } catch (err) {
       await stopAll();
-      throw describeListenError(err, spec.name, spec.port, spec.host);
+      throw describeListenError(err, spec.name, spec.port, spec.host, spec.inUseAdvice);
     }
   }
   return stopAll;

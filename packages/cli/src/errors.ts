@@ -19,11 +19,21 @@ export class UsageError extends CliError {
   }
 }
 
-/** Turns what a failed listen() throws into one sentence a person can act on. */
-export function describeListenError(err: unknown, what: string, port: number | string, host?: string): CliError {
+/**
+ * Turns what a failed listen() throws into one sentence a person can act on. `inUseAdvice` says
+ * how to move the listener in the command that started it: a flag for `gorgon fingerd`, a config
+ * key for `gorgon serve` (which has no --port).
+ */
+export function describeListenError(
+  err: unknown,
+  what: string,
+  port: number | string,
+  host?: string,
+  inUseAdvice = 'pick another with --port',
+): CliError {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   const where = host ? `${host} port ${port}` : `${port}`;
-  if (code === 'EADDRINUSE') return new CliError(`${what}: ${where} is already in use; pick another with --port.`);
+  if (code === 'EADDRINUSE') return new CliError(`${what}: ${where} is already in use; ${inUseAdvice}.`);
   if (code === 'EACCES') return new CliError(`${what}: no permission to listen on ${where} (ports below 1024 need root).`);
   if (code === 'EADDRNOTAVAIL') return new CliError(`${what}: ${host ?? 'the host'} is not an address of this machine.`);
   return new CliError(`${what}: cannot listen on ${where}: ${(err as Error).message}`);

@@ -1,4 +1,5 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -90,5 +91,30 @@ describe('gorgon usage messages (built binary)', () => {
     expect(line).toMatch(/not valid YAML/);
     expect(line).not.toMatch(/:$/);
     expect(line.match(/line \d+/g)).toHaveLength(1);
+  });
+
+  it('serve with a port in use names the config key and --ephemeral-ports, not --port', async () => {
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const users = join(dir, 'users.json');
+      await writeFile(users, JSON.stringify({ users: [{ login: 'alice', name: 'Alice' }] }));
+      const config = join(dir, 'inuse.yaml');
+      await writeFile(config, `finger:\n  port: ${port}\n  host: 127.0.0.1\n  users: users.json\n`);
+      // Asynchronous: the blocker must keep accepting while the child tries to listen.
+      const child = spawn(process.execPath, [main, 'serve', '--config', config, '--log-level', 'silent'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+      const code = await new Promise<number | null>((r) => child.on('exit', r));
+      expect(code).toBe(1);
+      const line = expectOneSentence(stderr);
+      expect(line).toContain(`${port} is already in use`);
+      expect(line).toContain('finger.port');
+      expect(line).toContain('--ephemeral-ports');
+      expect(line).not.toMatch(/--port\b/);
+    } finally {
+      await new Promise((r) => blocker.close(r));
+    }
   });
 });

@@ -37,7 +37,19 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
     const daemons: DaemonSpec[] = [];
     for (const protocol of protocols) {
       const section = config.sections.get(protocol.key);
-      if (section !== undefined) daemons.push(...(await protocol.build(section, { logger: log, baseDir: config.baseDir })));
+      if (section === undefined) continue;
+      const built = await protocol.build(section, { logger: log, baseDir: config.baseDir });
+      // serve has no --port: name what moves each listener (the first is the plain one, the
+      // next the implicit-TLS one).
+      built.forEach((daemon, i) => {
+        const key = `${protocol.key}.${i === 0 ? 'port' : 'tlsPort'}`;
+        daemon.inUseAdvice = args.config
+          ? `set ${key} in ${args.config} to a free port, or run gorgon serve --ephemeral-ports`
+          : args.demo
+            ? 'stop what listens there, or run gorgon serve --demo --ephemeral-ports'
+            : `set ${key} in gorgon.yaml to a free port, or run gorgon serve --ephemeral-ports`;
+      });
+      daemons.push(...built);
     }
     if (daemons.length === 0) throw new CliError('serve: the config enables no daemon.');
     if (args['ephemeral-ports']) for (const daemon of daemons) daemon.port = 0;
