@@ -263,6 +263,10 @@ export abstract class AsyncChat {
     if ((this.#flags & DROP_INPUT) !== 0) return;
     const framer = (this.#framer ??= new Framer(this.#terminator));
     framer.push(chunk);
+    // Bytes of a byte-count or read-to-close unit are a transfer moving: activity. Bytes of a
+    // delimited unit are activity only once the unit is complete (see #run): a line that never
+    // ends, trickled a byte at a time, must not keep the connection alive (slowloris).
+    if (framer.counted) this.channel.touch();
     if ((this.#flags & PAUSED) === 0 && framer.queued > this.#limits.inputHighWater) {
       this.#flags |= PAUSED;
       this.channel.pause();
@@ -290,6 +294,8 @@ export abstract class AsyncChat {
   #run(): void {
     if ((this.#flags & (RUNNING | BUSY)) !== 0) return;
     this.#flags |= RUNNING;
+    /** Units completed in this pass: one `touch()` for all of them, not a clock read each. */
+    let units = 0;
     try {
       // Resumed by the FIFO's progress (drain, a producer done) or a handler settling.
       for (;;) {
@@ -299,6 +305,7 @@ export abstract class AsyncChat {
             if (this.#eof !== 0) this.#endOfInput();
             break;
           }
+          if (kind === 2 && units++ === 0) this.channel.touch();
           try {
             // Read into arguments now: a handler may make another session use `range`.
             if (range.end > range.start) this.collectIncomingRange(range.buffer, range.start, range.end);

@@ -29,7 +29,11 @@ export interface ChannelOptions {
   /** Connection id that appears on every log line. Default: a per-loop counter. */
   id?: string;
   logger?: Logger;
-  /** Close after this long without input or output progress. 0 = never (default). */
+  /**
+   * Close after this long without activity: a complete unit of input (its owner calls
+   * `touch()`), output progress, or `touch()` by a session whose work happens elsewhere. Bytes
+   * that complete nothing are not activity. 0 = never (default).
+   */
   idleTimeoutMs?: number;
   /** Close after this long in all. 0 = never (default). */
   totalTimeoutMs?: number;
@@ -159,7 +163,7 @@ export class Channel {
   #flags = 0;
   /** clock() when the connection was made. */
   readonly #openedAt = clock();
-  /** clock() at the last input or output progress. */
+  /** clock() at the last activity: a complete unit (`touch()`) or output progress. */
   #lastActivity = this.#openedAt;
   #extra: ChannelExtra | undefined;
   /**
@@ -296,10 +300,13 @@ export class Channel {
   }
 
   /**
-   * Counts as activity for the idle timeout: for a session whose work happens elsewhere (an FTP
-   * data transfer while the control connection is quiet). Also withdraws an idle timeout
-   * notice, which is how a session that was told of one declines to close; a total timeout
-   * cannot be declined.
+   * Counts as activity for the idle timeout. Received bytes alone are not activity (a peer
+   * trickling a line that never ends must not hold the connection: the slowloris pattern), so
+   * the owner calls this for what is: AsyncChat for every complete unit and for the bytes of a
+   * byte-count or read-to-close unit, a session for work that happens elsewhere (an FTP data
+   * transfer while the control connection is quiet). Also withdraws an idle timeout notice,
+   * which is how a session that was told of one declines to close; a total timeout cannot be
+   * declined.
    */
   touch(): void {
     this.#lastActivity = clock();
@@ -484,7 +491,7 @@ export class Channel {
   #onData(chunk: Buffer): void {
     this.bytesIn += chunk.length;
     this.#settings.counters.bytesIn += chunk.length;
-    this.#lastActivity = clock();
+    // Not activity by itself: the owner says when these bytes complete something (`touch()`).
     this.#handler?.data(chunk);
   }
 

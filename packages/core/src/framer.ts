@@ -99,6 +99,11 @@ export class Framer {
     this.#countDone = false;
   }
 
+  /** True while the terminator is a byte count or `null`: units not cut by a delimiter. */
+  get counted(): boolean {
+    return this.#mode !== 'delimiter';
+  }
+
   /** Bytes received and not yet handed out. */
   get queued(): number {
     return this.#queued;

@@ -13,6 +13,14 @@ export interface Pop3Limits {
    * entering UPDATE (nothing is deleted). At least ten minutes by the RFC. @see RFC 1939 §3
    */
   readonly idleTimeoutMs: number;
+  /**
+   * Close a connection that has not logged in within this long (`loginTimeout`), however busy
+   * it keeps itself: the slowloris guard, the same option and default as FTP's. RFC 1939's
+   * ten-minute minimum is for the autologout of a session, which `idleTimeoutMs` is; a
+   * connection that has not authenticated has no session to lose. 0 = no deadline.
+   * @see RFC 1939 §3, RFC 2577 §2
+   */
+  readonly loginTimeoutMs: number;
   /** Failed logins (USER/PASS, APOP, AUTH) on one connection before it is closed. */
   readonly maxAuthFailures: number;
   /** Unknown commands on one connection before it is closed. */
@@ -31,6 +39,7 @@ export interface Pop3Limits {
 export const defaultPop3Limits: Pop3Limits = Object.freeze({
   maxLineLength: 255,
   idleTimeoutMs: 10 * 60_000,
+  loginTimeoutMs: 60_000,
   maxAuthFailures: 3,
   maxUnknownCommands: 10,
   maxConnections: 10_000,

@@ -107,6 +107,8 @@ export const replies = {
   lineTooLong: err('command line too long'),
   /** RFC 1939's autologout timer fired; nothing is deleted. @see RFC 1939 §3 */
   autologout: err('autologout: idle for too long'),
+  /** No login within `loginTimeoutMs`: the connection closes. */
+  loginTimeout: err('no login in time; closing connection'),
   /** The listener is shutting down. */
   shuttingDown: err('server shutting down', 'SYS/TEMP'),
   /** Refused by `maxConnections` or `maxConnectionsPerIp`. */

@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { createListener, type Counters, type Listener, type TlsServerOptions } from '@gorgon/core';
+import { createListener, tickForTimeouts, type Counters, type Listener, type TlsServerOptions } from '@gorgon/core';
 import { createPop3Context, type Pop3Context, type Pop3Options, type Pop3Stats } from './context.js';
 import { formatReply, replies } from './replies.js';
 import { Pop3Session } from './session.js';
@@ -32,8 +32,15 @@ export interface Pop3Server extends AsyncDisposable {
 export function createPop3Server(options: Pop3ServerOptions): Pop3Server {
   const ctx: Pop3Context = createPop3Context(options);
   const limits = ctx.limits;
-  const make = (name: string, tls?: TlsServerOptions): Listener =>
-    createListener(
+  const make = (name: string, tls?: TlsServerOptions): Listener => {
+    // Sessions not logged in yet, swept by the housekeeping tick (one tick for all, no timer
+    // per connection); a session leaves at the first sweep after it logged in or closed.
+    const awaitingLogin = new Set<Pop3Session>();
+    const sweepLogins = (now: number): void => {
+      for (const session of awaitingLogin) if (!session.checkLoginTimeout(now)) awaitingLogin.delete(session);
+    };
+    const loginDeadline = limits.loginTimeoutMs > 0;
+    return createListener(
       {
         name,
         logger: ctx.logger,
@@ -42,11 +49,18 @@ export function createPop3Server(options: Pop3ServerOptions): Pop3Server {
         rejectReply: () => formatReply(replies.tooManyConnections),
         idleTimeoutMs: limits.idleTimeoutMs,
         closeTimeoutMs: limits.closeTimeoutMs,
+        // The login deadline is checked on the same tick as the timeouts, within 25% of it.
+        tickMs: tickForTimeouts(limits.idleTimeoutMs, limits.loginTimeoutMs, limits.closeTimeoutMs),
+        ...(loginDeadline ? { onTick: sweepLogins } : {}),
         ...(tls ? { tls } : {}),
         ...(options.proxyProtocol ? { proxyProtocol: { trusted: options.proxyProtocol.trusted } } : {}),
       },
-      (channel) => new Pop3Session(channel, ctx),
+      (channel) => {
+        const session = new Pop3Session(channel, ctx);
+        if (loginDeadline) awaitingLogin.add(session);
+      },
     );
+  };
   const plain = make('pop3');
   let secure: Listener | undefined;
   let closing: Promise<void> | undefined;

@@ -169,6 +169,22 @@ export class Pop3Session extends LineSession {
     this.closeWhenDone();
   }
 
+  /**
+   * Called by the server's housekeeping tick while this session is in AUTHORIZATION: closes it
+   * once `loginTimeoutMs` has passed since the connection was made, whatever it sent meanwhile.
+   * Returns false once the session no longer needs the check (logged in, closing or closed).
+   */
+  checkLoginTimeout(now: number): boolean {
+    if (this.#state !== 'authorization' || this.closing) return false;
+    const limit = this.ctx.limits.loginTimeoutMs;
+    if (limit <= 0) return false;
+    if (now - this.channel.openedAt < limit) return true;
+    this.channel.log.info({ event: 'login-timeout' }, 'no login in time');
+    this.reply(replies.loginTimeout);
+    this.#closeSoon();
+    return false;
+  }
+
   /** Messages not marked deleted, and their octets. @see RFC 1939 §5 (STAT) */
   totals(): { count: number; octets: number } {
     let count = 0;
