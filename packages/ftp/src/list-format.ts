@@ -1,4 +1,5 @@
 import type { FileStat } from './fs.js';
+import { escapeLineEnds } from './path.js';
 import type { Permission } from './permissions.js';
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -50,7 +51,7 @@ export class LsFormatter {
 
   /**
    * One `ls -l` line as clients (curl, lftp, wget, basic-ftp, ftplib) parse it: times in UTC,
-   * `HH:MM` within six months, the year otherwise.
+   * `HH:MM` within six months, the year otherwise; a CR in the name as CR NUL, an LF as "?".
    * @see RFC 959 §4.1.3 (LIST: the format is not specified; this is the de facto one)
    */
   line(stat: FileStat): string {
@@ -66,7 +67,7 @@ export class LsFormatter {
     const when = Math.abs(this.#now - ms) < SIX_MONTHS_MS ? hhmm(Math.floor((ms - dayNumber * DAY_MS) / 60_000)) : day.year;
     const head = stat.kind === 'dir' ? 'd' : stat.kind === 'other' ? 'l' : '-';
     const links = stat.kind === 'dir' ? '   2 ftp      ftp      ' : '   1 ftp      ftp      ';
-    return head + PERMS[stat.mode & 0o777]! + links + String(stat.size).padStart(12) + ' ' + day.monthDay + ' ' + when + ' ' + stat.name;
+    return head + PERMS[stat.mode & 0o777]! + links + String(stat.size).padStart(12) + ' ' + day.monthDay + ' ' + when + ' ' + escapeLineEnds(stat.name);
   }
 }
 
@@ -78,7 +79,7 @@ function slowLsLine(stat: FileStat, now: number): string {
   const when = recent ? `${two(t.getUTCHours())}:${two(t.getUTCMinutes())}` : ` ${t.getUTCFullYear()}`;
   const type = stat.kind === 'dir' ? 'd' : stat.kind === 'other' ? 'l' : '-';
   const links = stat.kind === 'dir' ? 2 : 1;
-  return `${type}${PERMS[stat.mode & 0o777]} ${String(links).padStart(3)} ftp      ftp      ${String(stat.size).padStart(12)} ${MONTHS[t.getUTCMonth()]} ${day} ${when} ${stat.name}`;
+  return `${type}${PERMS[stat.mode & 0o777]} ${String(links).padStart(3)} ftp      ftp      ${String(stat.size).padStart(12)} ${MONTHS[t.getUTCMonth()]} ${day} ${when} ${escapeLineEnds(stat.name)}`;
 }
 
 /**
@@ -160,8 +161,9 @@ export class MlsxFormatter {
   }
 
   /**
-   * One MLSx entry: `fact=value;…; name` (no leading space: MLST adds it).
-   * @see RFC 3659 §7.2
+   * One MLSx entry: `fact=value;…; name` (no leading space: MLST adds it). A CR in the name
+   * is sent as CR NUL, an LF as "?" (see escapeLineEnds): no name ends an entry early.
+   * @see RFC 3659 §7.2, RFC 2640 §3.1
    */
   line(stat: FileStat, name: string = stat.name, type?: 'cdir' | 'pdir'): string {
     let out = '';
@@ -178,7 +180,7 @@ export class MlsxFormatter {
       if (mode === undefined) this.#modes.set(bits, (mode = `unix.mode=0${bits.toString(8)};`));
       out += mode;
     }
-    return out + ' ' + name;
+    return out + ' ' + escapeLineEnds(name);
   }
 
   /** formatTime, with the date part of each day made once. */

@@ -1,4 +1,5 @@
 import { ReplyError } from '@gorgon/core';
+import { escapeLineEnds } from './path.js';
 
 /** One FTP reply: a three-digit code and one or more lines of text. @see RFC 959 §4.2 */
 export interface FtpReply {
@@ -14,17 +15,19 @@ export function reply(code: number, ...lines: string[]): FtpReply {
 /**
  * The wire form: `code text` for one line; `code-first`, the middle lines, `code last` for
  * several. A middle line that starts with a digit is indented one space so that no client
- * mistakes it for the end. @see RFC 959 §4.2
+ * mistakes it for the end, and no line holds a bare CR or an LF. @see RFC 959 §4.2
  */
 export function formatReply(r: FtpReply): string {
   const { code, lines } = r;
-  if (lines.length === 1) return `${code} ${lines[0]}\r\n`;
-  let out = `${code}-${lines[0]}\r\n`;
+  // Every line passes escapeLineEnds: a file name in it (257, 250 CWD, STAT, MLST, 150 RETR)
+  // cannot end the line, nor the reply, early. @see RFC 2640 §3.1
+  if (lines.length === 1) return `${code} ${escapeLineEnds(lines[0]!)}\r\n`;
+  let out = `${code}-${escapeLineEnds(lines[0]!)}\r\n`;
   for (let i = 1; i < lines.length - 1; i++) {
-    const line = lines[i]!;
+    const line = escapeLineEnds(lines[i]!);
     out += /^\d/.test(line) ? ` ${line}\r\n` : `${line}\r\n`;
   }
-  return `${out}${code} ${lines[lines.length - 1]}\r\n`;
+  return `${out}${code} ${escapeLineEnds(lines[lines.length - 1]!)}\r\n`;
 }
 
 /** Thrown by a handler to answer with `reply` and go on. */

@@ -31,6 +31,9 @@ const TELNET_PREFIX = /^[\uFFFD\u00FF\u00F4\u00F2\u00F1]+/;
 const URGENT_ABOR = /(^|[\r\n\xf2])ABOR\r$/i;
 // Blanks before the verb (some clients pad after a Telnet prefix); never those at the end.
 const LEADING_BLANKS = /^[ \t]+/;
+// RFC 2640 §3.1: a CR in a pathname is sent as CR NUL, and CR NUL on input means CR.
+const BARE_CR = /\r(?!\0)/;
+const CR_NUL = /\r\0/g;
 
 /** What a session keeps that most idle sessions never set (FtpSession's `#rare`). */
 interface RareState {
@@ -204,7 +207,7 @@ export class FtpSession extends LineSession {
     return this.channel.secure;
   }
 
-  /** Resolves a client path against the working directory (553 on NUL, CR or LF). */
+  /** Resolves a client path against the working directory (553 on NUL or LF). */
   resolve(arg: string): string {
     try {
       return resolvePath(this.cwd, arg);
@@ -338,13 +341,14 @@ export class FtpSession extends LineSession {
 
   protected override async onLine(raw: string): Promise<void> {
     this.#linesSeen++;
-    // A bare CR separates commands too: see URGENT_ABOR.
-    const parts = raw.includes('\r') ? raw.split('\r') : [raw];
+    // A bare CR separates commands too (see URGENT_ABOR); CR NUL is a CR inside a pathname.
+    const parts = raw.includes('\r') ? raw.split(BARE_CR) : [raw];
     for (const part of parts) {
       if (this.closing) return;
       // Only the start is trimmed: a path argument runs to the line end, spaces included, as
       // vsftpd reads it ("STOR victim " must not overwrite "victim"). @see RFC 959 §5.3.2
-      const line = part.replace(TELNET_PREFIX, '').replace(LEADING_BLANKS, '');
+      let line = part.replace(TELNET_PREFIX, '').replace(LEADING_BLANKS, '');
+      if (line.includes('\r\0')) line = line.replace(CR_NUL, '\r'); // RFC 2640 §3.1
       if (this.#is(URGENT_ABOR_SEEN) && line.trimEnd().toUpperCase() === 'ABOR') {
         this.#set(URGENT_ABOR_SEEN, false); // already answered when it arrived
         continue;

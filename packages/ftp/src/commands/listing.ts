@@ -2,6 +2,7 @@ import { IterableProducer } from '@gorgon/core';
 import { sendData } from '../data-transfer.js';
 import { baseName, FsError, type FileStat } from '../fs.js';
 import { joinBatches, joinLines, LsFormatter, MLST_FACTS, MlsxFormatter } from '../list-format.js';
+import { escapeLineEnds } from '../path.js';
 import { FtpReplyError, replies } from '../replies.js';
 import type { FtpSession } from '../session.js';
 import type { FtpCommand } from './table.js';
@@ -104,7 +105,8 @@ export const listingCommands: FtpCommand[] = [
       const given = stripLsFlags(arg);
       const path = s.resolve(given || '.');
       const { dir, list } = await entries(s, path);
-      const names = dir ? list.map((st) => st.name) : [given];
+      // One name per line: a CR in a name goes as CR NUL, an LF as "?" (RFC 2640 §3.1).
+      const names = (dir ? list.map((st) => st.name) : [given]).map(escapeLineEnds);
       sendText(s, 'NLST', path, joinLines(names));
     },
   },
