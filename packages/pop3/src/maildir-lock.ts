@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { unlinkSync } from 'node:fs';
-import { constants, copyFile, link, readdir, readFile, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { constants, copyFile, link, open, readdir, readFile, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -108,8 +108,10 @@ function lockTemplate(dir: string | undefined, fresh = false): Template {
       .catch((err: NodeJS.ErrnoException) => {
         // A root this process may not write in (only the users' Maildirs are its own): locks
         // are copies of a template in the temporary directory, as without `templateDir`.
-        // ENOENT is a root not made yet: the caller creates the Maildir and tries again.
-        if (dir === undefined || err.code === 'ENOENT') throw err;
+        // ENOENT is a root not made yet: the caller creates the Maildir and tries again. A full
+        // file system would refuse a copy too: the caller takes an empty lock, and the template
+        // is tried again at the next lock (it is forgotten below), once space may be free.
+        if (dir === undefined || err.code === 'ENOENT' || NO_SPACE.has(err.code ?? '')) throw err;
         made.linkable = false;
         return writeTemplate(tmpdir(), !template);
       })
@@ -132,13 +134,25 @@ function lockTemplate(dir: string | undefined, fresh = false): Template {
  * template: no second scan of the directory for it).
  */
 async function writeTemplate(dir: string, first: boolean): Promise<string> {
-  if (first) await removeDeadTemplates(dir);
+  if (first && !cleaned.has(dir)) {
+    cleaned.add(dir);
+    await removeDeadTemplates(dir);
+  }
   const path = join(dir, `${TEMPLATE_PREFIX}${HOST_TAG}-${process.pid}-${TOKEN}`);
-  await writeFile(path, JSON.stringify({ pid: process.pid, host: HOST, token: TOKEN, since: new Date().toISOString() }), { mode: 0o600 });
+  try {
+    await writeFile(path, JSON.stringify({ pid: process.pid, host: HOST, token: TOKEN, since: new Date().toISOString() }), { mode: 0o600 });
+  } catch (err) {
+    // A write cut short (a full disk) leaves the file created but short: not a template.
+    await unlink(path).catch(() => undefined);
+    throw err;
+  }
   if (written.size === 0) process.once('exit', removeTemplatesAtExit);
   written.add(path);
   return path;
 }
+
+/** Directories whose dead templates this process has removed (once each). */
+const cleaned = new Set<string>();
 
 /** Templates this process wrote: removed when it exits. */
 const written = new Set<string>();
@@ -156,11 +170,43 @@ function removeTemplatesAtExit(): void {
 /** Errors after which a template's directory is known not to take hard links to it. */
 const NO_LINKS = new Set(['EXDEV', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
 
+/** A full file system, or the user's quota: no data block can be had. */
+const NO_SPACE = new Set(['ENOSPC', 'EDQUOT']);
+
+/**
+ * An unreadable lock (empty: taken on a full disk; or one being written) not touched for this
+ * long is stale: without a pid and a token in it, its age is all there is to judge it by.
+ */
+const UNREADABLE_STALE_MS = 10_000;
+/** How often the holder of an empty lock touches it: well inside {@link UNREADABLE_STALE_MS}. */
+const EMPTY_REFRESH_MS = 3_000;
+
+/** How a lock file was made: with the process's content, or empty (identified by its inode). */
+type Made = { empty: false } | { empty: true; dev: number; ino: number };
+
 /**
  * Creates `path` exclusively with this process's lock content; EEXIST when it exists, ENOENT
- * when its directory does not.
+ * when its directory does not. On a full file system (or over quota), where neither a template
+ * nor a copy can be written, the lock is an empty file made with O_EXCL: it needs an inode and
+ * a directory entry but no data block, so users can still log in to delete mail and free space.
  */
-async function createLockFile(path: string, templateDir: string | undefined, staleMs: number): Promise<void> {
+async function createLockFile(path: string, templateDir: string | undefined, staleMs: number): Promise<Made> {
+  try {
+    await createFromTemplate(path, templateDir, staleMs);
+    return { empty: false };
+  } catch (err) {
+    if (!NO_SPACE.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
+  }
+  const handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+  try {
+    const { dev, ino } = await handle.stat();
+    return { empty: true, dev, ino };
+  } finally {
+    await handle.close();
+  }
+}
+
+async function createFromTemplate(path: string, templateDir: string | undefined, staleMs: number): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     const template = lockTemplate(templateDir, attempt > 0);
     const source = await template.path;
@@ -220,7 +266,7 @@ function isStale(text: string, mtimeMs: number, path: string, staleMs: number): 
   const age = Date.now() - mtimeMs;
   if (age > staleMs) return true;
   const info = parseInfo(text);
-  if (!info) return age > 10_000;
+  if (!info) return age > UNREADABLE_STALE_MS;
   if (info.host !== HOST) return false;
   if (info.pid === process.pid) return info.token !== TOKEN || !(held.has(path) || creating.has(path));
   return !alive(info.pid);
@@ -240,9 +286,9 @@ export async function acquireMaildirLock(path: string, options: MaildirLockOptio
   for (let attempt = 0; attempt < 3; attempt++) {
     creating.set(path, (creating.get(path) ?? 0) + 1);
     try {
-      await createLockFile(path, options.templateDir, staleMs);
+      const made = await createLockFile(path, options.templateDir, staleMs);
       held.set(path, TOKEN);
-      return holdLock(path, TOKEN, staleMs);
+      return holdLock(path, TOKEN, staleMs, made);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     } finally {
@@ -259,12 +305,12 @@ export async function acquireMaildirLock(path: string, options: MaildirLockOptio
       throw err;
     }
     if (!isStale(text, mtimeMs, path, staleMs)) return undefined;
-    await breakLock(path, text);
+    await breakLock(path, text, mtimeMs);
   }
   return undefined;
 }
 
-async function breakLock(path: string, judged: string): Promise<void> {
+async function breakLock(path: string, judged: string, judgedMtimeMs: number): Promise<void> {
   const aside = `${path}.stale-${randomBytes(6).toString('hex')}`;
   try {
     await rename(path, aside);
@@ -273,9 +319,11 @@ async function breakLock(path: string, judged: string): Promise<void> {
     throw err;
   }
   const moved = await readFile(aside, 'utf8').catch(() => judged);
+  // Empty locks all read alike: the one moved is the one judged only if its mtime is too.
+  const sameEmpty = moved !== '' || (await stat(aside).then((st) => st.mtimeMs === judgedMtimeMs, () => true));
   // Between our read and the rename another process may have broken the lock and taken a new
   // one: that one is live, so link it back (fails harmlessly if yet another lock exists).
-  if (moved !== judged) await link(aside, path).catch(() => undefined);
+  if (moved !== judged || !sameEmpty) await link(aside, path).catch(() => undefined);
   await unlink(aside).catch(() => undefined);
 }
 
@@ -284,20 +332,29 @@ async function breakLock(path: string, judged: string): Promise<void> {
  * release (every logout): a lock found taken over by another process (ours went stale, say
  * the process was stopped for longer than `staleMs`) is marked lost and never unlinked.
  */
-function holdLock(path: string, token: string, staleMs: number): MaildirLock {
+function holdLock(path: string, token: string, staleMs: number, made: Made): MaildirLock {
   let lost = false;
-  const refresh = setInterval(() => {
-    readFile(path, 'utf8')
-      .then((text) => {
-        if (parseInfo(text)?.token !== token) throw new Error('lock taken over');
-        const now = new Date();
-        return utimes(path, now, now);
-      })
-      .catch(() => {
-        lost = true;
-        clearInterval(refresh);
-      });
-  }, Math.max(1000, Math.floor(staleMs / 3)));
+  // An empty lock is ours while the inode at `path` is the one we created (touching it needs
+  // no data block either); it is judged stale after UNREADABLE_STALE_MS, so touched often.
+  const ours = made.empty
+    ? () => stat(path).then((st) => st.ino === made.ino && st.dev === made.dev)
+    : () => readFile(path, 'utf8').then((text) => parseInfo(text)?.token === token);
+  const every = Math.max(1000, Math.floor(staleMs / 3));
+  const refresh = setInterval(
+    () => {
+      ours()
+        .then((yes) => {
+          if (!yes) throw new Error('lock taken over');
+          const now = new Date();
+          return utimes(path, now, now);
+        })
+        .catch(() => {
+          lost = true;
+          clearInterval(refresh);
+        });
+    },
+    made.empty ? Math.min(every, EMPTY_REFRESH_MS) : every,
+  );
   refresh.unref();
   let released = false;
   return {
