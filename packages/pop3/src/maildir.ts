@@ -139,8 +139,11 @@ export class MaildirStore implements MaildropStore {
           await rename(join(dir, 'new', name), join(dir, 'cur', target));
           return target;
         } catch (err) {
-          // A concurrent reader (an IMAP server) moved it first: it is in cur/ now.
-          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+          // A concurrent reader (an IMAP server) moved it first: it is in cur/ now. On a full
+          // disk cur/ may need a new directory block: the message waits in new/ for a later
+          // login, and this one can still delete what is in cur/ to free space.
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code !== 'ENOENT' && code !== 'ENOSPC' && code !== 'EDQUOT') throw err;
           return undefined;
         }
       },
