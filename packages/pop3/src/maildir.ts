@@ -21,13 +21,10 @@ import { measure, MessageFileProducer, readKnownSize } from './message-file-prod
  * Messages at most this large (by the `,S=` size in their name) are read in one synchronous
  * call: one syscall sequence instead of three thread-pool round trips (open, read, close),
  * which measured about 2x the RETR rate for typical 2-4 KiB mail. A local read of this size
- * takes microseconds; larger messages are streamed asynchronously.
+ * takes microseconds; larger messages are streamed asynchronously. Off (0) for Maildirs on a
+ * network file system (`local: false`).
  */
 const SMALL_MESSAGE = 64 * 1024;
-
-function isSmall(entry: MaildirName | undefined): boolean {
-  return entry?.rawSize !== undefined && entry.rawSize <= SMALL_MESSAGE;
-}
 
 /** Options of {@link MaildirStore}. */
 export interface MaildirStoreOptions {
@@ -37,6 +34,14 @@ export interface MaildirStoreOptions {
   staleLockMs?: number;
   /** Wire sizes remembered for messages whose names carry no `,W=`. Default 100,000. */
   sizeCacheEntries?: number;
+  /**
+   * `false` for Maildirs on a network file system (NFS, SMB): no message is read
+   * synchronously, since one slow server round trip there would stall every session of the
+   * process; every RETR and TOP then reads on the thread pool. Default true: small local
+   * messages (64 KiB at most, by the `,S=` in their names) are read at once. The same switch
+   * as the FTP server's `disk: { local: false }`.
+   */
+  local?: boolean;
   /**
    * Where entries that are not messages (symlinks, FIFOs, directories, devices in new/ or
    * cur/) are reported, once each, as `maildir-skipped` warnings. Default: none.
@@ -62,6 +67,8 @@ export const MAILDIR_LOCK_NAME = 'gorgon-pop3.lock';
 export class MaildirStore implements MaildropStore {
   readonly root: string;
   readonly #concurrency: number;
+  /** Largest message read synchronously (0: none). */
+  readonly #smallBytes: number;
   readonly #staleLockMs: number;
   readonly #sizeCacheEntries: number;
   /** Wire sizes by unique base name: Maildir message files never change content. */
@@ -75,6 +82,7 @@ export class MaildirStore implements MaildropStore {
   constructor(root: string, options: MaildirStoreOptions = {}) {
     this.root = root;
     this.#concurrency = options.concurrency ?? 32;
+    this.#smallBytes = options.local === false ? 0 : SMALL_MESSAGE;
     this.#staleLockMs = options.staleLockMs ?? 10 * 60_000;
     this.#sizeCacheEntries = options.sizeCacheEntries ?? 100_000;
     this.#logger = options.logger ?? silentLogger;
@@ -106,7 +114,7 @@ export class MaildirStore implements MaildropStore {
     if (!lock) throw new MaildropError('in-use', `maildrop ${dir} is locked`);
     try {
       const entries = await this.#scan(dir);
-      return new OpenMaildir(dir, entries, lock.release, this.#concurrency);
+      return new OpenMaildir(dir, entries, lock.release, this.#concurrency, this.#smallBytes);
     } catch (err) {
       await lock.release();
       throw err instanceof MaildropError ? err : new MaildropError('io', `cannot read ${dir}: ${errorText(err)}`, { cause: err });
@@ -226,23 +234,25 @@ class OpenMaildir implements Maildrop {
   readonly #entries: Array<MaildirName & { size: number }>;
   readonly #release: () => Promise<void>;
   readonly #concurrency: number;
+  readonly #smallBytes: number;
   #released = false;
   /** The next message, opened ahead of its RETR (undefined when the open failed). */
   #ahead: { index: number; opened: Promise<OpenedMessage | undefined> } | undefined;
 
-  constructor(dir: string, entries: Array<MaildirName & { size: number }>, release: () => Promise<void>, concurrency: number) {
+  constructor(dir: string, entries: Array<MaildirName & { size: number }>, release: () => Promise<void>, concurrency: number, smallBytes: number) {
     this.#dir = dir;
     this.#curPrefix = join(dir, 'cur', '/');
     this.#entries = entries;
     this.#release = release;
     this.#concurrency = concurrency;
+    this.#smallBytes = smallBytes;
     this.messages = entries.map((e) => ({ uid: e.uid, size: e.size }));
   }
 
   async read(index: number): Promise<Producer> {
     const entry = this.#entries[index];
     if (!entry) throw new MaildropError('gone', `no message ${index + 1}`);
-    if (isSmall(entry)) return new SimpleProducer(await this.#readSmall(entry));
+    if (this.#isSmall(entry)) return new SimpleProducer(await this.#readSmall(entry));
     const ahead = this.#ahead;
     this.#ahead = undefined;
     let opened = ahead?.index === index ? await ahead.opened : undefined;
@@ -251,7 +261,7 @@ class OpenMaildir implements Maildrop {
     // Clients fetch in order (fetchmail, mpop, poplib loops): open the next message while this
     // one is sent, so the next RETR does not wait for an open.
     const next = this.#entries[index + 1];
-    if (next && !isSmall(next) && !this.#released) this.#ahead = { index: index + 1, opened: openMessage(this.#path(next)).catch(() => undefined) };
+    if (next && !this.#isSmall(next) && !this.#released) this.#ahead = { index: index + 1, opened: openMessage(this.#path(next)).catch(() => undefined) };
     // Reads sized to the message (the fstat of the open): a 1 MiB buffer per RETR of a 2 KiB
     // message made GC a third of the server's CPU at 1,000 RETRs.
     return new MessageFileProducer(opened.handle, opened.size);
@@ -264,13 +274,18 @@ class OpenMaildir implements Maildrop {
   readNow(index: number): Buffer | undefined {
     const entry = this.#entries[index];
     if (!entry) throw new MaildropError('gone', `no message ${index + 1}`);
-    if (!isSmall(entry)) return undefined;
+    if (!this.#isSmall(entry)) return undefined;
     try {
       return readKnownSize(this.#path(entry), entry.rawSize!);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw isNotRegular(err) ? notAMessage(entry) : err;
     }
+  }
+
+  /** Whether a message is read synchronously: its name says it is small, and the store is local. */
+  #isSmall(entry: MaildirName): boolean {
+    return this.#smallBytes > 0 && entry.rawSize !== undefined && entry.rawSize <= this.#smallBytes;
   }
 
   /** A small message read whole; a renamed one is found again. */

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MemoryAuthenticator } from '@gorgon/core';
 import { removeDeadTemplates } from '../src/maildir-lock.js';
+import { MessageFileProducer } from '../src/message-file-producer.js';
 import {
   acquireMaildirLock,
   createPop3Context,
@@ -124,6 +125,22 @@ describe('MaildirStore', () => {
     expect(String(drop.readNow!(3))).toBe('Subject: 4\r\n\r\ngrown by hand\r\n');
     expect(() => drop.readNow!(9)).toThrow(expect.objectContaining({ code: 'gone' }));
     await drop.release();
+  });
+
+  it('local: false (a network file system) reads nothing synchronously: readNow declines, read() streams', async () => {
+    await deliver(root, 'alice', 'Subject: 1\r\n\r\nsmall\r\n');
+    await deliver(root, 'alice', '');
+    for (const local of [true, false]) {
+      const drop = await new MaildirStore(root, { local }).open('alice');
+      const producer = await drop.read(0);
+      expect(producer instanceof MessageFileProducer).toBe(!local);
+      expect(String(await producer.more())).toBe('Subject: 1\r\n\r\nsmall\r\n');
+      if (local) expect(String(drop.readNow!(0))).toBe('Subject: 1\r\n\r\nsmall\r\n');
+      else expect(drop.readNow!(0)).toBeUndefined();
+      // An empty message (S=0) too: 0 bytes is not "at most the synchronous limit" when it is off.
+      if (!local) expect(drop.readNow!(1)).toBeUndefined();
+      await drop.release();
+    }
   });
 
   it('readNow leaves at most one descriptor open, and none once the caller has run on', async () => {
