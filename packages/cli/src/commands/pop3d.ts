@@ -8,6 +8,7 @@ interface Pop3dArgs extends GlobalArgs, AuthCacheArgs {
   port: number;
   host: string;
   maildirs: string;
+  'network-root': boolean;
   users: string;
   'tls-port'?: number;
   tls: boolean;
@@ -34,6 +35,11 @@ export const pop3dCommand: CommandModule<GlobalArgs, Pop3dArgs> = {
       .option('port', { type: 'number', default: 1110, describe: 'plain POP3 port (110 needs root); STLS upgrades' })
       .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to listen on (:: or 0.0.0.0 for all)' })
       .option('maildirs', { type: 'string', demandOption: true, describe: 'Maildir root: one Maildir per user at DIR/USER' })
+      .option('network-root', {
+        type: 'boolean',
+        default: false,
+        describe: 'the Maildirs are on a network filesystem (NFS, SMB): no synchronous reads of small messages',
+      })
       .option('users', { type: 'string', demandOption: true, describe: 'JSON users file (hashes from gorgon passwd; apopSecret for APOP)' })
       .option('tls-port', { type: 'number', describe: 'also listen for POP3 over implicit TLS (pop3s) here' })
       .option('tls', { type: 'boolean', default: false, describe: 'offer STLS even without --tls-port' })
@@ -62,6 +68,7 @@ export const pop3dCommand: CommandModule<GlobalArgs, Pop3dArgs> = {
         port: args.port,
         host: args.host,
         maildirs: args.maildirs,
+        networkRoot: args['network-root'],
         users: args.users,
         tlsPort: args['tls-port'],
         tls: args.tls,

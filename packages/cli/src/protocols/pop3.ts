@@ -23,6 +23,8 @@ export const pop3Section = z
     certDir: z.string().default('.gorgon-tls'),
     /** The Maildir root: one Maildir per user at MAILDIRS/USER. */
     maildirs: z.string(),
+    /** The Maildirs are on a network file system (NFS, SMB): no message is read synchronously. */
+    networkRoot: z.boolean().default(false),
     /** JSON users file (`gorgon passwd` makes the hashes; `apopSecret` enables APOP per user). */
     users: z.string(),
     mechanisms: z.array(z.enum(['user', 'apop', 'plain'])).min(1).default(['user', 'plain']),
@@ -86,7 +88,8 @@ export const pop3Protocol: SuiteProtocol<Pop3Section> = {
     }
     const tls = await loadTls('pop3', section, baseDir);
     const server: Pop3Server = createPop3Server({
-      maildrops: new MaildirStore(resolve(baseDir, section.maildirs)),
+      // The logger hears of Maildir entries that are not messages (symlinks, FIFOs), once each.
+      maildrops: new MaildirStore(resolve(baseDir, section.maildirs), { logger, ...(section.networkRoot ? { local: false } : {}) }),
       auth: new UsersFileAuthenticator(usersPath, { cacheTtlMs: section.authCacheSeconds * 1000 }),
       logger,
       mechanisms: section.mechanisms,
