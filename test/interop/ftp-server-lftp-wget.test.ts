@@ -4,7 +4,7 @@
  * fetch). Trees are compared file by file by checksum. Debian packages: lftp, wget.
  * @see RFC 959, RFC 3659 §7 (MLSD), RFC 4217
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { available, CI, need, PASSWORD, run, sha256, startFtp, treeSums, USER, type FtpFixture } from './ftp-server-fixtures.js';
@@ -41,6 +41,18 @@ describe.skipIf(!CI && !available(LFTP))('lftp', () => {
     expect(r.code, r.out).toBe(0);
     expect(await treeSums(join(f.dir, 'out'))).toEqual(await treeSums(join(f.root, 'pub')));
     expectMlsdUsed(f);
+  });
+
+  it('mirrors a file whose name is not UTF-8 (Latin-1) down with its exact name bytes', async () => {
+    f = await startFtp();
+    const name = Buffer.from('caf\xe9 latin-1.txt', 'latin1');
+    await writeFile(Buffer.concat([Buffer.from(`${join(f.root, 'pub')}/`), name]), 'latin-1 name\n');
+    const r = await lftp(f, 'mirror pub out');
+    expect(r.code, r.out).toBe(0);
+    const got = (await readdir(Buffer.from(join(f.dir, 'out')), { encoding: 'buffer' })).map((b) => b.toString('hex'));
+    expect(got).toContain(name.toString('hex'));
+    expect(await readFile(Buffer.concat([Buffer.from(`${join(f.dir, 'out')}/`), name]), 'utf8')).toBe('latin-1 name\n');
+    expect(got).toContain(Buffer.from('readme.txt').toString('hex'));
   });
 
   it('mirrors a tree up (mirror -R) with times and modes set afterwards', async () => {

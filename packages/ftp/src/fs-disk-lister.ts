@@ -19,14 +19,32 @@ export type ListedStats = Float64Array;
 const SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const { lstatSync } = require('node:fs');
+// A name holding bytes that are not UTF-8 comes as lone surrogates U+DC80 + byte (names.ts):
+// such a path goes to lstat as its exact bytes.
+const ESCAPED = /[\\uDC80-\\uDCFF]/u;
+const bytesOf = (path) => {
+  const parts = [];
+  let last = 0;
+  for (let i = 0; i < path.length; i++) {
+    const c = path.charCodeAt(i);
+    const paired = i > 0 && (path.charCodeAt(i - 1) & 0xfc00) === 0xd800;
+    if (c < 0xdc80 || c > 0xdcff || paired) continue;
+    parts.push(Buffer.from(path.slice(last, i)), Buffer.of(c - 0xdc00));
+    last = i + 1;
+  }
+  parts.push(Buffer.from(path.slice(last)));
+  return Buffer.concat(parts);
+};
 parentPort.on('message', ({ dir, joined }) => {
   const names = joined.split('\\0');
   const out = new Float64Array(names.length * ${LISTED_FIELDS});
   const prefix = dir.endsWith('/') ? dir : dir + '/';
+  const escaped = ESCAPED.test(joined) || ESCAPED.test(prefix);
   for (let i = 0, o = 0; i < names.length; i++, o += ${LISTED_FIELDS}) {
     let st;
     try {
-      st = lstatSync(prefix + names[i], { throwIfNoEntry: false });
+      const path = prefix + names[i];
+      st = lstatSync(escaped && ESCAPED.test(path) ? bytesOf(path) : path, { throwIfNoEntry: false });
     } catch {
       st = undefined;
     }

@@ -3,6 +3,7 @@ import { closeSync, constants, fstatSync, lstat as lstatCb, openSync, readSync, 
 import { link, lstat, mkdir, open, readdir, realpath, rename, rmdir, stat, unlink, utimes, chmod, type FileHandle } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { FileProducer } from '@gorgon/core';
+import { decodeName, hostPath as h } from './names.js';
 import { DirectoryLister, LISTED_FIELDS, LISTED_SYMLINK, sharedLister, type ListedStats } from './fs-disk-lister.js';
 import { baseName, FsError, parentPath, type FileKind, type FileStat, type FsErrorCode, type ReadableFile, type VirtualFs, type WritableFile, type WriteOptions } from './fs.js';
 
@@ -107,7 +108,7 @@ export class DiskFs implements VirtualFs {
   async stat(path: string): Promise<FileStat> {
     const real = await this.#resolve(path);
     try {
-      return toStat(baseName(path), await stat(real));
+      return toStat(baseName(path), await stat(h(real)));
     } catch (err) {
       throw toFsError(err, path);
     }
@@ -130,7 +131,9 @@ export class DiskFs implements VirtualFs {
     let names: string[];
     try {
       // Names only: the lstat of each entry says what it is (no Dirent object per entry).
-      names = await readdir(dir);
+      names = await readdir(h(dir));
+      // A name that is not UTF-8 came back with U+FFFD: read it again as bytes (names.ts).
+      if (names.some((name) => name.includes('\uFFFD'))) names = (await readdir(h(dir), { encoding: 'buffer' })).map(decodeName);
     } catch (err) {
       throw toFsError(err, path);
     }
@@ -178,7 +181,7 @@ export class DiskFs implements VirtualFs {
     const full = join(dir, name);
     try {
       const target = await this.#inside(full);
-      return target ? toStat(name, await stat(target)) : { ...toStat(name, await lstat(full)), kind: 'other' };
+      return target ? toStat(name, await stat(h(target))) : { ...toStat(name, await lstat(h(full))), kind: 'other' };
     } catch {
       return undefined;
     }
@@ -197,7 +200,7 @@ export class DiskFs implements VirtualFs {
           const i = next++;
           const name = names[i]!;
           running++;
-          lstatCb(join(dir, name), (err, st) => {
+          lstatCb(h(join(dir, name)), (err, st) => {
             running--;
             if (err) {
               // vanished between readdir and stat
@@ -222,7 +225,7 @@ export class DiskFs implements VirtualFs {
     let handle: FileHandle;
     try {
       // O_NONBLOCK: opening a FIFO planted in the root must not park a thread-pool thread.
-      handle = await open(real, constants.O_RDONLY | constants.O_NONBLOCK);
+      handle = await open(h(real), constants.O_RDONLY | constants.O_NONBLOCK);
     } catch (err) {
       throw toFsError(err, path);
     }
@@ -257,7 +260,7 @@ export class DiskFs implements VirtualFs {
     if (real === undefined) return undefined;
     let fd: number;
     try {
-      fd = openSync(real, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+      fd = openSync(h(real), constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
     } catch {
       return undefined;
     }
@@ -285,21 +288,21 @@ export class DiskFs implements VirtualFs {
     const name = baseName(path);
     if (name === '') throw new FsError('invalid-path', 'cannot write the root');
     const target = join(dir, name);
-    const existing = await lstat(target).catch(() => undefined);
+    const existing = await lstat(h(target)).catch(() => undefined);
     let real = target;
     if (existing?.isSymbolicLink()) {
       const inside = await this.#inside(target);
       if (!inside) throw new FsError('denied', `${path} points outside the root`);
       real = inside;
     }
-    const current = existing?.isSymbolicLink() ? await stat(real).catch(() => undefined) : existing;
+    const current = existing?.isSymbolicLink() ? await stat(h(real)).catch(() => undefined) : existing;
     if (current?.isDirectory()) throw new FsError('is-dir', `${path} is a directory`);
     if (options.mode === 'replace') return this.#replace(path, dir, target, current?.mode, options.exclusive === true);
     if (!current && options.mode === 'resume') throw new FsError('not-found', `${path} does not exist`);
     let handle: FileHandle;
     try {
       const flags = options.mode === 'append' ? constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT : constants.O_RDWR;
-      handle = await open(real, flags | constants.O_NONBLOCK, 0o644);
+      handle = await open(h(real), flags | constants.O_NONBLOCK, 0o644);
     } catch (err) {
       throw toFsError(err, path);
     }
@@ -340,7 +343,7 @@ export class DiskFs implements VirtualFs {
     const dst = join(await this.#resolve(parentPath(to)), baseName(to));
     if (baseName(from) === '' || baseName(to) === '') throw new FsError('denied', 'cannot rename the root');
     try {
-      await rename(src, dst);
+      await rename(h(src), h(dst));
     } catch (err) {
       throw toFsError(err, from);
     }
@@ -349,30 +352,30 @@ export class DiskFs implements VirtualFs {
   async mkdir(path: string): Promise<void> {
     const dir = await this.#resolve(parentPath(path));
     if (baseName(path) === '') throw new FsError('exists', '/ exists');
-    await mkdir(join(dir, baseName(path))).catch((err: unknown) => Promise.reject(toFsError(err, path)));
+    await mkdir(h(join(dir, baseName(path)))).catch((err: unknown) => Promise.reject(toFsError(err, path)));
   }
 
   async rmdir(path: string): Promise<void> {
     if (baseName(path) === '') throw new FsError('denied', 'cannot remove the root');
     const target = join(await this.#resolve(parentPath(path)), baseName(path));
-    await rmdir(target).catch((err: unknown) => Promise.reject(toFsError(err, path)));
+    await rmdir(h(target)).catch((err: unknown) => Promise.reject(toFsError(err, path)));
   }
 
   async unlink(path: string): Promise<void> {
     const target = join(await this.#resolve(parentPath(path)), baseName(path));
-    const st = await lstat(target).catch((err: unknown) => Promise.reject(toFsError(err, path)));
+    const st = await lstat(h(target)).catch((err: unknown) => Promise.reject(toFsError(err, path)));
     if (st.isDirectory()) throw new FsError('is-dir', `${path} is a directory`);
-    await unlink(target).catch((err: unknown) => Promise.reject(toFsError(err, path)));
+    await unlink(h(target)).catch((err: unknown) => Promise.reject(toFsError(err, path)));
   }
 
   async setMtime(path: string, mtime: Date): Promise<void> {
     const real = await this.#resolve(path);
-    await utimes(real, mtime, mtime).catch((err: unknown) => Promise.reject(toFsError(err, path)));
+    await utimes(h(real), mtime, mtime).catch((err: unknown) => Promise.reject(toFsError(err, path)));
   }
 
   async chmod(path: string, mode: number): Promise<void> {
     const real = await this.#resolve(path);
-    await chmod(real, mode & 0o7777).catch((err: unknown) => Promise.reject(toFsError(err, path)));
+    await chmod(h(real), mode & 0o7777).catch((err: unknown) => Promise.reject(toFsError(err, path)));
   }
 
   async #replace(path: string, dir: string, target: string, oldMode: number | undefined, exclusive: boolean): Promise<WritableFile> {
@@ -380,7 +383,7 @@ export class DiskFs implements VirtualFs {
     let handle: FileHandle;
     try {
       // 'wx' (O_EXCL) never follows a symlink planted under the temporary name.
-      handle = await open(temp, 'wx', oldMode === undefined ? 0o644 : oldMode & 0o7777);
+      handle = await open(h(temp), 'wx', oldMode === undefined ? 0o644 : oldMode & 0o7777);
     } catch (err) {
       throw toFsError(err, path);
     }
@@ -389,7 +392,7 @@ export class DiskFs implements VirtualFs {
       if (state !== 'open') return;
       state = 'aborted';
       await handle.close().catch(() => undefined);
-      await unlink(temp).catch(() => undefined);
+      await unlink(h(temp)).catch(() => undefined);
     };
     return {
       write: async (data) => {
@@ -404,10 +407,10 @@ export class DiskFs implements VirtualFs {
           await handle.sync();
           await handle.close();
           if (exclusive) {
-            await link(temp, target); // fails with EEXIST instead of replacing (STOU)
-            await unlink(temp);
+            await link(h(temp), h(target)); // fails with EEXIST instead of replacing (STOU)
+            await unlink(h(temp));
           } else {
-            await rename(temp, target);
+            await rename(h(temp), h(target));
           }
           state = 'committed';
           await syncDir(dir);
@@ -443,7 +446,7 @@ export class DiskFs implements VirtualFs {
     const root = this.#realRootValue;
     if (!this.#local || root === undefined || path.includes('\0')) return undefined;
     try {
-      const real = realpathSync.native(join(root, path));
+      const real = realpathNow(join(root, path));
       return isInside(root, real) ? real : undefined;
     } catch {
       return undefined;
@@ -457,7 +460,7 @@ export class DiskFs implements VirtualFs {
     const host = join(root, path);
     let real: string;
     try {
-      real = await realpath(host);
+      real = await realpathName(host);
     } catch (err) {
       // A missing entry: check its parent instead, so creating "new.txt" works.
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || path === '/' || path === '') throw toFsError(err, path);
@@ -471,12 +474,12 @@ export class DiskFs implements VirtualFs {
   /** The real target of `host` if it lies inside the root, else undefined. */
   async #inside(host: string): Promise<string | undefined> {
     const root = await this.#root();
-    const real = await realpath(host).catch(() => undefined);
+    const real = await realpathName(host).catch(() => undefined);
     return real !== undefined && isInside(root, real) ? real : undefined;
   }
 
   #root(): Promise<string> {
-    this.#realRoot ??= realpath(this.root).then(
+    this.#realRoot ??= realpathName(this.root).then(
       (real) => (this.#realRootValue = real),
       (err: unknown) => {
         this.#realRoot = undefined;
@@ -544,6 +547,29 @@ class ListedStat implements FileStat {
   }
 }
 
+/**
+ * realpath of a path that may hold bytes that are not UTF-8 (names.ts): as a string when it
+ * decodes cleanly (the usual case), else as bytes, decoded losslessly.
+ */
+async function realpathName(path: string): Promise<string> {
+  const host = h(path);
+  if (typeof host === 'string') {
+    const real = await realpath(host);
+    if (!real.includes('\uFFFD')) return real;
+  }
+  return decodeName(await realpath(host, { encoding: 'buffer' }));
+}
+
+/** realpathName with one synchronous call (see #resolveNow). */
+function realpathNow(path: string): string {
+  const host = h(path);
+  if (typeof host === 'string') {
+    const real = realpathSync.native(host);
+    if (!real.includes('\uFFFD')) return real;
+  }
+  return decodeName(realpathSync.native(host, { encoding: 'buffer' }));
+}
+
 function isInside(root: string, real: string): boolean {
   return real === root || real.startsWith(root.endsWith(sep) ? root : root + sep);
 }
@@ -573,7 +599,7 @@ async function writeAllv(handle: FileHandle, parts: Buffer[]): Promise<void> {
 }
 
 async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r').catch(() => undefined);
+  const handle = await open(h(dir), 'r').catch(() => undefined);
   if (!handle) return;
   await handle.sync().catch(() => undefined);
   await handle.close().catch(() => undefined);

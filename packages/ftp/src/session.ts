@@ -6,6 +6,7 @@ import { DataChannel, DataConnectionError } from './data-channel.js';
 import { TransferError } from './data-transfer.js';
 import { FsError } from './fs.js';
 import { MLST_FACTS, type MlstFact } from './list-format.js';
+import { decodeLatin1Line, toWire } from './names.js';
 import { BadPathError, resolvePath } from './path.js';
 import { formatReply, FtpReplyError, replies, type FtpReply } from './replies.js';
 
@@ -24,8 +25,8 @@ export interface ActiveTransfer {
   done: Promise<void>;
 }
 
-// Telnet IP/DM (and their UTF-8 replacement characters) that ftplib and others send before ABOR.
-const TELNET_PREFIX = /^[\uFFFD\u00FF\u00F4\u00F2\u00F1]+/;
+// Telnet IP/DM bytes (IAC IP IAC DM, as lines are read as latin1) that ftplib and others send before ABOR.
+const TELNET_PREFIX = /^[\u00FF\u00F4\u00F2\u00F1]+/;
 // ftplib sends "ABOR\r\n" with MSG_OOB: the final LF becomes the TCP urgent byte and never
 // reaches a reader without SO_OOBINLINE, so the line arrives as "ABOR\r" and stops there.
 const URGENT_ABOR = /(^|[\r\n\xf2])ABOR\r$/i;
@@ -75,7 +76,8 @@ export class FtpSession extends LineSession {
   #linesSeen = 0;
 
   constructor(channel: Channel, ctx: ServerContext, options: { implicitTls?: boolean } = {}) {
-    super(channel, { maxLineLength: ctx.limits.maxLineLength });
+    // latin1: one character per byte; onLine decodes names as bytes (names.ts), never U+FFFD.
+    super(channel, { maxLineLength: ctx.limits.maxLineLength, encoding: 'latin1' });
     this.ctx = ctx;
     if (options.implicitTls === true) this.#bits = IMPLICIT_TLS;
     ctx.sessionOpened(this);
@@ -199,7 +201,8 @@ export class FtpSession extends LineSession {
   /** Sends one reply. */
   reply(r: FtpReply): void {
     if (this.channel.isClosed) return;
-    this.push(formatReply(r));
+    // A name that came as bytes (not UTF-8) goes back as those bytes.
+    this.push(toWire(formatReply(r)));
   }
 
   /** True when the control connection is TLS (AUTH TLS or the implicit port). */
@@ -347,7 +350,7 @@ export class FtpSession extends LineSession {
       if (this.closing) return;
       // Only the start is trimmed: a path argument runs to the line end, spaces included, as
       // vsftpd reads it ("STOR victim " must not overwrite "victim"). @see RFC 959 §5.3.2
-      let line = part.replace(TELNET_PREFIX, '').replace(LEADING_BLANKS, '');
+      let line = decodeLatin1Line(part.replace(TELNET_PREFIX, '').replace(LEADING_BLANKS, ''));
       if (line.includes('\r\0')) line = line.replace(CR_NUL, '\r'); // RFC 2640 §3.1
       if (this.#is(URGENT_ABOR_SEEN) && line.trimEnd().toUpperCase() === 'ABOR') {
         this.#set(URGENT_ABOR_SEEN, false); // already answered when it arrived

@@ -2,6 +2,7 @@ import { IterableProducer } from '@gorgon/core';
 import { sendData } from '../data-transfer.js';
 import { baseName, FsError, type FileStat } from '../fs.js';
 import { joinBatches, joinLines, LsFormatter, MLST_FACTS, MlsxFormatter } from '../list-format.js';
+import { toWire } from '../names.js';
 import { escapeLineEnds } from '../path.js';
 import { FtpReplyError, replies } from '../replies.js';
 import type { FtpSession } from '../session.js';
@@ -40,7 +41,7 @@ async function entries(s: FtpSession, path: string): Promise<{ dir: boolean; lis
 
 /** Sends a listing's text (CRLF-terminated pieces) over the data connection: 150, data, 226. */
 function sendText(s: FtpSession, verb: string, path: string, pieces: Iterable<string> | AsyncIterable<string>): void {
-  const producer = new IterableProducer(pieces);
+  const producer = new IterableProducer(wirePieces(pieces));
   s.beginTransfer(
     verb,
     path,
@@ -56,6 +57,11 @@ function sendText(s: FtpSession, verb: string, path: string, pieces: Iterable<st
     },
     async () => void (await producer.close()),
   );
+}
+
+/** Listing text for the wire: a piece with a name that came as bytes (not UTF-8) goes as those bytes. */
+async function* wirePieces(pieces: Iterable<string> | AsyncIterable<string>): AsyncGenerator<string | Buffer> {
+  for await (const piece of pieces) yield toWire(piece);
 }
 
 /**
