@@ -8,6 +8,7 @@ export { connect, type ConnectOptions } from './client.js';
 export { CommandTable, splitCommand, type ArgumentRule, type CommandSpec, type GateRefusal } from './command-table.js';
 export { createCounters, type Counters } from './counters.js';
 export { CoreError, ReplyError, errorText, type CoreErrorCode } from './errors.js';
+export { isFdExhaustion, openFileLimit, type FdExhaustionCode } from './fd-watch.js';
 export { Framer, type FrameRange, type FrameStep, type FrameStepKind, type Terminator } from './framer.js';
 export { LineEscapingProducer, crlfLength, escapeMultiline, type LineEscapingOptions } from './line-escaping.js';
 export { LineSession, type LineSessionOptions } from './line-session.js';

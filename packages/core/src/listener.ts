@@ -3,6 +3,7 @@ import * as tls from 'node:tls';
 import { Channel, channelSettings, kSerial, kSettings, normaliseAddress, type ListenerChannelOptions } from './channel.js';
 import { createCounters, type Counters } from './counters.js';
 import { errorText } from './errors.js';
+import { FdWatch } from './fd-watch.js';
 import { silentLogger, type Logger } from './logger.js';
 import { Loop, tickForTimeouts, type Sweepable } from './loop.js';
 import { isTrusted, readProxyHeader, trustList, type ProxyInfo } from './proxy-protocol.js';
@@ -102,11 +103,16 @@ export function createListener(options: ListenerOptions, accept: (channel: Chann
   let sequence = 0;
   let closing: Promise<void> | undefined;
   const stopTick = options.onTick ? loop.onTick(options.onTick) : undefined;
+  // Out of descriptors, accepts fail where Node cannot see them: probe on the tick while bound.
+  const fds = new FdWatch(logger, counters);
+  let stopProbe: (() => void) | undefined;
 
   // Half-open: a client that sends its commands and then shuts down its side (`printf ... | nc`)
   // still gets every reply; the channel closes once they are written.
   const server = net.createServer({ pauseOnConnect: true, noDelay: true, allowHalfOpen: true });
-  server.on('error', (err) => logger.error({ event: 'listener-error' }, errorText(err)));
+  server.on('error', (err) => {
+    if (!fds.noteError(err)) logger.error({ event: 'listener-error' }, errorText(err));
+  });
   // No closure here captures the socket: a function context per connection would outlive it.
   server.on('connection', (socket) => {
     socket.on('error', ignoreError); // until a channel owns it; a reset before then is routine
@@ -227,6 +233,7 @@ export function createListener(options: ListenerOptions, accept: (channel: Chann
       else server.listen(portOrPath, host, done);
     });
     const address = server.address()!;
+    stopProbe ??= loop.onTick((now) => fds.probe(now));
     logger.info({ event: 'listen', address }, `${name} listening on ${formatAddress(address)}`);
     return address;
   }
@@ -249,6 +256,7 @@ export function createListener(options: ListenerOptions, accept: (channel: Chann
     await allClosed();
     await stopped;
     stopTick?.();
+    stopProbe?.();
     logger.info({ event: 'closed' }, `${name} closed`);
   }
 

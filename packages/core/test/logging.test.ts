@@ -50,7 +50,7 @@ describe('logging helpers', () => {
   it('createCounters starts every counter at zero', () => {
     expect(Object.values(createCounters()).every((v) => v === 0)).toBe(true);
     expect(Object.keys(createCounters()).sort()).toEqual(
-      ['active', 'bytesIn', 'bytesOut', 'commands', 'connections', 'errors', 'rejected', 'timeouts'].sort(),
+      ['active', 'bytesIn', 'bytesOut', 'commands', 'connections', 'errors', 'fdExhausted', 'rejected', 'timeouts'].sort(),
     );
   });
 });
