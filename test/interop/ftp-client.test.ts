@@ -222,7 +222,7 @@ describe.skipIf(!CI && !(hasVsftpd && hasPyftpdlib))('two stock servers at once'
       const again = await run('fetch', `ftp://127.0.0.1:${vs.port}/pub/sub/*`, `ftp://127.0.0.1:${vs.port}/pub/missing.bin`, '-o', out, '--progress', 'lines');
       expect(again.code).toBe(1);
       expect(again.out).toMatch(/^skip +nested\.txt \(already complete\)$/m);
-      expect(again.err).toContain(`gorgon: failed: pub/missing.bin on 127.0.0.1:${vs.port}: no such file or no permission (550`);
+      expect(again.err).toContain(`gorgon: failed missing.bin: pub/missing.bin on 127.0.0.1:${vs.port}: no such file or no permission (550`);
       expect(again.err).toMatch(/^gorgon: 1 of 2 files failed\.$/m);
 
       const wrong = await run('fetch', `ftp://bob:nope@127.0.0.1:${py.port}/big.bin`, '-o', out, '--progress', 'lines');

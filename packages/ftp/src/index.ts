@@ -34,7 +34,7 @@ export { FetchRun } from './fetch-scheduler.js';
 export { fetchFile, PART_SUFFIX, type FileFetchResult, type FileJob, type FileProgress } from './fetch-file.js';
 export { expandGlob, globToRegExp, type RemoteFile } from './fetch-glob.js';
 export { FetchUrlError, isGlob, parseFetchUrl, type FetchTarget, type FetchUrlDefaults } from './fetch-url.js';
-export { describeFetchError, isRetryable, isServerWide, type ErrorContext } from './fetch-errors.js';
+export { certificateProblem, describeFetchError, isRetryable, isServerWide, type ErrorContext } from './fetch-errors.js';
 export type { FetchEvent, FetchFileInfo, FetchOptions, FetchOutcome, FetchResult } from './fetch-types.js';
 // Server (the server engineer's lines).
 export { createFtpServer, ftpAttributes, parsePortRange, type AnonymousOptions, type FsFactory, type FtpServer, type FtpServerOptions } from './server.js';

@@ -1,6 +1,6 @@
 import { CoreError } from '@gorgon/core';
 import { describe, expect, it } from 'vitest';
-import { choosePassiveAddress, describeFetchError, FtpClientError, FtpError, isRetryable, isServerWide } from '../src/index.js';
+import { certificateProblem, choosePassiveAddress, describeFetchError, FtpClientError, FtpError, isRetryable, isServerWide } from '../src/index.js';
 
 const at = { host: 'ftp.example.org', port: 21, user: 'alice', path: 'pub/a.txt' };
 const reply = (code: number, text: string) => ({ code, lines: [text] });
@@ -22,6 +22,26 @@ describe('describeFetchError: one sentence for people', () => {
     [new Error('odd'), 'pub/a.txt: odd.'],
   ])('%s', (err, sentence) => {
     expect(describeFetchError(err, at)).toBe(sentence);
+  });
+
+  it('says the host once when the connection fails for another reason', () => {
+    const odd = new FtpClientError('connect-failed', 'cannot connect to ftp.example.org:21: socket hang up', {
+      cause: new CoreError('connect-failed', 'cannot connect to ftp.example.org:21: socket hang up', { cause: new Error('socket hang up') }),
+    });
+    expect(describeFetchError(odd, at)).toBe('cannot connect to ftp.example.org:21: socket hang up.');
+  });
+
+  it('names a refused certificate in words, not an OpenSSL code, and never retries it', () => {
+    const selfSigned = new FtpClientError('connect-failed', 'cannot connect', {
+      cause: new CoreError('connect-failed', 'x', { cause: Object.assign(new Error('self-signed certificate'), { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' }) }),
+    });
+    expect(describeFetchError(selfSigned, at)).toBe('the certificate of ftp.example.org:21 is not trusted: it is self-signed, so no authority this machine trusts vouches for it.');
+    expect(isRetryable(selfSigned)).toBe(false);
+    expect(isServerWide(selfSigned)).toBe(true);
+    // The client's own check by address after AUTH TLS carries the code in its message.
+    const expired = new FtpClientError('tls-failed', 'TLS handshake failed: CERT_HAS_EXPIRED');
+    expect(certificateProblem(expired)).toBe('it has expired');
+    expect(certificateProblem(refused('ECONNREFUSED'))).toBeUndefined();
   });
 
   it('brackets IPv6 hosts', () => {

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { FetchUrlError, fetchFiles, type FetchOptions, type PassiveMode } from '@gorgon/ftp';
+import { certificateProblem, FetchUrlError, fetchFiles, type FetchOptions, type FetchOutcome, type PassiveMode } from '@gorgon/ftp';
 import { CliError, messageOf } from '../errors.js';
 import { barView, humanBytes, lineView } from './fetch-progress.js';
 import { loggerFor, type GlobalArgs } from './options.js';
@@ -21,6 +21,21 @@ interface FetchArgs extends GlobalArgs {
   timeout: number;
   passive: PassiveMode;
   progress: 'auto' | 'bars' | 'lines';
+}
+
+/** What to do about a certificate that did not verify: the flags a person has for it. */
+const certificateHint = (it: string): string => `to trust ${it}, give --ca-file with the server's certificate or its CA (PEM), or skip the check with --insecure`;
+
+/** A sentence that ends in a full stop, with `clause` added before it. */
+function extend(message: string, clause: string): string {
+  return `${message.replace(/[.!?]$/, '')}; ${clause}.`;
+}
+
+/** The stderr line of one failure: the file it concerns (as the line view names it), then why. */
+function failureLine(f: FetchOutcome, base: string): string {
+  const path = f.file?.localPath;
+  const name = path === undefined ? f.url : path.startsWith(base) ? path.slice(base.length).replace(/^[/\\]/, '') : path;
+  return `gorgon: failed ${name}: ${f.message ?? 'failed.'}\n`;
 }
 
 function positiveInteger(value: number, flag: string, min: number): true {
@@ -117,12 +132,15 @@ export const fetchCommand: CommandModule<GlobalArgs, FetchArgs> = {
       return;
     }
     const messages = [...new Set(result.failed.map((f) => f.message ?? 'failed.'))];
+    // A certificate is refused for good, not retried: say once what the person can do about it.
+    const untrusted = result.failed.some((f) => certificateProblem(f.error) !== undefined);
     // Nothing fetched and one cause (a wrong password, an unreachable host): that one sentence.
-    if (messages.length === 1 && result.done + result.skipped === 0) throw new CliError(messages[0]!);
-    for (const f of result.failed) {
-      process.stderr.write(`gorgon: failed: ${f.message ?? `${f.file?.remotePath ?? f.url}.`}\n`);
+    if (messages.length === 1 && result.done + result.skipped === 0) {
+      throw new CliError(untrusted ? extend(messages[0]!, certificateHint('it')) : messages[0]!);
     }
+    for (const f of result.failed) process.stderr.write(failureLine(f, out));
     if (controller.signal.aborted) throw new CliError('interrupted; run the same command again to resume.', 130);
-    throw new CliError(`${result.failed.length} of ${total} file${total === 1 ? '' : 's'} failed.`);
+    const summary = `${result.failed.length} of ${total} file${total === 1 ? '' : 's'} failed.`;
+    throw new CliError(untrusted ? extend(summary, certificateHint('the certificate')) : summary);
   },
 };
