@@ -1,11 +1,22 @@
 import type { AddressInfo } from 'node:net';
 import { formatAddress, type Logger } from '@gorgon/core';
-import { describeListenError } from './errors.js';
+import { CliError, describeListenError, messageOf } from './errors.js';
+import { dropPrivileges, warnIfRoot, type Identity } from './privileges.js';
 
 /** A server the CLI runs: what every createXServer returns. */
 export interface RunnableServer {
   listen(port: number, host?: string): Promise<AddressInfo>;
   close(options?: { timeoutMs?: number }): Promise<void>;
+}
+
+/** Something SIGHUP reads again: a users file, a certificate and key. */
+export interface Reloader {
+  /** What it is, for the log: "pop3 users file /etc/gorgon/users.json". */
+  what: string;
+  /** Reads it again; resolves with a detail for the log ("3 users"), or throws. */
+  reload(): Promise<string | undefined>;
+  /** False when a failed reload does not keep the old one in force (the log then says so). */
+  keepsOld?: boolean;
 }
 
 /** One daemon to start: its name for messages, the server, and where it listens. */
@@ -16,13 +27,53 @@ export interface DaemonSpec {
   host: string;
   /** How to move this listener when its port is in use (default: "pick another with --port"). */
   inUseAdvice?: string;
+  /** What SIGHUP reloads for this daemon (given once when two specs share one server). */
+  reloaders?: Reloader[];
+}
+
+/** How {@link runDaemons} runs: the user to become after binding, if any. */
+export interface RunOptions {
+  runAs?: Identity | undefined;
+}
+
+/**
+ * A daemon's whole life: start every listener, drop root, then serve until SIGINT or SIGTERM,
+ * reloading users files and certificates on SIGHUP, as Dovecot, vsftpd and INN do: new
+ * connections get the new users and certificates, open ones keep theirs, and whatever fails to
+ * load is reported with the old one kept. Other settings are read only at start-up.
+ */
+export async function runDaemons(specs: DaemonSpec[], log: Logger, options: RunOptions = {}): Promise<void> {
+  const reloaders = specs.flatMap((spec) => spec.reloaders ?? []);
+  let phase: 'starting' | 'running' | 'stopping' = 'starting';
+  let pending = false;
+  let reloading = Promise.resolve();
+  // One listener for the whole life: removing Node's last SIGHUP listener restores the default
+  // action (exit), so swapping listeners between phases could let a signal kill the process.
+  const onHangup = (): void => {
+    if (phase === 'starting') pending = true;
+    // Signals that arrive while a reload runs make one more reload after it.
+    else if (phase === 'running') reloading = reloading.then(() => reloadAll(reloaders, log));
+  };
+  process.on('SIGHUP', onHangup);
+  try {
+    const stop = await startDaemons(specs, log, options);
+    phase = 'running';
+    if (pending) onHangup();
+    await untilSignal(async () => {
+      phase = 'stopping';
+      await stop();
+    }, log);
+  } finally {
+    process.off('SIGHUP', onHangup);
+  }
 }
 
 /**
  * Starts every daemon, or none: if one cannot listen, those already started are closed and the
- * error is thrown as one sentence. Returns a function that closes them all.
+ * error is thrown as one sentence. Then drops root when asked (warns when still root otherwise)
+ * and logs `ready`. Returns a function that closes them all.
  */
-export async function startDaemons(specs: DaemonSpec[], log: Logger): Promise<() => Promise<void>> {
+export async function startDaemons(specs: DaemonSpec[], log: Logger, options: RunOptions = {}): Promise<() => Promise<void>> {
   const started: DaemonSpec[] = [];
   const stopAll = async (): Promise<void> => {
     await Promise.all(started.map((d) => d.server.close({ timeoutMs: 5000 })));
@@ -37,6 +88,14 @@ export async function startDaemons(specs: DaemonSpec[], log: Logger): Promise<()
       throw describeListenError(err, spec.name, spec.port, spec.host, spec.inUseAdvice);
     }
   }
+  try {
+    if (options.runAs) dropPrivileges(options.runAs, log);
+    else warnIfRoot(log);
+  } catch (err) {
+    await stopAll();
+    throw err instanceof CliError ? err : new CliError(`cannot run as user "${options.runAs?.user}": ${messageOf(err)}`);
+  }
+  log.info({ event: 'ready', daemons: specs.map((s) => s.name) }, `ready: ${specs.map((s) => s.name).join(', ')}`);
   return stopAll;
 }
 
@@ -60,4 +119,25 @@ export function untilSignal(stop: () => Promise<void>, log: Logger): Promise<voi
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   });
+}
+
+/** One info line naming what was reloaded, and one warn line per thing that failed. */
+export async function reloadAll(reloaders: Reloader[], log: Logger): Promise<void> {
+  const results = await Promise.all(
+    reloaders.map(async (r) => {
+      try {
+        const detail = await r.reload();
+        return { r, ok: true as const, text: detail ? `${r.what} (${detail})` : r.what };
+      } catch (err) {
+        return { r, ok: false as const, text: messageOf(err) };
+      }
+    }),
+  );
+  for (const failed of results.filter((x) => !x.ok)) {
+    const consequence = failed.r.keepsOld === false ? '' : '; the old one stays in force';
+    log.warn({ event: 'reload-failed', signal: 'SIGHUP', what: failed.r.what, error: failed.text }, `SIGHUP: cannot reload ${failed.r.what}: ${failed.text}${consequence}`);
+  }
+  const reloaded = results.filter((x) => x.ok).map((x) => x.text);
+  const list = reloaded.length > 0 ? `reloaded ${reloaded.join(', ')}` : 'nothing reloaded';
+  log.info({ event: 'reload', signal: 'SIGHUP', reloaded }, `SIGHUP: ${list}; other settings need a restart`);
 }

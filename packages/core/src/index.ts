@@ -39,5 +39,5 @@ export {
   type ProxyInfo,
   type ProxyParse,
 } from './proxy-protocol.js';
-export { createDemoCertificate, ensureDemoCertificate, toSecureContext, type DemoCertificate, type TlsServerOptions } from './tls.js';
+export { createDemoCertificate, ensureDemoCertificate, replaceSecureContext, toSecureContext, type DemoCertificate, type TlsServerOptions } from './tls.js';
 export * from './auth/index.js';

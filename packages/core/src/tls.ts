@@ -83,6 +83,19 @@ export function toSecureContext(options: TlsServerOptions): tls.SecureContext {
   return tls.createSecureContext({ cert: options.cert, key: options.key, minVersion: 'TLSv1.2' });
 }
 
+/**
+ * Puts a new certificate and key into a context already in use, as `tls.Server#setSecureContext`
+ * does for Node's own servers: connections that start afterwards (implicit TLS, STLS, AUTH TLS,
+ * FTP data) get the new pair, connections already open keep the one they were made with. The
+ * context object is shared by every place that took it at start-up, so its native handle is
+ * replaced rather than the object: each new TLS socket reads `context` when it is made. Throws,
+ * leaving `target` untouched, when the pair is unusable (bad PEM, key not matching the cert).
+ */
+export function replaceSecureContext(target: tls.SecureContext, options: { cert: string | Buffer; key: string | Buffer }): void {
+  const fresh = toSecureContext(options);
+  (target as { context: unknown }).context = fresh.context;
+}
+
 /** A demo certificate on disk. */
 export interface DemoCertificate {
   cert: string;

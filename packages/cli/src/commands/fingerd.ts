@@ -1,10 +1,10 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { parseSection } from '../config.js';
-import { startDaemons, untilSignal } from '../daemon.js';
+import { runDaemons } from '../daemon.js';
 import { fingerSection, fingerProtocol } from '../protocols/finger.js';
-import { checkPort, loggerFor, type GlobalArgs, limitOptions } from './options.js';
+import { checkPort, loggerFor, type GlobalArgs, runAsFrom, runAsOptions, type RunAsArgs, limitOptions } from './options.js';
 
-interface FingerdArgs extends GlobalArgs {
+interface FingerdArgs extends GlobalArgs, RunAsArgs {
   port: number;
   host: string;
   users?: string;
@@ -22,7 +22,7 @@ export const fingerdCommand: CommandModule<GlobalArgs, FingerdArgs> = {
   command: 'fingerd',
   describe: 'run the finger daemon (RFC 1288)',
   builder: (yargs: Argv<GlobalArgs>) =>
-    limitOptions(yargs)
+    runAsOptions(limitOptions(yargs))
       .option('port', { type: 'number', default: 7979, describe: 'TCP port (79 needs root)' })
       .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to listen on (:: or 0.0.0.0 for all)' })
       .option('users', { type: 'string', describe: 'JSON users file (login, name, office, plan, …)' })
@@ -34,6 +34,7 @@ export const fingerdCommand: CommandModule<GlobalArgs, FingerdArgs> = {
       .example('$0 fingerd --users users.json --port 7979', 'serve a JSON directory on port 7979'),
   handler: async (args: ArgumentsCamelCase<FingerdArgs>) => {
     const log = loggerFor(args);
+    const runAs = runAsFrom(args);
     const section = parseSection(
       fingerSection,
       {
@@ -51,7 +52,6 @@ export const fingerdCommand: CommandModule<GlobalArgs, FingerdArgs> = {
       'fingerd',
     );
     const daemons = await fingerProtocol.build(section, { logger: log, baseDir: process.cwd() });
-    const stop = await startDaemons(daemons, log);
-    await untilSignal(stop, log);
+    await runDaemons(daemons, log, { runAs });
   },
 };

@@ -1,10 +1,10 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { parseSection } from '../config.js';
-import { startDaemons, untilSignal } from '../daemon.js';
+import { runDaemons } from '../daemon.js';
 import { ftpProtocol, ftpSection } from '../protocols/ftp.js';
-import { authCacheOption, checkPort, loggerFor, type AuthCacheArgs, type GlobalArgs, limitOptions } from './options.js';
+import { authCacheOption, checkPort, loggerFor, type AuthCacheArgs, type GlobalArgs, runAsFrom, runAsOptions, type RunAsArgs, limitOptions } from './options.js';
 
-interface FtpdArgs extends GlobalArgs, AuthCacheArgs {
+interface FtpdArgs extends GlobalArgs, RunAsArgs, AuthCacheArgs {
   port: number;
   host: string;
   root: string;
@@ -33,7 +33,7 @@ export const ftpdCommand: CommandModule<GlobalArgs, FtpdArgs> = {
   command: 'ftpd',
   describe: 'run the FTP daemon (RFC 959, FTPS)',
   builder: (yargs: Argv<GlobalArgs>) =>
-    authCacheOption(limitOptions(yargs))
+    authCacheOption(runAsOptions(limitOptions(yargs)))
       .option('port', { type: 'number', default: 2121, describe: 'control port (21 needs root)' })
       .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to listen on (:: or 0.0.0.0 for all)' })
       .option('root', { type: 'string', demandOption: true, describe: 'directory to serve' })
@@ -61,6 +61,7 @@ export const ftpdCommand: CommandModule<GlobalArgs, FtpdArgs> = {
       .example('$0 ftpd --root ./files --users users.json --tls-port 2990', 'users from a file, FTPS on 2990 and AUTH TLS on 2121'),
   handler: async (args: ArgumentsCamelCase<FtpdArgs>) => {
     const log = loggerFor(args);
+    const runAs = runAsFrom(args);
     const section = parseSection(
       ftpSection,
       {
@@ -90,7 +91,6 @@ export const ftpdCommand: CommandModule<GlobalArgs, FtpdArgs> = {
       'ftpd',
     );
     const daemons = await ftpProtocol.build(section, { logger: log, baseDir: process.cwd() });
-    const stop = await startDaemons(daemons, log);
-    await untilSignal(stop, log);
+    await runDaemons(daemons, log, { runAs });
   },
 };

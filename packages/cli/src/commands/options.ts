@@ -1,5 +1,7 @@
 import type { Argv } from 'yargs';
+import { UsageError } from '../errors.js';
 import { createCliLogger, type LogFormat, type LogLevel } from '../logging.js';
+import { resolveRunAs, type Identity, type RunAs } from '../privileges.js';
 
 /** Options every command has. */
 export interface GlobalArgs {
@@ -60,4 +62,28 @@ export function authCacheOption<T>(yargs: Argv<T>): Argv<T & AuthCacheArgs> {
     default: 60,
     describe: 'seconds a successful login is remembered, sparing its scrypt check (0: off; an edit of the users file empties it)',
   });
+}
+
+/** `--user`/`--group`: who a daemon started as root becomes once its ports are bound. */
+export interface RunAsArgs {
+  user?: string;
+  group?: string;
+}
+
+export function runAsOptions<T>(yargs: Argv<T>): Argv<T & RunAsArgs> {
+  return yargs
+    .option('user', { type: 'string', describe: 'started as root: become this user once every port is bound' })
+    .option('group', { type: 'string', describe: "with --user: this group instead of the user's own groups" });
+}
+
+/**
+ * The identity to switch to, from the flags or else the config's `runAs`, resolved before any
+ * port is bound (an unknown user stops the start with one sentence).
+ */
+export function runAsFrom(args: RunAsArgs, config?: RunAs): Identity | undefined {
+  if (args.group !== undefined && args.user === undefined && config === undefined) throw new UsageError('--group needs --user.');
+  const user = args.user ?? config?.user;
+  if (user === undefined) return undefined;
+  const group = args.group ?? (args.user === undefined ? config?.group : undefined);
+  return resolveRunAs({ user, group });
 }

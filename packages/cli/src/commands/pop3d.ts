@@ -1,10 +1,10 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { parseSection } from '../config.js';
-import { startDaemons, untilSignal } from '../daemon.js';
+import { runDaemons } from '../daemon.js';
 import { pop3Protocol, pop3Section } from '../protocols/pop3.js';
-import { authCacheOption, checkPort, loggerFor, type AuthCacheArgs, type GlobalArgs, limitOptions } from './options.js';
+import { authCacheOption, checkPort, loggerFor, type AuthCacheArgs, type GlobalArgs, runAsFrom, runAsOptions, type RunAsArgs, limitOptions } from './options.js';
 
-interface Pop3dArgs extends GlobalArgs, AuthCacheArgs {
+interface Pop3dArgs extends GlobalArgs, RunAsArgs, AuthCacheArgs {
   port: number;
   host: string;
   maildirs: string;
@@ -31,7 +31,7 @@ export const pop3dCommand: CommandModule<GlobalArgs, Pop3dArgs> = {
   command: 'pop3d',
   describe: 'run the POP3 daemon (RFC 1939, STLS, AUTH PLAIN, APOP) over Maildirs',
   builder: (yargs: Argv<GlobalArgs>) =>
-    authCacheOption(limitOptions(yargs))
+    authCacheOption(runAsOptions(limitOptions(yargs)))
       .option('port', { type: 'number', default: 1110, describe: 'plain POP3 port (110 needs root); STLS upgrades' })
       .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to listen on (:: or 0.0.0.0 for all)' })
       .option('maildirs', { type: 'string', demandOption: true, describe: 'Maildir root: one Maildir per user at DIR/USER' })
@@ -62,6 +62,7 @@ export const pop3dCommand: CommandModule<GlobalArgs, Pop3dArgs> = {
       .example('$0 pop3d --maildirs ./mail --users users.json --tls-port 1995', 'also pop3s on 1995, STLS on 1110'),
   handler: async (args: ArgumentsCamelCase<Pop3dArgs>) => {
     const log = loggerFor(args);
+    const runAs = runAsFrom(args);
     const section = parseSection(
       pop3Section,
       {
@@ -89,7 +90,6 @@ export const pop3dCommand: CommandModule<GlobalArgs, Pop3dArgs> = {
       'pop3d',
     );
     const daemons = await pop3Protocol.build(section, { logger: log, baseDir: process.cwd() });
-    const stop = await startDaemons(daemons, log);
-    await untilSignal(stop, log);
+    await runDaemons(daemons, log, { runAs });
   },
 };

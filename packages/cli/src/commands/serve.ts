@@ -2,13 +2,13 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { loadConfig, type SuiteConfig } from '../config.js';
-import { startDaemons, untilSignal, type DaemonSpec } from '../daemon.js';
+import { runDaemons, type DaemonSpec } from '../daemon.js';
 import { CliError } from '../errors.js';
 import { createCliLogger } from '../logging.js';
 import { protocols } from '../protocols/index.js';
-import type { GlobalArgs } from './options.js';
+import { runAsFrom, runAsOptions, type GlobalArgs, type RunAsArgs } from './options.js';
 
-interface ServeArgs extends GlobalArgs {
+interface ServeArgs extends GlobalArgs, RunAsArgs {
   config?: string;
   demo: boolean;
   data: string;
@@ -20,7 +20,7 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
   command: 'serve',
   describe: 'run every configured daemon in one process',
   builder: (yargs: Argv<GlobalArgs>) =>
-    yargs
+    runAsOptions(yargs)
       .option('config', { alias: 'c', type: 'string', describe: 'YAML config file (default ./gorgon.yaml if present)' })
       .option('demo', { type: 'boolean', default: false, describe: 'create demo data and serve every protocol on its default port' })
       .option('data', { type: 'string', default: './demo-data', describe: 'where --demo writes its data' })
@@ -34,6 +34,7 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
   handler: async (args: ArgumentsCamelCase<ServeArgs>) => {
     const config = await chooseConfig(args);
     const log = createCliLogger(config.log?.format ?? args['log-format'], config.log?.level ?? args['log-level']);
+    const runAs = runAsFrom(args, config.runAs);
     const daemons: DaemonSpec[] = [];
     for (const protocol of protocols) {
       const section = config.sections.get(protocol.key);
@@ -53,9 +54,8 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
     }
     if (daemons.length === 0) throw new CliError('serve: the config enables no daemon.');
     if (args['ephemeral-ports']) for (const daemon of daemons) daemon.port = 0;
-    const stop = await startDaemons(daemons, log);
     if (args.demo) log.info({ event: 'demo', data: resolve(args.data) }, `demo data in ${resolve(args.data)}`);
-    await untilSignal(stop, log);
+    await runDaemons(daemons, log, { runAs });
   },
 };
 

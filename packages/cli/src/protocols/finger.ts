@@ -3,6 +3,8 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { createFingerServer, JsonUserDirectory, loadJsonUsers, SystemUserDirectory, type UserDirectory } from '@gorgon/finger';
 import type { SuiteProtocol } from './protocol.js';
+import { userCount } from './shared.js';
+import type { Reloader } from '../daemon.js';
 import { CliError, messageOf } from '../errors.js';
 
 /** The `finger:` section of the config file. */
@@ -76,6 +78,7 @@ export const fingerProtocol: SuiteProtocol<FingerSection> = {
   async build(section, { logger, baseDir }) {
     if (!section.enabled) return [];
     let directory: UserDirectory;
+    const reloaders: Reloader[] = [];
     if (section.users) {
       const path = resolve(baseDir, section.users);
       try {
@@ -84,6 +87,12 @@ export const fingerProtocol: SuiteProtocol<FingerSection> = {
         throw new CliError(`finger: ${messageOf(err)}`);
       }
       directory = new JsonUserDirectory(path);
+      // The directory reads the file again whenever it changes; SIGHUP checks it and says so.
+      reloaders.push({
+        what: `finger users file ${path}`,
+        reload: async () => userCount((await loadJsonUsers(path)).length),
+        keepsOld: false,
+      });
     } else if (section.systemUsers) {
       directory = new SystemUserDirectory();
     } else {
@@ -98,6 +107,6 @@ export const fingerProtocol: SuiteProtocol<FingerSection> = {
       ...(section.maxConnectionsPerIp === undefined ? {} : { maxConnectionsPerIp: section.maxConnectionsPerIp }),
       ...(section.proxyTrusted ? { proxyProtocol: { trusted: section.proxyTrusted } } : {}),
     });
-    return [{ name: 'fingerd', server, port: section.port, host: section.host }];
+    return [{ name: 'fingerd', server, port: section.port, host: section.host, reloaders }];
   },
 };

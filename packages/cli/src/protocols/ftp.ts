@@ -1,12 +1,12 @@
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { hashPassword, loadUsersFile, UsersFileAuthenticator } from '@gorgon/core';
+import { hashPassword, UsersFileAuthenticator } from '@gorgon/core';
 import { createFtpServer, parsePermissions, parsePortRange, type FtpServer } from '@gorgon/ftp';
-import type { DaemonSpec } from '../daemon.js';
+import type { DaemonSpec, Reloader } from '../daemon.js';
 import { CliError, messageOf } from '../errors.js';
 import type { SuiteProtocol } from './protocol.js';
-import { exists, loadTls } from './shared.js';
+import { exists, loadTls, loadUsers } from './shared.js';
 
 /** The `ftp:` section of the config file. */
 export const ftpSection = z
@@ -93,14 +93,10 @@ export const ftpProtocol: SuiteProtocol<FtpSection> = {
     const rootStat = await stat(root).catch(() => undefined);
     if (!rootStat?.isDirectory()) throw new CliError(`ftp: the root ${root} is not a directory.`);
     let auth: UsersFileAuthenticator | undefined;
+    const reloaders: Reloader[] = [];
     if (section.users) {
-      const usersPath = resolve(baseDir, section.users);
-      try {
-        await loadUsersFile(usersPath);
-      } catch (err) {
-        throw new CliError(`ftp: ${messageOf(err)}`);
-      }
-      auth = new UsersFileAuthenticator(usersPath, { cacheTtlMs: section.authCacheSeconds * 1000 });
+      auth = new UsersFileAuthenticator(resolve(baseDir, section.users), { cacheTtlMs: section.authCacheSeconds * 1000 });
+      reloaders.push(await loadUsers('ftp', auth));
     } else if (!section.anonymous) {
       throw new CliError('ftp: nobody can log in: give --users FILE, --anonymous, or both.');
     }
@@ -115,6 +111,7 @@ export const ftpProtocol: SuiteProtocol<FtpSection> = {
       throw new CliError(`ftp: --masquerade must be an IPv4 address, got "${section.masquerade}".`);
     }
     const tls = await loadTls('ftp', section, baseDir);
+    if (tls) reloaders.push(tls.reloader);
     const server: FtpServer = createFtpServer({
       root,
       ...(section.networkRoot ? { disk: { local: false } } : {}),
@@ -131,13 +128,13 @@ export const ftpProtocol: SuiteProtocol<FtpSection> = {
         ...(section.maxAuthFailures === undefined ? {} : { maxAuthFailures: section.maxAuthFailures }),
       },
       ...(auth ? { auth } : {}),
-      ...(tls ? { tls } : {}),
+      ...(tls ? { tls: tls.options } : {}),
       ...(passivePorts ? { passivePorts } : {}),
       ...(section.masquerade ? { masquerade: section.masquerade } : {}),
       ...(section.proxyTrusted ? { proxyProtocol: { trusted: section.proxyTrusted } } : {}),
     });
     if (section.demoNote) logger.info({ event: 'demo', protocol: 'ftp' }, section.demoNote);
-    const daemons: DaemonSpec[] = [{ name: 'ftpd', server, port: section.port, host: section.host }];
+    const daemons: DaemonSpec[] = [{ name: 'ftpd', server, port: section.port, host: section.host, reloaders }];
     if (section.tlsPort !== undefined) {
       // One server, two listeners: the ftps entry binds the implicit-TLS port; close() stops both.
       const implicit = { listen: server.listenImplicitTls.bind(server), close: server.close.bind(server) };

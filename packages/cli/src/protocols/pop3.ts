@@ -1,12 +1,12 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { hashPassword, loadUsersFile, UsersFileAuthenticator } from '@gorgon/core';
+import { hashPassword, UsersFileAuthenticator } from '@gorgon/core';
 import { createPop3Server, deliver, MaildirStore, type Pop3Server } from '@gorgon/pop3';
 import type { DaemonSpec } from '../daemon.js';
 import { CliError, messageOf } from '../errors.js';
 import type { SuiteProtocol } from './protocol.js';
-import { exists, loadTls } from './shared.js';
+import { exists, loadTls, loadUsers } from './shared.js';
 
 /** The `pop3:` section of the config file. */
 export const pop3Section = z
@@ -80,17 +80,15 @@ export const pop3Protocol: SuiteProtocol<Pop3Section> = {
 
   async build(section, { logger, baseDir }) {
     if (!section.enabled) return [];
-    const usersPath = resolve(baseDir, section.users);
-    try {
-      await loadUsersFile(usersPath); // one sentence at start-up, not a failure at the first login
-    } catch (err) {
-      throw new CliError(`pop3: ${messageOf(err)}`);
-    }
+    const auth = new UsersFileAuthenticator(resolve(baseDir, section.users), { cacheTtlMs: section.authCacheSeconds * 1000 });
+    // Read now: one sentence at start-up, not a failure at the first login.
+    const reloaders = [await loadUsers('pop3', auth)];
     const tls = await loadTls('pop3', section, baseDir);
+    if (tls) reloaders.push(tls.reloader);
     const server: Pop3Server = createPop3Server({
       // The logger hears of Maildir entries that are not messages (symlinks, FIFOs), once each.
       maildrops: new MaildirStore(resolve(baseDir, section.maildirs), { logger, ...(section.networkRoot ? { local: false } : {}) }),
-      auth: new UsersFileAuthenticator(usersPath, { cacheTtlMs: section.authCacheSeconds * 1000 }),
+      auth,
       logger,
       mechanisms: section.mechanisms,
       requireTlsForPlaintext: section.requireTls,
@@ -102,11 +100,11 @@ export const pop3Protocol: SuiteProtocol<Pop3Section> = {
         ...(section.maxConnectionsPerIp === undefined ? {} : { maxConnectionsPerIp: section.maxConnectionsPerIp }),
         ...(section.maxAuthFailures === undefined ? {} : { maxAuthFailures: section.maxAuthFailures }),
       },
-      ...(tls ? { tls } : {}),
+      ...(tls ? { tls: tls.options } : {}),
       ...(section.proxyTrusted ? { proxyProtocol: { trusted: section.proxyTrusted } } : {}),
     });
     if (section.demoNote) logger.info({ event: 'demo', protocol: 'pop3' }, section.demoNote);
-    const daemons: DaemonSpec[] = [{ name: 'pop3d', server, port: section.port, host: section.host }];
+    const daemons: DaemonSpec[] = [{ name: 'pop3d', server, port: section.port, host: section.host, reloaders }];
     if (section.tlsPort !== undefined) {
       // One server, two listeners: the pop3s entry listens with implicit TLS; close() stops both.
       const implicit = { listen: server.listenTls.bind(server), close: server.close.bind(server) };

@@ -1,6 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { ensureDemoCertificate, type TlsServerOptions } from '@gorgon/core';
+import { ensureDemoCertificate, replaceSecureContext, toSecureContext, type TlsServerOptions, type UsersFileAuthenticator } from '@gorgon/core';
+import type { Reloader } from '../daemon.js';
 import { CliError, messageOf } from '../errors.js';
 
 /** True when `path` exists (file or directory). */
@@ -20,21 +21,73 @@ export interface TlsSection {
   certDir: string;
 }
 
+/** A daemon's certificate: the options for its server, and how SIGHUP reads it again. */
+export interface TlsSetup {
+  options: TlsServerOptions;
+  reloader: Reloader;
+}
+
 /**
  * The certificate a daemon serves TLS with: the `cert`/`key` files when given, else the
- * self-signed demo certificate (made once under `certDir`). Undefined when TLS is off.
+ * self-signed demo certificate (made once under `certDir`). Undefined when TLS is off. The
+ * context is built here, once, so that SIGHUP can put a new pair into it for new connections.
  */
-export async function loadTls(protocol: string, section: TlsSection, baseDir: string): Promise<TlsServerOptions | undefined> {
+export async function loadTls(protocol: string, section: TlsSection, baseDir: string): Promise<TlsSetup | undefined> {
   if (!section.tls && section.tlsPort === undefined && !section.cert) return undefined;
+  let certPath: string;
+  let keyPath: string;
+  let pems: { cert: string | Buffer; key: string | Buffer };
   if (section.cert || section.key) {
     if (!section.cert || !section.key) throw new CliError(`${protocol}: give both --cert and --key, or neither for a demo certificate.`);
+    certPath = resolve(baseDir, section.cert);
+    keyPath = resolve(baseDir, section.key);
     try {
-      const [cert, key] = await Promise.all([readFile(resolve(baseDir, section.cert)), readFile(resolve(baseDir, section.key))]);
-      return { cert, key };
+      pems = await readPair(certPath, keyPath);
     } catch (err) {
       throw new CliError(`${protocol}: cannot read the certificate or key: ${messageOf(err)}`);
     }
+  } else {
+    const demo = await ensureDemoCertificate(resolve(baseDir, section.certDir));
+    ({ certPath, keyPath } = demo);
+    pems = demo;
   }
-  const demo = await ensureDemoCertificate(resolve(baseDir, section.certDir));
-  return { cert: demo.cert, key: demo.key };
+  let secureContext;
+  try {
+    secureContext = toSecureContext(pems);
+  } catch (err) {
+    throw new CliError(`${protocol}: the certificate ${certPath} and key ${keyPath} cannot be used: ${messageOf(err)}`);
+  }
+  const reloader: Reloader = {
+    what: `${protocol} certificate ${certPath}`,
+    async reload() {
+      replaceSecureContext(secureContext, await readPair(certPath, keyPath));
+      return undefined;
+    },
+  };
+  return { options: { secureContext }, reloader };
+}
+
+async function readPair(certPath: string, keyPath: string): Promise<{ cert: Buffer; key: Buffer }> {
+  const [cert, key] = await Promise.all([readFile(certPath), readFile(keyPath)]);
+  return { cert, key };
+}
+
+/**
+ * Reads a users file for a daemon at start-up (before root is dropped, so a root-only file
+ * works) and names it for SIGHUP. A broken file at start-up is one sentence; on SIGHUP the
+ * users last loaded stay in force.
+ */
+export async function loadUsers(protocol: string, auth: UsersFileAuthenticator): Promise<Reloader> {
+  try {
+    await auth.reload();
+  } catch (err) {
+    throw new CliError(`${protocol}: ${messageOf(err)}`);
+  }
+  return { what: `${protocol} users file ${auth.path}`, reload: async () => userCount(await auth.reload()) };
+}
+
+
+/** "1 user", "3 users": the detail of a users-file reload. */
+export function userCount(n: number): string {
+  return `${n} ${n === 1 ? 'user' : 'users'}`;
 }

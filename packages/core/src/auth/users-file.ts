@@ -106,6 +106,23 @@ export class UsersFileAuthenticator implements Authenticator {
   }
 
   /**
+   * Reads the file now, whether or not it looks changed (SIGHUP, and at start-up so the file is
+   * read before a daemon drops root). Returns the number of users. When the file is missing or
+   * broken this throws the one-sentence error and the users last loaded stay in force.
+   */
+  async reload(): Promise<number> {
+    await this.#loading?.catch(() => {});
+    const now = Date.now();
+    const version = await fileVersion(this.path);
+    const users = await loadUsersFile(this.path);
+    this.#users = users;
+    this.#version = version;
+    this.#checkedAt = now;
+    this.#cache.clear();
+    return users.size;
+  }
+
+  /**
    * The users, reloaded when the file changed (checked at most once per reloadCheckMs). Not
    * the mtime alone: a file copied over with its old mtime kept (`cp -p`, `rsync -t`) still
    * has a new ctime, and one renamed into place a new inode.
@@ -120,10 +137,7 @@ export class UsersFileAuthenticator implements Authenticator {
 
   async #reload(now: number): Promise<void> {
     this.#checkedAt = now;
-    const version = await stat(this.path).then(
-      (st) => `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`,
-      () => 'missing',
-    );
+    const version = await fileVersion(this.path);
     if (this.#users && version === this.#version) return;
     try {
       this.#users = await loadUsersFile(this.path);
@@ -134,6 +148,13 @@ export class UsersFileAuthenticator implements Authenticator {
       if (!this.#users) throw err;
     }
   }
+}
+
+async function fileVersion(path: string): Promise<string> {
+  return stat(path).then(
+    (st) => `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`,
+    () => 'missing',
+  );
 }
 
 /** A user of {@link MemoryAuthenticator}: a plain password, for tests and embedding. */
