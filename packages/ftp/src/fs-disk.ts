@@ -4,6 +4,7 @@ import { link, lstat, mkdir, open, readdir, realpath, rename, rmdir, stat, unlin
 import { join, sep } from 'node:path';
 import { FileProducer } from '@gorgon/core';
 import { decodeName, hostPath as h } from './names.js';
+import { sweepUploads, type UploadSweepResult } from './fs-disk-sweep.js';
 import { DirectoryLister, LISTED_FIELDS, LISTED_SYMLINK, sharedLister, type ListedStats } from './fs-disk-lister.js';
 import { baseName, FsError, parentPath, type FileKind, type FileStat, type FsErrorCode, type ReadableFile, type VirtualFs, type WritableFile, type WriteOptions } from './fs.js';
 
@@ -31,7 +32,21 @@ export interface DiskFsOptions {
    * it off.
    */
   smallFileBytes?: number;
+  /**
+   * Remove the temporary files of uploads cut off by a crash (kill -9, power loss) when the
+   * server starts listening: see {@link DiskFs.sweepStaleUploads}. Default true.
+   */
+  sweepStaleUploads?: boolean;
+  /**
+   * A temporary upload file is stale when it was last changed before this process started and
+   * at least this long ago. Default 0. Raise it above the longest upload when several servers
+   * share one root, so one starting up cannot remove another's live upload.
+   */
+  staleUploadMs?: number;
 }
+
+/** Directories one start-up sweep reads at most (the rest waits for the next start). */
+export const SWEEP_MAX_DIRS = 10_000;
 
 /** Default of {@link DiskFsOptions.smallFileBytes}. */
 export const SMALL_FILE_BYTES = 64 * 1024;
@@ -93,6 +108,9 @@ export class DiskFs implements VirtualFs {
   readonly #lister: DirectoryLister | undefined;
   readonly #local: boolean;
   readonly #smallFileBytes: number;
+  readonly #staleUploadMs: number;
+  /** Whether the server should sweep stale uploads at start (DiskFsOptions.sweepStaleUploads). */
+  readonly sweepsUploads: boolean;
   #realRoot: Promise<string> | undefined;
   /** The root's real path once known (the synchronous small-file path needs it). */
   #realRootValue: string | undefined;
@@ -103,6 +121,19 @@ export class DiskFs implements VirtualFs {
     this.#lister = options.listerThread === false ? undefined : sharedLister;
     this.#local = options.local !== false;
     this.#smallFileBytes = this.#local ? (options.smallFileBytes ?? SMALL_FILE_BYTES) : 0;
+    this.#staleUploadMs = Math.max(0, options.staleUploadMs ?? 0);
+    this.sweepsUploads = options.sweepStaleUploads !== false;
+  }
+
+  /**
+   * Removes the temporary files (`.gorgon-upload-*`) that uploads cut off by a crash left in
+   * the tree: those last changed before this process started (and `staleUploadMs` ago), so no
+   * upload of this process is touched. Breadth-first, symlinks not followed, at most
+   * SWEEP_MAX_DIRS directories. The server runs it in the background when it starts listening.
+   */
+  async sweepStaleUploads(): Promise<UploadSweepResult> {
+    const before = Math.min(performance.timeOrigin, Date.now() - this.#staleUploadMs);
+    return sweepUploads(await this.#root(), { prefix: TEMP_PREFIX, before, maxDirs: SWEEP_MAX_DIRS });
   }
 
   async stat(path: string): Promise<FileStat> {
