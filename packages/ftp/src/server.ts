@@ -21,6 +21,7 @@ import type { FtpUser, ServerContext } from './context.js';
 import type { PortRange } from './data-channel.js';
 import { DEFAULT_BANNER, defaultFtpLimits, type FtpLimits } from './defaults.js';
 import { DiskFs, type DiskFsOptions } from './fs-disk.js';
+import { writableOnlyUnder } from './fs-write-guard.js';
 import type { VirtualFs } from './fs.js';
 import { ALL_PERMISSIONS, parsePermissions, READ_PERMISSIONS } from './permissions.js';
 import { formatReply, replies } from './replies.js';
@@ -109,15 +110,25 @@ export function parsePortRange(text: string): PortRange {
   return { min, max };
 }
 
-/** The `ftp` attributes of a users-file record: `{ "ftp": { "root": "alice", "perms": "elr" } }`. */
-export function ftpAttributes(user: AuthUser): { root?: string; perms?: string } {
+/**
+ * The `ftp` attributes of a users-file record: `{ "ftp": { "root": "alice", "perms": "elr" } }`.
+ * `writable: ["incoming"]` confines the user's changes to those directories (read elsewhere).
+ */
+export function ftpAttributes(user: AuthUser): { root?: string; perms?: string; writable?: string[] } {
   const raw = user.attributes['ftp'];
   if (raw === undefined || raw === null) return {};
   if (typeof raw !== 'object') throw new Error(`user ${user.name}: "ftp" must be an object`);
-  const { root, perms } = raw as { root?: unknown; perms?: unknown };
+  const { root, perms, writable } = raw as { root?: unknown; perms?: unknown; writable?: unknown };
   if (root !== undefined && typeof root !== 'string') throw new Error(`user ${user.name}: ftp.root must be a string`);
   if (perms !== undefined && typeof perms !== 'string') throw new Error(`user ${user.name}: ftp.perms must be a string`);
-  return { ...(root === undefined ? {} : { root }), ...(perms === undefined ? {} : { perms }) };
+  if (writable !== undefined && !(Array.isArray(writable) && writable.every((d) => typeof d === 'string'))) {
+    throw new Error(`user ${user.name}: ftp.writable must be a list of directories`);
+  }
+  return {
+    ...(root === undefined ? {} : { root }),
+    ...(perms === undefined ? {} : { perms }),
+    ...(writable === undefined ? {} : { writable: writable as string[] }),
+  };
 }
 
 /**
@@ -171,7 +182,8 @@ export function createFtpServer(options: FtpServerOptions): FtpServer {
     if (!user) return undefined;
     const attrs = ftpAttributes(user);
     const perms = attrs.perms === undefined ? defaultPerms : parsePermissions(attrs.perms);
-    return { name: user.name, anonymous: false, fs: await fsFor(user, attrs.root), perms, home: '/', auth: user };
+    const fs = await fsFor(user, attrs.root);
+    return { name: user.name, anonymous: false, fs: attrs.writable ? writableOnlyUnder(fs, attrs.writable) : fs, perms, home: '/', auth: user };
   }
 
   // Sessions not logged in yet, swept by the listeners' housekeeping tick (RFC 2577 §2 slowloris guard).

@@ -74,7 +74,8 @@ export const ftpProtocol: SuiteProtocol<FtpSection> = {
       if (!(await exists(file))) await writeFile(file, content);
     }
     if (!(await exists(users))) {
-      const entry = { name: 'demo', password: await hashPassword('demo'), ftp: { perms: 'elradfmwMT' } };
+      // Read-only but for incoming/, as README.txt says: an upload area, as vsftpd's demos have.
+      const entry = { name: 'demo', password: await hashPassword('demo'), ftp: { perms: 'elradfmwMT', writable: ['incoming'] } };
       await writeFile(users, `${JSON.stringify({ users: [entry] }, null, 2)}\n`, { mode: 0o600 });
     }
     return ftpSection.parse({
@@ -83,7 +84,7 @@ export const ftpProtocol: SuiteProtocol<FtpSection> = {
       anonymous: true,
       tlsPort: 2990,
       certDir: join(dataDir, 'tls'),
-      demoNote: 'ftp demo: anonymous (read-only) or demo / demo (read-write), e.g. curl -u demo:demo ftp://127.0.0.1:2121/pub/',
+      demoNote: 'ftp demo: anonymous (read-only) or demo / demo (uploads into incoming/), e.g. curl -u demo:demo -T FILE ftp://127.0.0.1:2121/incoming/',
     });
   },
 
