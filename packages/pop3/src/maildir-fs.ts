@@ -105,17 +105,25 @@ export function isNotRegular(err: unknown): boolean {
   return code === NOT_REGULAR || code === 'ELOOP';
 }
 
+/** A message file opened by {@link openMessage}, with what its fstat said. */
+export interface OpenedFile {
+  handle: FileHandle;
+  size: number;
+  ino: number;
+  mtimeMs: number;
+}
+
 /**
  * Opens a message file: the name is checked by the listing, and what was opened by fstat here,
  * since a file can be swapped for a link or a FIFO between the two. Rejects with ENOTREG or
  * ELOOP (see {@link isNotRegular}) for anything but a regular file.
  */
-export async function openMessage(path: string): Promise<{ handle: FileHandle; size: number }> {
+export async function openMessage(path: string): Promise<OpenedFile> {
   const handle = await open(path, MESSAGE_FLAGS);
   try {
     const st = await handle.stat();
     if (!st.isFile()) throw notRegular(path);
-    return { handle, size: st.size };
+    return { handle, size: st.size, ino: st.ino, mtimeMs: st.mtimeMs };
   } catch (err) {
     await handle.close().catch(() => undefined);
     throw err;

@@ -15,6 +15,7 @@ import {
 } from './maildir-fs.js';
 import { compareMaildirNames, isHiddenName, parseMaildirName, type MaildirName } from './maildir-names.js';
 import { mapLimit } from './map-limit.js';
+import { loadSizeCache, saveSizeCache, stillValid, type KnownSize } from './maildir-size-cache.js';
 import { measure, MessageFileProducer, readKnownSize } from './message-file-producer.js';
 
 /**
@@ -34,6 +35,12 @@ export interface MaildirStoreOptions {
   staleLockMs?: number;
   /** Wire sizes remembered for messages whose names carry no `,W=`. Default 100,000. */
   sizeCacheEntries?: number;
+  /**
+   * Keep the sizes measured for messages whose names carry no `,W=` in a cache file in each
+   * Maildir ({@link SIZE_CACHE_NAME}), so they survive a restart; each is used only while the
+   * file is still the one measured (inode, size, mtime). Default true.
+   */
+  sizeCacheFile?: boolean;
   /**
    * `false` for Maildirs on a network file system (NFS, SMB): no message is read
    * synchronously, since one slow server round trip there would stall every session of the
@@ -71,8 +78,11 @@ export class MaildirStore implements MaildropStore {
   readonly #smallBytes: number;
   readonly #staleLockMs: number;
   readonly #sizeCacheEntries: number;
-  /** Wire sizes by unique base name: Maildir message files never change content. */
-  readonly #sizes = new Map<string, number>();
+  /** Sizes by unique base name: Maildir message files never change content. */
+  readonly #sizes = new Map<string, KnownSize>();
+  readonly #sizeCacheFile: boolean;
+  /** Maildirs whose size cache file this process has read. */
+  readonly #loaded = new Set<string>();
   /** Parsed file names (bounded like the sizes). */
   readonly #names = new Map<string, MaildirName>();
   readonly #logger: Logger;
@@ -85,6 +95,7 @@ export class MaildirStore implements MaildropStore {
     this.#smallBytes = options.local === false ? 0 : SMALL_MESSAGE;
     this.#staleLockMs = options.staleLockMs ?? 10 * 60_000;
     this.#sizeCacheEntries = options.sizeCacheEntries ?? 100_000;
+    this.#sizeCacheFile = options.sizeCacheFile !== false;
     this.#logger = options.logger ?? silentLogger;
   }
 
@@ -161,20 +172,56 @@ export class MaildirStore implements MaildropStore {
     const names = cur.filter((n) => !isHiddenName(n)).map((n) => this.#parse(n));
     names.sort(compareMaildirNames);
     const unknown = names.filter((n) => n.wireSize === undefined && !this.#sizes.has(n.base));
-    await mapLimit(unknown, this.#concurrency, async (n) => {
-      const size = await measure(join(dir, 'cur', n.name)).catch(() => undefined);
-      if (size !== undefined) this.#remember(n.base, size);
-    });
+    if (unknown.length > 0) await this.#learnSizes(dir, names, unknown);
     // A file that vanished while we measured it is left out: it is not there to retrieve.
     // Each session gets its own entries (a relocated message changes its `name`), built as one
-    // literal: an object spread of the cached names cost more than the rest of the scan.
+    // literal: an object spread of the cached names cost more than the rest of the scan. A
+    // measured message's size on disk counts as its `,S=`: small ones are then read at once.
     const entries: Array<MaildirName & { size: number }> = [];
     for (const n of names) {
-      const size = n.wireSize ?? this.#sizes.get(n.base);
+      const known = n.wireSize === undefined ? this.#sizes.get(n.base) : undefined;
+      const size = n.wireSize ?? known?.wire;
       if (size === undefined) continue;
-      entries.push({ name: n.name, base: n.base, rawSize: n.rawSize, wireSize: n.wireSize, uid: n.uid, time: n.time, micros: n.micros, seq: n.seq, size });
+      const rawSize = n.rawSize ?? known?.raw;
+      entries.push({ name: n.name, base: n.base, rawSize, wireSize: n.wireSize, uid: n.uid, time: n.time, micros: n.micros, seq: n.seq, size });
     }
     return entries;
+  }
+
+  /**
+   * Sizes of messages whose names carry none (Postfix, procmail): from the Maildir's size cache
+   * where the file is still the one measured (read the first time this process opens the
+   * Maildir; after that the memory cache is the newer), else measured; the cache file is
+   * rewritten when anything was measured, so a restart does not read every message again.
+   */
+  async #learnSizes(dir: string, names: readonly MaildirName[], unknown: readonly MaildirName[]): Promise<void> {
+    let onDisk: Map<string, KnownSize> | undefined;
+    if (this.#sizeCacheFile && !this.#loaded.has(dir)) {
+      if (this.#loaded.size >= this.#sizeCacheEntries) this.#loaded.clear();
+      this.#loaded.add(dir);
+      onDisk = await loadSizeCache(dir);
+    }
+    let measured = 0;
+    await mapLimit(unknown, this.#concurrency, async (n) => {
+      const path = join(dir, 'cur', n.name);
+      const hit = onDisk?.get(n.base);
+      if (hit && (await stillValid(path, hit))) return this.#remember(n.base, hit);
+      const known = await measure(path).catch(() => undefined);
+      if (!known) return;
+      this.#remember(n.base, known);
+      measured++;
+    });
+    if (measured === 0 || !this.#sizeCacheFile) return;
+    const keep: Array<[string, KnownSize]> = [];
+    for (const n of names) {
+      const known = n.wireSize === undefined ? this.#sizes.get(n.base) : undefined;
+      if (known) keep.push([n.base, known]);
+    }
+    // Under the maildrop's lock, so no other Gorgon process writes it at the same time. A cache
+    // that cannot be written (a full disk) costs measuring again later, nothing else.
+    await saveSizeCache(dir, keep).catch((err: unknown) => {
+      this.#logger.debug({ event: 'maildir-size-cache', maildir: dir, error: errorText(err) }, 'size cache not written');
+    });
   }
 
   /** Parses a file name, from a cache: names never change meaning, and logins repeat them. */
@@ -202,12 +249,12 @@ export class MaildirStore implements MaildropStore {
     }
   }
 
-  #remember(base: string, size: number): void {
+  #remember(base: string, known: KnownSize): void {
     if (this.#sizes.size >= this.#sizeCacheEntries) {
       const oldest = this.#sizes.keys().next().value;
       if (oldest !== undefined) this.#sizes.delete(oldest);
     }
-    this.#sizes.set(base, size);
+    this.#sizes.set(base, known);
   }
 }
 

@@ -2,6 +2,7 @@ import { closeSync, readSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type { Chunk, Producer } from '@gorgon/core';
 import { openMessage, openMessageSync } from './maildir-fs.js';
+import type { KnownSize } from './maildir-size-cache.js';
 import { WireSizeCounter } from './wire-size.js';
 
 /** Largest read of a message file. */
@@ -97,18 +98,25 @@ export function readKnownSize(path: string, size: number): Buffer {
   return buffer.subarray(0, read);
 }
 
-/** Measures a file's wire size by streaming it in 1 MiB reads. */
-export async function measure(path: string): Promise<number> {
-  const { handle } = await openMessage(path);
+/**
+ * Measures a file's wire size, in reads sized to it (1 MiB at most: a maildrop of 10,000 small
+ * messages must not cost 10,000 MiB-sized buffers), and says which file it measured.
+ */
+export async function measure(path: string): Promise<KnownSize> {
+  const { handle, size, ino, mtimeMs } = await openMessage(path);
   try {
     const counter = new WireSizeCounter();
-    const buffer = Buffer.allocUnsafe(1024 * 1024);
+    const buffer = Buffer.allocUnsafe(Math.min(1024 * 1024, size + 1));
+    let raw = 0;
     for (;;) {
       const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
       if (bytesRead === 0) break;
       counter.update(buffer.subarray(0, bytesRead));
+      raw += bytesRead;
+      // A short read at the size fstat gave is the end: no extra read to see 0 bytes.
+      if (bytesRead < buffer.length && raw >= size) break;
     }
-    return counter.size;
+    return { raw, wire: counter.size, ino, mtimeMs };
   } finally {
     await handle.close();
   }
