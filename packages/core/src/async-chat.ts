@@ -1,5 +1,6 @@
 import type { Channel, ChannelHandler, TlsUpgradeOptions } from './channel.js';
 import { errorText } from './errors.js';
+import { isTlsHandshakeFailure, logTlsFailure } from './tls-failure.js';
 import { Framer, type FrameRange, type Terminator } from './framer.js';
 import { OutputFifo, type FifoOwner } from './output-fifo.js';
 import type { Producer } from './producers.js';
@@ -169,9 +170,18 @@ export abstract class AsyncChat {
     this.closeWhenDone();
   }
 
-  /** A handler threw or rejected. The default logs it and closes; protocols send a reply. */
+  /**
+   * A handler threw or rejected. The default logs it and closes; protocols send a reply. A
+   * failed TLS upgrade (`startTls`) is the peer's doing far more often than ours (a client that
+   * does not trust the certificate): a warning with the reason, and the connection dropped.
+   */
   protected handleError(err: unknown): void {
     this.channel.counters.errors++;
+    if (isTlsHandshakeFailure(err)) {
+      logTlsFailure(this.channel, err);
+      this.close({ flush: false });
+      return;
+    }
     this.channel.log.error({ event: 'handler-error' }, errorText(err));
     this.close({ flush: true });
   }

@@ -119,13 +119,19 @@ function since(then: number, at: number): number {
   return (at - then) | 0;
 }
 
-/** `#flags` bits: four booleans in one field. */
+/** `#flags` bits: five booleans in one field. */
 const SECURE = 1;
 const CLOSED = 2;
 /** close() with flush was called: FIN sent, waiting for the peer's. */
 const ENDED = 4;
 /** The data/end/drain listeners are bound. */
 const ATTACHED = 8;
+/**
+ * A TLS handshake is under way (implicit TLS, or `upgradeToTls`): its failure is reported by
+ * whoever started it, with the reason (the listener, or the session's `startTls` caller), so
+ * the stream's error is not logged again here.
+ */
+const HANDSHAKING = 16;
 
 /** Channel state that most connections never need, made on first use. */
 interface ChannelExtra {
@@ -193,12 +199,20 @@ export class Channel {
       channel.#lastActivity = clock();
       channel.#handler?.drain();
     },
+    secure(this: Owned): void {
+      const channel = this[kChannel];
+      if (channel) channel.#flags &= ~HANDSHAKING;
+    },
   };
 
   constructor(stream: Duplex, options: ChannelOptions = {}) {
     this.#stream = stream;
     const socket = stream as Partial<tls.TLSSocket>;
-    if (socket.encrypted === true) this.#flags = SECURE;
+    if (socket.encrypted === true) {
+      // Implicit TLS: a server-side TLSSocket whose handshake has not happened yet.
+      this.#flags = SECURE | HANDSHAKING;
+      stream.once('secure', Channel.#listeners.secure);
+    }
     this.remoteAddress = options.remoteAddress ?? normaliseAddress(socket.remoteAddress) ?? 'local';
     this.remotePort = options.remotePort ?? socket.remotePort ?? 0;
     const internal = options as Partial<ListenerChannelOptions>;
@@ -396,13 +410,19 @@ export class Channel {
     if ((this.#flags & (CLOSED | ENDED)) !== 0) throw new CoreError('closed', 'cannot upgrade a closed channel');
     const raw = this.#stream;
     this.#unbind(raw);
-    const socket = await wrapInTls(raw, options, (wrapped) => {
-      // Watch close at once, so a handshake that fails or stalls still closes the channel.
-      this.#stream = wrapped;
-      (wrapped as Owned)[kChannel] = this;
-      wrapped.on('close', Channel.#listeners.close);
-      wrapped.on('error', Channel.#listeners.error);
-    });
+    this.#flags |= HANDSHAKING;
+    let socket: tls.TLSSocket;
+    try {
+      socket = await wrapInTls(raw, options, (wrapped) => {
+        // Watch close at once, so a handshake that fails or stalls still closes the channel.
+        this.#stream = wrapped;
+        (wrapped as Owned)[kChannel] = this;
+        wrapped.on('close', Channel.#listeners.close);
+        wrapped.on('error', Channel.#listeners.error);
+      });
+    } finally {
+      this.#flags &= ~HANDSHAKING;
+    }
     this.#flags |= SECURE;
     this.#lastActivity = clock();
     if ((this.#flags & ATTACHED) !== 0) this.#bindFlow(socket);
@@ -497,8 +517,9 @@ export class Channel {
 
   #onError(err: Error): void {
     const code = (err as NodeJS.ErrnoException).code;
-    // A peer that resets or vanishes is routine; anything else is worth a warning.
-    if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'ERR_STREAM_DESTROYED') {
+    // A peer that resets or vanishes is routine; anything else is worth a warning. A failed
+    // handshake is reported, with its reason, by whoever started it.
+    if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'ERR_STREAM_DESTROYED' || (this.#flags & HANDSHAKING) !== 0) {
       this.log.debug({ event: 'socket-error', code }, errorText(err));
     } else {
       this.log.warn({ event: 'socket-error', code }, errorText(err));

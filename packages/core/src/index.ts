@@ -39,5 +39,6 @@ export {
   type ProxyInfo,
   type ProxyParse,
 } from './proxy-protocol.js';
+export { describeTlsFailure, isTlsHandshakeFailure, logTlsFailure } from './tls-failure.js';
 export { createDemoCertificate, ensureDemoCertificate, replaceSecureContext, toSecureContext, type DemoCertificate, type TlsServerOptions } from './tls.js';
 export * from './auth/index.js';

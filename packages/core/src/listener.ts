@@ -8,6 +8,7 @@ import { silentLogger, type Logger } from './logger.js';
 import { Loop, tickForTimeouts, type Sweepable } from './loop.js';
 import { isTrusted, readProxyHeader, trustList, type ProxyInfo } from './proxy-protocol.js';
 import { toSecureContext, type TlsServerOptions } from './tls.js';
+import { describeTlsFailure, handshakeClosed } from './tls-failure.js';
 
 /** Why a connection was refused before a session was made for it. */
 export type RejectReason = 'max-connections' | 'max-per-ip';
@@ -199,6 +200,7 @@ export function createListener(options: ListenerOptions, accept: (channel: Chann
       [kSerial]: ++sequence,
     };
     const channel = new Channel(stream, channelOptions);
+    if (stream !== socket) watchHandshake(stream as tls.TLSSocket, socket, channel);
     // The channel keeps the address; Node's cached copy of it (an object and a string per
     // socket, made when we asked) can go, and is made again if anything asks the socket.
     (socket as net.Socket & { _peername?: unknown })._peername = undefined;
@@ -277,19 +279,35 @@ export function createListener(options: ListenerOptions, accept: (channel: Chann
 /** Swallows a socket's errors while no channel owns it (a reset before accept is routine). */
 function ignoreError(): void {}
 
-/**
- * The server side of an implicit TLS connection. A client that leaves before the handshake is
- * done (one that refused our certificate) is dropped at once: a flushing close would wait on
- * output that the TLS layer holds until a handshake that can no longer happen.
- */
+/** The server side of an implicit TLS connection; its handshake is watched by {@link watchHandshake}. */
 function implicitTls(socket: net.Socket, secureContext: tls.SecureContext): tls.TLSSocket {
-  const secure = new tls.TLSSocket(socket, { isServer: true, secureContext, requestCert: false, rejectUnauthorized: false });
-  const abandon = (): void => {
+  return new tls.TLSSocket(socket, { isServer: true, secureContext, requestCert: false, rejectUnauthorized: false });
+}
+
+/**
+ * Until an implicit TLS handshake completes: a client that refuses it (with an alert, or by
+ * closing, as clients that do not trust our certificate do) is logged as a warning with the
+ * reason, never as an error (it is the client's decision), and dropped at once: a flushing close would wait on output that the TLS layer holds
+ * until a handshake that can no longer happen. The listeners go once the handshake is done.
+ */
+function watchHandshake(secure: tls.TLSSocket, raw: net.Socket, channel: Channel): void {
+  const failed = (err?: Error): void => {
+    done();
+    const reason = describeTlsFailure(err ?? handshakeClosed());
+    // A peer that sent nothing (a TCP health check, a port scan) did not try TLS at all.
+    if (raw.bytesRead === 0) channel.log.debug({ event: 'tls-failed', reason }, 'closed before a ClientHello');
+    else channel.log.warn({ event: 'tls-failed', reason }, `TLS handshake failed: ${reason}`);
     secure.destroy();
   };
-  secure.once('end', abandon);
-  secure.once('secure', () => secure.off('end', abandon));
-  return secure;
+  const ended = (): void => failed();
+  const done = (): void => {
+    secure.off('end', ended);
+    secure.off('error', failed);
+    secure.off('secure', done);
+  };
+  secure.once('end', ended);
+  secure.once('error', failed);
+  secure.once('secure', done);
 }
 
 /** "127.0.0.1:7979", "[::1]:7979" or a socket path. */

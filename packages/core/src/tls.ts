@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
 import { CoreError, errorText } from './errors.js';
+import { handshakeClosed } from './tls-failure.js';
 
 /** Options for upgrading a channel to TLS in place (STLS, STARTTLS, AUTH TLS). */
 export interface TlsUpgradeOptions {
@@ -61,7 +62,7 @@ export async function wrapInTls(
         else resolve();
       };
       const ok = (): void => done();
-      const closed = (): void => done(new Error('connection closed during handshake'));
+      const closed = (): void => done(handshakeClosed());
       socket.once(ready, ok);
       socket.once('error', done);
       socket.once('end', closed);

@@ -7,6 +7,7 @@ import {
   LineEscapingProducer,
   LineSession,
   logsDebug,
+  logTlsFailure,
   printable,
   type Channel,
   type GateRefusal,
@@ -250,11 +251,14 @@ export class Pop3Session extends LineSession {
       return;
     }
     this.channel.counters.errors++;
-    this.channel.log.error({ event: 'handler-error', state: this.#state }, errorText(err));
     if (err instanceof CoreError && err.code === 'tls-failed') {
+      // STLS refused by the client (fetchmail checking the demo certificate): its choice, not
+      // our fault, so a warning with the reason; nothing can be said to it in either clear or TLS.
+      logTlsFailure(this.channel, err);
       this.close({ flush: false });
       return;
     }
+    this.channel.log.error({ event: 'handler-error', state: this.#state }, errorText(err));
     this.reply(replies.internalError);
   }
 
