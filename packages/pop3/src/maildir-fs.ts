@@ -1,5 +1,5 @@
 import { closeSync, constants, fstatSync, openSync, type Dirent } from 'node:fs';
-import { mkdir, open, readdir, type FileHandle } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** The three directories of a Maildir. @see https://cr.yp.to/proto/maildir.html */
@@ -19,6 +19,23 @@ export function userMaildir(root: string, user: string): string | undefined {
 /** Creates the Maildir's tmp/, new/ and cur/ when missing. */
 export async function ensureMaildir(dir: string): Promise<void> {
   await Promise.all(MAILDIR_SUBDIRS.map((sub) => mkdir(join(dir, sub), { recursive: true, mode: 0o700 })));
+}
+
+/**
+ * Which of the Maildir's new/ and cur/ are symlinks (or not directories): a user who can write
+ * their own Maildir could point cur/ at any directory a root daemon can read, and DELE would
+ * unlink there. A missing subdirectory is not reported (the scan creates it).
+ */
+export async function linkedSubdirs(dir: string): Promise<Array<{ name: string; kind: SkippedKind }>> {
+  const checks = await Promise.all(
+    (['new', 'cur'] as const).map((name) =>
+      lstat(join(dir, name)).then(
+        (st) => (st.isDirectory() ? undefined : { name, kind: st.isSymbolicLink() ? ('symlink' as const) : ('other' as const) }),
+        () => undefined,
+      ),
+    ),
+  );
+  return checks.filter((c) => c !== undefined);
 }
 
 /** The entries of a directory; when it does not exist, none (or undefined with `missingAsEmpty` false). */

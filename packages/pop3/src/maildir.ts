@@ -7,6 +7,7 @@ import {
   ensureMaildir,
   fsyncDirectory,
   isNotRegular,
+  linkedSubdirs,
   listEntries,
   listNames,
   openMessage,
@@ -138,7 +139,16 @@ export class MaildirStore implements MaildropStore {
     // name, and cur/ is read again only if another program moved something first.
     // Only regular files are messages (see listEntries): anything else stays where it is,
     // unlisted, and is reported once.
-    const [freshEntries, listed] = await Promise.all([listEntries(join(dir, 'new')), listEntries(join(dir, 'cur'), false)]);
+    // new/ and cur/ are checked (lstat) while they are read, not before: no added latency.
+    const [freshEntries, listed, linked] = await Promise.all([
+      listEntries(join(dir, 'new')),
+      listEntries(join(dir, 'cur'), false),
+      linkedSubdirs(dir),
+    ]);
+    if (linked.length > 0) {
+      this.#warnSkipped(dir, '.', linked);
+      throw new MaildropError('io', `${dir}: ${linked.map((l) => `${l.name}/ is a ${l.kind}`).join(', ')}, not a directory: maildrop refused`);
+    }
     if (listed === undefined) {
       if (retried) throw new MaildropError('io', `${dir}/cur cannot be read`);
       // A Maildir missing a subdirectory (made by hand, half-created): complete it and rescan.
@@ -238,14 +248,15 @@ export class MaildirStore implements MaildropStore {
     return parsed;
   }
 
-  #warnSkipped(dir: string, sub: 'new' | 'cur', skipped: ReadonlyArray<{ name: string; kind: SkippedKind }>): void {
+  #warnSkipped(dir: string, sub: 'new' | 'cur' | '.', skipped: ReadonlyArray<{ name: string; kind: SkippedKind }>): void {
     for (const { name, kind } of skipped) {
       if (isHiddenName(name)) continue;
       const path = join(dir, sub, name);
       if (this.#warned.has(path)) continue;
       if (this.#warned.size >= MAX_WARNED) this.#warned.clear();
       this.#warned.add(path);
-      this.#logger.warn({ event: 'maildir-skipped', maildir: dir, entry: name, kind }, `${sub}/ entry is a ${kind}, not a regular file: not a message, skipped`);
+      if (sub === '.') this.#logger.warn({ event: 'maildir-refused', maildir: dir, entry: name, kind }, `${name}/ is a ${kind}, not a directory: the maildrop is refused`);
+      else this.#logger.warn({ event: 'maildir-skipped', maildir: dir, entry: name, kind }, `${sub}/ entry is a ${kind}, not a regular file: not a message, skipped`);
     }
   }
 

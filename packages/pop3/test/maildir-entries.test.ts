@@ -1,5 +1,5 @@
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, rename, rm, symlink, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rename, rm, symlink, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -106,6 +106,27 @@ describe('Maildir entries that are not regular files (poplib over loopback)', ()
       '1700000004.subdir.host:2,',
     ]);
     expect(skipped.every((r) => r.level === 'warn')).toBe(true);
+  });
+
+  it('a cur/ or new/ that is a symlink refuses the maildrop: nothing is listed or deleted through it', async () => {
+    // A user points cur/ at a directory only root can read: its files are regular files.
+    await writeFile(join(outside, '1700000000.victim.host:2,'), 'Subject: not yours\n\nroot only\n');
+    await rm(join(root, 'alice', 'cur'), { recursive: true });
+    await symlink(outside, join(root, 'alice', 'cur'));
+    const records: MemoryLogRecord[] = [];
+    const { srv } = start(records);
+    const { port } = await srv.listen(0);
+    await expect(poplib(port)).rejects.toThrow(/SYS\/TEMP/);
+    await srv.close({ timeoutMs: 1000 });
+    expect(await readdir(outside)).toContain('1700000000.victim.host:2,');
+    expect(records.filter((r) => r.event === 'maildir-refused').map((r) => [r.entry, r.kind])).toEqual([['cur', 'symlink']]);
+    // The same for new/ (messages would be moved out of the directory it points at).
+    await rm(join(root, 'alice', 'cur'));
+    await mkdir(join(root, 'alice', 'cur'));
+    await rm(join(root, 'alice', 'new'), { recursive: true });
+    await symlink(outside, join(root, 'alice', 'new'));
+    await expect(new MaildirStore(root).open('alice')).rejects.toMatchObject({ code: 'io' });
+    expect(await readdir(outside)).toContain('1700000000.victim.host:2,');
   });
 });
 
