@@ -1,8 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { unlinkSync } from 'node:fs';
-import { constants, copyFile, link, open, readdir, readFile, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { constants, copyFile, link, lstat, open, readdir, rename, rmdir, unlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isNotRegular, openMessage } from './maildir-fs.js';
 
 /** Options of {@link acquireMaildirLock}. */
 export interface MaildirLockOptions {
@@ -299,15 +300,50 @@ export async function acquireMaildirLock(path: string, options: MaildirLockOptio
     let text: string;
     let mtimeMs: number;
     try {
-      [text, { mtimeMs }] = await Promise.all([readFile(path, 'utf8'), stat(path)]);
+      ({ text, mtimeMs } = await readLock(path));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // released meanwhile
-      throw err;
+      if (!isNotRegular(err)) throw err;
+      // A lock is never a symlink, a FIFO or a directory: something a user put there, which
+      // must neither hang the login nor lead to another file. Moved aside and removed.
+      await removeNonLock(path);
+      continue;
     }
     if (!isStale(text, mtimeMs, path, staleMs)) return undefined;
     await breakLock(path, text, mtimeMs);
   }
   return undefined;
+}
+
+/** Largest lock content read: ours is under 200 bytes; a bigger file is judged by its age. */
+const MAX_LOCK_BYTES = 4096;
+
+/**
+ * A lock file's content and mtime, read without following a symlink or waiting on a FIFO (both
+ * rejected with ENOTREG/ELOOP, see `isNotRegular`): users can write in their Maildirs.
+ */
+async function readLock(path: string): Promise<{ text: string; mtimeMs: number }> {
+  const { handle, size, mtimeMs } = await openMessage(path);
+  try {
+    if (size > MAX_LOCK_BYTES) return { text: '', mtimeMs };
+    const buffer = Buffer.alloc(MAX_LOCK_BYTES);
+    const { bytesRead } = await handle.read(buffer, 0, MAX_LOCK_BYTES, 0);
+    return { text: buffer.toString('utf8', 0, bytesRead), mtimeMs };
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
+}
+
+/** Removes what is at a lock's path and is not a lock file (renamed aside first, atomically). */
+async function removeNonLock(path: string): Promise<void> {
+  const aside = `${path}.stale-${randomBytes(6).toString('hex')}`;
+  try {
+    await rename(path, aside);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  await unlink(aside).catch(() => rmdir(aside).catch(() => undefined));
 }
 
 async function breakLock(path: string, judged: string, judgedMtimeMs: number): Promise<void> {
@@ -318,12 +354,12 @@ async function breakLock(path: string, judged: string, judgedMtimeMs: number): P
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // another breaker was first
     throw err;
   }
-  const moved = await readFile(aside, 'utf8').catch(() => judged);
-  // Empty locks all read alike: the one moved is the one judged only if its mtime is too.
-  const sameEmpty = moved !== '' || (await stat(aside).then((st) => st.mtimeMs === judgedMtimeMs, () => true));
+  const moved = await readLock(aside).catch(() => undefined);
   // Between our read and the rename another process may have broken the lock and taken a new
   // one: that one is live, so link it back (fails harmlessly if yet another lock exists).
-  if (moved !== judged || !sameEmpty) await link(aside, path).catch(() => undefined);
+  // Empty locks all read alike: the one moved is the one judged only if its mtime is too.
+  const same = moved === undefined || (moved.text === judged && (judged !== '' || moved.mtimeMs === judgedMtimeMs));
+  if (!same) await link(aside, path).catch(() => undefined);
   await unlink(aside).catch(() => undefined);
 }
 
@@ -337,8 +373,8 @@ function holdLock(path: string, token: string, staleMs: number, made: Made): Mai
   // An empty lock is ours while the inode at `path` is the one we created (touching it needs
   // no data block either); it is judged stale after UNREADABLE_STALE_MS, so touched often.
   const ours = made.empty
-    ? () => stat(path).then((st) => st.ino === made.ino && st.dev === made.dev)
-    : () => readFile(path, 'utf8').then((text) => parseInfo(text)?.token === token);
+    ? () => lstat(path).then((st) => st.ino === made.ino && st.dev === made.dev)
+    : () => readLock(path).then(({ text }) => parseInfo(text)?.token === token);
   const every = Math.max(1000, Math.floor(staleMs / 3));
   const refresh = setInterval(
     () => {

@@ -1,10 +1,10 @@
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, rename, rm, symlink, unlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, rename, rm, stat, symlink, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryAuthenticator, memoryLogger, type MemoryLogRecord } from '@gorgon/core';
-import { createPop3Server, MaildirStore, type Pop3Server } from '../src/index.js';
+import { createPop3Server, MAILDIR_LOCK_NAME, MaildirStore, type Pop3Server } from '../src/index.js';
 
 // Only regular files are messages: a FIFO, a symlink, a directory or a device planted in a
 // user's Maildir is skipped, can neither hang a session nor the shutdown, and never leaks the
@@ -127,6 +127,26 @@ describe('Maildir entries that are not regular files (poplib over loopback)', ()
     await symlink(outside, join(root, 'alice', 'new'));
     await expect(new MaildirStore(root).open('alice')).rejects.toMatchObject({ code: 'io' });
     expect(await readdir(outside)).toContain('1700000000.victim.host:2,');
+  });
+});
+
+describe('the lock path holding something else than a lock file', () => {
+  it.each(['fifo', 'symlink', 'directory'] as const)('a %s there neither hangs the login nor is followed', async (kind) => {
+    await writeFile(join(root, 'alice', 'cur', '1700000000.m.host:2,'), BODY);
+    const lockPath = join(root, 'alice', MAILDIR_LOCK_NAME);
+    const secret = join(outside, 'shadow');
+    if (kind === 'fifo') mkfifo(lockPath);
+    else if (kind === 'symlink') await symlink(secret, lockPath);
+    else await mkdir(lockPath);
+    const before = await stat(secret);
+    const drop = await new MaildirStore(root).open('alice');
+    expect(drop.messages).toHaveLength(1);
+    expect((await lstat(lockPath)).isFile()).toBe(true);
+    await drop.release();
+    // The file the link pointed at is untouched (not read as a lock, not broken, not touched).
+    const after = await stat(secret);
+    expect([after.size, after.mtimeMs]).toEqual([before.size, before.mtimeMs]);
+    expect((await readdir(join(root, 'alice'))).filter((n) => n.startsWith(MAILDIR_LOCK_NAME))).toEqual([]);
   });
 });
 
