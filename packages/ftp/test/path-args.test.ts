@@ -137,6 +137,7 @@ describe('path arguments keep their trailing spaces', () => {
     await expect(stat(join(root, 'm '))).rejects.toThrow();
     // Commands without a path argument still take trailing spaces as nothing.
     expect(await cmd(c, 'NOOP ')).toBe('200 NOOP ok.');
+    expect(await multi(c, 'STAT  ')).toContain('211 End of status.');
     expect(await cmd(c, 'TYPE I ')).toBe('200 Type set to I.');
     c.end();
     await c.closed();

@@ -156,6 +156,7 @@ export const listingCommands: FtpCommand[] = [
     help: 'STAT [<sp> pathname]',
     async run(s, arg) {
       const t = s.transfer;
+      if (arg.trim() === '') arg = ''; // "STAT  " is the status, not a listing of "."
       if (t && arg === '') {
         s.reply(replies.fileStatus(`Status: ${t.verb} ${baseName(t.path)}, ${t.bytes} bytes transferred.`));
         return;
