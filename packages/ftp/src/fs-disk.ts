@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, fstatSync, lstat as lstatCb, openSync, readSync, realpathSync, type Stats } from 'node:fs';
-import { link, lstat, mkdir, open, readdir, realpath, rename, rmdir, stat, unlink, utimes, chmod, type FileHandle } from 'node:fs/promises';
-import { join, sep } from 'node:path';
+import { closeSync, constants, fstatSync, lstat as lstatCb, openSync, readSync, type Stats } from 'node:fs';
+import { link, lstat, mkdir, open, readdir, rename, rmdir, stat, unlink, utimes, chmod, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
 import { FileProducer } from '@gorgon/core';
 import { decodeName, hostPath as h } from './names.js';
+import { isInside, ListedStat, readFile, realpathName, realpathNow, syncDir, writeAll, writeAllv } from './fs-disk-io.js';
 import { sweepUploads, type UploadSweepResult } from './fs-disk-sweep.js';
 import { DirectoryLister, LISTED_FIELDS, LISTED_SYMLINK, sharedLister, type ListedStats } from './fs-disk-lister.js';
-import { baseName, FsError, parentPath, type FileKind, type FileStat, type FsErrorCode, type ReadableFile, type VirtualFs, type WritableFile, type WriteOptions } from './fs.js';
+import { baseName, FsError, parentPath, type FileStat, type FsErrorCode, type ReadableFile, type VirtualFs, type WritableFile, type WriteOptions } from './fs.js';
 
 /** Options of {@link DiskFs}. */
 export interface DiskFsOptions {
@@ -519,119 +520,4 @@ export class DiskFs implements VirtualFs {
     );
     return this.#realRoot;
   }
-}
-
-/** A file already read into memory (see ReadableFile.data). */
-function readFile(size: number, data: Buffer): ReadableFile {
-  let done = false;
-  let position = 0;
-  return {
-    size,
-    data,
-    more: () => {
-      if (done) return null;
-      done = true;
-      return data;
-    },
-    readInto: async (buffer) => {
-      const n = data.copy(buffer, 0, position);
-      position += n;
-      return n;
-    },
-  };
-}
-
-/**
- * An entry of a large listing. Its Date and identity string are made when first read: a
- * 10,000-entry LIST reads neither (it formats from `mtimeMs`), and making 10,000 of each cost
- * more in garbage collection (scavenges copying them while the listing is in flight) than the
- * rest of the listing's work on the event loop. The getters live on the prototype, so copy an
- * entry field by field, not with `{ ...entry }`.
- */
-class ListedStat implements FileStat {
-  readonly name: string;
-  readonly kind: FileKind;
-  readonly size: number;
-  readonly mtimeMs: number;
-  readonly mode: number;
-  readonly #dev: number;
-  readonly #ino: number;
-  #mtime: Date | undefined;
-
-  constructor(name: string, kind: FileKind, size: number, mtimeMs: number, mode: number, dev: number, ino: number) {
-    this.name = name;
-    this.kind = kind;
-    this.size = size;
-    // Rounded as Node's Stats makes its Dates, so a listing agrees with stat (MDTM, SIZE).
-    this.mtimeMs = Math.round(mtimeMs);
-    this.mode = mode;
-    this.#dev = dev;
-    this.#ino = ino;
-  }
-
-  get mtime(): Date {
-    return (this.#mtime ??= new Date(this.mtimeMs));
-  }
-
-  get id(): string {
-    return `${this.#dev.toString(16)}g${this.#ino.toString(16)}`;
-  }
-}
-
-/**
- * realpath of a path that may hold bytes that are not UTF-8 (names.ts): as a string when it
- * decodes cleanly (the usual case), else as bytes, decoded losslessly.
- */
-async function realpathName(path: string): Promise<string> {
-  const host = h(path);
-  if (typeof host === 'string') {
-    const real = await realpath(host);
-    if (!real.includes('\uFFFD')) return real;
-  }
-  return decodeName(await realpath(host, { encoding: 'buffer' }));
-}
-
-/** realpathName with one synchronous call (see #resolveNow). */
-function realpathNow(path: string): string {
-  const host = h(path);
-  if (typeof host === 'string') {
-    const real = realpathSync.native(host);
-    if (!real.includes('\uFFFD')) return real;
-  }
-  return decodeName(realpathSync.native(host, { encoding: 'buffer' }));
-}
-
-function isInside(root: string, real: string): boolean {
-  return real === root || real.startsWith(root.endsWith(sep) ? root : root + sep);
-}
-
-async function writeAll(handle: FileHandle, data: Buffer, position: number | null): Promise<void> {
-  let offset = 0;
-  while (offset < data.length) {
-    const { bytesWritten } = await handle.write(data, offset, data.length - offset, position === null ? null : position + offset);
-    offset += bytesWritten;
-  }
-}
-
-/** writev at the current position; a short write (rare on regular files) finishes one by one. */
-async function writeAllv(handle: FileHandle, parts: Buffer[]): Promise<void> {
-  const total = parts.reduce((n, p) => n + p.length, 0);
-  const { bytesWritten } = await handle.writev(parts);
-  if (bytesWritten === total) return;
-  let skip = bytesWritten;
-  for (const part of parts) {
-    if (skip >= part.length) {
-      skip -= part.length;
-      continue;
-    }
-    await writeAll(handle, skip > 0 ? part.subarray(skip) : part, null);
-    skip = 0;
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const handle = await open(h(dir), 'r').catch(() => undefined);
-  if (!handle) return;
-  await handle.sync().catch(() => undefined);
-  await handle.close().catch(() => undefined);
 }
