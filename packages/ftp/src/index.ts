@@ -43,6 +43,8 @@ export type { FtpCommand } from './commands/table.js';
 export { defaultFtpLimits, type FtpLimits } from './defaults.js';
 export { FsError, type FileKind, type FileStat, type FsErrorCode, type ReadableFile, type VirtualFs, type WritableFile, type WriteOptions } from './fs.js';
 export { DiskFs, type DiskFsOptions } from './fs-disk.js';
+export type { UploadSweepResult } from './fs-disk-sweep.js';
+export { decodeName, encodeName } from './names.js';
 export { MemoryFs, type MemoryTree } from './fs-memory.js';
 export { formatReply as formatServerReply, replies, reply as serverReply, FtpReplyError, type FtpReply as FtpServerReply } from './replies.js';
 export { formatLsLine, formatMlsxLine, formatTime, parseTime } from './list-format.js';
