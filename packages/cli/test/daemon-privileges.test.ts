@@ -25,6 +25,8 @@ beforeAll(async () => {
   await deliver(join(dir, 'mail'), 'ann', 'Subject: hi\r\n\r\nread as nobody\r\n');
   // The Maildirs belong to the user the daemon becomes, as they would on a real system.
   if (root) await chownTree(dir, nobody.uid, nobody.gid);
+  // The users file stays root's own: it is read before root is dropped.
+  await writeFile(join(dir, 'root-users.json'), JSON.stringify({ users: [{ name: 'ann', password }] }), { mode: 0o600 });
 });
 afterAll(async () => rm(dir, { recursive: true, force: true }));
 
@@ -43,8 +45,8 @@ async function ids(pid: number): Promise<{ uid: number[]; gid: number[]; groups:
 }
 
 describe.skipIf(!root)('--user / runAs (built CLI, as root)', () => {
-  it('pop3d --user nobody: binds, then runs as nobody and still serves the Maildir', async () => {
-    const daemon = new SpawnedDaemon(['pop3d', '--maildirs', 'mail', '--users', 'users.json', '--port', '0', '--user', 'nobody'], dir);
+  it('pop3d --user nobody: binds, reads its root-only users file, then runs as nobody and still serves the Maildir', async () => {
+    const daemon = new SpawnedDaemon(['pop3d', '--maildirs', 'mail', '--users', 'root-users.json', '--port', '0', '--user', 'nobody'], dir);
     try {
       const port = await daemon.started('pop3d');
       const dropped = await daemon.waitFor((r) => r.event === 'privileges');
@@ -114,5 +116,11 @@ describe('--user that cannot be used', () => {
     const daemon = new SpawnedDaemon(['fingerd', '--users', 'finger.json', '--port', '0', ...flags], dir);
     expect(await daemon.exited()).toBe(1);
     expect(daemon.stderr).toBe(message);
+  });
+
+  it('--group without --user is a usage mistake', async () => {
+    const daemon = new SpawnedDaemon(['fingerd', '--users', 'finger.json', '--port', '0', '--group', 'nogroup'], dir);
+    expect(await daemon.exited()).toBe(2);
+    expect(daemon.stderr).toMatch(/^gorgon: --group needs --user\.\n/);
   });
 });
