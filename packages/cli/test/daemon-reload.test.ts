@@ -56,7 +56,7 @@ function tlsClient(port: number): Promise<{ client: MemoryClient; fingerprint: s
 const fingerprint = (pem: string): string => new X509Certificate(pem).fingerprint256;
 
 describe('SIGHUP (built CLI)', () => {
-  it('pop3d: new password and new certificate for new connections, open sessions go on, a broken certificate keeps the old', async () => {
+  it('pop3d: new password and new certificate for new connections, open sessions go on, a broken certificate or users file keeps the old', async () => {
     await writeUsers('old-secret');
     await writeCert(certs[0]!);
     const daemon = new SpawnedDaemon(
@@ -108,6 +108,18 @@ describe('SIGHUP (built CLI)', () => {
       const after = await tlsClient(tlsPort);
       expect(after.fingerprint).toBe(fingerprint(certs[1]!.cert));
       after.client.end();
+
+      // A broken users file: a warning, and the users loaded before still log in.
+      await writeFile(join(dir, 'users.json'), '{ "users": [ { "name": "ann" ');
+      const mark3 = daemon.records.length;
+      daemon.child.kill('SIGHUP');
+      const usersWarn = await daemon.waitFor((r) => r.event === 'reload-failed', mark3);
+      expect(usersWarn.msg).toMatch(/^SIGHUP: cannot reload pop3 users file .*users\.json: users file .* is not valid JSON.*; the old one stays in force$/);
+      await daemon.waitFor((r) => r.event === 'reload', mark3);
+      const still = new MemoryClient(connect(port, '127.0.0.1'));
+      expect(await login(still, 'new-secret')).toMatch(/^\+OK/);
+      still.sendLine('QUIT');
+      await still.closed(5000);
     } finally {
       await daemon.stop();
     }
