@@ -95,6 +95,28 @@ serveIpc({
     }
     return { rate: (count * sessions) / (Number(nanos) / 1e9) };
   },
+  /**
+   * `times` sessions one after another: connect, USER, PASS, STAT, QUIT. Returns the time of
+   * each from connect to the STAT reply, in milliseconds.
+   */
+  async loginStat({ port, user, pass, times = 1 }) {
+    const ms = [];
+    let last = '';
+    for (let t = 0; t < times; t++) {
+      const start = process.hrtime.bigint();
+      const c = open(port);
+      await login(c, user, pass);
+      c.socket.write('STAT\r\n');
+      const stat = await c.line();
+      ms.push(Number(process.hrtime.bigint() - start) / 1e6);
+      if (!stat.startsWith('+OK')) throw new Error(`STAT: ${stat}`);
+      last = stat;
+      c.socket.write('QUIT\r\n');
+      await c.line();
+      await c.closed();
+    }
+    return { ms, stat: last };
+  },
   /** `clients` loops of connect, USER, PASS, STAT, QUIT for `durationMs`. Returns sessions/s. */
   async sessions({ port, users, pass, durationMs }) {
     const end = Date.now() + durationMs;

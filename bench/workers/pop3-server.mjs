@@ -2,7 +2,7 @@
 //   gorgon    @gorgon/pop3's createPop3Server over MaildirStore, MemoryAuthenticator
 //   baseline  a raw-Node POP3 responder, no framework: net.createServer, a line splitter, a
 //             promise chain per connection, readdir + readFile of the Maildir, dot-stuffing by
-//             regex, one write per reply. USER/PASS/STAT/LIST/UIDL/RETR/DELE/NOOP/RSET/QUIT.
+//             regex (bare LF made CRLF the same way), one write per reply; sizes only from ,W=. USER/PASS/STAT/LIST/UIDL/RETR/DELE/NOOP/RSET/QUIT.
 //             Like any correct POP3 server (RFC 1939 §8) it locks the maildrop while a session
 //             has it open: the simplest lock file, O_EXCL create at login, unlink at the end.
 import { open, readdir, readFile, unlink } from 'node:fs/promises';
@@ -92,7 +92,9 @@ function baselineServer({ root, users }) {
         case 'RETR': {
           const i = msg();
           if (i < 0) return void socket.write('-ERR no such message\r\n');
-          const text = (await readFile(box[i].path, 'latin1')).replace(/^\./gm, '..');
+          // Bare LF (Postfix/procmail Maildirs) becomes CRLF, then dot-stuffing, as RFC 1939 §3 asks.
+          let text = (await readFile(box[i].path, 'latin1')).replace(/\r?\n/g, '\r\n').replace(/^\./gm, '..');
+          if (text.length > 0 && !text.endsWith('\r\n')) text += '\r\n';
           return void socket.write(Buffer.from(`+OK ${box[i].size} octets\r\n${text}.\r\n`, 'latin1'));
         }
         case 'DELE': {
