@@ -10,7 +10,7 @@ import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { createDemoCertificate } from '@gorgon/core';
+import { createDemoCertificate } from '@gorgon/core/demo-certificate';
 import { runCli } from '@gorgon/cli';
 import { fetchFiles, FtpClient, FtpError, type FetchEvent } from '@gorgon/ftp';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';

@@ -8,7 +8,8 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { createDemoCertificate, hashPassword, memoryLogger, UsersFileAuthenticator, type MemoryLogRecord } from '@gorgon/core';
+import { hashPassword, memoryLogger, UsersFileAuthenticator, type MemoryLogRecord } from '@gorgon/core';
+import { createDemoCertificate } from '@gorgon/core/demo-certificate';
 import { createFtpServer, type FtpServer, type FtpServerOptions } from '@gorgon/ftp';
 
 export const CI = process.env['CI'] === 'true';

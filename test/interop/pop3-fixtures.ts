@@ -8,7 +8,8 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createDemoCertificate, hashPassword, UsersFileAuthenticator } from '@gorgon/core';
+import { hashPassword, UsersFileAuthenticator } from '@gorgon/core';
+import { createDemoCertificate } from '@gorgon/core/demo-certificate';
 import { createPop3Server, deliver, MaildirStore, type Pop3Server, type Pop3ServerOptions } from '@gorgon/pop3';
 
 export const CI = process.env['CI'] === 'true';

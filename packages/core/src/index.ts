@@ -40,5 +40,5 @@ export {
   type ProxyParse,
 } from './proxy-protocol.js';
 export { describeTlsFailure, isTlsHandshakeFailure, logTlsFailure } from './tls-failure.js';
-export { createDemoCertificate, ensureDemoCertificate, replaceSecureContext, toSecureContext, type DemoCertificate, type TlsServerOptions } from './tls.js';
+export { replaceSecureContext, toSecureContext, type TlsServerOptions } from './tls.js';
 export * from './auth/index.js';

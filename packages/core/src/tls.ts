@@ -1,5 +1,3 @@
-import { mkdir, readFile, writeFile, chmod } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
 import { CoreError, errorText } from './errors.js';
@@ -95,60 +93,4 @@ export function toSecureContext(options: TlsServerOptions): tls.SecureContext {
 export function replaceSecureContext(target: tls.SecureContext, options: { cert: string | Buffer; key: string | Buffer }): void {
   const fresh = toSecureContext(options);
   (target as { context: unknown }).context = fresh.context;
-}
-
-/** A demo certificate on disk. */
-export interface DemoCertificate {
-  cert: string;
-  key: string;
-  certPath: string;
-  keyPath: string;
-}
-
-/**
- * The self-signed certificate for demos and tests: generated at first use into `dir`
- * (cert.pem, key.pem with mode 0600) and reused afterwards. Never committed.
- */
-export async function ensureDemoCertificate(dir: string, hostname = 'localhost'): Promise<DemoCertificate> {
-  const certPath = join(dir, 'cert.pem');
-  const keyPath = join(dir, 'key.pem');
-  try {
-    const [cert, key] = await Promise.all([readFile(certPath, 'utf8'), readFile(keyPath, 'utf8')]);
-    return { cert, key, certPath, keyPath };
-  } catch {
-    // not there yet: generate below
-  }
-  const pems = await createDemoCertificate(hostname);
-  await mkdir(dir, { recursive: true });
-  await writeFile(keyPath, pems.key, { mode: 0o600 });
-  await chmod(keyPath, 0o600);
-  await writeFile(certPath, pems.cert);
-  return { ...pems, certPath, keyPath };
-}
-
-/** A fresh self-signed certificate for `hostname`, 127.0.0.1 and ::1, in memory. */
-export async function createDemoCertificate(hostname = 'localhost'): Promise<{ cert: string; key: string }> {
-  const notBeforeDate = new Date(Date.now() - 60_000);
-  const notAfterDate = new Date(notBeforeDate.getTime() + 365 * 24 * 3600 * 1000);
-  // Loaded when a certificate is made: the X.509 libraries behind it take tens of milliseconds
-  // to load, which every server process would otherwise pay at start.
-  const { generate } = await import('selfsigned');
-  const pems = await generate([{ name: 'commonName', value: hostname }], {
-    keyType: 'ec',
-    algorithm: 'sha256',
-    notBeforeDate,
-    notAfterDate,
-    extensions: [
-      { name: 'basicConstraints', cA: true },
-      {
-        name: 'subjectAltName',
-        altNames: [
-          { type: 2, value: hostname },
-          { type: 7, ip: '127.0.0.1' },
-          { type: 7, ip: '::1' },
-        ],
-      },
-    ],
-  });
-  return { cert: pems.cert, key: pems.private };
 }

@@ -2,7 +2,6 @@ import * as tls from 'node:tls';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   CoreError,
-  createDemoCertificate,
   createListener,
   formatProxyV1,
   formatProxyV2,
@@ -14,6 +13,7 @@ import {
   type ListenerOptions,
   type ProxyParse,
 } from '@gorgon/core';
+import { createDemoCertificate } from '@gorgon/core/demo-certificate';
 import { leakGuard, MemoryClient } from '@gorgon/core/testing';
 import { dial, waitFor } from './helpers.js';
 

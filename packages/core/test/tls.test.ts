@@ -7,13 +7,12 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   connect,
   CoreError,
-  createDemoCertificate,
   createListener,
-  ensureDemoCertificate,
   LineSession,
   toSecureContext,
   type Channel,
 } from '@gorgon/core';
+import { createDemoCertificate, ensureDemoCertificate } from '@gorgon/core/demo-certificate';
 import { leakGuard, memoryChannelPair, MemoryClient } from '@gorgon/core/testing';
 import { deferred, dial, waitFor } from './helpers.js';
 

@@ -7,7 +7,8 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { createDemoCertificate, MemoryAuthenticator } from '@gorgon/core';
+import { MemoryAuthenticator } from '@gorgon/core';
+import { createDemoCertificate } from '@gorgon/core/demo-certificate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFtpServer, fetchFiles, FtpClient, FtpError, type FtpServer } from '../src/index.js';
 

@@ -3,7 +3,7 @@ import * as tls from 'node:tls';
 import { Readable, Writable } from 'node:stream';
 import { Client } from 'basic-ftp';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createDemoCertificate } from '@gorgon/core';
+import { createDemoCertificate } from '@gorgon/core/demo-certificate';
 import { demoFs, testServer } from './helpers.js';
 import { cmd, controlClient } from './socket-client.js';
 import { leakGuard } from '@gorgon/core/testing';

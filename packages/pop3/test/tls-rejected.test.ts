@@ -2,7 +2,8 @@ import { execFile } from 'node:child_process';
 import { connect as netConnect } from 'node:net';
 import * as tls from 'node:tls';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createDemoCertificate, memoryLogger, MemoryAuthenticator, type MemoryLogRecord } from '@gorgon/core';
+import { memoryLogger, MemoryAuthenticator, type MemoryLogRecord } from '@gorgon/core';
+import { createDemoCertificate } from '@gorgon/core/demo-certificate';
 import { leakGuard, MemoryClient } from '@gorgon/core/testing';
 import { createPop3Server, MemoryMaildropStore } from '../src/index.js';
 

@@ -1,6 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { ensureDemoCertificate, replaceSecureContext, toSecureContext, type TlsServerOptions, type UsersFileAuthenticator } from '@gorgon/core';
+import { replaceSecureContext, toSecureContext, type TlsServerOptions, type UsersFileAuthenticator } from '@gorgon/core';
+import { ensureDemoCertificate } from '@gorgon/core/demo-certificate';
 import type { Reloader } from '../daemon.js';
 import { CliError, messageOf } from '../errors.js';
 
