@@ -1,6 +1,6 @@
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import type { Duplex } from 'node:stream';
+import { Duplex } from 'node:stream';
 import { normaliseAddress, type Logger } from '@gorgon/core';
 
 /** A passive port range, both ends included. */
@@ -46,6 +46,8 @@ export class DataChannel {
   readonly #options: DataChannelOptions;
   #setup: Setup = { kind: 'none' };
   #open: Duplex | undefined;
+  /** The TCP socket under `#open` (the same socket without TLS). */
+  #raw: net.Socket | undefined;
 
   constructor(options: DataChannelOptions) {
     this.#options = options;
@@ -91,9 +93,11 @@ export class DataChannel {
 
   /**
    * The data connection for one transfer: waits for the passive peer or connects to the active
-   * target, then does the TLS handshake under PROT P. Each setup serves one transfer.
+   * target, then does the TLS handshake under PROT P. Each setup serves one transfer. For an
+   * upload under PROT P the TLS layer runs over a JS view of the socket, so that the end of the
+   * upload can be told apart from a TCP FIN without close_notify (see {@link endedCleanly}).
    */
-  async connect(protect: boolean, signal: AbortSignal): Promise<Duplex> {
+  async connect(protect: boolean, signal: AbortSignal, options: { upload?: boolean } = {}): Promise<Duplex> {
     const setup = this.#setup;
     this.#setup = { kind: 'none' };
     if (setup.kind === 'none') throw new DataConnectionError('no PORT or PASV given');
@@ -109,10 +113,12 @@ export class DataChannel {
     }
     socket.setNoDelay(true);
     socket.on('error', () => {}); // surfaced by the transfer
+    this.#raw = socket;
     let stream: Duplex = socket;
     if (protect) {
       if (!this.#options.secureContext) throw new DataConnectionError('PROT P without TLS configured');
-      const secure = new tls.TLSSocket(socket, { isServer: true, secureContext: this.#options.secureContext });
+      const tlsOptions = { isServer: true, secureContext: this.#options.secureContext };
+      const secure = options.upload === true ? WatchedTlsSocket.over(socket, tlsOptions) : new tls.TLSSocket(socket, tlsOptions);
       secure.on('error', () => {});
       this.#open = secure;
       await withTimeout(
@@ -147,6 +153,35 @@ export class DataChannel {
     }
     this.#open?.destroy();
     this.#open = undefined;
+    this.#raw = undefined;
+  }
+
+  /**
+   * Ends a transfer that did not complete with a TCP reset (SO_LINGER 0), never a FIN: in
+   * stream mode a FIN is the end of the file (RFC 959 §3.4.1), so a download cut short by
+   * ABOR, a stall or a shutdown must not look complete to a client that trusts it.
+   */
+  reset(): void {
+    const raw = this.#raw;
+    if (raw && !raw.destroyed) raw.resetAndDestroy();
+    this.close();
+  }
+
+  /**
+   * Lets a completed transfer's connection finish closing by itself (the client's FIN, then
+   * ours, after close_notify under TLS) rather than cutting it: a close with the peer's
+   * close_notify still unread would answer it with a reset. Bounded by `lingerMs`.
+   */
+  release(lingerMs: number): void {
+    const open = this.#open;
+    this.#open = undefined;
+    this.#raw = undefined;
+    if (!open || open.destroyed) return;
+    open.end();
+    open.resume(); // read (and drop) what the client still sends: its close_notify, its FIN
+    const timer = setTimeout(() => open.destroy(), lingerMs);
+    timer.unref();
+    open.once('close', () => clearTimeout(timer));
   }
 
   #accept(setup: Setup & { kind: 'passive' }, socket: net.Socket): void {
@@ -190,6 +225,74 @@ export class DataChannel {
     });
   }
 }
+
+/**
+ * A server-side TLS socket that knows why its input ended: the peer's close_notify, or the
+ * transport's end without one (a truncation attack, or a client that died). Node's own TLS
+ * socket reports both as the same 'end', so the socket runs over a JS view of the TCP socket
+ * whose end this class sees first. Used for uploads only: it costs a copy through JS.
+ * @see RFC 8446 §6.1, RFC 5246 §7.2.1, RFC 4217 §12.6
+ */
+class WatchedTlsSocket extends tls.TLSSocket {
+  /** The TCP connection's end has been passed to the TLS layer. */
+  transportEnded = false;
+  /** The input ended with the peer's close_notify. */
+  closeNotify = false;
+
+  static over(socket: net.Socket, options: tls.TLSSocketOptions): WatchedTlsSocket {
+    const state = { ended: false, owner: undefined as WatchedTlsSocket | undefined };
+    const transport = new Duplex({
+      read: () => void socket.resume(),
+      write: (chunk: Buffer, _encoding, callback) => void socket.write(chunk, callback),
+      final: (callback) => void socket.end(() => callback()),
+      destroy: (err, callback) => {
+        socket.destroy();
+        callback(err);
+      },
+    });
+    socket.on('data', (chunk: Buffer) => {
+      if (!transport.push(chunk)) socket.pause();
+    });
+    socket.once('end', () => {
+      state.ended = true;
+      if (state.owner) state.owner.transportEnded = true;
+      transport.push(null);
+    });
+    socket.once('error', (err) => transport.destroy(err));
+    // After the end, the TLS layer still has to read it: it destroys the transport itself.
+    socket.once('close', () => {
+      if (!state.ended) transport.destroy();
+    });
+    const watched = new WatchedTlsSocket(transport as never, options);
+    state.owner = watched;
+    return watched;
+  }
+
+  // The TLS layer pushes null at its end of input: with close_notify while the transport is
+  // still open, or when the transport's own end reaches it.
+  override push(chunk: unknown, encoding?: BufferEncoding): boolean {
+    if (chunk === null && !this.transportEnded) this.closeNotify = true;
+    return super.push(chunk, encoding);
+  }
+}
+
+/**
+ * Whether a data connection whose input just ended ended cleanly, so that an upload may be
+ * committed: under TLS, with the client's close_notify; over TCP, with a FIN and not a reset.
+ * A reset can arrive as an end of stream: after a short read with EPOLLHUP set, libuv reports
+ * EOF without reading the ECONNRESET queued behind the buffered bytes, so the socket is asked
+ * once more with a write of zero bytes, which sends nothing on a healthy connection and fails
+ * on a reset one. Call it from the 'end' event, before the socket ends its own side.
+ */
+export function endedCleanly(stream: Duplex): Promise<boolean> {
+  if (stream instanceof WatchedTlsSocket) return Promise.resolve(stream.closeNotify);
+  if (stream instanceof tls.TLSSocket) return Promise.resolve(false); // cannot tell: not a clean end
+  if (!(stream instanceof net.Socket)) return Promise.resolve(true); // an in-memory pair has no resets
+  if (stream.destroyed || !stream.writable) return Promise.resolve(false);
+  return new Promise((resolve) => stream.write(EMPTY, (err) => resolve(!err)));
+}
+
+const EMPTY = Buffer.alloc(0);
 
 /**
  * Without a configured range: a few random ports of the IANA dynamic range, then whatever port

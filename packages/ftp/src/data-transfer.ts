@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream';
 import { isEmptyChunk, type Producer } from '@gorgon/core';
+import { endedCleanly } from './data-channel.js';
 import type { WritableFile } from './fs.js';
 
 /** Why a transfer stopped early. */
@@ -224,8 +225,9 @@ async function sendReused(stream: Duplex, producer: Producer, readInto: (b: Buff
 
 /**
  * Receives the data connection's bytes into a file until EOF, gathering them into writes of
- * `chunkBytes`; fails with `too-large` past `maxBytes` (0 = no limit). The caller commits or
- * aborts the file. @see RFC 959 §3.4.1
+ * `chunkBytes`; fails with `too-large` past `maxBytes` (0 = no limit), and with
+ * `connection-lost` when the input ended without a clean close ({@link endedCleanly}). The
+ * caller commits or aborts the file. @see RFC 959 §3.4.1, RFC 4217 §12.6
  */
 export async function receiveData(
   stream: Duplex,
@@ -302,13 +304,22 @@ export async function receiveData(
     };
     const onEnd = (): void => {
       cleanup();
-      if (heldCr) {
-        parts.push(Buffer.from([0x0d]));
-        pending += 1;
-        received += 1;
-      }
-      ended = true;
-      pump();
+      // An end of input is the end of the file only if the connection ended cleanly: a reset
+      // read as EOF, or a TLS stream cut without close_notify, is a truncated upload.
+      void endedCleanly(stream).then((clean) => {
+        if (failed) return;
+        if (!clean) {
+          fail(new TransferError('connection-lost', 'data connection ended without a clean close (reset, or no TLS close_notify)'));
+          return;
+        }
+        if (heldCr) {
+          parts.push(Buffer.from([0x0d]));
+          pending += 1;
+          received += 1;
+        }
+        ended = true;
+        pump();
+      });
     };
     const onClose = (): void => fail(new TransferError('connection-lost', 'data connection closed before the end'));
     const onError = (err: Error): void => fail(new TransferError('connection-lost', err.message, { cause: err }));
@@ -329,8 +340,10 @@ export async function receiveData(
     stream.once('error', onError);
     stream.once('timeout', onTimeout);
     options.signal.addEventListener('abort', onAbort, { once: true });
+    // An empty upload can end (close_notify in the handshake's last flight) before we listen.
+    if (stream.readableEnded) onEnd();
+    else if (stream.destroyed) onClose();
   });
   await body;
-  stream.destroy();
   return received;
 }

@@ -73,7 +73,6 @@ export class FtpSession extends LineSession {
   /** Settings and state most idle sessions never set, made on first use. */
   #rare: RareState | undefined;
   #bits = 0;
-  #linesSeen = 0;
 
   constructor(channel: Channel, ctx: ServerContext, options: { implicitTls?: boolean } = {}) {
     // latin1: one character per byte; onLine decodes names as bytes (names.ts), never U+FFFD.
@@ -277,7 +276,14 @@ export class FtpSession extends LineSession {
    * Runs a transfer as a child task: 150, the data connection, `work`, then 226 (or 425/426/
    * 451/552). `onFail` releases what the handler opened (an upload's temporary file).
    */
-  beginTransfer(verb: string, path: string, opening: FtpReply, work: (stream: Duplex, t: ActiveTransfer) => Promise<FtpReply>, onFail: () => Promise<void>): void {
+  beginTransfer(
+    verb: string,
+    path: string,
+    opening: FtpReply,
+    work: (stream: Duplex, t: ActiveTransfer) => Promise<FtpReply>,
+    onFail: () => Promise<void>,
+    options: { upload?: boolean } = {},
+  ): void {
     const controller = new AbortController();
     const t: ActiveTransfer = { verb, path, started: Date.now(), bytes: 0, controller, done: Promise.resolve() };
     this.transfer = t;
@@ -285,8 +291,9 @@ export class FtpSession extends LineSession {
     t.done = (async () => {
       let stream: Duplex;
       try {
-        stream = await this.data.connect(this.prot === 'P', controller.signal);
+        stream = await this.data.connect(this.prot === 'P', controller.signal, options);
       } catch (err) {
+        this.data.close();
         await onFail().catch(() => undefined);
         this.channel.log.info({ event: 'data-failed', verb }, errorText(err));
         this.reply(controller.signal.aborted ? replies.transferAborted('Transfer aborted.') : replies.cannotOpenData());
@@ -294,17 +301,17 @@ export class FtpSession extends LineSession {
       }
       try {
         const done = await work(stream, t);
+        this.data.release(this.ctx.limits.closeTimeoutMs);
         this.channel.log.info({ event: 'transfer', verb, path: printable(path, 200), bytes: t.bytes, ms: Date.now() - t.started }, 'transfer complete');
         this.reply(done);
       } catch (err) {
-        stream.destroy();
+        this.data.reset(); // never a FIN: a cut download must not look complete
         await onFail().catch(() => undefined);
         this.channel.log.info({ event: 'transfer-failed', verb, path: printable(path, 200), bytes: t.bytes }, errorText(err));
         this.reply(transferFailureReply(err));
       }
     })().finally(() => {
       if (this.transfer === t) this.transfer = undefined;
-      this.data.close();
       if (this.#is(QUIT_PENDING)) {
         this.#set(QUIT_PENDING, false);
         this.quit();
@@ -319,14 +326,12 @@ export class FtpSession extends LineSession {
 
   protected override collectIncomingRange(buffer: Buffer, start: number, end: number): void {
     super.collectIncomingRange(buffer, start, end);
-    if (end - start <= 16 && this.state === 'ready' && URGENT_ABOR.test(buffer.toString('latin1', start, end))) {
-      // A normal "ABOR\r\n" completes its line in the same read; an urgent one never does.
-      const seen = this.#linesSeen;
-      setTimeout(() => {
-        if (this.#linesSeen !== seen || this.closing) return;
-        this.#set(URGENT_ABOR_SEEN, true);
-        void this.abort();
-      }, 20).unref();
+    if (end - start <= 16 && this.state === 'ready' && !this.closing && URGENT_ABOR.test(buffer.toString('latin1', start, end))) {
+      // A read that ends in "ABOR\r" is an ABOR whose LF went out of band (or is still on its
+      // way): act on it now rather than wait for an LF that may never come, and mark it, so
+      // that when a line end does complete it, that line is not answered a second time.
+      this.#set(URGENT_ABOR_SEEN, true);
+      void this.abort();
     }
   }
 
@@ -343,7 +348,6 @@ export class FtpSession extends LineSession {
   }
 
   protected override async onLine(raw: string): Promise<void> {
-    this.#linesSeen++;
     // A bare CR separates commands too (see URGENT_ABOR); CR NUL is a CR inside a pathname.
     const parts = raw.includes('\r') ? raw.split(BARE_CR) : [raw];
     for (const part of parts) {
@@ -426,16 +430,27 @@ export class FtpSession extends LineSession {
   }
 
   protected override handleTimeout(kind: 'idle' | 'total'): void {
-    // A long transfer is not idleness: the next reply counts as activity again.
-    if (kind === 'idle' && this.transfer) return;
+    // A transfer in progress is not idleness: its bytes touch the channel as they move, and a
+    // transfer that moves none has its own limits (dataConnectTimeoutMs, stalledTransferMs).
+    if (kind === 'idle' && this.transfer) {
+      this.channel.touch();
+      return;
+    }
     this.reply(replies.closing(`Timeout (${Math.round(this.ctx.limits.idleTimeoutMs / 1000)} s): closing control connection.`));
     this.closeWhenDone();
   }
 
   protected override handleShutdown(): void {
-    this.transfer?.controller.abort();
-    this.reply(replies.closing('Server shutting down.'));
-    this.closeWhenDone();
+    const goodbye = (): void => {
+      this.reply(replies.closing('Server shutting down.'));
+      this.closeWhenDone();
+    };
+    const t = this.transfer;
+    if (!t) return goodbye();
+    // The running transfer's data connection is reset and its 426 sent first, so that neither
+    // a client reading the data nor one reading the replies can take a cut file as complete.
+    t.controller.abort();
+    void t.done.then(goodbye);
   }
 
   protected override handleEnd(): void {

@@ -21,7 +21,10 @@ function options(s: FtpSession, t: ActiveTransfer, ascii: boolean) {
     ascii,
     signal: t.controller.signal,
     stalledMs: s.ctx.limits.stalledTransferMs,
-    onProgress: (n: number) => void (t.bytes += n),
+    onProgress: (n: number) => {
+      t.bytes += n;
+      s.channel.touch(); // bytes moving on the data connection are activity on the session
+    },
   };
 }
 
@@ -51,10 +54,14 @@ async function retrieve(s: FtpSession, arg: string): Promise<void> {
   );
 }
 
-/** Nothing is committed when the client vanished: its FIN on the data connection is not an ack. */
+/**
+ * Nothing is committed when the client vanished: a client killed mid-upload sends a FIN on both
+ * connections, and in stream mode its FIN on the data connection looks like the end of the file
+ * (RFC 959 §3.4.1). No timer decides it: the events the loop already has in hand (both FINs
+ * usually come in one poll) are handled first, then the control connection's state decides.
+ */
 async function commitUnlessLost(s: FtpSession, commit: () => Promise<void>): Promise<void> {
-  // A killed client closes both connections at once: give the control connection's EOF a moment.
-  await new Promise((resolve) => setTimeout(resolve, 10));
+  await new Promise((resolve) => setImmediate(resolve));
   if (s.controlLost) throw new TransferError('connection-lost', 'control connection lost before the upload was acknowledged');
   await commit();
 }
@@ -77,6 +84,7 @@ async function store(s: FtpSession, path: string, write: WriteOptions, verb: str
       return replies.transferComplete(done);
     },
     () => file.abort(),
+    { upload: true },
   );
 }
 
