@@ -9,6 +9,22 @@
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
+/** The part of the `selfsigned` module used here. */
+export interface SelfsignedModule {
+  generate(attributes: Array<{ name: string; value: string }>, options: object): Promise<{ cert: string; private: string }>;
+}
+
+/** Where the demo certificate functions find `selfsigned`. */
+export interface DemoCertificateOptions {
+  /**
+   * Loads `selfsigned` from the caller's own dependencies, as `() => import('selfsigned')`.
+   * Needed where this package cannot resolve it itself: a global `npm install -g` keeps each
+   * package's dependencies beside that package (the CLI's), not beside @gorgon/core. Default:
+   * this package's own import.
+   */
+  load?: () => Promise<SelfsignedModule>;
+}
+
 /** A demo certificate on disk. */
 export interface DemoCertificate {
   cert: string;
@@ -21,7 +37,7 @@ export interface DemoCertificate {
  * The self-signed certificate for demos and tests: generated at first use into `dir`
  * (cert.pem, key.pem with mode 0600) and reused afterwards. Never committed.
  */
-export async function ensureDemoCertificate(dir: string, hostname = 'localhost'): Promise<DemoCertificate> {
+export async function ensureDemoCertificate(dir: string, hostname = 'localhost', options: DemoCertificateOptions = {}): Promise<DemoCertificate> {
   const certPath = join(dir, 'cert.pem');
   const keyPath = join(dir, 'key.pem');
   try {
@@ -30,7 +46,7 @@ export async function ensureDemoCertificate(dir: string, hostname = 'localhost')
   } catch {
     // not there yet: generate below
   }
-  const pems = await createDemoCertificate(hostname);
+  const pems = await createDemoCertificate(hostname, options);
   await mkdir(dir, { recursive: true });
   await writeFile(keyPath, pems.key, { mode: 0o600 });
   await chmod(keyPath, 0o600);
@@ -39,12 +55,12 @@ export async function ensureDemoCertificate(dir: string, hostname = 'localhost')
 }
 
 /** A fresh self-signed certificate for `hostname`, 127.0.0.1 and ::1, in memory. */
-export async function createDemoCertificate(hostname = 'localhost'): Promise<{ cert: string; key: string }> {
+export async function createDemoCertificate(hostname = 'localhost', options: DemoCertificateOptions = {}): Promise<{ cert: string; key: string }> {
   const notBeforeDate = new Date(Date.now() - 60_000);
   const notAfterDate = new Date(notBeforeDate.getTime() + 365 * 24 * 3600 * 1000);
   // Loaded when a certificate is made: the X.509 libraries behind it take tens of milliseconds
   // to load, which every server process would otherwise pay at start.
-  const { generate } = await loadSelfsigned();
+  const { generate } = await (options.load ?? loadSelfsigned)();
   const pems = await generate([{ name: 'commonName', value: hostname }], {
     keyType: 'ec',
     algorithm: 'sha256',
@@ -65,7 +81,7 @@ export async function createDemoCertificate(hostname = 'localhost'): Promise<{ c
   return { cert: pems.cert, key: pems.private };
 }
 
-async function loadSelfsigned(): Promise<typeof import('selfsigned')> {
+async function loadSelfsigned(): Promise<SelfsignedModule> {
   try {
     return await import('selfsigned');
   } catch (err) {

@@ -48,7 +48,8 @@ export async function loadTls(protocol: string, section: TlsSection, baseDir: st
       throw new CliError(`${protocol}: cannot read the certificate or key: ${messageOf(err)}`);
     }
   } else {
-    const demo = await ensureDemoCertificate(resolve(baseDir, section.certDir));
+    // selfsigned is the CLI's dependency: load it from here, where a global install puts it.
+    const demo = await ensureDemoCertificate(resolve(baseDir, section.certDir), 'localhost', { load: () => import('selfsigned') });
     ({ certPath, keyPath } = demo);
     pems = demo;
   }
