@@ -2,11 +2,12 @@
  * The Gorgon FTP server against Python's ftplib (FTP and FTP_TLS with prot_p: mlsd,
  * storbinary, retrbinary, ASCII storlines/retrlines, nlst, size, rename, delete, abort) and
  * the basic-ftp npm client in process (TLS, upload, download, list). Content checked by
- * checksum. Debian package: python3 (ftplib is in the standard library).
+ * checksum. Debian package: python3 (ftplib is in the standard library). TLS endings are
+ * checked with the strict upstream python3 on PATH (not Debian's), over TLS 1.3 and 1.2.
  * @see RFC 959, RFC 3659, RFC 4217
  */
 import { randomBytes } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { Client } from 'basic-ftp';
@@ -14,6 +15,21 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { available, CI, need, onDisk, PASSWORD, run, sha256, startFtp, USER, type FtpFixture } from './ftp-server-fixtures.js';
 
 const PYTHON = '/usr/bin/python3';
+
+/**
+ * The strict TLS reader: an upstream CPython build (pyenv's 3.11 on PATH), whose ssl module does
+ * not set OP_IGNORE_UNEXPECTED_EOF as Debian's does, so a TLS data connection that ends without
+ * close_notify fails in FTP_TLS (SHUTDOWN_WHILE_IN_INIT / UNEXPECTED_EOF). See ../shared/INTEROP.md.
+ */
+const STRICT_PYTHON = strictPython();
+
+function strictPython(): string {
+  for (const dir of (process.env['PATH'] ?? '').split(':')) {
+    const candidate = join(dir, 'python3');
+    if (dir !== '/usr/bin' && dir !== '/bin' && available(candidate)) return candidate;
+  }
+  return '/nonexistent/strict-python3';
+}
 
 let f: FtpFixture | undefined;
 afterEach(async () => {
@@ -82,11 +98,11 @@ second = ftp.getresp()
 print(json.dumps({'abort': reply, 'second': second, 'after': ftp.sendcmd('NOOP')}))
 `;
 
-async function python(fx: FtpFixture, script: string, args: string[]): Promise<Record<string, unknown>> {
-  need(PYTHON, 'python3');
+async function python(fx: FtpFixture, script: string, args: string[], interpreter = PYTHON): Promise<Record<string, unknown>> {
+  need(interpreter, 'python3');
   const path = join(fx.dir, `ftplib-${Math.random().toString(36).slice(2)}.py`);
   await writeFile(path, script);
-  const r = await run(PYTHON, [path, ...args], { timeoutMs: 60_000 });
+  const r = await run(interpreter, [path, ...args], { timeoutMs: 60_000 });
   if (r.code !== 0) throw new Error(`python3 exited ${r.code}: ${r.stderr}`);
   return JSON.parse(r.stdout.toString()) as Record<string, unknown>;
 }
@@ -124,6 +140,97 @@ describe.skipIf(!CI && !available(PYTHON))('Python ftplib', () => {
     expect(r['abort']).toMatch(/^426/);
     expect(r['second']).toBe('226 ABOR command successful.');
     expect(r['after']).toBe('200 NOOP ok.');
+  });
+});
+
+const FTPLIB_TLS_ENDINGS = `
+import ftplib, hashlib, io, json, ssl, sys
+host, port, user, password, cafile, version = sys.argv[1:7]
+sizes = [int(n) for n in sys.argv[7].split(',')]
+if ssl.OP_IGNORE_UNEXPECTED_EOF and ssl.create_default_context().options & ssl.OP_IGNORE_UNEXPECTED_EOF:
+    print(json.dumps({'lenient': True}))
+    sys.exit(0)
+ctx = ssl.create_default_context(cafile=cafile)
+v = ssl.TLSVersion.TLSv1_3 if version == '1.3' else ssl.TLSVersion.TLSv1_2
+ctx.minimum_version = v
+ctx.maximum_version = v
+ftp = ftplib.FTP_TLS(context=ctx, timeout=10)
+ftp.connect(host, int(port))
+ftp.login(user, password)
+ftp.prot_p()
+out = {'version': ftp.sock.version()}
+def step(name, fn):
+    try:
+        out[name] = fn()
+    except (ssl.SSLError, OSError) as e:
+        out[name] = 'ERROR %s: %s' % (type(e).__name__, e)
+        # ftplib gave up before reading the transfer's reply: read it, as a careful client would.
+        out[name + ' reply'] = ftp.getresp()
+    except Exception as e:
+        out[name] = 'ERROR %s: %s' % (type(e).__name__, e)
+    # Every command gets one reply: after any failure the next one still belongs to NOOP.
+    out[name + ' then'] = ftp.sendcmd('NOOP')
+def retr(cmd):
+    buf = io.BytesIO()
+    ftp.retrbinary(cmd, buf.write)
+    return hashlib.sha256(buf.getvalue()).hexdigest()
+def lines(cmd):
+    got = []
+    ftp.retrlines(cmd, got.append)
+    return got
+for n in sizes:
+    step('retrbinary %d' % n, lambda: retr('RETR sized/%d.bin' % n))
+    step('retrlines %d' % n, lambda: len(lines('RETR sized/%d.txt' % n)))
+    step('storbinary %d' % n, lambda: ftp.storbinary('STOR sized/up-%d.bin' % n, io.BytesIO(b'u' * n)))
+step('nlst', lambda: sorted(ftp.nlst('sized')))
+step('nlst empty', lambda: ftp.nlst('empty'))
+step('mlsd', lambda: sorted(name for name, facts in ftp.mlsd('sized')))
+step('list', lambda: len(lines('LIST sized')))
+def cut():
+    # A client that fails on its side: it drops the TLS data connection mid-file, no close_notify.
+    conn = ftp.transfercmd('RETR sized/65537.bin')
+    conn.recv(10)
+    conn.close()
+    try:
+        return ftp.getresp()[:3]
+    except ftplib.error_temp as e:
+        return str(e)[:3]
+step('cut', cut)
+out['quit'] = ftp.quit()
+print(json.dumps(out))
+`;
+
+describe.skipIf(!CI && !available(STRICT_PYTHON))('strict FTP_TLS (upstream CPython): every TLS data connection ends with close_notify', () => {
+  const SIZES = [0, 1, 4000, 4096, 65537];
+  it.each(['1.3', '1.2'])('TLS %s: files of 0–65537 bytes both ways and listings, with the session in step', async (version) => {
+    f = await startFtp({ requireTlsForData: true });
+    await mkdir(join(f.root, 'sized'));
+    await mkdir(join(f.root, 'empty'));
+    const sums: Record<number, string> = {};
+    for (const n of SIZES) {
+      const body = randomBytes(n);
+      sums[n] = sha256(body);
+      await writeFile(join(f.root, 'sized', `${n}.bin`), body);
+      await writeFile(join(f.root, 'sized', `${n}.txt`), 'line\n'.repeat(Math.ceil(n / 5)).slice(0, n));
+    }
+    const r = await python(f, FTPLIB_TLS_ENDINGS, ['localhost', String(f.port), USER, PASSWORD, f.certPath, version, SIZES.join(',')], STRICT_PYTHON);
+    if (r['lenient'] === true) throw new Error(`${STRICT_PYTHON} ignores unexpected EOF: not a strict reader`);
+    expect(r['version']).toBe(`TLSv${version}`);
+    for (const n of SIZES) {
+      expect(r[`retrbinary ${n}`], `RETR of ${n} bytes`).toBe(sums[n]);
+      expect(r[`retrlines ${n}`], `ASCII RETR of ${n} bytes`).toBe(Math.ceil(n / 5));
+      expect(r[`storbinary ${n}`], `STOR of ${n} bytes`).toBe('226 Transfer complete.');
+      expect((await onDisk(f, `sized/up-${n}.bin`))?.length).toBe(n);
+    }
+    const names = [...SIZES.flatMap((n) => [`${n}.bin`, `${n}.txt`]), ...SIZES.map((n) => `up-${n}.bin`)];
+    names.sort();
+    expect(r['nlst']).toEqual(names);
+    expect(r['nlst empty']).toEqual([]);
+    expect(r['mlsd']).toEqual(names);
+    expect(r['list']).toBe(names.length);
+    expect(r['cut']).toMatch(/^(226|426)$/); // one reply for the cut transfer, then NOOP's own
+    for (const [key, value] of Object.entries(r)) if (key.endsWith(' then')) expect(value, key).toBe('200 NOOP ok.');
+    expect(r['quit']).toBe('221 Goodbye.');
   });
 });
 

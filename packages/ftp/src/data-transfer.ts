@@ -129,6 +129,7 @@ export async function sendData(stream: Duplex, producer: ReadableProducer, optio
   }
   let sent = 0;
   let prev = -1;
+  let lastWrite = Promise.resolve();
   let next = Promise.resolve(producer.more());
   next.catch(() => undefined);
   try {
@@ -147,14 +148,31 @@ export async function sendData(stream: Duplex, producer: ReadableProducer, optio
       sent += data.length;
       options.onProgress(data.length);
       if (stream.destroyed) throw new TransferError('connection-lost', 'data connection closed');
-      if (!stream.write(data)) await waitFor(stream, 'drain', options);
+      let ready = true;
+      lastWrite = new Promise<void>((resolve, reject) => {
+        ready = stream.write(data, (err) => (err ? reject(new TransferError('connection-lost', err.message, { cause: err })) : resolve()));
+      });
+      lastWrite.catch(() => undefined);
+      if (!ready) await waitFor(stream, 'drain', options);
     }
-    stream.end();
-    await waitFor(stream, 'finish', options);
+    await endWhenWritten(stream, lastWrite, options);
     return sent;
   } finally {
     await producer.close?.();
   }
+}
+
+/**
+ * Ends the data connection once its last write has been handed on, then waits for the flush.
+ * Under TLS 1.3, ending right behind a write that is still queued sends the close_notify in a
+ * state strict clients reject (Python's upstream ssl: SHUTDOWN_WHILE_IN_INIT on a listing or a
+ * file under one record); after the write's callback, the close_notify follows the data.
+ * @see RFC 8446 §6.1, RFC 4217 §12.6
+ */
+async function endWhenWritten(stream: Duplex, lastWrite: Promise<void>, options: TransferOptions): Promise<void> {
+  await guarded(stream, options, lastWrite);
+  stream.end();
+  await waitFor(stream, 'finish', options);
 }
 
 /** A producer that may also read into the caller's buffers or hold its bytes (see ReadableFile). */
@@ -167,8 +185,7 @@ async function sendWhole(stream: Duplex, producer: Producer, whole: Buffer, opti
     if (stream.destroyed) throw new TransferError('connection-lost', 'data connection closed');
     const data = options.ascii ? toNetworkAscii(whole, -1) : whole;
     options.onProgress(data.length);
-    stream.end(data);
-    await waitFor(stream, 'finish', options);
+    await endWhenWritten(stream, data.length > 0 ? writeChunk(stream, data, options) : Promise.resolve(), options);
     return data.length;
   } finally {
     await producer.close?.();
@@ -213,9 +230,7 @@ async function sendReused(stream: Duplex, producer: Producer, readInto: (b: Buff
       options.onProgress(n);
       writing = writeChunk(stream, n === current.length ? current : current.subarray(0, n), options);
     }
-    await writing;
-    stream.end();
-    await waitFor(stream, 'finish', options);
+    await endWhenWritten(stream, writing, options);
     return sent;
   } finally {
     await reading.catch(() => 0);
