@@ -7,7 +7,7 @@
 //   node bench/lib/maildir-fixtures.mjs ROOT USER COUNT [--style postfix|procmail|hinted] [--sizes mixed|small] [--seed N]
 //
 // writes COUNT messages into ROOT/USER/new (tmp/ and cur/ created), deterministically for a seed.
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** A small deterministic PRNG (mulberry32): the same seed gives the same Maildir. */
@@ -58,8 +58,11 @@ function message(i, size, random) {
   return lines.join('');
 }
 
-/** The file name each deliverer writes (`hinted`: Gorgon's own, with ,S= and ,W=). */
-function fileName(style, i, time, body) {
+/**
+ * The file name each deliverer writes (`hinted`: Gorgon's own, with ,S= and ,W=). Postfix names
+ * the file by the device and inode (hex) it wrote it as in tmp/: `dev` and `ino` are those.
+ */
+function fileName(style, i, time, body, dev, ino) {
   const host = 'mail.example.org';
   if (style === 'procmail') return `${time}.${4000 + (i % 97)}_${i}.${host}`;
   if (style === 'hinted') {
@@ -67,7 +70,15 @@ function fileName(style, i, time, body) {
     const wire = body.length + bare + (body.endsWith('\n') ? 0 : 2);
     return `${time}.M${i % 1_000_000}P4242Q${i}.${host},S=${body.length},W=${wire}`;
   }
-  return `${time}.V801I${(0x10000 + i).toString(16)}M${(i * 7919) % 1_000_000}.${host}`; // Postfix
+  return `${time}.V${dev.toString(16)}I${ino.toString(16)}M${(i * 7919) % 1_000_000}.${host}`; // Postfix
+}
+
+/** Writes one message into tmp/ and renames it into new/ under the name its deliverer gives it. */
+async function deliver(dir, style, i, time, body) {
+  const temp = join(dir, 'tmp', `fixture.${process.pid}.${i}`);
+  await writeFile(temp, body, { mode: 0o600 });
+  const { dev, ino } = await stat(temp);
+  await rename(temp, join(dir, 'new', fileName(style, i, time, body, dev, ino)));
 }
 
 /**
@@ -86,7 +97,7 @@ export async function writeMtaMaildir(root, user, count, options = {}) {
   for (let i = 0; i < count; i++) {
     const body = message(i, pickSize(random, sizes), random);
     octets += body.length;
-    batch.push(writeFile(join(dir, 'new', fileName(style, i, start + i, body)), body, { mode: 0o600 }));
+    batch.push(deliver(dir, style, i, start + i, body));
     if (batch.length >= 64) await Promise.all(batch.splice(0));
   }
   await Promise.all(batch);

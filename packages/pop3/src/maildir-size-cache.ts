@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { lstatSync, type Stats } from 'node:fs';
 import { lstat, open, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openMessage } from './maildir-fs.js';
@@ -56,16 +57,56 @@ export async function loadSizeCache(dir: string): Promise<Map<string, KnownSize>
 
 /** Parses a size cache; undefined when any part of it is not as {@link formatSizeCache} writes. */
 export function parseSizeCache(text: string): Map<string, KnownSize> | undefined {
-  const lines = text.split('\n');
   // Written whole (temp file + rename): it ends with a line end, so a cut-short file is refused.
-  if (lines[0] !== HEADER || lines.pop() !== '') return undefined;
+  if (!text.startsWith(`${HEADER}\n`) || !text.endsWith('\n')) return undefined;
   const out = new Map<string, KnownSize>();
-  for (let i = 1; i < lines.length; i++) {
-    const m = LINE.exec(lines[i]!);
-    if (!m) return undefined;
-    out.set(m[5]!, { ino: Number(m[1]), raw: Number(m[2]), mtimeMs: Number(m[3]), wire: Number(m[4]) });
+  // Scanned by hand rather than split and matched with LINE: a restarted server reads the
+  // cache of a 10,000-message Maildir at the first login, and the regex cost 1 µs a line.
+  for (let at = HEADER.length + 1; at < text.length; ) {
+    const end = text.indexOf('\n', at);
+    const ino = digits(text, at, end, 20, false);
+    const raw = ino < 0 ? -1 : digits(text, ino + 1, end, 15, false);
+    const mtime = raw < 0 ? -1 : digits(text, raw + 1, end, 16, true);
+    const wire = mtime < 0 ? -1 : digits(text, mtime + 1, end, 15, false);
+    if (wire < 0 || text.charCodeAt(wire) !== SPACE) return undefined;
+    const base = text.slice(wire + 1, end);
+    if (!BASE.test(base)) return undefined;
+    out.set(base, {
+      ino: Number(text.slice(at, ino)),
+      raw: Number(text.slice(ino + 1, raw)),
+      mtimeMs: Number(text.slice(raw + 1, mtime)),
+      wire: Number(text.slice(mtime + 1, wire)),
+    });
+    at = end + 1;
   }
   return out;
+}
+
+const SPACE = 0x20;
+const BASE = /^[^\s/:][^\n\r/:]*$/;
+
+/**
+ * Where a run of 1 to `max` digits starting at `from` ends (before `end`), followed by a space;
+ * with `fraction`, optionally a '.' and 1 to 20 more digits. -1 when the text is not that.
+ */
+function digits(text: string, from: number, end: number, max: number, fraction: boolean): number {
+  let at = from;
+  while (at < end && at - from <= max) {
+    const c = text.charCodeAt(at);
+    if (c < 0x30 || c > 0x39) break;
+    at++;
+  }
+  if (at === from || at - from > max) return -1;
+  if (fraction && text.charCodeAt(at) === 0x2e) {
+    const dot = ++at;
+    while (at < end && at - dot <= 20) {
+      const c = text.charCodeAt(at);
+      if (c < 0x30 || c > 0x39) break;
+      at++;
+    }
+    if (at === dot || at - dot > 20) return -1;
+  }
+  return at < end && text.charCodeAt(at) === SPACE ? at : -1;
 }
 
 /** The text of a size cache holding `entries` (names that could not be read back are left out). */
@@ -106,9 +147,26 @@ export async function saveSizeCache(dir: string, entries: Iterable<readonly [str
  */
 export async function stillValid(path: string, known: KnownSize): Promise<boolean> {
   try {
-    const st = await lstat(path);
-    return st.isFile() && st.ino === known.ino && st.size === known.raw && st.mtimeMs === known.mtimeMs;
+    return matches(await lstat(path), known);
   } catch {
     return false;
   }
+}
+
+/**
+ * {@link stillValid}, synchronously: for local Maildirs, where an lstat of a cached directory
+ * entry takes a microsecond or two, while a promise-based one costs the event loop about ten
+ * (measured: 10,000 of them made a restarted server's first login 5x slower than Dovecot's).
+ */
+export function stillValidSync(path: string, known: KnownSize): boolean {
+  try {
+    const st = lstatSync(path, { throwIfNoEntry: false });
+    return st !== undefined && matches(st, known);
+  } catch {
+    return false;
+  }
+}
+
+function matches(st: Stats, known: KnownSize): boolean {
+  return st.isFile() && st.ino === known.ino && st.size === known.raw && st.mtimeMs === known.mtimeMs;
 }
