@@ -96,6 +96,7 @@ export interface FtpServer extends AsyncDisposable {
   implicitTlsAddress(): AddressInfo | null;
   /** Control connections open now, on both ports. */
   readonly connections: number;
+  /** Counters of both listeners (control port and implicit FTPS) added up. */
   readonly counters: Counters;
   /** Serves one session over a channel the caller made (tests use the in-memory pair). */
   accept(channel: Channel, options?: { implicitTls?: boolean }): FtpSession;
@@ -255,7 +256,11 @@ export function createFtpServer(options: FtpServerOptions): FtpServer {
       return plain.connections + (implicit?.connections ?? 0);
     },
     get counters() {
-      return plain.counters;
+      // Both listeners added up, as POP3 does: the implicit-FTPS sessions count too.
+      if (!implicit) return plain.counters;
+      const sum = { ...plain.counters };
+      for (const key of Object.keys(sum) as Array<keyof Counters>) sum[key] += implicit.counters[key];
+      return sum;
     },
     accept: acceptExternal,
     [Symbol.asyncDispose]: () => server.close({ timeoutMs: 1000 }),
