@@ -11,7 +11,7 @@ export { CoreError, ReplyError, errorText, type CoreErrorCode } from './errors.j
 export { isFdExhaustion, openFileLimit, type FdExhaustionCode } from './fd-watch.js';
 export { Framer, type FrameRange, type FrameStep, type FrameStepKind, type Terminator } from './framer.js';
 export { LineEscapingProducer, crlfLength, escapeMultiline, type LineEscapingOptions } from './line-escaping.js';
-export { LineSession, type LineSessionOptions } from './line-session.js';
+export { DEFAULT_MAX_DISCARD_BYTES, LineSession, type LineSessionOptions } from './line-session.js';
 export { createListener, formatAddress, type Listener, type ListenerOptions, type RejectReason } from './listener.js';
 export { logsDebug, memoryLogger, printable, silentLogger, type Logger, type MemoryLogRecord } from './logger.js';
 export { Loop, tickForTimeouts, type LoopOptions, type Sweepable } from './loop.js';

@@ -7,7 +7,15 @@ export interface LineSessionOptions extends Partial<ChatLimits> {
   maxLineLength?: number;
   /** How lines are decoded. Default 'utf8'; 'latin1' keeps every byte as one character. */
   encoding?: BufferEncoding;
+  /**
+   * How much of one over-long line is read and dropped before the connection is closed
+   * (`onInputFlood`). Default 1 MiB; 0 = discard up to the line end however far it is.
+   */
+  maxDiscardBytes?: number;
 }
+
+/** The default of {@link LineSessionOptions.maxDiscardBytes}. */
+export const DEFAULT_MAX_DISCARD_BYTES = 1024 * 1024;
 
 const CR = 0x0d;
 
@@ -24,6 +32,7 @@ const DISCARDING = 2;
 export abstract class LineSession extends AsyncChat {
   readonly maxLineLength: number;
   readonly encoding: BufferEncoding;
+  readonly maxDiscardBytes: number;
   /** The line so far when it lies in one read (the usual case): a range, decoded in place. */
   #buf: Buffer | undefined;
   #start = 0;
@@ -38,6 +47,7 @@ export abstract class LineSession extends AsyncChat {
     super(channel, options);
     this.maxLineLength = options.maxLineLength ?? 4096;
     this.encoding = options.encoding ?? 'utf8';
+    this.maxDiscardBytes = options.maxDiscardBytes ?? DEFAULT_MAX_DISCARD_BYTES;
     this.setTerminator('\n');
   }
 
@@ -49,6 +59,19 @@ export abstract class LineSession extends AsyncChat {
    * line after it unless this closes the connection.
    */
   protected onLineTooLong(): void {}
+
+  /**
+   * An over-long line went on past `maxDiscardBytes` without a line end: a flood, not a
+   * mistake. The default logs a warning and drops the connection at once. Not a flushing
+   * close: that reads (and drops) until the peer stops sending, and every read of a socket
+   * allocates a fresh buffer in Node (a server socket cannot be given a reusable one on
+   * Node 20), so a 100 MiB line would cost tens of MiB of garbage however little is kept.
+   * The line's error reply went out when the line passed `maxLineLength`.
+   */
+  protected onInputFlood(discarded: number): void {
+    this.channel.log.warn({ event: 'input-flood', discarded }, `over-long line: ${discarded} bytes without a line end; closing`);
+    this.close({ flush: false });
+  }
 
   /**
    * Raw data while a protocol has switched to a byte count or read-until-close terminator
@@ -87,6 +110,7 @@ export abstract class LineSession extends AsyncChat {
   protected override collectIncomingRange(buffer: Buffer, start: number, end: number): void {
     if (this.#state !== 0) {
       if ((this.#state & RAW) !== 0) this.onRawData(buffer.subarray(start, end));
+      else if ((this.#length += end - start) > this.maxDiscardBytes && this.maxDiscardBytes > 0) this.onInputFlood(this.#length);
       return; // RAW, or DISCARDING a long line
     }
     this.#length += end - start;
@@ -94,7 +118,7 @@ export abstract class LineSession extends AsyncChat {
     if (this.#length > this.maxLineLength + 1) {
       this.#buf = undefined;
       this.#more = undefined;
-      this.#length = 0;
+      // From here #length counts what is discarded, for maxDiscardBytes.
       this.#state |= DISCARDING;
       this.onLineTooLong();
       return;
@@ -116,6 +140,7 @@ export abstract class LineSession extends AsyncChat {
     if ((this.#state & RAW) !== 0) return this.onRawEnd();
     if ((this.#state & DISCARDING) !== 0) {
       this.#state &= ~DISCARDING;
+      this.#length = 0;
       return undefined;
     }
     let buf = this.#buf;

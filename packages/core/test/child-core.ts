@@ -103,10 +103,15 @@ export function childLines(child: ChildProcess): ChildLines {
 }
 
 /** Spawns `node script` (under `prefix`, e.g. prlimit) with its stdout collected as lines. */
-export function spawnNode(script: string, prefix: string[] = [], args: string[] = []): { child: ChildProcess; out: ChildLines; exited: Promise<number | null> } {
+export function spawnNode(
+  script: string,
+  prefix: string[] = [],
+  args: string[] = [],
+  env: Record<string, string> = {},
+): { child: ChildProcess; out: ChildLines; exited: Promise<number | null> } {
   const command = prefix.length > 0 ? prefix[0]! : process.execPath;
   const argv = prefix.length > 0 ? [...prefix.slice(1), process.execPath, script, ...args] : [script, ...args];
-  const child = spawn(command, argv, { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(command, argv, { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, ...env } });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return { child, out: childLines(child), exited };
 }

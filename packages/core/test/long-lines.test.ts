@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Socket } from 'node:net';
-import { createListener, Framer, LineSession, type Channel } from '@gorgon/core';
+import { createListener, DEFAULT_MAX_DISCARD_BYTES, Framer, LineSession, memoryLogger, type Channel, type MemoryLogRecord } from '@gorgon/core';
 import { leakGuard, memoryChannelPair } from '@gorgon/core/testing';
 import { dial } from './helpers.js';
 
@@ -13,8 +13,9 @@ class Guarded extends LineSession {
   static tooLong = 0;
   static lines: string[] = [];
   readonly #slow: boolean;
-  constructor(channel: Channel, slow: boolean) {
-    super(channel, { maxLineLength: MAX_LINE, inputHighWater: HIGH_WATER, inputLowWater: HIGH_WATER / 4 });
+  constructor(channel: Channel, slow: boolean, maxDiscardBytes = 0) {
+    // maxDiscardBytes 0: discard up to the line end however far (the default cuts off at 1 MiB).
+    super(channel, { maxLineLength: MAX_LINE, inputHighWater: HIGH_WATER, inputLowWater: HIGH_WATER / 4, maxDiscardBytes });
     this.#slow = slow;
   }
   protected override async onLine(line: string): Promise<void> {
@@ -88,6 +89,40 @@ describe('a 10 MiB line without a terminator', () => {
     expect(Guarded.tooLong).toBe(2);
     expect(peakQueued).toBeLessThanOrEqual(HIGH_WATER + 100_000);
     client.end();
+    await channel.closed;
+  });
+
+  it('past maxDiscardBytes it is a flood: refused, its tail never runs, the connection dropped', async () => {
+    const records: MemoryLogRecord[] = [];
+    await using listener = createListener({ name: 'flood', logger: memoryLogger(records) }, (ch) => new Guarded(ch, false, 256 * 1024));
+    const { port } = await listener.listen(0);
+    const client = dial(port);
+    client.socket.on('error', () => {}); // the drop is a reset: our writes may fail
+    client.send('before\r\n');
+    expect(await client.line()).toBe('ok 6');
+    const socket = client.socket;
+    const gone = new Promise((resolve) => socket.once('close', resolve));
+    const chunk = Buffer.alloc(64 * 1024, 0x78);
+    for (let sent = 0; sent < LINE_BYTES && !socket.destroyed; sent += chunk.length) {
+      if (!socket.write(chunk)) await Promise.race([new Promise((resolve) => socket.once('drain', resolve)), gone]);
+    }
+    await gone;
+    expect(Guarded.tooLong).toBe(1);
+    expect(Guarded.lines).toEqual(['before']);
+    const flood = records.find((r) => r.event === 'input-flood');
+    expect(flood?.level).toBe('warn');
+    expect(flood?.discarded).toBeGreaterThan(256 * 1024);
+    expect(flood?.discarded).toBeLessThan(256 * 1024 + 64 * 1024 + MAX_LINE + 2);
+  });
+
+  it('defaults to a 1 MiB cutoff', async () => {
+    const { channel } = memoryChannelPair();
+    const session = new (class extends LineSession {
+      protected override onLine(): void {}
+    })(channel);
+    expect(session.maxDiscardBytes).toBe(DEFAULT_MAX_DISCARD_BYTES);
+    expect(DEFAULT_MAX_DISCARD_BYTES).toBe(1024 * 1024);
+    channel.close({ flush: false });
     await channel.closed;
   });
 });
