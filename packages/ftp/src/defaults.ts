@@ -6,13 +6,21 @@
 export interface FtpLimits {
   /** Longest command line in bytes, CRLF excluded; longer gets 500 and is discarded. */
   readonly maxLineLength: number;
-  /** Close the control connection after this long without a command (421). RFC 959 suggests 300 s. */
+  /**
+   * Close the control connection after this long without a command (421). RFC 959 suggests
+   * 300 s. Bytes moving on the data connection are activity: a transfer never times out its
+   * session, however long it takes (a stalled one has `stalledTransferMs`).
+   */
   readonly idleTimeoutMs: number;
   /** Close a connection that has not logged in within this long (421): slowloris guard. */
   readonly loginTimeoutMs: number;
   /** Wait this long for a data connection to open (425). */
   readonly dataConnectTimeoutMs: number;
-  /** Abort a transfer that moved no byte for this long (426). */
+  /**
+   * Abort a transfer whose data connection moved no byte for this long: the data connection is
+   * reset, an upload is not committed, the client gets `426 Transfer stalled` and the session
+   * goes on (its idle timeout counts again from then).
+   */
   readonly stalledTransferMs: number;
   /** Connections open at once on one listener; more get 421. */
   readonly maxConnections: number;
