@@ -82,6 +82,19 @@ describe('POP3: a client that rejects the certificate', () => {
     expect(warning?.reason).toMatch(/do not trust our certificate/);
   });
 
+  it('implicit TLS: a TCP health check that sends nothing is not a warning', async () => {
+    const records: MemoryLogRecord[] = [];
+    await using pop3 = server(records);
+    const { port } = await pop3.listenTls(0);
+    const socket = netConnect(port, '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.end();
+    await new Promise((resolve) => socket.once('close', resolve));
+    await settled(records, pop3);
+    expect(records.filter((r) => r.level === 'warn' || r.level === 'error')).toEqual([]);
+    expect(records.find((r) => r.event === 'tls-failed')?.level).toBe('debug');
+  });
+
   // Python's ssl (OpenSSL with verification on, as fetchmail and mpop do it) sends an alert.
   const strictPython = (port: number, implicit: boolean): Promise<string> =>
     new Promise((resolve) => {
