@@ -48,6 +48,8 @@ export class DataChannel {
   #open: Duplex | undefined;
   /** The TCP socket under `#open` (the same socket without TLS). */
   #raw: net.Socket | undefined;
+  /** Completed connections closing by themselves (see `release`); `close` ends them too. */
+  readonly #lingering = new Set<Duplex>();
 
   constructor(options: DataChannelOptions) {
     this.#options = options;
@@ -143,7 +145,7 @@ export class DataChannel {
     return stream;
   }
 
-  /** Closes the listener and any open data connection at once. */
+  /** Closes the listener and any open or lingering data connection at once. */
   close(): void {
     const setup = this.#setup;
     this.#setup = { kind: 'none' };
@@ -154,6 +156,7 @@ export class DataChannel {
     this.#open?.destroy();
     this.#open = undefined;
     this.#raw = undefined;
+    for (const done of this.#lingering) done.destroy();
   }
 
   /**
@@ -181,7 +184,11 @@ export class DataChannel {
     open.resume(); // read (and drop) what the client still sends: its close_notify, its FIN
     const timer = setTimeout(() => open.destroy(), lingerMs);
     timer.unref();
-    open.once('close', () => clearTimeout(timer));
+    this.#lingering.add(open);
+    open.once('close', () => {
+      clearTimeout(timer);
+      this.#lingering.delete(open);
+    });
   }
 
   #accept(setup: Setup & { kind: 'passive' }, socket: net.Socket): void {
