@@ -2,8 +2,8 @@ import type { Duplex } from 'node:stream';
 import { LineSession, errorText, logsDebug, printable, splitCommand, type Channel } from '@gorgon/core';
 import type { FtpCommand } from './commands/table.js';
 import type { FtpUser, ServerContext } from './context.js';
-import { DataChannel, DataConnectionError } from './data-channel.js';
-import { TransferError } from './data-transfer.js';
+import { DataChannel } from './data-channel.js';
+import { fsErrorReply, transferFailureReply } from './error-replies.js';
 import { FsError } from './fs.js';
 import { MLST_FACTS, type MlstFact } from './list-format.js';
 import { decodeLatin1Line, toWire } from './names.js';
@@ -467,51 +467,4 @@ export class FtpSession extends LineSession {
   }
 }
 
-/** The reply for a VirtualFs failure. */
-export function fsErrorReply(err: FsError): FtpReply {
-  switch (err.code) {
-    case 'not-found':
-      return replies.fileUnavailable('No such file or directory.');
-    case 'not-dir':
-      return replies.fileUnavailable('Not a directory.');
-    case 'is-dir':
-      return replies.fileUnavailable('Is a directory.');
-    case 'exists':
-      return replies.fileUnavailable('File exists.');
-    case 'not-empty':
-      return replies.fileUnavailable('Directory not empty.');
-    case 'denied':
-      return replies.permissionDenied();
-    case 'no-space':
-      return replies.storageExceeded('Insufficient storage space.');
-    case 'invalid-path':
-      return replies.nameNotAllowed('File name not allowed.');
-    case 'unsupported':
-      return replies.notImplemented('Not supported by this filesystem.');
-    case 'io':
-      return replies.localError();
-  }
-}
-
-function transferFailureReply(err: unknown): FtpReply {
-  if (err instanceof TransferError) {
-    switch (err.reason) {
-      case 'aborted':
-        return replies.transferAborted('Transfer aborted.');
-      case 'stalled':
-        return replies.transferAborted('Transfer stalled: data connection closed.');
-      case 'connection-lost':
-        return replies.transferAborted();
-      case 'too-large':
-        return replies.storageExceeded('Upload size limit exceeded.');
-      case 'storage': {
-        const cause = err.cause;
-        return cause instanceof FsError ? fsErrorReply(cause) : replies.localError();
-      }
-    }
-  }
-  if (err instanceof DataConnectionError) return replies.cannotOpenData();
-  if (err instanceof FsError) return fsErrorReply(err);
-  if (err instanceof FtpReplyError) return err.reply;
-  return replies.localError();
-}
+export { fsErrorReply } from './error-replies.js';
