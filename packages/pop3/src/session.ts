@@ -4,7 +4,6 @@ import {
   GlobbingProducer,
   escapeMultiline,
   errorText,
-  LineEscapingProducer,
   LineSession,
   logsDebug,
   logTlsFailure,
@@ -16,6 +15,7 @@ import {
 import { apopTimestamp } from './apop.js';
 import type { Pop3Context } from './context.js';
 import { MaildropError, type Maildrop } from './maildrop.js';
+import { MultilineReplyProducer } from './multiline-reply-producer.js';
 import { formatContinuation, formatReply, Pop3ReplyError, replies, type Pop3Reply } from './replies.js';
 
 /** The three states of a POP3 session. @see RFC 1939 §3 */
@@ -103,7 +103,7 @@ export class Pop3Session extends LineSession {
 
   /**
    * Sends a status line and a multi-line body: dot-stuffed, CRLF-normalised and terminated by
-   * the core's LineEscapingProducer. A string, or a producer with `escape = false`, is sent as
+   * MultilineReplyProducer (the core's LineEscapingProducer rules). A string, or a producer with `escape = false`, is sent as
    * it is and must carry its own terminating line. @see RFC 1939 §3
    */
   replyMultiline(reply: Pop3Reply, body: Producer | string, escape = true): void {
@@ -111,9 +111,10 @@ export class Pop3Session extends LineSession {
       this.push(formatReply(reply) + body);
       return;
     }
-    // One write for the status line, a small body and its terminator (instead of three).
-    const escaped = escape ? new LineEscapingProducer(body) : body;
-    this.pushWithProducer(new GlobbingProducer(new CompositeProducer([formatReply(reply), escaped]), GLOB_BYTES));
+    // One write for the status line, a small body and its terminator (instead of three); a
+    // body to escape is escaped with one copy per piece (LF Maildirs need a CR on every line).
+    if (escape) this.pushWithProducer(new MultilineReplyProducer(formatReply(reply), body));
+    else this.pushWithProducer(new GlobbingProducer(new CompositeProducer([formatReply(reply), body]), GLOB_BYTES));
   }
 
   /**
