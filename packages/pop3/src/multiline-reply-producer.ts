@@ -4,6 +4,7 @@ const CR = 0x0d;
 const LF = 0x0a;
 const DOT = 0x2e;
 const END = Buffer.from('.\r\n');
+const NO_BODY: Producer = { more: () => null };
 
 /** Raw body gathered before one escaping pass (and one write), as the core's GlobbingProducer does. */
 const GLOB_BYTES = 64 * 1024;
@@ -30,6 +31,14 @@ export class MultilineReplyProducer implements Producer {
   constructor(statusLine: string, body: Producer) {
     this.#prefix = statusLine;
     this.#body = body;
+  }
+
+  /**
+   * The whole reply at once for a body in memory (a small message read synchronously), as
+   * the producer would send it: one buffer, pushed as plain data.
+   */
+  static whole(statusLine: string, body: Buffer): Buffer {
+    return new MultilineReplyProducer(statusLine, NO_BODY).#escape(body, true);
   }
 
   async more(): Promise<Chunk> {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CompositeProducer, GlobbingProducer, LineEscapingProducer, type Chunk, type Producer } from '@gorgon/core';
+import { CompositeProducer, escapeMultiline, GlobbingProducer, LineEscapingProducer, type Chunk, type Producer } from '@gorgon/core';
 import { MultilineReplyProducer } from '../src/multiline-reply-producer.js';
 
 /** A producer handing out `chunks` one per call, some asynchronously. */
@@ -40,6 +40,16 @@ describe('MultilineReplyProducer', () => {
         expect(mine.bytes.toString('latin1')).toBe(theirs.bytes.toString('latin1'));
       }),
       { numRuns: 4000 },
+    );
+  });
+
+  it('whole(): the reply for a body in memory, as the core escapeMultiline makes it', () => {
+    fc.assert(
+      fc.property(fc.array(chunk, { maxLength: 8 }), (chunks) => {
+        const body = Buffer.concat(chunks);
+        expect(MultilineReplyProducer.whole('+OK 7 octets\r\n', body).toString('latin1')).toBe(escapeMultiline(body, '+OK 7 octets\r\n').toString('latin1'));
+      }),
+      { numRuns: 3000 },
     );
   });
 
