@@ -25,6 +25,11 @@ export class MessageFileProducer implements Producer {
     this.#size = size;
   }
 
+  /** True once the last byte has been handed out: the next `more()` returns null. */
+  get exhausted(): boolean {
+    return this.#done;
+  }
+
   async more(): Promise<Chunk> {
     if (this.#done) return null;
     const want = Math.min(READ_CHUNK, this.#size - this.#position);

@@ -56,6 +56,9 @@ export class MultilineReplyProducer implements Producer {
       parts.push(buf);
       size += buf.length;
     }
+    // A body that knows it has nothing left (a message file read to its size) ends the reply
+    // in this piece: the terminator does not cost a write (and a client wake-up) of its own.
+    if (!ended && (this.#body as { readonly exhausted?: boolean }).exhausted === true) ended = true;
     const raw = parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
     if (ended) this.#done = true;
     return this.#escape(raw, ended);

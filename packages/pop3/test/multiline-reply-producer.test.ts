@@ -68,6 +68,22 @@ describe('MultilineReplyProducer', () => {
     expect((await drain(new MultilineReplyProducer('+OK\r\n', chunksOf([])))).bytes.toString()).toBe('+OK\r\n.\r\n');
   });
 
+  it('ends a large reply in its last piece when the body says it is exhausted (no write for the terminator alone)', async () => {
+    const big = Buffer.from('line\n'.repeat(30_000));
+    let given = false;
+    const body = {
+      get exhausted() {
+        return given;
+      },
+      more: () => (given ? null : ((given = true), big)),
+    };
+    const out = await drain(new MultilineReplyProducer('+OK\r\n', body));
+    expect(out.writes).toBe(1);
+    expect(out.bytes.equals((await drain(core('+OK\r\n', [big]))).bytes)).toBe(true);
+    // Without the hint, the terminator follows in a piece of its own.
+    expect((await drain(new MultilineReplyProducer('+OK\r\n', chunksOf([big])))).writes).toBe(2);
+  });
+
   it('closes the body when closed', async () => {
     let closed = false;
     const p = new MultilineReplyProducer('+OK\r\n', { more: () => 'x', close: () => void (closed = true) });
