@@ -13,8 +13,11 @@ const ROUND_MS = 500;
  * GORGON_BENCH_FINGER_CLIENTS changes it, to show the server's figures do not move with it.
  */
 const CLIENTS = Number(process.env.GORGON_BENCH_FINGER_CLIENTS ?? 3);
-/** Directory kinds measured: the first gives the main rows. */
-const KINDS = /** @type {const} */ (['json', 'system', 'memory']);
+/**
+ * Directory kinds measured: `json` gives the main rows. GORGON_BENCH_FINGER_KINDS=json measures
+ * only it (quicker, for A/B runs and profiles).
+ */
+const KINDS = process.env.GORGON_BENCH_FINGER_KINDS?.split(',') ?? ['json', 'system', 'memory'];
 
 export default {
   name: 'finger',
@@ -112,8 +115,8 @@ export default {
       // Server CPU time per request: steadier than throughput on a busy machine. The target of
       // issue 9.4 for the JSON directory: ≤ 1.15× the raw server.
       cpuRow('json', 'cpu', { op: '<=', ratio: 1.15 }),
-      cpuRow('system', 'system-cpu', { op: '<=', ratio: 1.5 }),
-      cpuRow('memory', 'memory-cpu', { op: '<=', ratio: 1.15 }),
+      ...(paired.system ? [cpuRow('system', 'system-cpu', { op: '<=', ratio: 1.5 })] : []),
+      ...(paired.memory ? [cpuRow('memory', 'memory-cpu', { op: '<=', ratio: 1.15 })] : []),
     ];
   },
 };
