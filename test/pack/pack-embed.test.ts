@@ -104,6 +104,21 @@ describe('docs/embedding.md followed in a scratch app outside the workspace', ()
     expect(parse(docFiles(doc).get('tsconfig.json')!)).toEqual(expected);
   });
 
+  it('every subpath export of the installed packages resolves, with its types, under those settings', async () => {
+    const specifiers: string[] = [];
+    for (const name of ['core', 'finger', 'pop3', 'ftp']) {
+      const manifest = JSON.parse(await readFile(join(appDir, 'node_modules/@gorgon', name, 'package.json'), 'utf8'));
+      for (const subpath of Object.keys(manifest.exports as object)) specifiers.push(`@gorgon/${name}${subpath.slice(1)}`);
+    }
+    expect(specifiers).toContain('@gorgon/core/demo-certificate');
+    const lines = specifiers.map((s, i) => `import * as m${i} from '${s}';`);
+    lines.push(`export const modules = [${specifiers.map((_, i) => `m${i}`).join(', ')}];`);
+    lines.push(`for (const m of modules) if (Object.keys(m).length === 0) throw new Error('an empty entry point');`);
+    await writeFile(join(appDir, 'src/subpaths.ts'), `${lines.join('\n')}\n`);
+    await run('npx', ['tsc'], { cwd: appDir, env: userEnv() });
+    await run('node', ['dist/subpaths.js'], { cwd: appDir, env: userEnv() });
+  });
+
   it('finger: a TCP client gets the user and the list', async () => {
     const { started, match } = await start('node', ['dist/finger.js'], { cwd: appDir, env: userEnv({ PORT: '0' }), ready: /finger listening on 127\.0\.0\.1:(\d+)/ });
     servers.push(started);
