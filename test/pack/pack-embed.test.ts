@@ -69,6 +69,8 @@ describe.each(PACKAGES)('the @gorgon/%s tarball', (name) => {
     expect(manifest.type).toBe('module');
     expect(manifest.license).toBe('MIT');
     expect((manifest.engines as { node?: string }).node).toBe('>=20.19');
+    // What the embedding guide promises: a protocol package brings only @gorgon/core along.
+    if (name !== 'cli' && name !== 'core') expect(Object.keys(manifest.dependencies ?? {})).toEqual(['@gorgon/core']);
   });
 });
 
