@@ -167,6 +167,18 @@ describe('docs/embedding.md followed in a scratch app outside the workspace', ()
   });
 });
 
+it('the packages install from a path too (links into the built clone), the CLI globally as well', async () => {
+  const app = join(scratch, 'from-path');
+  await mkdir(app);
+  const dirs = ['core', 'finger', 'pop3', 'ftp'].map((name) => join(repo, 'packages', name));
+  await run('bash', ['-euo', 'pipefail', '-c', `npm init -y && npm pkg set type=module && npm install ${dirs.join(' ')}`], { cwd: app, env: userEnv() });
+  const script = "for (const p of ['core', 'finger', 'pop3', 'ftp']) await import('@gorgon/' + p); const { createPop3Server } = await import('@gorgon/pop3'); console.log(typeof createPop3Server);";
+  expect((await run('node', ['--input-type=module', '-e', script], { cwd: app, env: userEnv() })).trim()).toBe('function');
+  const prefix = join(scratch, 'global-link');
+  await run('npm', ['install', '-g', join(repo, 'packages/cli')], { cwd: scratch, env: userEnv({ npm_config_prefix: prefix }) });
+  expect((await run(join(prefix, 'bin/gorgon'), ['--version'], { cwd: scratch, env: userEnv() })).trim()).toMatch(/^\d+\.\d+\.\d+$/);
+}, 2 * MINUTES);
+
 describe('the gorgon command', () => {
   it('installs globally from its tarballs as the CLI README says, with gorgon on PATH', async () => {
     const readme = await readFile(join(repo, 'packages/cli/README.md'), 'utf8');
