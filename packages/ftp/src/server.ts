@@ -20,7 +20,8 @@ import { commandTable, type FtpCommand } from './commands/index.js';
 import type { FtpUser, ServerContext } from './context.js';
 import type { PortRange } from './data-channel.js';
 import { DEFAULT_BANNER, defaultFtpLimits, type FtpLimits } from './defaults.js';
-import { DiskFs, type DiskFsOptions } from './fs-disk.js';
+import { DiskFs, kSharedLister, type DiskFsOptions } from './fs-disk.js';
+import { DirectoryLister } from './fs-disk-lister.js';
 import { writableOnlyUnder } from './fs-write-guard.js';
 import type { VirtualFs } from './fs.js';
 import { ALL_PERMISSIONS, parsePermissions, READ_PERMISSIONS } from './permissions.js';
@@ -146,10 +147,13 @@ export function createFtpServer(options: FtpServerOptions): FtpServer {
   const throttle = options.throttle instanceof LoginThrottle ? options.throttle : new LoginThrottle(options.throttle);
   const passivePorts = typeof options.passivePorts === 'string' ? parsePortRange(options.passivePorts) : options.passivePorts;
   const defaultPerms = parsePermissions(options.defaultPermissions ?? ALL_PERMISSIONS);
+  // The helper threads of large listings, one set for every DiskFs made here (per-user roots
+  // included), made at the first large listing and ended by close().
+  const lister = new DirectoryLister();
   const disks = new Map<string, DiskFs>();
   const disk = (path: string): DiskFs => {
     let fs = disks.get(path);
-    if (!fs) disks.set(path, (fs = new DiskFs(path, options.disk)));
+    if (!fs) disks.set(path, (fs = new DiskFs(path, { ...options.disk, [kSharedLister]: lister } as DiskFsOptions)));
     return fs;
   };
   const anonymous = options.anonymous === true ? {} : options.anonymous || undefined;
@@ -250,6 +254,9 @@ export function createFtpServer(options: FtpServerOptions): FtpServer {
     async close(closeOptions) {
       for (const channel of external) channel.requestShutdown();
       await Promise.all([plain.close(closeOptions), implicit?.close(closeOptions), ...[...external].map((c) => c.closed)]);
+      // No thread of this server outlives it: the lister of the DiskFs it made, and those of the DiskFs given to it.
+      const given = [options.fs, anonymous?.fs].filter((fs): fs is DiskFs => fs instanceof DiskFs);
+      await Promise.all([lister.close(), ...given.map((fs) => fs.close())]);
     },
     address: () => plain.address() as AddressInfo | null,
     implicitTlsAddress: () => (implicit?.address() as AddressInfo | null | undefined) ?? null,
