@@ -67,7 +67,10 @@ export function createPop3Server(options: Pop3ServerOptions): Pop3Server {
 
   function close(closeOptions: { timeoutMs?: number } = {}): Promise<void> {
     const timeoutMs = closeOptions.timeoutMs ?? limits.shutdownTimeoutMs;
-    closing ??= Promise.all([plain.close({ timeoutMs }), secure?.close({ timeoutMs })]).then(() => undefined);
+    closing ??= Promise.all([plain.close({ timeoutMs }), secure?.close({ timeoutMs })]).then(async () => {
+      // Nothing of the server stays in the process: the store's lock templates go too.
+      await options.maildrops.close?.();
+    });
     return closing;
   }
 
