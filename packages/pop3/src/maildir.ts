@@ -18,7 +18,7 @@ import {
 import { compareMaildirNames, isHiddenName, parseMaildirName, type MaildirName } from './maildir-names.js';
 import { mapLimit } from './map-limit.js';
 import { loadSizeCache, saveSizeCache, stillValid, stillValidSync, type KnownSize } from './maildir-size-cache.js';
-import { measure, MessageFileProducer, readKnownSize } from './message-file-producer.js';
+import { deferredClose, measure, MessageFileProducer, readKnownSize } from './message-file-producer.js';
 
 /**
  * Messages at most this large (by the `,S=` size in their name) are read in one synchronous
@@ -374,6 +374,8 @@ class OpenMaildir implements Maildrop {
   readonly #concurrency: number;
   readonly #smallBytes: number;
   #released = false;
+  /** The descriptor of this maildrop's last small read, closed after the reply (not the process's). */
+  readonly #unclosed = deferredClose();
   /** The next message, opened ahead of its RETR (undefined when the open failed). */
   #ahead: { index: number; opened: Promise<OpenedMessage | undefined> } | undefined;
 
@@ -414,7 +416,7 @@ class OpenMaildir implements Maildrop {
     if (!entry) throw new MaildropError('gone', `no message ${index + 1}`);
     if (!this.#isSmall(entry)) return undefined;
     try {
-      return readKnownSize(this.#path(entry), entry.rawSize!);
+      return readKnownSize(this.#path(entry), entry.rawSize!, this.#unclosed);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw isNotRegular(err) ? notAMessage(entry) : err;
@@ -430,7 +432,7 @@ class OpenMaildir implements Maildrop {
   async #readSmall(entry: MaildirName): Promise<Buffer> {
     const attempt = (): Buffer | undefined => {
       try {
-        return readKnownSize(this.#path(entry), entry.rawSize!);
+        return readKnownSize(this.#path(entry), entry.rawSize!, this.#unclosed);
       } catch (err) {
         if (isNotRegular(err)) throw notAMessage(entry);
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;

@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -9,7 +10,8 @@ import { acquireMaildirLock, createPop3Server, deliver, MAILDIR_LOCK_NAME, Maild
 import { play } from './helpers.js';
 
 // No process-wide side effects (issue 10): the Maildir lock templates belong to the store that
-// wrote them and go when the server closes it; nothing is registered on the process.
+// wrote them and go when the server closes it; nothing is registered on the process; the
+// descriptor a small read leaves to close is its maildrop's, not the process's.
 
 const TEMPLATE = /^\.gorgon-pop3-lock-/;
 let root: string;
@@ -79,5 +81,28 @@ describe('Maildir lock templates are the store’s', () => {
     expect(await templates(tmpdir())).toEqual(before);
     await lock!.release();
     expect(await readdir(join(root, 'alice'))).toEqual([]);
+  });
+});
+
+describe('the deferred close of a small read is per maildrop', () => {
+  it("one session's read does not close another's descriptor; each is closed once the caller has run on", async () => {
+    for (const user of ['alice', 'bob']) for (let i = 0; i < 3; i++) await deliver(root, user, `Subject: ${user} ${i}\r\n\r\nbody\r\n`);
+    const store = new MaildirStore(root);
+    const [alice, bob] = [await store.open('alice'), await store.open('bob')];
+    const open = () => readdirSync('/proc/self/fd').length;
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the opens' background work is done
+    const before = open();
+    // One synchronous stretch: each maildrop keeps its own last descriptor, closed by its own next read.
+    expect(String(alice.readNow!(0))).toContain('alice 0');
+    expect(String(bob.readNow!(0))).toContain('bob 0');
+    expect(open()).toBe(before + 2);
+    expect(String(alice.readNow!(1))).toContain('alice 1');
+    expect(String(bob.readNow!(1))).toContain('bob 1');
+    expect(open()).toBe(before + 2);
+    await Promise.resolve(); // the deferred closes run in a microtask
+    expect(open()).toBe(before);
+    await alice.release();
+    await bob.release();
+    await store.close();
   });
 });
