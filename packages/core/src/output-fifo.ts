@@ -84,6 +84,15 @@ export class OutputFifo {
     return this.#producers > 0 || this.#plainQueued >= OUTPUT_HIGH_WATER || this.#channel.needsDrain;
   }
 
+  /**
+   * `backlogged` without asking the stream: true while a producer is queued or the plain output
+   * queued passed {@link OUTPUT_HIGH_WATER}. For an owner that checked the stream before a burst
+   * of pushes (which reach the stream only when written, after the burst).
+   */
+  get full(): boolean {
+    return this.#producers > 0 || this.#plainQueued >= OUTPUT_HIGH_WATER;
+  }
+
   /** Plain bytes (approximately) and producers waiting to be written. */
   get queued(): { bytes: number; producers: number } {
     return { bytes: this.#plainQueued, producers: this.#producers };
@@ -95,9 +104,20 @@ export class OutputFifo {
       if (!isPlain(item)) release(item);
       return;
     }
-    this.#items.push(item);
-    if (isPlain(item)) this.#plainQueued += item.length;
-    else this.#producers++;
+    if (typeof item === 'string') {
+      // Consecutive small strings are joined as they come (a rope, so no copy until the write)
+      // rather than kept one array slot each and joined later: one reply per pipelined command.
+      const items = this.#items;
+      const last = items.length - 1;
+      const previous = last >= this.#head ? items[last] : undefined;
+      if (typeof previous === 'string' && previous.length + item.length <= BATCH_BYTES) items[last] = previous + item;
+      else items.push(item);
+      this.#plainQueued += item.length;
+    } else {
+      this.#items.push(item);
+      if (isPlain(item)) this.#plainQueued += item.length;
+      else this.#producers++;
+    }
     this.#schedule();
   }
 
