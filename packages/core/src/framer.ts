@@ -24,7 +24,11 @@ export type FrameStepKind = 0 | 1 | 2;
 
 const EMPTY = Buffer.alloc(0);
 
-/** Delimiters given as strings are shared Buffers: a connection need not own a copy of CRLF. */
+/**
+ * Delimiters given as strings are shared Buffers: a connection need not own a copy of CRLF. An
+ * interning table, not state: each value is determined by its key and never written, and it is
+ * bounded (64 entries; other delimiters get a Buffer of their own).
+ */
 const delimiters = new Map<string, Buffer>();
 function delimiterBuffer(text: string): Buffer {
   let buf = delimiters.get(text);
