@@ -21,7 +21,7 @@ interface Burst {
   since: number;
 }
 
-// Module-level on purpose, the one process-wide state of the library packages (issue 10): one
+// Module-level on purpose, one of the few process-wide states of the library packages (issue 10): one
 // process has one descriptor table and one RLIMIT_NOFILE, whichever servers an embedder
 // creates in it, so whether descriptors are exhausted is the process's fact. Per-listener
 // state would log and count each burst once per listener (`gorgon serve` runs several). Nothing is
