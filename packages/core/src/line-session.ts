@@ -34,6 +34,11 @@ const HAS_SLICERS = typeof proto.utf8Slice === 'function' && typeof proto.latin1
 /** `#state` bits. */
 const RAW = 1;
 const DISCARDING = 2;
+/** RAW or DISCARDING: not reading plain lines. */
+const MODE = RAW | DISCARDING;
+/** Lines decoded with utf8Slice / latin1Slice. */
+const UTF8 = 4;
+const LATIN1 = 8;
 
 /**
  * A line-oriented session: CRLF-terminated lines (a bare LF is accepted from lenient clients),
@@ -52,10 +57,12 @@ export abstract class LineSession extends AsyncChat {
   /** The line's pieces when it spans reads. */
   #more: Buffer[] | undefined;
   #length = 0;
-  /** RAW while a protocol reads bytes rather than lines; DISCARDING the rest of a long line. */
+  /**
+   * RAW while a protocol reads bytes rather than lines; DISCARDING the rest of a long line; and
+   * how lines are decoded (UTF8 or LATIN1 slicer, else `toString`), in one field: idle
+   * sessions are counted in thousands.
+   */
   #state = 0;
-  /** 1: decode with utf8Slice, 2: with latin1Slice, 0: with toString(encoding). */
-  readonly #decoder: number;
 
   constructor(channel: Channel, options: LineSessionOptions = {}) {
     super(channel, options);
@@ -63,7 +70,7 @@ export abstract class LineSession extends AsyncChat {
     this.encoding = options.encoding ?? 'utf8';
     this.maxDiscardBytes = options.maxDiscardBytes ?? DEFAULT_MAX_DISCARD_BYTES;
     const encoding = this.encoding;
-    this.#decoder = !HAS_SLICERS ? 0 : encoding === 'utf8' || encoding === 'utf-8' ? 1 : encoding === 'latin1' || encoding === 'binary' ? 2 : 0;
+    this.#state = !HAS_SLICERS ? 0 : encoding === 'utf8' || encoding === 'utf-8' ? UTF8 : encoding === 'latin1' || encoding === 'binary' ? LATIN1 : 0;
     this.setTerminator('\n');
   }
 
@@ -124,7 +131,7 @@ export abstract class LineSession extends AsyncChat {
   }
 
   protected override collectIncomingRange(buffer: Buffer, start: number, end: number): void {
-    if (this.#state !== 0) {
+    if ((this.#state & MODE) !== 0) {
       if ((this.#state & RAW) !== 0) this.onRawData(buffer.subarray(start, end));
       else if ((this.#length += end - start) > this.maxDiscardBytes && this.maxDiscardBytes > 0) this.onInputFlood(this.#length);
       return; // RAW, or DISCARDING a long line
@@ -154,7 +161,8 @@ export abstract class LineSession extends AsyncChat {
 
   /** A line that lies whole in one read, with nothing collected before it: one call, no state. */
   protected override foundUnit(buffer: Buffer, start: number, end: number): void | Promise<void> {
-    if (this.#state !== 0 || this.#buf !== undefined || this.#more !== undefined) return super.foundUnit(buffer, start, end);
+    const state = this.#state;
+    if ((state & MODE) !== 0 || this.#buf !== undefined || this.#more !== undefined) return super.foundUnit(buffer, start, end);
     // As collectIncomingRange + foundTerminator would: the CR of a CRLF is not part of the
     // line, and a longer line than the limit is reported once and not taken as a command.
     const last = end > start && buffer[end - 1] === CR ? end - 1 : end;
@@ -163,11 +171,10 @@ export abstract class LineSession extends AsyncChat {
       return undefined;
     }
     this.channel.counters.commands++;
-    const decoder = this.#decoder;
     const line =
-      decoder === 1
+      (state & UTF8) !== 0
         ? (buffer as unknown as Slicers).utf8Slice(start, last)
-        : decoder === 2
+        : (state & LATIN1) !== 0
           ? (buffer as unknown as Slicers).latin1Slice(start, last)
           : buffer.toString(this.encoding, start, last);
     return this.onLine(line);
@@ -199,11 +206,11 @@ export abstract class LineSession extends AsyncChat {
     }
     this.channel.counters.commands++;
     if (buf === undefined) return this.onLine('');
-    const decoder = this.#decoder;
+    const state = this.#state;
     const line =
-      decoder === 1
+      (state & UTF8) !== 0
         ? (buf as unknown as Slicers).utf8Slice(start, end)
-        : decoder === 2
+        : (state & LATIN1) !== 0
           ? (buf as unknown as Slicers).latin1Slice(start, end)
           : buf.toString(this.encoding, start, end);
     return this.onLine(line);
