@@ -342,7 +342,11 @@ export abstract class AsyncChat {
           try {
             // Read into arguments now: a handler may make another session use `range`.
             if (kind === 2) {
-              if (this.#dispatchUnit(range.buffer, range.start, range.end)) break;
+              const result = this.foundUnit(range.buffer, range.start, range.end);
+              if (result !== undefined && isPromise(result)) {
+                this.#settle(result);
+                break;
+              }
             } else if (range.end > range.start) this.collectIncomingRange(range.buffer, range.start, range.end);
           } catch (err) {
             this.#fail(err); // one unit failed; the session goes on with the next
@@ -388,14 +392,6 @@ export abstract class AsyncChat {
       this.#setEof(3);
       this.#settle(this.#call(() => this.handleEnd()));
     }
-  }
-
-  /** Runs foundUnit; returns true when it went async (the loop must stop). */
-  #dispatchUnit(buffer: Buffer, start: number, end: number): boolean {
-    const result = this.foundUnit(buffer, start, end);
-    if (result === undefined || !isPromise(result)) return false;
-    this.#settle(result);
-    return true;
   }
 
   /** Runs foundTerminator; returns true when it went async (the loop must stop). */
