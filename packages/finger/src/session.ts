@@ -34,6 +34,17 @@ export interface FingerSessionConfig {
   forward: Forwarder;
 }
 
+/** formatEntry's options per limits object: made once, not copied for every entry of every query. */
+const entryOptions = new WeakMap<FingerLimits, { plain: FingerLimits & { verbose: false }; verbose: FingerLimits & { verbose: true } }>();
+function formatOptions(limits: FingerLimits, verbose: boolean): FingerLimits & { verbose: boolean } {
+  let options = entryOptions.get(limits);
+  if (!options) {
+    options = { plain: { ...limits, verbose: false }, verbose: { ...limits, verbose: true } };
+    entryOptions.set(limits, options);
+  }
+  return verbose ? options.verbose : options.plain;
+}
+
 /** Most entries in a verbose listing or a name search: each may carry a whole plan. */
 const MAX_LONG_ENTRIES = 100;
 
@@ -182,10 +193,12 @@ export class FingerSession extends LineSession {
   }
 
   #entries(users: readonly FingerUser[], verbose: boolean): string[] {
+    const options = formatOptions(this.#config.limits, verbose);
+    if (users.length === 1) return formatEntry(users[0]!, options);
     const lines: string[] = [];
     for (const user of users) {
       if (lines.length > 0) lines.push('');
-      lines.push(...formatEntry(user, { ...this.#config.limits, verbose }));
+      lines.push(...formatEntry(user, options));
     }
     return lines;
   }
