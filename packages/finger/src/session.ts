@@ -45,6 +45,40 @@ function formatOptions(limits: FingerLimits, verbose: boolean): FingerLimits & {
   return verbose ? options.verbose : options.plain;
 }
 
+/**
+ * Long entries as formatted, by the user's content: most queries ask for the same few users,
+ * and formatting one (escaping, wrapping the plan) cost more than the rest of the session's
+ * work. The key holds every field's name, type and value, so any change to the user misses.
+ * Bounded: at most 256 entries per limits object (then it starts over), none over 8 KiB.
+ */
+const entryMemos = new WeakMap<FingerLimits, Map<string, readonly string[]>>();
+const MAX_MEMO_ENTRIES = 256;
+const MAX_MEMO_KEY = 8192;
+
+function entryKey(user: FingerUser, verbose: boolean): string {
+  let key = verbose ? 'v' : 'p';
+  for (const [name, value] of Object.entries(user)) {
+    if (value === undefined) continue;
+    const text = String(value);
+    // Lengths make the key unambiguous whatever the values hold.
+    key += `|${name}:${typeof value}:${text.length}:${text}`;
+  }
+  return key;
+}
+
+function formatEntryOnce(user: FingerUser, limits: FingerLimits, verbose: boolean): string[] {
+  const key = entryKey(user, verbose);
+  if (key.length > MAX_MEMO_KEY) return formatEntry(user, formatOptions(limits, verbose));
+  let memo = entryMemos.get(limits);
+  if (!memo) entryMemos.set(limits, (memo = new Map()));
+  const known = memo.get(key);
+  if (known) return known.slice();
+  const lines = formatEntry(user, formatOptions(limits, verbose));
+  if (memo.size >= MAX_MEMO_ENTRIES) memo.clear();
+  memo.set(key, lines.slice());
+  return lines;
+}
+
 /** Most entries in a verbose listing or a name search: each may carry a whole plan. */
 const MAX_LONG_ENTRIES = 100;
 
@@ -193,12 +227,12 @@ export class FingerSession extends LineSession {
   }
 
   #entries(users: readonly FingerUser[], verbose: boolean): string[] {
-    const options = formatOptions(this.#config.limits, verbose);
-    if (users.length === 1) return formatEntry(users[0]!, options);
+    const limits = this.#config.limits;
+    if (users.length === 1) return formatEntryOnce(users[0]!, limits, verbose);
     const lines: string[] = [];
     for (const user of users) {
       if (lines.length > 0) lines.push('');
-      lines.push(...formatEntry(user, options));
+      lines.push(...formatEntryOnce(user, limits, verbose));
     }
     return lines;
   }
