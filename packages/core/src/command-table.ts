@@ -36,6 +36,11 @@ export type GateRefusal =
 
 /** How the gate learns about a session: whether it is logged in and what it may do. */
 export interface CommandGate<S> {
+  /**
+   * An argument of blanks counts as given (FTP: a name may be spaces; RFC 959 §5.3.2 reads the
+   * argument to the line end). Default false: blanks are no argument.
+   */
+  blankIsArgument?: boolean;
   loggedIn?(session: S): boolean;
   permitted?(session: S, permission: string): boolean;
 }
@@ -100,7 +105,7 @@ export class CommandTable<State extends string, S, Spec extends CommandSpec<Stat
     const generic = spec as unknown as CommandSpec<string, unknown>;
     if (spec.states && !spec.states.includes(state)) return { kind: 'wrong-state', spec: generic };
     if (spec.login && !this.#gate.loggedIn?.(session)) return { kind: 'login-required', spec: generic };
-    if (spec.args === 'required' ? arg.trim() === '' : spec.args === 'none' && arg.trim() !== '') {
+    if (spec.args === 'required' ? (this.#gate.blankIsArgument ? arg === '' : arg.trim() === '') : spec.args === 'none' && arg.trim() !== '') {
       return { kind: 'syntax', spec: generic, reason: spec.args === 'required' ? 'missing-argument' : 'unexpected-argument' };
     }
     if (spec.permission !== undefined && !this.#gate.permitted?.(session, spec.permission)) return { kind: 'permission', spec: generic };

@@ -6,8 +6,8 @@ import type { AuthUser } from './authenticator.js';
 import { LoginThrottle, type LoginThrottleOptions } from './login-throttle.js';
 
 /** What a login attempt came to; the protocol turns it into its reply. */
-export type LoginOutcome =
-  | { kind: 'ok'; user: AuthUser }
+export type LoginOutcome<U extends { name: string } = AuthUser> =
+  | { kind: 'ok'; user: U }
   /**
    * Unknown user or wrong password (never told apart), answered after the throttle's delay.
    * `failures` counts this connection's failures; `disconnect` is true once it reached
@@ -50,15 +50,15 @@ export class LoginFlow {
    * Runs one attempt for `user` on `channel`, whose earlier failures were `failures`. The
    * failure delay ends early if the connection closes.
    */
-  async attempt(
+  async attempt<U extends { name: string } = AuthUser>(
     channel: Channel,
     failures: number,
     user: string,
     mechanism: string,
-    verify: () => Promise<AuthUser | undefined>,
-  ): Promise<LoginOutcome> {
+    verify: () => Promise<U | undefined>,
+  ): Promise<LoginOutcome<U>> {
     const remoteAddress = channel.remoteAddress;
-    let found: AuthUser | undefined;
+    let found: U | undefined;
     try {
       found = await verify();
     } catch (err) {
