@@ -113,7 +113,7 @@ describe('RFC 1288 §2.4, §3.2.1: {Q2} forwarding', () => {
   });
 
   it('when enabled, forwards to the next host and relays its reply', async () => {
-    await using remote = createFingerServer({ directory: directory() });
+    await using remote = createFingerServer({ store: directory() });
     const { port } = await remote.listen(0, '127.0.0.1');
     const forwarding = { enabled: true, port };
     await transcript(sessionFor({ forwarding }), `C: alice@127.0.0.1\nS: [127.0.0.1]\n${script(aliceEntry)}`, { expectClose: true });
@@ -135,7 +135,7 @@ describe('RFC 1288 §2.4, §3.2.1: {Q2} forwarding', () => {
   });
 
   it('follows a chain within maxHops: each server forwards one hop', async () => {
-    await using last = createFingerServer({ directory: directory() });
+    await using last = createFingerServer({ store: directory() });
     const lastPort = (await last.listen(0)).port;
     await using middle = createFingerServer({ directory: new MemoryUserDirectory([]), forwarding: { enabled: true, port: lastPort } });
     const middlePort = (await middle.listen(0)).port;
@@ -152,7 +152,7 @@ describe('RFC 1288 §2.4, §3.2.1: {Q2} forwarding', () => {
   });
 
   it('reports a failed forward in one line and logs why', async () => {
-    const closed = createFingerServer({ directory: directory() });
+    const closed = createFingerServer({ store: directory() });
     const { port } = await closed.listen(0);
     await closed.close();
     const { lines, records } = await ask('alice@127.0.0.1\r\n', { forwarding: { enabled: true, port } });
@@ -190,7 +190,7 @@ describe('bad queries: one line, a log line, and the connection closes', () => {
   it('an over-long line is refused as soon as the limit is passed, its tail never run', async () => {
     const logger = memoryLogger();
     const { channel, client } = memoryChannelPair({ logger });
-    sessionFor({ maxQueryLength: 16 })(channel);
+    sessionFor({ limits: { maxLineLength: 16 } })(channel);
     client.send('x'.repeat(40));
     expect(await client.line()).toBe('Finger query too long.');
     client.send('\r\nalice\r\n');
