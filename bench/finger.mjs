@@ -1,50 +1,102 @@
 // finger: requests per second with 50 concurrent clients (connect, "alice\r\n", read until
-// close), Gorgon's finger server against a raw-Node server sending the same reply text.
+// close), Gorgon's finger server against a raw-Node server sending the same reply text, with
+// the directories an operator uses: a JSON users file (`--users`, the main rows), the system's
+// passwd and ~/.plan (`--system-users`), and an embedder's in-memory directory.
 import { existsSync } from 'node:fs';
 import { alternateMany } from './lib/rounds.mjs';
 
 const CONCURRENCY = 50;
 const ROUND_MS = 500;
+/**
+ * Load generator processes sharing the 50 lanes. One process was itself the bottleneck (its CPU
+ * per request is about the server's), which pulled the ratio towards 1; several are not.
+ * GORGON_BENCH_FINGER_CLIENTS changes it, to show the server's figures do not move with it.
+ */
+const CLIENTS = Number(process.env.GORGON_BENCH_FINGER_CLIENTS ?? 3);
+/**
+ * Directory kinds measured: `json` gives the main rows. GORGON_BENCH_FINGER_KINDS=json measures
+ * only it (quicker, for A/B runs and profiles).
+ */
+const KINDS = process.env.GORGON_BENCH_FINGER_KINDS?.split(',') ?? ['json', 'system', 'memory'];
 
 export default {
   name: 'finger',
-  description: `finger requests/s, ${CONCURRENCY} concurrent clients (connect, "alice", read to close)`,
+  description: `finger requests/s, ${CONCURRENCY} concurrent clients in ${CLIENTS} processes (connect, "alice", read to close), JSON users file`,
   target: { op: '>=', ratio: 0.9 },
-  timeoutMs: 120_000,
+  timeoutMs: 150_000,
   /** @param {any} ctx */
   async run(ctx) {
     const dist = new URL('../packages/finger/dist/index.js', import.meta.url);
-    if (!existsSync(dist) || typeof (await import(dist.href)).createFingerServer !== 'function') {
-      return { skipped: '@gorgon/finger is not built yet (no createFingerServer in packages/finger/dist)' };
+    if (!existsSync(dist) || typeof (await import(dist.href)).JsonUserDirectory !== 'function') {
+      return { skipped: '@gorgon/finger is not built yet (no JsonUserDirectory in packages/finger/dist)' };
     }
     const serverScript = new URL('./workers/finger-server.mjs', import.meta.url);
-    const [gorgon, baseline, client] = await Promise.all([
-      ctx.spawnWorker(serverScript, { name: 'finger-gorgon', measured: true }),
+    const clientScript = new URL('./workers/finger-client.mjs', import.meta.url);
+    const [baseline, ...rest] = await Promise.all([
       ctx.spawnWorker(serverScript, { name: 'finger-baseline', measured: true }),
-      ctx.spawnWorker(new URL('./workers/finger-client.mjs', import.meta.url), { name: 'finger-client' }),
+      ...KINDS.map((kind) => ctx.spawnWorker(serverScript, { name: `finger-gorgon-${kind}`, measured: true })),
+      ...Array.from({ length: CLIENTS }, (_, i) => ctx.spawnWorker(clientScript, { name: `finger-client-${i}` })),
     ]);
-    const servers = { gorgon, baseline };
-    const ports = { gorgon: await gorgon.call('start', { kind: 'gorgon' }) };
-    // The baseline answers with exactly the bytes Gorgon sends, so both do the same work.
-    const expect = await client.call('fetch', { port: ports.gorgon });
-    if (!expect.includes('Alice Liddell')) throw new Error(`unexpected finger reply: ${JSON.stringify(expect)}`);
-    ports.baseline = await baseline.call('start', { kind: 'baseline', reply: expect });
-    const check = await client.call('fetch', { port: ports.baseline });
-    if (check !== expect) throw new Error('baseline reply differs from Gorgon reply');
+    const gorgons = Object.fromEntries(KINDS.map((kind, i) => [kind, rest[i]]));
+    const clients = rest.slice(KINDS.length);
+    const lanes = clients.map((_, i) => Math.floor(CONCURRENCY / CLIENTS) + (i < CONCURRENCY % CLIENTS ? 1 : 0));
+    const clientCpu = async () => (await Promise.all(clients.map((c) => c.call('cpu')))).reduce((a, b) => a + b, 0);
 
-    const once = async (subject, durationMs) => {
-      const [before, clientBefore] = await Promise.all([servers[subject].call('cpu'), client.call('cpu')]);
-      const r = await client.call('run', { port: ports[subject], concurrency: CONCURRENCY, durationMs, expect });
-      const [after, clientAfter] = await Promise.all([servers[subject].call('cpu'), client.call('cpu')]);
-      return { rate: r.rate, cpu: (after - before) / r.completed, clientCpu: (clientAfter - clientBefore) / r.completed };
+    /** Per kind: Gorgon's port, the baseline's port (answering with Gorgon's bytes), the reply. */
+    const setups = {};
+    for (const kind of KINDS) {
+      const port = await gorgons[kind].call('start', { kind: 'gorgon', directory: kind });
+      const expect = await clients[0].call('fetch', { port });
+      if (!expect.includes('Alice Liddell') || !expect.includes('White Rabbit')) {
+        throw new Error(`unexpected finger reply (${kind}): ${JSON.stringify(expect)}`);
+      }
+      const basePort = await baseline.call('start', { kind: 'baseline', reply: expect });
+      if ((await clients[0].call('fetch', { port: basePort })) !== expect) throw new Error('baseline reply differs from Gorgon reply');
+      setups[kind] = { gorgon: { worker: gorgons[kind], port }, baseline: { worker: baseline, port: basePort }, expect };
+    }
+
+    /** One timed window against one server, every load generator at once. */
+    const once = async (kind, subject, durationMs) => {
+      const { worker, port } = setups[kind][subject];
+      const { expect } = setups[kind];
+      const [before, clientBefore] = await Promise.all([worker.call('cpu'), clientCpu()]);
+      const results = await Promise.all(clients.map((c, i) => c.call('run', { port, concurrency: lanes[i], durationMs, expect })));
+      const [after, clientAfter] = await Promise.all([worker.call('cpu'), clientCpu()]);
+      const completed = results.reduce((a, r) => a + r.completed, 0);
+      const rate = results.reduce((a, r) => a + r.rate, 0);
+      // CPU is in µs; over a window of durationMs, cores = µs / (ms × 1000).
+      return {
+        rate,
+        cpu: (after - before) / completed,
+        clientCpu: (clientAfter - clientBefore) / completed,
+        clientCores: (clientAfter - clientBefore) / (durationMs * 1000),
+        serverCores: (after - before) / (durationMs * 1000),
+      };
     };
     // Warm-up, long enough for the JIT to settle: Gorgon has more code to optimise, and early
     // rounds cost it up to 4× the CPU per request that it settles at.
-    for (let i = 0; i < 3; i++) for (const subject of ['gorgon', 'baseline']) await once(subject, 1000);
-    const paired = await alternateMany({ rounds: ctx.rounds ?? 15, log: ctx.log, measure: (subject) => once(subject, ROUND_MS) });
-    await Promise.all([gorgon.stop(), baseline.stop(), client.stop()]);
-    const { rate, cpu, clientCpu } = paired;
+    for (let i = 0; i < 2; i++) for (const kind of KINDS) for (const subject of ['gorgon', 'baseline']) await once(kind, subject, 1000);
+
+    const rounds = ctx.rounds ?? 9;
+    const paired = {};
+    for (const kind of KINDS) {
+      const log = (msg) => ctx.log(`${kind}: ${msg}`);
+      paired[kind] = await alternateMany({ rounds: kind === 'json' ? rounds : Math.max(3, Math.ceil(rounds / 2)), log, measure: (subject) => once(kind, subject, ROUND_MS) });
+    }
+    await Promise.all([baseline.stop(), ...Object.values(gorgons).map((g) => g.stop()), ...clients.map((c) => c.stop())]);
+
     const ratios = (p) => p.ratios.map((r) => r.toFixed(2)).join(' ');
+    const { rate, cpu, clientCpu: lg, clientCores, serverCores } = paired.json;
+    const cpuRow = (kind, metric, target) => ({
+      metric,
+      unit: 'µs/req',
+      figure: paired[kind].cpu.figure,
+      baseline: paired[kind].cpu.baselineFigure,
+      ratio: paired[kind].cpu.ratio,
+      target,
+      rounds: paired[kind].cpu,
+      notes: [`server CPU per request (${kind} directory), per-round ratios ${ratios(paired[kind].cpu)}`],
+    });
     return [
       {
         unit: 'req/s',
@@ -52,24 +104,19 @@ export default {
         baseline: rate.baselineFigure,
         ratio: rate.ratio,
         rounds: rate,
-        details: { replyBytes: Buffer.byteLength(expect, 'latin1') },
+        details: { replyBytes: Buffer.byteLength(setups.json.expect, 'latin1'), clients: CLIENTS },
         notes: [
-          `per-round ratios ${ratios(rate)}`,
-          `load generator CPU per request: ${clientCpu.figure.toFixed(1)} µs against gorgon, ${clientCpu.baselineFigure.toFixed(1)} µs against baseline`,
+          `JSON users file; per-round ratios ${ratios(rate)}`,
+          `${CLIENTS} load generator processes: ${lg.figure.toFixed(1)} µs CPU per request against gorgon (${clientCores.figure.toFixed(2)} cores), ` +
+            `${lg.baselineFigure.toFixed(1)} µs against baseline (${clientCores.baselineFigure.toFixed(2)} cores); ` +
+            `server ${serverCores.figure.toFixed(2)} / ${serverCores.baselineFigure.toFixed(2)} cores`,
         ],
       },
-      {
-        // Server CPU time per request: steadier than throughput on a busy machine. The target is
-        // the throughput target restated as cost (1 / 0.9).
-        metric: 'cpu',
-        unit: 'µs/req',
-        figure: cpu.figure,
-        baseline: cpu.baselineFigure,
-        ratio: cpu.ratio,
-        target: { op: '<=', ratio: 1.11 },
-        rounds: cpu,
-        notes: [`server CPU per request, per-round ratios ${ratios(cpu)}`],
-      },
+      // Server CPU time per request: steadier than throughput on a busy machine. The target of
+      // issue 9.4 for the JSON directory: ≤ 1.15× the raw server.
+      cpuRow('json', 'cpu', { op: '<=', ratio: 1.15 }),
+      ...(paired.system ? [cpuRow('system', 'system-cpu', { op: '<=', ratio: 1.5 })] : []),
+      ...(paired.memory ? [cpuRow('memory', 'memory-cpu', { op: '<=', ratio: 1.15 })] : []),
     ];
   },
 };

@@ -69,6 +69,8 @@ describe.each(PACKAGES)('the @gorgon/%s tarball', (name) => {
     expect(manifest.type).toBe('module');
     expect(manifest.license).toBe('MIT');
     expect((manifest.engines as { node?: string }).node).toBe('>=20.19');
+    // What the embedding guide promises: a protocol package brings only @gorgon/core along.
+    if (name !== 'cli' && name !== 'core') expect(Object.keys(manifest.dependencies ?? {})).toEqual(['@gorgon/core']);
   });
 });
 
@@ -102,6 +104,21 @@ describe('docs/embedding.md followed in a scratch app outside the workspace', ()
     };
     const expected = { ...parse(initTsconfig), rootDir: './src', outDir: './dist', lib: ['esnext'], types: ['node'] };
     expect(parse(docFiles(doc).get('tsconfig.json')!)).toEqual(expected);
+  });
+
+  it('every subpath export of the installed packages resolves, with its types, under those settings', async () => {
+    const specifiers: string[] = [];
+    for (const name of ['core', 'finger', 'pop3', 'ftp']) {
+      const manifest = JSON.parse(await readFile(join(appDir, 'node_modules/@gorgon', name, 'package.json'), 'utf8'));
+      for (const subpath of Object.keys(manifest.exports as object)) specifiers.push(`@gorgon/${name}${subpath.slice(1)}`);
+    }
+    expect(specifiers).toContain('@gorgon/core/demo-certificate');
+    const lines = specifiers.map((s, i) => `import * as m${i} from '${s}';`);
+    lines.push(`export const modules = [${specifiers.map((_, i) => `m${i}`).join(', ')}];`);
+    lines.push(`for (const m of modules) if (Object.keys(m).length === 0) throw new Error('an empty entry point');`);
+    await writeFile(join(appDir, 'src/subpaths.ts'), `${lines.join('\n')}\n`);
+    await run('npx', ['tsc'], { cwd: appDir, env: userEnv() });
+    await run('node', ['dist/subpaths.js'], { cwd: appDir, env: userEnv() });
   });
 
   it('finger: a TCP client gets the user and the list', async () => {
@@ -150,6 +167,18 @@ describe('docs/embedding.md followed in a scratch app outside the workspace', ()
   });
 });
 
+it('the packages install from a path too (links into the built clone), the CLI globally as well', async () => {
+  const app = join(scratch, 'from-path');
+  await mkdir(app);
+  const dirs = ['core', 'finger', 'pop3', 'ftp'].map((name) => join(repo, 'packages', name));
+  await run('bash', ['-euo', 'pipefail', '-c', `npm init -y && npm pkg set type=module && npm install ${dirs.join(' ')}`], { cwd: app, env: userEnv() });
+  const script = "for (const p of ['core', 'finger', 'pop3', 'ftp']) await import('@gorgon/' + p); const { createPop3Server } = await import('@gorgon/pop3'); console.log(typeof createPop3Server);";
+  expect((await run('node', ['--input-type=module', '-e', script], { cwd: app, env: userEnv() })).trim()).toBe('function');
+  const prefix = join(scratch, 'global-link');
+  await run('npm', ['install', '-g', join(repo, 'packages/cli')], { cwd: scratch, env: userEnv({ npm_config_prefix: prefix }) });
+  expect((await run(join(prefix, 'bin/gorgon'), ['--version'], { cwd: scratch, env: userEnv() })).trim()).toMatch(/^\d+\.\d+\.\d+$/);
+}, 2 * MINUTES);
+
 describe('the gorgon command', () => {
   it('installs globally from its tarballs as the CLI README says, with gorgon on PATH', async () => {
     const readme = await readFile(join(repo, 'packages/cli/README.md'), 'utf8');
@@ -166,6 +195,9 @@ describe('the gorgon command', () => {
       ready: /"event":"ready"/,
     });
     servers.push(started);
+    // runDaemons logs `ready` a few microtasks before it installs its SIGTERM handler; a signal
+    // sent at once can find Node's default action (seen once on a loaded machine).
+    await new Promise((resolve) => setTimeout(resolve, 300));
     expect(await stop(started)).toEqual({ code: 0, signal: null });
   }, 3 * MINUTES);
 

@@ -210,9 +210,18 @@ export abstract class AsyncChat {
   closeWhenDone(): void {
     if ((this.#flags & CLOSING) !== 0) return;
     this.#flags |= CLOSING | DROP_INPUT;
-    const close = () => this.channel.close({ flush: true });
-    if (this.#out) this.#out.whenEmpty(close);
-    else close();
+    const out = this.#out;
+    if (out) {
+      // Input is dropped from here on, so nothing will join this output: write it now rather
+      // than after a microtask, and the close usually follows at once (a one-reply protocol
+      // such as finger pays for no extra turn and closure).
+      out.writeNow();
+      if (out.idle) {
+        this.channel.close({ flush: true });
+        return;
+      }
+      out.whenEmpty(() => this.channel.close({ flush: true }));
+    } else this.channel.close({ flush: true });
   }
 
   /** Closes now; with `flush` output already handed to the stream is still delivered. */

@@ -4,7 +4,7 @@ import { Channel, channelSettings, kSerial, kSettings, normaliseAddress, type Li
 import { createCounters, type Counters } from './counters.js';
 import { errorText } from './errors.js';
 import { FdWatch } from './fd-watch.js';
-import { silentLogger, type Logger } from './logger.js';
+import { logsDebug, silentLogger, type Logger } from './logger.js';
 import { Loop, tickForTimeouts, type Sweepable } from './loop.js';
 import { isTrusted, readProxyHeader, trustList, type ProxyInfo } from './proxy-protocol.js';
 import { toSecureContext, type TlsServerOptions } from './tls.js';
@@ -175,8 +175,10 @@ export function createListener(options: ListenerOptions, accept: (channel: Chann
       if (left <= 0) perIp.delete(address);
       else perIp.set(address, left);
     }
-    const { id: conn, remoteAddress: remote, bytesIn, bytesOut } = channel;
-    logger.debug({ conn, remote, event: 'close', bytesIn, bytesOut }, 'closed');
+    if (logsDebug(logger)) {
+      const { id: conn, remoteAddress: remote, bytesIn, bytesOut } = channel;
+      logger.debug({ conn, remote, event: 'close', bytesIn, bytesOut }, 'closed');
+    }
     options.onRelease?.(channel);
   }
 
@@ -214,7 +216,7 @@ export function createListener(options: ListenerOptions, accept: (channel: Chann
     counters.active++;
     // The listener's logger with the channel's bindings, so no child logger is made per connection
     // until a session logs something itself.
-    logger.debug({ conn: channel.id, remote: address, event: 'accept', secure: channel.secure, proxied: fromProxy }, 'accepted');
+    if (logsDebug(logger)) logger.debug({ conn: channel.id, remote: address, event: 'accept', secure: channel.secure, proxied: fromProxy }, 'accepted');
     try {
       // The session attaches to the channel, which starts reading (the socket was accepted
       // paused, so nothing is lost before the session exists).

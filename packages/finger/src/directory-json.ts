@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { matchesName, type FingerUser, type UserDirectory } from './directory.js';
-import { FileCache } from './file-cache.js';
+import { DEFAULT_RECHECK_MS, FileCache } from './file-cache.js';
 import { validateUsers } from './user-validation.js';
 
 function readError(path: string, err: unknown): Error {
@@ -57,18 +57,47 @@ export async function loadJsonUsers(path: string): Promise<FingerUser[]> {
 }
 
 /**
+ * Options of {@link JsonUserDirectory}.
+ * @see RFC 1288 §2.5
+ */
+export interface JsonUserDirectoryOptions {
+  /**
+   * How often the file is checked for changes, in ms: at most once per this long a query looks
+   * at the file (one `stat`). Default 1000; 0 checks on every query.
+   */
+  recheckMs?: number;
+}
+
+/** A loaded users file: in file order, and by login. */
+interface LoadedUsers {
+  list: FingerUser[];
+  byLogin: Map<string, FingerUser>;
+}
+
+async function loadIndexed(path: string): Promise<LoadedUsers> {
+  const list = await loadJsonUsers(path);
+  const byLogin = new Map<string, FingerUser>();
+  // The first entry of a login wins, as a scan in file order finds it.
+  for (const user of list) if (!byLogin.has(user.login)) byLogin.set(user.login, user);
+  return { list, byLogin };
+}
+
+/**
  * A directory backed by a JSON users file (see {@link loadJsonUsers} for the format). The file
- * is read on first use and read again whenever its modification time, size or inode changes,
- * so edits (or an atomic rename of a new file into place) show up on the next query without a
- * restart. If the file becomes invalid, queries fail with the server's "temporarily
- * unavailable" reply and the error's sentence is logged, until the file is fixed.
+ * is read on first use and read again when its modification time, size or inode changes, which
+ * is checked at most once a second (`recheckMs`), so edits (or an atomic rename of a new file
+ * into place) show up within a second without a restart. If the file becomes invalid, queries
+ * fail with the server's "temporarily unavailable" reply and the error's sentence is logged,
+ * until the file is fixed.
  * @see RFC 1288 §2.5
  */
 export class JsonUserDirectory implements UserDirectory {
-  readonly #cache: FileCache<FingerUser[]>;
+  readonly #cache: FileCache<LoadedUsers>;
 
-  constructor(path: string) {
-    this.#cache = new FileCache(path, loadJsonUsers);
+  constructor(path: string, options: JsonUserDirectoryOptions = {}) {
+    const recheckMs = options.recheckMs ?? DEFAULT_RECHECK_MS;
+    if (!Number.isSafeInteger(recheckMs) || recheckMs < 0) throw new TypeError('JsonUserDirectory: recheckMs must be an integer, 0 or more.');
+    this.#cache = new FileCache(path, loadIndexed, recheckMs);
   }
 
   /** The file this directory reads. */
@@ -77,15 +106,15 @@ export class JsonUserDirectory implements UserDirectory {
   }
 
   async list(): Promise<FingerUser[]> {
-    return (await this.#cache.get()).map((u) => ({ ...u }));
+    return (await this.#cache.get()).list.map((u) => ({ ...u }));
   }
 
   async find(login: string): Promise<FingerUser | undefined> {
-    const user = (await this.#cache.get()).find((u) => u.login === login);
+    const user = (await this.#cache.get()).byLogin.get(login);
     return user && { ...user };
   }
 
   async search(name: string): Promise<FingerUser[]> {
-    return (await this.#cache.get()).filter((u) => matchesName(u, name)).map((u) => ({ ...u }));
+    return (await this.#cache.get()).list.filter((u) => matchesName(u, name)).map((u) => ({ ...u }));
   }
 }

@@ -6,7 +6,7 @@
 export { finger, FingerError, type FingerErrorCode, type FingerQueryOptions } from './client.js';
 export { defaultFingerLimits, type FingerLimits } from './defaults.js';
 export { MemoryUserDirectory, matchesName, type FingerUser, type UserDirectory } from './directory.js';
-export { JsonUserDirectory, loadJsonUsers } from './directory-json.js';
+export { JsonUserDirectory, loadJsonUsers, type JsonUserDirectoryOptions } from './directory-json.js';
 export { SystemUserDirectory, parseGecos, parsePasswd, type PasswdEntry, type SystemUserDirectoryOptions } from './directory-system.js';
 export {
   parseFingerTarget,

@@ -98,7 +98,9 @@ export class FingerSession extends LineSession {
       this.#finish([PROBLEM_REPLY[parsed.problem](this.#config)]);
       return;
     }
-    this.channel.log.info({ event: 'query', kind: parsed.query.kind, query: printable(line) }, 'finger query');
+    const log = this.channel.log;
+    // Not built for a logger that drops it: printable() on every query adds up.
+    if (log.isLevelEnabled?.('info') !== false) log.info({ event: 'query', kind: parsed.query.kind, query: printable(line) }, 'finger query');
     let lines: string[];
     try {
       lines = await this.#answer(parsed.query);

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rename, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { memoryLogger } from '@gorgon/core/testing';
 import {
   createFingerServer,
@@ -152,7 +152,7 @@ describe('JsonUserDirectory reloads when the file changes', () => {
 
   it('sees an edit in place and an atomic rename', async () => {
     await write([{ login: 'alice', name: 'Alice' }], 1_700_000_000);
-    const d = new JsonUserDirectory(path());
+    const d = new JsonUserDirectory(path(), { recheckMs: 0 });
     expect((await d.find('alice'))?.name).toBe('Alice');
     await write([{ login: 'alice', name: 'Alice Liddell' }], 1_700_000_100);
     expect((await d.find('alice'))?.name).toBe('Alice Liddell');
@@ -163,7 +163,7 @@ describe('JsonUserDirectory reloads when the file changes', () => {
 
   it('does not read the file again while it is unchanged', async () => {
     await write([{ login: 'alice' }], 1_700_000_000);
-    const d = new JsonUserDirectory(path());
+    const d = new JsonUserDirectory(path(), { recheckMs: 0 });
     await d.list();
     // Same size, same inode, same mtime: the cache must not notice, so no read happened.
     await write([{ login: 'zzzzz' }], 1_700_000_000);
@@ -172,13 +172,34 @@ describe('JsonUserDirectory reloads when the file changes', () => {
 
   it('fails with the sentence while the file is broken, then recovers', async () => {
     await write([{ login: 'alice' }], 1_700_000_000);
-    const d = new JsonUserDirectory(path());
+    const d = new JsonUserDirectory(path(), { recheckMs: 0 });
     await d.list();
     await writeFile(path(), '[{"login":');
     await utimes(path(), 1_700_000_100, 1_700_000_100);
     await expect(d.find('alice')).rejects.toThrow(/is not valid JSON/);
     await write([{ login: 'alice', name: 'Back' }], 1_700_000_200);
     expect((await d.find('alice'))?.name).toBe('Back');
+  });
+
+  it('checks the file at most once per recheckMs (1 s by default): no stat per query', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      await write([{ login: 'alice', name: 'Alice' }], 1_700_000_000);
+      const d = new JsonUserDirectory(path());
+      expect((await d.find('alice'))?.name).toBe('Alice');
+      await write([{ login: 'alice', name: 'Alice Liddell' }], 1_700_000_100);
+      vi.advanceTimersByTime(900);
+      expect((await d.find('alice'))?.name).toBe('Alice');
+      vi.advanceTimersByTime(100);
+      expect((await d.find('alice'))?.name).toBe('Alice Liddell');
+      // A clock stepped back is not trusted: the file is checked.
+      await write([{ login: 'alice', name: 'Back' }], 1_700_000_200);
+      vi.setSystemTime(Date.now() - 60_000);
+      expect((await d.find('alice'))?.name).toBe('Back');
+      expect(() => new JsonUserDirectory(path(), { recheckMs: -1 })).toThrow(/recheckMs must be an integer, 0 or more/);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('through the server: a broken file gives "temporarily unavailable" and logs the sentence', async () => {
@@ -243,6 +264,25 @@ describe('SystemUserDirectory', () => {
     await writeFile(join(dir, 'bob', '.plan'), 'p'.repeat(10_000));
     const d = new SystemUserDirectory({ passwd: join(dir, 'passwd'), minUid: uid, maxUid: uid, maxFileBytes: 100 });
     expect((await d.find('bob'))?.plan).toBe('p'.repeat(100));
+  });
+
+  it('reads .plan and .project again at most once per recheckMs (1 s by default)', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const d = await systemCast();
+      expect((await d.find('alice'))?.plan).toBe('Follow the white rabbit.\n');
+      await writeFile(join(dir, 'alice', '.plan'), 'Gone to tea.\n');
+      vi.advanceTimersByTime(900);
+      expect((await d.find('alice'))?.plan).toBe('Follow the white rabbit.\n');
+      vi.advanceTimersByTime(100);
+      expect((await d.find('alice'))?.plan).toBe('Gone to tea.\n');
+      const every = new SystemUserDirectory({ passwd: join(dir, 'passwd'), minUid: uid, maxUid: uid, recheckMs: 0 });
+      expect((await every.find('alice'))?.plan).toBe('Gone to tea.\n');
+      await writeFile(join(dir, 'alice', '.plan'), 'Back.\n');
+      expect((await every.find('alice'))?.plan).toBe('Back.\n');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('a missing passwd file is one clear sentence; bad options too', async () => {

@@ -44,6 +44,16 @@ export interface DiskFsOptions {
    * share one root, so one starting up cannot remove another's live upload.
    */
   staleUploadMs?: number;
+  /**
+   * fsync an upload (the file, then the directory it was renamed in) before the 226 that
+   * acknowledges it, so that an acknowledged upload survives a power loss or a kernel crash.
+   * Default true. False leaves the flush to the kernel (within seconds): uploads cost less and
+   * finish sooner, and a crash of the server process still never leaves a torn file under the
+   * final name (temporary file, rename), but uploads acknowledged shortly before the machine
+   * went down may be missing or empty afterwards. APPE and REST+STOR (written in place) are
+   * not flushed per chunk either. (pure-ftpd 1.0.50 never fsyncs an upload.)
+   */
+  fsync?: boolean;
 }
 
 /** Directories one start-up sweep reads at most (the rest waits for the next start). */
@@ -100,7 +110,7 @@ function toStat(name: string, st: Stats): FileStat {
  * A VirtualFs over a directory on disk. Every call resolves real paths (symlinks included) and
  * refuses anything that lands outside the root, so a symlink planted after login cannot lead
  * out. Uploads go to a temporary file in the target directory and are renamed into place after
- * fsync of the file and of the directory.
+ * fsync of the file, then the directory is fsynced (unless `fsync: false`).
  * @see RFC 2577 §5 (protecting files outside the FTP area)
  */
 export class DiskFs implements VirtualFs {
@@ -110,6 +120,7 @@ export class DiskFs implements VirtualFs {
   readonly #local: boolean;
   readonly #smallFileBytes: number;
   readonly #staleUploadMs: number;
+  readonly #fsync: boolean;
   /** Whether the server should sweep stale uploads at start (DiskFsOptions.sweepStaleUploads). */
   readonly sweepsUploads: boolean;
   #realRoot: Promise<string> | undefined;
@@ -123,6 +134,7 @@ export class DiskFs implements VirtualFs {
     this.#local = options.local !== false;
     this.#smallFileBytes = this.#local ? (options.smallFileBytes ?? SMALL_FILE_BYTES) : 0;
     this.#staleUploadMs = Math.max(0, options.staleUploadMs ?? 0);
+    this.#fsync = options.fsync !== false;
     this.sweepsUploads = options.sweepStaleUploads !== false;
   }
 
@@ -354,12 +366,12 @@ export class DiskFs implements VirtualFs {
         await writeAll(handle, data, position).catch((err: unknown) => Promise.reject(toFsError(err, path)));
         if (position !== null) position += data.length;
         // APPE changes the file in place: flush each chunk so a cut connection keeps what was acknowledged.
-        else await handle.datasync();
+        else if (this.#fsync) await handle.datasync();
       },
       commit: async () => {
         try {
           if (position !== null) await handle.truncate(position);
-          await handle.sync();
+          if (this.#fsync) await handle.sync();
         } catch (err) {
           throw toFsError(err, path);
         } finally {
@@ -436,7 +448,7 @@ export class DiskFs implements VirtualFs {
       commit: async () => {
         if (state !== 'open') return;
         try {
-          await handle.sync();
+          if (this.#fsync) await handle.sync();
           await handle.close();
           if (exclusive) {
             await link(h(temp), h(target)); // fails with EEXIST instead of replacing (STOU)
@@ -445,7 +457,7 @@ export class DiskFs implements VirtualFs {
             await rename(h(temp), h(target));
           }
           state = 'committed';
-          await syncDir(dir);
+          if (this.#fsync) await syncDir(dir);
         } catch (err) {
           await abort();
           throw toFsError(err, path);

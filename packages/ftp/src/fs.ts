@@ -83,7 +83,10 @@ export interface WritableFile {
   write(data: Buffer): Promise<void>;
   /** Optional: writes several buffers in order in one call (saves joining them first). */
   writev?(parts: Buffer[]): Promise<void>;
-  /** Makes the upload durable (fsync) and visible under its final name. */
+  /**
+   * Makes the upload visible under its final name, and durable first (fsync) unless the store
+   * was configured otherwise (DiskFs `fsync: false`).
+   */
   commit(): Promise<void>;
   /** Drops the upload; safe to call after commit or twice. */
   abort(): Promise<void>;

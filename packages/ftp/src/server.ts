@@ -57,7 +57,8 @@ export interface FtpServerOptions extends CommonServerOptions<FtpLimits, Virtual
   /**
    * Options of the `DiskFs` made for `root` (and for an anonymous root): `{ local: false }` for
    * a root on a network filesystem, where the synchronous reads of small files and listings'
-   * synchronous path lookups could stall every session.
+   * synchronous path lookups could stall every session; `{ fsync: false }` to acknowledge
+   * uploads (226) without flushing them to disk first (see DiskFsOptions.fsync).
    */
   disk?: DiskFsOptions;
   /** Allow `anonymous`/`ftp` logins with any password, read-only. Default off. */

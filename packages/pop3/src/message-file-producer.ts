@@ -19,14 +19,29 @@ export class MessageFileProducer implements Producer {
   readonly #size: number;
   #position = 0;
   #done = false;
+  /** Bytes read ahead from the start of the file, handed out first. */
+  #first: Buffer | undefined;
 
-  constructor(handle: FileHandle, size: number) {
+  constructor(handle: FileHandle, size: number, first?: Buffer) {
     this.#handle = handle;
     this.#size = size;
+    if (first && first.length > 0) this.#first = first;
+  }
+
+  /** True once the last byte has been handed out: the next `more()` returns null. */
+  get exhausted(): boolean {
+    return this.#done;
   }
 
   async more(): Promise<Chunk> {
     if (this.#done) return null;
+    const first = this.#first;
+    if (first) {
+      this.#first = undefined;
+      this.#position = first.length;
+      if (this.#position >= this.#size) this.close();
+      return first;
+    }
     const want = Math.min(READ_CHUNK, this.#size - this.#position);
     if (want <= 0) {
       this.close();

@@ -2,7 +2,6 @@ import {
   CompositeProducer,
   CoreError,
   GlobbingProducer,
-  escapeMultiline,
   errorText,
   LineSession,
   logsDebug,
@@ -128,7 +127,7 @@ export class Pop3Session extends LineSession {
    * push: no producer, so pipelined commands go on at once and their replies share writes.
    */
   replyMessage(reply: Pop3Reply, data: Buffer): void {
-    this.push(escapeMultiline(data, formatReply(reply)));
+    this.push(MultilineReplyProducer.whole(formatReply(reply), data));
   }
 
   /** The next line is a SASL response for `handler`, not a command. @see RFC 5034 §4 */

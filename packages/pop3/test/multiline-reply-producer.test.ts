@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CompositeProducer, GlobbingProducer, LineEscapingProducer, type Chunk, type Producer } from '@gorgon/core';
+import { CompositeProducer, escapeMultiline, GlobbingProducer, LineEscapingProducer, type Chunk, type Producer } from '@gorgon/core';
 import { MultilineReplyProducer } from '../src/multiline-reply-producer.js';
 
 /** A producer handing out `chunks` one per call, some asynchronously. */
@@ -43,6 +43,16 @@ describe('MultilineReplyProducer', () => {
     );
   });
 
+  it('whole(): the reply for a body in memory, as the core escapeMultiline makes it', () => {
+    fc.assert(
+      fc.property(fc.array(chunk, { maxLength: 8 }), (chunks) => {
+        const body = Buffer.concat(chunks);
+        expect(MultilineReplyProducer.whole('+OK 7 octets\r\n', body).toString('latin1')).toBe(escapeMultiline(body, '+OK 7 octets\r\n').toString('latin1'));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
   it('escapes LF messages, long ones in several pieces, and sends a small reply in one write', async () => {
     const lf = Buffer.from(`${'.dot\nline\n'.repeat(20_000)}last`);
     const split = [lf.subarray(0, 70_001), lf.subarray(70_001, 150_000), lf.subarray(150_000)];
@@ -50,9 +60,28 @@ describe('MultilineReplyProducer', () => {
     const theirs = await drain(core('+OK\r\n', split));
     expect(mine.bytes.equals(theirs.bytes)).toBe(true);
     expect(mine.bytes.subarray(-14).toString()).toBe('ine\r\nlast\r\n.\r\n');
+    // Short lines need more added bytes than the first guess leaves room for: counted, then escaped.
+    const blank = [Buffer.from('\n'.repeat(5000)), Buffer.from('.\n.'.repeat(3000))];
+    expect((await drain(new MultilineReplyProducer('+OK\r\n', chunksOf(blank)))).bytes.equals((await drain(core('+OK\r\n', blank))).bytes)).toBe(true);
     const small = await drain(new MultilineReplyProducer('+OK 9 octets\r\n', chunksOf(['a\n', '.b\r', '\n'])));
     expect(small).toEqual({ bytes: Buffer.from('+OK 9 octets\r\na\r\n..b\r\n.\r\n'), writes: 1 });
     expect((await drain(new MultilineReplyProducer('+OK\r\n', chunksOf([])))).bytes.toString()).toBe('+OK\r\n.\r\n');
+  });
+
+  it('ends a large reply in its last piece when the body says it is exhausted (no write for the terminator alone)', async () => {
+    const big = Buffer.from('line\n'.repeat(30_000));
+    let given = false;
+    const body = {
+      get exhausted() {
+        return given;
+      },
+      more: () => (given ? null : ((given = true), big)),
+    };
+    const out = await drain(new MultilineReplyProducer('+OK\r\n', body));
+    expect(out.writes).toBe(1);
+    expect(out.bytes.equals((await drain(core('+OK\r\n', [big]))).bytes)).toBe(true);
+    // Without the hint, the terminator follows in a piece of its own.
+    expect((await drain(new MultilineReplyProducer('+OK\r\n', chunksOf([big])))).writes).toBe(2);
   });
 
   it('closes the body when closed', async () => {

@@ -11,6 +11,7 @@ interface FtpdArgs extends GlobalArgs, RunAsArgs, AuthCacheArgs {
   users?: string;
   anonymous: boolean;
   'network-root': boolean;
+  fsync: boolean;
   permissions: string;
   'pasv-range'?: string;
   masquerade?: string;
@@ -44,6 +45,11 @@ export const ftpdCommand: CommandModule<GlobalArgs, FtpdArgs> = {
         default: false,
         describe: 'the root is on a network filesystem (NFS, SMB): no synchronous reads of small files',
       })
+      .option('fsync', {
+        type: 'boolean',
+        default: true,
+        describe: 'flush each upload to disk before acknowledging it (226); --no-fsync leaves it to the kernel',
+      })
       .option('permissions', { type: 'string', default: 'elradfmwMT', describe: 'default permission letters of users' })
       .option('pasv-range', { type: 'string', describe: 'passive data ports, e.g. 50000-50100' })
       .option('masquerade', { type: 'string', describe: 'IPv4 address announced by PASV (NAT)' })
@@ -71,6 +77,7 @@ export const ftpdCommand: CommandModule<GlobalArgs, FtpdArgs> = {
         users: args.users,
         anonymous: args.anonymous,
         networkRoot: args['network-root'],
+        fsync: args.fsync,
         permissions: args.permissions,
         pasvRange: args['pasv-range'],
         masquerade: args.masquerade,

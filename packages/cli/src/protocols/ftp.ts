@@ -24,6 +24,8 @@ export const ftpSection = z
     anonymousRoot: z.string().optional(),
     /** The root is on a network filesystem (NFS, SMB): no synchronous file calls on the event loop. */
     networkRoot: z.boolean().default(false),
+    /** fsync every upload before its 226 (an acknowledged upload survives a power loss). */
+    fsync: z.boolean().default(true),
     /** Permission letters for users without `ftp.perms` (pyftpdlib's elradfmwMT). */
     permissions: z.string().default('elradfmwMT'),
     /** Passive data ports, "50000-50100". */
@@ -115,7 +117,7 @@ export const ftpProtocol: SuiteProtocol<FtpSection> = {
     if (tls) reloaders.push(tls.reloader);
     const server: FtpServer = createFtpServer({
       root,
-      ...(section.networkRoot ? { disk: { local: false } } : {}),
+      disk: { local: !section.networkRoot, fsync: section.fsync },
       logger,
       defaultPermissions: section.permissions,
       anonymous: section.anonymous ? { root: resolve(baseDir, section.anonymousRoot ?? section.root) } : false,
