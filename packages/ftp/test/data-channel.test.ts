@@ -87,7 +87,7 @@ describe('data channel over real sockets (RFC 959 §3.2–3.4, RFC 2428)', () =>
       const body = randomBytes(5 * 1024 * 1024 + 7);
       await writeFile(join(root, 'five.bin'), body);
       await writeFile(join(root, 'huge.bin'), Buffer.alloc(64 * 1024 * 1024, 3));
-      await using server = testServer({ fs: new DiskFs(root) });
+      await using server = testServer({ store: new DiskFs(root) });
       const { port } = await server.listen(0);
       const c = await controlClient(port);
       await login(c);
@@ -204,7 +204,7 @@ describe('data channel over real sockets (RFC 959 §3.2–3.4, RFC 2428)', () =>
     const tree: Record<string, string> = {};
     for (let i = 0; i < 10_000; i++) tree[`big/file-${String(i).padStart(5, '0')}.txt`] = 'x';
     const { MemoryFs } = await import('@gorgon/ftp');
-    await using server = testServer({ fs: new MemoryFs(tree) });
+    await using server = testServer({ store: new MemoryFs(tree) });
     const { port } = await server.listen(0);
     const c = await controlClient(port);
     await login(c);

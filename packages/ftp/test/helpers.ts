@@ -25,7 +25,7 @@ export function demoAuth(): MemoryAuthenticator {
 
 /** A server over a memory filesystem with fast failure delays, for transcripts and sockets. */
 export function testServer(options: Partial<FtpServerOptions> = {}): FtpServer {
-  return createFtpServer({ fs: demoFs(), auth: demoAuth(), throttle: { baseDelayMs: 1, maxDelayMs: 2 }, ...options });
+  return createFtpServer({ store: demoFs(), auth: demoAuth(), throttle: { baseDelayMs: 1, maxDelayMs: 2 }, ...options });
 }
 
 /** Plays a transcript against a fresh session of `server`. */

@@ -40,7 +40,7 @@ describe('FTPS (RFC 4217)', () => {
   ] as const)('%s: uploads, downloads and lists with PROT P', async (_name, secure) => {
     const fs = demoFs();
     await using server = testServer({ fs, tls: cert, requireTlsForData: true });
-    const address = secure === 'implicit' ? await server.listenImplicitTls(0) : await server.listen(0);
+    const address = secure === 'implicit' ? await server.listenTls(0) : await server.listen(0);
     const client = new Client(5000);
     try {
       await client.access({ host: '127.0.0.1', port: address.port, user: 'alice', password: 'wonderland', secure, secureOptions: { ca: cert.cert, servername: 'localhost' } });

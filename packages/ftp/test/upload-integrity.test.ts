@@ -140,7 +140,7 @@ describe('STOR under PROT P commits only after close_notify (RFC 4217 §12.6)', 
   ] as const)('%s: 426, old file kept', async (_name, how) => {
     const fs = new MemoryFs({ 'pub/file.bin': OLD });
     await using server = testServer({ fs, tls: cert });
-    const { port } = await server.listenImplicitTls(0);
+    const { port } = await server.listenTls(0);
     const c = await tlsControl(port);
     const raw = await dataConnect(await epsv(c));
     raw.on('error', () => {});
@@ -160,7 +160,7 @@ describe('STOR under PROT P commits only after close_notify (RFC 4217 §12.6)', 
   it.each([0, 1, 100_000])('a close_notify then FIN after %i bytes: 226 and the new content', async (size) => {
     const fs = new MemoryFs({ 'pub/file.bin': OLD });
     await using server = testServer({ fs, tls: cert });
-    const { port } = await server.listenImplicitTls(0);
+    const { port } = await server.listenTls(0);
     const c = await tlsControl(port);
     const raw = await dataConnect(await epsv(c));
     expect(await cmd(c, 'STOR pub/file.bin')).toMatch(/^150 /);

@@ -50,7 +50,7 @@ describe('the README embedding example (a custom maildrop)', () => {
       remove: async (ids) => void removed.push(...ids),
     };
     await using server = createPop3Server({
-      maildrops: new DatabaseMaildrops(db),
+      store: new DatabaseMaildrops(db),
       auth: new MemoryAuthenticator([{ name: 'alice', password: 'wonderland' }]),
       mechanisms: ['user', 'plain'],
       limits: { idleTimeoutMs: 10 * 60_000, maxAuthFailures: 3 },

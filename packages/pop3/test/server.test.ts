@@ -203,7 +203,7 @@ describe('big messages, slow and vanishing clients (Maildir on disk)', () => {
 
   it('a client that never reads holds the server to bounded memory; its message survives', async () => {
     await deliver(root, 'slow', big(20 * MiB));
-    await using s = createPop3Server({ maildrops: new MaildirStore(root), auth: new MemoryAuthenticator([{ name: 'slow', password: 'pw' }]) });
+    await using s = createPop3Server({ store: new MaildirStore(root), auth: new MemoryAuthenticator([{ name: 'slow', password: 'pw' }]) });
     const { port } = await s.listen(0);
     const socket = netConnect(port, '127.0.0.1');
     socket.pause();
@@ -255,7 +255,7 @@ describe('big messages, slow and vanishing clients (Maildir on disk)', () => {
   it('a client dropping mid-RETR leaves every message and the lock released', async () => {
     await deliver(root, 'drop', big(8 * MiB));
     await deliver(root, 'drop', 'Subject: small\r\n\r\nx\r\n');
-    await using s = createPop3Server({ maildrops: new MaildirStore(root), auth: new MemoryAuthenticator([{ name: 'drop', password: 'pw' }]) });
+    await using s = createPop3Server({ store: new MaildirStore(root), auth: new MemoryAuthenticator([{ name: 'drop', password: 'pw' }]) });
     const { port } = await s.listen(0);
     const client = dial(port);
     await client.line();
