@@ -151,7 +151,7 @@ describe('limits over real sockets', () => {
     expect(() => createFingerServer({ store: directory(), limits: { maxConnections: -1 } })).toThrow(/limits\.maxConnections must be a whole number/);
     expect(() => createFingerServer({ store: directory(), limits: { maxConnections: 0, maxConnectionsPerIp: 0 } })).not.toThrow();
     // The deprecated top-level names still work, and are checked the same way.
-    expect(() => createFingerServer({ directory: directory(), maxQueryLength: 0 })).toThrow(/limits\.maxLineLength must be a whole number/);
+    expect(() => createFingerServer({ store: directory(), maxQueryLength: 0 })).toThrow(/limits\.maxLineLength must be a whole number/);
     expect(() => createFingerServer({ store: directory(), forwarding: { enabled: true, maxHops: 1.5 } })).toThrow(/forwarding\.maxHops/);
     expect(() => createFingerServer({ store: directory(), forwarding: { enabled: true, port: 70000 } })).toThrow(/at most 65535/);
   });
