@@ -48,7 +48,7 @@ export {
   type ProxyParse,
 } from './proxy-protocol.js';
 export { createProtocolServer, type AcceptOptions, type GorgonServer, type ProtocolServerSpec } from './server.js';
-export { ServerEvents, type ConnectionInfo, type ServerEventMap, type ServerHooks } from './server-events.js';
+export { observeCommands, ServerEvents, type ConnectionInfo, type ServerEventMap, type ServerHooks } from './server-events.js';
 export {
   checkCommonOptions,
   resolveLimits,

@@ -59,6 +59,7 @@ type Listener<T> = (event: T) => void;
 export class ServerEvents {
   readonly #listeners: { [K in keyof ServerEventMap]?: Array<Listener<ServerEventMap[K]>> } = {};
   readonly #logger: Logger;
+  readonly #watchers: Array<() => void> = [];
   /** Per event, whether anyone listens: check before building an event object on a hot path. */
   readonly wants: { [K in keyof ServerEventMap]: boolean } = {
     connect: false,
@@ -77,15 +78,26 @@ export class ServerEvents {
     if (!(name in this.wants)) throw new TypeError(`unknown server event "${String(name)}"`);
     const list = (this.#listeners[name] ??= []) as Array<Listener<ServerEventMap[K]>>;
     list.push(fn);
-    this.wants[name] = true;
+    this.#set(name, true);
     return () => this.off(name, fn);
+  }
+
+  /** Runs `fn` whenever an event gains its first listener or loses its last. */
+  onWantsChange(fn: () => void): void {
+    this.#watchers.push(fn);
+  }
+
+  #set(name: keyof ServerEventMap, wanted: boolean): void {
+    if (this.wants[name] === wanted) return;
+    this.wants[name] = wanted;
+    for (const fn of this.#watchers) fn();
   }
 
   off<K extends keyof ServerEventMap>(name: K, fn: Listener<ServerEventMap[K]>): void {
     const list = this.#listeners[name] as Array<Listener<ServerEventMap[K]>> | undefined;
     const i = list?.indexOf(fn) ?? -1;
     if (i >= 0) list!.splice(i, 1);
-    this.wants[name] = (list?.length ?? 0) > 0;
+    this.#set(name, (list?.length ?? 0) > 0);
   }
 
   emit<K extends keyof ServerEventMap>(name: K, event: ServerEventMap[K]): void {
@@ -99,4 +111,18 @@ export class ServerEvents {
       }
     }
   }
+}
+
+/**
+ * Wires a command table to the server's `command` event: the table gets an observer only while
+ * someone listens, so dispatch costs nothing extra on a server without `command` listeners.
+ */
+export function observeCommands<S extends { readonly channel: { readonly id: string } }>(
+  table: { observe(observer: ((session: S, verb: string, state: string) => void) | undefined): void },
+  events: ServerEvents,
+): void {
+  const emit = (session: S, verb: string, state: string): void => events.emit('command', { id: session.channel.id, verb, state });
+  const update = (): void => table.observe(events.wants.command ? emit : undefined);
+  events.onWantsChange(update);
+  update();
 }

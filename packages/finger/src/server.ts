@@ -1,5 +1,6 @@
 import {
   checkCommonOptions,
+  observeCommands,
   CommandTable,
   createProtocolServer,
   resolveLimits,
@@ -102,9 +103,7 @@ export function resolveFingerConfig(options: FingerServerOptions, forward: Forwa
   const events = new ServerEvents(options.logger ?? silentLogger);
   for (const [name, fn] of Object.entries(options.on ?? {})) events.on(name as keyof ServerEventMap, fn as (e: unknown) => void);
   const table = options.commands?.length ? new CommandTable<FingerState, FingerSession>(options.commands) : undefined;
-  table?.observe((session, verb, state) => {
-    if (events.wants.command) events.emit('command', { id: session.channel.id, verb, state });
-  });
+  if (table) observeCommands(table, events);
   return {
     directory: directory as UserDirectory,
     allowList: options.allowList ?? true,

@@ -3,6 +3,7 @@ import { resolve as resolveHostPath } from 'node:path';
 import type * as tls from 'node:tls';
 import {
   checkCommonOptions,
+  observeCommands,
   createProtocolServer,
   errorText,
   LoginFlow,
@@ -193,9 +194,7 @@ export function createFtpServer(options: FtpServerOptions): FtpServer {
     for (const session of awaitingLogin) session.checkLoginTimeout(now);
   };
   const table = commandTable(options.commands, secureContext !== undefined);
-  table.observe((session, verb, state) => {
-    if (events.wants.command) events.emit('command', { id: session.channel.id, verb, state });
-  });
+  observeCommands(table, events);
   const ctx: ServerContext = {
     limits,
     banner: options.banner ?? DEFAULT_BANNER,

@@ -2,6 +2,7 @@ import { hostname as osHostname } from 'node:os';
 import type * as tls from 'node:tls';
 import {
   checkCommonOptions,
+  observeCommands,
   CommandTable,
   LoginFlow,
   resolveLimits,
@@ -121,9 +122,7 @@ export function createPop3Context(options: Pop3Options): Pop3Context {
   const table = new CommandTable<Pop3State, Pop3Session>([...offered, ...(options.commands ?? [])], {
     loggedIn: (session) => session.state === 'transaction',
   });
-  table.observe((session, verb, state) => {
-    if (events.wants.command) events.emit('command', { id: session.channel.id, verb, state });
-  });
+  observeCommands(table, events);
   const login = new LoginFlow({ throttle: options.throttle, maxAuthFailures: limits.maxAuthFailures, events });
   return {
     limits,
