@@ -47,7 +47,7 @@ export {
   type ProxyInfo,
   type ProxyParse,
 } from './proxy-protocol.js';
-export { createProtocolServer, type AcceptOptions, type GorgonServer, type ProtocolServerSpec } from './server.js';
+export { createProtocolServer, type AcceptOptions, type GorgonServer, type LoginDeadline, type ProtocolServerSpec } from './server.js';
 export { observeCommands, ServerEvents, type ConnectionInfo, type ServerEventMap, type ServerHooks } from './server-events.js';
 export {
   checkCommonOptions,

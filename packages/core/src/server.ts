@@ -55,6 +55,16 @@ export interface GorgonServer<Stats extends object = object> extends AsyncDispos
   off<K extends keyof ServerEventMap>(name: K, fn: (event: ServerEventMap[K]) => void): void;
 }
 
+/** A session with a login deadline (the slowloris guard of `limits.loginTimeoutMs`). */
+export interface LoginDeadline {
+  /**
+   * Called on each housekeeping tick until it returns false: closes the session (with the
+   * protocol's reply) once `loginTimeoutMs` passed since the connection was made without a
+   * login. Returns false once it no longer needs checking (logged in, closing, closed).
+   */
+  checkLoginTimeout(now: number): boolean;
+}
+
 /** What a protocol gives {@link createProtocolServer}: everything but the shape itself. */
 export interface ProtocolServerSpec<Stats extends object> {
   /** Short name ("pop3"): connection-id prefix and log field. The TLS listener is `${name}s`. */
@@ -69,8 +79,12 @@ export interface ProtocolServerSpec<Stats extends object> {
   rejectReply(reason: RejectReason): string | Buffer | undefined;
   /** Runs on every housekeeping tick of every listener (login deadlines). */
   onTick?(now: number): void;
-  /** Makes the protocol's session for an admitted connection. */
-  createSession(channel: Channel, how: { implicitTls: boolean }): void;
+  /**
+   * Makes the protocol's session for an admitted connection. A session that can log in returns
+   * itself (a {@link LoginDeadline}): the server then checks `limits.loginTimeoutMs` on its
+   * housekeeping tick, one tick for all, with no timer per connection.
+   */
+  createSession(channel: Channel, how: { implicitTls: boolean }): LoginDeadline | void;
   /** The protocol's own counts, merged into `counters`. */
   stats?(): Stats;
   /** Runs before the first bind (FTP's sweep of stale uploads). */
@@ -85,6 +99,19 @@ export interface ProtocolServerSpec<Stats extends object> {
 export function createProtocolServer<Stats extends object>(spec: ProtocolServerSpec<Stats>): GorgonServer<Stats> {
   const { limits, events, logger } = spec;
   const connectHook = spec.hooks?.connect;
+  // Sessions not logged in yet; one leaves at the first sweep after it logged in or closed.
+  const awaitingLogin = limits.loginTimeoutMs > 0 ? new Set<LoginDeadline>() : undefined;
+  const userTick = spec.onTick;
+  const onTick = awaitingLogin
+    ? (now: number): void => {
+        for (const session of awaitingLogin) if (!session.checkLoginTimeout(now)) awaitingLogin.delete(session);
+        userTick?.(now);
+      }
+    : userTick;
+  const createSession = (channel: Channel, how: { implicitTls: boolean }): void => {
+    const session = spec.createSession(channel, how);
+    if (awaitingLogin && session) awaitingLogin.add(session);
+  };
   const listenerOptions: ListenerOptions = {
     logger,
     maxConnections: limits.maxConnections,
@@ -95,7 +122,7 @@ export function createProtocolServer<Stats extends object>(spec: ProtocolServerS
     closeTimeoutMs: limits.closeTimeoutMs,
     // Login deadlines are checked on the same tick as the timeouts, within 25% of them.
     tickMs: tickForTimeouts(limits.idleTimeoutMs, limits.totalTimeoutMs, limits.loginTimeoutMs, limits.closeTimeoutMs),
-    ...(spec.onTick ? { onTick: spec.onTick } : {}),
+    ...(onTick ? { onTick } : {}),
     ...(spec.proxyProtocol ? { proxyProtocol: spec.proxyProtocol } : {}),
     onRelease: released,
   };
@@ -123,13 +150,13 @@ export function createProtocolServer<Stats extends object>(spec: ProtocolServerS
   function open(channel: Channel, how: { implicitTls: boolean }, info: ConnectionInfo | undefined): void {
     if (channel.isClosed) return;
     if (info && events.wants.connect) events.emit('connect', info);
-    spec.createSession(channel, how);
+    createSession(channel, how);
   }
 
   /** Every admitted connection, from any door: the hook, the event, then the session. */
   function admit(channel: Channel, via: ConnectionInfo['via'], implicitTls: boolean): void {
     const how = { implicitTls };
-    if (!connectHook && !events.wants.connect) return spec.createSession(channel, how);
+    if (!connectHook && !events.wants.connect) return createSession(channel, how);
     const info: ConnectionInfo = { id: channel.id, remoteAddress: channel.remoteAddress, remotePort: channel.remotePort, secure: implicitTls, via };
     if (!connectHook) return open(channel, how, info);
     let verdict: ReturnType<NonNullable<ServerHooks['connect']>>;

@@ -43,8 +43,4 @@ export interface ServerContext {
   readonly masquerade: string | undefined;
   /** Host names HOST accepts (RFC 7151); undefined accepts any. */
   readonly hosts: readonly string[] | undefined;
-  /** Session bookkeeping for the login-timeout sweep (one tick for all, no timer per session). */
-  sessionOpened(session: FtpSession): void;
-  sessionLoggedIn(session: FtpSession): void;
-  sessionClosed(session: FtpSession): void;
 }

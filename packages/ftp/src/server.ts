@@ -188,11 +188,6 @@ export function createFtpServer(options: FtpServerOptions): FtpServer {
     return { name: user.name, anonymous: false, fs: attrs.writable ? writableOnlyUnder(fs, attrs.writable) : fs, perms, home: '/', auth: user };
   }
 
-  // Sessions not logged in yet, swept by the listeners' housekeeping tick (RFC 2577 §2 slowloris guard).
-  const awaitingLogin = new Set<FtpSession>();
-  const sweepLogins = (now: number): void => {
-    for (const session of awaitingLogin) session.checkLoginTimeout(now);
-  };
   const table = commandTable(options.commands, secureContext !== undefined);
   observeCommands(table, events);
   const ctx: ServerContext = {
@@ -213,9 +208,6 @@ export function createFtpServer(options: FtpServerOptions): FtpServer {
     passivePorts,
     masquerade: options.masquerade,
     hosts: options.hosts,
-    sessionOpened: (session) => void awaitingLogin.add(session),
-    sessionLoggedIn: (session) => void awaitingLogin.delete(session),
-    sessionClosed: (session) => void awaitingLogin.delete(session),
   };
 
   const server = createProtocolServer({
@@ -226,7 +218,6 @@ export function createFtpServer(options: FtpServerOptions): FtpServer {
     proxyProtocol: options.proxyProtocol,
     hooks: options.hooks,
     events,
-    onTick: sweepLogins,
     rejectReply: (reason) =>
       formatReply(
         replies.closing(
@@ -237,7 +228,8 @@ export function createFtpServer(options: FtpServerOptions): FtpServer {
               : 'Too many connections, try again later.',
         ),
       ),
-    createSession: (channel, how) => void new FtpSession(channel, ctx, how),
+    // The session returns itself: the core sweeps its login deadline (RFC 2577 §2 slowloris guard).
+    createSession: (channel, how) => new FtpSession(channel, ctx, how),
     beforeListen: sweepUploads,
   });
   return Object.assign(server, {

@@ -79,7 +79,6 @@ export class FtpSession extends LineSession {
     super(channel, { maxLineLength: ctx.limits.maxLineLength, encoding: 'latin1' });
     this.ctx = ctx;
     if (options.implicitTls === true) this.#bits = IMPLICIT_TLS;
-    ctx.sessionOpened(this);
     this.reply(replies.greeting(ctx.banner));
   }
 
@@ -188,13 +187,18 @@ export class FtpSession extends LineSession {
     return rare.data;
   }
 
-  /** Called by the server's housekeeping tick: closes a session that has not logged in in time. */
-  checkLoginTimeout(now: number): void {
+  /**
+   * Called by the server's housekeeping tick until it returns false: closes a session that has
+   * not logged in in time (421). False once logged in, closing or closed.
+   */
+  checkLoginTimeout(now: number): boolean {
     const limit = this.ctx.limits.loginTimeoutMs;
-    if (limit <= 0 || this.state === 'ready' || this.closing || now - this.channel.openedAt < limit) return;
+    if (limit <= 0 || this.state === 'ready' || this.closing) return false;
+    if (now - this.channel.openedAt < limit) return true;
     this.channel.log.info({ event: 'login-timeout' }, 'no login in time');
     this.reply(replies.closing('Login timeout: closing control connection.'));
     this.closeWhenDone();
+    return false;
   }
 
   /** Sends one reply. */
@@ -231,7 +235,6 @@ export class FtpSession extends LineSession {
     this.state = 'ready';
     this.cwd = user.home;
     if (this.#rare) this.#rare.authFailures = 0;
-    this.ctx.sessionLoggedIn(this);
     this.channel.log.info({ event: 'login', user: user.name, anonymous: user.anonymous }, 'logged in');
   }
 
@@ -473,7 +476,6 @@ export class FtpSession extends LineSession {
 
   protected override handleClose(): void {
     if (!this.#is(QUIT_PENDING)) this.#set(CONTROL_LOST, true);
-    this.ctx.sessionClosed(this);
     this.transfer?.controller.abort();
     this.#rare?.data?.close();
   }

@@ -20,31 +20,17 @@ export type Pop3Server = GorgonServer<Pop3Stats>;
  */
 export function createPop3Server(options: Pop3ServerOptions): Pop3Server {
   const ctx: Pop3Context = createPop3Context(options);
-  const limits = ctx.limits;
-  // Sessions not logged in yet, swept by the housekeeping tick (one tick for all, no timer
-  // per connection); a session leaves at the first sweep after it logged in or closed.
-  const awaitingLogin = new Set<Pop3Session>();
-  const loginDeadline = limits.loginTimeoutMs > 0;
   return createProtocolServer<Pop3Stats>({
     name: 'pop3',
     logger: ctx.logger,
-    limits,
+    limits: ctx.limits,
     secureContext: ctx.secureContext,
     proxyProtocol: options.proxyProtocol,
     hooks: options.hooks,
     events: ctx.events,
     rejectReply: () => formatReply(replies.tooManyConnections),
-    ...(loginDeadline
-      ? {
-          onTick: (now: number) => {
-            for (const session of awaitingLogin) if (!session.checkLoginTimeout(now)) awaitingLogin.delete(session);
-          },
-        }
-      : {}),
-    createSession(channel) {
-      const session = new Pop3Session(channel, ctx);
-      if (loginDeadline) awaitingLogin.add(session);
-    },
+    // The session returns itself: the core sweeps its login deadline (loginTimeoutMs).
+    createSession: (channel) => new Pop3Session(channel, ctx),
     stats: () => ({ ...ctx.stats }),
   });
 }
