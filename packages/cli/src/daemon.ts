@@ -55,14 +55,30 @@ export async function runDaemons(specs: DaemonSpec[], log: Logger, options: RunO
     else if (phase === 'running') reloading = reloading.then(() => reloadAll(reloaders, log));
   };
   process.on('SIGHUP', onHangup);
+  // SIGINT/SIGTERM handlers are in place before any listener is bound, so a signal sent the
+  // moment `ready` is logged (or during start-up) shuts down gracefully instead of killing.
+  const stopping = (): boolean => phase === 'stopping';
+  let stop: (() => Promise<void>) | undefined;
+  let stopRequested: (() => void) | undefined;
+  const { stopped, detach } = untilSignal(async () => {
+    phase = 'stopping';
+    if (stop) await stop();
+    else await new Promise<void>((resolve) => (stopRequested = resolve));
+  }, log);
   try {
-    const stop = await startDaemons(specs, log, options);
-    phase = 'running';
-    if (pending) onHangup();
-    await untilSignal(async () => {
-      phase = 'stopping';
+    stop = await startDaemons(specs, log, options);
+    if (stopping()) {
+      // A signal came during start-up: its shutdown waited for the listeners to exist.
       await stop();
-    }, log);
+      stopRequested?.();
+    } else {
+      phase = 'running';
+      if (pending) onHangup();
+    }
+    await stopped;
+  } catch (err) {
+    detach();
+    throw err;
   } finally {
     process.off('SIGHUP', onHangup);
   }
@@ -99,9 +115,13 @@ export async function startDaemons(specs: DaemonSpec[], log: Logger, options: Ru
   return stopAll;
 }
 
-/** Runs until SIGINT or SIGTERM, then shuts down gracefully (a second signal forces exit). */
-export function untilSignal(stop: () => Promise<void>, log: Logger): Promise<void> {
-  return new Promise((resolve) => {
+/**
+ * Resolves `stopped` after the first SIGINT or SIGTERM has run `stop` (graceful shutdown; a
+ * second signal forces exit). `detach` removes the handlers without stopping.
+ */
+export function untilSignal(stop: () => Promise<void>, log: Logger): { stopped: Promise<void>; detach: () => void } {
+  let detach = (): void => {};
+  const stopped = new Promise<void>((resolve) => {
     let stopping = false;
     const onSignal = (signal: NodeJS.Signals): void => {
       if (stopping) {
@@ -111,14 +131,18 @@ export function untilSignal(stop: () => Promise<void>, log: Logger): Promise<voi
       stopping = true;
       log.info({ event: 'shutdown', signal }, `${signal}: shutting down`);
       void stop().then(() => {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
+        detach();
         resolve();
       });
+    };
+    detach = () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   });
+  return { stopped, detach };
 }
 
 /** One info line naming what was reloaded, and one warn line per thing that failed. */
