@@ -1,4 +1,7 @@
-import { connect as netConnect } from 'node:net';
+import { connect as netConnect, createServer as netServer, type Server as NetServer } from 'node:net';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryAuthenticator, ServerOptionError, type GorgonServer, type ServerEventMap, type TlsServerOptions } from '@gorgon/core';
@@ -207,6 +210,31 @@ describe.each(protocols)('the one server shape: $name', (p) => {
     await c.closed();
     expect(server.connections).toBe(0);
     expect(() => server.accept(memoryStreamPair()[0])).toThrow(/closed/);
+  });
+
+  it('accept(socket) serves a Unix socket accepted by the embedder, and listen(path) binds one', async () => {
+    const dir = await mkdtemp(join(tmpdir(), `gorgon-shape-${p.name}-`));
+    const server = make();
+    const own: NetServer = netServer((socket) => server.accept(socket, { remoteAddress: 'unix' }));
+    try {
+      await new Promise<void>((r) => own.listen(join(dir, 'own.sock'), () => r()));
+      let c = new MemoryClient(netConnect(join(dir, 'own.sock')));
+      await p.greet(c);
+      expect(await ask(p, c, p.probe.line)).toMatch(p.probe.reply);
+      c.end();
+      await c.closed();
+      expect(await server.listen(join(dir, 'bound.sock'))).toBe(join(dir, 'bound.sock'));
+      c = new MemoryClient(netConnect(join(dir, 'bound.sock')));
+      await p.greet(c);
+      expect(await ask(p, c, p.probe.line)).toMatch(p.probe.reply);
+      c.end();
+      await c.closed();
+      expect(server.counters.connections).toBe(2);
+    } finally {
+      await new Promise((r) => own.close(r));
+      await server.close({ timeoutMs: 200 });
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('emits connect, command, login, transfer and close; the connect hook can refuse', async () => {
