@@ -325,3 +325,18 @@ describe('an authenticator that throws is a temporary failure, never a wrong pas
     await server.close({ timeoutMs: 200 });
   });
 });
+
+describe("a protocol's own options fail the same way", () => {
+  it.each([
+    ['pop3', () => createPop3Server({ store: new MemoryMaildropStore(), auth: auth(), mechanisms: ['kerberos' as never] }), /^pop3 server option mechanisms /],
+    ['pop3', () => createPop3Server({ store: new MemoryMaildropStore(), auth: auth(), loginDelaySeconds: -1 }), /^pop3 server option loginDelaySeconds /],
+    ['pop3', () => createPop3Server({ auth: auth() } as never), /^pop3 server option store must be a MaildropStore/],
+    ['ftp', () => createFtpServer({ store: new MemoryFs({}), passivePorts: '10-20' }), /^ftp server option passivePorts is not valid: passive port range/],
+    ['ftp', () => createFtpServer({ store: new MemoryFs({}), defaultPermissions: 'elrX' }), /^ftp server option defaultPermissions is not valid: unknown permission letter "X"/],
+    ['ftp', () => createFtpServer({}), /^ftp server option store or root is required/],
+    ['finger', () => createFingerServer({ store: new MemoryUserDirectory([]), forwarding: { enabled: true, port: 70000 } }), /^finger server option forwarding\.port must be at most 65535/],
+  ] as const)('%s: %s', (_name, make, message) => {
+    expect(make).toThrow(ServerOptionError);
+    expect(make).toThrow(message);
+  });
+});

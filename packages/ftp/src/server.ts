@@ -96,6 +96,15 @@ export interface FtpServer extends GorgonServer {
   implicitTlsAddress(): AddressInfo | null;
 }
 
+/** Resolves one FTP option, turning its parser's error into the one-sentence ServerOptionError. */
+function option<T>(name: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    throw new ServerOptionError('ftp', name, `is not valid: ${errorText(err)}`);
+  }
+}
+
 /** Parses "50000-50100" into a port range; throws one sentence on a bad range. */
 export function parsePortRange(text: string): PortRange {
   const m = /^(\d{1,5})-(\d{1,5})$/.exec(text.trim());
@@ -144,8 +153,8 @@ export function createFtpServer(options: FtpServerOptions): FtpServer {
   const events = new ServerEvents(logger);
   for (const [name, fn] of Object.entries(options.on ?? {})) events.on(name as keyof ServerEventMap, fn as (e: unknown) => void);
   const loginFlow = new LoginFlow({ throttle: options.throttle, maxAuthFailures: limits.maxAuthFailures, events });
-  const passivePorts = typeof options.passivePorts === 'string' ? parsePortRange(options.passivePorts) : options.passivePorts;
-  const defaultPerms = parsePermissions(options.defaultPermissions ?? ALL_PERMISSIONS);
+  const passivePorts = option('passivePorts', () => (typeof options.passivePorts === 'string' ? parsePortRange(options.passivePorts) : options.passivePorts));
+  const defaultPerms = option('defaultPermissions', () => parsePermissions(options.defaultPermissions ?? ALL_PERMISSIONS));
   const disks = new Map<string, DiskFs>();
   const disk = (path: string): DiskFs => {
     let fs = disks.get(path);

@@ -113,6 +113,13 @@ export function createPop3Context(options: Pop3Options): Pop3Context {
   for (const m of mechanisms) {
     if (m !== 'user' && m !== 'apop' && m !== 'plain') throw new ServerOptionError('pop3', 'mechanisms', `has an unknown login mechanism "${String(m)}" (user, apop, plain)`);
   }
+  const delay = options.loginDelaySeconds;
+  if (delay !== undefined && (!Number.isSafeInteger(delay) || delay < 0)) {
+    throw new ServerOptionError('pop3', 'loginDelaySeconds', `must be a whole number of at least 0, got ${String(delay)}`);
+  }
+  if (options.expire !== undefined && options.expire !== 'never' && options.expire !== 0) {
+    throw new ServerOptionError('pop3', 'expire', `must be 'never' or 0, got ${JSON.stringify(options.expire)}`);
+  }
   const secureContext = options.tls ? toSecureContext(options.tls) : undefined;
   const offer = { mechanisms, tls: secureContext !== undefined };
   const offered = pop3Commands.filter((c: Pop3Command) => c.offered?.(offer) ?? true);
