@@ -1,6 +1,9 @@
-// The --peers side of the `ftp` benchmark: Debian's vsftpd and python3-pyftpdlib, run in the
-// foreground on free loopback ports with private settings, serving the benchmark's root to
-// anonymous users (read-only). Installed with apt-get when missing (no prompts, no services).
+// The --peers side of the `ftp` benchmark: Debian's vsftpd, python3-pyftpdlib and pure-ftpd, run
+// in the foreground on free loopback ports with private settings (command line and files in a
+// temporary directory; no system service or config is touched), serving the benchmark's root:
+// vsftpd and pyftpdlib to anonymous users (read-only), pure-ftpd to one virtual user (its
+// anonymous mode needs a system `ftp` account). Installed with apt-get when missing (no
+// prompts, no services started).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -10,6 +13,8 @@ import { join } from 'node:path';
 import { sleep } from './lib/stats.mjs';
 
 const VSFTPD = '/usr/sbin/vsftpd';
+const PURE_FTPD = '/usr/sbin/pure-ftpd';
+const PURE_PW = '/usr/bin/pure-pw';
 const PYTHON = '/usr/bin/python3';
 
 function freePort() {
@@ -133,4 +138,44 @@ export async function startPyftpdlib({ root, log }) {
   }
   const version = spawnSync('dpkg-query', ['-W', '-f=${Version}', 'python3-pyftpdlib']).stdout.toString();
   return { port, version, stop: stopper(child) };
+}
+
+/**
+ * pure-ftpd 1.0.50 in the foreground on `root` for one virtual user (`user`/`pass`, mapped to
+ * uid/gid 65534, chrooted to `root`; `root/upload` must be writable by that uid), from a private
+ * PureDB file. The password is stored as MD5-crypt rather than pure-pw's argon2id (t=255), so a
+ * login costs about what Gorgon's in-memory users cost and sessions/s measures the server, not
+ * the password hash. Listings are allowed up to 20,000 entries (`-L`; the default 2,000 would
+ * cut the 10,000-file directory short). Uploads go to a temporary file renamed into place
+ * (`-0`), the same work as Gorgon's. pure-ftpd never fsyncs an upload (its binary imports no
+ * fsync or fdatasync), so it is compared with Gorgon's `fsync: false`.
+ */
+export async function startPureFtpd({ root, user, pass, log }) {
+  const problem = install('pure-ftpd', log);
+  if (problem) return { reason: problem, stop: async () => {} };
+  const dir = await mkdtemp(join(tmpdir(), 'gorgon-bench-pureftpd-'));
+  const passwd = join(dir, 'pureftpd.passwd');
+  const pdb = join(dir, 'pureftpd.pdb');
+  const hash = spawnSync('openssl', ['passwd', '-1', '-salt', 'gorgonbn', pass]).stdout?.toString().trim();
+  if (!hash?.startsWith('$1$')) {
+    await rm(dir, { recursive: true, force: true });
+    return { reason: 'openssl passwd -1 failed', stop: async () => {} };
+  }
+  await writeFile(passwd, `${user}:${hash}:65534:65534::${root}/./::::::::::::\n`, { mode: 0o600 });
+  const mkdb = spawnSync(PURE_PW, ['mkdb', pdb, '-f', passwd]);
+  if (mkdb.status !== 0) {
+    await rm(dir, { recursive: true, force: true });
+    return { reason: `pure-pw mkdb failed: ${mkdb.stderr?.toString().trim()}`, stop: async () => {} };
+  }
+  const port = await freePort();
+  // -0 (--notruncate): an upload goes to a temporary file renamed over the old one when complete,
+  // as Gorgon's does; by default pure-ftpd truncates the old file and writes in place.
+  const args = ['-S', `127.0.0.1,${port}`, '-l', `puredb:${pdb}`, '-E', '-A', '-H', '-0', '-L', '20000:8', '-c', '500', '-C', '500', '-I', '60'];
+  const child = spawn(PURE_FTPD, args, { stdio: 'ignore' });
+  if (!(await waitForGreeting(port, child))) {
+    await stopper(child, dir)();
+    return { reason: 'pure-ftpd did not start', stop: async () => {} };
+  }
+  const version = spawnSync('dpkg-query', ['-W', '-f=${Version}', 'pure-ftpd']).stdout.toString();
+  return { port, version, pid: child.pid, stop: stopper(child, dir) };
 }

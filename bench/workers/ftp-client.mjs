@@ -1,6 +1,6 @@
 // Client side of the `ftp` benchmark: a minimal FTP control client (multi-line replies, PASV/
 // EPSV) driving RETR, STOR, sessions and listings against Gorgon, the raw baselines and the
-// stock peers (vsftpd, pyftpdlib).
+// stock peers (vsftpd, pyftpdlib, pure-ftpd).
 import { randomBytes } from 'node:crypto';
 import * as net from 'node:net';
 import { serveIpc } from '../lib/worker.mjs';
@@ -134,7 +134,7 @@ serveIpc({
   },
 
   /** STOR `size` bytes; MB/s from the first byte to the server's 226 (after fsync + rename). */
-  async stor({ port, kind, user, pass, size }) {
+  async stor({ port, kind, user, pass, size, path = 'upload/bench.bin' }) {
     if (kind === 'raw') {
       const s = await connect(port);
       const ack = new Promise((resolve) => {
@@ -153,7 +153,7 @@ serveIpc({
     await c.login(user, pass);
     const data = await connect(await c.passive(true));
     const start = process.hrtime.bigint();
-    await c.cmd('STOR upload/bench.bin', '1');
+    await c.cmd(`STOR ${path}`, '1');
     await pour(data, size);
     const r = await c.reply();
     const ms = Number(process.hrtime.bigint() - start) / 1e6;
@@ -205,6 +205,7 @@ serveIpc({
     await c.reply();
     const ms = Number(process.hrtime.bigint() - start) / 1e6;
     c.close();
-    return { ms, lines: text.split('\n').filter((l) => l.trim() !== '').length };
+    // pure-ftpd's MLSD also lists the directory itself and its parent (type=cdir, type=pdir).
+    return { ms, lines: text.split('\n').filter((l) => l.trim() !== '' && !/type=[cp]dir;/i.test(l)).length };
   },
 });

@@ -1,7 +1,9 @@
 // Servers for the `ftp` benchmark, one per worker process:
-//   gorgon     @gorgon/ftp's createFtpServer over a disk root (anonymous read-only + user bench)
+//   gorgon     @gorgon/ftp's createFtpServer over a disk root (anonymous read-only + user bench);
+//              `fsync: false` acknowledges uploads without flushing them (disk.fsync)
 //   raw-retr   net.createServer that streams big.bin to every connection (fs stream, 1 MiB reads)
-//   raw-stor   net.createServer that copies every connection into a file, fsyncs, renames, says 226
+//   raw-stor   net.createServer that copies every connection into a file, fsyncs (unless
+//              `fsync: false`), renames, says 226
 //   raw-idle   net.createServer that greets every connection, reads its command lines and holds it
 import * as fs from 'node:fs';
 import { open, rename } from 'node:fs/promises';
@@ -29,7 +31,7 @@ async function listen(s) {
   return s.address().port;
 }
 
-async function gorgon(root) {
+async function gorgon(root, fsync) {
   const ftp = await import('../../packages/ftp/dist/index.js');
   const core = await import('../../packages/core/dist/index.js');
   // All load comes from 127.0.0.1: lift the connection cap, as an operator behind a balancer would.
@@ -38,6 +40,7 @@ async function gorgon(root) {
     anonymous: true,
     auth: new core.MemoryAuthenticator([{ name: 'bench', password: 'bench' }]),
     limits: { maxConnections: 0, maxConnectionsPerIp: 0 },
+    disk: { fsync },
   });
   return (await server.listen(0, '127.0.0.1')).port;
 }
@@ -51,16 +54,18 @@ function rawRetr(root) {
   return listen(server);
 }
 
-function rawStor(root) {
+function rawStor(root, fsync) {
   server = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => {
     track(socket);
     const temp = join(root, 'upload', `.raw-${++uploads}.tmp`);
     const out = fs.createWriteStream(temp, { highWaterMark: 1024 * 1024 });
     socket.pipe(out);
     out.on('finish', async () => {
-      const handle = await open(temp, 'r+');
-      await handle.sync();
-      await handle.close();
+      if (fsync) {
+        const handle = await open(temp, 'r+');
+        await handle.sync();
+        await handle.close();
+      }
       await rename(temp, join(root, 'upload', 'raw.bin'));
       socket.end('226 stored\r\n');
     });
@@ -105,12 +110,14 @@ function rawIdle() {
 }
 
 serveIpc({
-  start: ({ kind, root }) => {
-    if (kind === 'gorgon') return gorgon(root);
+  start: ({ kind, root, fsync = true }) => {
+    if (kind === 'gorgon') return gorgon(root, fsync);
     if (kind === 'raw-retr') return rawRetr(root);
-    if (kind === 'raw-stor') return rawStor(root);
+    if (kind === 'raw-stor') return rawStor(root, fsync);
     if (kind === 'raw-idle') return rawIdle();
     throw new Error(`unknown server kind ${kind}`);
   },
+  /** CPU time so far split into user and system (kernel) time, in microseconds. */
+  cpuSplit: () => process.cpuUsage(),
   connections: () => (typeof server?.connections === 'number' ? server.connections : sockets.size),
 });

@@ -6,7 +6,7 @@
  * its tarballs into a temporary prefix, as its README says. Needs the built dist/ (`pnpm test`
  * builds first) and the npm registry for the packages' third-party dependencies.
  */
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -164,6 +164,16 @@ describe('docs/embedding.md followed in a scratch app outside the workspace', ()
     expect(await curl('-u', 'alice:wonderland', `${url}upload.bin`)).toBe(bytes.toString());
     await expect(curl('-T', upload, `${url}anonymous.bin`)).rejects.toThrow(/550|553|denied|access/i);
     expect(await stop(started)).toEqual({ code: 0, signal: null });
+  });
+
+  it("ftp: a large listing runs on the installed package's helper-thread module, ended by close()", async () => {
+    // The child of packages/ftp/test/lister-child.test.ts: 600 entries through DiskFs, each thread recorded.
+    await copyFile(join(repo, 'packages/ftp/test/fixtures/lister-child.mjs'), join(appDir, 'lister-child.mjs'));
+    const seen = JSON.parse((await run('node', ['lister-child.mjs'], { cwd: appDir, env: userEnv() })).trim().split('\n').at(-1)!);
+    expect(seen).toMatchObject({ listed: 600, sizes: true, errors: [], listenersAdded: false });
+    expect(seen.from).toMatch(/\/node_modules\/@gorgon\/ftp\/dist\/index\.js$/);
+    expect(seen.answers).toBeGreaterThan(0); // the threads answered: no thread-pool fallback
+    expect(seen.exited).toBe(seen.made);
   });
 });
 

@@ -158,6 +158,17 @@ export abstract class AsyncChat {
   /** The current unit is complete. A returned Promise holds back later input until it settles. */
   protected abstract foundTerminator(): void | Promise<void>;
 
+  /**
+   * The last part of a unit, `buffer[start, end)` (possibly empty), and its end: by default
+   * `collectIncomingRange` then `foundTerminator`. A session on a hot path overrides it to
+   * handle a unit that lies whole in one read in one call (LineSession does), keeping to
+   * the same contract; what it returns is treated as `foundTerminator`'s result.
+   */
+  protected foundUnit(buffer: Buffer, start: number, end: number): void | Promise<void> {
+    if (end > start) this.collectIncomingRange(buffer, start, end);
+    return this.foundTerminator();
+  }
+
   /** The connection closed (either side). Release what the session holds. */
   protected handleClose(): void {}
 
@@ -318,7 +329,10 @@ export abstract class AsyncChat {
     try {
       // Resumed by the FIFO's progress (drain, a producer done) or a handler settling.
       for (;;) {
-        while ((this.#flags & (BUSY | DROP_INPUT)) === 0 && !this.outputBacklogged) {
+        // The stream is asked once per pass: what this pass pushes reaches it only when written
+        // (writeNow, below), so within the pass the FIFO's own measure is enough.
+        if (this.channel.needsDrain) break;
+        while ((this.#flags & (BUSY | DROP_INPUT)) === 0 && !this.#out?.full) {
           const kind = this.#framer ? this.#framer.stepInto(range) : 0;
           if (kind === 0) {
             if (this.#eof !== 0) this.#endOfInput();
@@ -327,8 +341,13 @@ export abstract class AsyncChat {
           if (kind === 2 && units++ === 0) this.channel.touch();
           try {
             // Read into arguments now: a handler may make another session use `range`.
-            if (range.end > range.start) this.collectIncomingRange(range.buffer, range.start, range.end);
-            if (kind === 2 && this.#dispatch()) break;
+            if (kind === 2) {
+              const result = this.foundUnit(range.buffer, range.start, range.end);
+              if (result !== undefined && isPromise(result)) {
+                this.#settle(result);
+                break;
+              }
+            } else if (range.end > range.start) this.collectIncomingRange(range.buffer, range.start, range.end);
           } catch (err) {
             this.#fail(err); // one unit failed; the session goes on with the next
           }

@@ -55,6 +55,10 @@ export interface ChannelOptions {
   noDelay?: boolean;
 }
 
+/**
+ * Serial numbers of channels made outside a listener (no listener serial, no `id` given):
+ * process-wide so that such ids never repeat within the process's logs. Only a counter.
+ */
 let fallbackIds = 0;
 
 /**

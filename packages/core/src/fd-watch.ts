@@ -21,6 +21,11 @@ interface Burst {
   since: number;
 }
 
+// Module-level on purpose, one of the few process-wide states of the library packages (issue 10): one
+// process has one descriptor table and one RLIMIT_NOFILE, whichever servers an embedder
+// creates in it, so whether descriptors are exhausted is the process's fact. Per-listener
+// state would log and count each burst once per listener (`gorgon serve` runs several). Nothing is
+// registered on the process and nothing runs unless a listener probes.
 /** The burst in progress, if any: a fact about the process, not about one listener. */
 let current: Burst | undefined;
 /** The soft RLIMIT_NOFILE, read while descriptors are to spare (reading needs one). */

@@ -24,7 +24,11 @@ export type FrameStepKind = 0 | 1 | 2;
 
 const EMPTY = Buffer.alloc(0);
 
-/** Delimiters given as strings are shared Buffers: a connection need not own a copy of CRLF. */
+/**
+ * Delimiters given as strings are shared Buffers: a connection need not own a copy of CRLF. An
+ * interning table, not state: each value is determined by its key and never written, and it is
+ * bounded (64 entries; other delimiters get a Buffer of their own).
+ */
 const delimiters = new Map<string, Buffer>();
 function delimiterBuffer(text: string): Buffer {
   let buf = delimiters.get(text);
@@ -81,6 +85,7 @@ export class Framer {
     if (terminator === null) {
       this.#mode = 'close';
       this.#delimiter = undefined;
+      this.#byte = -1;
     } else if (typeof terminator === 'number') {
       if (!Number.isSafeInteger(terminator) || terminator < 0) {
         throw new CoreError('bad-terminator', `byte count must be a non-negative integer, got ${terminator}`);
@@ -88,6 +93,7 @@ export class Framer {
       this.#mode = 'count';
       this.#remaining = terminator;
       this.#delimiter = undefined;
+      this.#byte = -1;
     } else {
       const delimiter = typeof terminator === 'string' ? delimiterBuffer(terminator) : terminator;
       if (delimiter.length === 0) throw new CoreError('bad-terminator', 'an empty delimiter never matches');
@@ -165,6 +171,20 @@ export class Framer {
    * the received data, valid until the caller lets go of it), and the kind of step returned.
    */
   stepInto(range: FrameRange): FrameStepKind {
+    // The common case first: a one-byte delimiter (LF) found in the read being cut.
+    const byte = this.#byte;
+    if (byte >= 0) {
+      const buf = this.#buffer;
+      const start = this.#offset;
+      const index = start < buf.length ? buf.indexOf(byte, start) : -1;
+      if (index !== -1) {
+        range.buffer = buf;
+        range.start = start;
+        range.end = index;
+        this.#advance(index + 1);
+        return 2;
+      }
+    }
     for (;;) {
       if (this.#queued === 0) {
         // A zero-byte count is complete without input.

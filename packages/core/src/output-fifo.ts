@@ -38,6 +38,12 @@ export class OutputFifo {
   readonly #owner: FifoOwner | undefined;
   #items: Item[] = [];
   #head = 0;
+  /**
+   * Strings pushed after the last item, joined as they come (a rope: no copy until written),
+   * and moved into `#items` before anything else is queued or written. One reply per pipelined
+   * command costs a concatenation, as in a hand-written server, not an array slot and a join.
+   */
+  #tail = '';
   /** Length of the plain items queued (string length for strings: an estimate is enough). */
   #plainQueued = 0;
   /** Producers queued, the one being drained included. */
@@ -57,7 +63,7 @@ export class OutputFifo {
 
   /** True when nothing is queued or being written. */
   get idle(): boolean {
-    return !this.#pumping && this.#head >= this.#items.length;
+    return !this.#pumping && this.#head >= this.#items.length && this.#tail.length === 0;
   }
 
   /**
@@ -84,6 +90,15 @@ export class OutputFifo {
     return this.#producers > 0 || this.#plainQueued >= OUTPUT_HIGH_WATER || this.#channel.needsDrain;
   }
 
+  /**
+   * `backlogged` without asking the stream: true while a producer is queued or the plain output
+   * queued passed {@link OUTPUT_HIGH_WATER}. For an owner that checked the stream before a burst
+   * of pushes (which reach the stream only when written, after the burst).
+   */
+  get full(): boolean {
+    return this.#producers > 0 || this.#plainQueued >= OUTPUT_HIGH_WATER;
+  }
+
   /** Plain bytes (approximately) and producers waiting to be written. */
   get queued(): { bytes: number; producers: number } {
     return { bytes: this.#plainQueued, producers: this.#producers };
@@ -95,9 +110,16 @@ export class OutputFifo {
       if (!isPlain(item)) release(item);
       return;
     }
-    this.#items.push(item);
-    if (isPlain(item)) this.#plainQueued += item.length;
-    else this.#producers++;
+    if (typeof item === 'string') {
+      if (this.#tail.length + item.length > BATCH_BYTES) this.#flushTail();
+      this.#tail += item;
+      this.#plainQueued += item.length;
+    } else {
+      this.#flushTail();
+      this.#items.push(item);
+      if (isPlain(item)) this.#plainQueued += item.length;
+      else this.#producers++;
+    }
     this.#schedule();
   }
 
@@ -124,6 +146,7 @@ export class OutputFifo {
   abort(): void {
     this.#failed = true;
     const pending = this.#items.slice(this.#head);
+    this.#tail = '';
     this.#items = [];
     this.#head = 0;
     this.#plainQueued = 0;
@@ -160,7 +183,9 @@ export class OutputFifo {
     this.#pumping = true;
     let written = 0;
     try {
-      while (this.#head < this.#items.length && !this.#failed) {
+      for (;;) {
+        this.#flushTail();
+        if (this.#head >= this.#items.length || this.#failed) break;
         if (!this.#channel.writable) {
           // Closed under us (close() with flush, EOF, reset): nothing more can go out.
           this.abort();
@@ -214,6 +239,13 @@ export class OutputFifo {
       this.#pumping = false;
     }
     this.#settle();
+  }
+
+  /** Moves the strings gathered in `#tail` into the queue, as one item. */
+  #flushTail(): void {
+    if (this.#tail.length === 0) return;
+    this.#items.push(this.#tail);
+    this.#tail = '';
   }
 
   /** Consecutive plain items, joined into one write. */

@@ -89,6 +89,11 @@ export interface ProtocolServerSpec<Stats extends object> {
   stats?(): Stats;
   /** Runs before the first bind (FTP's sweep of stale uploads). */
   beforeListen?(): void;
+  /**
+   * Runs once every session is gone, at the end of `close()`: releases what the server made
+   * (a store's lock templates, a lister's helper threads), so nothing outlives it.
+   */
+  afterClose?(): void | Promise<void>;
 }
 
 /**
@@ -239,6 +244,7 @@ export function createProtocolServer<Stats extends object>(spec: ProtocolServerS
       for (const channel of foreign) channel.requestShutdown();
       const left = [...foreign].map((c) => c.closed);
       await Promise.all([plain.close({ timeoutMs }), secure?.close({ timeoutMs }), ...left]);
+      await spec.afterClose?.();
     })();
     return closing;
   }

@@ -3,18 +3,10 @@ import { isEmptyChunk, type Producer } from '@gorgon/core';
 import { endedCleanly } from './data-channel.js';
 import type { WritableFile } from './fs.js';
 
-/** Why a transfer stopped early. */
-export type TransferFailure = 'aborted' | 'stalled' | 'connection-lost' | 'too-large' | 'storage';
+import { canReadIntoBlocks, receiveIntoBlocks } from './receive-blocks.js';
+import { TransferError } from './transfer-error.js';
 
-/** A transfer that did not complete; `reason` picks the reply (426, 451, 552). */
-export class TransferError extends Error {
-  readonly reason: TransferFailure;
-  constructor(reason: TransferFailure, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'TransferError';
-    this.reason = reason;
-  }
-}
+export { TransferError, type TransferFailure } from './transfer-error.js';
 
 /** Options of one transfer. */
 export interface TransferOptions {
@@ -250,6 +242,8 @@ export async function receiveData(
   options: TransferOptions & { maxBytes: number; chunkBytes: number; startAt: number },
 ): Promise<number> {
   setStallTimer(stream, options.stalledMs);
+  // Binary over plain TCP: read straight into a few reused blocks (no buffer per read).
+  if (!options.ascii && canReadIntoBlocks(stream)) return receiveIntoBlocks(stream, file, options);
   let received = 0;
   let parts: Buffer[] = [];
   let pending = 0;

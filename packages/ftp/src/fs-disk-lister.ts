@@ -14,54 +14,12 @@ export const LISTED_SYMLINK = 3;
  */
 export type ListedStats = Float64Array;
 
-// The threads' code, evaluated as a CommonJS script (no separate file to build or resolve).
-// Results go back as one transferred Float64Array per chunk: no object per entry to clone.
-const SOURCE = `
-const { parentPort } = require('node:worker_threads');
-const { lstatSync } = require('node:fs');
-// A name holding bytes that are not UTF-8 comes as lone surrogates U+DC80 + byte (names.ts):
-// such a path goes to lstat as its exact bytes.
-const ESCAPED = /[\\uDC80-\\uDCFF]/u;
-const bytesOf = (path) => {
-  const parts = [];
-  let last = 0;
-  for (let i = 0; i < path.length; i++) {
-    const c = path.charCodeAt(i);
-    const paired = i > 0 && (path.charCodeAt(i - 1) & 0xfc00) === 0xd800;
-    if (c < 0xdc80 || c > 0xdcff || paired) continue;
-    parts.push(Buffer.from(path.slice(last, i)), Buffer.of(c - 0xdc00));
-    last = i + 1;
-  }
-  parts.push(Buffer.from(path.slice(last)));
-  return Buffer.concat(parts);
-};
-parentPort.on('message', ({ dir, joined }) => {
-  const names = joined.split('\\0');
-  const out = new Float64Array(names.length * ${LISTED_FIELDS});
-  const prefix = dir.endsWith('/') ? dir : dir + '/';
-  const escaped = ESCAPED.test(joined) || ESCAPED.test(prefix);
-  for (let i = 0, o = 0; i < names.length; i++, o += ${LISTED_FIELDS}) {
-    let st;
-    try {
-      const path = prefix + names[i];
-      st = lstatSync(escaped && ESCAPED.test(path) ? bytesOf(path) : path, { throwIfNoEntry: false });
-    } catch {
-      st = undefined;
-    }
-    if (!st) {
-      out[o] = -1; // vanished since readdir
-      continue;
-    }
-    out[o] = st.isDirectory() ? 1 : st.isFile() ? 0 : st.isSymbolicLink() ? ${LISTED_SYMLINK} : 2;
-    out[o + 1] = st.size;
-    out[o + 2] = st.mtimeMs;
-    out[o + 3] = st.mode;
-    out[o + 4] = st.dev;
-    out[o + 5] = st.ino;
-  }
-  parentPort.postMessage(out, [out.buffer]);
-});
-`;
+/**
+ * The threads' code: a plain module beside this one, in src/ and in dist/ alike (see its head).
+ * Started with no execArgv: an embedder's loaders and flags (ts-node's, a test runner's) have
+ * nothing to do in a thread that only calls lstat.
+ */
+const WORKER_URL = new URL('./fs-disk-lister-worker.mjs', import.meta.url);
 
 /** A slice of names posted to one thread; the thread answers its messages in order. */
 interface Job {
@@ -90,7 +48,8 @@ export interface DirectoryListerOptions {
  * slice is posted at once, so no answer waits for the event loop to hand out more work, and a
  * listing can send the first slices while the threads stat the rest. A round trip to a thread
  * costs a millisecond or two on a busy machine, so small directories stay on the thread pool.
- * The threads are shared, made at first use, and do not keep the process alive.
+ * The threads are made at first use and do not keep the process alive; their owner (a DiskFs,
+ * or the FTP server for the DiskFs it makes) ends them with {@link DirectoryLister.close}.
  */
 export class DirectoryLister {
   readonly #size: number;
@@ -139,6 +98,21 @@ export class DirectoryLister {
     return out;
   }
 
+  /**
+   * Terminates the threads. Slices still waiting reject (their callers stat them on the thread
+   * pool instead); a later call makes threads again, to be ended by another close().
+   */
+  async close(): Promise<void> {
+    const ending: Array<Promise<unknown>> = [];
+    for (const [i, thread] of this.#threads.entries()) {
+      if (!thread) continue;
+      this.#threads[i] = undefined;
+      for (const job of thread.jobs.splice(0)) job.reject(new Error('directory lister closed'));
+      ending.push(thread.worker.terminate().catch(() => undefined));
+    }
+    await Promise.all(ending);
+  }
+
   /** The next thread in turn, made at first use. */
   #thread(): Thread {
     const i = this.#next++ % this.#size;
@@ -146,7 +120,7 @@ export class DirectoryLister {
   }
 
   #spawn(index: number): Thread {
-    const worker = new Worker(SOURCE, { eval: true });
+    const worker = new Worker(WORKER_URL, { execArgv: [], workerData: { fields: LISTED_FIELDS, symlink: LISTED_SYMLINK } });
     worker.unref();
     const thread: Thread = { worker, jobs: [] };
     worker.on('message', (stats: Float64Array) => {
@@ -163,6 +137,3 @@ export class DirectoryLister {
     return thread;
   }
 }
-
-/** The lister every DiskFs of this process shares. */
-export const sharedLister = new DirectoryLister();

@@ -6,7 +6,7 @@ import { FileProducer } from '@gorgon/core';
 import { decodeName, hostPath as h } from './names.js';
 import { isInside, ListedStat, readFile, realpathName, realpathNow, syncDir, writeAll, writeAllv } from './fs-disk-io.js';
 import { sweepUploads, type UploadSweepResult } from './fs-disk-sweep.js';
-import { DirectoryLister, LISTED_FIELDS, LISTED_SYMLINK, sharedLister, type ListedStats } from './fs-disk-lister.js';
+import { DirectoryLister, LISTED_FIELDS, LISTED_SYMLINK, type ListedStats } from './fs-disk-lister.js';
 import { baseName, FsError, parentPath, type FileStat, type FsErrorCode, type ReadableFile, type VirtualFs, type WritableFile, type WriteOptions } from './fs.js';
 
 /** Options of {@link DiskFs}. */
@@ -14,9 +14,10 @@ export interface DiskFsOptions {
   /** Stats run at once while listing a directory on the thread pool. Default 16 (the pool has 4 threads). */
   statConcurrency?: number;
   /**
-   * Stat the entries of large directories (256 or more) on the shared helper threads, one message
+   * Stat the entries of large directories (256 or more) on a few helper threads, one message
    * back per slice of names. Default true; false stats every directory with a bounded pool of
-   * thread-pool lstats.
+   * thread-pool lstats. The threads are made at the first large listing and ended by
+   * {@link DiskFs.close} (the FTP server shares one set among the DiskFs it makes).
    */
   listerThread?: boolean;
   /**
@@ -66,6 +67,12 @@ export const SMALL_FILE_BYTES = 64 * 1024;
 const LISTER_THRESHOLD = 256;
 /** Slices of a large directory (spread over the threads): the first is sent while the rest are statted. */
 const LISTER_SLICES = 8;
+
+/**
+ * Where the FTP server puts the helper threads it shares among the DiskFs it makes for `root`
+ * and per-user roots (and ends when it closes): not a public option.
+ */
+export const kSharedLister = Symbol('gorgon.ftp.sharedLister');
 
 /** Temporary upload files start with this; listings hide them. */
 export const TEMP_PREFIX = '.gorgon-upload-';
@@ -117,6 +124,8 @@ export class DiskFs implements VirtualFs {
   readonly root: string;
   readonly #concurrency: number;
   readonly #lister: DirectoryLister | undefined;
+  /** Whether `#lister` is this DiskFs's own (ended by close) or the server's. */
+  readonly #ownsLister: boolean;
   readonly #local: boolean;
   readonly #smallFileBytes: number;
   readonly #staleUploadMs: number;
@@ -130,7 +139,9 @@ export class DiskFs implements VirtualFs {
   constructor(root: string, options: DiskFsOptions = {}) {
     this.root = root;
     this.#concurrency = options.statConcurrency ?? 16;
-    this.#lister = options.listerThread === false ? undefined : sharedLister;
+    const shared = (options as { [kSharedLister]?: DirectoryLister })[kSharedLister];
+    this.#lister = options.listerThread === false ? undefined : (shared ?? new DirectoryLister());
+    this.#ownsLister = this.#lister !== undefined && shared === undefined;
     this.#local = options.local !== false;
     this.#smallFileBytes = this.#local ? (options.smallFileBytes ?? SMALL_FILE_BYTES) : 0;
     this.#staleUploadMs = Math.max(0, options.staleUploadMs ?? 0);
@@ -147,6 +158,20 @@ export class DiskFs implements VirtualFs {
   async sweepStaleUploads(): Promise<UploadSweepResult> {
     const before = Math.min(performance.timeOrigin, Date.now() - this.#staleUploadMs);
     return sweepUploads(await this.#root(), { prefix: TEMP_PREFIX, before, maxDirs: SWEEP_MAX_DIRS });
+  }
+
+  /**
+   * Ends the helper threads of large listings, if any were made: nothing of this DiskFs is
+   * left in the process. It stays usable (a later large listing makes threads again, to be
+   * ended by another close). The FTP server closes, when it closes, the DiskFs it made and
+   * those given to it (`fs`, `anonymous.fs`); one an `fs` factory returns is the embedder's.
+   */
+  async close(): Promise<void> {
+    if (this.#ownsLister) await this.#lister?.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
   }
 
   async stat(path: string): Promise<FileStat> {

@@ -79,9 +79,13 @@ export interface WriteOptions {
  * `abort` removes the temporary file and leaves any previous file untouched.
  */
 export interface WritableFile {
-  /** Writes the next bytes; resolves when the filesystem accepted them. */
+  /**
+   * Writes the next bytes; resolves when the filesystem accepted them. The caller reuses the
+   * buffer once this resolves (uploads are read into a few reused blocks): keep a copy, not
+   * the buffer.
+   */
   write(data: Buffer): Promise<void>;
-  /** Optional: writes several buffers in order in one call (saves joining them first). */
+  /** Optional: writes several buffers in order in one call (saves joining them first); reused as for `write`. */
   writev?(parts: Buffer[]): Promise<void>;
   /**
    * Makes the upload visible under its final name, and durable first (fsync) unless the store

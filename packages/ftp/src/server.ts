@@ -23,7 +23,8 @@ import { commandTable, tlsVerbs, type FtpCommand } from './commands/index.js';
 import type { FtpUser, ServerContext } from './context.js';
 import type { PortRange } from './data-channel.js';
 import { DEFAULT_BANNER, defaultFtpLimits, type FtpLimits } from './defaults.js';
-import { DiskFs, type DiskFsOptions } from './fs-disk.js';
+import { DiskFs, kSharedLister, type DiskFsOptions } from './fs-disk.js';
+import { DirectoryLister } from './fs-disk-lister.js';
 import { writableOnlyUnder } from './fs-write-guard.js';
 import type { VirtualFs } from './fs.js';
 import { ALL_PERMISSIONS, parsePermissions, READ_PERMISSIONS } from './permissions.js';
@@ -155,10 +156,13 @@ export function createFtpServer(options: FtpServerOptions): FtpServer {
   const loginFlow = new LoginFlow({ throttle: options.throttle, maxAuthFailures: limits.maxAuthFailures, events });
   const passivePorts = option('passivePorts', () => (typeof options.passivePorts === 'string' ? parsePortRange(options.passivePorts) : options.passivePorts));
   const defaultPerms = option('defaultPermissions', () => parsePermissions(options.defaultPermissions ?? ALL_PERMISSIONS));
+  // The helper threads of large listings, one set for every DiskFs made here (per-user roots
+  // included), made at the first large listing and ended by close().
+  const lister = new DirectoryLister();
   const disks = new Map<string, DiskFs>();
   const disk = (path: string): DiskFs => {
     let fs = disks.get(path);
-    if (!fs) disks.set(path, (fs = new DiskFs(path, options.disk)));
+    if (!fs) disks.set(path, (fs = new DiskFs(path, { ...options.disk, [kSharedLister]: lister } as DiskFsOptions)));
     return fs;
   };
   const anonymous = options.anonymous === true ? {} : options.anonymous || undefined;
@@ -240,6 +244,11 @@ export function createFtpServer(options: FtpServerOptions): FtpServer {
     // The session returns itself: the core sweeps its login deadline (RFC 2577 §2 slowloris guard).
     createSession: (channel, how) => new FtpSession(channel, ctx, how),
     beforeListen: sweepUploads,
+    async afterClose() {
+      // No thread of this server outlives it: the lister of the DiskFs it made, and those of the DiskFs given to it.
+      const given = [store, anonymous?.fs].filter((fs): fs is DiskFs => fs instanceof DiskFs);
+      await Promise.all([lister.close(), ...given.map((fs) => fs.close())]);
+    },
   });
   return Object.assign(server, {
     listenImplicitTls: (port: number, host?: string) => server.listenTls(port, host),

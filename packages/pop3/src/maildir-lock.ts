@@ -1,5 +1,4 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { unlinkSync } from 'node:fs';
 import { constants, copyFile, link, lstat, open, readdir, rename, rmdir, unlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,8 +9,8 @@ export interface MaildirLockOptions {
   /** A lock not refreshed for this long is stale, whoever holds it. Default 10 minutes. */
   staleMs?: number;
   /**
-   * Where this process keeps its lock template. On the lock's file system (the Maildir root,
-   * as `MaildirStore` passes), a lock is a hard link to the template: `link` is one metadata
+   * Where the lock template is kept. On the lock's file system (the Maildir root, as
+   * `MaildirStore` passes), a lock is a hard link to the template: `link` is one metadata
    * operation where creating a file is several. Elsewhere, or when the file system refuses
    * hard links, locks are O_EXCL copies of it. Default: the OS temporary directory (copies).
    */
@@ -29,20 +28,14 @@ interface LockInfo {
   token: string;
 }
 
-/** Tokens of the locks this process holds, by path. */
-const held = new Map<string, string>();
-/**
- * Paths this process is creating a lock file at right now (with how many attempts): a file
- * with our token that is not yet in `held` may be one of ours being created, not a leftover.
- */
-const creating = new Map<string, number>();
-
 /** This host's name, read once (os.hostname() is a system call). */
 const HOST = hostname();
 /**
- * This process's token: what its lock files say besides pid and host. One per process (not per
- * lock): `held` tells which paths this process holds, so a leftover file of an earlier process
- * with the same pid (another token) is recognised as stale.
+ * This process's token: what its lock files say besides pid and host, so a leftover file of an
+ * earlier process with the same pid (another token; pids repeat, in containers at every start)
+ * is recognised as stale. An immutable value, one per process and not per store: a lock file
+ * says which process holds it, and two stores of one process over one root must see each
+ * other's locks as live (held: judged by their age, as another host's are).
  */
 const TOKEN = randomBytes(8).toString('hex');
 
@@ -56,7 +49,7 @@ const TEMPLATE_NAME = /^\.gorgon-pop3-lock-([0-9a-f]{8})-(\d+)-[0-9a-f]+$/;
 /** Templates of earlier versions, in the temporary directory: `gorgon-pop3-lock-PID-TOKEN`. */
 const LEGACY_TEMPLATE_NAME = /^gorgon-pop3-lock-(\d+)-[0-9a-f]+$/;
 
-/** This process's lock template in one directory. */
+/** A lock template in one directory. */
 interface Template {
   path: Promise<string>;
   /** When its mtime was last set: a linked lock starts with the template's mtime. */
@@ -65,13 +58,25 @@ interface Template {
   linkable: boolean;
 }
 
-/** This process's templates, by directory. */
-const templates = new Map<string, Template>();
+/**
+ * The templates of one owner ({@link MaildirLocks}: a MaildirStore's), by directory, and what
+ * it has done with them. Nothing of it is process-wide: the owner removes its templates on
+ * close, and no exit hook is needed.
+ */
+interface Templates {
+  /** Told apart from other owners' templates of this process in the name. */
+  readonly id: string;
+  readonly byDir: Map<string, Template>;
+  /** Directories whose dead templates this owner has removed (once each). */
+  readonly cleaned: Set<string>;
+  /** Template files written: removed by close(). */
+  readonly written: Set<string>;
+}
 
 /**
- * Removes the templates of this host's processes that are gone from `dir` (a process killed by
- * a signal never runs its exit hook), once per process and directory: a directory keeps one
- * small file per live Gorgon process at most.
+ * Removes the templates of this host's processes that are gone from `dir` (a process killed
+ * before closing its stores leaves them), once per store and directory: a directory keeps a
+ * small file per live store at most.
  */
 export async function removeDeadTemplates(dir: string = tmpdir()): Promise<void> {
   const names = await readdir(dir).catch(() => [] as string[]);
@@ -92,12 +97,13 @@ function templatePid(name: string, legacyToo: boolean): number | undefined {
 }
 
 /**
- * The template every lock of this process in `dir`'s scope is made from, written once: taking a
+ * The template every lock of this owner in `dir`'s scope is made from, written once: taking a
  * lock is then one file-system request (`link`, or `copyFile` with COPYFILE_EXCL), which creates
  * the lock file exclusively with its content at once (open + write + close cost three, and the
  * login path's main-thread time is mostly per request). `fresh` rewrites it (it was cleaned away).
  */
-function lockTemplate(dir: string | undefined, fresh = false): Template {
+function lockTemplate(owner: Templates, dir: string | undefined, fresh = false): Template {
+  const templates = owner.byDir;
   const key = dir ?? '';
   let template = templates.get(key);
   if (template && !fresh) return template;
@@ -105,7 +111,7 @@ function lockTemplate(dir: string | undefined, fresh = false): Template {
   const made: Template = {
     touchedAt: Date.now(),
     linkable: dir !== undefined && (template?.linkable ?? true),
-    path: writeTemplate(where, !template)
+    path: writeTemplate(owner, where, !template)
       .catch((err: NodeJS.ErrnoException) => {
         // A root this process may not write in (only the users' Maildirs are its own): locks
         // are copies of a template in the temporary directory, as without `templateDir`.
@@ -114,7 +120,7 @@ function lockTemplate(dir: string | undefined, fresh = false): Template {
         // is tried again at the next lock (it is forgotten below), once space may be free.
         if (dir === undefined || err.code === 'ENOENT' || NO_SPACE.has(err.code ?? '')) throw err;
         made.linkable = false;
-        return writeTemplate(tmpdir(), !template);
+        return writeTemplate(owner, tmpdir(), !template);
       })
       .then((path) => {
         made.touchedAt = Date.now();
@@ -130,16 +136,16 @@ function lockTemplate(dir: string | undefined, fresh = false): Template {
 }
 
 /**
- * Writes this process's template in `dir`, the first time after removing dead processes' ones
+ * Writes the owner's template in `dir`, the first time after removing dead processes' ones
  * there (a rewrite, after ENOENT, is more often a new user's missing Maildir than a cleaned-away
  * template: no second scan of the directory for it).
  */
-async function writeTemplate(dir: string, first: boolean): Promise<string> {
-  if (first && !cleaned.has(dir)) {
-    cleaned.add(dir);
+async function writeTemplate(owner: Templates, dir: string, first: boolean): Promise<string> {
+  if (first && !owner.cleaned.has(dir)) {
+    owner.cleaned.add(dir);
     await removeDeadTemplates(dir);
   }
-  const path = join(dir, `${TEMPLATE_PREFIX}${HOST_TAG}-${process.pid}-${TOKEN}`);
+  const path = join(dir, `${TEMPLATE_PREFIX}${HOST_TAG}-${process.pid}-${TOKEN}${owner.id}`);
   try {
     await writeFile(path, JSON.stringify({ pid: process.pid, host: HOST, token: TOKEN, since: new Date().toISOString() }), { mode: 0o600 });
   } catch (err) {
@@ -147,25 +153,8 @@ async function writeTemplate(dir: string, first: boolean): Promise<string> {
     await unlink(path).catch(() => undefined);
     throw err;
   }
-  if (written.size === 0) process.once('exit', removeTemplatesAtExit);
-  written.add(path);
+  owner.written.add(path);
   return path;
-}
-
-/** Directories whose dead templates this process has removed (once each). */
-const cleaned = new Set<string>();
-
-/** Templates this process wrote: removed when it exits. */
-const written = new Set<string>();
-
-function removeTemplatesAtExit(): void {
-  for (const path of written) {
-    try {
-      unlinkSync(path);
-    } catch {
-      // already gone
-    }
-  }
 }
 
 /** Errors after which a template's directory is known not to take hard links to it. */
@@ -191,9 +180,9 @@ type Made = { empty: false } | { empty: true; dev: number; ino: number };
  * nor a copy can be written, the lock is an empty file made with O_EXCL: it needs an inode and
  * a directory entry but no data block, so users can still log in to delete mail and free space.
  */
-async function createLockFile(path: string, templateDir: string | undefined, staleMs: number): Promise<Made> {
+async function createLockFile(owner: Templates, path: string, templateDir: string | undefined, staleMs: number): Promise<Made> {
   try {
-    await createFromTemplate(path, templateDir, staleMs);
+    await createFromTemplate(owner, path, templateDir, staleMs);
     return { empty: false };
   } catch (err) {
     if (!NO_SPACE.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
@@ -207,9 +196,9 @@ async function createLockFile(path: string, templateDir: string | undefined, sta
   }
 }
 
-async function createFromTemplate(path: string, templateDir: string | undefined, staleMs: number): Promise<void> {
+async function createFromTemplate(owner: Templates, path: string, templateDir: string | undefined, staleMs: number): Promise<void> {
   for (let attempt = 0; ; attempt++) {
-    const template = lockTemplate(templateDir, attempt > 0);
+    const template = lockTemplate(owner, templateDir, attempt > 0);
     const source = await template.path;
     try {
       if (template.linkable) {
@@ -259,43 +248,89 @@ function alive(pid: number): boolean {
 }
 
 /**
- * Whether the lock at `path` (with `text` and `mtimeMs`) may be broken: its holder on this host
- * is dead, it is a leftover of an earlier process with our pid, or nobody refreshed it for
- * `staleMs` (a holder on another host sharing the Maildir, or a hung one).
+ * Whether a lock (with `text` and `mtimeMs`) may be broken: its holder on this host is dead, it
+ * is a leftover of an earlier process with our pid, or nobody refreshed it for `staleMs` (a
+ * holder on another host sharing the Maildir, or a hung one). One of this process's own (our
+ * pid and token: this store's, another store's, or one being created) is live while refreshed.
  */
-function isStale(text: string, mtimeMs: number, path: string, staleMs: number): boolean {
+function isStale(text: string, mtimeMs: number, staleMs: number): boolean {
   const age = Date.now() - mtimeMs;
   if (age > staleMs) return true;
   const info = parseInfo(text);
   if (!info) return age > UNREADABLE_STALE_MS;
   if (info.host !== HOST) return false;
-  if (info.pid === process.pid) return info.token !== TOKEN || !(held.has(path) || creating.has(path));
+  if (info.pid === process.pid) return info.token !== TOKEN;
   return !alive(info.pid);
 }
 
 /**
+ * The maildrop locks of one owner (a `MaildirStore` makes one): takes locks with
+ * {@link MaildirLocks.acquire}, from a template it writes at first use and removes on
+ * {@link MaildirLocks.close}. Nothing is registered on the process (no exit hook): a process
+ * killed before closing leaves its templates, removed by the next one to write a template in
+ * that directory (see {@link removeDeadTemplates}).
+ */
+export class MaildirLocks {
+  readonly #options: MaildirLockOptions;
+  readonly #templates: Templates = { id: randomBytes(4).toString('hex'), byDir: new Map(), cleaned: new Set(), written: new Set() };
+
+  constructor(options: MaildirLockOptions = {}) {
+    this.#options = options;
+  }
+
+  /** See {@link acquireMaildirLock}; `options` override those given to the constructor. */
+  acquire(path: string, options: MaildirLockOptions = {}): Promise<MaildirLock | undefined> {
+    return acquireWith(this.#templates, path, { ...this.#options, ...options });
+  }
+
+  /**
+   * Removes the templates written so far. Locks held stay valid (each is a file of its own) and
+   * are released as usual; a later acquire writes a template again, for another close().
+   */
+  async close(): Promise<void> {
+    const { byDir, written } = this.#templates;
+    // A template being written now is removed too, once it is.
+    const writing = [...byDir.values()].map((t) => t.path.catch(() => undefined));
+    byDir.clear();
+    await Promise.all(writing);
+    const paths = [...written];
+    written.clear();
+    await Promise.all(paths.map((p) => unlink(p).catch(() => undefined)));
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/**
  * Takes the exclusive lock of one maildrop across processes and hosts sharing the Maildir: a
- * file created exclusively (a hard link to, or an O_EXCL copy of, a per-process template; see
+ * file created exclusively (a hard link to, or an O_EXCL copy of, a template; see
  * {@link MaildirLockOptions.templateDir}) holding pid, host and the process's random token, its
  * mtime refreshed while held. A stale
  * lock is moved aside by rename (atomic, so two breakers cannot both win) and put back if it
- * turns out to be a fresh one. Resolves undefined when the lock is held.
+ * turns out to be a fresh one. Resolves undefined when the lock is held. On its own, the
+ * template is written for this one lock and removed at once; a {@link MaildirLocks} keeps it
+ * for many.
  * @see RFC 1939 §8 (exclusive-access lock)
  */
 export async function acquireMaildirLock(path: string, options: MaildirLockOptions = {}): Promise<MaildirLock | undefined> {
+  const locks = new MaildirLocks(options);
+  try {
+    return await locks.acquire(path);
+  } finally {
+    await locks.close();
+  }
+}
+
+async function acquireWith(owner: Templates, path: string, options: MaildirLockOptions): Promise<MaildirLock | undefined> {
   const staleMs = options.staleMs ?? 10 * 60_000;
   for (let attempt = 0; attempt < 3; attempt++) {
-    creating.set(path, (creating.get(path) ?? 0) + 1);
     try {
-      const made = await createLockFile(path, options.templateDir, staleMs);
-      held.set(path, TOKEN);
+      const made = await createLockFile(owner, path, options.templateDir, staleMs);
       return holdLock(path, TOKEN, staleMs, made);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    } finally {
-      const left = (creating.get(path) ?? 1) - 1;
-      if (left > 0) creating.set(path, left);
-      else creating.delete(path);
     }
     let text: string;
     let mtimeMs: number;
@@ -309,7 +344,7 @@ export async function acquireMaildirLock(path: string, options: MaildirLockOptio
       await removeNonLock(path);
       continue;
     }
-    if (!isStale(text, mtimeMs, path, staleMs)) return undefined;
+    if (!isStale(text, mtimeMs, staleMs)) return undefined;
     await breakLock(path, text, mtimeMs);
   }
   return undefined;
@@ -398,7 +433,6 @@ function holdLock(path: string, token: string, staleMs: number, made: Made): Mai
       if (released) return;
       released = true;
       clearInterval(refresh);
-      if (held.get(path) === token) held.delete(path);
       if (!lost) await unlink(path).catch(() => undefined);
     },
   };

@@ -97,6 +97,9 @@ export function compareMaildirNames(a: MaildirName, b: MaildirName): number {
   return a.time - b.time || a.micros - b.micros || a.seq - b.seq || (a.base < b.base ? -1 : a.base > b.base ? 1 : 0);
 }
 
+// Per process on purpose: the Maildir specification makes a name unique by host, pid and a
+// delivery counter of that process (`Q`); two counters in one process (say, one per store)
+// could give two deliveries in one microsecond the same name but for the random part.
 let sequence = 0;
 let lastMs = 0;
 let inSameMs = 0;

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { errorText, silentLogger, SimpleProducer, type Logger, type Producer } from '@gorgon/core';
 import { MaildropError, type Maildrop, type MaildropMessage, type MaildropStore } from './maildrop.js';
-import { acquireMaildirLock } from './maildir-lock.js';
+import { MaildirLocks } from './maildir-lock.js';
 import {
   ensureMaildir,
   fsyncDirectory,
@@ -18,7 +18,7 @@ import {
 import { compareMaildirNames, isHiddenName, parseMaildirName, type MaildirName } from './maildir-names.js';
 import { mapLimit } from './map-limit.js';
 import { loadSizeCache, saveSizeCache, stillValid, stillValidSync, type KnownSize } from './maildir-size-cache.js';
-import { measure, MessageFileProducer, readKnownSize } from './message-file-producer.js';
+import { deferredClose, measure, MessageFileProducer, readKnownSize } from './message-file-producer.js';
 
 /**
  * Messages at most this large (by the `,S=` size in their name) are read in one synchronous
@@ -72,8 +72,8 @@ export const MAILDIR_LOCK_NAME = 'gorgon-pop3.lock';
 
 /**
  * Maildrops in Maildir format, one per user at `root/USER` (created at first login). Opening
- * takes a lock file (created exclusively, as a hard link to a per-process template in the root;
- * shared by every Gorgon process on the Maildir), moves new/ into
+ * takes a lock file (created exclusively, as a hard link to the store's template in the root,
+ * removed by {@link MaildirStore.close}; shared by every Gorgon process on the Maildir), moves new/ into
  * cur/, and lists cur/ with bounded parallelism; sizes come from the `,W=` field that
  * {@link deliver} writes, or are measured once and cached. Deletions are unlinks at UPDATE.
  * Safe against concurrent delivery: deliverers only rename into new/, which is read once at
@@ -98,6 +98,8 @@ export class MaildirStore implements MaildropStore {
   readonly #logger: Logger;
   /** Entries already reported as skipped, by path. */
   readonly #warned = new Set<string>();
+  /** The maildrop locks and their template: the store's, removed by close(). */
+  readonly #locks = new MaildirLocks();
 
   constructor(root: string, options: MaildirStoreOptions = {}) {
     this.root = root;
@@ -117,6 +119,19 @@ export class MaildirStore implements MaildropStore {
     return dir;
   }
 
+  /**
+   * Removes the store's lock templates (the server calls it when it closes). Open maildrops
+   * keep their locks until released; the store stays usable, and writes a template again at
+   * the next open, for another close.
+   */
+  async close(): Promise<void> {
+    await this.#locks.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
   async open(user: string): Promise<Maildrop> {
     const dir = this.maildirOf(user);
     const lockPath = join(dir, MAILDIR_LOCK_NAME);
@@ -125,10 +140,10 @@ export class MaildirStore implements MaildropStore {
     let lock;
     try {
       // The common case is a Maildir that exists: no mkdir calls on the login path.
-      lock = await acquireMaildirLock(lockPath, lockOptions).catch(async (err: NodeJS.ErrnoException) => {
+      lock = await this.#locks.acquire(lockPath, lockOptions).catch(async (err: NodeJS.ErrnoException) => {
         if (err.code !== 'ENOENT') throw err;
         await ensureMaildir(dir);
-        return acquireMaildirLock(lockPath, lockOptions);
+        return this.#locks.acquire(lockPath, lockOptions);
       });
     } catch (err) {
       throw new MaildropError('io', `cannot lock ${dir}: ${errorText(err)}`, { cause: err });
@@ -359,6 +374,8 @@ class OpenMaildir implements Maildrop {
   readonly #concurrency: number;
   readonly #smallBytes: number;
   #released = false;
+  /** The descriptor of this maildrop's last small read, closed after the reply (not the process's). */
+  readonly #unclosed = deferredClose();
   /** The next message, opened ahead of its RETR (undefined when the open failed). */
   #ahead: { index: number; opened: Promise<OpenedMessage | undefined> } | undefined;
 
@@ -399,7 +416,7 @@ class OpenMaildir implements Maildrop {
     if (!entry) throw new MaildropError('gone', `no message ${index + 1}`);
     if (!this.#isSmall(entry)) return undefined;
     try {
-      return readKnownSize(this.#path(entry), entry.rawSize!);
+      return readKnownSize(this.#path(entry), entry.rawSize!, this.#unclosed);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw isNotRegular(err) ? notAMessage(entry) : err;
@@ -415,7 +432,7 @@ class OpenMaildir implements Maildrop {
   async #readSmall(entry: MaildirName): Promise<Buffer> {
     const attempt = (): Buffer | undefined => {
       try {
-        return readKnownSize(this.#path(entry), entry.rawSize!);
+        return readKnownSize(this.#path(entry), entry.rawSize!, this.#unclosed);
       } catch (err) {
         if (isNotRegular(err)) throw notAMessage(entry);
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;

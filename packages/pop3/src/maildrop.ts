@@ -55,6 +55,11 @@ export interface MaildropStore {
    * when another session (in this process or another) holds it.
    */
   open(user: string): Promise<Maildrop>;
+  /**
+   * Called by the server when it closes: release what the store holds in the process (a
+   * `MaildirStore` removes its lock templates). Optional. The store may be used again after it.
+   */
+  close?(): Promise<void>;
 }
 
 /** Why a maildrop operation failed. */

@@ -66,30 +66,41 @@ export class MessageFileProducer implements Producer {
 }
 
 /**
- * The descriptor of the last small read, closed once the reply has been written (a microtask,
- * which runs after the session's dispatch run and its write) or by the next small read,
- * whichever comes first: the close is not on the way to the client's answer. One at most, for
- * the whole process.
+ * The descriptor of a reader's last small read (one reader per open maildrop: no descriptor is
+ * the process's), closed once the reply has been written (a microtask, which runs after the
+ * session's dispatch run and its write) or by the reader's next small read, whichever comes
+ * first: the close is not on the way to the client's answer. One at most per reader.
  */
-let unclosed = -1;
+export interface DeferredClose {
+  fd: number;
+  /** Closes `fd` if open; bound, so it is queued as it is. */
+  readonly close: () => void;
+}
 
-function closeUnclosed(): void {
-  const fd = unclosed;
-  if (fd < 0) return;
-  unclosed = -1;
-  try {
-    closeSync(fd);
-  } catch {
-    // nothing left to release
-  }
+/** A reader's empty {@link DeferredClose} slot. */
+export function deferredClose(): DeferredClose {
+  const slot: DeferredClose = {
+    fd: -1,
+    close() {
+      const fd = slot.fd;
+      if (fd < 0) return;
+      slot.fd = -1;
+      try {
+        closeSync(fd);
+      } catch {
+        // nothing left to release
+      }
+    },
+  };
+  return slot;
 }
 
 /**
- * Reads a small file whose size its name gives: open, one read (close deferred, above). A file
+ * Reads a small file whose size its name gives: open, one read (close deferred in `unclosed`). A file
  * longer than its name says is read whole: the bytes on disk are the message.
  */
-export function readKnownSize(path: string, size: number): Buffer {
-  closeUnclosed();
+export function readKnownSize(path: string, size: number, unclosed: DeferredClose): Buffer {
+  unclosed.close();
   const fd = openMessageSync(path);
   let read: number;
   let buffer = Buffer.allocUnsafe(size + 1);
@@ -108,8 +119,8 @@ export function readKnownSize(path: string, size: number): Buffer {
     closeSync(fd);
     throw err;
   }
-  unclosed = fd;
-  queueMicrotask(closeUnclosed);
+  unclosed.fd = fd;
+  queueMicrotask(unclosed.close);
   return buffer.subarray(0, read);
 }
 

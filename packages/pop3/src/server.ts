@@ -32,5 +32,7 @@ export function createPop3Server(options: Pop3ServerOptions): Pop3Server {
     // The session returns itself: the core sweeps its login deadline (loginTimeoutMs).
     createSession: (channel) => new Pop3Session(channel, ctx),
     stats: () => ({ ...ctx.stats }),
+    // Nothing of the server stays in the process: the store's lock templates go too.
+    afterClose: () => ctx.store.close?.(),
   });
 }

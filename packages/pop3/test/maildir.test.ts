@@ -242,8 +242,7 @@ describe('MaildirStore', () => {
 
 describe('Maildir lock file (O_EXCL, stale recovery)', () => {
   afterAll(async () => {
-    // Templates in the temporary directory (locks taken without templateDir, and the fallback):
-    // a test worker may end without the 'exit' event that removes them.
+    // Templates in the temporary directory (the fallback) of stores these tests do not close.
     const mine = (await readdir(tmpdir())).filter((n) => n.startsWith('.gorgon-pop3-lock-') && n.includes(`-${process.pid}-`));
     await Promise.all(mine.map((n) => rm(join(tmpdir(), n), { force: true })));
   });
@@ -323,7 +322,8 @@ describe('Maildir lock file (O_EXCL, stale recovery)', () => {
 
   it('takes the lock as a hard link to a template in the root, which outlives the lock', async () => {
     await deliver(root, 'alice', 'Subject: x\r\n\r\nx\r\n');
-    const drop = await new MaildirStore(root).open('alice');
+    const store = new MaildirStore(root);
+    const drop = await store.open('alice');
     const template = (await readdir(root)).find((n) => n.startsWith('.gorgon-pop3-lock-'));
     expect(template).toBeDefined();
     const [lock, tpl] = await Promise.all([stat(lockPath('alice')), stat(join(root, template!))]);
@@ -333,8 +333,8 @@ describe('Maildir lock file (O_EXCL, stale recovery)', () => {
     await drop.release();
     await expect(stat(lockPath('alice'))).rejects.toMatchObject({ code: 'ENOENT' });
     expect((await stat(join(root, template!))).nlink).toBe(1);
-    // A user whose Maildir does not exist yet: created, locked, and the template is still used.
-    const bob = await new MaildirStore(root).open('bob');
+    // A user whose Maildir does not exist yet: created, locked, and the store's template is still used.
+    const bob = await store.open('bob');
     expect((await stat(lockPath('bob'))).ino).toBe(tpl.ino);
     await bob.release();
   });
