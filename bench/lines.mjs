@@ -7,7 +7,7 @@ const COMMANDS = 1_000_000;
 export default {
   name: 'lines',
   description: `${COMMANDS.toLocaleString('en-US')} pipelined "NOOP 123" commands → "250 OK" over one loopback connection`,
-  target: { op: '>=', ratio: 0.8 },
+  target: { op: '>=', ratio: 0.9 },
   timeoutMs: 120_000,
   /** @param {any} ctx */
   async run(ctx) {
@@ -49,13 +49,13 @@ export default {
       },
       {
         // Server CPU time per command, steadier than throughput on a busy machine; the target is
-        // the throughput target restated as cost (1 / 0.8).
+        // the throughput target restated as cost (1 / 0.9, issue 9.4).
         metric: 'cpu',
         unit: 'ns/cmd',
         figure: cpu.figure,
         baseline: cpu.baselineFigure,
         ratio: cpu.ratio,
-        target: { op: '<=', ratio: 1.25 },
+        target: { op: '<=', ratio: 1.11 },
         rounds: cpu,
         notes: [`server CPU per command, per-round ratios ${ratios(cpu)}`],
       },
