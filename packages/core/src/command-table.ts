@@ -81,6 +81,11 @@ export class CommandTable<State extends string, S, Spec extends CommandSpec<Stat
     return this.#byVerb.get(verb.toUpperCase());
   }
 
+  /** The command for a verb already upper-cased (`splitCommand`'s): the dispatch hot path. */
+  getUpper(verb: string): Spec | undefined {
+    return this.#byVerb.get(verb);
+  }
+
   /** Watches every command that passes the gate (one call per command; none when unset). */
   observe(observer: CommandObserver<S> | undefined): void {
     this.#observer = observer;

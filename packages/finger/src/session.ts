@@ -79,7 +79,7 @@ export class FingerSession extends LineSession {
     const table = this.#config.table;
     if (table) {
       const { verb, arg } = splitCommand(line);
-      const spec = table.get(verb);
+      const spec = table.getUpper(verb);
       const refusal = spec && table.check(this, 'waiting', spec, arg);
       if (spec && !refusal) {
         this.channel.log.info({ event: 'query', kind: 'command', verb: spec.verb }, 'finger command');

@@ -388,7 +388,7 @@ export class FtpSession extends LineSession {
     const log = this.channel.log;
     if (logsDebug(log)) log.debug({ event: 'command', verb: printable(verb, 16), arg: verb === 'PASS' ? '***' : printable(arg, 120) }, 'command');
     if (verb !== 'RNTO' && verb !== 'RNFR') this.renameFrom = undefined;
-    const spec = this.ctx.table.get(verb);
+    const spec = this.ctx.table.getUpper(verb);
     if (!spec) {
       this.#refused(this.ctx.unoffered.has(verb) ? replies.notImplemented() : replies.unknownCommand(printable(verb, 16)));
       return;
