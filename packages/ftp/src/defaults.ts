@@ -37,7 +37,11 @@ export interface FtpLimits extends ServerLimits {
   readonly maxUnknownCommands: number;
   /** Largest upload in bytes (552). 0 = no limit. */
   readonly maxUploadBytes: number;
-  /** Uploads are written to the filesystem in chunks of about this size. */
+  /**
+   * Uploads are written to the filesystem in chunks of about this size. A binary upload over
+   * plain TCP reads into at most four blocks of this size (plus a 64 KiB first one), reused for
+   * the whole upload: the memory one upload holds.
+   */
   readonly writeChunkBytes: number;
   /** How long a flushing close may take before the socket is destroyed. */
   readonly closeTimeoutMs: number;

@@ -99,7 +99,8 @@ export function receiveIntoBlocks(socket: net.Socket, file: WritableFile, option
   const chunk = Math.max(options.chunkBytes, FIRST_BLOCK);
   const field = socket as unknown as Record<symbol, unknown>;
   return new Promise<number>((resolve, reject) => {
-    let block: Buffer = Buffer.allocUnsafe(FIRST_BLOCK);
+    // Own memory each (allocUnsafeSlow: never a slice of Node's shared pool), so a block is reused whole.
+    let block: Buffer = Buffer.allocUnsafeSlow(FIRST_BLOCK);
     let filled = 0;
     let large = 0;
     const free: Buffer[] = [];
@@ -116,13 +117,13 @@ export function receiveIntoBlocks(socket: net.Socket, file: WritableFile, option
       if (b) return b;
       if (large >= BLOCKS) return undefined;
       large++;
-      return Buffer.allocUnsafe(chunk);
+      return Buffer.allocUnsafeSlow(chunk);
     };
     /** Queues the current block's bytes and moves to an empty block; false if none is left after it. */
     const nextBlock = (): boolean => {
       queued.push(block.subarray(0, filled));
       // Only the copy of early bytes can find none (reading pauses before): one more block then.
-      block = takeBlock() ?? Buffer.allocUnsafe(chunk);
+      block = takeBlock() ?? Buffer.allocUnsafeSlow(chunk);
       filled = 0;
       // Pause while no block would be left for the one after this: reading resumes when a write returns one.
       if (free.length === 0 && large >= BLOCKS) return false;
@@ -152,7 +153,7 @@ export function receiveIntoBlocks(socket: net.Socket, file: WritableFile, option
         () => {
           writing = undefined;
           // The full-size blocks go back to the pool (the small first block is dropped).
-          for (const part of batch) if (part.buffer.byteLength >= chunk && part.byteOffset === 0) free.push(Buffer.from(part.buffer, 0, chunk));
+          for (const part of batch) if (part.buffer.byteLength === chunk) free.push(Buffer.from(part.buffer, 0, chunk));
           if (paused && !done) {
             paused = false;
             socket.resume();
