@@ -32,8 +32,8 @@ for (let i = 0; i < 300; i++) writeFileSync(join(files, 'f' + i), 'x');
 await pop3.deliver(mail, 'alice', 'Subject: hi\\r\\n\\r\\nbye\\r\\n');
 const auth = new core.MemoryAuthenticator([{ name: 'alice', password: 'pw' }]);
 const servers = [
-  finger.createFingerServer({ directory: new finger.MemoryUserDirectory([{ login: 'alice', name: 'Alice' }]) }),
-  pop3.createPop3Server({ maildrops: new pop3.MaildirStore(mail), auth }),
+  finger.createFingerServer({ store: new finger.MemoryUserDirectory([{ login: 'alice', name: 'Alice' }]) }),
+  pop3.createPop3Server({ store: new pop3.MaildirStore(mail), auth }),
   ftp.createFtpServer({ root: files, auth }),
 ];
 const ports = [];

@@ -65,7 +65,7 @@ let tmp: string;
 
 beforeAll(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'gorgon-finger-interop-'));
-  server = createFingerServer({ directory: new MemoryUserDirectory(users) });
+  server = createFingerServer({ store: new MemoryUserDirectory(users) });
   port = (await server.listen(0, '127.0.0.1')).port;
 });
 

@@ -121,7 +121,7 @@ export async function startFtp(options: Partial<FtpServerOptions> = {}): Promise
     ...options,
   });
   const { port } = await server.listen(0);
-  const { port: tlsPort } = await server.listenImplicitTls(0);
+  const { port: tlsPort } = await server.listenTls(0);
   return {
     server,
     port,

@@ -81,7 +81,7 @@ describe('gorgon passwd, deliver and pop3d', () => {
     });
 
     // This process serves the same Maildir: a login here locks it for the daemon too.
-    await using local = createPop3Server({ maildrops: new MaildirStore(join(dir, 'mail')), auth: new UsersFileAuthenticator(join(dir, 'users.json')) });
+    await using local = createPop3Server({ store: new MaildirStore(join(dir, 'mail')), auth: new UsersFileAuthenticator(join(dir, 'users.json')) });
     const localPort = (await local.listen(0)).port;
     const here = await login(localPort);
     expect(here.reply).toMatch(/^\+OK maildrop has 1 messages/);

@@ -70,7 +70,7 @@ export async function startPop3(options: Partial<Pop3ServerOptions> = {}, messag
   const certPath = join(dir, 'cert.pem');
   await writeFile(certPath, pems.cert);
   const server = createPop3Server({
-    maildrops: new MaildirStore(root),
+    store: new MaildirStore(root),
     auth: new UsersFileAuthenticator(usersPath),
     tls: pems,
     throttle: { baseDelayMs: 0 },

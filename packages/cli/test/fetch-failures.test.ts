@@ -62,7 +62,7 @@ beforeAll(async () => {
   await writeFile(certFile, pems.cert);
   server = createFtpServer({ root, anonymous: true, tls: pems, throttle: { baseDelayMs: 1, maxDelayMs: 2 } });
   port = (await server.listen(0, '127.0.0.1')).port;
-  tlsPort = (await server.listenImplicitTls(0, '127.0.0.1')).port;
+  tlsPort = (await server.listenTls(0, '127.0.0.1')).port;
 });
 
 afterAll(async () => {

@@ -5,7 +5,15 @@
 export { AsyncChat, defaultChatLimits, type ChatLimits } from './async-chat.js';
 export { Channel, normaliseAddress, type ChannelHandler, type ChannelOptions, type TlsUpgradeOptions } from './channel.js';
 export { connect, type ConnectOptions } from './client.js';
-export { CommandTable, splitCommand, type ArgumentRule, type CommandSpec, type GateRefusal } from './command-table.js';
+export {
+  CommandTable,
+  splitCommand,
+  type ArgumentRule,
+  type CommandGate,
+  type CommandObserver,
+  type CommandSpec,
+  type GateRefusal,
+} from './command-table.js';
 export { createCounters, type Counters } from './counters.js';
 export { CoreError, ReplyError, errorText, type CoreErrorCode } from './errors.js';
 export { isFdExhaustion, openFileLimit, type FdExhaustionCode } from './fd-watch.js';
@@ -39,6 +47,17 @@ export {
   type ProxyInfo,
   type ProxyParse,
 } from './proxy-protocol.js';
+export { createProtocolServer, type AcceptOptions, type GorgonServer, type LoginDeadline, type ProtocolServerSpec } from './server.js';
+export { observeCommands, ServerEvents, type ConnectionInfo, type ServerEventMap, type ServerHooks } from './server-events.js';
+export {
+  checkCommonOptions,
+  resolveLimits,
+  ServerOptionError,
+  type CommonServerOptions,
+  type LimitMinimums,
+  type ProxyProtocolOptions,
+  type ServerLimits,
+} from './server-options.js';
 export { describeTlsFailure, isTlsHandshakeFailure, logTlsFailure } from './tls-failure.js';
 export { replaceSecureContext, toSecureContext, type TlsServerOptions } from './tls.js';
 export * from './auth/index.js';

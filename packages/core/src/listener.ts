@@ -11,7 +11,7 @@ import { toSecureContext, type TlsServerOptions } from './tls.js';
 import { describeTlsFailure, handshakeClosed } from './tls-failure.js';
 
 /** Why a connection was refused before a session was made for it. */
-export type RejectReason = 'max-connections' | 'max-per-ip';
+export type RejectReason = 'max-connections' | 'max-per-ip' | 'refused';
 
 /** Options of {@link createListener}. */
 export interface ListenerOptions {
@@ -45,6 +45,8 @@ export interface ListenerOptions {
    * are, with their own address; a PROXY line from them is just input to the protocol.
    */
   proxyProtocol?: { trusted: readonly string[]; timeoutMs?: number };
+  /** Runs when a channel of this listener closed (after the counters are updated). */
+  onRelease?: (channel: Channel) => void;
 }
 
 /** A bound listener: the accept side of the loop. */
@@ -177,6 +179,7 @@ export function createListener(options: ListenerOptions, accept: (channel: Chann
       const { id: conn, remoteAddress: remote, bytesIn, bytesOut } = channel;
       logger.debug({ conn, remote, event: 'close', bytesIn, bytesOut }, 'closed');
     }
+    options.onRelease?.(channel);
   }
 
   function admit(socket: net.Socket, proxy: ProxyInfo | undefined): void {

@@ -25,6 +25,10 @@ function describeRefusal(refusal: GateRefusal): string {
       return `${refusal.spec.verb} not valid now`;
     case 'syntax':
       return `${refusal.spec.verb}: ${refusal.reason}`;
+    case 'login-required':
+      return `${refusal.spec.verb}: log in first`;
+    case 'permission':
+      return `${refusal.spec.verb}: no ${refusal.spec.permission ?? ''} permission`;
   }
 }
 
@@ -114,5 +118,50 @@ describe('CommandTable', () => {
     await result;
     expect(table.dispatch(session, 'transaction', 'STAT', (r) => refusals.push(r))).toBeUndefined();
     expect(refusals).toEqual([]);
+  });
+
+  it('gates on login and permission (FTP-style rows without states), and blanks as an argument when asked', () => {
+    type Ftpish = { loggedIn: boolean; perms: Set<string>; ran: string[] };
+    const rows: Array<CommandSpec<'any', Ftpish>> = [
+      { verb: 'NOOP', args: 'none', help: 'NOOP', run: (s) => void s.ran.push('NOOP') },
+      { verb: 'DELE', args: 'required', login: true, permission: 'delete', help: 'DELE path', run: (s, a) => void s.ran.push(`DELE ${a}`) },
+    ];
+    const gate = { loggedIn: (s: Ftpish) => s.loggedIn, permitted: (s: Ftpish, p: string) => s.perms.has(p) };
+    const strict = new CommandTable<'any', Ftpish>(rows, gate);
+    const lenient = new CommandTable<'any', Ftpish>(rows, { ...gate, blankIsArgument: true });
+    const s: Ftpish = { loggedIn: false, perms: new Set(), ran: [] };
+    const kinds: string[] = [];
+    const refuse = (r: GateRefusal): void => void kinds.push(r.kind);
+    strict.dispatch(s, 'any', 'DELE x', refuse);
+    s.loggedIn = true;
+    strict.dispatch(s, 'any', 'DELE x', refuse);
+    s.perms.add('delete');
+    strict.dispatch(s, 'any', 'DELE  ', refuse);
+    lenient.dispatch(s, 'any', 'DELE  ', refuse);
+    strict.dispatch(s, 'any', 'noop', refuse);
+    expect(kinds).toEqual(['login-required', 'permission', 'syntax']);
+    expect(s.ran).toEqual(['DELE  ', 'NOOP']);
+  });
+
+  it('tells its observer each command that passed the gate, and later rows replace earlier ones in place', () => {
+    const seen: string[] = [];
+    const replaced = new CommandTable<State, Mini>([...specs, { verb: 'STAT', args: 'optional', states: ['transaction'], help: 'STAT [x]', run: () => undefined }]);
+    replaced.observe((_s, verb, state) => seen.push(`${verb}@${state}`));
+    expect(replaced.specs.map((x) => x.verb)).toEqual(['USER', 'STAT', 'LIST', 'capa', 'TOP']);
+    const session = { push: () => undefined } as unknown as Mini;
+    replaced.dispatch(session, 'transaction', 'STAT x', () => seen.push('refused'));
+    replaced.dispatch(session, 'transaction', 'USER x', () => seen.push('refused'));
+    expect(seen).toEqual(['STAT@transaction', 'refused']);
+  });
+
+  it('a capability may depend on the session (STLS only before TLS)', () => {
+    type S = { secure: boolean };
+    const t = new CommandTable<'a', S>([
+      { verb: 'STLS', args: 'none', help: 'STLS', capability: (s) => (s.secure ? undefined : 'STLS'), run: () => undefined },
+      { verb: 'TOP', args: 'required', help: 'TOP', capability: 'TOP', run: () => undefined },
+    ]);
+    expect(t.capabilities(undefined, { secure: false })).toEqual(['STLS', 'TOP']);
+    expect(t.capabilities(undefined, { secure: true })).toEqual(['TOP']);
+    expect(t.capabilities()).toEqual(['TOP']);
   });
 });

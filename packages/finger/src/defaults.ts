@@ -1,11 +1,13 @@
+import type { ServerLimits } from '@gorgon/core';
+
 /**
  * Every limit of the finger server and client, with its default, in one place. Each one has
  * its reply (see `replies.ts`), its close behaviour and a test.
  * @see RFC 1288 §3.1 (implementation security: bound everything a remote party controls)
  */
-export interface FingerLimits {
-  /** Longest query line in bytes, CRLF excluded; longer gets `queryTooLong` and a close. */
-  readonly maxQueryLength: number;
+export interface FingerLimits extends ServerLimits {
+  /** Longest query line in bytes, CRLF excluded (as everywhere); longer gets `queryTooLong` and a close. */
+  readonly maxLineLength: number;
   /** Close a connection that sends no complete query within this long. */
   readonly idleTimeoutMs: number;
   /** Close any connection after this long in all (a stuck forward, a slow reader). */
@@ -16,6 +18,14 @@ export interface FingerLimits {
   readonly maxConnectionsPerIp: number;
   /** How long a flushing close may take before the socket is destroyed. */
   readonly closeTimeoutMs: number;
+  /** Unused by finger (no login); kept so the limits have the common shape. */
+  readonly loginTimeoutMs: number;
+  /** Unused by finger (no login). */
+  readonly maxAuthFailures: number;
+  /** Unused by finger (one query per connection). */
+  readonly maxUnknownCommands: number;
+  /** How long a graceful `close()` lets queries in progress finish. */
+  readonly shutdownTimeoutMs: number;
   /** `@host` parts a forwarded query may carry when forwarding is enabled. */
   readonly maxHops: number;
   /** Time allowed for a forwarded query, connect to close. */
@@ -45,7 +55,11 @@ export interface FingerLimits {
  * @see RFC 1288 §3.1
  */
 export const defaultFingerLimits: FingerLimits = Object.freeze({
-  maxQueryLength: 512,
+  maxLineLength: 512,
+  loginTimeoutMs: 0, // finger has no login
+  maxAuthFailures: 1,
+  maxUnknownCommands: 1, // one query per connection
+  shutdownTimeoutMs: 5_000,
   idleTimeoutMs: 10_000,
   totalTimeoutMs: 60_000,
   maxConnections: 256,

@@ -19,3 +19,4 @@ export {
 } from './query.js';
 export { replies } from './replies.js';
 export { createFingerServer, type FingerServer, type FingerServerOptions } from './server.js';
+export type { FingerCommand, FingerState } from './session.js';

@@ -1,4 +1,4 @@
-import { LineSession, errorText, printable, type Channel } from '@gorgon/core';
+import { LineSession, errorText, printable, splitCommand, type Channel, type CommandSpec, type CommandTable, type ServerEvents } from '@gorgon/core';
 import type { FingerLimits } from './defaults.js';
 import type { FingerUser, UserDirectory } from './directory.js';
 import { formatEntry, formatList, textBlock, toWire } from './format.js';
@@ -32,6 +32,9 @@ export interface FingerSessionConfig {
   forwarding: { enabled: boolean; maxHops: number; timeoutMs: number; port: number; maxBytes: number };
   limits: FingerLimits;
   forward: Forwarder;
+  /** The embedder's extra queries (`commands`), when there are any. */
+  table?: CommandTable<FingerState, FingerSession> | undefined;
+  events?: ServerEvents | undefined;
 }
 
 /** formatEntry's options per limits object: made once, not copied for every entry of every query. */
@@ -79,6 +82,12 @@ function formatEntryOnce(user: FingerUser, limits: FingerLimits, verbose: boolea
   return lines;
 }
 
+/**
+ * An extra query an embedder adds (`commands` option): the core's command spec, matched on the
+ * query's first word, whatever its case. Its handler answers with `session.reply(lines)`.
+ */
+export type FingerCommand = CommandSpec<FingerState, FingerSession>;
+
 /** Most entries in a verbose listing or a name search: each may carry a whole plan. */
 const MAX_LONG_ENTRIES = 100;
 
@@ -100,7 +109,7 @@ export class FingerSession extends LineSession {
   #state: FingerState = 'waiting';
 
   constructor(channel: Channel, config: FingerSessionConfig) {
-    super(channel, { maxLineLength: config.limits.maxQueryLength });
+    super(channel, { maxLineLength: config.limits.maxLineLength });
     this.#config = config;
   }
 
@@ -112,7 +121,23 @@ export class FingerSession extends LineSession {
   protected override async onLine(line: string): Promise<void> {
     if (this.#state !== 'waiting') return;
     this.#state = 'answering';
-    const parsed = parseQuery(line, { maxLength: this.#config.limits.maxQueryLength, maxNames: this.#config.limits.maxNamesPerQuery });
+    const table = this.#config.table;
+    if (table) {
+      const { verb, arg } = splitCommand(line);
+      const spec = table.getUpper(verb);
+      const refusal = spec && table.check(this, 'waiting', spec, arg);
+      if (spec && !refusal) {
+        this.channel.log.info({ event: 'query', kind: 'command', verb: spec.verb }, 'finger command');
+        await table.run(this, 'waiting', spec, arg);
+        if ((this.#state as FingerState) !== 'done') this.#finish([]);
+        return;
+      }
+      if (spec) {
+        this.#finish([replies.badSyntax]);
+        return;
+      }
+    }
+    const parsed = parseQuery(line, { maxLength: this.#config.limits.maxLineLength, maxNames: this.#config.limits.maxNamesPerQuery });
     if (!parsed.ok) {
       this.channel.log.warn({ event: 'bad-query', problem: parsed.problem, query: printable(line) }, `refused query: ${parsed.detail}`);
       this.#finish([PROBLEM_REPLY[parsed.problem](this.#config)]);
@@ -137,7 +162,7 @@ export class FingerSession extends LineSession {
     this.#state = 'answering';
     this.channel.log.warn(
       { event: 'bad-query', problem: 'too-long' },
-      `refused query: longer than ${this.#config.limits.maxQueryLength} bytes`,
+      `refused query: longer than ${this.#config.limits.maxLineLength} bytes`,
     );
     this.#finish([replies.queryTooLong]);
   }
@@ -173,11 +198,22 @@ export class FingerSession extends LineSession {
     else this.close({ flush: true });
   }
 
+  /** Answers the query with `lines` (CRLF added) and closes: for an embedder's commands. */
+  reply(lines: readonly string[]): void {
+    this.#finish(lines);
+  }
+
   /** Queues the reply and closes once it is written: one reply per connection. */
   #finish(lines: readonly string[]): void {
     if (this.#state === 'done' || this.closing) return;
     this.#state = 'done';
-    this.push(toWire(lines));
+    const wire = toWire(lines);
+    this.push(wire);
+    const events = this.#config.events;
+    if (events?.wants.transfer) {
+      const bytes = Buffer.byteLength(wire);
+      events.emit('transfer', { id: this.channel.id, kind: 'query', user: undefined, path: '', bytes, ms: Date.now() - this.channel.openedAt, ok: true });
+    }
     this.closeWhenDone();
   }
 

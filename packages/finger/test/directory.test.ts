@@ -205,7 +205,7 @@ describe('JsonUserDirectory reloads when the file changes', () => {
   it('through the server: a broken file gives "temporarily unavailable" and logs the sentence', async () => {
     await writeFile(path(), '{"users": [{"login": "alice", "lastLogin": "soon"}]}');
     const logger = memoryLogger();
-    await using server = createFingerServer({ directory: new JsonUserDirectory(path()), logger });
+    await using server = createFingerServer({ store: new JsonUserDirectory(path()), logger });
     const { port } = await server.listen(0);
     expect(await finger('alice', { host: '127.0.0.1', port })).toBe('Finger service temporarily unavailable.\n');
     const error = logger.records.find((r) => r.level === 'error');
@@ -292,7 +292,7 @@ describe('SystemUserDirectory', () => {
   });
 
   it('serves plans through the finger server', async () => {
-    await using server = createFingerServer({ directory: await systemCast() });
+    await using server = createFingerServer({ store: await systemCast() });
     const { port } = await server.listen(0);
     const reply = await finger('liddell', { host: '127.0.0.1', port });
     expect(reply).toContain('Plan:\nFollow the white rabbit.\n');

@@ -42,7 +42,7 @@ export const aliceEntry = [
 
 /** A session factory for `transcript()`, from server options. */
 export function sessionFor(options: Partial<FingerServerOptions> = {}, forward?: Forwarder): (channel: Channel) => unknown {
-  return fingerSessionFactory(resolveFingerConfig({ directory: directory(), ...options }, forward));
+  return fingerSessionFactory(resolveFingerConfig({ store: options.directory ?? directory(), ...options }, forward));
 }
 
 /** One query over the in-memory pair: the reply lines, the log, and whether the server closed. */

@@ -26,14 +26,14 @@ async function rawConnect(port: number, host = '127.0.0.1'): Promise<MemoryClien
 
 describe('createFingerServer + finger() over loopback', () => {
   it('answers {U} with the entry, CRLF turned into \\n by the client', async () => {
-    await using server = createFingerServer({ directory: directory() });
+    await using server = createFingerServer({ store: directory() });
     const port = await start(server);
     const reply = await finger('alice', { host: '127.0.0.1', port });
     expect(reply).toBe(`${aliceEntry.join('\n')}\n`);
   });
 
   it('answers {C} and /W {C}', async () => {
-    await using server = createFingerServer({ directory: directory() });
+    await using server = createFingerServer({ store: directory() });
     const port = await start(server);
     const list = await finger('', { host: '127.0.0.1', port });
     expect(list.split('\n')[0]).toMatch(/^Login\s+Name/);
@@ -44,7 +44,7 @@ describe('createFingerServer + finger() over loopback', () => {
   });
 
   it('puts CRLF and printable ASCII only on the wire, then closes', async () => {
-    await using server = createFingerServer({ directory: directory() });
+    await using server = createFingerServer({ store: directory() });
     const client = await rawConnect(await start(server));
     client.send('mallory\r\n');
     const raw = await client.readToEnd();
@@ -55,7 +55,7 @@ describe('createFingerServer + finger() over loopback', () => {
   });
 
   it('works over IPv6 loopback with a parsed target', async () => {
-    await using server = createFingerServer({ directory: directory() });
+    await using server = createFingerServer({ store: directory() });
     const port = await start(server, '::1');
     const target = parseFingerTarget(`bob@[::1]:${port}`);
     const reply = await finger(target.user, { host: target.host, ...(target.port ? { port: target.port } : {}) });
@@ -63,7 +63,7 @@ describe('createFingerServer + finger() over loopback', () => {
   });
 
   it('counts connections, queries and bytes', async () => {
-    await using server = createFingerServer({ directory: directory() });
+    await using server = createFingerServer({ store: directory() });
     const port = await start(server);
     await finger('alice', { host: '127.0.0.1', port });
     await finger('bob', { host: '127.0.0.1', port });
@@ -75,7 +75,7 @@ describe('createFingerServer + finger() over loopback', () => {
 
   it('logs each query with the connection id', async () => {
     const logger = memoryLogger();
-    await using server = createFingerServer({ directory: directory(), logger });
+    await using server = createFingerServer({ store: directory(), logger });
     const port = await start(server);
     await finger('', { host: '127.0.0.1', port, verbose: true });
     await finger('zed', { host: '127.0.0.1', port });
@@ -88,7 +88,7 @@ describe('createFingerServer + finger() over loopback', () => {
 
 describe('limits over real sockets', () => {
   it('maxConnectionsPerIp: the extra connection gets one line and is closed', async () => {
-    await using server = createFingerServer({ directory: directory(), maxConnectionsPerIp: 1 });
+    await using server = createFingerServer({ store: directory(), limits: { maxConnectionsPerIp: 1 } });
     const port = await start(server);
     const first = await rawConnect(port);
     await vi.waitFor(() => expect(server.connections).toBe(1));
@@ -100,7 +100,7 @@ describe('limits over real sockets', () => {
   });
 
   it('maxConnections: the same refusal', async () => {
-    await using server = createFingerServer({ directory: directory(), maxConnections: 1 });
+    await using server = createFingerServer({ store: directory(), limits: { maxConnections: 1 } });
     const port = await start(server);
     const first = await rawConnect(port);
     await vi.waitFor(() => expect(server.connections).toBe(1));
@@ -111,14 +111,14 @@ describe('limits over real sockets', () => {
   });
 
   it('idleTimeoutMs closes a client that never sends a query', async () => {
-    await using server = createFingerServer({ directory: directory(), idleTimeoutMs: 50 });
+    await using server = createFingerServer({ store: directory(), limits: { idleTimeoutMs: 50 } });
     const client = await rawConnect(await start(server));
     expect((await client.readToEnd(5000)).toString()).toBe('Finger query timed out.\r\n');
     expect(server.counters.timeouts).toBe(1);
   });
 
-  it('maxQueryLength over a socket, the query split across writes', async () => {
-    await using server = createFingerServer({ directory: directory(), maxQueryLength: 32 });
+  it('maxLineLength over a socket, the query split across writes', async () => {
+    await using server = createFingerServer({ store: directory(), limits: { maxLineLength: 32 } });
     const client = await rawConnect(await start(server));
     client.send('a'.repeat(20));
     client.send('b'.repeat(20));
@@ -126,7 +126,7 @@ describe('limits over real sockets', () => {
   });
 
   it('close() says goodbye to a waiting client and stops accepting', async () => {
-    const server = createFingerServer({ directory: directory() });
+    const server = createFingerServer({ store: directory() });
     const port = await start(server);
     const client = await rawConnect(port);
     await vi.waitFor(() => expect(server.connections).toBe(1));
@@ -138,7 +138,7 @@ describe('limits over real sockets', () => {
 
   it('takes the client address from a trusted PROXY header', async () => {
     const logger = memoryLogger();
-    await using server = createFingerServer({ directory: directory(), logger, proxyProtocol: { trusted: ['127.0.0.1'] } });
+    await using server = createFingerServer({ store: directory(), logger, proxyProtocol: { trusted: ['127.0.0.1'] } });
     const client = await rawConnect(await start(server));
     client.send(`${formatProxyV1('192.0.2.7', 4242, '127.0.0.1', 79)}bob\r\n`);
     expect((await client.readToEnd()).toString()).toContain('Login: bob');
@@ -146,12 +146,14 @@ describe('limits over real sockets', () => {
   });
 
   it('refuses bad options with one sentence', () => {
-    expect(() => createFingerServer({ directory: {} as never })).toThrow(/directory must be a UserDirectory/);
-    expect(() => createFingerServer({ directory: directory(), maxQueryLength: 0 })).toThrow(/maxQueryLength must be a whole number/);
-    expect(() => createFingerServer({ directory: directory(), maxConnections: -1 })).toThrow(/maxConnections must be a whole number/);
-    expect(() => createFingerServer({ directory: directory(), maxConnections: 0, maxConnectionsPerIp: 0 })).not.toThrow();
-    expect(() => createFingerServer({ directory: directory(), forwarding: { enabled: true, maxHops: 1.5 } })).toThrow(/forwarding\.maxHops/);
-    expect(() => createFingerServer({ directory: directory(), forwarding: { enabled: true, port: 70000 } })).toThrow(/at most 65535/);
+    expect(() => createFingerServer({ store: {} as never })).toThrow(/^finger server option store must be a UserDirectory/);
+    expect(() => createFingerServer({ store: directory(), limits: { maxLineLength: 0 } })).toThrow(/limits\.maxLineLength must be a whole number/);
+    expect(() => createFingerServer({ store: directory(), limits: { maxConnections: -1 } })).toThrow(/limits\.maxConnections must be a whole number/);
+    expect(() => createFingerServer({ store: directory(), limits: { maxConnections: 0, maxConnectionsPerIp: 0 } })).not.toThrow();
+    // The deprecated top-level names still work, and are checked the same way.
+    expect(() => createFingerServer({ store: directory(), maxQueryLength: 0 })).toThrow(/limits\.maxLineLength must be a whole number/);
+    expect(() => createFingerServer({ store: directory(), forwarding: { enabled: true, maxHops: 1.5 } })).toThrow(/forwarding\.maxHops/);
+    expect(() => createFingerServer({ store: directory(), forwarding: { enabled: true, port: 70000 } })).toThrow(/at most 65535/);
   });
 });
 

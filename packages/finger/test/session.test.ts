@@ -36,8 +36,8 @@ describe('RFC 1288 §2.5.1: {C} lists users', () => {
 
   it('says so when the directory is empty', async () => {
     const empty = new MemoryUserDirectory([]);
-    await transcript(sessionFor({ directory: empty }), 'C:\nS: No one here.', { expectClose: true });
-    await transcript(sessionFor({ directory: empty }), 'C: /W\nS: No one here.', { expectClose: true });
+    await transcript(sessionFor({ store: empty }), 'C:\nS: No one here.', { expectClose: true });
+    await transcript(sessionFor({ store: empty }), 'C: /W\nS: No one here.', { expectClose: true });
   });
 });
 
@@ -81,7 +81,7 @@ describe('RFC 1288 §2.5.2–§2.5.4: {U} queries', () => {
   it('does not search when the directory cannot', async () => {
     const dir = directory();
     const noSearch: UserDirectory = { list: () => dir.list(), find: (l) => dir.find(l) };
-    await transcript(sessionFor({ directory: noSearch }), 'C: Liddell\nS: finger: Liddell: no such user.', { expectClose: true });
+    await transcript(sessionFor({ store: noSearch }), 'C: Liddell\nS: finger: Liddell: no such user.', { expectClose: true });
   });
 
   it('answers one query per connection: pipelined lines after it are ignored', async () => {
@@ -113,7 +113,7 @@ describe('RFC 1288 §2.4, §3.2.1: {Q2} forwarding', () => {
   });
 
   it('when enabled, forwards to the next host and relays its reply', async () => {
-    await using remote = createFingerServer({ directory: directory() });
+    await using remote = createFingerServer({ store: directory() });
     const { port } = await remote.listen(0, '127.0.0.1');
     const forwarding = { enabled: true, port };
     await transcript(sessionFor({ forwarding }), `C: alice@127.0.0.1\nS: [127.0.0.1]\n${script(aliceEntry)}`, { expectClose: true });
@@ -135,9 +135,9 @@ describe('RFC 1288 §2.4, §3.2.1: {Q2} forwarding', () => {
   });
 
   it('follows a chain within maxHops: each server forwards one hop', async () => {
-    await using last = createFingerServer({ directory: directory() });
+    await using last = createFingerServer({ store: directory() });
     const lastPort = (await last.listen(0)).port;
-    await using middle = createFingerServer({ directory: new MemoryUserDirectory([]), forwarding: { enabled: true, port: lastPort } });
+    await using middle = createFingerServer({ store: new MemoryUserDirectory([]), forwarding: { enabled: true, port: lastPort } });
     const middlePort = (await middle.listen(0)).port;
     const { lines } = await ask('bob@127.0.0.1@127.0.0.1\r\n', { forwarding: { enabled: true, maxHops: 2, port: middlePort } });
     expect(lines.slice(0, 3)).toEqual(['[127.0.0.1]', '[127.0.0.1]', `${'Login: bob'.padEnd(40)}Name: Bob Dodgson`]);
@@ -152,7 +152,7 @@ describe('RFC 1288 §2.4, §3.2.1: {Q2} forwarding', () => {
   });
 
   it('reports a failed forward in one line and logs why', async () => {
-    const closed = createFingerServer({ directory: directory() });
+    const closed = createFingerServer({ store: directory() });
     const { port } = await closed.listen(0);
     await closed.close();
     const { lines, records } = await ask('alice@127.0.0.1\r\n', { forwarding: { enabled: true, port } });
@@ -190,7 +190,7 @@ describe('bad queries: one line, a log line, and the connection closes', () => {
   it('an over-long line is refused as soon as the limit is passed, its tail never run', async () => {
     const logger = memoryLogger();
     const { channel, client } = memoryChannelPair({ logger });
-    sessionFor({ maxQueryLength: 16 })(channel);
+    sessionFor({ limits: { maxLineLength: 16 } })(channel);
     client.send('x'.repeat(40));
     expect(await client.line()).toBe('Finger query too long.');
     client.send('\r\nalice\r\n');
@@ -206,7 +206,7 @@ describe('failures and timeouts', () => {
       find: () => Promise.reject(new Error('database is down')),
     };
     for (const query of ['alice\r\n', '\r\n']) {
-      const { lines, records } = await ask(query, { directory: broken });
+      const { lines, records } = await ask(query, { store: broken });
       expect(lines).toEqual(['Finger service temporarily unavailable.']);
       const error = records.find((r) => r.level === 'error');
       expect(error).toMatchObject({ conn: 'finger-t1', event: 'directory-error' });
@@ -223,7 +223,7 @@ describe('failures and timeouts', () => {
         throw new Error('boom');
       },
     };
-    const { lines } = await ask('alice\r\n', { directory: broken });
+    const { lines } = await ask('alice\r\n', { store: broken });
     expect(lines).toEqual(['Finger service temporarily unavailable.']);
   });
 
@@ -261,7 +261,7 @@ describe('failures and timeouts', () => {
   it('the idle timeout does not cut off a query being answered', async () => {
     const slow = slowLookup();
     const { channel, client } = memoryChannelPair({ idleTimeoutMs: 1000, closeTimeoutMs: 500, loop: slow.loop });
-    sessionFor({ directory: slow.dir })(channel);
+    sessionFor({ store: slow.dir })(channel);
     client.sendLine('alice');
     await slow.asked;
     const t0 = Date.now();
@@ -275,7 +275,7 @@ describe('failures and timeouts', () => {
   it('the total timeout ends a query whose lookup hangs', async () => {
     const slow = slowLookup();
     const { channel, client } = memoryChannelPair({ totalTimeoutMs: 60_000, loop: slow.loop });
-    sessionFor({ directory: slow.dir })(channel);
+    sessionFor({ store: slow.dir })(channel);
     client.sendLine('alice');
     await slow.asked;
     slow.loop.tick(Date.now() + 61_000);

@@ -1,11 +1,11 @@
 import type * as tls from 'node:tls';
-import type { Authenticator, AuthUser, Logger, LoginThrottle } from '@gorgon/core';
+import type { Authenticator, AuthUser, CommandTable, Logger, LoginFlow, LoginThrottle, ServerEvents } from '@gorgon/core';
 import type { FtpCommand } from './commands/table.js';
 import type { PortRange } from './data-channel.js';
 import type { FtpLimits } from './defaults.js';
 import type { VirtualFs } from './fs.js';
 import type { Permission } from './permissions.js';
-import type { FtpSession } from './session.js';
+import type { FtpSession, LoginState } from './session.js';
 
 /** A logged-in user as a session sees it. */
 export interface FtpUser {
@@ -23,8 +23,13 @@ export interface ServerContext {
   readonly limits: FtpLimits;
   readonly banner: string;
   readonly logger: Logger;
-  readonly table: ReadonlyMap<string, FtpCommand>;
+  readonly table: CommandTable<LoginState, FtpSession, FtpCommand>;
+  /** The login-and-throttle flow (the core's, shared with POP3). */
+  readonly loginFlow: LoginFlow;
   readonly throttle: LoginThrottle;
+  readonly events: ServerEvents;
+  /** Verbs implemented but not offered here (the TLS ones without a certificate): 502. */
+  readonly unoffered: ReadonlySet<string>;
   readonly auth: Authenticator | undefined;
   readonly anonymousEnabled: boolean;
   /** Logs a user in, or returns undefined (wrong password, unknown user, anonymous off). */
@@ -38,8 +43,4 @@ export interface ServerContext {
   readonly masquerade: string | undefined;
   /** Host names HOST accepts (RFC 7151); undefined accepts any. */
   readonly hosts: readonly string[] | undefined;
-  /** Session bookkeeping for the login-timeout sweep (one tick for all, no timer per session). */
-  sessionOpened(session: FtpSession): void;
-  sessionLoggedIn(session: FtpSession): void;
-  sessionClosed(session: FtpSession): void;
 }

@@ -1,10 +1,15 @@
+import type { ServerLimits } from '@gorgon/core';
+
 /**
  * Every limit of the FTP server, with its default, in one place. Each has its reply (see
  * `replies.ts`), its close behaviour and a test.
  * @see RFC 2577 (FTP security considerations)
  */
-export interface FtpLimits {
-  /** Longest command line in bytes, CRLF excluded; longer gets 500 and is discarded. */
+export interface FtpLimits extends ServerLimits {
+  /**
+   * Longest command line in bytes, CRLF excluded (as in every Gorgon protocol; RFC 959 sets
+   * none); longer gets 500 and is discarded.
+   */
   readonly maxLineLength: number;
   /**
    * Close the control connection after this long without a command (421). RFC 959 suggests
@@ -40,6 +45,10 @@ export interface FtpLimits {
   readonly writeChunkBytes: number;
   /** How long a flushing close may take before the socket is destroyed. */
   readonly closeTimeoutMs: number;
+  /** How long a graceful `close()` waits for sessions to say goodbye (421). */
+  readonly shutdownTimeoutMs: number;
+  /** Close any control connection after this long in all. 0 = none (default). */
+  readonly totalTimeoutMs: number;
 }
 
 /** The defaults (vsftpd and pyftpdlib use similar values). */
@@ -56,6 +65,8 @@ export const defaultFtpLimits: FtpLimits = {
   maxUploadBytes: 0,
   writeChunkBytes: 1024 * 1024,
   closeTimeoutMs: 10_000,
+  shutdownTimeoutMs: 5_000,
+  totalTimeoutMs: 0,
 };
 
 /** The banner sent in the 220 greeting. */

@@ -2,21 +2,24 @@ import type { AddressInfo } from 'node:net';
 import { resolve as resolveHostPath } from 'node:path';
 import type * as tls from 'node:tls';
 import {
-  createListener,
+  checkCommonOptions,
+  observeCommands,
+  createProtocolServer,
   errorText,
-  LoginThrottle,
+  LoginFlow,
+  resolveLimits,
+  ServerEvents,
+  ServerOptionError,
   silentLogger,
   toSecureContext,
-  type Authenticator,
   type AuthUser,
-  type Channel,
-  type Counters,
-  type Listener,
+  type CommonServerOptions,
+  type GorgonServer,
+  type LoginThrottle,
   type LoginThrottleOptions,
-  type Logger,
-  type TlsServerOptions,
+  type ServerEventMap,
 } from '@gorgon/core';
-import { commandTable, type FtpCommand } from './commands/index.js';
+import { commandTable, tlsVerbs, type FtpCommand } from './commands/index.js';
 import type { FtpUser, ServerContext } from './context.js';
 import type { PortRange } from './data-channel.js';
 import { DEFAULT_BANNER, defaultFtpLimits, type FtpLimits } from './defaults.js';
@@ -38,9 +41,15 @@ export interface AnonymousOptions {
   root?: string;
 }
 
-/** Options of {@link createFtpServer}. Every hook is optional except a way to find files. */
-export interface FtpServerOptions {
+/**
+ * Options of {@link createFtpServer}: the common server options (`store`, `auth`, `logger`,
+ * `tls`, `limits`, `proxyProtocol`, `commands`, `hooks`, `on`) and FTP's own. Every option is
+ * optional except a way to find files (`store` or `root`).
+ */
+export interface FtpServerOptions extends CommonServerOptions<FtpLimits, VirtualFs | FsFactory, FtpCommand> {
   /** One filesystem for every user, or a factory per user. */
+  store?: VirtualFs | FsFactory;
+  /** @deprecated The old name of `store`. */
   fs?: VirtualFs | FsFactory;
   /**
    * Serve this directory from disk. A user whose record carries `ftp.root` gets that directory
@@ -54,14 +63,10 @@ export interface FtpServerOptions {
    * uploads (226) without flushing them to disk first (see DiskFsOptions.fsync).
    */
   disk?: DiskFsOptions;
-  /** Who may log in. Without it only anonymous users can (when enabled). */
-  auth?: Authenticator;
   /** Allow `anonymous`/`ftp` logins with any password, read-only. Default off. */
   anonymous?: boolean | AnonymousOptions;
   /** Permission letters of users whose record has none. Default `elradfmwMT` (everything). */
   defaultPermissions?: string;
-  /** Certificate and key: enables AUTH TLS, PBSZ, PROT and the implicit FTPS listener. */
-  tls?: TlsServerOptions;
   /** Refuse USER on a cleartext control connection. Default false. */
   requireTlsForLogin?: boolean;
   /** Refuse transfers without PROT P. Default false. */
@@ -76,32 +81,29 @@ export interface FtpServerOptions {
   /** Host names accepted by HOST (RFC 7151). Default: any. */
   hosts?: string[];
   banner?: string;
-  logger?: Logger;
-  limits?: Partial<FtpLimits>;
   /** Failed-login delays, shared by all sessions. */
   throttle?: LoginThrottle | LoginThrottleOptions;
-  /** Expect a PROXY header from these addresses (HAProxy in front). */
-  proxyProtocol?: { trusted: readonly string[]; timeoutMs?: number };
-  /** Extra or replacing commands (embedders' SITE-like verbs). */
-  commands?: readonly FtpCommand[];
 }
 
-/** A running FTP server. */
-export interface FtpServer extends AsyncDisposable {
-  /** Binds the control port (plain, with AUTH TLS when TLS is configured). */
-  listen(port: number, host?: string): Promise<AddressInfo>;
-  /** Binds the implicit FTPS port (TLS from the first byte). */
+/**
+ * A running FTP server: the core's one server shape (`listen` for the control port with AUTH
+ * TLS, `listenTls` for implicit FTPS, `accept(stream)`, `close`, `address`, `tlsAddress`,
+ * `connections`, `counters`, `on(event)`), plus the old names of the implicit-TLS members.
+ */
+export interface FtpServer extends GorgonServer {
+  /** @deprecated Use `listenTls`. */
   listenImplicitTls(port: number, host?: string): Promise<AddressInfo>;
-  /** Graceful close of both listeners: 421 to every session, then close. */
-  close(options?: { timeoutMs?: number }): Promise<void>;
-  address(): AddressInfo | null;
+  /** @deprecated Use `tlsAddress`. */
   implicitTlsAddress(): AddressInfo | null;
-  /** Control connections open now, on both ports. */
-  readonly connections: number;
-  /** Counters of both listeners (control port and implicit FTPS) added up. */
-  readonly counters: Counters;
-  /** Serves one session over a channel the caller made (tests use the in-memory pair). */
-  accept(channel: Channel, options?: { implicitTls?: boolean }): FtpSession;
+}
+
+/** Resolves one FTP option, turning its parser's error into the one-sentence ServerOptionError. */
+function option<T>(name: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    throw new ServerOptionError('ftp', name, `is not valid: ${errorText(err)}`);
+  }
 }
 
 /** Parses "50000-50100" into a port range; throws one sentence on a bad range. */
@@ -140,13 +142,20 @@ export function ftpAttributes(user: AuthUser): { root?: string; perms?: string; 
  * @see RFC 959, RFC 2389, RFC 2428, RFC 2640, RFC 3659, RFC 4217, RFC 7151
  */
 export function createFtpServer(options: FtpServerOptions): FtpServer {
-  if (!options.fs && !options.root) throw new Error('createFtpServer needs fs or root');
-  const limits: FtpLimits = { ...defaultFtpLimits, ...options.limits };
+  checkCommonOptions('ftp', options);
+  const store = options.store ?? options.fs;
+  if (!store && !options.root) throw new ServerOptionError('ftp', 'store', 'or root is required (a VirtualFs, a factory, or a directory)');
+  if (store && typeof store !== 'function' && typeof (store as Partial<VirtualFs>).stat !== 'function') {
+    throw new ServerOptionError('ftp', 'store', 'must be a VirtualFs or a function of the user returning one');
+  }
+  const limits = resolveLimits('ftp', defaultFtpLimits, options.limits, { writeChunkBytes: 1 });
   const logger = options.logger ?? silentLogger;
   const secureContext: tls.SecureContext | undefined = options.tls ? toSecureContext(options.tls) : undefined;
-  const throttle = options.throttle instanceof LoginThrottle ? options.throttle : new LoginThrottle(options.throttle);
-  const passivePorts = typeof options.passivePorts === 'string' ? parsePortRange(options.passivePorts) : options.passivePorts;
-  const defaultPerms = parsePermissions(options.defaultPermissions ?? ALL_PERMISSIONS);
+  const events = new ServerEvents(logger);
+  for (const [name, fn] of Object.entries(options.on ?? {})) events.on(name as keyof ServerEventMap, fn as (e: unknown) => void);
+  const loginFlow = new LoginFlow({ throttle: options.throttle, maxAuthFailures: limits.maxAuthFailures, events });
+  const passivePorts = option('passivePorts', () => (typeof options.passivePorts === 'string' ? parsePortRange(options.passivePorts) : options.passivePorts));
+  const defaultPerms = option('defaultPermissions', () => parsePermissions(options.defaultPermissions ?? ALL_PERMISSIONS));
   // The helper threads of large listings, one set for every DiskFs made here (per-user roots
   // included), made at the first large listing and ended by close().
   const lister = new DirectoryLister();
@@ -173,9 +182,9 @@ export function createFtpServer(options: FtpServerOptions): FtpServer {
   };
 
   async function fsFor(user: AuthUser, root: string | undefined): Promise<VirtualFs> {
-    if (typeof options.fs === 'function') return options.fs(user);
+    if (typeof store === 'function') return store(user);
     if (options.root) return disk(root === undefined ? options.root : resolveHostPath(options.root, root));
-    return options.fs!;
+    return store!;
   }
 
   async function login(name: string, password: string, remoteAddress: string, secure: boolean): Promise<FtpUser | undefined> {
@@ -192,17 +201,17 @@ export function createFtpServer(options: FtpServerOptions): FtpServer {
     return { name: user.name, anonymous: false, fs: attrs.writable ? writableOnlyUnder(fs, attrs.writable) : fs, perms, home: '/', auth: user };
   }
 
-  // Sessions not logged in yet, swept by the listeners' housekeeping tick (RFC 2577 §2 slowloris guard).
-  const awaitingLogin = new Set<FtpSession>();
-  const sweepLogins = (now: number): void => {
-    for (const session of awaitingLogin) session.checkLoginTimeout(now);
-  };
+  const table = commandTable(options.commands, secureContext !== undefined);
+  observeCommands(table, events);
   const ctx: ServerContext = {
     limits,
     banner: options.banner ?? DEFAULT_BANNER,
     logger,
-    table: commandTable(options.commands),
-    throttle,
+    table,
+    loginFlow,
+    throttle: loginFlow.throttle,
+    events,
+    unoffered: secureContext ? new Set() : tlsVerbs(),
     auth: options.auth,
     anonymousEnabled: anonymous !== undefined,
     login,
@@ -212,66 +221,37 @@ export function createFtpServer(options: FtpServerOptions): FtpServer {
     passivePorts,
     masquerade: options.masquerade,
     hosts: options.hosts,
-    sessionOpened: (session) => void awaitingLogin.add(session),
-    sessionLoggedIn: (session) => void awaitingLogin.delete(session),
-    sessionClosed: (session) => void awaitingLogin.delete(session),
   };
 
-  const listenerOptions = {
+  const server = createProtocolServer({
+    name: 'ftp',
     logger,
-    maxConnections: limits.maxConnections,
-    maxConnectionsPerIp: limits.maxConnectionsPerIp,
-    idleTimeoutMs: limits.idleTimeoutMs,
-    closeTimeoutMs: limits.closeTimeoutMs,
-    onTick: sweepLogins,
-    rejectReply: (reason: string) =>
-      formatReply(replies.closing(reason === 'max-per-ip' ? 'Too many connections from your address, try again later.' : 'Too many connections, try again later.')),
-    ...(options.proxyProtocol ? { proxyProtocol: options.proxyProtocol } : {}),
-  };
-  const accept = (channel: Channel, opts: { implicitTls?: boolean } = {}): FtpSession => new FtpSession(channel, ctx, opts);
-  // Sessions over channels the embedder made (no listener owns them): close() ends them too.
-  const external = new Set<Channel>();
-  const acceptExternal = (channel: Channel, opts: { implicitTls?: boolean } = {}): FtpSession => {
-    const session = accept(channel, opts);
-    external.add(channel);
-    void channel.closed.then(() => external.delete(channel));
-    return session;
-  };
-  const plain: Listener = createListener({ ...listenerOptions, name: 'ftp' }, (ch) => accept(ch));
-  let implicit: Listener | undefined;
-
-  const server: FtpServer = {
-    listen: async (port, host) => {
-      sweepUploads();
-      return (await plain.listen(port, host)) as AddressInfo;
-    },
-    async listenImplicitTls(port, host) {
-      if (!secureContext) throw new Error('implicit FTPS needs the tls option');
-      sweepUploads();
-      implicit ??= createListener({ ...listenerOptions, name: 'ftps', tls: { secureContext } }, (ch) => accept(ch, { implicitTls: true }));
-      return (await implicit.listen(port, host)) as AddressInfo;
-    },
-    async close(closeOptions) {
-      for (const channel of external) channel.requestShutdown();
-      await Promise.all([plain.close(closeOptions), implicit?.close(closeOptions), ...[...external].map((c) => c.closed)]);
+    limits,
+    secureContext,
+    proxyProtocol: options.proxyProtocol,
+    hooks: options.hooks,
+    events,
+    rejectReply: (reason) =>
+      formatReply(
+        replies.closing(
+          reason === 'max-per-ip'
+            ? 'Too many connections from your address, try again later.'
+            : reason === 'refused'
+              ? 'Service not available, closing control connection.'
+              : 'Too many connections, try again later.',
+        ),
+      ),
+    // The session returns itself: the core sweeps its login deadline (RFC 2577 §2 slowloris guard).
+    createSession: (channel, how) => new FtpSession(channel, ctx, how),
+    beforeListen: sweepUploads,
+    async afterClose() {
       // No thread of this server outlives it: the lister of the DiskFs it made, and those of the DiskFs given to it.
-      const given = [options.fs, anonymous?.fs].filter((fs): fs is DiskFs => fs instanceof DiskFs);
+      const given = [store, anonymous?.fs].filter((fs): fs is DiskFs => fs instanceof DiskFs);
       await Promise.all([lister.close(), ...given.map((fs) => fs.close())]);
     },
-    address: () => plain.address() as AddressInfo | null,
-    implicitTlsAddress: () => (implicit?.address() as AddressInfo | null | undefined) ?? null,
-    get connections() {
-      return plain.connections + (implicit?.connections ?? 0);
-    },
-    get counters() {
-      // Both listeners added up, as POP3 does: the implicit-FTPS sessions count too.
-      if (!implicit) return plain.counters;
-      const sum = { ...plain.counters };
-      for (const key of Object.keys(sum) as Array<keyof Counters>) sum[key] += implicit.counters[key];
-      return sum;
-    },
-    accept: acceptExternal,
-    [Symbol.asyncDispose]: () => server.close({ timeoutMs: 1000 }),
-  };
-  return server;
+  });
+  return Object.assign(server, {
+    listenImplicitTls: (port: number, host?: string) => server.listenTls(port, host),
+    implicitTlsAddress: () => server.tlsAddress(),
+  });
 }

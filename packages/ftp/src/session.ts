@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream';
-import { LineSession, errorText, logsDebug, printable, splitCommand, type Channel } from '@gorgon/core';
+import { LineSession, errorText, logsDebug, printable, splitCommand, type Channel, type GateRefusal } from '@gorgon/core';
 import type { FtpCommand } from './commands/table.js';
 import type { FtpUser, ServerContext } from './context.js';
 import { DataChannel } from './data-channel.js';
@@ -79,7 +79,6 @@ export class FtpSession extends LineSession {
     super(channel, { maxLineLength: ctx.limits.maxLineLength, encoding: 'latin1' });
     this.ctx = ctx;
     if (options.implicitTls === true) this.#bits = IMPLICIT_TLS;
-    ctx.sessionOpened(this);
     this.reply(replies.greeting(ctx.banner));
   }
 
@@ -188,13 +187,18 @@ export class FtpSession extends LineSession {
     return rare.data;
   }
 
-  /** Called by the server's housekeeping tick: closes a session that has not logged in in time. */
-  checkLoginTimeout(now: number): void {
+  /**
+   * Called by the server's housekeeping tick until it returns false: closes a session that has
+   * not logged in in time (421). False once logged in, closing or closed.
+   */
+  checkLoginTimeout(now: number): boolean {
     const limit = this.ctx.limits.loginTimeoutMs;
-    if (limit <= 0 || this.state === 'ready' || this.closing || now - this.channel.openedAt < limit) return;
+    if (limit <= 0 || this.state === 'ready' || this.closing) return false;
+    if (now - this.channel.openedAt < limit) return true;
     this.channel.log.info({ event: 'login-timeout' }, 'no login in time');
     this.reply(replies.closing('Login timeout: closing control connection.'));
     this.closeWhenDone();
+    return false;
   }
 
   /** Sends one reply. */
@@ -231,17 +235,20 @@ export class FtpSession extends LineSession {
     this.state = 'ready';
     this.cwd = user.home;
     if (this.#rare) this.#rare.authFailures = 0;
-    this.ctx.sessionLoggedIn(this);
     this.channel.log.info({ event: 'login', user: user.name, anonymous: user.anonymous }, 'logged in');
   }
 
-  /** Counts a failed login; past the limit the connection closes (421). */
-  loginFailed(): void {
-    const failures = ++this.#more().authFailures;
+  /** Failed logins on this connection so far. */
+  get authFailures(): number {
+    return this.#rare?.authFailures ?? 0;
+  }
+
+  /** A failed login (counted and delayed by the LoginFlow); past the limit the connection closes (421). */
+  loginFailed(failures: number, disconnect: boolean): void {
+    this.#more().authFailures = failures;
     this.state = 'user';
-    this.channel.log.warn({ event: 'login-failed', user: printable(this.pendingUser), failures }, 'login failed');
     this.reply(replies.loginIncorrect());
-    if (failures >= this.ctx.limits.maxAuthFailures) {
+    if (disconnect) {
       this.reply(replies.closing('Too many failed logins: closing control connection.'));
       this.closeWhenDone();
     }
@@ -303,11 +310,13 @@ export class FtpSession extends LineSession {
         const done = await work(stream, t);
         this.data.release(this.ctx.limits.closeTimeoutMs);
         this.channel.log.info({ event: 'transfer', verb, path: printable(path, 200), bytes: t.bytes, ms: Date.now() - t.started }, 'transfer complete');
+        this.#transferred(t, options.upload === true, true);
         this.reply(done);
       } catch (err) {
         this.data.reset(); // never a FIN: a cut download must not look complete
         await onFail().catch(() => undefined);
         this.channel.log.info({ event: 'transfer-failed', verb, path: printable(path, 200), bytes: t.bytes }, errorText(err));
+        this.#transferred(t, options.upload === true, false);
         this.reply(transferFailureReply(err));
       }
     })().finally(() => {
@@ -317,6 +326,14 @@ export class FtpSession extends LineSession {
         this.quit();
       }
     });
+  }
+
+  /** Tells the server's `transfer` watchers how a transfer ended. */
+  #transferred(t: ActiveTransfer, upload: boolean, ok: boolean): void {
+    const events = this.ctx.events;
+    if (!events.wants.transfer) return;
+    const kind = upload ? 'upload' : t.verb === 'RETR' ? 'download' : 'list';
+    events.emit('transfer', { id: this.channel.id, kind, user: this.user?.name, path: t.path, bytes: t.bytes, ms: Date.now() - t.started, ok });
   }
 
   /** True when the client went away without QUIT: an upload then must not be committed. */
@@ -371,9 +388,9 @@ export class FtpSession extends LineSession {
     const log = this.channel.log;
     if (logsDebug(log)) log.debug({ event: 'command', verb: printable(verb, 16), arg: verb === 'PASS' ? '***' : printable(arg, 120) }, 'command');
     if (verb !== 'RNTO' && verb !== 'RNFR') this.renameFrom = undefined;
-    const spec = this.ctx.table.get(verb);
-    if (!spec || (spec.needsTls && !this.ctx.secureContext)) {
-      this.#refused(spec ? replies.notImplemented() : replies.unknownCommand(printable(verb, 16)));
+    const spec = this.ctx.table.getUpper(verb);
+    if (!spec) {
+      this.#refused(this.ctx.unoffered.has(verb) ? replies.notImplemented() : replies.unknownCommand(printable(verb, 16)));
       return;
     }
     if (this.transfer && !spec.duringTransfer) await this.transfer.done;
@@ -387,18 +404,16 @@ export class FtpSession extends LineSession {
   }
 
   async #run(spec: FtpCommand, arg: string): Promise<void> {
-    // The one gate: login, argument rule and permission, before any handler runs.
-    let refusal: FtpReply | undefined;
-    if (spec.login && this.state !== 'ready') refusal = replies.notLoggedIn();
-    else if (spec.args === 'required' && arg === '') refusal = replies.syntax(`Syntax: ${spec.help}`);
-    else if (spec.args === 'none' && arg.trim() !== '') refusal = replies.syntax(`${spec.verb} takes no argument.`);
-    else if (spec.perm && !this.user?.perms.has(spec.perm)) refusal = replies.permissionDenied();
-    if (refusal) {
+    // The one gate (the core table's): state, login, argument rule and permission.
+    const table = this.ctx.table;
+    const gate = table.check(this, this.state, spec, arg);
+    if (gate) {
+      const refusal = gateReply(gate);
       this.channel.log.info({ event: 'refused', verb: spec.verb, code: refusal.code }, 'command refused');
       return this.reply(refusal);
     }
     try {
-      await spec.run(this, arg);
+      await table.run(this, this.state, spec, arg);
     } catch (err) {
       const r = this.#errorReply(err, spec.verb);
       this.channel.log.info({ event: 'failed', verb: spec.verb, code: r.code }, err instanceof Error ? err.message : 'failed');
@@ -461,9 +476,24 @@ export class FtpSession extends LineSession {
 
   protected override handleClose(): void {
     if (!this.#is(QUIT_PENDING)) this.#set(CONTROL_LOST, true);
-    this.ctx.sessionClosed(this);
     this.transfer?.controller.abort();
     this.#rare?.data?.close();
+  }
+}
+
+/** The reply to a command the table's gate refused. @see RFC 959 §5.4 */
+function gateReply(refusal: GateRefusal): FtpReply {
+  switch (refusal.kind) {
+    case 'login-required':
+      return replies.notLoggedIn();
+    case 'syntax':
+      return refusal.reason === 'missing-argument'
+        ? replies.syntax(`Syntax: ${refusal.spec.help}`)
+        : replies.syntax(`${refusal.spec.verb} takes no argument.`);
+    case 'permission':
+      return replies.permissionDenied();
+    default:
+      return replies.badSequence('Bad sequence of commands.');
   }
 }
 

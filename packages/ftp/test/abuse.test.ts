@@ -59,7 +59,7 @@ describe('hostile clients (RFC 2577, the design rules)', () => {
   it('a client killed mid-STOR leaves the old file and no temporary file', async () => {
     const root = await tempRoot();
     const logger = memoryLogger();
-    await using server = testServer({ fs: new DiskFs(root), logger });
+    await using server = testServer({ store: new DiskFs(root), logger });
     const { port } = await server.listen(0);
     const child = spawn(process.execPath, ['-e', killedClient, String(port)], { stdio: 'ignore' });
     const exit = await new Promise<NodeJS.Signals | null>((r) => child.once('exit', (_c, sig) => r(sig)));

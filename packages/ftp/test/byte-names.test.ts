@@ -76,7 +76,7 @@ describe('names that are not UTF-8, on disk', () => {
     await writeFile(under(root, CAFE), 'latin-1 name');
     await writeFile(under(root, BIG), big);
     await writeFile(under(root, UTF8), 'utf-8 name');
-    await using server = testServer({ fs: new DiskFs(root) });
+    await using server = testServer({ store: new DiskFs(root) });
     const { port } = await server.listen(0);
     const c = await ByteClient.connect(port);
     await login(c);
@@ -121,7 +121,7 @@ describe('names that are not UTF-8, on disk', () => {
     const names: Buffer[] = [];
     for (let i = 0; i < 400; i++) names.push(i % 50 === 0 ? latin1(`f${String(i).padStart(3, '0')}-\xe9\xe8`) : Buffer.from(`f${String(i).padStart(3, '0')}`));
     for (const n of names) await writeFile(under(root, Buffer.from('many'), n), n);
-    await using server = testServer({ fs: new DiskFs(root) });
+    await using server = testServer({ store: new DiskFs(root) });
     const { port } = await server.listen(0);
     const c = await ByteClient.connect(port);
     await login(c);
@@ -138,7 +138,7 @@ describe('names that are not UTF-8, on disk', () => {
 
 describe('names that are not UTF-8, in memory', () => {
   it('are stored and listed as the bytes sent', async () => {
-    await using server = testServer({ fs: new MemoryFs({}) });
+    await using server = testServer({ store: new MemoryFs({}) });
     const { port } = await server.listen(0);
     const c = await ByteClient.connect(port);
     await login(c);

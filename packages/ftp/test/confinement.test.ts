@@ -29,7 +29,7 @@ async function plantedRootWithFile(): Promise<{ root: string; outside: string }>
 describe('virtual root on disk: symlinks out of the root are refused by every command (RFC 2577 §5)', () => {
   it('refuses each path-taking command through planted symlinks', async () => {
     const { root, outside } = await plantedRootWithFile();
-    await using server = testServer({ fs: new DiskFs(root) });
+    await using server = testServer({ store: new DiskFs(root) });
     await play(
       server,
       `${LOGIN}

@@ -45,7 +45,7 @@ describe('data channel over real sockets (RFC 959 §3.2–3.4, RFC 2428)', () =>
     const w = await fs.openWrite('/big.bin', { mode: 'replace' });
     await w.write(body);
     await w.commit();
-    await using server = testServer({ fs });
+    await using server = testServer({ store: fs });
     const { port } = await server.listen(0);
     const c = await controlClient(port);
     await login(c);
@@ -87,7 +87,7 @@ describe('data channel over real sockets (RFC 959 §3.2–3.4, RFC 2428)', () =>
       const body = randomBytes(5 * 1024 * 1024 + 7);
       await writeFile(join(root, 'five.bin'), body);
       await writeFile(join(root, 'huge.bin'), Buffer.alloc(64 * 1024 * 1024, 3));
-      await using server = testServer({ fs: new DiskFs(root) });
+      await using server = testServer({ store: new DiskFs(root) });
       const { port } = await server.listen(0);
       const c = await controlClient(port);
       await login(c);
@@ -114,7 +114,7 @@ describe('data channel over real sockets (RFC 959 §3.2–3.4, RFC 2428)', () =>
 
   it('stores, resumes with REST, appends and makes unique names', async () => {
     const fs = demoFs();
-    await using server = testServer({ fs });
+    await using server = testServer({ store: fs });
     const { port } = await server.listen(0);
     const c = await controlClient(port);
     await login(c);
@@ -156,7 +156,7 @@ describe('data channel over real sockets (RFC 959 §3.2–3.4, RFC 2428)', () =>
 
   it('converts line ends in TYPE A both ways (RFC 959 §3.1.1.1)', async () => {
     const fs = demoFs();
-    await using server = testServer({ fs });
+    await using server = testServer({ store: fs });
     const { port } = await server.listen(0);
     const c = await controlClient(port);
     await login(c);
@@ -204,7 +204,7 @@ describe('data channel over real sockets (RFC 959 §3.2–3.4, RFC 2428)', () =>
     const tree: Record<string, string> = {};
     for (let i = 0; i < 10_000; i++) tree[`big/file-${String(i).padStart(5, '0')}.txt`] = 'x';
     const { MemoryFs } = await import('@gorgon/ftp');
-    await using server = testServer({ fs: new MemoryFs(tree) });
+    await using server = testServer({ store: new MemoryFs(tree) });
     const { port } = await server.listen(0);
     const c = await controlClient(port);
     await login(c);
@@ -230,7 +230,7 @@ describe('data channel over real sockets (RFC 959 §3.2–3.4, RFC 2428)', () =>
       await symlink(join(root, 'big', 'f350'), join(root, 'big', 'f350-link')); // inside: followed
       await symlink(join(base, 'outside'), join(root, 'big', 'out-link')); // outside: shown as a link only
       const listing = async (fs: DiskFs, command: string): Promise<string> => {
-        await using server = testServer({ fs });
+        await using server = testServer({ store: fs });
         const { port } = await server.listen(0);
         const c = await controlClient(port);
         await login(c);
@@ -268,7 +268,7 @@ describe('data channel over real sockets (RFC 959 §3.2–3.4, RFC 2428)', () =>
     const w = await fs.openWrite('/huge.bin', { mode: 'replace' });
     for (let i = 0; i < 64; i++) await w.write(Buffer.alloc(1024 * 1024, i));
     await w.commit();
-    await using server = testServer({ fs });
+    await using server = testServer({ store: fs });
     const { port } = await server.listen(0);
     const c = await controlClient(port);
     await login(c);
@@ -289,7 +289,7 @@ describe('data channel over real sockets (RFC 959 §3.2–3.4, RFC 2428)', () =>
     const w = await fs.openWrite('/huge.bin', { mode: 'replace' });
     for (let i = 0; i < 64; i++) await w.write(Buffer.alloc(1024 * 1024, i));
     await w.commit();
-    await using server = testServer({ fs });
+    await using server = testServer({ store: fs });
     const { port } = await server.listen(0);
     const c = await controlClient(port);
     await login(c);
@@ -318,7 +318,7 @@ describe('data channel over real sockets (RFC 959 §3.2–3.4, RFC 2428)', () =>
 
   it('aborts a stalled transfer with 426', async () => {
     const fs = demoFs();
-    await using server = testServer({ fs, limits: { stalledTransferMs: 200 } });
+    await using server = testServer({ store: fs, limits: { stalledTransferMs: 200 } });
     const { port } = await server.listen(0);
     const c = await controlClient(port);
     await login(c);
@@ -351,7 +351,7 @@ describe('data channel over real sockets (RFC 959 §3.2–3.4, RFC 2428)', () =>
 
   it('keeps the old file when a STOR is cut, and refuses uploads past the size limit', async () => {
     const fs = demoFs();
-    await using server = testServer({ fs, limits: { maxUploadBytes: 100_000 } });
+    await using server = testServer({ store: fs, limits: { maxUploadBytes: 100_000 } });
     const { port } = await server.listen(0);
     const c = await controlClient(port);
     await login(c);

@@ -56,7 +56,7 @@ beforeAll(async () => {
     servers.push(server);
     ports.push((await server.listen(0, '127.0.0.1')).port);
   }
-  implicitPort = (await servers[0]!.listenImplicitTls(0, '127.0.0.1')).port;
+  implicitPort = (await servers[0]!.listenTls(0, '127.0.0.1')).port;
 });
 
 afterAll(async () => {

@@ -25,7 +25,9 @@ export function demoAuth(): MemoryAuthenticator {
 
 /** A server over a memory filesystem with fast failure delays, for transcripts and sockets. */
 export function testServer(options: Partial<FtpServerOptions> = {}): FtpServer {
-  return createFtpServer({ fs: demoFs(), auth: demoAuth(), throttle: { baseDelayMs: 1, maxDelayMs: 2 }, ...options });
+  // A test's own store replaces the demo one, under its new name or its deprecated one (fs).
+  const { fs, ...rest } = options;
+  return createFtpServer({ store: fs ?? demoFs(), auth: demoAuth(), throttle: { baseDelayMs: 1, maxDelayMs: 2 }, ...rest });
 }
 
 /** Plays a transcript against a fresh session of `server`. */

@@ -41,7 +41,7 @@ describe('large listings when the helper threads die', () => {
     dirs.push(root);
     const names = Array.from({ length: 600 }, (_, i) => `f${String(i).padStart(4, '0')}.txt`);
     await Promise.all(names.map((n, i) => writeFile(join(root, n), 'x'.repeat(i % 50))));
-    await using server = testServer({ fs: new DiskFs(root) });
+    await using server = testServer({ store: new DiskFs(root) });
     const { port } = await server.listen(0);
     const c = await controlClient(port);
     await login(c);

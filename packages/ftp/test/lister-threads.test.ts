@@ -76,7 +76,7 @@ describe('helper threads of large listings belong to their owner (issue 10)', ()
   });
 
   it('a DiskFs given to the server is closed with it', async () => {
-    const server = createFtpServer({ fs: new DiskFs(root), auth: demoAuth(), throttle: { baseDelayMs: 1, maxDelayMs: 2 } });
+    const server = createFtpServer({ store: new DiskFs(root), auth: demoAuth(), throttle: { baseDelayMs: 1, maxDelayMs: 2 } });
     const { port } = await server.listen(0, '127.0.0.1');
     expect(await listOverSocket(port)).toEqual(NAMES);
     expectAllAnsweredThenGone();

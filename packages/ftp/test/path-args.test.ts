@@ -60,7 +60,7 @@ async function setup(): Promise<string> {
 describe('path arguments keep their trailing spaces', () => {
   it('STOR, RETR, APPE, SIZE, MDTM, DELE, RNFR/RNTO, SITE CHMOD/UTIME, MFMT, STOU name the spaced file', async () => {
     const root = await setup();
-    await using server = testServer({ fs: new DiskFs(root) });
+    await using server = testServer({ store: new DiskFs(root) });
     const { port } = await server.listen(0);
     const c = await controlClient(port);
     await login(c);
@@ -107,7 +107,7 @@ describe('path arguments keep their trailing spaces', () => {
 
   it('CWD, MKD, RMD, LIST, NLST, MLSD, MLST and STAT name the spaced directory; ls flags still go', async () => {
     const root = await setup();
-    await using server = testServer({ fs: new DiskFs(root) });
+    await using server = testServer({ store: new DiskFs(root) });
     const { port } = await server.listen(0);
     const c = await controlClient(port);
     await login(c);

@@ -68,7 +68,7 @@ function entries(data: string): string[] {
 describe('names with CR and LF in replies', () => {
   it('STAT of a directory lists every entry and ends at its own last line; the next reply is in step', async () => {
     const root = await setup();
-    await using server = testServer({ fs: new DiskFs(root) });
+    await using server = testServer({ store: new DiskFs(root) });
     const { port } = await server.listen(0);
     const c = await ByteClient.connect(port);
     await login(c);
@@ -85,7 +85,7 @@ describe('names with CR and LF in replies', () => {
 
   it('LIST, NLST and MLSD give one entry per line with CR NUL; MLST, RETR, MKD, CWD and PWD use CR NUL too', async () => {
     const root = await setup();
-    await using server = testServer({ fs: new DiskFs(root) });
+    await using server = testServer({ store: new DiskFs(root) });
     const { port } = await server.listen(0);
     const c = await ByteClient.connect(port);
     await login(c);

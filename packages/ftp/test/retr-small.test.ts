@@ -69,7 +69,7 @@ describe('RETR of small files from disk, read with synchronous calls', () => {
     await writeFile(join(root, 'text.txt'), 'one\ntwo\r\nthree\n');
     await symlink(join(root, 'f4096.bin'), join(root, 'pub', 'inside-link'));
     await symlink(join(root, 'f4096.bin'), join(root, 'top-link')); // in the root itself
-    await using server = testServer({ fs: new DiskFs(root) });
+    await using server = testServer({ store: new DiskFs(root) });
     const { port } = await server.listen(0);
     const c = await controlClient(port);
     await login(c);
@@ -106,7 +106,7 @@ describe('RETR of small files from disk, read with synchronous calls', () => {
   it('still refuses symlinks out of the root, NUL, directories and missing files', async () => {
     const { root, outside } = await setup();
     await writeFile(join(root, 'ok.txt'), 'ok');
-    await using server = testServer({ fs: new DiskFs(root) });
+    await using server = testServer({ store: new DiskFs(root) });
     const { port } = await server.listen(0);
     const c = await controlClient(port);
     await login(c);
@@ -134,7 +134,7 @@ describe('RETR of small files from disk, read with synchronous calls', () => {
     const body = randomBytes(8192);
     const file = join(root, 'moving.bin');
     await writeFile(file, body);
-    await using server = testServer({ fs: new DiskFs(root) });
+    await using server = testServer({ store: new DiskFs(root) });
     const { port } = await server.listen(0);
     const c = await controlClient(port);
     await login(c);
@@ -155,8 +155,8 @@ describe('RETR of small files from disk, read with synchronous calls', () => {
   });
 
   it.each([
-    ['for a root on a network filesystem (createFtpServer disk: { local: false })', (root: string) => ({ fs: undefined, root, disk: { local: false } })],
-    ['with smallFileBytes: 0', (root: string) => ({ fs: new DiskFs(root, { smallFileBytes: 0 }) })],
+    ['for a root on a network filesystem (createFtpServer disk: { local: false })', (root: string) => ({ store: undefined, root, disk: { local: false } })],
+    ['with smallFileBytes: 0', (root: string) => ({ store: new DiskFs(root, { smallFileBytes: 0 }) })],
   ] as const)('is off %s: RETR reads on the thread pool', async (_what, options) => {
     const { root } = await setup();
     await writeFile(join(root, 'ok.txt'), 'ok');

@@ -26,7 +26,7 @@ describe('FtpServer.counters', () => {
   it('counts connections, commands and bytes on both the plain and the implicit-TLS listener', async () => {
     await using server = testServer({ tls: cert });
     const { port } = await server.listen(0);
-    const { port: tlsPort } = await server.listenImplicitTls(0);
+    const { port: tlsPort } = await server.listenTls(0);
     const plain = await controlClient(port);
     await login(plain);
     const after = { ...server.counters };

@@ -173,7 +173,7 @@ describe('login and session basics (RFC 959 §4.1.1, §5.4)', () => {
     await c.closed();
     const refused = logger.records.filter((r) => r['event'] === 'refused').map((r) => r['code']);
     expect(refused).toEqual([500, 530]);
-    expect(logger.records.some((r) => r['event'] === 'login-failed')).toBe(true);
+    expect(logger.records.some((r) => r['event'] === 'auth-failed')).toBe(true);
     expect(JSON.stringify(logger.records)).not.toContain('secret-password');
   });
 

@@ -6,7 +6,7 @@ import { createFtpServer, MemoryFs } from '@gorgon/ftp';
 
 it('smoke: basic-ftp lists, downloads and uploads', async () => {
   const fs = new MemoryFs({ 'pub/hello.txt': 'hello world\n' });
-  await using server = createFtpServer({ fs, auth: new MemoryAuthenticator([{ name: 'u', password: 'p' }]) });
+  await using server = createFtpServer({ store: fs, auth: new MemoryAuthenticator([{ name: 'u', password: 'p' }]) });
   const { port } = await server.listen(0);
   const client = new Client(5000);
   try {

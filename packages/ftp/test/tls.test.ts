@@ -39,8 +39,8 @@ describe('FTPS (RFC 4217)', () => {
     ['implicit', 'implicit'],
   ] as const)('%s: uploads, downloads and lists with PROT P', async (_name, secure) => {
     const fs = demoFs();
-    await using server = testServer({ fs, tls: cert, requireTlsForData: true });
-    const address = secure === 'implicit' ? await server.listenImplicitTls(0) : await server.listen(0);
+    await using server = testServer({ store: fs, tls: cert, requireTlsForData: true });
+    const address = secure === 'implicit' ? await server.listenTls(0) : await server.listen(0);
     const client = new Client(5000);
     try {
       await client.access({ host: '127.0.0.1', port: address.port, user: 'alice', password: 'wonderland', secure, secureOptions: { ca: cert.cert, servername: 'localhost' } });

@@ -46,7 +46,7 @@ async function bigFs(mib: number): Promise<MemoryFs> {
 describe('no timer decides what happened (issue 8.7)', () => {
   it('commits an upload and hears an urgent ABOR while setTimeout never fires', async () => {
     const fs = await bigFs(64);
-    await using server = testServer({ fs });
+    await using server = testServer({ store: fs });
     const { port } = await server.listen(0);
     const c = await controlClient(port);
     await login(c);
@@ -76,7 +76,7 @@ describe('transfers and the idle timeout (issue 8.4)', () => {
 
   it('an upload that lasts five idle timeouts still gets 226, and the session goes on', async () => {
     const fs = demoFs();
-    await using server = testServer({ fs, limits });
+    await using server = testServer({ store: fs, limits });
     const { port } = await server.listen(0);
     const c = await controlClient(port);
     await login(c);
@@ -97,7 +97,7 @@ describe('transfers and the idle timeout (issue 8.4)', () => {
 
   it('a stalled transfer gets 426 after stalledTransferMs, not a closed session after the idle timeout', async () => {
     const fs = demoFs();
-    await using server = testServer({ fs, limits });
+    await using server = testServer({ store: fs, limits });
     const { port } = await server.listen(0);
     const c = await controlClient(port);
     await login(c);
@@ -120,7 +120,7 @@ describe('transfers and the idle timeout (issue 8.4)', () => {
 describe('shutdown during a download (issue 8.5)', () => {
   it('resets the data connection (no FIN) and sends 426 before 421', async () => {
     const fs = await bigFs(64);
-    const server = testServer({ fs });
+    const server = testServer({ store: fs });
     const { port } = await server.listen(0);
     const c = await controlClient(port);
     await login(c);
@@ -152,7 +152,7 @@ describe('shutdown during a download (issue 8.5)', () => {
 describe('the data connection of a failed download is reset', () => {
   it('ABOR mid-RETR: the client sees a reset, not a short file ending in FIN', async () => {
     const fs = await bigFs(64);
-    await using server = testServer({ fs });
+    await using server = testServer({ store: fs });
     const { port } = await server.listen(0);
     const c = await controlClient(port);
     await login(c);

@@ -60,7 +60,7 @@ async function content(fs: MemoryFs, path: string): Promise<Buffer> {
 
 /** STOR `body` to /pub/up.bin; `early` sends it (and the FIN) before STOR. Returns the final reply. */
 async function upload(fs: MemoryFs, body: Buffer, options: { early?: boolean; maxUploadBytes?: number } = {}): Promise<string> {
-  await using server = testServer({ fs, limits: { maxUploadBytes: options.maxUploadBytes ?? 0 } });
+  await using server = testServer({ store: fs, limits: { maxUploadBytes: options.maxUploadBytes ?? 0 } });
   const { port } = await server.listen(0);
   const c = await controlClient(port);
   try {

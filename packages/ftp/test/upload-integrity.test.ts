@@ -97,7 +97,7 @@ function tlsData(raw: net.Socket): Promise<tls.TLSSocket> {
 describe('STOR commits only a clean end of the data connection (RFC 959 §3.4.1)', () => {
   it.each([8, 24, 64])('a reset after %i MiB sent, racing the bytes the kernel still holds: 426, old file kept', async (mib) => {
     const fs = new GatedFs({ 'pub/file.bin': OLD });
-    await using server = testServer({ fs, limits: { writeChunkBytes: 64 * 1024 } });
+    await using server = testServer({ store: fs, limits: { writeChunkBytes: 64 * 1024 } });
     const { port } = await server.listen(0);
     const c = await controlClient(port);
     await login(c);
@@ -117,7 +117,7 @@ describe('STOR commits only a clean end of the data connection (RFC 959 §3.4.1)
 
   it('a clean FIN after the same backlog: 226 and the new content', async () => {
     const fs = new GatedFs({ 'pub/file.bin': OLD });
-    await using server = testServer({ fs, limits: { writeChunkBytes: 64 * 1024 } });
+    await using server = testServer({ store: fs, limits: { writeChunkBytes: 64 * 1024 } });
     const { port } = await server.listen(0);
     const c = await controlClient(port);
     await login(c);
@@ -139,8 +139,8 @@ describe('STOR under PROT P commits only after close_notify (RFC 4217 §12.6)', 
     ['a reset', 'reset'],
   ] as const)('%s: 426, old file kept', async (_name, how) => {
     const fs = new MemoryFs({ 'pub/file.bin': OLD });
-    await using server = testServer({ fs, tls: cert });
-    const { port } = await server.listenImplicitTls(0);
+    await using server = testServer({ store: fs, tls: cert });
+    const { port } = await server.listenTls(0);
     const c = await tlsControl(port);
     const raw = await dataConnect(await epsv(c));
     raw.on('error', () => {});
@@ -159,8 +159,8 @@ describe('STOR under PROT P commits only after close_notify (RFC 4217 §12.6)', 
 
   it.each([0, 1, 100_000])('a close_notify then FIN after %i bytes: 226 and the new content', async (size) => {
     const fs = new MemoryFs({ 'pub/file.bin': OLD });
-    await using server = testServer({ fs, tls: cert });
-    const { port } = await server.listenImplicitTls(0);
+    await using server = testServer({ store: fs, tls: cert });
+    const { port } = await server.listenTls(0);
     const c = await tlsControl(port);
     const raw = await dataConnect(await epsv(c));
     expect(await cmd(c, 'STOR pub/file.bin')).toMatch(/^150 /);

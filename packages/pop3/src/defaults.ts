@@ -1,11 +1,15 @@
+import type { ServerLimits } from '@gorgon/core';
+
 /**
- * Every limit of the POP3 server, with its default, in one place. Each one has its reply (see
+ * Every limit of the POP3 server, with its default, in one place: the core's common limits
+ * (same names and meaning in every protocol) and POP3's. Each one has its reply (see
  * `replies.ts`), its close behaviour and a test.
  */
-export interface Pop3Limits {
+export interface Pop3Limits extends ServerLimits {
   /**
-   * Longest command line in octets, CRLF included; a longer one gets `lineTooLong` and is
-   * discarded up to its line end, and the session goes on. @see RFC 2449 §4
+   * Longest command line in octets, CRLF excluded (as in every Gorgon protocol); a longer one
+   * gets `lineTooLong` and is discarded up to its line end, and the session goes on. The
+   * default 253 is RFC 2449 §4's 255 octets, which count the CRLF. @see RFC 2449 §4
    */
   readonly maxLineLength: number;
   /**
@@ -33,11 +37,13 @@ export interface Pop3Limits {
   readonly closeTimeoutMs: number;
   /** How long a graceful `close()` waits for sessions to say goodbye. */
   readonly shutdownTimeoutMs: number;
+  /** Close any connection after this long in all. Default 0: none (RFC 1939 has only the idle timer). */
+  readonly totalTimeoutMs: number;
 }
 
 /** The defaults of {@link Pop3Limits}. */
 export const defaultPop3Limits: Pop3Limits = Object.freeze({
-  maxLineLength: 255,
+  maxLineLength: 253, // RFC 2449 §4: 255 octets with the CRLF
   idleTimeoutMs: 10 * 60_000,
   loginTimeoutMs: 60_000,
   maxAuthFailures: 3,
@@ -46,6 +52,7 @@ export const defaultPop3Limits: Pop3Limits = Object.freeze({
   maxConnectionsPerIp: 0,
   closeTimeoutMs: 10_000,
   shutdownTimeoutMs: 5_000,
+  totalTimeoutMs: 0,
 });
 
 /** The name and version the IMPLEMENTATION capability announces. @see RFC 2449 §6.9 */

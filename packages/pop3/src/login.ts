@@ -15,16 +15,11 @@ export async function completeLogin(
   mechanism: string,
   verify: () => Promise<AuthUser | undefined>,
 ): Promise<void> {
-  let user: AuthUser | undefined;
-  try {
-    user = await verify();
-  } catch (err) {
-    session.channel.log.error({ event: 'auth-error', mechanism }, errorText(err));
-    session.reply(replies.authUnavailable);
-    return;
-  }
-  if (!user) return session.loginFailed(name, mechanism);
-  session.ctx.throttle.succeeded(session.channel.remoteAddress);
+  const outcome = await session.ctx.login.attempt(session.channel, session.authFailures, name, mechanism, verify);
+  // The authenticator failed: a temporary failure, not a wrong password (not counted or delayed).
+  if (outcome.kind === 'unavailable') return session.reply(replies.authUnavailable);
+  if (outcome.kind === 'failed') return session.loginFailed(outcome.failures, outcome.disconnect);
+  const user = outcome.user;
   if (!session.ctx.loginDelay.allows(user.name)) {
     session.reply(replies.loginDelay(session.ctx.loginDelay.seconds));
     return;

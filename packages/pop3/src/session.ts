@@ -50,12 +50,11 @@ export class Pop3Session extends LineSession {
   #authFailures = 0;
   #unknownCommands = 0;
   #continuation: ((line: string) => void | Promise<void>) | undefined;
-  #sleep: { timer: NodeJS.Timeout; resolve: () => void } | undefined;
   #forceClose: NodeJS.Timeout | undefined;
 
   constructor(channel: Channel, ctx: Pop3Context) {
-    // maxLineLength counts CRLF (RFC 2449 §4); LineSession's limit excludes the line end.
-    super(channel, { maxLineLength: Math.max(1, ctx.limits.maxLineLength - 2) });
+    // maxLineLength excludes the CRLF, as LineSession's does (the default maps RFC 2449's 255).
+    super(channel, { maxLineLength: ctx.limits.maxLineLength });
     this.ctx = ctx;
     this.timestamp = ctx.mechanisms.has('apop') ? apopTimestamp(ctx.hostname) : undefined;
     // Without APOP every greeting is the same string: share it rather than build one per connection.
@@ -93,6 +92,13 @@ export class Pop3Session extends LineSession {
   /** True when USER/PASS and PLAIN are allowed here: TLS, loopback, or no TLS requirement. */
   get plaintextAllowed(): boolean {
     return !this.ctx.requireTlsForPlaintext || this.channel.secure || isLoopback(this.channel.remoteAddress);
+  }
+
+  /** Tells the server's `transfer` watchers that a message went out (RETR, TOP). */
+  transferred(kind: string, index: number, bytes: number): void {
+    const events = this.ctx.events;
+    if (!events.wants.transfer) return;
+    events.emit('transfer', { id: this.channel.id, kind, user: this.#user, path: String(index + 1), bytes, ms: 0, ok: true });
   }
 
   /** Sends one status line. */
@@ -199,17 +205,21 @@ export class Pop3Session extends LineSession {
     return { count, octets };
   }
 
+  /** Failed logins on this connection so far (the core's LoginFlow counts with it). */
+  get authFailures(): number {
+    return this.#authFailures;
+  }
+
   /**
-   * A failed login: counted, answered after the throttle's growing delay, and the connection
-   * closed once `maxAuthFailures` is reached. Same reply whatever went wrong.
+   * A failed login, after the LoginFlow's growing delay: counted, and the connection closed
+   * once `maxAuthFailures` is reached. Same reply whatever went wrong.
    */
-  async loginFailed(user: string, how: string): Promise<void> {
-    this.#authFailures++;
+  loginFailed(failures: number, disconnect: boolean): void {
+    this.#authFailures = failures;
     this.ctx.stats.authFailures++;
     this.pendingUser = undefined;
-    this.channel.log.warn({ event: 'auth-failed', user: printable(user, 64), mechanism: how }, 'login failed');
-    await this.#pause(this.ctx.throttle.failed(this.channel.remoteAddress));
-    if (this.#authFailures >= this.ctx.limits.maxAuthFailures) {
+    if (this.closing) return;
+    if (disconnect) {
       this.reply(replies.tooManyAuthFailures);
       this.closeWhenDone();
     } else {
@@ -285,10 +295,6 @@ export class Pop3Session extends LineSession {
 
   protected override handleClose(): void {
     if (this.#forceClose) clearTimeout(this.#forceClose);
-    if (this.#sleep) {
-      clearTimeout(this.#sleep.timer);
-      this.#sleep.resolve();
-    }
     const maildrop = this.#maildrop;
     this.#maildrop = undefined;
     if (maildrop) {
@@ -307,24 +313,12 @@ export class Pop3Session extends LineSession {
         return;
       }
       this.reply(replies.unknownCommand);
-    } else if (refusal.kind === 'wrong-state') {
+    } else if (refusal.kind !== 'syntax') {
+      // wrong-state, and (for an embedder's commands) login-required or permission.
       this.reply(replies.wrongState);
     } else {
       this.reply(refusal.reason === 'missing-argument' ? replies.missingArgument : replies.unexpectedArgument);
     }
-  }
-
-  /** Waits `ms` (the login throttle); cut short if the connection closes. */
-  #pause(ms: number): Promise<void> {
-    if (ms <= 0 || this.channel.isClosed) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = (): void => {
-        this.#sleep = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.#sleep = { timer, resolve: done };
-    });
   }
 }
 

@@ -30,7 +30,7 @@ async function writeUsers(users: Record<string, string>): Promise<void> {
 async function start(options: UsersFileOptions) {
   await deliver(join(dir, 'mail'), 'alice', 'Subject: hi\r\n\r\nhello\r\n');
   const server = createPop3Server({
-    maildrops: new MaildirStore(join(dir, 'mail')),
+    store: new MaildirStore(join(dir, 'mail')),
     auth: new UsersFileAuthenticator(join(dir, 'users.json'), options),
     mechanisms: ['user'],
     throttle: { baseDelayMs: 0, maxDelayMs: 0 },

@@ -50,11 +50,13 @@ describe('the README embedding example (a custom maildrop)', () => {
       remove: async (ids) => void removed.push(...ids),
     };
     await using server = createPop3Server({
-      maildrops: new DatabaseMaildrops(db),
+      store: new DatabaseMaildrops(db),
       auth: new MemoryAuthenticator([{ name: 'alice', password: 'wonderland' }]),
       mechanisms: ['user', 'plain'],
       limits: { idleTimeoutMs: 10 * 60_000, maxAuthFailures: 3 },
     });
+    const transfers: unknown[] = [];
+    server.on('transfer', (e) => void transfers.push(e));
     const { port } = await server.listen(0, '127.0.0.1');
     const client = new MemoryClient(connect(port, '127.0.0.1'));
     await play(client, `
@@ -92,5 +94,6 @@ describe('the README embedding example (a custom maildrop)', () => {
     await client.closed();
     expect(removed).toEqual(['db-17']);
     expect(server.counters).toMatchObject({ logins: 1, messagesRetrieved: 1, messagesDeleted: 1 });
+    expect(transfers).toEqual([expect.objectContaining({ kind: 'retrieve', user: 'alice', path: '1', bytes: sizes[0], ok: true })]);
   });
 });

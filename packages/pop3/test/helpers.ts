@@ -29,7 +29,7 @@ export function testContext(options: Partial<Pop3Options> = {}): {
   store.deliver('alice', messages.third);
   const records: MemoryLogRecord[] = [];
   const ctx = createPop3Context({
-    maildrops: store,
+    store: store,
     auth: testAuth(),
     throttle: { baseDelayMs: 0, maxDelayMs: 0 },
     logger: memoryLogger(records),

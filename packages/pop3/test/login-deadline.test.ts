@@ -20,7 +20,7 @@ function server(limits: Partial<Pop3Limits>) {
   const maildrops = new MemoryMaildropStore();
   maildrops.deliver('alice', 'Subject: one\r\n\r\nhello\r\n');
   return createPop3Server({
-    maildrops,
+    store: maildrops,
     auth: new MemoryAuthenticator([{ name: 'alice', password: 'wonderland' }]),
     throttle: { baseDelayMs: 0, maxDelayMs: 0 },
     limits,

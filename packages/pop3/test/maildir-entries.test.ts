@@ -54,7 +54,7 @@ function poplib(port: number): Promise<{ stat: [number, number]; bodies: string[
 function start(records: MemoryLogRecord[] = []): { srv: Pop3Server; logger: ReturnType<typeof memoryLogger> } {
   const logger = memoryLogger(records);
   const srv = createPop3Server({
-    maildrops: new MaildirStore(root, { logger }),
+    store: new MaildirStore(root, { logger }),
     auth: new MemoryAuthenticator([{ name: 'alice', password: 'wonderland' }]),
     throttle: { baseDelayMs: 0, maxDelayMs: 0 },
     logger,

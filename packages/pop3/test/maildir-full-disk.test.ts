@@ -73,7 +73,7 @@ describe('POP3 on a full disk (a filled tmpfs)', () => {
     const records: MemoryLogRecord[] = [];
     const logger = memoryLogger(records);
     await using srv = createPop3Server({
-      maildrops: new MaildirStore(root, { logger }),
+      store: new MaildirStore(root, { logger }),
       auth: new MemoryAuthenticator([{ name: 'alice', password: 'wonderland' }]),
       throttle: { baseDelayMs: 0, maxDelayMs: 0 },
       logger,

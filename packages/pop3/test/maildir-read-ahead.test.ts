@@ -21,7 +21,7 @@ async function drain(p: Producer): Promise<{ bytes: Buffer; pieces: number[] }> 
   const out: Buffer[] = [];
   for (;;) {
     const c = await p.more();
-    if (c === null || c.length === 0) break;
+    if (c === null || c === undefined || c.length === 0) break;
     out.push(Buffer.from(c));
   }
   return { bytes: Buffer.concat(out), pieces: out.map((b) => b.length) };

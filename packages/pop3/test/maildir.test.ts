@@ -176,7 +176,7 @@ describe('MaildirStore', () => {
     await deliver(root, 'alice', 'Subject: 1\r\n\r\n1\r\n');
     await deliver(root, 'alice', 'Subject: 2\r\n\r\n2\r\n');
     const ctx = createPop3Context({
-      maildrops: new MaildirStore(root),
+      store: new MaildirStore(root),
       auth: new MemoryAuthenticator([{ name: 'alice', password: 'wonderland' }]),
     });
     const { client } = startSession(ctx);

@@ -18,7 +18,7 @@ async function drain(p: Producer): Promise<{ bytes: Buffer; writes: number }> {
   const out: Buffer[] = [];
   for (;;) {
     const c = await p.more();
-    if (c === null || c.length === 0) break;
+    if (c === null || c === undefined || c.length === 0) break;
     out.push(typeof c === 'string' ? Buffer.from(c) : c);
   }
   return { bytes: Buffer.concat(out), writes: out.length };

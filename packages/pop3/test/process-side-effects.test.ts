@@ -33,7 +33,7 @@ describe('Maildir lock templates are the store’s', () => {
   it('a server over a MaildirStore: the template is written at the first login and removed by close(); no exit hook', async () => {
     const listeners = processListeners();
     await deliver(root, 'alice', 'Subject: hi\r\n\r\nbye\r\n');
-    const server = createPop3Server({ maildrops: new MaildirStore(root), auth: new MemoryAuthenticator([{ name: 'alice', password: 'pw' }]) });
+    const server = createPop3Server({ store: new MaildirStore(root), auth: new MemoryAuthenticator([{ name: 'alice', password: 'pw' }]) });
     const { port } = await server.listen(0);
     const socket = netConnect(port, '127.0.0.1');
     const client = new MemoryClient(socket);

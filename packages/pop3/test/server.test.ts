@@ -33,7 +33,7 @@ const auth = (): MemoryAuthenticator => new MemoryAuthenticator([{ name: 'alice'
 function server(options: Partial<Pop3ServerOptions> = {}) {
   const maildrops = new MemoryMaildropStore();
   maildrops.deliver('alice', 'Subject: hi\r\n\r\n.leading dot\r\nbye\r\n');
-  const srv = createPop3Server({ maildrops, auth: auth(), throttle: { baseDelayMs: 0 }, tls: cert, ...options });
+  const srv = createPop3Server({ store: maildrops, auth: auth(), throttle: { baseDelayMs: 0 }, tls: cert, ...options });
   return { srv, maildrops };
 }
 
@@ -180,7 +180,7 @@ describe('big messages, slow and vanishing clients (Maildir on disk)', () => {
     const total = 100 * MiB;
     const d = await deliver(root, 'big', big(total));
     const maildrops = new MaildirStore(root);
-    await using s = createPop3Server({ maildrops, auth: new MemoryAuthenticator([{ name: 'big', password: 'pw' }]) });
+    await using s = createPop3Server({ store: maildrops, auth: new MemoryAuthenticator([{ name: 'big', password: 'pw' }]) });
     const { port } = await s.listen(0);
     // The client is another process, so this process's memory is the server's alone.
     const before = process.memoryUsage().rss;
@@ -203,7 +203,7 @@ describe('big messages, slow and vanishing clients (Maildir on disk)', () => {
 
   it('a client that never reads holds the server to bounded memory; its message survives', async () => {
     await deliver(root, 'slow', big(20 * MiB));
-    await using s = createPop3Server({ maildrops: new MaildirStore(root), auth: new MemoryAuthenticator([{ name: 'slow', password: 'pw' }]) });
+    await using s = createPop3Server({ store: new MaildirStore(root), auth: new MemoryAuthenticator([{ name: 'slow', password: 'pw' }]) });
     const { port } = await s.listen(0);
     const socket = netConnect(port, '127.0.0.1');
     socket.pause();
@@ -232,7 +232,7 @@ describe('big messages, slow and vanishing clients (Maildir on disk)', () => {
     await deliver(root, 'stall', big(16 * MiB));
     const maildrops = new MaildirStore(root);
     await using s = createPop3Server({
-      maildrops,
+      store: maildrops,
       auth: new MemoryAuthenticator([{ name: 'stall', password: 'pw' }]),
       limits: { idleTimeoutMs: 300, closeTimeoutMs: 300 },
     });
@@ -255,7 +255,7 @@ describe('big messages, slow and vanishing clients (Maildir on disk)', () => {
   it('a client dropping mid-RETR leaves every message and the lock released', async () => {
     await deliver(root, 'drop', big(8 * MiB));
     await deliver(root, 'drop', 'Subject: small\r\n\r\nx\r\n');
-    await using s = createPop3Server({ maildrops: new MaildirStore(root), auth: new MemoryAuthenticator([{ name: 'drop', password: 'pw' }]) });
+    await using s = createPop3Server({ store: new MaildirStore(root), auth: new MemoryAuthenticator([{ name: 'drop', password: 'pw' }]) });
     const { port } = await s.listen(0);
     const client = dial(port);
     await client.line();

@@ -25,7 +25,7 @@ afterEach(async () => {
 
 function server(records: MemoryLogRecord[]) {
   return createPop3Server({
-    maildrops: new MemoryMaildropStore(),
+    store: new MemoryMaildropStore(),
     auth: new MemoryAuthenticator([{ name: 'alice', password: 'wonderland' }]),
     tls: cert,
     logger: memoryLogger(records),

@@ -99,12 +99,14 @@ export const fingerProtocol: SuiteProtocol<FingerSection> = {
       throw new CliError('finger: no user directory: give --users FILE (a JSON users file) or --system-users.');
     }
     const server = createFingerServer({
-      directory,
+      store: directory,
       logger,
       allowList: section.allowList,
       forwarding: { enabled: section.forwarding, maxHops: section.maxHops },
-      ...(section.maxConnections === undefined ? {} : { maxConnections: section.maxConnections }),
-      ...(section.maxConnectionsPerIp === undefined ? {} : { maxConnectionsPerIp: section.maxConnectionsPerIp }),
+      limits: {
+        ...(section.maxConnections === undefined ? {} : { maxConnections: section.maxConnections }),
+        ...(section.maxConnectionsPerIp === undefined ? {} : { maxConnectionsPerIp: section.maxConnectionsPerIp }),
+      },
       ...(section.proxyTrusted ? { proxyProtocol: { trusted: section.proxyTrusted } } : {}),
     });
     return [{ name: 'fingerd', server, port: section.port, host: section.host, reloaders }];

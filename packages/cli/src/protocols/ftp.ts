@@ -140,7 +140,7 @@ export const ftpProtocol: SuiteProtocol<FtpSection> = {
     const daemons: DaemonSpec[] = [{ name: 'ftpd', server, port: section.port, host: section.host, reloaders }];
     if (section.tlsPort !== undefined) {
       // One server, two listeners: the ftps entry binds the implicit-TLS port; close() stops both.
-      const implicit = { listen: server.listenImplicitTls.bind(server), close: server.close.bind(server) };
+      const implicit = { listen: server.listenTls.bind(server), close: server.close.bind(server) };
       daemons.push({ name: 'ftpsd', server: implicit, port: section.tlsPort, host: section.host });
     }
     return daemons;

@@ -87,7 +87,7 @@ export const pop3Protocol: SuiteProtocol<Pop3Section> = {
     if (tls) reloaders.push(tls.reloader);
     const server: Pop3Server = createPop3Server({
       // The logger hears of Maildir entries that are not messages (symlinks, FIFOs), once each.
-      maildrops: new MaildirStore(resolve(baseDir, section.maildirs), { logger, ...(section.networkRoot ? { local: false } : {}) }),
+      store: new MaildirStore(resolve(baseDir, section.maildirs), { logger, ...(section.networkRoot ? { local: false } : {}) }),
       auth,
       logger,
       mechanisms: section.mechanisms,

@@ -1,4 +1,5 @@
 export type { Authenticator, AuthUser, LoginAttempt } from './authenticator.js';
+export { LoginFlow, type LoginFlowOptions, type LoginOutcome } from './login-flow.js';
 export { LoginThrottle, type LoginThrottleOptions } from './login-throttle.js';
 export {
   credentialDigest,

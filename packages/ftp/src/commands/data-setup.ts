@@ -51,7 +51,7 @@ export const dataSetupCommands: FtpCommand[] = [
     args: 'optional',
     login: true,
     help: 'EPSV [<sp> 1 | 2 | ALL]',
-    feat: 'EPSV',
+    capability: 'EPSV',
     async run(s, arg) {
       const v = arg.trim().toUpperCase();
       if (v === 'ALL') {
@@ -81,7 +81,7 @@ export const dataSetupCommands: FtpCommand[] = [
     args: 'required',
     login: true,
     help: 'EPRT <sp> |proto|address|port|',
-    feat: 'EPRT',
+    capability: 'EPRT',
     run(s, arg) {
       notAfterEpsvAll(s, 'EPRT');
       const target = parseEprtArg(arg);

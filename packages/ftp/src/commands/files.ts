@@ -16,7 +16,7 @@ const rmd = (verb: string): FtpCommand => ({
   verb,
   args: 'required',
   login: true,
-  perm: 'delete',
+  permission: 'delete',
   help: `${verb} <sp> pathname`,
   async run(s, arg) {
     const path = s.resolve(arg);
@@ -30,7 +30,7 @@ const mkd = (verb: string): FtpCommand => ({
   verb,
   args: 'required',
   login: true,
-  perm: 'mkdir',
+  permission: 'mkdir',
   help: `${verb} <sp> pathname`,
   async run(s, arg) {
     const path = s.resolve(arg);
@@ -45,7 +45,7 @@ export const fileCommands: FtpCommand[] = [
     verb: 'DELE',
     args: 'required',
     login: true,
-    perm: 'delete',
+    permission: 'delete',
     help: 'DELE <sp> pathname',
     async run(s, arg) {
       await s.me.fs.unlink(s.resolve(arg));
@@ -60,7 +60,7 @@ export const fileCommands: FtpCommand[] = [
     verb: 'RNFR',
     args: 'required',
     login: true,
-    perm: 'rename',
+    permission: 'rename',
     help: 'RNFR <sp> pathname',
     async run(s, arg) {
       const path = s.resolve(arg);
@@ -74,7 +74,7 @@ export const fileCommands: FtpCommand[] = [
     verb: 'RNTO',
     args: 'required',
     login: true,
-    perm: 'rename',
+    permission: 'rename',
     help: 'RNTO <sp> pathname',
     async run(s, arg) {
       const from = s.renameFrom;
@@ -88,9 +88,9 @@ export const fileCommands: FtpCommand[] = [
     verb: 'SIZE',
     args: 'required',
     login: true,
-    perm: 'list',
+    permission: 'list',
     help: 'SIZE <sp> pathname',
-    feat: 'SIZE',
+    capability: 'SIZE',
     async run(s, arg) {
       // RFC 3659 §4: in ASCII mode the size would have to count converted line ends.
       if (s.type === 'A') throw new FtpReplyError(replies.fileUnavailable('SIZE not allowed in ASCII mode.'));
@@ -103,9 +103,9 @@ export const fileCommands: FtpCommand[] = [
     verb: 'MDTM',
     args: 'required',
     login: true,
-    perm: 'list',
+    permission: 'list',
     help: 'MDTM <sp> pathname',
-    feat: 'MDTM',
+    capability: 'MDTM',
     async run(s, arg) {
       const st = await s.me.fs.stat(s.resolve(arg));
       if (st.kind !== 'file') throw new FtpReplyError(replies.fileUnavailable('Not a regular file.'));
@@ -116,9 +116,9 @@ export const fileCommands: FtpCommand[] = [
     verb: 'MFMT',
     args: 'required',
     login: true,
-    perm: 'setTime',
+    permission: 'setTime',
     help: 'MFMT <sp> YYYYMMDDHHMMSS <sp> pathname',
-    feat: 'MFMT',
+    capability: 'MFMT',
     async run(s, arg) {
       const space = arg.indexOf(' ');
       if (space === -1) throw new FtpReplyError(replies.syntax('Syntax: MFMT <sp> YYYYMMDDHHMMSS <sp> pathname'));

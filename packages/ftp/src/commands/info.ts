@@ -51,14 +51,12 @@ const siteCommands: SiteCommand[] = [
 ];
 
 function visible(s: FtpSession): FtpCommand[] {
-  return [...new Set(s.ctx.table.values())].filter((c) => !c.needsTls || s.ctx.secureContext);
+  return s.ctx.table.specs;
 }
 
 /** FEAT lines, generated from the table so they cannot drift from what is implemented. */
 export function featureLines(s: FtpSession): string[] {
-  const lines = new Set<string>(['UTF8', 'TVFS']);
-  for (const c of visible(s)) if (c.feat) lines.add(typeof c.feat === 'string' ? c.feat : c.feat(s));
-  return [...lines].sort();
+  return [...new Set(['UTF8', 'TVFS', ...s.ctx.table.capabilities(undefined, s)])].sort();
 }
 
 /** SYST, NOOP, HELP, FEAT, OPTS, SITE. @see RFC 959 §4.1.3, RFC 2389, RFC 2640 §3.1 */
@@ -94,7 +92,7 @@ export const infoCommands: FtpCommand[] = [
       }
       if (topic === 'SITE') return siteCommands[0]!.run(s, '');
       const spec = s.ctx.table.get(topic);
-      if (!spec || (spec.needsTls && !s.ctx.secureContext)) throw new FtpReplyError(replies.syntax(`Unknown command "${printable(topic, 16)}".`));
+      if (!spec) throw new FtpReplyError(replies.syntax(`Unknown command "${printable(topic, 16)}".`));
       s.reply(replies.help([`Syntax: ${spec.help}`]));
     },
   },

@@ -89,7 +89,7 @@ export const listingCommands: FtpCommand[] = [
     verb: 'LIST',
     args: 'optional',
     login: true,
-    perm: 'list',
+    permission: 'list',
     help: 'LIST [<sp> pathname]',
     async run(s, arg) {
       requireDataChannel(s);
@@ -104,7 +104,7 @@ export const listingCommands: FtpCommand[] = [
     verb: 'NLST',
     args: 'optional',
     login: true,
-    perm: 'list',
+    permission: 'list',
     help: 'NLST [<sp> pathname]',
     async run(s, arg) {
       requireDataChannel(s);
@@ -120,7 +120,7 @@ export const listingCommands: FtpCommand[] = [
     verb: 'MLSD',
     args: 'optional',
     login: true,
-    perm: 'list',
+    permission: 'list',
     help: 'MLSD [<sp> pathname]',
     async run(s, arg) {
       requireDataChannel(s);
@@ -138,9 +138,9 @@ export const listingCommands: FtpCommand[] = [
     verb: 'MLST',
     args: 'optional',
     login: true,
-    perm: 'list',
+    permission: 'list',
     help: 'MLST [<sp> pathname]',
-    feat: (s) => `MLST ${MLST_FACTS.map((f) => `${f}${s.mlstFacts.has(f) ? '*' : ''};`).join('')}`,
+    capability: (s) => `MLST ${MLST_FACTS.map((f) => `${f}${s.mlstFacts.has(f) ? '*' : ''};`).join('')}`,
     async run(s, arg) {
       const path = s.resolve(arg || '.');
       const stat = await s.me.fs.stat(path);

@@ -2,10 +2,6 @@ import { printable } from '@gorgon/core';
 import { replies, FtpReplyError } from '../replies.js';
 import type { FtpCommand } from './table.js';
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
-
 /** USER, PASS, ACCT, REIN, QUIT, HOST. @see RFC 959 §4.1.1, RFC 7151 */
 export const loginCommands: FtpCommand[] = [
   {
@@ -29,21 +25,24 @@ export const loginCommands: FtpCommand[] = [
     async run(s, arg) {
       if (s.state === 'ready') throw new FtpReplyError(replies.badSequence('Already logged in.'));
       if (s.state !== 'password') throw new FtpReplyError(replies.badSequence('Login with USER first.'));
-      const address = s.channel.remoteAddress;
-      let user;
-      try {
-        user = await s.ctx.login(s.pendingUser, arg, address, s.secure);
-      } catch (err) {
-        s.channel.log.error({ event: 'login-error', user: printable(s.pendingUser) }, (err as Error).message);
-        user = undefined;
-      }
-      if (!user) {
-        // A growing delay per source address (shared by all its connections) slows guessing.
-        await sleep(s.ctx.throttle.failed(address));
-        if (!s.closing) s.loginFailed();
+      const name = s.pendingUser;
+      const verify = () => s.ctx.login(name, arg, s.channel.remoteAddress, s.secure);
+      // The core's flow: a growing delay per source address (shared by all its connections)
+      // after a failure, the count toward maxAuthFailures, the login/loginFailed events.
+      const outcome = await s.ctx.loginFlow.attempt(s.channel, s.authFailures, name, 'user', verify);
+      if (outcome.kind === 'unavailable') {
+        // The authenticator failed: a temporary failure, not a wrong password (RFC 959's 421
+        // is PASS's only transient reply, and it closes). Not counted, not delayed.
+        s.state = 'user';
+        s.reply(replies.closing('Authentication service unavailable, try again later.'));
+        s.closeWhenDone();
         return;
       }
-      s.ctx.throttle.succeeded(address);
+      if (outcome.kind === 'failed') {
+        if (!s.closing) s.loginFailed(outcome.failures, outcome.disconnect);
+        return;
+      }
+      const user = outcome.user;
       s.loggedIn(user);
       s.reply(replies.loggedIn(user.anonymous ? 'Anonymous access granted, restrictions apply.' : 'Login successful.'));
     },
@@ -82,7 +81,7 @@ export const loginCommands: FtpCommand[] = [
     args: 'required',
     login: false,
     help: 'HOST <sp> hostname',
-    feat: 'HOST',
+    capability: 'HOST',
     run(s, arg) {
       // RFC 7151 §3: HOST comes before USER; afterwards it is a bad sequence.
       if (s.state !== 'user') throw new FtpReplyError(replies.badSequence('HOST must come before USER.'));

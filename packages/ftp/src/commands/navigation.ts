@@ -14,7 +14,7 @@ const cwd = (verb: string): FtpCommand => ({
   verb,
   args: 'required',
   login: true,
-  perm: 'cwd',
+  permission: 'cwd',
   help: `${verb} <sp> pathname`,
   run: (s, arg) => changeDir(s, s.resolve(arg)),
 });
@@ -23,7 +23,7 @@ const cdup = (verb: string): FtpCommand => ({
   verb,
   args: 'none',
   login: true,
-  perm: 'cwd',
+  permission: 'cwd',
   help: `${verb} (go to the parent directory)`,
   run: (s) => changeDir(s, resolvePath(s.cwd, '..')),
 });

@@ -52,7 +52,7 @@ export const paramCommands: FtpCommand[] = [
     args: 'required',
     login: true,
     help: 'REST <sp> byte-offset',
-    feat: 'REST STREAM',
+    capability: 'REST STREAM',
     run(s, arg) {
       const text = arg.trim();
       // Range-checked, never wrapped: REST 100000000000000000000000 is refused.

@@ -10,7 +10,7 @@ export const securityCommands: FtpCommand[] = [
     login: false,
     needsTls: true,
     help: 'AUTH <sp> TLS',
-    feat: 'AUTH TLS',
+    capability: 'AUTH TLS',
     async run(s, arg) {
       const mech = arg.trim().toUpperCase();
       // curl tries AUTH SSL first; RFC 4217 §4 names TLS (TLS-C is an old alias).
@@ -40,7 +40,7 @@ export const securityCommands: FtpCommand[] = [
     login: false,
     needsTls: true,
     help: 'PBSZ <sp> 0',
-    feat: 'PBSZ',
+    capability: 'PBSZ',
     run(s, arg) {
       if (!s.secure) throw new FtpReplyError(replies.badSequence('PBSZ not allowed on an insecure control connection.'));
       if (!/^\d{1,10}$/.test(arg.trim())) throw new FtpReplyError(replies.syntax('Syntax: PBSZ <sp> 0'));
@@ -54,7 +54,7 @@ export const securityCommands: FtpCommand[] = [
     login: false,
     needsTls: true,
     help: 'PROT <sp> C | P',
-    feat: 'PROT',
+    capability: 'PROT',
     run(s, arg) {
       if (!s.secure) throw new FtpReplyError(replies.badSequence('PROT not allowed on an insecure control connection.'));
       if (!s.pbsz && !s.implicitTls) throw new FtpReplyError(replies.badSequence('PROT needs PBSZ first.'));

@@ -1,28 +1,21 @@
-import type { ArgumentRule } from '@gorgon/core';
+import type { CommandSpec } from '@gorgon/core';
 import type { Permission } from '../permissions.js';
-import type { FtpSession } from '../session.js';
+import type { FtpSession, LoginState } from '../session.js';
 
 /**
- * One row of the FTP command table. The session's one gate answers unknown verbs (500),
- * argument errors (501), missing login (530) and missing permission (550) before `run`.
+ * One row of the FTP command table: the core's command spec (the same shape as every
+ * protocol's, and as an embedder's `commands`), whose gate answers unknown verbs (500),
+ * missing login (530), argument errors (501) and missing permission (550) before `run`, and
+ * whose `capability` is the line it adds to FEAT (RFC 2389 §3). FTP adds two fields.
  */
-export interface FtpCommand {
-  verb: string;
-  args: ArgumentRule;
-  /** Needs a logged-in user. */
-  login: boolean;
+export interface FtpCommand extends CommandSpec<LoginState, FtpSession> {
   /** The permission the command needs (checked by the gate). */
-  perm?: Permission;
-  /** Syntax shown by `HELP verb`. */
-  help: string;
-  /** The line this command adds to FEAT, if any. @see RFC 2389 §3 */
-  feat?: string | ((session: FtpSession) => string);
+  permission?: Permission;
   /**
    * Runs at once even while a transfer is in progress (ABOR, STAT, NOOP, QUIT); every other
    * command waits for the transfer to end, so replies keep their order.
    */
   duringTransfer?: boolean;
-  /** Only offered when the server has TLS configured. */
+  /** Only offered when the server has TLS configured (otherwise 502). */
   needsTls?: boolean;
-  run(session: FtpSession, arg: string): void | Promise<void>;
 }

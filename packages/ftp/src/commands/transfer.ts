@@ -99,12 +99,12 @@ async function notFound<T>(promise: Promise<T>): Promise<T | undefined> {
 
 /** RETR, STOR, STOU, APPE, ABOR. @see RFC 959 §4.1.3, RFC 3659 §5 (REST STREAM), RFC 1123 §4.1.2.9 */
 export const transferCommands: FtpCommand[] = [
-  { verb: 'RETR', args: 'required', login: true, perm: 'retrieve', help: 'RETR <sp> pathname', run: retrieve },
+  { verb: 'RETR', args: 'required', login: true, permission: 'retrieve', help: 'RETR <sp> pathname', run: retrieve },
   {
     verb: 'STOR',
     args: 'required',
     login: true,
-    perm: 'store',
+    permission: 'store',
     help: 'STOR <sp> pathname',
     async run(s, arg) {
       requireDataChannel(s);
@@ -122,7 +122,7 @@ export const transferCommands: FtpCommand[] = [
     verb: 'APPE',
     args: 'required',
     login: true,
-    perm: 'append',
+    permission: 'append',
     help: 'APPE <sp> pathname',
     async run(s, arg) {
       requireDataChannel(s);
@@ -134,7 +134,7 @@ export const transferCommands: FtpCommand[] = [
     verb: 'STOU',
     args: 'optional',
     login: true,
-    perm: 'store',
+    permission: 'store',
     help: 'STOU [<sp> name-prefix]',
     async run(s, arg) {
       requireDataChannel(s);

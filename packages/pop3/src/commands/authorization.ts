@@ -45,9 +45,8 @@ export const authorizationCommands: Pop3Command[] = [
     args: 'required',
     states: AUTHORIZATION,
     help: 'USER name: the mailbox to log in to; PASS follows (RFC 1939 §7)',
-    capability: 'USER',
     offered: (o) => o.mechanisms.has('user'),
-    capa: (s) => (s.state === 'authorization' && s.plaintextAllowed ? 'USER' : undefined),
+    capability: (s) => (s.state === 'authorization' && s.plaintextAllowed ? 'USER' : undefined),
     run(session, arg) {
       requirePlaintextAllowed(session);
       // Every name is accepted here: telling unknown users apart would let them be probed.
@@ -95,9 +94,8 @@ export const authorizationCommands: Pop3Command[] = [
     args: 'optional',
     states: AUTHORIZATION,
     help: 'AUTH [mechanism [initial-response]]: SASL login; PLAIN is offered (RFC 5034)',
-    capability: 'SASL PLAIN',
     offered: (o) => o.mechanisms.has('plain'),
-    capa: (s) => (s.state === 'authorization' && s.plaintextAllowed ? 'SASL PLAIN' : undefined),
+    capability: (s) => (s.state === 'authorization' && s.plaintextAllowed ? 'SASL PLAIN' : undefined),
     async run(session, arg) {
       const parts = words(arg, 2);
       if (parts.length === 0) {
@@ -118,9 +116,8 @@ export const authorizationCommands: Pop3Command[] = [
     args: 'none',
     states: AUTHORIZATION,
     help: 'STLS: start TLS on this connection (RFC 2595 §4)',
-    capability: 'STLS',
     offered: (o) => o.tls,
-    capa: (s) => (s.state === 'authorization' && !s.channel.secure ? 'STLS' : undefined),
+    capability: (s) => (s.state === 'authorization' && !s.channel.secure ? 'STLS' : undefined),
     async run(session) {
       if (session.channel.secure) throw new Pop3ReplyError(replies.alreadySecure);
       session.reply(replies.beginTls);

@@ -10,11 +10,11 @@ export interface OfferContext {
 }
 
 /**
- * One row of the POP3 command table: the core's spec plus whether this server offers the
- * command, and the CAPA line it contributes on a given session (CAPA is generated from these,
- * so it cannot list what is not implemented or not offered). @see RFC 2449 §5
+ * One row of the POP3 command table: the core's spec (whose `capability`, fixed or per
+ * session, is the CAPA line the command contributes: CAPA is generated from the table, so it
+ * cannot list what is not implemented or not offered) plus whether this server offers the
+ * command at all. @see RFC 2449 §5
  */
 export interface Pop3Command extends CommandSpec<Pop3State, Pop3Session> {
   offered?(offer: OfferContext): boolean;
-  capa?(session: Pop3Session): string | undefined;
 }

@@ -24,12 +24,7 @@ function serverCapabilities(session: Pop3Session): string[] {
  * @see RFC 2449 §5
  */
 export function capabilityLines(session: Pop3Session): string[] {
-  const lines: string[] = [];
-  for (const spec of session.ctx.table.specs as Pop3Command[]) {
-    const line = spec.capa?.(session);
-    if (line !== undefined && !lines.includes(line)) lines.push(line);
-  }
-  return [...lines, ...serverCapabilities(session)];
+  return [...session.ctx.table.capabilities(undefined, session), ...serverCapabilities(session)];
 }
 
 /** CAPA and QUIT, valid in AUTHORIZATION and TRANSACTION. @see RFC 2449 §5, RFC 1939 §6 */

@@ -63,6 +63,7 @@ export const transactionCommands: Pop3Command[] = [
       const retrieved = (): void => {
         session.retrieved.add(i);
         session.ctx.stats.messagesRetrieved++;
+        session.transferred('retrieve', i, session.maildrop.messages[i]!.size);
       };
       // A small message is answered without an await, so the next pipelined RETR follows at once.
       const data = session.maildrop.readNow?.(i);
@@ -115,7 +116,6 @@ export const transactionCommands: Pop3Command[] = [
     states: TRANSACTION,
     help: 'TOP msg n: the header and the first n body lines (RFC 1939 §7)',
     capability: 'TOP',
-    capa: () => 'TOP',
     async run(session, arg) {
       const [n = '', lines] = words(arg, 2);
       if (lines === undefined) throw new Pop3ReplyError(replies.missingArgument);
@@ -123,6 +123,7 @@ export const transactionCommands: Pop3Command[] = [
       const count = parseCount(lines);
       const body = await session.maildrop.read(i);
       session.replyMultiline(replies.top, new TopProducer(body, count));
+      session.transferred('top', i, session.maildrop.messages[i]!.size);
     },
   },
   {
@@ -131,7 +132,6 @@ export const transactionCommands: Pop3Command[] = [
     states: TRANSACTION,
     help: 'UIDL [msg]: unique-id listing of one message or all (RFC 1939 §7)',
     capability: 'UIDL',
-    capa: () => 'UIDL',
     run(session, arg) {
       const [n] = words(arg, 1);
       const messages = session.maildrop.messages;

@@ -1,0 +1,128 @@
+import { errorText } from './errors.js';
+import type { Logger } from './logger.js';
+
+/** Who a connection is, as the `connect` hook and every event see it. */
+export interface ConnectionInfo {
+  /** The connection id on every log line (`pop3-1a`). */
+  id: string;
+  /** The client address (from the PROXY header when trusted). */
+  remoteAddress: string;
+  remotePort: number;
+  /** TLS from the first byte (the `listenTls` port, or `accept(stream, { implicitTls })`). */
+  secure: boolean;
+  /** Which door it came in by: the plain port, the implicit-TLS port, or `accept()`. */
+  via: 'listen' | 'listenTls' | 'accept';
+}
+
+/**
+ * The events every protocol server emits, with the same names and fields in every protocol. A
+ * protocol without logins or transfers simply never emits those.
+ */
+export interface ServerEventMap {
+  /** A connection was admitted (after the limits and the `connect` hook). */
+  connect: ConnectionInfo;
+  /** A login succeeded. */
+  login: { id: string; remoteAddress: string; user: string; mechanism: string };
+  /**
+   * A login failed: `credentials` (unknown user or wrong password, the two are never told
+   * apart) or `unavailable` (the authenticator threw: a temporary failure, not counted).
+   */
+  loginFailed: { id: string; remoteAddress: string; user: string; mechanism: string; reason: 'credentials' | 'unavailable' };
+  /** A command passed the gate and its handler is about to run (the verb, never its argument). */
+  command: { id: string; verb: string; state: string };
+  /**
+   * Data moved for the client: a POP3 `retrieve`, an FTP `download`/`upload`/`list`, a finger
+   * `query`. `ok` is false for an aborted or failed transfer.
+   */
+  transfer: { id: string; kind: string; user: string | undefined; path: string; bytes: number; ms: number; ok: boolean };
+  /** A connection closed. */
+  close: { id: string; remoteAddress: string; bytesIn: number; bytesOut: number };
+}
+
+/** What the embedder decides, as opposed to what it watches (events). */
+export interface ServerHooks {
+  /**
+   * Runs for every connection before its greeting: return `false` (or a promise of it) to
+   * refuse it; it gets the protocol's "not available" reply and is closed. A hook that throws
+   * refuses too (and is logged). Input waits until the hook has decided.
+   */
+  connect?(info: ConnectionInfo): boolean | void | Promise<boolean | void>;
+}
+
+type Listener<T> = (event: T) => void;
+
+/**
+ * A small typed event emitter: `on(name, fn)` returns the function that removes `fn`. Emitting
+ * an event nobody listens to costs one property read (`wants`), so the per-command event is
+ * free on a server without listeners. A listener that throws is logged, never propagated.
+ */
+export class ServerEvents {
+  readonly #listeners: { [K in keyof ServerEventMap]?: Array<Listener<ServerEventMap[K]>> } = {};
+  readonly #logger: Logger;
+  readonly #watchers: Array<() => void> = [];
+  /** Per event, whether anyone listens: check before building an event object on a hot path. */
+  readonly wants: { [K in keyof ServerEventMap]: boolean } = {
+    connect: false,
+    login: false,
+    loginFailed: false,
+    command: false,
+    transfer: false,
+    close: false,
+  };
+
+  constructor(logger: Logger) {
+    this.#logger = logger;
+  }
+
+  on<K extends keyof ServerEventMap>(name: K, fn: Listener<ServerEventMap[K]>): () => void {
+    if (!(name in this.wants)) throw new TypeError(`unknown server event "${String(name)}"`);
+    const list = (this.#listeners[name] ??= []) as Array<Listener<ServerEventMap[K]>>;
+    list.push(fn);
+    this.#set(name, true);
+    return () => this.off(name, fn);
+  }
+
+  /** Runs `fn` whenever an event gains its first listener or loses its last. */
+  onWantsChange(fn: () => void): void {
+    this.#watchers.push(fn);
+  }
+
+  #set(name: keyof ServerEventMap, wanted: boolean): void {
+    if (this.wants[name] === wanted) return;
+    this.wants[name] = wanted;
+    for (const fn of this.#watchers) fn();
+  }
+
+  off<K extends keyof ServerEventMap>(name: K, fn: Listener<ServerEventMap[K]>): void {
+    const list = this.#listeners[name] as Array<Listener<ServerEventMap[K]>> | undefined;
+    const i = list?.indexOf(fn) ?? -1;
+    if (i >= 0) list!.splice(i, 1);
+    this.#set(name, (list?.length ?? 0) > 0);
+  }
+
+  emit<K extends keyof ServerEventMap>(name: K, event: ServerEventMap[K]): void {
+    const list = this.#listeners[name] as Array<Listener<ServerEventMap[K]>> | undefined;
+    if (!list) return;
+    for (const fn of [...list]) {
+      try {
+        fn(event);
+      } catch (err) {
+        this.#logger.error({ event: 'listener-error', name }, `a ${name} event listener threw: ${errorText(err)}`);
+      }
+    }
+  }
+}
+
+/**
+ * Wires a command table to the server's `command` event: the table gets an observer only while
+ * someone listens, so dispatch costs nothing extra on a server without `command` listeners.
+ */
+export function observeCommands<S extends { readonly channel: { readonly id: string } }>(
+  table: { observe(observer: ((session: S, verb: string, state: string) => void) | undefined): void },
+  events: ServerEvents,
+): void {
+  const emit = (session: S, verb: string, state: string): void => events.emit('command', { id: session.channel.id, verb, state });
+  const update = (): void => table.observe(events.wants.command ? emit : undefined);
+  events.onWantsChange(update);
+  update();
+}
