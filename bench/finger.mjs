@@ -86,7 +86,7 @@ export default {
     await Promise.all([baseline.stop(), ...Object.values(gorgons).map((g) => g.stop()), ...clients.map((c) => c.stop())]);
 
     const ratios = (p) => p.ratios.map((r) => r.toFixed(2)).join(' ');
-    const { rate, cpu, clientCpu: lg, clientCores, serverCores } = paired.json;
+    const { rate, clientCpu: lg, clientCores, serverCores } = paired.json;
     const cpuRow = (kind, metric, target) => ({
       metric,
       unit: 'µs/req',

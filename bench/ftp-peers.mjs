@@ -35,6 +35,7 @@ function freePort() {
 }
 
 function installed(pkg) {
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format syntax, not a JavaScript template
   return spawnSync('dpkg-query', ['-W', '-f=${Status}', pkg]).stdout?.toString().includes('install ok installed');
 }
 
@@ -148,6 +149,7 @@ export async function startVsftpd({ root, log }) {
     await stopper(child, dir)();
     return { reason: 'vsftpd did not start', stop: async () => {} };
   }
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format syntax, not a JavaScript template
   const version = spawnSync('dpkg-query', ['-W', '-f=${Version}', 'vsftpd']).stdout.toString();
   return { port, version, stop: stopper(child, dir) };
 }
@@ -162,6 +164,7 @@ export async function startPyftpdlib({ root, log }) {
     await stopper(child)();
     return { reason: 'pyftpdlib did not start', stop: async () => {} };
   }
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format syntax, not a JavaScript template
   const version = spawnSync('dpkg-query', ['-W', '-f=${Version}', 'python3-pyftpdlib']).stdout.toString();
   return { port, version, stop: stopper(child) };
 }

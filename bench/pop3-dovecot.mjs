@@ -157,7 +157,10 @@ service imap-login {
     if (child.exitCode !== null) break;
     const up = await new Promise((r) => {
       const s = net.connect(port, '127.0.0.1');
-      s.once('data', (d) => (s.destroy(), r(d.toString().startsWith('+OK'))));
+      s.once('data', (d) => {
+      s.destroy();
+      r(d.toString().startsWith('+OK'));
+    });
       s.once('error', () => r(false));
     });
     if (up) {

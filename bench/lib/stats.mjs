@@ -5,7 +5,10 @@ export function median(values) {
   if (values.length === 0) return NaN;
   const s = [...values].sort((a, b) => a - b);
   const mid = s.length >> 1;
-  return s.length % 2 ? /** @type {number} */ (s[mid]) : (/** @type {number} */ (s[mid - 1]) + /** @type {number} */ (s[mid])) / 2;
+  const upper = /** @type {number} */ (s[mid]);
+  if (s.length % 2) return upper;
+  const lower = /** @type {number} */ (s[mid - 1]);
+  return (lower + upper) / 2;
 }
 
 /** Spread of a sample as (max − min) / median, to show how noisy a figure was. */

@@ -16,6 +16,7 @@ if (which === 'baseline') {
     socket.on('data', (chunk) => {
       const buf = tail ? Buffer.concat([tail, chunk]) : chunk;
       let start = 0, out = '', nl;
+      // biome-ignore lint/suspicious/noAssignInExpressions: the usual indexOf scan loop: find the next line end, stop at -1
       while ((nl = buf.indexOf(10, start)) !== -1) {
         if (discarding) discarding = false;
         else { let end = nl; if (end > start && buf[end - 1] === 13) end--; out += end - start > MAX_LINE ? '500 line too long\r\n' : answer(buf.toString('utf8', start, end)); }

@@ -11,12 +11,13 @@ function answer(line) { const sp = line.indexOf(' '); const verb = sp === -1 ? l
 const COMMAND = Buffer.from('NOOP 123\r\n'); const PER = 6553;
 const chunk = Buffer.alloc(COMMAND.length * PER); for (let i = 0; i < PER; i++) COMMAND.copy(chunk, i * 10);
 let outBytes = 0;
-const d = new Duplex({ read() {}, write(c, e, cb) { outBytes += c.length; cb(); }, decodeStrings: false });
+const d = new Duplex({ read() {}, write(c, _e, cb) { outBytes += c.length; cb(); }, decodeStrings: false });
 if (which === 'baseline') {
   let tail, discarding = false;
   d.on('data', (chunk) => {
     const buf = tail ? Buffer.concat([tail, chunk]) : chunk;
     let start = 0, out = '', nl;
+    // biome-ignore lint/suspicious/noAssignInExpressions: the usual indexOf scan loop: find the next line end, stop at -1
     while ((nl = buf.indexOf(10, start)) !== -1) {
       if (discarding) discarding = false;
       else { let end = nl; if (end > start && buf[end - 1] === 13) end--; out += end - start > MAX_LINE ? '500 line too long\r\n' : answer(buf.toString('utf8', start, end)); }

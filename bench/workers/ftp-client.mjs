@@ -23,6 +23,7 @@ class Control {
     socket.on('data', (d) => {
       this.buf += d;
       let i;
+      // biome-ignore lint/suspicious/noAssignInExpressions: the usual indexOf scan loop: find the next line end, stop at -1
       while ((i = this.buf.indexOf('\n')) !== -1) {
         this.lines.push(this.buf.slice(0, i).replace(/\r$/, ''));
         this.buf = this.buf.slice(i + 1);

@@ -78,8 +78,14 @@ function rawAnswer(session, line) {
   const sp = line.indexOf(' ');
   const verb = (sp === -1 ? line : line.slice(0, sp)).toUpperCase();
   const arg = sp === -1 ? '' : line.slice(sp + 1);
-  if (verb === 'USER') return (session.user = arg), '331 password please\r\n';
-  if (verb === 'PASS') return (session.state = 'ready'), '230 logged in\r\n';
+  if (verb === 'USER') {
+    session.user = arg;
+    return '331 password please\r\n';
+  }
+  if (verb === 'PASS') {
+    session.state = 'ready';
+    return '230 logged in\r\n';
+  }
   if (verb === 'NOOP') return '200 ok\r\n';
   if (verb === 'QUIT') return '221 bye\r\n';
   return '502 unknown command\r\n';
@@ -97,6 +103,7 @@ function rawIdle() {
     socket.on('data', (chunk) => {
       pending += chunk.toString('latin1');
       let nl;
+      // biome-ignore lint/suspicious/noAssignInExpressions: the usual indexOf scan loop: find the next line end, stop at -1
       while ((nl = pending.indexOf('\n')) !== -1) {
         const line = pending.slice(0, nl).replace(/\r$/, '');
         pending = pending.slice(nl + 1);

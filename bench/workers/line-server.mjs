@@ -57,6 +57,7 @@ function baselineServer() {
       let start = 0;
       let out = '';
       let nl;
+      // biome-ignore lint/suspicious/noAssignInExpressions: the usual indexOf scan loop: find the next line end, stop at -1
       while ((nl = buf.indexOf(10, start)) !== -1) {
         if (discarding) discarding = false;
         else {

@@ -58,7 +58,11 @@ function baselineServer({ root, users }) {
         return box && Number.isInteger(n) && n >= 1 && n <= box.length && !deleted.has(n - 1) ? n - 1 : -1;
       };
       if (!box) {
-        if (verb === 'USER') return void ((user = arg), socket.write('+OK\r\n'));
+        if (verb === 'USER') {
+          user = arg;
+          socket.write('+OK\r\n');
+          return;
+        }
         if (verb === 'PASS') {
           if (passwords.get(user) !== arg) return void socket.write('-ERR [AUTH] no\r\n');
           const lockPath = join(root, user, 'raw-pop3.lock');
@@ -80,13 +84,19 @@ function baselineServer({ root, users }) {
         case 'STAT': {
           let n = 0;
           let o = 0;
-          box.forEach((m, i) => deleted.has(i) || (n++, (o += m.size)));
+          box.forEach((m, i) => {
+            if (deleted.has(i)) return;
+            n++;
+            o += m.size;
+          });
           return void socket.write(`+OK ${n} ${o}\r\n`);
         }
         case 'LIST':
         case 'UIDL': {
           let out = '+OK\r\n';
-          box.forEach((m, i) => deleted.has(i) || (out += `${i + 1} ${verb === 'LIST' ? m.size : m.uid}\r\n`));
+          box.forEach((m, i) => {
+            if (!deleted.has(i)) out += `${i + 1} ${verb === 'LIST' ? m.size : m.uid}\r\n`;
+          });
           return void socket.write(`${out}.\r\n`);
         }
         case 'RETR': {
@@ -118,6 +128,7 @@ function baselineServer({ root, users }) {
     socket.on('data', (chunk) => {
       pending += chunk.toString('latin1');
       let nl;
+      // biome-ignore lint/suspicious/noAssignInExpressions: the usual indexOf scan loop: find the next line end, stop at -1
       while ((nl = pending.indexOf('\n')) !== -1) {
         const line = pending.slice(0, nl > 0 && pending[nl - 1] === '\r' ? nl - 1 : nl);
         pending = pending.slice(nl + 1);

@@ -22,6 +22,7 @@ interface Common {
   tls?: TlsServerOptions;
   limits?: Record<string, number>;
   proxyProtocol?: unknown;
+  // biome-ignore lint/suspicious/noConfusingVoidType: mirrors the public connect hook type (see ServerHooks)
   hooks?: { connect?: (info: ServerEventMap['connect']) => boolean | void | Promise<boolean | void> };
   on?: { [K in keyof ServerEventMap]?: (e: ServerEventMap[K]) => void };
 }

@@ -47,7 +47,9 @@ interface FetchResult {
 
 function expectIdentical(received: Buffer[], delivered: Buffer[]): void {
   expect(received.length).toBe(delivered.length);
-  received.forEach((r, i) => expect(r.equals(delivered[i]!), `message ${i + 1} differs`).toBe(true));
+  received.forEach((r, i) => {
+      expect(r.equals(delivered[i]!), `message ${i + 1} differs`).toBe(true);
+    });
 }
 
 function headerOf(message: Buffer): Buffer {
@@ -147,7 +149,7 @@ describe('Python poplib', () => {
       '-ERR command line too long',
       '-ERR unknown command',
       '+OK send PASS',
-      '+OK maildrop has 4 messages (' + fixture.messages.reduce((a, m) => a + wireSize(m), 0) + ' octets)',
+      `+OK maildrop has 4 messages (${fixture.messages.reduce((a, m) => a + wireSize(m), 0)} octets)`,
       '-ERR no such message, only 4 messages in maildrop',
       `+OK ${wireSize(fixture.messages[0]!)} octets`,
       '+OK Gorgon POP3 server signing off (4 messages left)',

@@ -35,7 +35,15 @@ describe('ftp in the suite (gorgon serve --demo, gorgon ftpd)', () => {
     try {
       await anon.access({ host: '127.0.0.1', port, user: 'anonymous', password: 'guest@' });
       const parts: Buffer[] = [];
-      await anon.downloadTo(new Writable({ write: (c: Buffer, _e, cb) => (parts.push(c), cb()) }), '/pub/hello.txt');
+      await anon.downloadTo(
+      new Writable({
+        write: (c: Buffer, _e, cb) => {
+          parts.push(c);
+          cb();
+        },
+      }),
+      '/pub/hello.txt',
+    );
       expect(Buffer.concat(parts).toString()).toMatch(/^Hello from Gorgon/);
       await expect(anon.uploadFrom(Readable.from([Buffer.from('x')]), '/incoming/anon.txt')).rejects.toThrow(/550/);
       await demo.access({ host: 'localhost', port: tlsPort, user: 'demo', password: 'demo', secure: 'implicit', secureOptions: { ca: cert } });
@@ -60,7 +68,15 @@ describe('ftp in the suite (gorgon serve --demo, gorgon ftpd)', () => {
       await client.access({ host: '127.0.0.1', port, user: 'anonymous', password: 'guest@' });
       for (let i = 0; i < 2; i++) {
         const parts: Buffer[] = [];
-        await client.downloadTo(new Writable({ write: (c: Buffer, _e, cb) => (parts.push(c), cb()) }), '/small.txt');
+        await client.downloadTo(
+      new Writable({
+        write: (c: Buffer, _e, cb) => {
+          parts.push(c);
+          cb();
+        },
+      }),
+      '/small.txt',
+    );
         expect(Buffer.concat(parts).toString()).toBe('small file');
       }
     } finally {

@@ -82,7 +82,8 @@ export abstract class AsyncChat {
             inputHighWater: inputHighWater ?? defaultChatLimits.inputHighWater,
             inputLowWater: inputLowWater ?? defaultChatLimits.inputLowWater,
           };
-    const handler = (this.#handler = new AsyncChat.#Handler(this));
+    const handler = new AsyncChat.#Handler(this);
+    this.#handler = handler;
     channel.attach(handler);
   }
 
@@ -286,12 +287,14 @@ export abstract class AsyncChat {
   }
 
   #fifo(): OutputFifo {
-    return (this.#out ??= new OutputFifo(this.channel, this.#handler));
+    this.#out ??= new OutputFifo(this.channel, this.#handler);
+    return this.#out;
   }
 
   #onData(chunk: Buffer): void {
     if ((this.#flags & DROP_INPUT) !== 0) return;
-    const framer = (this.#framer ??= new Framer(this.#terminator));
+    this.#framer ??= new Framer(this.#terminator);
+    const framer = this.#framer;
     framer.push(chunk);
     // Bytes of a byte-count or read-to-close unit are a transfer moving: activity. Bytes of a
     // delimited unit are activity only once the unit is complete (see #run): a line that never

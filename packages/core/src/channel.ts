@@ -220,7 +220,8 @@ export class Channel {
     this.remoteAddress = options.remoteAddress ?? normaliseAddress(socket.remoteAddress) ?? 'local';
     this.remotePort = options.remotePort ?? socket.remotePort ?? 0;
     const internal = options as Partial<ListenerChannelOptions>;
-    const settings = (this.#settings = internal[kSettings] ?? channelSettings(options));
+    const settings = internal[kSettings] ?? channelSettings(options);
+    this.#settings = settings;
     this.#id = options.id ?? internal[kSerial] ?? `c${(++fallbackIds).toString(36)}`;
     (stream as Owned)[kChannel] = this;
     if (settings.noDelay && typeof socket.setNoDelay === 'function') socket.setNoDelay(true);
@@ -243,7 +244,8 @@ export class Channel {
     // The silent logger's children are itself: no need to remember one per connection.
     if (logger === silentLogger) return logger;
     const extra = this.#more();
-    return (extra.log ??= logger.child({ conn: this.id, remote: this.remoteAddress }));
+    extra.log ??= logger.child({ conn: this.id, remote: this.remoteAddress });
+    return extra.log;
   }
 
   /** When the connection was made (ms since the epoch): the total timeout counts from here. */
@@ -282,12 +284,14 @@ export class Channel {
   /** Our address on this connection ("local" for pipes); asked of the socket on first use. */
   get localAddress(): string {
     const extra = this.#more();
-    return (extra.local ??= this.#localInfo()).address;
+    extra.local ??= this.#localInfo();
+    return extra.local.address;
   }
 
   get localPort(): number {
     const extra = this.#more();
-    return (extra.local ??= this.#localInfo()).port;
+    extra.local ??= this.#localInfo();
+    return extra.local.port;
   }
 
   /** True while the stream's buffer is above its high-water mark: wait for `drain`. */
@@ -481,7 +485,7 @@ export class Channel {
   }
 
   #more(): ChannelExtra {
-    return (this.#extra ??= {
+    this.#extra ??= {
       log: undefined,
       closedPromise: undefined,
       resolveClosed: undefined,
@@ -489,7 +493,8 @@ export class Channel {
       endedAt: 0,
       timedOutAt: undefined,
       timedOutKind: undefined,
-    });
+    };
+    return this.#extra;
   }
 
   /** The events that carry the conversation; bound once an owner is attached. */

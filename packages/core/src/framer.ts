@@ -158,7 +158,8 @@ export class Framer {
    * a step without it carries part of a unit that is still being collected.
    */
   step(): FrameStep | undefined {
-    const range = (this.#scratch ??= { buffer: EMPTY, start: 0, end: 0 });
+    this.#scratch ??= { buffer: EMPTY, start: 0, end: 0 };
+    const range = this.#scratch;
     const kind = this.stepInto(range);
     if (kind === 0) return undefined;
     const data = range.end > range.start ? range.buffer.subarray(range.start, range.end) : undefined;

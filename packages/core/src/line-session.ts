@@ -133,7 +133,10 @@ export abstract class LineSession extends AsyncChat {
   protected override collectIncomingRange(buffer: Buffer, start: number, end: number): void {
     if ((this.#state & MODE) !== 0) {
       if ((this.#state & RAW) !== 0) this.onRawData(buffer.subarray(start, end));
-      else if ((this.#length += end - start) > this.maxDiscardBytes && this.maxDiscardBytes > 0) this.onInputFlood(this.#length);
+      else {
+        this.#length += end - start;
+        if (this.#length > this.maxDiscardBytes && this.maxDiscardBytes > 0) this.onInputFlood(this.#length);
+      }
       return; // RAW, or DISCARDING a long line
     }
     this.#length += end - start;

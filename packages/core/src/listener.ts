@@ -189,10 +189,16 @@ export function createListener(options: ListenerOptions, accept: (channel: Chann
     }
     const fromProxy = proxy?.command === 'proxy' && proxy.sourceAddress !== undefined;
     const address = fromProxy ? normaliseAddress(proxy.sourceAddress)! : (normaliseAddress(socket.remoteAddress) ?? 'local');
-    if (maxConnections > 0 && channels.size >= maxConnections) return refuse(socket, 'max-connections', address);
+    if (maxConnections > 0 && channels.size >= maxConnections) {
+      refuse(socket, 'max-connections', address);
+      return;
+    }
     if (maxPerIp > 0) {
       const fromAddress = perIp.get(address) ?? 0;
-      if (fromAddress >= maxPerIp) return refuse(socket, 'max-per-ip', address);
+      if (fromAddress >= maxPerIp) {
+        refuse(socket, 'max-per-ip', address);
+        return;
+      }
       perIp.set(address, fromAddress + 1);
     }
 

@@ -68,7 +68,6 @@ export function memoryLogger(
  */
 export function printable(text: string, max = 80): string {
   const cut = text.length > max ? text.slice(0, max) : text;
-  // eslint-disable-next-line no-control-regex
   const safe = cut.replace(/[^\x20-\x7e]/g, (c) => {
     const code = c.charCodeAt(0);
     return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;

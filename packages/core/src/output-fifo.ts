@@ -132,7 +132,10 @@ export class OutputFifo {
   /** Resolves when everything queued so far has been handed to the stream (or dropped on abort). */
   flush(): Promise<void> {
     if (this.idle && !this.#scheduled) return Promise.resolve();
-    return new Promise((resolve) => (this.#idleWaiters ??= []).push(resolve));
+    return new Promise((resolve) => {
+      this.#idleWaiters ??= [];
+      this.#idleWaiters.push(resolve);
+    });
   }
 
   /** The peer drained our output. */

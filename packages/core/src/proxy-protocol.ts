@@ -167,7 +167,9 @@ function ipv6Bytes(address: string): Buffer {
   const left = head ? head.split(':') : [];
   const right = tail ? tail.split(':') : [];
   const groups = tail === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
-  groups.forEach((group, i) => out.writeUInt16BE(parseInt(group, 16), i * 2));
+  groups.forEach((group, i) => {
+    out.writeUInt16BE(parseInt(group, 16), i * 2);
+  });
   return out;
 }
 

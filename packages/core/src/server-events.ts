@@ -46,6 +46,7 @@ export interface ServerHooks {
    * refuse it; it gets the protocol's "not available" reply and is closed. A hook that throws
    * refuses too (and is logged). Input waits until the hook has decided.
    */
+  // biome-ignore lint/suspicious/noConfusingVoidType: a hook written as a plain function that returns nothing is typed `void`, not `undefined`; both must be accepted
   connect?(info: ConnectionInfo): boolean | void | Promise<boolean | void>;
 }
 
@@ -76,7 +77,8 @@ export class ServerEvents {
 
   on<K extends keyof ServerEventMap>(name: K, fn: Listener<ServerEventMap[K]>): () => void {
     if (!(name in this.wants)) throw new TypeError(`unknown server event "${String(name)}"`);
-    const list = (this.#listeners[name] ??= []) as Array<Listener<ServerEventMap[K]>>;
+    this.#listeners[name] ??= [];
+    const list = this.#listeners[name] as Array<Listener<ServerEventMap[K]>>;
     list.push(fn);
     this.#set(name, true);
     return () => this.off(name, fn);

@@ -7,7 +7,7 @@ import { errorText } from './errors.js';
 import { createListener, type Listener, type ListenerOptions, type RejectReason } from './listener.js';
 import type { Logger } from './logger.js';
 import { tickForTimeouts } from './loop.js';
-import { ServerEvents, type ConnectionInfo, type ServerEventMap, type ServerHooks } from './server-events.js';
+import type { ServerEvents, ConnectionInfo, ServerEventMap, ServerHooks } from './server-events.js';
 import type { ProxyProtocolOptions, ServerLimits } from './server-options.js';
 
 /** Options of {@link GorgonServer.accept}. */
@@ -84,6 +84,7 @@ export interface ProtocolServerSpec<Stats extends object> {
    * itself (a {@link LoginDeadline}): the server then checks `limits.loginTimeoutMs` on its
    * housekeeping tick, one tick for all, with no timer per connection.
    */
+  // biome-ignore lint/suspicious/noConfusingVoidType: protocols whose session has no login deadline implement this as a `void` function
   createSession(channel: Channel, how: { implicitTls: boolean }): LoginDeadline | void;
   /** The protocol's own counts, merged into `counters`. */
   stats?(): Stats;
@@ -161,18 +162,31 @@ export function createProtocolServer<Stats extends object>(spec: ProtocolServerS
   /** Every admitted connection, from any door: the hook, the event, then the session. */
   function admit(channel: Channel, via: ConnectionInfo['via'], implicitTls: boolean): void {
     const how = { implicitTls };
-    if (!connectHook && !events.wants.connect) return createSession(channel, how);
+    if (!connectHook && !events.wants.connect) {
+      createSession(channel, how);
+      return;
+    }
     const info: ConnectionInfo = { id: channel.id, remoteAddress: channel.remoteAddress, remotePort: channel.remotePort, secure: implicitTls, via };
-    if (!connectHook) return open(channel, how, info);
+    if (!connectHook) {
+      open(channel, how, info);
+      return;
+    }
     let verdict: ReturnType<NonNullable<ServerHooks['connect']>>;
     try {
       verdict = connectHook(info);
     } catch (err) {
       channel.log.error({ event: 'hook-error', hook: 'connect' }, errorText(err));
-      return refuse(channel);
+      refuse(channel);
+      return;
     }
-    if (verdict === false) return refuse(channel);
-    if (verdict === undefined || verdict === true) return open(channel, how, info);
+    if (verdict === false) {
+      refuse(channel);
+      return;
+    }
+    if (verdict === undefined || verdict === true) {
+      open(channel, how, info);
+      return;
+    }
     // Input waits in the stream until the session attaches: nothing is read before the answer.
     verdict.then(
       (ok) => (ok === false ? refuse(channel) : open(channel, how, info)),

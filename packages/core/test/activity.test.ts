@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Channel, createListener, LineSession } from '@gorgon/core';
+import { type Channel, createListener, LineSession } from '@gorgon/core';
 import { leakGuard } from '@gorgon/core/testing';
 import { dial, type SocketClient } from './helpers.js';
 

@@ -116,7 +116,7 @@ describe.skipIf(!hasPrlimit())('out of file descriptors (a child server under pr
       // A second burst is a second line and a second count.
       const second = await flood(port, 100);
       expect(second.dropped).toBeGreaterThan(0);
-      await out.waitFor((l) => out.lines.filter(isExhausted).length === 2, 'a second fd-exhausted line');
+      await out.waitFor(() => out.lines.filter(isExhausted).length === 2, 'a second fd-exhausted line');
       child.stdin!.write('counters\n');
       const counters = JSON.parse(await out.waitFor((l) => l.includes('"counters"'), 'the counters')) as {
         counters: Record<string, number>;

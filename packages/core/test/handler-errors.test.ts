@@ -26,7 +26,10 @@ class Fragile extends LineSession {
   }
   protected override handleError(err: unknown): void {
     Fragile.errors.push(err);
-    if (!this.#recover) return super.handleError(err);
+    if (!this.#recover) {
+      super.handleError(err);
+      return;
+    }
     // The protocol's generic reply; never the exception text.
     this.push(err instanceof ReplyError ? `${String(err.reply)}\r\n` : '451 internal error\r\n');
   }

@@ -25,7 +25,7 @@ class Chunks implements Producer {
   }
 }
 
-async function escape(chunks: Buffer[], options?: LineEscapingOptions): Promise<string> {
+async function escapeChunks(chunks: Buffer[], options?: LineEscapingOptions): Promise<string> {
   const producer = new LineEscapingProducer(new Chunks(chunks), options);
   const out: Buffer[] = [];
   for (;;) {
@@ -50,10 +50,10 @@ function reference(body: string, { dotStuff = true, terminate = true }: LineEsca
 describe('LineEscapingProducer', () => {
   it('dot-stuffs, turns bare LF into CRLF, ends an unterminated body, and terminates', async () => {
     const body = '.hidden\nplain\r\n..two\n\n.\r\nlast.';
-    expect(await escape([Buffer.from(body)])).toBe('..hidden\r\nplain\r\n...two\r\n\r\n..\r\nlast.\r\n.\r\n');
-    expect(await escape([])).toBe('.\r\n');
-    expect(await escape([Buffer.from('x\r\n')], { terminate: false })).toBe('x\r\n');
-    expect(await escape([Buffer.from('.x\n')], { dotStuff: false, terminate: false })).toBe('.x\r\n');
+    expect(await escapeChunks([Buffer.from(body)])).toBe('..hidden\r\nplain\r\n...two\r\n\r\n..\r\nlast.\r\n.\r\n');
+    expect(await escapeChunks([])).toBe('.\r\n');
+    expect(await escapeChunks([Buffer.from('x\r\n')], { terminate: false })).toBe('x\r\n');
+    expect(await escapeChunks([Buffer.from('.x\n')], { dotStuff: false, terminate: false })).toBe('.x\r\n');
   });
 
   it('gives the same output for every split point of the input', async () => {
@@ -61,7 +61,7 @@ describe('LineEscapingProducer', () => {
     const want = reference(body.toString('latin1'));
     for (let i = 0; i <= body.length; i++) {
       for (let j = i; j <= body.length; j++) {
-        expect(await escape(splitAt(body, [i, j]))).toBe(want);
+        expect(await escapeChunks(splitAt(body, [i, j]))).toBe(want);
       }
     }
   });
@@ -75,7 +75,7 @@ describe('LineEscapingProducer', () => {
         fc.record({ dotStuff: fc.boolean(), terminate: fc.boolean() }),
         async (body, cuts, options) => {
           const bytes = Buffer.from(body);
-          const got = await escape(splitAt(bytes, cuts), options);
+          const got = await escapeChunks(splitAt(bytes, cuts), options);
           expect(got).toBe(reference(bytes.toString('latin1'), options));
         },
       ),
@@ -85,7 +85,10 @@ describe('LineEscapingProducer', () => {
 
   it('passes close() on to its source', async () => {
     let closed = false;
-    const producer = new LineEscapingProducer({ more: () => 'x', close: () => void (closed = true) });
+    const producer = new LineEscapingProducer({ more: () => 'x', close: () => {
+        closed = true;
+      },
+    });
     await producer.close();
     expect(closed).toBe(true);
     expect(await producer.more()).toBeNull();
@@ -112,7 +115,7 @@ describe('escapeMultiline', () => {
         async (body, prefix, options) => {
           const data = Buffer.from(body);
           const got = escapeMultiline(data, prefix, options);
-          expect(got.toString('latin1')).toBe(Buffer.from(prefix).toString('latin1') + (await escape([data], options)));
+          expect(got.toString('latin1')).toBe(Buffer.from(prefix).toString('latin1') + (await escapeChunks([data], options)));
         },
       ),
     );

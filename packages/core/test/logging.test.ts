@@ -28,7 +28,10 @@ describe('logging helpers', () => {
     const levels: string[] = [];
     const infoOnly: Logger = {
       ...memoryLogger(),
-      isLevelEnabled: (level) => (levels.push(level), level !== 'debug'),
+      isLevelEnabled: (level) => {
+      levels.push(level);
+      return level !== 'debug';
+    },
     };
     expect(logsDebug(infoOnly)).toBe(false);
     expect(levels).toEqual(['debug']);

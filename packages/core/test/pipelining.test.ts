@@ -83,7 +83,10 @@ describe('pipelining', () => {
     }
     await using listener = createListener({ name: 'pipe' }, (ch) => {
       const write = ch.write.bind(ch);
-      ch.write = (data) => (writes.push(data.toString()), write(data));
+      ch.write = (data) => {
+      writes.push(data.toString());
+      return write(data);
+    };
       return new Recorder(ch);
     });
     const { port } = await listener.listen(0);

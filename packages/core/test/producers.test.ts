@@ -16,7 +16,6 @@ import {
   LineSession,
   SimpleProducer,
   streamProducer,
-  type Channel,
   type Chunk,
   type Producer,
 } from '@gorgon/core';

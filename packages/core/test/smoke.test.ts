@@ -40,7 +40,7 @@ describe('smoke', () => {
     const socket = netConnect(port, '127.0.0.1');
     const client = new MemoryClient(socket);
     expect(await client.line()).toBe('hello');
-    client.send('slow 1\r\nx2\nslow 3\r\n' + 'y'.repeat(500) + '\r\nquit\r\n');
+    client.send(`slow 1\r\nx2\nslow 3\r\n${'y'.repeat(500)}\r\nquit\r\n`);
     expect(await client.lines(5)).toEqual(['echo slow 1', 'echo x2', 'echo slow 3', 'too long', 'bye']);
     await client.closed();
   });

@@ -37,7 +37,7 @@ export class FingerError extends Error {
   }
 }
 
-// eslint-disable-next-line no-control-regex
+// biome-ignore lint/suspicious/noControlCharactersInRegex: CR, LF and NUL in a query would end or split the request line; matched to refuse them
 const LINE_BREAKING = /[\r\n\x00]/;
 
 /** Reads a whole reply: the seed's finger client, an AsyncChat with a `null` terminator. */

@@ -39,7 +39,8 @@ export class FileCache<T> {
       if (age >= 0 && age < this.#recheckMs) return Promise.resolve(this.#value);
       // Queries arriving while one check runs share it.
       if (this.#checking) return this.#checking;
-      const checking = (this.#checking = this.#check());
+      const checking = this.#check();
+      this.#checking = checking;
       const clear = (): void => {
         if (this.#checking === checking) this.#checking = undefined;
       };

@@ -46,7 +46,7 @@ export interface QueryParseOptions {
 }
 
 // C0 controls except TAB, DEL, and U+FFFD (what invalid UTF-8 decodes to).
-// eslint-disable-next-line no-control-regex
+// biome-ignore lint/suspicious/noControlCharactersInRegex: RFC 1288 queries are text: control bytes mark a binary or hostile query, matched on purpose
 const BINARY = /[\x00-\x08\x0a-\x1f\x7f\ufffd]/;
 const VERBOSE = /^\/w/i;
 const HOST_NAME = /^[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,252})$/;

@@ -73,7 +73,10 @@ function formatEntryOnce(user: FingerUser, limits: FingerLimits, verbose: boolea
   const key = entryKey(user, verbose);
   if (key.length > MAX_MEMO_KEY) return formatEntry(user, formatOptions(limits, verbose));
   let memo = entryMemos.get(limits);
-  if (!memo) entryMemos.set(limits, (memo = new Map()));
+  if (!memo) {
+    memo = new Map();
+    entryMemos.set(limits, memo);
+  }
   const known = memo.get(key);
   if (known) return known.slice();
   const lines = formatEntry(user, formatOptions(limits, verbose));

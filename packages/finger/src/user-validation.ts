@@ -13,7 +13,7 @@ const KNOWN = new Set<string>([
 const MAX_TEXT = 1024;
 const MAX_LONG_TEXT = 1024 * 1024;
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
-// eslint-disable-next-line no-control-regex
+// biome-ignore lint/suspicious/noControlCharactersInRegex: a login name with a control byte would reach the wire and the terminal; rejecting it is the point
 const BAD_LOGIN = /[\s@\x00-\x1f\x7f]/;
 
 function isRecord(value: unknown): value is Record<string, unknown> {

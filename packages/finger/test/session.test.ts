@@ -25,7 +25,7 @@ describe('RFC 1288 §2.5.1: {C} lists users', () => {
   it('/W{C} gives every long entry', async () => {
     const { lines } = await ask('/W\r\n');
     expect(lines.slice(0, 8)).toEqual(aliceEntry.map((l) => (l.startsWith('Office:') ? `${l.padEnd(40)}Home Phone: 555-0100` : l)));
-    expect(lines).toContain('Login: carol'.padEnd(40) + 'Name: Carol Liddell');
+    expect(lines).toContain(`${'Login: carol'.padEnd(40)}Name: Carol Liddell`);
     expect(lines.filter((l) => l.startsWith('Login: '))).toHaveLength(4);
   });
 
@@ -93,7 +93,7 @@ describe('RFC 1288 §2.5.2–§2.5.4: {U} queries', () => {
 describe('RFC 1288 §3.3: user data is escaped to printable ASCII', () => {
   it('escapes control characters and non-ASCII from the directory', async () => {
     const { lines, raw } = await ask('mallory\r\n');
-    expect(lines[0]).toBe('Login: mallory'.padEnd(40) + 'Name: Mal^[]0;pwned^Glory');
+    expect(lines[0]).toBe(`${'Login: mallory'.padEnd(40)}Name: Mal^[]0;pwned^Glory`);
     expect(lines.slice(-3)).toEqual(['Plan:', 'evil ^[[2J clear', 'cafe    tab\\u009b']);
     for (const byte of raw) expect(byte === 0x0d || byte === 0x0a || (byte >= 0x20 && byte < 0x7f)).toBe(true);
     expect(raw.toString('latin1')).not.toMatch(/[^\r]\n/);
@@ -164,7 +164,7 @@ describe('RFC 1288 §2.4, §3.2.1: {Q2} forwarding', () => {
     const forward = async (): Promise<string> => `remote\x1b[31m red\r\n${'y'.repeat(50)}\r\n`;
     await transcript(
       sessionFor({ forwarding: { enabled: true } }, forward),
-      'C: x@evil.example\nS: [evil.example]\nS: remote^[[31m red\nS: ' + 'y'.repeat(50),
+      `C: x@evil.example\nS: [evil.example]\nS: remote^[[31m red\nS: ${'y'.repeat(50)}`,
       { expectClose: true },
     );
     const { lines } = await ask('x@127.0.0.1\r\n', { forwarding: { enabled: true, maxBytes: 10 } });

@@ -55,7 +55,8 @@ export class ListedStat implements FileStat {
   }
 
   get mtime(): Date {
-    return (this.#mtime ??= new Date(this.mtimeMs));
+    this.#mtime ??= new Date(this.mtimeMs);
+    return this.#mtime;
   }
 
   get id(): string {

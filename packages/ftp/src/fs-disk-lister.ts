@@ -116,7 +116,8 @@ export class DirectoryLister {
   /** The next thread in turn, made at first use. */
   #thread(): Thread {
     const i = this.#next++ % this.#size;
-    return (this.#threads[i] ??= this.#spawn(i));
+    this.#threads[i] ??= this.#spawn(i);
+    return this.#threads[i];
   }
 
   #spawn(index: number): Thread {

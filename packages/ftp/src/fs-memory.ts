@@ -87,7 +87,13 @@ export class MemoryFs implements VirtualFs {
       parent.children.set(name, { kind: 'file', data, mtime: new Date(), mode: current?.mode ?? 0o644, id: current?.id ?? ++this.#ids });
       parent.mtime = new Date();
     };
-    return { write, commit, abort: async () => void (done = true) };
+    return {
+      write,
+      commit,
+      abort: async () => {
+        done = true;
+      },
+    };
   }
 
   async rename(from: string, to: string): Promise<void> {
@@ -148,7 +154,10 @@ export class MemoryFs implements VirtualFs {
     const last = path.endsWith('/') ? parts.length : parts.length - 1;
     for (let i = 0; i < last; i++) {
       let next = dir.children.get(parts[i]!);
-      if (!next) dir.children.set(parts[i]!, (next = this.#dir()));
+      if (!next) {
+        next = this.#dir();
+        dir.children.set(parts[i]!, next);
+      }
       if (next.kind !== 'dir') throw new FsError('not-dir', `${parts[i]} is a file`);
       dir = next;
     }

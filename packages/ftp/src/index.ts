@@ -1,4 +1,4 @@
-export {};
+
 export { FtpClient, type DownloadOptions, type UploadOptions } from './client.js';
 export { FtpError, FtpClientError, type FtpClientErrorKind } from './client-errors.js';
 export { ControlConnection, type ControlConnectionOptions } from './client-control.js';

@@ -67,7 +67,7 @@ export class LsFormatter {
     const when = Math.abs(this.#now - ms) < SIX_MONTHS_MS ? hhmm(Math.floor((ms - dayNumber * DAY_MS) / 60_000)) : day.year;
     const head = stat.kind === 'dir' ? 'd' : stat.kind === 'other' ? 'l' : '-';
     const links = stat.kind === 'dir' ? '   2 ftp      ftp      ' : '   1 ftp      ftp      ';
-    return head + PERMS[stat.mode & 0o777]! + links + String(stat.size).padStart(12) + ' ' + day.monthDay + ' ' + when + ' ' + escapeLineEnds(stat.name);
+    return `${head + PERMS[stat.mode & 0o777]! + links + String(stat.size).padStart(12)} ${day.monthDay} ${when} ${escapeLineEnds(stat.name)}`;
   }
 }
 
@@ -169,18 +169,21 @@ export class MlsxFormatter {
     let out = '';
     const dir = stat.kind === 'dir';
     if (this.#type) out += type ? `type=${type};` : dir ? 'type=dir;' : stat.kind === 'file' ? 'type=file;' : 'type=OS.unix=symlink;';
-    if (this.#size && !dir) out += 'size=' + stat.size + ';';
-    if (this.#modify) out += 'modify=' + this.#time(stat) + ';';
+    if (this.#size && !dir) out += `size=${stat.size};`;
+    if (this.#modify) out += `modify=${this.#time(stat)};`;
     const perm = dir ? this.#permDir : this.#permFile;
     if (perm !== undefined) out += perm;
-    if (this.#unique) out += 'unique=' + stat.id + ';';
+    if (this.#unique) out += `unique=${stat.id};`;
     if (this.#mode) {
       const bits = stat.mode & 0o7777;
       let mode = this.#modes.get(bits);
-      if (mode === undefined) this.#modes.set(bits, (mode = `unix.mode=0${bits.toString(8)};`));
+      if (mode === undefined) {
+        mode = `unix.mode=0${bits.toString(8)};`;
+        this.#modes.set(bits, mode);
+      }
       out += mode;
     }
-    return out + ' ' + escapeLineEnds(name);
+    return `${out} ${escapeLineEnds(name)}`;
   }
 
   /** formatTime, with the date part of each day made once. */
@@ -191,7 +194,8 @@ export class MlsxFormatter {
     let day = this.#days.get(dayNumber);
     if (day === undefined) {
       const t = new Date(dayNumber * DAY_MS);
-      this.#days.set(dayNumber, (day = `${t.getUTCFullYear()}${two(t.getUTCMonth() + 1)}${two(t.getUTCDate())}`));
+      day = `${t.getUTCFullYear()}${two(t.getUTCMonth() + 1)}${two(t.getUTCDate())}`;
+      this.#days.set(dayNumber, day);
     }
     const second = Math.floor((ms - dayNumber * DAY_MS) / 1000);
     return day + TWO[Math.floor(second / 3600)]! + TWO[Math.floor(second / 60) % 60]! + TWO[second % 60]!;

@@ -15,6 +15,7 @@ const ESCAPED = /[\uDC80-\uDCFF]/u;
 // The same code units, paired or not: a faster first test (the u flag costs on every string).
 const MAYBE_ESCAPED = /[\uDC80-\uDCFF]/;
 const ESCAPED_RUNS = /[\uDC80-\uDCFF]+/gu;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the range is "all of ASCII"; NUL is its lower bound, not a character looked for
 const NON_ASCII = /[^\x00-\x7f]/;
 
 /** True when `text` holds a byte that is not valid UTF-8 (see {@link decodeName}). */

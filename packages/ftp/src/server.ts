@@ -162,7 +162,10 @@ export function createFtpServer(options: FtpServerOptions): FtpServer {
   const disks = new Map<string, DiskFs>();
   const disk = (path: string): DiskFs => {
     let fs = disks.get(path);
-    if (!fs) disks.set(path, (fs = new DiskFs(path, { ...options.disk, [kSharedLister]: lister } as DiskFsOptions)));
+    if (!fs) {
+      fs = new DiskFs(path, { ...options.disk, [kSharedLister]: lister } as DiskFsOptions);
+      disks.set(path, fs);
+    }
     return fs;
   };
   const anonymous = options.anonymous === true ? {} : options.anonymous || undefined;

@@ -131,7 +131,7 @@ export class FtpSession extends LineSession {
   }
 
   #more(): RareState {
-    return (this.#rare ??= {
+    this.#rare ??= {
       pendingUser: '',
       restOffset: 0,
       renameFrom: undefined,
@@ -141,7 +141,8 @@ export class FtpSession extends LineSession {
       data: undefined,
       authFailures: 0,
       badCommands: 0,
-    });
+    };
+    return this.#rare;
   }
 
   /** PBSZ was given (RFC 4217 §8: before PROT). */
@@ -461,7 +462,10 @@ export class FtpSession extends LineSession {
       this.closeWhenDone();
     };
     const t = this.transfer;
-    if (!t) return goodbye();
+    if (!t) {
+      goodbye();
+      return;
+    }
     // The running transfer's data connection is reset and its 426 sent first, so that neither
     // a client reading the data nor one reading the replies can take a cut file as complete.
     t.controller.abort();

@@ -317,6 +317,7 @@ export async function startFakeServer(options: FakeServerOptions = {}): Promise<
       stream.on('data', (chunk: Buffer) => {
         buffer += chunk.toString('utf8');
         let index: number;
+        // biome-ignore lint/suspicious/noAssignInExpressions: the usual indexOf scan loop: find the next line end, stop at -1
         while ((index = buffer.indexOf('\n')) !== -1) {
           const line = buffer.slice(0, index).replace(/\r$/, '');
           buffer = buffer.slice(index + 1);

@@ -233,7 +233,7 @@ describe('passive data connections (RFC 2428, RFC 959 §4.1.2)', () => {
       const stream = new PassThrough();
       stream.end(Buffer.from('WORLD'));
       await client.upload(stream, 'up.bin', { offset: 5 });
-      expect(server.files.get('up.bin')!.subarray(0, 10).toString('latin1')).toBe(BIG.subarray(0, 5).toString('latin1') + 'WORLD');
+      expect(server.files.get('up.bin')!.subarray(0, 10).toString('latin1')).toBe(`${BIG.subarray(0, 5).toString('latin1')}WORLD`);
       await client.upload('!', 'up.bin', { append: true });
       expect(server.files.get('up.bin')!.toString('latin1').endsWith('WORLD!')).toBe(true);
     });

@@ -5,10 +5,10 @@
  * reset (never a FIN) and answered 426 before 421. Through real loopback sockets.
  * @see RFC 959 §3.4.1, §4.1.3 (ABOR), §5.4 (421)
  */
-import * as net from 'node:net';
+import type * as net from 'node:net';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { leakGuard } from '@gorgon/core/testing';
-import { MemoryFs } from '@gorgon/ftp';
+import type { MemoryFs } from '@gorgon/ftp';
 import { demoFs, testServer } from './helpers.js';
 import { cmd, controlClient, dataConnect, epsv, login, sendAll } from './socket-client.js';
 

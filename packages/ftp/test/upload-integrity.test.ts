@@ -4,7 +4,7 @@
  * the client gets 426 and the old file stays. Through real loopback sockets.
  * @see RFC 959 §3.4.1 (EOF ends a stream-mode file), RFC 4217 §12.6 (TLS closure)
  */
-import * as net from 'node:net';
+import type * as net from 'node:net';
 import * as tls from 'node:tls';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createDemoCertificate } from '@gorgon/core/demo-certificate';

@@ -66,12 +66,14 @@ export class Pop3Session extends LineSession {
    * logs in should cost as little memory as possible.
    */
   get deleted(): Set<number> {
-    return (this.#deleted ??= new Set());
+    this.#deleted ??= new Set();
+    return this.#deleted;
   }
 
   /** Message indexes retrieved by RETR (removed at UPDATE when EXPIRE is 0). */
   get retrieved(): Set<number> {
-    return (this.#retrieved ??= new Set());
+    this.#retrieved ??= new Set();
+    return this.#retrieved;
   }
 
   get state(): Pop3State {
@@ -108,17 +110,17 @@ export class Pop3Session extends LineSession {
 
   /**
    * Sends a status line and a multi-line body: dot-stuffed, CRLF-normalised and terminated by
-   * MultilineReplyProducer (the core's LineEscapingProducer rules). A string, or a producer with `escape = false`, is sent as
+   * MultilineReplyProducer (the core's LineEscapingProducer rules). A string, or a producer with `escapeBody = false`, is sent as
    * it is and must carry its own terminating line. @see RFC 1939 §3
    */
-  replyMultiline(reply: Pop3Reply, body: Producer | string, escape = true): void {
+  replyMultiline(reply: Pop3Reply, body: Producer | string, escapeBody = true): void {
     if (typeof body === 'string') {
       this.push(formatReply(reply) + body);
       return;
     }
     // One write for the status line, a small body and its terminator (instead of three); a
     // body to escape is escaped with one copy per piece (LF Maildirs need a CR on every line).
-    if (escape) this.pushWithProducer(new MultilineReplyProducer(formatReply(reply), body));
+    if (escapeBody) this.pushWithProducer(new MultilineReplyProducer(formatReply(reply), body));
     else this.pushWithProducer(new GlobbingProducer(new CompositeProducer([formatReply(reply), body]), GLOB_BYTES));
   }
 

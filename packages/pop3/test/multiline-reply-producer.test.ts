@@ -75,7 +75,11 @@ describe('MultilineReplyProducer', () => {
       get exhausted() {
         return given;
       },
-      more: () => (given ? null : ((given = true), big)),
+      more: () => {
+        if (given) return null;
+        given = true;
+        return big;
+      },
     };
     const out = await drain(new MultilineReplyProducer('+OK\r\n', body));
     expect(out.writes).toBe(1);
@@ -86,7 +90,10 @@ describe('MultilineReplyProducer', () => {
 
   it('closes the body when closed', async () => {
     let closed = false;
-    const p = new MultilineReplyProducer('+OK\r\n', { more: () => 'x', close: () => void (closed = true) });
+    const p = new MultilineReplyProducer('+OK\r\n', { more: () => 'x', close: () => {
+        closed = true;
+      },
+    });
     await p.close();
     expect(closed).toBe(true);
     expect(await p.more()).toBeNull();

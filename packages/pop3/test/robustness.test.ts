@@ -13,10 +13,10 @@ describe('pipelining, limits and hostile input', () => {
     expect(await client.line()).toMatch(/^\+OK maildrop has 3/);
     expect(await client.line()).toMatch(/^\+OK 3 /);
     expect(await client.line()).toMatch(/^\+OK \d+ octets/);
-    expect((await readMultiline(client)).join('\r\n') + '\r\n').toBe(messages.first);
+    expect(`${(await readMultiline(client)).join('\r\n')}\r\n`).toBe(messages.first);
     expect(await client.line()).toBe('+OK 1 m1');
     expect(await client.line()).toMatch(/^\+OK \d+ octets/);
-    expect((await readMultiline(client)).join('\r\n') + '\r\n').toBe(messages.third);
+    expect(`${(await readMultiline(client)).join('\r\n')}\r\n`).toBe(messages.third);
     expect(await client.line()).toBe('+OK message 2 deleted');
     expect(await client.line()).toMatch(/^\+OK 2 messages/);
     expect(await readMultiline(client)).toHaveLength(2);
@@ -32,7 +32,10 @@ describe('pipelining, limits and hostile input', () => {
     const stream = session.channel.stream;
     let writes = 0;
     const write = stream.write.bind(stream) as (chunk: unknown) => boolean;
-    stream.write = ((chunk: unknown) => (writes++, write(chunk))) as typeof stream.write;
+    stream.write = ((chunk: unknown) => {
+    writes++;
+    return write(chunk);
+  }) as typeof stream.write;
     expect(await loginAlice(client)).toMatch(/^\+OK maildrop has 63/);
     writes = 0;
     client.send(Array.from({ length: 60 }, (_, i) => `RETR ${i + 4}\r\n`).join(''));

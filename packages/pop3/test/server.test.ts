@@ -207,7 +207,7 @@ describe('big messages, slow and vanishing clients (Maildir on disk)', () => {
     const { port } = await s.listen(0);
     const socket = netConnect(port, '127.0.0.1');
     socket.pause();
-    socket.write('USER slow\r\nPASS pw\r\n' + 'RETR 1\r\n'.repeat(50));
+    socket.write(`USER slow\r\nPASS pw\r\n${'RETR 1\r\n'.repeat(50)}`);
     // Wait until the server has stopped writing (the socket buffers are full), bounded.
     let last = -1;
     for (let i = 0; i < 100 && s.counters.bytesOut !== last; i++) {

@@ -35,8 +35,14 @@ function prompt(question: string): Promise<string> {
     };
     const onData = (data: Buffer): void => {
       for (const ch of data.toString('utf8')) {
-        if (ch === '\r' || ch === '\n') return done();
-        if (ch === '\u0003') return done(new CliError('passwd: cancelled.', 130));
+        if (ch === '\r' || ch === '\n') {
+          done();
+          return;
+        }
+        if (ch === '\u0003') {
+          done(new CliError('passwd: cancelled.', 130));
+          return;
+        }
         if (ch === '\u007f' || ch === '\b') text = text.slice(0, -1);
         else text += ch;
       }

@@ -4,7 +4,6 @@ import { z } from 'zod';
 import { hashPassword, UsersFileAuthenticator } from '@gorgon/core';
 import { createPop3Server, deliver, MaildirStore, type Pop3Server } from '@gorgon/pop3';
 import type { DaemonSpec } from '../daemon.js';
-import { CliError, messageOf } from '../errors.js';
 import type { SuiteProtocol } from './protocol.js';
 import { exists, loadTls, loadUsers } from './shared.js';
 

@@ -51,7 +51,9 @@ function sendText(s: FtpSession, verb: string, path: string, pieces: Iterable<st
         ascii: false, // lines are already CRLF-terminated
         signal: t.controller.signal,
         stalledMs: s.ctx.limits.stalledTransferMs,
-        onProgress: (n) => void (t.bytes += n),
+        onProgress: (n) => {
+          t.bytes += n;
+        },
       });
       return replies.transferComplete('Directory send OK.');
     },
