@@ -81,7 +81,11 @@ export default {
     const paired = {};
     for (const kind of KINDS) {
       const log = (msg) => ctx.log(`${kind}: ${msg}`);
-      paired[kind] = await alternateMany({ rounds: kind === 'json' ? rounds : Math.max(3, Math.ceil(rounds / 2)), log, measure: (subject) => once(kind, subject, ROUND_MS) });
+      paired[kind] = await alternateMany({
+        rounds: kind === 'json' ? rounds : Math.max(3, Math.ceil(rounds / 2)),
+        log,
+        measure: (subject) => once(kind, subject, ROUND_MS),
+      });
     }
     await Promise.all([baseline.stop(), ...Object.values(gorgons).map((g) => g.stop()), ...clients.map((c) => c.stop())]);
 

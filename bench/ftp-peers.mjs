@@ -199,7 +199,24 @@ export async function startPureFtpd({ root, user, pass, log }) {
   const port = await freePort();
   // -0 (--notruncate): an upload goes to a temporary file renamed over the old one when complete,
   // as Gorgon's does; by default pure-ftpd truncates the old file and writes in place.
-  const args = ['-S', `127.0.0.1,${port}`, '-l', `puredb:${pdb}`, '-E', '-A', '-H', '-0', '-L', '20000:8', '-c', '500', '-C', '500', '-I', '60'];
+  const args = [
+    '-S',
+    `127.0.0.1,${port}`,
+    '-l',
+    `puredb:${pdb}`,
+    '-E',
+    '-A',
+    '-H',
+    '-0',
+    '-L',
+    '20000:8',
+    '-c',
+    '500',
+    '-C',
+    '500',
+    '-I',
+    '60',
+  ];
   const child = spawn(PURE_FTPD, args, { stdio: 'ignore' });
   if (!(await waitForGreeting(port, child))) {
     await stopper(child, dir)();

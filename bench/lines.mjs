@@ -32,7 +32,11 @@ export default {
     };
     // Warm-up: let both servers and the client reach optimised code before measuring.
     for (const subject of ['gorgon', 'baseline']) await once(subject, COMMANDS / 2);
-    const { rate, cpu, clientCpu } = await alternateMany({ rounds: ctx.rounds ?? 9, log: ctx.log, measure: (subject) => once(subject, COMMANDS) });
+    const { rate, cpu, clientCpu } = await alternateMany({
+      rounds: ctx.rounds ?? 9,
+      log: ctx.log,
+      measure: (subject) => once(subject, COMMANDS),
+    });
     await Promise.all([gorgon.stop(), baseline.stop(), client.stop()]);
     const ratios = (p) => p.ratios.map((r) => r.toFixed(2)).join(' ');
     return [

@@ -158,9 +158,9 @@ service imap-login {
     const up = await new Promise((r) => {
       const s = net.connect(port, '127.0.0.1');
       s.once('data', (d) => {
-      s.destroy();
-      r(d.toString().startsWith('+OK'));
-    });
+        s.destroy();
+        r(d.toString().startsWith('+OK'));
+      });
       s.once('error', () => r(false));
     });
     if (up) {
@@ -171,5 +171,8 @@ service imap-login {
   }
   const logText = await readFile(join(dir, 'dovecot.log'), 'utf8').catch(() => '');
   await stop();
-  return { reason: `dovecot did not start: ${(stderr || logText).split('\n').find((l) => /error|fatal/i.test(l)) ?? 'no reason logged'}`, stop: async () => {} };
+  return {
+    reason: `dovecot did not start: ${(stderr || logText).split('\n').find((l) => /error|fatal/i.test(l)) ?? 'no reason logged'}`,
+    stop: async () => {},
+  };
 }

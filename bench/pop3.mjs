@@ -52,7 +52,8 @@ const BIG_USER = 'mta-10k';
 /** A ~2 KiB message with headers, a dot line and body text. */
 function message(i) {
   let body = '';
-  for (let l = 0; body.length < 1900; l++) body += l % 9 === 4 ? `.line ${l} starts with a dot\r\n` : `line ${l} of message ${i}: ${'lorem ipsum '.repeat(3)}\r\n`;
+  for (let l = 0; body.length < 1900; l++)
+    body += l % 9 === 4 ? `.line ${l} starts with a dot\r\n` : `line ${l} of message ${i}: ${'lorem ipsum '.repeat(3)}\r\n`;
   return `From: bench${i}@example.org\r\nTo: reader@example.org\r\nSubject: message ${i}\r\nMessage-ID: <${i}@bench.example.org>\r\n\r\n${body}`;
 }
 
@@ -95,7 +96,11 @@ export default {
       for (const [name] of users) await (await store.open(name)).release();
 
       const spawnServer = async (kind, extra = {}) => {
-        const w = await ctx.spawnWorker(new URL('./workers/pop3-server.mjs', import.meta.url), { name: `pop3-${kind}`, measured: true, ...extra });
+        const w = await ctx.spawnWorker(new URL('./workers/pop3-server.mjs', import.meta.url), {
+          name: `pop3-${kind}`,
+          measured: true,
+          ...extra,
+        });
         workers.push(w);
         return { worker: w, port: await w.call('start', { kind, root, users }) };
       };
@@ -119,7 +124,13 @@ export default {
         return { value: r.rate, cpu: ((await cpuOf(subject)) - before) / (MESSAGES * sessions) };
       };
       const sessions = async (subject) => ({
-        value: (await client.call('sessions', { port: ports[subject], users: users.slice(1, 1 + SESSION_CLIENTS).map(([u]) => u), pass: PASSWORD, durationMs: 1000 }, 60_000)).rate,
+        value: (
+          await client.call(
+            'sessions',
+            { port: ports[subject], users: users.slice(1, 1 + SESSION_CLIENTS).map(([u]) => u), pass: PASSWORD, durationMs: 1000 },
+            60_000,
+          )
+        ).rate,
       });
 
       const rows = [];
@@ -127,8 +138,24 @@ export default {
         ['retr-lockstep', 'msgs/s', retr('reader', false, 2), 'lock-step RETR', { op: '>=', ratio: 0.8 }, { op: '>=', ratio: 1.0 }, true],
         ['retr-pipelined', 'msgs/s', retr('reader', true, 5), 'pipelined RETR', { op: '>=', ratio: 0.8 }, { op: '>=', ratio: 1.0 }, true],
         ...wantedFixtures.flatMap(([name, f]) => [
-          [`retr-lockstep-${name}`, 'msgs/s', retr(f.user, false, 2), `lock-step RETR (${name})`, { op: '>=', ratio: 0.8 }, { op: '>=', ratio: 1.0 }, false],
-          [`retr-pipelined-${name}`, 'msgs/s', retr(f.user, true, f.sizes === 'mixed' ? 2 : 5), `pipelined RETR (${name})`, { op: '>=', ratio: 0.8 }, { op: '>=', ratio: 1.0 }, false],
+          [
+            `retr-lockstep-${name}`,
+            'msgs/s',
+            retr(f.user, false, 2),
+            `lock-step RETR (${name})`,
+            { op: '>=', ratio: 0.8 },
+            { op: '>=', ratio: 1.0 },
+            false,
+          ],
+          [
+            `retr-pipelined-${name}`,
+            'msgs/s',
+            retr(f.user, true, f.sizes === 'mixed' ? 2 : 5),
+            `pipelined RETR (${name})`,
+            { op: '>=', ratio: 0.8 },
+            { op: '>=', ratio: 1.0 },
+            false,
+          ],
         ]),
         ['sessions', 'sessions/s', sessions, 'sessions', { op: '>=', ratio: 0.8 }, undefined, true],
       ];
@@ -154,8 +181,20 @@ export default {
           continue;
         }
         ctx.log(`${metric} against Dovecot`);
-        const peer = await alternateMany({ rounds: ctx.rounds ?? 3, log: ctx.log, measure: (s) => measure(s === 'baseline' ? 'dovecot' : 'gorgon') });
-        rows.push(row(`${metric}-vs-dovecot`, unit, peer, peerTarget ?? { op: '>=', ratio: 0 }, `${what} against ${dovecot.version} on the same Maildir`));
+        const peer = await alternateMany({
+          rounds: ctx.rounds ?? 3,
+          log: ctx.log,
+          measure: (s) => measure(s === 'baseline' ? 'dovecot' : 'gorgon'),
+        });
+        rows.push(
+          row(
+            `${metric}-vs-dovecot`,
+            unit,
+            peer,
+            peerTarget ?? { op: '>=', ratio: 0 },
+            `${what} against ${dovecot.version} on the same Maildir`,
+          ),
+        );
       }
       if (wantBig) rows.push(...(await loginStat(ctx, { root, users, client, spawnServer, ports, dovecot })));
       await Promise.all(workers.splice(0).map((w) => w.stop()));
@@ -176,7 +215,9 @@ function row(metric, unit, paired, target, what) {
   const notes = [`${what}: per-round ratios ${v.ratios.map((r) => r.toFixed(2)).join(' ')}`];
   if (paired.cpu) {
     const c = paired.cpu;
-    notes.push(`server CPU per op: ${median(c.gorgon).toFixed(1)} µs vs ${median(c.baseline).toFixed(1)} µs, ratio ${c.ratio.toFixed(2)} (rounds ${c.ratios.map((r) => r.toFixed(2)).join(' ')})`);
+    notes.push(
+      `server CPU per op: ${median(c.gorgon).toFixed(1)} µs vs ${median(c.baseline).toFixed(1)} µs, ratio ${c.ratio.toFixed(2)} (rounds ${c.ratios.map((r) => r.toFixed(2)).join(' ')})`,
+    );
   }
   return { metric, unit, figure: v.figure, baseline: v.baselineFigure, ratio: v.ratio, target, rounds: v, cpu: paired.cpu, notes };
 }
@@ -193,7 +234,8 @@ async function loginStat(ctx, { root, users, client, spawnServer, ports, dovecot
   const rows = [];
   const peer = ctx.peers ? 'dovecot' : 'baseline';
   if (ctx.peers && !ports.dovecot) {
-    for (const m of ['login-stat-10k-restart', 'login-stat-10k-warm']) rows.push({ metric: m, skipped: dovecot?.reason ?? 'dovecot not started', target: { op: '<=', ratio: 1 } });
+    for (const m of ['login-stat-10k-restart', 'login-stat-10k-warm'])
+      rows.push({ metric: m, skipped: dovecot?.reason ?? 'dovecot not started', target: { op: '<=', ratio: 1 } });
     return rows;
   }
   const once = async (port, times) => (await client.call('loginStat', { port, user: BIG_USER, pass: PASSWORD, times }, 120_000)).ms;
@@ -202,8 +244,20 @@ async function loginStat(ctx, { root, users, client, spawnServer, ports, dovecot
   for (const s of ['gorgon', peer]) await once(ports[s], 2);
   if (ctx.wants('login-stat-10k-warm')) {
     ctx.log('login-stat-10k-warm');
-    const paired = await alternateMany({ rounds: ctx.rounds ?? 3, log: ctx.log, measure: async (s) => ({ value: median(await once(ports[s === 'gorgon' ? 'gorgon' : peer], 5)) }) });
-    rows.push(row('login-stat-10k-warm', 'ms', paired, { op: '<=', ratio: 1 }, `login + STAT, ${BIG_MAILDROP} messages, running server, against ${peerName}`));
+    const paired = await alternateMany({
+      rounds: ctx.rounds ?? 3,
+      log: ctx.log,
+      measure: async (s) => ({ value: median(await once(ports[s === 'gorgon' ? 'gorgon' : peer], 5)) }),
+    });
+    rows.push(
+      row(
+        'login-stat-10k-warm',
+        'ms',
+        paired,
+        { op: '<=', ratio: 1 },
+        `login + STAT, ${BIG_MAILDROP} messages, running server, against ${peerName}`,
+      ),
+    );
   }
   if (ctx.wants('login-stat-10k-restart')) {
     ctx.log('login-stat-10k-restart');
@@ -228,7 +282,15 @@ async function loginStat(ctx, { root, users, client, spawnServer, ports, dovecot
         }
       },
     });
-    rows.push(row('login-stat-10k-restart', 'ms', paired, { op: '<=', ratio: 1 }, `first login + STAT after a restart, ${BIG_MAILDROP} messages, against ${peerName}`));
+    rows.push(
+      row(
+        'login-stat-10k-restart',
+        'ms',
+        paired,
+        { op: '<=', ratio: 1 },
+        `first login + STAT after a restart, ${BIG_MAILDROP} messages, against ${peerName}`,
+      ),
+    );
   }
   return rows;
 }

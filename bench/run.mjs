@@ -28,7 +28,12 @@ function parseArgs(argv) {
     else if (a === '--strict') opts.strict = true;
     else if (a === '--list') opts.list = true;
     else if (a === '--profile') opts.profile = true;
-    else if (a === '--only') opts.only = new Set(String(argv[++i] ?? '').split(',').filter(Boolean));
+    else if (a === '--only')
+      opts.only = new Set(
+        String(argv[++i] ?? '')
+          .split(',')
+          .filter(Boolean),
+      );
     else if (a === '--rounds') opts.rounds = Math.max(3, Number(argv[++i]));
     else if (a === '--help' || a === '-h') {
       console.log(USAGE);

@@ -107,7 +107,9 @@ export async function writeMtaMaildir(root, user, count, options = {}) {
 if (import.meta.url === `file://${process.argv[1]}`) {
   const [root, user, count, ...rest] = process.argv.slice(2);
   if (!root || !user || !count) {
-    console.error('usage: node bench/lib/maildir-fixtures.mjs ROOT USER COUNT [--style postfix|procmail|hinted] [--sizes mixed|small] [--seed N]');
+    console.error(
+      'usage: node bench/lib/maildir-fixtures.mjs ROOT USER COUNT [--style postfix|procmail|hinted] [--sizes mixed|small] [--seed N]',
+    );
     process.exit(2);
   }
   const flag = (name) => {

@@ -38,7 +38,9 @@ export async function spawnWorker(script, options = {}) {
   const child = fork(path, options.args ?? [], {
     execArgv: [
       ...(options.execArgv ?? []),
-      ...(profileDir && options.measured ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}.${Date.now()}.cpuprofile`] : []),
+      ...(profileDir && options.measured
+        ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}.${Date.now()}.cpuprofile`]
+        : []),
     ],
     // stdout goes to our stderr so that `--json` output on stdout stays clean.
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],

@@ -41,7 +41,10 @@ const idle = [...self].filter(([k]) => k.startsWith('(idle)')).reduce((a, [, v])
 const busy = total - idle;
 const show = (title, map) => {
   console.log(`\n${title} (% of ${busy} busy samples)`);
-  for (const [k, v] of [...map].filter(([k]) => !/^\((idle|root|program)\)/.test(k)).sort((a, b) => b[1] - a[1]).slice(0, Number(n))) {
+  for (const [k, v] of [...map]
+    .filter(([k]) => !/^\((idle|root|program)\)/.test(k))
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, Number(n))) {
     console.log(`${((100 * v) / busy).toFixed(1).padStart(6)} %  ${k}`);
   }
 };

@@ -45,7 +45,7 @@ export async function alternateMany({ rounds, measure, log = () => {} }) {
       const values = await measure(subject, round);
       for (const [key, value] of Object.entries(values)) {
         out[key] ??= { gorgon: [], baseline: [] };
-    out[key][subject].push(value);
+        out[key][subject].push(value);
       }
       const text = Object.entries(values).map(([k, v]) => (k === 'value' ? '' : `${k} `) + v.toPrecision(4));
       log(`round ${round + 1}/${rounds} ${subject}: ${text.join(', ')}`);

@@ -13,14 +13,7 @@ export function formatTable(rows) {
   const body = rows.map((r) =>
     r.status === 'ERROR' || r.status === 'SKIP'
       ? [r.id, '-', '-', '-', r.target ? targetText(r.target) : '-', `${r.status}: ${r.reason}`]
-      : [
-          r.id,
-          `${fmt(r.figure)} ${r.unit}`,
-          `${fmt(r.baseline)} ${r.unit}`,
-          `${fmt(r.ratio, 2)}×`,
-          targetText(r.target),
-          r.status,
-        ],
+      : [r.id, `${fmt(r.figure)} ${r.unit}`, `${fmt(r.baseline)} ${r.unit}`, `${fmt(r.ratio, 2)}×`, targetText(r.target), r.status],
   );
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => String(row[i]).length)));
   const line = (cells) => cells.map((c, i) => (i >= 1 && i <= 3 ? String(c).padStart(widths[i]) : String(c).padEnd(widths[i]))).join('  ');

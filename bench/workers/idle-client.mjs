@@ -35,10 +35,15 @@ serveIpc({
   },
   async closeAll() {
     const all = [...sockets];
-    await Promise.all(all.map((s) => new Promise((r) => {
-  s.once('close', r);
-  s.destroy();
-})));
+    await Promise.all(
+      all.map(
+        (s) =>
+          new Promise((r) => {
+            s.once('close', r);
+            s.destroy();
+          }),
+      ),
+    );
     return all.length;
   },
 });

@@ -74,7 +74,11 @@ const protocols: Protocol[] = [
   {
     name: 'finger',
     make: (o, custom) =>
-      createFingerServer({ store: new MemoryUserDirectory([{ login: 'alice', name: 'Alice' }]), ...o, ...(custom ? { commands: [fingerCustom] } : {}) } as never),
+      createFingerServer({
+        store: new MemoryUserDirectory([{ login: 'alice', name: 'Alice' }]),
+        ...o,
+        ...(custom ? { commands: [fingerCustom] } : {}),
+      } as never),
     greet: async () => {},
     probe: { line: 'alice', reply: /Login: alice/ },
     custom: { line: 'xhello world', reply: /^hello world$/ },
@@ -84,7 +88,13 @@ const protocols: Protocol[] = [
   {
     name: 'pop3',
     make: (o, custom) =>
-      createPop3Server({ store: new MemoryMaildropStore(), auth: auth(), throttle: fast, ...o, ...(custom ? { commands: [pop3Custom] } : {}) } as never),
+      createPop3Server({
+        store: new MemoryMaildropStore(),
+        auth: auth(),
+        throttle: fast,
+        ...o,
+        ...(custom ? { commands: [pop3Custom] } : {}),
+      } as never),
     greet: async (c) => void expect(await c.line()).toMatch(/^\+OK/),
     probe: { line: 'CAPA', reply: /^\+OK/ },
     custom: { line: 'xhello world', reply: /^\+OK hello world$/ },
@@ -94,7 +104,14 @@ const protocols: Protocol[] = [
   },
   {
     name: 'ftp',
-    make: (o, custom) => createFtpServer({ store: new MemoryFs({}), auth: auth(), throttle: fast, ...o, ...(custom ? { commands: [ftpCustom] } : {}) } as never),
+    make: (o, custom) =>
+      createFtpServer({
+        store: new MemoryFs({}),
+        auth: auth(),
+        throttle: fast,
+        ...o,
+        ...(custom ? { commands: [ftpCustom] } : {}),
+      } as never),
     greet: async (c) => void expect(await c.line()).toMatch(/^220 /),
     probe: { line: 'SYST', reply: /^215 / },
     custom: { line: 'xhello world', reply: /^200 hello world$/ },
@@ -303,7 +320,11 @@ describe.each(protocols)('the one server shape: $name', (p) => {
 describe('an authenticator that throws is a temporary failure, never a wrong password', () => {
   const broken = { authenticate: async () => Promise.reject(new Error('LDAP down')) };
   it.each([
-    ['pop3', () => createPop3Server({ store: new MemoryMaildropStore(), auth: broken, limits: { maxAuthFailures: 1 } }), /^-ERR \[SYS\/TEMP\]/],
+    [
+      'pop3',
+      () => createPop3Server({ store: new MemoryMaildropStore(), auth: broken, limits: { maxAuthFailures: 1 } }),
+      /^-ERR \[SYS\/TEMP\]/,
+    ],
     ['ftp', () => createFtpServer({ store: new MemoryFs({}), auth: broken, limits: { maxAuthFailures: 1 } }), /^421 /],
   ] as const)('%s', async (name, make, reply) => {
     const server: GorgonServer = make();
@@ -329,13 +350,33 @@ describe('an authenticator that throws is a temporary failure, never a wrong pas
 
 describe("a protocol's own options fail the same way", () => {
   it.each([
-    ['pop3', () => createPop3Server({ store: new MemoryMaildropStore(), auth: auth(), mechanisms: ['kerberos' as never] }), /^pop3 server option mechanisms /],
-    ['pop3', () => createPop3Server({ store: new MemoryMaildropStore(), auth: auth(), loginDelaySeconds: -1 }), /^pop3 server option loginDelaySeconds /],
+    [
+      'pop3',
+      () => createPop3Server({ store: new MemoryMaildropStore(), auth: auth(), mechanisms: ['kerberos' as never] }),
+      /^pop3 server option mechanisms /,
+    ],
+    [
+      'pop3',
+      () => createPop3Server({ store: new MemoryMaildropStore(), auth: auth(), loginDelaySeconds: -1 }),
+      /^pop3 server option loginDelaySeconds /,
+    ],
     ['pop3', () => createPop3Server({ auth: auth() } as never), /^pop3 server option store must be a MaildropStore/],
-    ['ftp', () => createFtpServer({ store: new MemoryFs({}), passivePorts: '10-20' }), /^ftp server option passivePorts is not valid: passive port range/],
-    ['ftp', () => createFtpServer({ store: new MemoryFs({}), defaultPermissions: 'elrX' }), /^ftp server option defaultPermissions is not valid: unknown permission letter "X"/],
+    [
+      'ftp',
+      () => createFtpServer({ store: new MemoryFs({}), passivePorts: '10-20' }),
+      /^ftp server option passivePorts is not valid: passive port range/,
+    ],
+    [
+      'ftp',
+      () => createFtpServer({ store: new MemoryFs({}), defaultPermissions: 'elrX' }),
+      /^ftp server option defaultPermissions is not valid: unknown permission letter "X"/,
+    ],
     ['ftp', () => createFtpServer({}), /^ftp server option store or root is required/],
-    ['finger', () => createFingerServer({ store: new MemoryUserDirectory([]), forwarding: { enabled: true, port: 70000 } }), /^finger server option forwarding\.port must be at most 65535/],
+    [
+      'finger',
+      () => createFingerServer({ store: new MemoryUserDirectory([]), forwarding: { enabled: true, port: 70000 } }),
+      /^finger server option forwarding\.port must be at most 65535/,
+    ],
   ] as const)('%s: %s', (_name, make, message) => {
     expect(make).toThrow(ServerOptionError);
     expect(make).toThrow(message);

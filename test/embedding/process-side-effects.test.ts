@@ -69,7 +69,8 @@ console.log(JSON.stringify({ before, afterImport, afterClose: listeners(), templ
 `;
 
 it('importing the packages and running and closing their servers leaves nothing in the process', async () => {
-  for (const name of ['core', 'finger', 'pop3', 'ftp']) if (!existsSync(dist(name))) throw new Error(`${dist(name)} is missing: run 'pnpm build' first`);
+  for (const name of ['core', 'finger', 'pop3', 'ftp'])
+    if (!existsSync(dist(name))) throw new Error(`${dist(name)} is missing: run 'pnpm build' first`);
   const started = Date.now();
   const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', SCRIPT], { cwd: repo, timeout: 30_000 });
   const seen = JSON.parse(stdout.trim().split('\n').at(-1)!);

@@ -74,7 +74,7 @@ afterAll(async () => {
   await rm(tmp, { recursive: true, force: true });
 });
 
-describe("Debian finger(1) against the Gorgon server (port from a private /etc/services)", () => {
+describe('Debian finger(1) against the Gorgon server (port from a private /etc/services)', () => {
   /** finger(1) in a private mount namespace where /etc/services maps `finger` to our port. */
   async function stockFinger(...args: string[]): Promise<Run> {
     if (!hasFinger) throw new Error(`${FINGER} is missing: apt-get install finger`);
@@ -83,7 +83,16 @@ describe("Debian finger(1) against the Gorgon server (port from a private /etc/s
     const line = `finger\t\t${port}/tcp`;
     const edited = /^finger\s/m.test(original) ? original.replace(/^finger\s.*$/gm, line) : `${original}\n${line}\n`;
     await writeFile(services, edited);
-    const result = await run('unshare', ['-m', 'sh', '-c', 'mount --bind "$1" /etc/services && shift && exec "$@"', 'sh', services, FINGER, ...args]);
+    const result = await run('unshare', [
+      '-m',
+      'sh',
+      '-c',
+      'mount --bind "$1" /etc/services && shift && exec "$@"',
+      'sh',
+      services,
+      FINGER,
+      ...args,
+    ]);
     // netkit finger keeps the server's CR when its stdin is not a terminal: compare lines.
     return { ...result, stdout: result.stdout.replace(/\r\n/g, '\n') };
   }

@@ -129,7 +129,11 @@ describe.skipIf(!CI && !hasVsftpd)('vsftpd', () => {
     const partial = files.get('pub/vs-07.bin')!;
     await writeFile(join(out, 'vs-07.bin.part'), partial.subarray(0, 200_000));
     const events: FetchEvent[] = [];
-    const result = await fetchFiles([`ftp://127.0.0.1:${plain.port}/pub/*.bin`], { outDir: out, parallel: 3, onProgress: (e) => events.push(e) });
+    const result = await fetchFiles([`ftp://127.0.0.1:${plain.port}/pub/*.bin`], {
+      outDir: out,
+      parallel: 3,
+      onProgress: (e) => events.push(e),
+    });
     expect(result.failed).toEqual([]);
     expect(result.done).toBe(12);
     for (const [path, data] of files) {
@@ -213,21 +217,43 @@ describe.skipIf(!CI && !(hasVsftpd && hasPyftpdlib))('two stock servers at once'
     const out = join(work, 'out-cli');
     const { run, restore } = captureCli();
     try {
-      const ok = await run('fetch', `ftp://127.0.0.1:${vs.port}/pub/sub/*`, `ftp://bob:builder@127.0.0.1:${py.port}/big.bin`, '-o', out, '-j', '2', '--progress', 'lines');
+      const ok = await run(
+        'fetch',
+        `ftp://127.0.0.1:${vs.port}/pub/sub/*`,
+        `ftp://bob:builder@127.0.0.1:${py.port}/big.bin`,
+        '-o',
+        out,
+        '-j',
+        '2',
+        '--progress',
+        'lines',
+      );
       expect(ok.code, ok.err).toBe(0);
       expect(ok.out).toMatch(/^done +nested\.txt/m);
       expect(ok.out).toMatch(/^fetched 2 of 2 files \(6\.0 MiB\) in [\d.]+ s\.$/m);
       expect(sha(await readFile(join(out, 'big.bin')))).toBe(sha(served.get('py2')!.get('big.bin')!));
 
-      const again = await run('fetch', `ftp://127.0.0.1:${vs.port}/pub/sub/*`, `ftp://127.0.0.1:${vs.port}/pub/missing.bin`, '-o', out, '--progress', 'lines');
+      const again = await run(
+        'fetch',
+        `ftp://127.0.0.1:${vs.port}/pub/sub/*`,
+        `ftp://127.0.0.1:${vs.port}/pub/missing.bin`,
+        '-o',
+        out,
+        '--progress',
+        'lines',
+      );
       expect(again.code).toBe(1);
       expect(again.out).toMatch(/^skip +nested\.txt \(already complete\)$/m);
-      expect(again.err).toContain(`gorgon: failed missing.bin: pub/missing.bin on 127.0.0.1:${vs.port}: no such file or no permission (550`);
+      expect(again.err).toContain(
+        `gorgon: failed missing.bin: pub/missing.bin on 127.0.0.1:${vs.port}: no such file or no permission (550`,
+      );
       expect(again.err).toMatch(/^gorgon: 1 of 2 files failed\.$/m);
 
       const wrong = await run('fetch', `ftp://bob:nope@127.0.0.1:${py.port}/big.bin`, '-o', out, '--progress', 'lines');
       expect(wrong.code).toBe(1);
-      expect(wrong.err).toBe(`gorgon: 127.0.0.1:${py.port} refused the login as bob: wrong user name or password? (530 Authentication failed.).\n`);
+      expect(wrong.err).toBe(
+        `gorgon: 127.0.0.1:${py.port} refused the login as bob: wrong user name or password? (530 Authentication failed.).\n`,
+      );
 
       const bars = await run('fetch', `ftp://127.0.0.1:${vs.port}/pub/vs2-0*.bin`, '-o', join(work, 'out-bars'), '--progress', 'bars');
       expect(bars.code, bars.err).toBe(0);
@@ -247,7 +273,16 @@ describe('gorgon fetch errors for people (no server needed)', () => {
       await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
       const closedPort = (probe.address() as net.AddressInfo).port;
       await new Promise<void>((resolve) => probe.close(() => resolve()));
-      const down = await run('fetch', `ftp://127.0.0.1:${closedPort}/x`, '-o', join(work, 'nothing'), '--retries', '0', '--progress', 'lines');
+      const down = await run(
+        'fetch',
+        `ftp://127.0.0.1:${closedPort}/x`,
+        '-o',
+        join(work, 'nothing'),
+        '--retries',
+        '0',
+        '--progress',
+        'lines',
+      );
       expect(down.code).toBe(1);
       expect(down.err).toBe(`gorgon: cannot connect to 127.0.0.1:${closedPort}: connection refused.\n`);
 

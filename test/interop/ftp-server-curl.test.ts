@@ -107,7 +107,14 @@ describe.skipIf(skip)('curl', () => {
     expect(missing.code).toBe(78);
     const badLogin = await run(CURL, ['-sS', '--user', `${USER}:wrong`, `ftp://127.0.0.1:${f.port}/`]);
     expect(badLogin.code).toBe(67);
-    const readOnly = await run(CURL, ['-sS', '--user', 'reader:reader', '-T', join(f.root, 'pub/readme.txt'), `ftp://127.0.0.1:${f.port}/upload/`]);
+    const readOnly = await run(CURL, [
+      '-sS',
+      '--user',
+      'reader:reader',
+      '-T',
+      join(f.root, 'pub/readme.txt'),
+      `ftp://127.0.0.1:${f.port}/upload/`,
+    ]);
     expect(readOnly.code).toBe(25);
     const traversal = await curl([`ftp://127.0.0.1:${f.port}/../../../../etc/passwd`]);
     expect(traversal.code).not.toBe(0);

@@ -24,7 +24,13 @@ async function lftp(fx: FtpFixture, script: string, settings = 'set ftp:ssl-allo
   await mkdir(home, { recursive: true });
   const r = await run(
     LFTP,
-    ['-u', `${USER},${PASSWORD}`, '-e', `set net:max-retries 1; set net:timeout 10; set cmd:fail-exit yes; ${settings} ${script}; bye`, `ftp://127.0.0.1:${fx.port}`],
+    [
+      '-u',
+      `${USER},${PASSWORD}`,
+      '-e',
+      `set net:max-retries 1; set net:timeout 10; set cmd:fail-exit yes; ${settings} ${script}; bye`,
+      `ftp://127.0.0.1:${fx.port}`,
+    ],
     { env: { HOME: home }, cwd: fx.dir, timeoutMs: 60_000 },
   );
   return { code: r.code, out: `${r.stdout.toString()}${r.stderr}` };
@@ -65,7 +71,9 @@ describe.skipIf(!CI && !available(LFTP))('lftp', () => {
     const r = await lftp(f, 'mirror -R local upload/mirrored');
     expect(r.code, r.out).toBe(0);
     expect(await treeSums(join(f.root, 'upload/mirrored'))).toEqual(await treeSums(src));
-    const sent = new Set(f.logs.filter((l) => l['event'] === 'command').map((l) => `${String(l['verb'])} ${String(l['arg']).split(' ')[0]}`));
+    const sent = new Set(
+      f.logs.filter((l) => l['event'] === 'command').map((l) => `${String(l['verb'])} ${String(l['arg']).split(' ')[0]}`),
+    );
     expect([...sent].some((c) => c.startsWith('STOR'))).toBe(true);
     // lftp sets the modification time (MFMT or SITE UTIME) and the mode (SITE CHMOD) after uploading.
     expect([...sent].some((c) => c.startsWith('MFMT') || c === 'SITE UTIME')).toBe(true);
@@ -86,7 +94,11 @@ describe.skipIf(!CI && !available(LFTP))('lftp', () => {
   it('FTPS: forced TLS with the certificate checked, mirror down and put', async () => {
     f = await startFtp({ requireTlsForLogin: true, requireTlsForData: true });
     await writeFile(join(f.dir, 'put.txt'), 'sent over TLS\n');
-    const r = await lftp(f, 'mirror pub/tree tls-out; put put.txt -o upload/put.txt', `set ftp:ssl-force yes; set ftp:ssl-protect-data yes; set ssl:ca-file ${f.certPath};`);
+    const r = await lftp(
+      f,
+      'mirror pub/tree tls-out; put put.txt -o upload/put.txt',
+      `set ftp:ssl-force yes; set ftp:ssl-protect-data yes; set ssl:ca-file ${f.certPath};`,
+    );
     expect(r.code, r.out).toBe(0);
     expect(await treeSums(join(f.dir, 'tls-out'))).toEqual(await treeSums(join(f.root, 'pub/tree')));
     expect(await readFile(join(f.root, 'upload/put.txt'), 'utf8')).toBe('sent over TLS\n');
@@ -101,7 +113,11 @@ describe.skipIf(!CI && !available(WGET))('wget', () => {
     expect(one.code, one.stderr).toBe(0);
     expect(sha256(one.stdout)).toBe(sha256(f.files['pub/data.bin']!));
     const out = join(f.dir, 'wget');
-    const tree = await run(WGET, ['-q', '-r', '-nH', '-P', out, `ftp://${USER}:${encodeURIComponent(PASSWORD)}@127.0.0.1:${f.port}/pub/tree/`], { timeoutMs: 60_000 });
+    const tree = await run(
+      WGET,
+      ['-q', '-r', '-nH', '-P', out, `ftp://${USER}:${encodeURIComponent(PASSWORD)}@127.0.0.1:${f.port}/pub/tree/`],
+      { timeoutMs: 60_000 },
+    );
     expect(tree.code, tree.stderr).toBe(0);
     const got = await treeSums(join(out, 'pub/tree'));
     delete got['.listing'];

@@ -218,7 +218,12 @@ describe.skipIf(STRICT_PYTHON === undefined)('strict FTP_TLS (upstream CPython):
       await writeFile(join(f.root, 'sized', `${n}.bin`), body);
       await writeFile(join(f.root, 'sized', `${n}.txt`), 'line\n'.repeat(Math.ceil(n / 5)).slice(0, n));
     }
-    const r = await python(f, FTPLIB_TLS_ENDINGS, ['localhost', String(f.port), USER, PASSWORD, f.certPath, version, SIZES.join(',')], STRICT_PYTHON!);
+    const r = await python(
+      f,
+      FTPLIB_TLS_ENDINGS,
+      ['localhost', String(f.port), USER, PASSWORD, f.certPath, version, SIZES.join(',')],
+      STRICT_PYTHON!,
+    );
     if (r['lenient'] === true) throw new Error(`${STRICT_PYTHON} ignores unexpected EOF: not a strict reader`);
     expect(r['version']).toBe(`TLSv${version}`);
     for (const n of SIZES) {

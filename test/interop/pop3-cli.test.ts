@@ -62,10 +62,14 @@ describe('gorgon passwd, deliver and pop3d', () => {
     const refused = await gorgon(['deliver', '../escape', '--maildirs', 'mail'], message);
     expect(refused.code).toBe(67);
 
-    daemon = spawn(process.execPath, [MAIN, 'pop3d', '--port', '0', '--maildirs', 'mail', '--users', 'users.json', '--log-format', 'json'], {
-      cwd: dir,
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    daemon = spawn(
+      process.execPath,
+      [MAIN, 'pop3d', '--port', '0', '--maildirs', 'mail', '--users', 'users.json', '--log-format', 'json'],
+      {
+        cwd: dir,
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     const port = await new Promise<number>((resolve, reject) => {
       let log = '';
       const timer = setTimeout(() => reject(new Error(`pop3d did not start: ${log}`)), 15_000);
@@ -81,7 +85,10 @@ describe('gorgon passwd, deliver and pop3d', () => {
     });
 
     // This process serves the same Maildir: a login here locks it for the daemon too.
-    await using local = createPop3Server({ store: new MaildirStore(join(dir, 'mail')), auth: new UsersFileAuthenticator(join(dir, 'users.json')) });
+    await using local = createPop3Server({
+      store: new MaildirStore(join(dir, 'mail')),
+      auth: new UsersFileAuthenticator(join(dir, 'users.json')),
+    });
     const localPort = (await local.listen(0)).port;
     const here = await login(localPort);
     expect(here.reply).toMatch(/^\+OK maildrop has 1 messages/);

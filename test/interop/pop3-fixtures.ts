@@ -28,7 +28,8 @@ export function need(path: string, pkg: string): void {
 export function fixtureMessages(): Buffer[] {
   const long = 'L'.repeat(990);
   let big = 'From: big@example.org\r\nSubject: big\r\n\r\n';
-  for (let i = 0; big.length < 300_000; i++) big += i % 7 === 0 ? `.line ${i} starts with a dot\r\n` : `line ${i} ${'z'.repeat(i % 80)}\r\n`;
+  for (let i = 0; big.length < 300_000; i++)
+    big += i % 7 === 0 ? `.line ${i} starts with a dot\r\n` : `line ${i} ${'z'.repeat(i % 80)}\r\n`;
   return [
     Buffer.from('From: alice@example.org\r\nTo: bob@example.org\r\nSubject: first\r\n\r\nHello, Bob.\r\n'),
     Buffer.from('From: carol@example.org\r\nSubject: dots\r\n\r\n.one dot\r\n..two dots\r\n.\r\n. space\r\nend\r\n'),

@@ -48,8 +48,8 @@ interface FetchResult {
 function expectIdentical(received: Buffer[], delivered: Buffer[]): void {
   expect(received.length).toBe(delivered.length);
   received.forEach((r, i) => {
-      expect(r.equals(delivered[i]!), `message ${i + 1} differs`).toBe(true);
-    });
+    expect(r.equals(delivered[i]!), `message ${i + 1} differs`).toBe(true);
+  });
 }
 
 function headerOf(message: Buffer): Buffer {
@@ -68,15 +68,24 @@ describe('Python poplib', () => {
     expect(r.list).toEqual(sizes.map((s, i) => `${i + 1} ${s}`));
     expect(r.uidl).toHaveLength(4);
     expect(r.caps).toEqual(expect.arrayContaining(['TOP', 'UIDL', 'USER', 'SASL', 'STLS', 'PIPELINING', 'RESP-CODES']));
-    expectIdentical(r.messages.map((m) => Buffer.from(m, 'base64')), fixture.messages);
-    expectIdentical(r.tops.map((m) => Buffer.from(m, 'base64')), fixture.messages.map(headerOf));
+    expectIdentical(
+      r.messages.map((m) => Buffer.from(m, 'base64')),
+      fixture.messages,
+    );
+    expectIdentical(
+      r.tops.map((m) => Buffer.from(m, 'base64')),
+      fixture.messages.map(headerOf),
+    );
     expect(await fixture.stored()).toHaveLength(4);
   });
 
   it.skipIf(skipUnlessPython)('APOP with the greeting timestamp', async () => {
     fixture = await startPop3({ mechanisms: ['apop'] });
     const r = (await python(POPLIB_FETCH, ['127.0.0.1', String(fixture.port), 'apop', '', USER, APOP_SECRET])) as FetchResult;
-    expectIdentical(r.messages.map((m) => Buffer.from(m, 'base64')), fixture.messages);
+    expectIdentical(
+      r.messages.map((m) => Buffer.from(m, 'base64')),
+      fixture.messages,
+    );
     expect(r.caps).not.toContain('USER');
   });
 
@@ -84,13 +93,19 @@ describe('Python poplib', () => {
     fixture = await startPop3({ requireTlsForPlaintext: true });
     const r = (await python(POPLIB_FETCH, ['localhost', String(fixture.port), 'stls', fixture.certPath, USER, PASSWORD])) as FetchResult;
     expect(r.caps).not.toContain('STLS');
-    expectIdentical(r.messages.map((m) => Buffer.from(m, 'base64')), fixture.messages);
+    expectIdentical(
+      r.messages.map((m) => Buffer.from(m, 'base64')),
+      fixture.messages,
+    );
   });
 
   it.skipIf(skipUnlessPython)('implicit TLS (POP3_SSL)', async () => {
     fixture = await startPop3();
     const r = (await python(POPLIB_FETCH, ['localhost', String(fixture.tlsPort), 'ssl', fixture.certPath, USER, PASSWORD])) as FetchResult;
-    expectIdentical(r.messages.map((m) => Buffer.from(m, 'base64')), fixture.messages);
+    expectIdentical(
+      r.messages.map((m) => Buffer.from(m, 'base64')),
+      fixture.messages,
+    );
   });
 
   it.skipIf(skipUnlessPython)('DELE marks, and the messages go only after QUIT', async () => {
@@ -220,7 +235,14 @@ describe('curl', () => {
 
   it.skipIf(skipUnlessCurl)('--ssl-reqd upgrades with STLS; pop3s:// uses implicit TLS', async () => {
     fixture = await startPop3({ requireTlsForPlaintext: true, mechanisms: ['user'] });
-    const stls = await curl(['--ssl-reqd', '--cacert', fixture.certPath, '--user', `${USER}:${PASSWORD}`, `pop3://localhost:${fixture.port}/2`]);
+    const stls = await curl([
+      '--ssl-reqd',
+      '--cacert',
+      fixture.certPath,
+      '--user',
+      `${USER}:${PASSWORD}`,
+      `pop3://localhost:${fixture.port}/2`,
+    ]);
     expect(stls.code, stls.stderr).toBe(0);
     expect(stls.stdout.equals(fixture.messages[1]!)).toBe(true);
     const implicit = await curl(['--cacert', fixture.certPath, '--user', `${USER}:${PASSWORD}`, `pop3s://localhost:${fixture.tlsPort}/4`]);

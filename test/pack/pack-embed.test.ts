@@ -74,7 +74,7 @@ describe.each(PACKAGES)('the @gorgon/%s tarball', (name) => {
   });
 });
 
-it('@gorgon/core has no dependency; the demo certificate\'s selfsigned is an optional peer', async () => {
+it("@gorgon/core has no dependency; the demo certificate's selfsigned is an optional peer", async () => {
   const { manifest } = await tarball('core');
   expect(manifest.dependencies ?? {}).toEqual({});
   expect(manifest.peerDependenciesMeta).toEqual({ selfsigned: { optional: true } });
@@ -122,7 +122,11 @@ describe('docs/embedding.md followed in a scratch app outside the workspace', ()
   });
 
   it('finger: a TCP client gets the user and the list', async () => {
-    const { started, match } = await start('node', ['dist/finger.js'], { cwd: appDir, env: userEnv({ PORT: '0' }), ready: /finger listening on 127\.0\.0\.1:(\d+)/ });
+    const { started, match } = await start('node', ['dist/finger.js'], {
+      cwd: appDir,
+      env: userEnv({ PORT: '0' }),
+      ready: /finger listening on 127\.0\.0\.1:(\d+)/,
+    });
     servers.push(started);
     const port = Number(match[1]);
     const alice = await fingerQuery(port, 'alice\r\n');
@@ -136,7 +140,11 @@ describe('docs/embedding.md followed in a scratch app outside the workspace', ()
   });
 
   it("pop3: Python's poplib lists, reads and deletes through the custom store", async () => {
-    const { started, match } = await start('node', ['dist/pop3.js'], { cwd: appDir, env: userEnv({ PORT: '0' }), ready: /pop3 listening on 127\.0\.0\.1:(\d+)/ });
+    const { started, match } = await start('node', ['dist/pop3.js'], {
+      cwd: appDir,
+      env: userEnv({ PORT: '0' }),
+      ready: /pop3 listening on 127\.0\.0\.1:(\d+)/,
+    });
     servers.push(started);
     const port = String(match[1]);
     const first = JSON.parse(await run('python3', ['-c', POPLIB, port, 'delete-first'], { cwd: appDir }));
@@ -151,7 +159,11 @@ describe('docs/embedding.md followed in a scratch app outside the workspace', ()
   });
 
   it('ftp: curl lists, downloads and uploads through the custom filesystem', async () => {
-    const { started, match } = await start('node', ['dist/ftp.js'], { cwd: appDir, env: userEnv({ PORT: '0' }), ready: /ftp listening on 127\.0\.0\.1:(\d+)/ });
+    const { started, match } = await start('node', ['dist/ftp.js'], {
+      cwd: appDir,
+      env: userEnv({ PORT: '0' }),
+      ready: /ftp listening on 127\.0\.0\.1:(\d+)/,
+    });
     servers.push(started);
     const url = `ftp://127.0.0.1:${match[1]}/`;
     const curl = (...args: string[]): Promise<string> => run('curl', ['-sS', '--max-time', '20', ...args], { cwd: appDir });
@@ -177,42 +189,65 @@ describe('docs/embedding.md followed in a scratch app outside the workspace', ()
   });
 });
 
-it('the packages install from a path too (links into the built clone), the CLI globally as well', async () => {
-  const app = join(scratch, 'from-path');
-  await mkdir(app);
-  const dirs = ['core', 'finger', 'pop3', 'ftp'].map((name) => join(repo, 'packages', name));
-  await run('bash', ['-euo', 'pipefail', '-c', `npm init -y && npm pkg set type=module && npm install ${dirs.join(' ')}`], { cwd: app, env: userEnv() });
-  const script = "for (const p of ['core', 'finger', 'pop3', 'ftp']) await import('@gorgon/' + p); const { createPop3Server } = await import('@gorgon/pop3'); console.log(typeof createPop3Server);";
-  expect((await run('node', ['--input-type=module', '-e', script], { cwd: app, env: userEnv() })).trim()).toBe('function');
-  const prefix = join(scratch, 'global-link');
-  await run('npm', ['install', '-g', join(repo, 'packages/cli')], { cwd: scratch, env: userEnv({ npm_config_prefix: prefix }) });
-  expect((await run(join(prefix, 'bin/gorgon'), ['--version'], { cwd: scratch, env: userEnv() })).trim()).toMatch(/^\d+\.\d+\.\d+$/);
-}, 2 * MINUTES);
+it(
+  'the packages install from a path too (links into the built clone), the CLI globally as well',
+  async () => {
+    const app = join(scratch, 'from-path');
+    await mkdir(app);
+    const dirs = ['core', 'finger', 'pop3', 'ftp'].map((name) => join(repo, 'packages', name));
+    await run('bash', ['-euo', 'pipefail', '-c', `npm init -y && npm pkg set type=module && npm install ${dirs.join(' ')}`], {
+      cwd: app,
+      env: userEnv(),
+    });
+    const script =
+      "for (const p of ['core', 'finger', 'pop3', 'ftp']) await import('@gorgon/' + p); const { createPop3Server } = await import('@gorgon/pop3'); console.log(typeof createPop3Server);";
+    expect((await run('node', ['--input-type=module', '-e', script], { cwd: app, env: userEnv() })).trim()).toBe('function');
+    const prefix = join(scratch, 'global-link');
+    await run('npm', ['install', '-g', join(repo, 'packages/cli')], { cwd: scratch, env: userEnv({ npm_config_prefix: prefix }) });
+    expect((await run(join(prefix, 'bin/gorgon'), ['--version'], { cwd: scratch, env: userEnv() })).trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  },
+  2 * MINUTES,
+);
 
 describe('the gorgon command', () => {
-  it('installs globally from its tarballs as the CLI README says, with gorgon on PATH', async () => {
-    const readme = await readFile(join(repo, 'packages/cli/README.md'), 'utf8');
-    const prefix = join(scratch, 'global');
-    const env = userEnv({ npm_config_prefix: prefix });
-    env.PATH = `${join(prefix, 'bin')}:${env.PATH}`;
-    const out = await run('bash', ['-euo', 'pipefail', '-c', withGorgonDir(docBlock(readme, 'test:install-global').body, gorgonDir)], { cwd: scratch, env });
-    const version = JSON.parse(await readFile(join(repo, 'packages/cli/package.json'), 'utf8')).version as string;
-    expect(out.trim().split('\n').at(-1)).toBe(version);
-    // The installed layout finds the demo certificate's dependency: serve --demo, TLS listeners and all.
-    const { started } = await start('gorgon', ['serve', '--demo', '--data', join(scratch, 'demo'), '--ephemeral-ports', '--log-format', 'json'], {
-      cwd: scratch,
-      env,
-      ready: /"event":"ready"/,
-    });
-    servers.push(started);
-    expect(await stop(started)).toEqual({ code: 0, signal: null });
-  }, 3 * MINUTES);
+  it(
+    'installs globally from its tarballs as the CLI README says, with gorgon on PATH',
+    async () => {
+      const readme = await readFile(join(repo, 'packages/cli/README.md'), 'utf8');
+      const prefix = join(scratch, 'global');
+      const env = userEnv({ npm_config_prefix: prefix });
+      env.PATH = `${join(prefix, 'bin')}:${env.PATH}`;
+      const out = await run('bash', ['-euo', 'pipefail', '-c', withGorgonDir(docBlock(readme, 'test:install-global').body, gorgonDir)], {
+        cwd: scratch,
+        env,
+      });
+      const version = JSON.parse(await readFile(join(repo, 'packages/cli/package.json'), 'utf8')).version as string;
+      expect(out.trim().split('\n').at(-1)).toBe(version);
+      // The installed layout finds the demo certificate's dependency: serve --demo, TLS listeners and all.
+      const { started } = await start(
+        'gorgon',
+        ['serve', '--demo', '--data', join(scratch, 'demo'), '--ephemeral-ports', '--log-format', 'json'],
+        {
+          cwd: scratch,
+          env,
+          ready: /"event":"ready"/,
+        },
+      );
+      servers.push(started);
+      expect(await stop(started)).toEqual({ code: 0, signal: null });
+    },
+    3 * MINUTES,
+  );
 
-  it('pnpm dev runs it from the TypeScript sources', async () => {
-    const out = await run('npx', [...PNPM, 'dev', '--version'], { cwd: repo });
-    const version = JSON.parse(await readFile(join(repo, 'packages/cli/package.json'), 'utf8')).version as string;
-    expect(out.trim().split('\n').at(-1)).toBe(version);
-  }, 2 * MINUTES);
+  it(
+    'pnpm dev runs it from the TypeScript sources',
+    async () => {
+      const out = await run('npx', [...PNPM, 'dev', '--version'], { cwd: repo });
+      const version = JSON.parse(await readFile(join(repo, 'packages/cli/package.json'), 'utf8')).version as string;
+      expect(out.trim().split('\n').at(-1)).toBe(version);
+    },
+    2 * MINUTES,
+  );
 });
 
 function fingerQuery(port: number, query: string): Promise<string> {

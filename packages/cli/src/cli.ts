@@ -36,7 +36,9 @@ export async function runCli(argv: string[], io: CliIo = { stderr: (t) => proces
       // Throwing stops yargs from running the handler after a validation failure.
       // A handler's own failure arrives with no message: it is not a usage mistake.
       if (err instanceof CliError || (err && !msg)) throw err;
-      const text = err ? err.message : rewriteUsageMessage(msg, argv, commands, (parser as unknown as { getOptions(): never }).getOptions(), NO_COMMAND);
+      const text = err
+        ? err.message
+        : rewriteUsageMessage(msg, argv, commands, (parser as unknown as { getOptions(): never }).getOptions(), NO_COMMAND);
       throw new UsageError(oneSentence(text));
     })
     .exitProcess(false);

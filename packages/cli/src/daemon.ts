@@ -159,7 +159,10 @@ export async function reloadAll(reloaders: Reloader[], log: Logger): Promise<voi
   );
   for (const failed of results.filter((x) => !x.ok)) {
     const consequence = failed.r.keepsOld === false ? '' : '; the old one stays in force';
-    log.warn({ event: 'reload-failed', signal: 'SIGHUP', what: failed.r.what, error: failed.text }, `SIGHUP: cannot reload ${failed.r.what}: ${failed.text}${consequence}`);
+    log.warn(
+      { event: 'reload-failed', signal: 'SIGHUP', what: failed.r.what, error: failed.text },
+      `SIGHUP: cannot reload ${failed.r.what}: ${failed.text}${consequence}`,
+    );
   }
   const reloaded = results.filter((x) => x.ok).map((x) => x.text);
   const list = reloaded.length > 0 ? `reloaded ${reloaded.join(', ')}` : 'nothing reloaded';

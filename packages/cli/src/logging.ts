@@ -13,6 +13,13 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 export function createCliLogger(format: LogFormat, level: LogLevel): Logger & PinoLogger {
   const options = { level, base: undefined, redact: { paths: ['password', 'pass', 'secret'], censor: '***' } };
   if (format === 'json') return pino(options, pino.destination({ dest: 2, sync: true }));
-  const stream = pretty({ destination: 2, sync: true, colorize: process.stderr.isTTY, translateTime: 'HH:MM:ss', ignore: 'pid,hostname', singleLine: true });
+  const stream = pretty({
+    destination: 2,
+    sync: true,
+    colorize: process.stderr.isTTY,
+    translateTime: 'HH:MM:ss',
+    ignore: 'pid,hostname',
+    singleLine: true,
+  });
   return pino(options, stream);
 }

@@ -34,7 +34,9 @@ export function resolveRunAs(runAs: RunAs): Identity {
   if (gid === undefined) throw new CliError(`cannot run as group "${runAs.group}": no such group.`);
   const current = process.getuid();
   if (current !== 0 && current !== uid) {
-    throw new CliError(`cannot run as user "${runAs.user}": only a daemon started as root can change user (this one runs as uid ${current}).`);
+    throw new CliError(
+      `cannot run as user "${runAs.user}": only a daemon started as root can change user (this one runs as uid ${current}).`,
+    );
   }
   return { user: runAs.user, uid, gid, ...(runAs.group === undefined ? {} : { group: runAs.group }) };
 }
@@ -48,7 +50,11 @@ export function dropPrivileges(identity: Identity, log: Logger): void {
   if (process.getuid!() === identity.uid && process.getgid!() === identity.gid) return;
   if (identity.group !== undefined) process.setgroups!([identity.gid]);
   // initgroups(3) is in Node (POSIX) but missing from @types/node.
-  else (process as unknown as { initgroups(user: string | number, group: number): void }).initgroups(/^\d+$/.test(identity.user) ? Number(identity.user) : identity.user, identity.gid);
+  else
+    (process as unknown as { initgroups(user: string | number, group: number): void }).initgroups(
+      /^\d+$/.test(identity.user) ? Number(identity.user) : identity.user,
+      identity.gid,
+    );
   process.setgid!(identity.gid);
   process.setuid!(identity.uid);
   if (process.getuid!() !== identity.uid || process.geteuid!() !== identity.uid) {
@@ -63,10 +69,7 @@ export function dropPrivileges(identity: Identity, log: Logger): void {
 /** The warning for a daemon left running as root: any flaw would then act as root. */
 export function warnIfRoot(log: Logger): void {
   if (process.getuid?.() !== 0) return;
-  log.warn(
-    { event: 'running-as-root' },
-    'still running as root after binding: give --user NAME (config runAs.user) to drop root',
-  );
+  log.warn({ event: 'running-as-root' }, 'still running as root after binding: give --user NAME (config runAs.user) to drop root');
 }
 
 /** `id -u NAME` or `id -g NAME`; undefined when there is no such user. */

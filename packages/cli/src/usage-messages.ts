@@ -128,7 +128,8 @@ export function rewriteUsageMessage(
   if (message === noCommandMessage) {
     // With no command yargs stops at "name a command" before it looks at the flags.
     const flags = unknownFlags(argv, table);
-    if (flags.length > 0) return `unknown option${flags.length > 1 ? 's' : ''} ${flags.join(', ')}; ${noCommandMessage[0]!.toLowerCase()}${noCommandMessage.slice(1)}`;
+    if (flags.length > 0)
+      return `unknown option${flags.length > 1 ? 's' : ''} ${flags.join(', ')}; ${noCommandMessage[0]!.toLowerCase()}${noCommandMessage.slice(1)}`;
   }
   return message;
 }

@@ -103,7 +103,9 @@ describe('gorgon usage messages (built binary)', () => {
       const config = join(dir, 'inuse.yaml');
       await writeFile(config, `finger:\n  port: ${port}\n  host: 127.0.0.1\n  users: users.json\n`);
       // Asynchronous: the blocker must keep accepting while the child tries to listen.
-      const child = spawn(process.execPath, [main, 'serve', '--config', config, '--log-level', 'silent'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn(process.execPath, [main, 'serve', '--config', config, '--log-level', 'silent'], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
       let stderr = '';
       child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
       const code = await new Promise<number | null>((r) => child.on('exit', r));

@@ -14,7 +14,10 @@ import { SpawnedDaemon } from './spawn-cli.js';
 // every daemon, runAs in the config. The CI runs as root; elsewhere the root cases are skipped.
 
 const root = process.getuid?.() === 0;
-const nobody = { uid: Number(execFileSync('id', ['-u', 'nobody'], { encoding: 'utf8' })), gid: Number(execFileSync('id', ['-g', 'nobody'], { encoding: 'utf8' })) };
+const nobody = {
+  uid: Number(execFileSync('id', ['-u', 'nobody'], { encoding: 'utf8' })),
+  gid: Number(execFileSync('id', ['-g', 'nobody'], { encoding: 'utf8' })),
+};
 
 let dir: string;
 beforeAll(async () => {
@@ -76,10 +79,7 @@ describe.skipIf(!root)('--user / runAs (built CLI, as root)', () => {
   });
 
   it('serve with runAs in the config drops root too; --group picks the group', async () => {
-    await writeFile(
-      join(dir, 'gorgon.yaml'),
-      'runAs:\n  user: nobody\n  group: "0"\nfinger:\n  port: 0\n  users: finger.json\n',
-    );
+    await writeFile(join(dir, 'gorgon.yaml'), 'runAs:\n  user: nobody\n  group: "0"\nfinger:\n  port: 0\n  users: finger.json\n');
     // The flag wins over the config's group.
     const daemon = new SpawnedDaemon(['serve', '--config', 'gorgon.yaml', '--group', String(nobody.gid)], dir);
     try {

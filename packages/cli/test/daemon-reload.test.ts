@@ -78,7 +78,9 @@ describe('SIGHUP (built CLI)', () => {
       const mark = daemon.records.length;
       daemon.child.kill('SIGHUP');
       const reload = await daemon.waitFor((r) => r.event === 'reload', mark);
-      expect(reload.msg).toMatch(/^SIGHUP: reloaded pop3 users file .*users\.json \(2 users\), pop3 certificate .*cert\.pem; other settings need a restart$/);
+      expect(reload.msg).toMatch(
+        /^SIGHUP: reloaded pop3 users file .*users\.json \(2 users\), pop3 certificate .*cert\.pem; other settings need a restart$/,
+      );
       expect(daemon.alive).toBe(true);
 
       // The sessions open before the signal still work.
@@ -115,7 +117,9 @@ describe('SIGHUP (built CLI)', () => {
       const mark3 = daemon.records.length;
       daemon.child.kill('SIGHUP');
       const usersWarn = await daemon.waitFor((r) => r.event === 'reload-failed', mark3);
-      expect(usersWarn.msg).toMatch(/^SIGHUP: cannot reload pop3 users file .*users\.json: users file .* is not valid JSON.*; the old one stays in force$/);
+      expect(usersWarn.msg).toMatch(
+        /^SIGHUP: cannot reload pop3 users file .*users\.json: users file .* is not valid JSON.*; the old one stays in force$/,
+      );
       await daemon.waitFor((r) => r.event === 'reload', mark3);
       const still = new MemoryClient(connect(port, '127.0.0.1'));
       expect(await login(still, 'new-secret')).toMatch(/^\+OK/);
@@ -129,8 +133,16 @@ describe('SIGHUP (built CLI)', () => {
 
   it.each([
     ['fingerd', ['fingerd', '--users', 'finger.json', '--port', '0'], /reloaded finger users file .*finger\.json \(1 user\)/],
-    ['ftpd', ['ftpd', '--root', '.', '--users', 'users.json', '--tls', '--cert', 'cert.pem', '--key', 'key.pem', '--port', '0'], /reloaded ftp users file .*users\.json \(2 users\), ftp certificate/],
-    ['serve', ['serve', '--demo', '--ephemeral-ports', '--data', 'demo'], /reloaded finger users file .*, pop3 users file .*, pop3 certificate .*, ftp users file .*, ftp certificate /],
+    [
+      'ftpd',
+      ['ftpd', '--root', '.', '--users', 'users.json', '--tls', '--cert', 'cert.pem', '--key', 'key.pem', '--port', '0'],
+      /reloaded ftp users file .*users\.json \(2 users\), ftp certificate/,
+    ],
+    [
+      'serve',
+      ['serve', '--demo', '--ephemeral-ports', '--data', 'demo'],
+      /reloaded finger users file .*, pop3 users file .*, pop3 certificate .*, ftp users file .*, ftp certificate /,
+    ],
   ])('%s stays up on SIGHUP and logs what it reloaded', async (name, args, reloaded) => {
     await writeUsers('secret');
     await writeCert(certs[0]!);

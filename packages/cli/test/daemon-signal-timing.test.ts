@@ -36,17 +36,21 @@ describe('SIGTERM at the edges of start-up', () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'gorgon-sigtiming-'));
     users = join(dir, 'users.json');
-    await writeFile(users, JSON.stringify({ users: [{ login: "alice", name: "Alice" }] }));
+    await writeFile(users, JSON.stringify({ users: [{ login: 'alice', name: 'Alice' }] }));
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
   // Before the fix, ready was logged before the SIGINT/SIGTERM handlers existed, so a signal
   // sent at once found Node's default action and the process died by the signal.
-  it.each(['ready', 'started'])('a SIGTERM sent as "%s" is logged shuts down gracefully (exit 0)', async (event) => {
-    for (let i = 0; i < 3; i++) {
-      const { code, signal, stderr } = await termAt(event, dir, users);
-      expect({ code, signal }, stderr).toEqual({ code: 0, signal: null });
-      expect(stderr).toContain('"event":"shutdown"');
-    }
-  }, 30_000);
+  it.each(['ready', 'started'])(
+    'a SIGTERM sent as "%s" is logged shuts down gracefully (exit 0)',
+    async (event) => {
+      for (let i = 0; i < 3; i++) {
+        const { code, signal, stderr } = await termAt(event, dir, users);
+        expect({ code, signal }, stderr).toEqual({ code: 0, signal: null });
+        expect(stderr).toContain('"event":"shutdown"');
+      }
+    },
+    30_000,
+  );
 });

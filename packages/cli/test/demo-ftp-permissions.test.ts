@@ -83,8 +83,8 @@ describe.skipIf(!hasCurl)('gorgon serve --demo: FTP permissions match the README
       const r = await curl(...commands.flatMap((c) => ['-Q', c]), url(''));
       expect(r.code, commands.join(', ')).not.toBe(0);
     }
-    for (const kept of ['pub/hello.txt', 'README.txt', 'incoming']) expect(existsSync(join(dir, 'demo', 'ftp', 'root', kept)), kept).toBe(true);
+    for (const kept of ['pub/hello.txt', 'README.txt', 'incoming'])
+      expect(existsSync(join(dir, 'demo', 'ftp', 'root', kept)), kept).toBe(true);
     expect(existsSync(join(dir, 'demo', 'ftp', 'root', 'newdir'))).toBe(false);
   });
-
 });

@@ -88,7 +88,19 @@ describe('gorgon fetch failures (built binary, Gorgon ftpd)', () => {
     const out = join(dir, 'untrusted');
     const tls = `ftps://127.0.0.1:${tlsPort}/pub`;
     // --retries 3 would take 3.5 s of pauses if the failure were taken for a transient one.
-    const r = await gorgon('fetch', `${tls}/a.txt`, `${tls}/b.txt`, `ftp://127.0.0.1:${port}/pub/a.txt`, '-o', out, '--host-dirs', '--retries', '3', '--progress', 'lines');
+    const r = await gorgon(
+      'fetch',
+      `${tls}/a.txt`,
+      `${tls}/b.txt`,
+      `ftp://127.0.0.1:${port}/pub/a.txt`,
+      '-o',
+      out,
+      '--host-dirs',
+      '--retries',
+      '3',
+      '--progress',
+      'lines',
+    );
     expect(r.code).toBe(1);
     expect(r.stdout).not.toMatch(/^retry/m);
     expect(r.ms).toBeLessThan(3000);

@@ -3,7 +3,13 @@ import type { FetchEvent, FetchFileInfo } from '@gorgon/ftp';
 import { describe, expect, it } from 'vitest';
 import { barView, humanBytes, lineView } from '../src/commands/fetch-progress.js';
 
-const file = (id: number, name: string): FetchFileInfo => ({ id, url: `ftp://h:21/pub/*`, server: 'h:21', remotePath: `pub/${name}`, localPath: `/out/${name}` });
+const file = (id: number, name: string): FetchFileInfo => ({
+  id,
+  url: `ftp://h:21/pub/*`,
+  server: 'h:21',
+  remotePath: `pub/${name}`,
+  localPath: `/out/${name}`,
+});
 
 /** A run: one listing, a resumed file, a retried file, a skipped one and a failure. */
 const run: FetchEvent[] = [
@@ -16,7 +22,12 @@ const run: FetchEvent[] = [
   { type: 'start', file: file(2, 'b.bin'), size: 10, offset: 4 },
   { type: 'done', file: file(2, 'b.bin'), bytes: 6, resumedFrom: 4, size: 10 },
   { type: 'skipped', file: file(3, 'c.bin'), size: 5 },
-  { type: 'failed', url: 'ftp://h:21/pub/*', file: file(4, 'd.bin'), message: 'pub/d.bin on h:21: no such file or no permission (550 No.).' },
+  {
+    type: 'failed',
+    url: 'ftp://h:21/pub/*',
+    file: file(4, 'd.bin'),
+    message: 'pub/d.bin on h:21: no such file or no permission (550 No.).',
+  },
 ];
 
 function capture(): { out: PassThrough; text: () => string } {
@@ -58,7 +69,13 @@ describe('gorgon fetch progress views', () => {
     await new Promise((r) => setImmediate(r));
     const shown = text();
     expect(shown).toMatch(/total .* 100% 4\/4 files, 1\.0 KiB/);
-    for (const line of ['done   a.bin (1.0 KiB)', 'retry  1: pub/b.bin', 'done   b.bin (6 B)', 'skip   c.bin (already complete)', 'failed d.bin: pub/d.bin on h:21']) {
+    for (const line of [
+      'done   a.bin (1.0 KiB)',
+      'retry  1: pub/b.bin',
+      'done   b.bin (6 B)',
+      'skip   c.bin (already complete)',
+      'failed d.bin: pub/d.bin on h:21',
+    ]) {
       expect(shown).toContain(line);
     }
   });

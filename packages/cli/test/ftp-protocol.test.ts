@@ -36,17 +36,24 @@ describe('ftp in the suite (gorgon serve --demo, gorgon ftpd)', () => {
       await anon.access({ host: '127.0.0.1', port, user: 'anonymous', password: 'guest@' });
       const parts: Buffer[] = [];
       await anon.downloadTo(
-      new Writable({
-        write: (c: Buffer, _e, cb) => {
-          parts.push(c);
-          cb();
-        },
-      }),
-      '/pub/hello.txt',
-    );
+        new Writable({
+          write: (c: Buffer, _e, cb) => {
+            parts.push(c);
+            cb();
+          },
+        }),
+        '/pub/hello.txt',
+      );
       expect(Buffer.concat(parts).toString()).toMatch(/^Hello from Gorgon/);
       await expect(anon.uploadFrom(Readable.from([Buffer.from('x')]), '/incoming/anon.txt')).rejects.toThrow(/550/);
-      await demo.access({ host: 'localhost', port: tlsPort, user: 'demo', password: 'demo', secure: 'implicit', secureOptions: { ca: cert } });
+      await demo.access({
+        host: 'localhost',
+        port: tlsPort,
+        user: 'demo',
+        password: 'demo',
+        secure: 'implicit',
+        secureOptions: { ca: cert },
+      });
       await demo.uploadFrom(Readable.from([Buffer.from('uploaded')]), '/incoming/demo.txt');
       expect(await readFile(join(data, 'ftp', 'root', 'incoming', 'demo.txt'), 'utf8')).toBe('uploaded');
     } finally {
@@ -69,14 +76,14 @@ describe('ftp in the suite (gorgon serve --demo, gorgon ftpd)', () => {
       for (let i = 0; i < 2; i++) {
         const parts: Buffer[] = [];
         await client.downloadTo(
-      new Writable({
-        write: (c: Buffer, _e, cb) => {
-          parts.push(c);
-          cb();
-        },
-      }),
-      '/small.txt',
-    );
+          new Writable({
+            write: (c: Buffer, _e, cb) => {
+              parts.push(c);
+              cb();
+            },
+          }),
+          '/small.txt',
+        );
         expect(Buffer.concat(parts).toString()).toBe('small file');
       }
     } finally {

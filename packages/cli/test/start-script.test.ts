@@ -60,11 +60,15 @@ describe.skipIf(process.platform !== 'linux')('pnpm start', () => {
   it.each(['SIGINT', 'SIGTERM'] as const)(
     '%s to the pnpm process alone shuts the demo server down gracefully',
     async (signal) => {
-      const child = spawn('npx', ['-y', 'pnpm@10.34.9', 'start', '--', '--ephemeral-ports', '--data', join(dir, signal), '--log-format', 'json'], {
-        cwd: dir,
-        stdio: ['ignore', 'pipe', 'pipe'],
-        detached: true, // its own process group, as under a process manager: nothing else gets the signal
-      });
+      const child = spawn(
+        'npx',
+        ['-y', 'pnpm@10.34.9', 'start', '--', '--ephemeral-ports', '--data', join(dir, signal), '--log-format', 'json'],
+        {
+          cwd: dir,
+          stdio: ['ignore', 'pipe', 'pipe'],
+          detached: true, // its own process group, as under a process manager: nothing else gets the signal
+        },
+      );
       let output = '';
       const collect = (chunk: Buffer): void => {
         output += chunk.toString();
@@ -73,15 +77,27 @@ describe.skipIf(process.platform !== 'linux')('pnpm start', () => {
       child.stderr!.on('data', collect);
       const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
       try {
-        await waitUntil(() => output.includes('"event":"ready"'), 20_000, () => output);
+        await waitUntil(
+          () => output.includes('"event":"ready"'),
+          20_000,
+          () => output,
+        );
         const tree = descendants(child.pid!);
         const pnpm = tree.find((p) => p.cmdline.startsWith('node') && /pnpm/.test(p.cmdline) && /\bstart\b/.test(p.cmdline));
         const server = tree.find((p) => p.cmdline.startsWith('node') && p.cmdline.includes('main.js serve --demo'));
         expect(pnpm, JSON.stringify(tree)).toBeDefined();
         expect(server, JSON.stringify(tree)).toBeDefined();
         process.kill(pnpm!.pid, signal);
-        await waitUntil(() => output.includes(`"event":"shutdown","signal":"${signal}"`), 5000, () => output);
-        await waitUntil(() => !alive(server!.pid), 5000, () => output);
+        await waitUntil(
+          () => output.includes(`"event":"shutdown","signal":"${signal}"`),
+          5000,
+          () => output,
+        );
+        await waitUntil(
+          () => !alive(server!.pid),
+          5000,
+          () => output,
+        );
         await exited;
       } finally {
         try {

@@ -110,7 +110,9 @@ export class CommandTable<State extends string, S, Spec extends CommandSpec<Stat
     const generic = spec as unknown as CommandSpec<string, unknown>;
     if (spec.states && !spec.states.includes(state)) return { kind: 'wrong-state', spec: generic };
     if (spec.login && !this.#gate.loggedIn?.(session)) return { kind: 'login-required', spec: generic };
-    if (spec.args === 'required' ? (this.#gate.blankIsArgument ? arg === '' : arg.trim() === '') : spec.args === 'none' && arg.trim() !== '') {
+    if (
+      spec.args === 'required' ? (this.#gate.blankIsArgument ? arg === '' : arg.trim() === '') : spec.args === 'none' && arg.trim() !== ''
+    ) {
       return { kind: 'syntax', spec: generic, reason: spec.args === 'required' ? 'missing-argument' : 'unexpected-argument' };
     }
     if (spec.permission !== undefined && !this.#gate.permitted?.(session, spec.permission)) return { kind: 'permission', spec: generic };

@@ -37,7 +37,11 @@ export interface DemoCertificate {
  * The self-signed certificate for demos and tests: generated at first use into `dir`
  * (cert.pem, key.pem with mode 0600) and reused afterwards. Never committed.
  */
-export async function ensureDemoCertificate(dir: string, hostname = 'localhost', options: DemoCertificateOptions = {}): Promise<DemoCertificate> {
+export async function ensureDemoCertificate(
+  dir: string,
+  hostname = 'localhost',
+  options: DemoCertificateOptions = {},
+): Promise<DemoCertificate> {
   const certPath = join(dir, 'cert.pem');
   const keyPath = join(dir, 'key.pem');
   try {
@@ -55,7 +59,10 @@ export async function ensureDemoCertificate(dir: string, hostname = 'localhost',
 }
 
 /** A fresh self-signed certificate for `hostname`, 127.0.0.1 and ::1, in memory. */
-export async function createDemoCertificate(hostname = 'localhost', options: DemoCertificateOptions = {}): Promise<{ cert: string; key: string }> {
+export async function createDemoCertificate(
+  hostname = 'localhost',
+  options: DemoCertificateOptions = {},
+): Promise<{ cert: string; key: string }> {
   const notBeforeDate = new Date(Date.now() - 60_000);
   const notAfterDate = new Date(notBeforeDate.getTime() + 365 * 24 * 3600 * 1000);
   // Loaded when a certificate is made: the X.509 libraries behind it take tens of milliseconds
@@ -87,7 +94,9 @@ async function loadSelfsigned(): Promise<SelfsignedModule> {
   } catch (err) {
     const code = (err as { code?: unknown }).code;
     if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
-      throw new Error("@gorgon/core/demo-certificate needs the optional package 'selfsigned': npm install selfsigned@5.5.0", { cause: err });
+      throw new Error("@gorgon/core/demo-certificate needs the optional package 'selfsigned': npm install selfsigned@5.5.0", {
+        cause: err,
+      });
     }
     throw err;
   }

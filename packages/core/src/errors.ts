@@ -1,12 +1,5 @@
 /** Codes of the internal errors the core raises (never sent to a client as they are). */
-export type CoreErrorCode =
-  | 'closed'
-  | 'timeout'
-  | 'tls-failed'
-  | 'proxy-header'
-  | 'limit'
-  | 'bad-terminator'
-  | 'connect-failed';
+export type CoreErrorCode = 'closed' | 'timeout' | 'tls-failed' | 'proxy-header' | 'limit' | 'bad-terminator' | 'connect-failed';
 
 /** An internal error with a machine-readable code. Its message is for logs, not for the wire. */
 export class CoreError extends Error {

@@ -95,7 +95,7 @@ export class LineEscapingProducer implements Producer {
  */
 export function escapeMultiline(body: Buffer, prefix = '', options: LineEscapingOptions = {}): Buffer {
   const dotStuff = options.dotStuff ?? true;
-  const end = options.terminate ?? true ? END.length : 0;
+  const end = (options.terminate ?? true) ? END.length : 0;
   const len = body.length;
   // First pass: how many bytes escaping adds (a '.' per dot line, a CR per bare LF).
   let extra = 0;

@@ -70,7 +70,13 @@ export abstract class LineSession extends AsyncChat {
     this.encoding = options.encoding ?? 'utf8';
     this.maxDiscardBytes = options.maxDiscardBytes ?? DEFAULT_MAX_DISCARD_BYTES;
     const encoding = this.encoding;
-    this.#state = !HAS_SLICERS ? 0 : encoding === 'utf8' || encoding === 'utf-8' ? UTF8 : encoding === 'latin1' || encoding === 'binary' ? LATIN1 : 0;
+    this.#state = !HAS_SLICERS
+      ? 0
+      : encoding === 'utf8' || encoding === 'utf-8'
+        ? UTF8
+        : encoding === 'latin1' || encoding === 'binary'
+          ? LATIN1
+          : 0;
     this.setTerminator('\n');
   }
 

@@ -222,7 +222,8 @@ export function createListener(options: ListenerOptions, accept: (channel: Chann
     counters.active++;
     // The listener's logger with the channel's bindings, so no child logger is made per connection
     // until a session logs something itself.
-    if (logsDebug(logger)) logger.debug({ conn: channel.id, remote: address, event: 'accept', secure: channel.secure, proxied: fromProxy }, 'accepted');
+    if (logsDebug(logger))
+      logger.debug({ conn: channel.id, remote: address, event: 'accept', secure: channel.secure, proxied: fromProxy }, 'accepted');
     try {
       // The session attaches to the channel, which starts reading (the socket was accepted
       // paused, so nothing is lost before the session exists).

@@ -112,7 +112,8 @@ function parseV2(buf: Buffer): ProxyParse {
       },
     };
   }
-  if (fam === 0 || fam === 3) return { status: 'ok', length, info: { version: 2, command: 'proxy', family: fam === 3 ? 'unix' : 'unknown' } };
+  if (fam === 0 || fam === 3)
+    return { status: 'ok', length, info: { version: 2, command: 'proxy', family: fam === 3 ? 'unix' : 'unknown' } };
   return { status: 'invalid', reason: 'v2 header has a bad address family or length' };
 }
 

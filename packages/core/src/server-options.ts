@@ -142,7 +142,8 @@ export function checkCommonOptions(protocol: string, options: unknown): void {
       if (typeof logger?.[level] !== 'function') fail('logger', `must be a Logger (pino or compatible), with ${level}()`);
     }
   }
-  if (o['tls'] !== undefined && !isObject(o['tls'])) fail('tls', `must be an object (cert and key, or secureContext), got ${describe(o['tls'])}`);
+  if (o['tls'] !== undefined && !isObject(o['tls']))
+    fail('tls', `must be an object (cert and key, or secureContext), got ${describe(o['tls'])}`);
   if (o['auth'] !== undefined && typeof (o['auth'] as Record<string, unknown> | null)?.['authenticate'] !== 'function') {
     fail('auth', 'must be an Authenticator, with authenticate()');
   }
@@ -169,7 +170,8 @@ export function checkCommonOptions(protocol: string, options: unknown): void {
       }
       if (typeof spec!['run'] !== 'function') fail(`commands[${i}].run`, 'must be a function');
       const args = spec!['args'];
-      if (args !== 'none' && args !== 'optional' && args !== 'required') fail(`commands[${i}].args`, `must be 'none', 'optional' or 'required', got ${describe(args)}`);
+      if (args !== 'none' && args !== 'optional' && args !== 'required')
+        fail(`commands[${i}].args`, `must be 'none', 'optional' or 'required', got ${describe(args)}`);
     });
   }
   for (const key of ['hooks', 'on'] as const) {

@@ -166,7 +166,13 @@ export function createProtocolServer<Stats extends object>(spec: ProtocolServerS
       createSession(channel, how);
       return;
     }
-    const info: ConnectionInfo = { id: channel.id, remoteAddress: channel.remoteAddress, remotePort: channel.remotePort, secure: implicitTls, via };
+    const info: ConnectionInfo = {
+      id: channel.id,
+      remoteAddress: channel.remoteAddress,
+      remotePort: channel.remotePort,
+      secure: implicitTls,
+      via,
+    };
     if (!connectHook) {
       open(channel, how, info);
       return;
@@ -227,7 +233,12 @@ export function createProtocolServer<Stats extends object>(spec: ProtocolServerS
     }
     if (implicitTls && !spec.secureContext) throw new Error(`${spec.name} accept with implicitTls needs the tls option`);
     const carrier = implicitTls
-      ? new tls.TLSSocket(stream as unknown as import('node:net').Socket, { isServer: true, secureContext: spec.secureContext!, requestCert: false, rejectUnauthorized: false })
+      ? new tls.TLSSocket(stream as unknown as import('node:net').Socket, {
+          isServer: true,
+          secureContext: spec.secureContext!,
+          requestCert: false,
+          rejectUnauthorized: false,
+        })
       : stream;
     const counters = plain.counters;
     counters.connections++;
@@ -274,9 +285,8 @@ export function createProtocolServer<Stats extends object>(spec: ProtocolServerS
     async listenTls(port: number, host = '127.0.0.1') {
       if (!spec.secureContext) throw new Error(`${spec.name} listenTls needs the tls option (certificate and key)`);
       bound();
-      secure ??= createListener(
-        { ...listenerOptions, name: `${spec.name}s`, tls: { secureContext: spec.secureContext } },
-        (channel) => admit(channel, 'listenTls', true),
+      secure ??= createListener({ ...listenerOptions, name: `${spec.name}s`, tls: { secureContext: spec.secureContext } }, (channel) =>
+        admit(channel, 'listenTls', true),
       );
       return (await secure.listen(port, host)) as AddressInfo;
     },

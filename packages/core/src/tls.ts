@@ -24,11 +24,7 @@ export interface TlsUpgradeOptions {
  * On failure the TLS socket is destroyed and a `tls-failed` CoreError thrown.
  * @see RFC 2595 §4, RFC 3207 §4, RFC 4217 §4
  */
-export async function wrapInTls(
-  raw: Duplex,
-  options: TlsUpgradeOptions,
-  adopt: (socket: tls.TLSSocket) => void,
-): Promise<tls.TLSSocket> {
+export async function wrapInTls(raw: Duplex, options: TlsUpgradeOptions, adopt: (socket: tls.TLSSocket) => void): Promise<tls.TLSSocket> {
   raw.on('error', () => {}); // errors surface on the TLS socket
   raw.pause();
   while (raw.read() !== null) {

@@ -145,7 +145,10 @@ describe('CommandTable', () => {
 
   it('tells its observer each command that passed the gate, and later rows replace earlier ones in place', () => {
     const seen: string[] = [];
-    const replaced = new CommandTable<State, Mini>([...specs, { verb: 'STAT', args: 'optional', states: ['transaction'], help: 'STAT [x]', run: () => undefined }]);
+    const replaced = new CommandTable<State, Mini>([
+      ...specs,
+      { verb: 'STAT', args: 'optional', states: ['transaction'], help: 'STAT [x]', run: () => undefined },
+    ]);
     replaced.observe((_s, verb, state) => seen.push(`${verb}@${state}`));
     expect(replaced.specs.map((x) => x.verb)).toEqual(['USER', 'STAT', 'LIST', 'capa', 'TOP']);
     const session = { push: () => undefined } as unknown as Mini;

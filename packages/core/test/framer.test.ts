@@ -216,7 +216,10 @@ describe('Framer: property tests', () => {
 
   it('random chunkings of literal-carrying input give the same units', () => {
     const unit = fc.oneof(
-      fc.string({ maxLength: 10 }).filter((s) => !s.includes('\r\n') && !s.startsWith('LIT ')).map((s) => ({ line: s })),
+      fc
+        .string({ maxLength: 10 })
+        .filter((s) => !s.includes('\r\n') && !s.startsWith('LIT '))
+        .map((s) => ({ line: s })),
       fc.uint8Array({ maxLength: 20 }).map((bytes) => ({ literal: Buffer.from(bytes) })),
     );
     fc.assert(

@@ -73,7 +73,13 @@ describe('handler errors', () => {
     const neighbour = dial(port);
     victim.send('SYNC\r\nASYNC\r\nWEIRD\r\nREPLY\r\nfine\r\n');
     neighbour.sendLine('hello');
-    expect(await victim.lines(5)).toEqual(['451 internal error', '451 internal error', '451 internal error', '550 no such thing', 'ok fine']);
+    expect(await victim.lines(5)).toEqual([
+      '451 internal error',
+      '451 internal error',
+      '451 internal error',
+      '550 no such thing',
+      'ok fine',
+    ]);
     expect(await neighbour.line()).toBe('ok hello');
     expect(Fragile.errors.map((e) => (e instanceof Error ? e.message : e))).toEqual([
       'sync failure',

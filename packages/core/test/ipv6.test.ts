@@ -65,5 +65,4 @@ describe('IPv6', () => {
       await c.closed();
     }
   });
-
 });

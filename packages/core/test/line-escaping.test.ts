@@ -85,7 +85,9 @@ describe('LineEscapingProducer', () => {
 
   it('passes close() on to its source', async () => {
     let closed = false;
-    const producer = new LineEscapingProducer({ more: () => 'x', close: () => {
+    const producer = new LineEscapingProducer({
+      more: () => 'x',
+      close: () => {
         closed = true;
       },
     });
@@ -98,7 +100,9 @@ describe('LineEscapingProducer', () => {
 describe('escapeMultiline', () => {
   it('puts the prefix, the escaped body and the terminator in one buffer', () => {
     const body = Buffer.from('.hidden\nplain\r\n..two\n\n.\r\nlast.');
-    expect(escapeMultiline(body, '+OK 5 octets\r\n').toString('latin1')).toBe('+OK 5 octets\r\n..hidden\r\nplain\r\n...two\r\n\r\n..\r\nlast.\r\n.\r\n');
+    expect(escapeMultiline(body, '+OK 5 octets\r\n').toString('latin1')).toBe(
+      '+OK 5 octets\r\n..hidden\r\nplain\r\n...two\r\n\r\n..\r\nlast.\r\n.\r\n',
+    );
     expect(escapeMultiline(Buffer.alloc(0)).toString()).toBe('.\r\n');
     expect(escapeMultiline(Buffer.from('clean\r\nbody\r\n'), '+OK\r\n').toString()).toBe('+OK\r\nclean\r\nbody\r\n.\r\n');
     expect(escapeMultiline(Buffer.from('.x\n'), '', { dotStuff: false, terminate: false }).toString()).toBe('.x\r\n');
@@ -134,18 +138,22 @@ describe('crlfLength', () => {
   it('equals the size of the CRLF-normalised body, also summed over chunks', () => {
     const piece = fc.constantFrom('a', '\r', '\n', '\r\n', '.');
     fc.assert(
-      fc.property(fc.array(piece, { maxLength: 40 }).map((p) => p.join('')), fc.array(fc.nat({ max: 60 })), (body, cuts) => {
-        const bytes = Buffer.from(body);
-        const normalised = body.replace(/(?<!\r)\n/g, '\r\n');
-        expect(crlfLength(bytes)).toBe(Buffer.byteLength(normalised));
-        let sum = 0;
-        let prevCr = false;
-        for (const chunk of splitAt(bytes, cuts)) {
-          sum += crlfLength(chunk, prevCr);
-          if (chunk.length > 0) prevCr = chunk[chunk.length - 1] === 0x0d;
-        }
-        expect(sum).toBe(crlfLength(bytes));
-      }),
+      fc.property(
+        fc.array(piece, { maxLength: 40 }).map((p) => p.join('')),
+        fc.array(fc.nat({ max: 60 })),
+        (body, cuts) => {
+          const bytes = Buffer.from(body);
+          const normalised = body.replace(/(?<!\r)\n/g, '\r\n');
+          expect(crlfLength(bytes)).toBe(Buffer.byteLength(normalised));
+          let sum = 0;
+          let prevCr = false;
+          for (const chunk of splitAt(bytes, cuts)) {
+            sum += crlfLength(chunk, prevCr);
+            if (chunk.length > 0) prevCr = chunk[chunk.length - 1] === 0x0d;
+          }
+          expect(sum).toBe(crlfLength(bytes));
+        },
+      ),
       { numRuns: 300 },
     );
   });

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { createCounters, errorText, logsDebug, memoryLogger, printable, silentLogger, type Logger, type MemoryLogRecord } from '@gorgon/core';
+import {
+  createCounters,
+  errorText,
+  logsDebug,
+  memoryLogger,
+  printable,
+  silentLogger,
+  type Logger,
+  type MemoryLogRecord,
+} from '@gorgon/core';
 
 describe('logging helpers', () => {
   it('memoryLogger keeps records with the bindings of every child', () => {
@@ -29,9 +38,9 @@ describe('logging helpers', () => {
     const infoOnly: Logger = {
       ...memoryLogger(),
       isLevelEnabled: (level) => {
-      levels.push(level);
-      return level !== 'debug';
-    },
+        levels.push(level);
+        return level !== 'debug';
+      },
     };
     expect(logsDebug(infoOnly)).toBe(false);
     expect(levels).toEqual(['debug']);

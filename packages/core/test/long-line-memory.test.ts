@@ -73,7 +73,9 @@ describe('memory of one over-long line (a child server, plain and TLS)', () => {
     const script = await core.script('long-line-server.mjs', SERVER(core.index));
     const { child, out, exited } = spawnNode(script, [], [], { CERT: cert.cert, KEY: cert.key });
     try {
-      const { ports } = JSON.parse(await out.waitFor((l) => l.includes('"ports"'), 'the ports')) as { ports: { plain: number; tls: number } };
+      const { ports } = JSON.parse(await out.waitFor((l) => l.includes('"ports"'), 'the ports')) as {
+        ports: { plain: number; tls: number };
+      };
       let asked = 0;
       const sample = async (): Promise<Sample> => {
         const n = ++asked;
@@ -82,7 +84,9 @@ describe('memory of one over-long line (a child server, plain and TLS)', () => {
         return JSON.parse(out.lines.filter((l) => l.includes('"rss"'))[n - 1]!) as Sample;
       };
       const connect = (secure: boolean): net.Socket =>
-        secure ? tls.connect({ port: ports.tls, host: '127.0.0.1', ca: cert.cert, servername: 'localhost' }) : net.connect(ports.plain, '127.0.0.1');
+        secure
+          ? tls.connect({ port: ports.tls, host: '127.0.0.1', ca: cert.cert, servername: 'localhost' })
+          : net.connect(ports.plain, '127.0.0.1');
       const settle = async (): Promise<void> => {
         for (let i = 0; i < 500 && (await sample()).open > 0; i++) await new Promise((resolve) => setTimeout(resolve, 5));
       };

@@ -1,6 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Socket } from 'node:net';
-import { createListener, DEFAULT_MAX_DISCARD_BYTES, Framer, LineSession, memoryLogger, type Channel, type MemoryLogRecord } from '@gorgon/core';
+import {
+  createListener,
+  DEFAULT_MAX_DISCARD_BYTES,
+  Framer,
+  LineSession,
+  memoryLogger,
+  type Channel,
+  type MemoryLogRecord,
+} from '@gorgon/core';
 import { leakGuard, memoryChannelPair } from '@gorgon/core/testing';
 import { dial } from './helpers.js';
 
@@ -57,24 +65,27 @@ describe('a 10 MiB line without a terminator', () => {
     await guard.check();
   });
 
-  it.each([false, true])('is refused once, its tail never runs, the session goes on, memory stays bounded (async handler: %s)', async (slow) => {
-    await using listener = createListener({ name: 'long' }, (ch) => new Guarded(ch, slow));
-    const { port } = await listener.listen(0);
-    const client = dial(port);
-    client.send('before\r\n');
-    expect(await client.line()).toBe('ok 6');
-    // The tail of the long line looks like a command: it must never be executed.
-    await sendFiller(client.socket, LINE_BYTES);
-    client.send('QUIT\r\nafter\r\n');
-    expect(await client.lines(2, 10_000)).toEqual(['500 line too long', 'ok 5']);
-    expect(Guarded.tooLong).toBe(1);
-    expect(Guarded.lines).toEqual(['before', 'after']);
-    // Never more than the high-water mark plus one read (64 KiB) queued in the framer.
-    expect(peakQueued).toBeGreaterThan(0);
-    expect(peakQueued).toBeLessThanOrEqual(HIGH_WATER + 64 * 1024);
-    client.end();
-    await client.closed();
-  });
+  it.each([false, true])(
+    'is refused once, its tail never runs, the session goes on, memory stays bounded (async handler: %s)',
+    async (slow) => {
+      await using listener = createListener({ name: 'long' }, (ch) => new Guarded(ch, slow));
+      const { port } = await listener.listen(0);
+      const client = dial(port);
+      client.send('before\r\n');
+      expect(await client.line()).toBe('ok 6');
+      // The tail of the long line looks like a command: it must never be executed.
+      await sendFiller(client.socket, LINE_BYTES);
+      client.send('QUIT\r\nafter\r\n');
+      expect(await client.lines(2, 10_000)).toEqual(['500 line too long', 'ok 5']);
+      expect(Guarded.tooLong).toBe(1);
+      expect(Guarded.lines).toEqual(['before', 'after']);
+      // Never more than the high-water mark plus one read (64 KiB) queued in the framer.
+      expect(peakQueued).toBeGreaterThan(0);
+      expect(peakQueued).toBeLessThanOrEqual(HIGH_WATER + 64 * 1024);
+      client.end();
+      await client.closed();
+    },
+  );
 
   it('is refused once over the memory pair, with the limit exact at maxLineLength', async () => {
     const { channel, client } = memoryChannelPair();

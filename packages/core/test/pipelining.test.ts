@@ -48,17 +48,20 @@ describe('pipelining', () => {
     await guard.check();
   });
 
-  it.each<Mode>(['sync', 'async', 'mixed'])('answers 10,000 commands sent in one write, in order (%s handlers, real socket)', async (mode) => {
-    await using listener = createListener({ name: 'pipe' }, (ch) => new Answerer(ch, mode));
-    const { port } = await listener.listen(0);
-    const client = dial(port);
-    client.send(oneWrite);
-    expect(await client.lines(COUNT, 10_000)).toEqual(expected);
-    expect(Answerer.maxInFlight).toBeLessThanOrEqual(1);
-    expect(listener.counters.commands).toBe(COUNT);
-    client.end();
-    await client.closed();
-  });
+  it.each<Mode>(['sync', 'async', 'mixed'])(
+    'answers 10,000 commands sent in one write, in order (%s handlers, real socket)',
+    async (mode) => {
+      await using listener = createListener({ name: 'pipe' }, (ch) => new Answerer(ch, mode));
+      const { port } = await listener.listen(0);
+      const client = dial(port);
+      client.send(oneWrite);
+      expect(await client.lines(COUNT, 10_000)).toEqual(expected);
+      expect(Answerer.maxInFlight).toBeLessThanOrEqual(1);
+      expect(listener.counters.commands).toBe(COUNT);
+      client.end();
+      await client.closed();
+    },
+  );
 
   it('answers every pipelined command when the client half-closes right after sending (printf | nc)', async () => {
     await using listener = createListener({ name: 'pipe' }, (ch) => new Answerer(ch, 'async'));
@@ -84,9 +87,9 @@ describe('pipelining', () => {
     await using listener = createListener({ name: 'pipe' }, (ch) => {
       const write = ch.write.bind(ch);
       ch.write = (data) => {
-      writes.push(data.toString());
-      return write(data);
-    };
+        writes.push(data.toString());
+        return write(data);
+      };
       return new Recorder(ch);
     });
     const { port } = await listener.listen(0);

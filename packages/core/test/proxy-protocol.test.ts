@@ -103,7 +103,10 @@ describe('parseProxyHeader', () => {
     const mapped = ok(parseProxyHeader(formatProxyV2('::ffff:192.0.2.5', 7, '::1', 8))).info;
     expect(mapped.sourceAddress).toBe('::ffff:192.0.2.5');
     expect(ok(parseProxyHeader(v2(0x20, 0x00, Buffer.alloc(0)))).info).toEqual({ version: 2, command: 'local', family: 'unknown' });
-    const withTlv = Buffer.concat([formatProxyV2('192.0.2.1', 1, '192.0.2.2', 2).subarray(16), Buffer.from([0x01, 0x00, 0x02, 0x68, 0x32])]);
+    const withTlv = Buffer.concat([
+      formatProxyV2('192.0.2.1', 1, '192.0.2.2', 2).subarray(16),
+      Buffer.from([0x01, 0x00, 0x02, 0x68, 0x32]),
+    ]);
     const parsed = ok(parseProxyHeader(Buffer.concat([v2(0x21, 0x11, withTlv), Buffer.from('after')])));
     expect(parsed.length).toBe(16 + withTlv.length);
     expect(parsed.info.sourceAddress).toBe('192.0.2.1');

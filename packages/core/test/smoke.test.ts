@@ -24,7 +24,9 @@ class Echo extends LineSession {
 
 describe('smoke', () => {
   it('transcript in memory', async () => {
-    await transcript((ch) => new Echo(ch), `
+    await transcript(
+      (ch) => new Echo(ch),
+      `
       S: hello
       C: a
       S: echo a
@@ -32,7 +34,9 @@ describe('smoke', () => {
       S: echo slow b
       C: quit
       S: bye
-    `, { expectClose: true });
+    `,
+      { expectClose: true },
+    );
   });
   it('real socket with pipelining', async () => {
     await using listener = createListener({ name: 'echo' }, (ch) => new Echo(ch));

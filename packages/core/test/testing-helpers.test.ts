@@ -113,7 +113,7 @@ describe('leakGuard()', () => {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   });
 
-  it('ignores unref\'d timers and timers that have fired', async () => {
+  it("ignores unref'd timers and timers that have fired", async () => {
     const guard = leakGuard();
     setTimeout(() => {}, 60_000).unref();
     await new Promise((resolve) => setTimeout(resolve, 5));

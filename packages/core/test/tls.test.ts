@@ -4,14 +4,7 @@ import { join } from 'node:path';
 import * as tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  connect,
-  CoreError,
-  createListener,
-  LineSession,
-  toSecureContext,
-  type Channel,
-} from '@gorgon/core';
+import { connect, CoreError, createListener, LineSession, toSecureContext, type Channel } from '@gorgon/core';
 import { createDemoCertificate, ensureDemoCertificate } from '@gorgon/core/demo-certificate';
 import { leakGuard, memoryChannelPair, MemoryClient } from '@gorgon/core/testing';
 import { deferred, dial, waitFor } from './helpers.js';

@@ -65,7 +65,7 @@ describe('transports', () => {
     await client.closed();
   });
 
-  it('a chat over an arbitrary Duplex: a child process, stdin and stdout (the seed\'s file_dispatcher)', async () => {
+  it("a chat over an arbitrary Duplex: a child process, stdin and stdout (the seed's file_dispatcher)", async () => {
     // The child upper-cases every line it reads and exits at EOF.
     const child = spawn(process.execPath, [
       '-e',

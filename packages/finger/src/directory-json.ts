@@ -96,7 +96,8 @@ export class JsonUserDirectory implements UserDirectory {
 
   constructor(path: string, options: JsonUserDirectoryOptions = {}) {
     const recheckMs = options.recheckMs ?? DEFAULT_RECHECK_MS;
-    if (!Number.isSafeInteger(recheckMs) || recheckMs < 0) throw new TypeError('JsonUserDirectory: recheckMs must be an integer, 0 or more.');
+    if (!Number.isSafeInteger(recheckMs) || recheckMs < 0)
+      throw new TypeError('JsonUserDirectory: recheckMs must be an integer, 0 or more.');
     this.#cache = new FileCache(path, loadIndexed, recheckMs);
   }
 

@@ -130,16 +130,20 @@ export class SystemUserDirectory implements UserDirectory {
     const maxUid = checkUid(options.maxUid, 'maxUid', 60_000);
     this.#maxFileBytes = checkUid(options.maxFileBytes, 'maxFileBytes', 64 * 1024);
     this.#recheckMs = checkUid(options.recheckMs, 'recheckMs', DEFAULT_RECHECK_MS);
-    this.#cache = new FileCache(options.passwd ?? '/etc/passwd', async (path) => {
-      let text: string;
-      try {
-        text = await readFile(path, 'utf8');
-      } catch (err) {
-        const why = (err as NodeJS.ErrnoException).code ?? String(err);
-        throw new Error(`Passwd file ${path} cannot be read (${why}).`, { cause: err });
-      }
-      return parsePasswd(text).filter((e) => e.uid >= minUid && e.uid <= maxUid);
-    }, this.#recheckMs);
+    this.#cache = new FileCache(
+      options.passwd ?? '/etc/passwd',
+      async (path) => {
+        let text: string;
+        try {
+          text = await readFile(path, 'utf8');
+        } catch (err) {
+          const why = (err as NodeJS.ErrnoException).code ?? String(err);
+          throw new Error(`Passwd file ${path} cannot be read (${why}).`, { cause: err });
+        }
+        return parsePasswd(text).filter((e) => e.uid >= minUid && e.uid <= maxUid);
+      },
+      this.#recheckMs,
+    );
   }
 
   async list(): Promise<FingerUser[]> {

@@ -98,7 +98,10 @@ export function textBlock(text: string, options: { width: number; maxLines: numb
   let wasCut = false;
   if (Buffer.byteLength(body) > options.maxBytes) {
     // A multi-byte character split by the cut decodes to U+FFFD: drop it.
-    body = Buffer.from(body).subarray(0, options.maxBytes).toString('utf8').replace(/\ufffd+$/, '');
+    body = Buffer.from(body)
+      .subarray(0, options.maxBytes)
+      .toString('utf8')
+      .replace(/\ufffd+$/, '');
     wasCut = true;
   }
   const out: string[] = [];

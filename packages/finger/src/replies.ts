@@ -12,8 +12,7 @@ export const replies = {
   /** `{Q2}` refused: forwarding is off (the default). @see RFC 1288 §3.2.1 */
   forwardingDenied: 'Finger forwarding service denied.',
   /** `{Q2}` with more `@host` parts than `forwarding.maxHops`. @see RFC 1288 §2.4, §3.2.1 */
-  tooManyHops: (maxHops: number): string =>
-    `Finger forwarding denied: more than ${maxHops} ${maxHops === 1 ? 'hop' : 'hops'}.`,
+  tooManyHops: (maxHops: number): string => `Finger forwarding denied: more than ${maxHops} ${maxHops === 1 ? 'hop' : 'hops'}.`,
   /** `{Q2}` naming a port other than the forwarding port: no port scanning through us. */
   forwardPortDenied: 'Finger forwarding denied: only the finger port can be reached.',
   /** First line of a relayed reply, as BSD finger heads a remote answer. @see RFC 1288 §2.4 */

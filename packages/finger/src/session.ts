@@ -1,4 +1,13 @@
-import { LineSession, errorText, printable, splitCommand, type Channel, type CommandSpec, type CommandTable, type ServerEvents } from '@gorgon/core';
+import {
+  LineSession,
+  errorText,
+  printable,
+  splitCommand,
+  type Channel,
+  type CommandSpec,
+  type CommandTable,
+  type ServerEvents,
+} from '@gorgon/core';
 import type { FingerLimits } from './defaults.js';
 import type { FingerUser, UserDirectory } from './directory.js';
 import { formatEntry, formatList, textBlock, toWire } from './format.js';
@@ -148,7 +157,8 @@ export class FingerSession extends LineSession {
     }
     const log = this.channel.log;
     // Not built for a logger that drops it: printable() on every query adds up.
-    if (log.isLevelEnabled?.('info') !== false) log.info({ event: 'query', kind: parsed.query.kind, query: printable(line) }, 'finger query');
+    if (log.isLevelEnabled?.('info') !== false)
+      log.info({ event: 'query', kind: parsed.query.kind, query: printable(line) }, 'finger query');
     let lines: string[];
     try {
       lines = await this.#answer(parsed.query);
@@ -215,7 +225,15 @@ export class FingerSession extends LineSession {
     const events = this.#config.events;
     if (events?.wants.transfer) {
       const bytes = Buffer.byteLength(wire);
-      events.emit('transfer', { id: this.channel.id, kind: 'query', user: undefined, path: '', bytes, ms: Date.now() - this.channel.openedAt, ok: true });
+      events.emit('transfer', {
+        id: this.channel.id,
+        kind: 'query',
+        user: undefined,
+        path: '',
+        bytes,
+        ms: Date.now() - this.channel.openedAt,
+        ok: true,
+      });
     }
     this.closeWhenDone();
   }
@@ -298,6 +316,9 @@ export class FingerSession extends LineSession {
       return [replies.forwardFailed(where)];
     }
     this.channel.log.info({ event: 'forwarded', host: where }, `forwarded query to ${where}`);
-    return [replies.forwardedFrom(where), ...textBlock(text, { width: limits.lineWidth, maxLines: Number.POSITIVE_INFINITY, maxBytes: forwarding.maxBytes })];
+    return [
+      replies.forwardedFrom(where),
+      ...textBlock(text, { width: limits.lineWidth, maxLines: Number.POSITIVE_INFINITY, maxBytes: forwarding.maxBytes }),
+    ];
   }
 }

@@ -2,14 +2,7 @@ import type { FingerUser } from './directory.js';
 
 const TEXT_FIELDS = ['name', 'office', 'officePhone', 'homePhone', 'directory', 'shell', 'tty'] as const;
 const LONG_TEXT_FIELDS = ['plan', 'project'] as const;
-const KNOWN = new Set<string>([
-  'login',
-  ...TEXT_FIELDS,
-  ...LONG_TEXT_FIELDS,
-  'lastLogin',
-  'loggedIn',
-  'idleSeconds',
-]);
+const KNOWN = new Set<string>(['login', ...TEXT_FIELDS, ...LONG_TEXT_FIELDS, 'lastLogin', 'loggedIn', 'idleSeconds']);
 const MAX_TEXT = 1024;
 const MAX_LONG_TEXT = 1024 * 1024;
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;

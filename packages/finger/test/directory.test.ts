@@ -28,7 +28,15 @@ afterEach(async () => {
 const uid = process.getuid?.() ?? 0;
 
 const cast: FingerUser[] = [
-  { login: 'alice', name: 'Alice Liddell', office: 'Wonderland', officePhone: 'x1865', directory: '/home/alice', shell: '/bin/zsh', plan: 'Follow the white rabbit.\n' },
+  {
+    login: 'alice',
+    name: 'Alice Liddell',
+    office: 'Wonderland',
+    officePhone: 'x1865',
+    directory: '/home/alice',
+    shell: '/bin/zsh',
+    plan: 'Follow the white rabbit.\n',
+  },
   { login: 'bob', name: 'Bob Dodgson', directory: '/home/bob', shell: '/bin/sh' },
   { login: 'carol', name: 'Carol Liddell', directory: '/home/carol', shell: '/bin/sh' },
 ];
@@ -66,7 +74,13 @@ describe.each(kinds)('%s: the UserDirectory contract', (_name, make) => {
 
   it('finds by exact login with the whole entry, plan included', async () => {
     const alice = await (await make()).find('alice');
-    expect(alice).toMatchObject({ login: 'alice', name: 'Alice Liddell', office: 'Wonderland', officePhone: 'x1865', plan: 'Follow the white rabbit.\n' });
+    expect(alice).toMatchObject({
+      login: 'alice',
+      name: 'Alice Liddell',
+      office: 'Wonderland',
+      officePhone: 'x1865',
+      plan: 'Follow the white rabbit.\n',
+    });
     expect(alice?.shell).toBe('/bin/zsh');
   });
 
@@ -115,7 +129,9 @@ describe('loadJsonUsers: one clear sentence per problem', () => {
 
   it('reads an array or { users: [...] }, with a BOM', async () => {
     await writeFile(join(dir, 'a.json'), '\ufeff[{"login":"alice","loggedIn":true,"idleSeconds":5,"lastLogin":"2024-03-01T12:00:00Z"}]');
-    expect(await loadJsonUsers(join(dir, 'a.json'))).toEqual([{ login: 'alice', loggedIn: true, idleSeconds: 5, lastLogin: '2024-03-01T12:00:00Z' }]);
+    expect(await loadJsonUsers(join(dir, 'a.json'))).toEqual([
+      { login: 'alice', loggedIn: true, idleSeconds: 5, lastLogin: '2024-03-01T12:00:00Z' },
+    ]);
     expect(await load('{"users":[{"login":"bob"}]}')).toBe('loaded');
   });
 
@@ -127,12 +143,20 @@ describe('loadJsonUsers: one clear sentence per problem', () => {
     ['missing login', '[{"name":"x"}]', /^Users file FILE: entry 1: "login" must be a string/],
     ['login with @', '[{"login":"a@b"}]', /"login" must be a string of 1 to 64 characters without spaces, "@"/],
     ['duplicate', '[{"login":"a"},{"login":"a"}]', /^Users file FILE: entry 2 \("a"\): the login "a" appears twice\.$/],
-    ['bad date', '[{"login":"a"},{"login":"bob","lastLogin":"last tuesday"}]', /^Users file FILE: entry 2 \("bob"\): "lastLogin" must be an ISO 8601 date such as "2024-03-01T12:00:00Z"\.$/],
+    [
+      'bad date',
+      '[{"login":"a"},{"login":"bob","lastLogin":"last tuesday"}]',
+      /^Users file FILE: entry 2 \("bob"\): "lastLogin" must be an ISO 8601 date such as "2024-03-01T12:00:00Z"\.$/,
+    ],
     ['impossible date', '[{"login":"bob","lastLogin":"2024-13-45"}]', /"lastLogin" must be an ISO 8601 date/],
     ['bad boolean', '[{"login":"a","loggedIn":"yes"}]', /"loggedIn" must be true or false\.$/],
     ['negative idle', '[{"login":"a","idleSeconds":-1}]', /"idleSeconds" must be a number of seconds, 0 or more\.$/],
     ['number as name', '[{"login":"a","name":42}]', /"name" must be a string of at most 1024 characters\.$/],
-    ['unknown field', '[{"login":"a","fullName":"A"}]', /^Users file FILE: entry 1 \("a"\): unknown field "fullName" \(known fields: login, name,/],
+    [
+      'unknown field',
+      '[{"login":"a","fullName":"A"}]',
+      /^Users file FILE: entry 1 \("a"\): unknown field "fullName" \(known fields: login, name,/,
+    ],
   ])('%s', async (_name, content, message) => {
     expect(await load(content)).toMatch(message);
   });
@@ -219,7 +243,12 @@ describe('SystemUserDirectory', () => {
     expect(parsePasswd('a:x:1000:1000:&rthur Dent,Room 1,x42,555:/home/a:/bin/sh\n#c\nbad\nb:x:x:1::/:/\n')).toEqual([
       { login: 'a', uid: 1000, gecos: '&rthur Dent,Room 1,x42,555', home: '/home/a', shell: '/bin/sh' },
     ]);
-    expect(parseGecos('& Dent,Room 1,x42,555', 'arthur')).toEqual({ name: 'Arthur Dent', office: 'Room 1', officePhone: 'x42', homePhone: '555' });
+    expect(parseGecos('& Dent,Room 1,x42,555', 'arthur')).toEqual({
+      name: 'Arthur Dent',
+      office: 'Room 1',
+      officePhone: 'x42',
+      homePhone: '555',
+    });
     expect(parseGecos('', 'x')).toEqual({});
   });
 

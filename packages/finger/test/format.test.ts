@@ -60,7 +60,13 @@ describe('times', () => {
   });
 
   it('idle times', () => {
-    expect([shortIdle(undefined), shortIdle(59), shortIdle(180), shortIdle(3720), shortIdle(3 * 86400)]).toEqual(['', '', '3m', '1:02', '3d']);
+    expect([shortIdle(undefined), shortIdle(59), shortIdle(180), shortIdle(3720), shortIdle(3 * 86400)]).toEqual([
+      '',
+      '',
+      '3m',
+      '1:02',
+      '3d',
+    ]);
     expect([longIdle(1), longIdle(45), longIdle(60), longIdle(3720), longIdle(7200), longIdle(90000)]).toEqual([
       '1 second',
       '45 seconds',

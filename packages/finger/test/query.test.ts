@@ -32,7 +32,10 @@ describe('parseQuery: RFC 1288 §2.3 {Q2} ::= [{W}{S}][{U}]{H}{C}', () => {
     ['alice@host', { kind: 'forward', verbose: false, user: 'alice', hosts: [{ host: 'host' }] }],
     ['@host', { kind: 'forward', verbose: false, user: '', hosts: [{ host: 'host' }] }],
     ['/W @host', { kind: 'forward', verbose: true, user: '', hosts: [{ host: 'host' }] }],
-    ['/W alice@a.example@b.example', { kind: 'forward', verbose: true, user: 'alice', hosts: [{ host: 'a.example' }, { host: 'b.example' }] }],
+    [
+      '/W alice@a.example@b.example',
+      { kind: 'forward', verbose: true, user: 'alice', hosts: [{ host: 'a.example' }, { host: 'b.example' }] },
+    ],
     ['alice@127.0.0.1:7979', { kind: 'forward', verbose: false, user: 'alice', hosts: [{ host: '127.0.0.1', port: 7979 }] }],
     ['alice@[::1]:79', { kind: 'forward', verbose: false, user: 'alice', hosts: [{ host: '::1', port: 79 }] }],
   ])('%j', (line, want) => {

@@ -147,8 +147,12 @@ describe('limits over real sockets', () => {
 
   it('refuses bad options with one sentence', () => {
     expect(() => createFingerServer({ store: {} as never })).toThrow(/^finger server option store must be a UserDirectory/);
-    expect(() => createFingerServer({ store: directory(), limits: { maxLineLength: 0 } })).toThrow(/limits\.maxLineLength must be a whole number/);
-    expect(() => createFingerServer({ store: directory(), limits: { maxConnections: -1 } })).toThrow(/limits\.maxConnections must be a whole number/);
+    expect(() => createFingerServer({ store: directory(), limits: { maxLineLength: 0 } })).toThrow(
+      /limits\.maxLineLength must be a whole number/,
+    );
+    expect(() => createFingerServer({ store: directory(), limits: { maxConnections: -1 } })).toThrow(
+      /limits\.maxConnections must be a whole number/,
+    );
     expect(() => createFingerServer({ store: directory(), limits: { maxConnections: 0, maxConnectionsPerIp: 0 } })).not.toThrow();
     // The deprecated top-level names still work, and are checked the same way.
     expect(() => createFingerServer({ store: directory(), maxQueryLength: 0 })).toThrow(/limits\.maxLineLength must be a whole number/);

@@ -62,7 +62,12 @@ export class DataConnection {
       const socket = net.connect({ host: options.host, port: options.port, noDelay: true });
       const timer = setTimeout(() => {
         socket.destroy();
-        reject(new FtpClientError('data-connection', `no data connection to ${options.host}:${options.port} within ${options.connectTimeoutMs} ms`));
+        reject(
+          new FtpClientError(
+            'data-connection',
+            `no data connection to ${options.host}:${options.port} within ${options.connectTimeoutMs} ms`,
+          ),
+        );
       }, options.connectTimeoutMs);
       socket.once('connect', () => {
         clearTimeout(timer);
@@ -71,7 +76,11 @@ export class DataConnection {
       });
       socket.once('error', (err) => {
         clearTimeout(timer);
-        reject(new FtpClientError('data-connection', `cannot open the data connection to ${options.host}:${options.port}: ${errorText(err)}`, { cause: err }));
+        reject(
+          new FtpClientError('data-connection', `cannot open the data connection to ${options.host}:${options.port}: ${errorText(err)}`, {
+            cause: err,
+          }),
+        );
       });
     });
     return new DataConnection(raw, options);

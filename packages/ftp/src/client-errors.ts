@@ -28,14 +28,7 @@ export class FtpError extends Error {
 }
 
 /** Why a client operation failed when there is no reply code to show. */
-export type FtpClientErrorKind =
-  | 'connect-failed'
-  | 'timeout'
-  | 'closed'
-  | 'tls-failed'
-  | 'protocol'
-  | 'data-connection'
-  | 'local-io';
+export type FtpClientErrorKind = 'connect-failed' | 'timeout' | 'closed' | 'tls-failed' | 'protocol' | 'data-connection' | 'local-io';
 
 /**
  * A failure without an FTP reply: the connection could not be made or was lost, a reply did not

@@ -115,13 +115,22 @@ export function parseUnixListLine(line: string, now: Date = new Date()): FtpEntr
 export function parseDosListLine(line: string): FtpEntry | undefined {
   const m = DOS_LINE.exec(line);
   if (!m) return undefined;
-  const [, mm, dd, yy, hh, mi, ampm, sizeOrDir, name] = m as unknown as [string, string, string, string, string, string, string | undefined, string, string];
+  const [, mm, dd, yy, hh, mi, ampm, sizeOrDir, name] = m as unknown as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string | undefined,
+    string,
+    string,
+  ];
   let year = Number(yy);
   if (yy.length === 2) year += year < 70 ? 2000 : 1900;
   let hours = Number(hh) % (ampm ? 12 : 24);
   if (ampm && ampm.toUpperCase() === 'PM') hours += 12;
-  const entry: FtpEntry =
-    sizeOrDir.toUpperCase() === '<DIR>' ? { name, type: 'dir' } : { name, type: 'file', size: Number(sizeOrDir) };
+  const entry: FtpEntry = sizeOrDir.toUpperCase() === '<DIR>' ? { name, type: 'dir' } : { name, type: 'file', size: Number(sizeOrDir) };
   entry.modifiedAt = new Date(Date.UTC(year, Number(mm) - 1, Number(dd), hours, Number(mi)));
   return entry;
 }

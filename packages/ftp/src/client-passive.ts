@@ -11,7 +11,14 @@ function unspecified(host: string): boolean {
 /** RFC 1918, loopback, link-local and CGNAT ranges: reachable only from nearby. */
 function privateV4(host: string): boolean {
   const [a = 0, b = 0] = host.split('.').map(Number);
-  return a === 10 || a === 127 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 169 && b === 254) || (a === 100 && b >= 64 && b <= 127);
+  return (
+    a === 10 ||
+    a === 127 ||
+    (a === 172 && b >= 16 && b <= 31) ||
+    (a === 192 && b === 168) ||
+    (a === 169 && b === 254) ||
+    (a === 100 && b >= 64 && b <= 127)
+  );
 }
 
 /**

@@ -25,7 +25,10 @@ export function replyGroup(code: number): ReplyGroup {
 
 /** The reply's text on one line (lines joined by a space), for messages. */
 export function replyText(reply: FtpReply): string {
-  return reply.lines.map((l) => l.trim()).filter((l) => l.length > 0).join(' ');
+  return reply.lines
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0)
+    .join(' ');
 }
 
 /** Limits that keep a hostile server from growing one reply without bound. */

@@ -12,7 +12,11 @@ export function verifyPeer(socket: tls.TLSSocket, host: string): string | undefi
 }
 
 /** The control connection's TLS settings: SNI only for a host name, the CA, verification. */
-export function tlsConnectOptions(options: ResolvedFtpClientOptions): { servername?: string; ca?: string | Buffer | Array<string | Buffer>; rejectUnauthorized?: boolean } {
+export function tlsConnectOptions(options: ResolvedFtpClientOptions): {
+  servername?: string;
+  ca?: string | Buffer | Array<string | Buffer>;
+  rejectUnauthorized?: boolean;
+} {
   const servername = options.tls?.servername ?? (net.isIP(options.host) === 0 ? options.host : undefined);
   return {
     ...(servername !== undefined ? { servername } : {}),

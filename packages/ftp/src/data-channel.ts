@@ -312,7 +312,8 @@ const EMPTY = Buffer.alloc(0);
  */
 function defaultPorts(): number[] {
   const ports: number[] = [];
-  for (let i = 0; i < RANDOM_PORT_TRIES; i++) ports.push(DYNAMIC_PORTS.min + Math.floor(Math.random() * (DYNAMIC_PORTS.max - DYNAMIC_PORTS.min + 1)));
+  for (let i = 0; i < RANDOM_PORT_TRIES; i++)
+    ports.push(DYNAMIC_PORTS.min + Math.floor(Math.random() * (DYNAMIC_PORTS.max - DYNAMIC_PORTS.min + 1)));
   ports.push(0);
   return ports;
 }

@@ -200,7 +200,13 @@ function writeChunk(stream: Duplex, chunk: Buffer, options: TransferOptions): Pr
  * RETR without an allocation per chunk: two 1 MiB buffers, the next read going into one while the
  * other is written; a buffer is read into again only after its write callback.
  */
-async function sendReused(stream: Duplex, producer: Producer, readInto: (b: Buffer) => Promise<number>, chunk: number, options: TransferOptions): Promise<number> {
+async function sendReused(
+  stream: Duplex,
+  producer: Producer,
+  readInto: (b: Buffer) => Promise<number>,
+  chunk: number,
+  options: TransferOptions,
+): Promise<number> {
   const buffers = [Buffer.allocUnsafe(chunk), Buffer.allocUnsafe(chunk)] as const;
   let which = 0;
   let sent = 0;

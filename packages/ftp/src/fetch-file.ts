@@ -96,7 +96,14 @@ export async function fetchFile(client: FtpClient, job: FileJob, onProgress: Fil
   return { status: 'done', bytes: received, resumedFrom: offset, size: size ?? total };
 }
 
-async function download(client: FtpClient, remotePath: string, part: string, offset: number, size: number | undefined, onProgress: FileProgress): Promise<number> {
+async function download(
+  client: FtpClient,
+  remotePath: string,
+  part: string,
+  offset: number,
+  size: number | undefined,
+  onProgress: FileProgress,
+): Promise<number> {
   // Open before asking the server for anything: a file that cannot be written fails at once.
   let handle;
   try {

@@ -115,14 +115,32 @@ export class FetchRun {
     const base = this.#options.hostDirs ? join(this.#outDir, port === 21 || port === 990 ? host : `${host}_${port}`) : this.#outDir;
     const localPath = resolve(base, remote.relativePath);
     const inside = relative(this.#outDir, localPath);
-    const file: FetchFileInfo = { id: this.#nextId++, url: target.display, server: display(host, port), remotePath: remote.remotePath, localPath };
+    const file: FetchFileInfo = {
+      id: this.#nextId++,
+      url: target.display,
+      server: display(host, port),
+      remotePath: remote.remotePath,
+      localPath,
+    };
     if (remote.relativePath === '' || inside === '' || inside.startsWith(`..${sep}`) || inside === '..' || isAbsolute(inside)) {
-      this.#record({ url: target.display, file, status: 'failed', bytes: 0, message: `${remote.remotePath} on ${file.server} has no safe local name.` });
+      this.#record({
+        url: target.display,
+        file,
+        status: 'failed',
+        bytes: 0,
+        message: `${remote.remotePath} on ${file.server} has no safe local name.`,
+      });
       return;
     }
     const owner = this.#claimed.get(localPath);
     if (owner !== undefined) {
-      this.#record({ url: target.display, file, status: 'failed', bytes: 0, message: `${localPath} would be written twice (also from ${owner}); use --host-dirs or separate runs.` });
+      this.#record({
+        url: target.display,
+        file,
+        status: 'failed',
+        bytes: 0,
+        message: `${localPath} would be written twice (also from ${owner}); use --host-dirs or separate runs.`,
+      });
       return;
     }
     this.#claimed.set(localPath, `${target.display.replace(/[^/]*$/, '')}${remote.relativePath}`);
@@ -272,7 +290,12 @@ export class FetchRun {
     const files = await expandGlob(client, target.path);
     this.#emit({ type: 'listed', url: target.display, files: files.length });
     if (files.length === 0) {
-      this.#record({ url: target.display, status: 'failed', bytes: 0, message: `no file on ${display(target.host, target.port)} matches ${target.path}.` });
+      this.#record({
+        url: target.display,
+        status: 'failed',
+        bytes: 0,
+        message: `no file on ${display(target.host, target.port)} matches ${target.path}.`,
+      });
     }
     for (const file of files) this.#addFile(server, target, file);
     this.#expansionDone(server);
@@ -288,7 +311,12 @@ export class FetchRun {
     let started = false;
     const result = await fetchFile(
       client,
-      { remotePath: remote.remotePath, localPath: file.localPath, ...(remote.size !== undefined ? { size: remote.size } : {}), ...(remote.modifiedAt ? { modifiedAt: remote.modifiedAt } : {}) },
+      {
+        remotePath: remote.remotePath,
+        localPath: file.localPath,
+        ...(remote.size !== undefined ? { size: remote.size } : {}),
+        ...(remote.modifiedAt ? { modifiedAt: remote.modifiedAt } : {}),
+      },
       (received, size) => {
         if (!started) {
           started = true;
@@ -330,7 +358,12 @@ export class FetchRun {
   #record(outcome: FetchOutcome): void {
     this.#outcomes.push(outcome);
     if (outcome.status === 'failed') {
-      this.#emit({ type: 'failed', url: outcome.url, ...(outcome.file ? { file: outcome.file } : {}), message: outcome.message ?? 'failed.' });
+      this.#emit({
+        type: 'failed',
+        url: outcome.url,
+        ...(outcome.file ? { file: outcome.file } : {}),
+        message: outcome.message ?? 'failed.',
+      });
     }
   }
 

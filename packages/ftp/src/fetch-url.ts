@@ -84,7 +84,8 @@ export function parseFetchUrl(text: string, defaults: FetchUrlDefaults = {}): Fe
   if (/[\r\n\0]/.test(path)) throw new FetchUrlError(masked, `${masked} has a control character in its path.`);
   if (path.endsWith('/')) path += '*';
   const user = url.username !== '' ? safeDecode(url.username) : (defaults.user ?? 'anonymous');
-  const password = url.password !== '' ? safeDecode(url.password) : user === 'anonymous' ? (defaults.password ?? 'anonymous@') : (defaults.password ?? '');
+  const password =
+    url.password !== '' ? safeDecode(url.password) : user === 'anonymous' ? (defaults.password ?? 'anonymous@') : (defaults.password ?? '');
   const glob = path.split('/').some(isGlob);
   const hostPart = net.isIPv6(host) ? `[${host}]` : host;
   return {

@@ -79,7 +79,11 @@ export class DirectoryLister {
    * slices while the threads still work on the rest. A rejected slice (a thread died) is for
    * the caller to redo another way; an unawaited one never surfaces as an unhandled rejection.
    */
-  slices(dir: string, names: readonly string[], count: number): Array<{ first: number; names: readonly string[]; stats: Promise<ListedStats> }> {
+  slices(
+    dir: string,
+    names: readonly string[],
+    count: number,
+  ): Array<{ first: number; names: readonly string[]; stats: Promise<ListedStats> }> {
     const out: Array<{ first: number; names: readonly string[]; stats: Promise<ListedStats> }> = [];
     if (names.length === 0) return out;
     const size = Math.ceil(names.length / Math.max(1, Math.min(count, names.length)));

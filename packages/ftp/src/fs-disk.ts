@@ -7,7 +7,17 @@ import { decodeName, hostPath as h } from './names.js';
 import { isInside, ListedStat, readFile, realpathName, realpathNow, syncDir, writeAll, writeAllv } from './fs-disk-io.js';
 import { sweepUploads, type UploadSweepResult } from './fs-disk-sweep.js';
 import { DirectoryLister, LISTED_FIELDS, LISTED_SYMLINK, type ListedStats } from './fs-disk-lister.js';
-import { baseName, FsError, parentPath, type FileStat, type FsErrorCode, type ReadableFile, type VirtualFs, type WritableFile, type WriteOptions } from './fs.js';
+import {
+  baseName,
+  FsError,
+  parentPath,
+  type FileStat,
+  type FsErrorCode,
+  type ReadableFile,
+  type VirtualFs,
+  type WritableFile,
+  type WriteOptions,
+} from './fs.js';
 
 /** Options of {@link DiskFs}. */
 export interface DiskFsOptions {
@@ -239,7 +249,17 @@ export class DiskFs implements VirtualFs {
           if (st) out.push(st);
           continue;
         }
-        out.push(new ListedStat(names[i]!, kind === 0 ? 'file' : kind === 1 ? 'dir' : 'other', kind === 0 ? listed[o + 1]! : 0, listed[o + 2]!, listed[o + 3]! & 0o7777, listed[o + 4]!, listed[o + 5]!));
+        out.push(
+          new ListedStat(
+            names[i]!,
+            kind === 0 ? 'file' : kind === 1 ? 'dir' : 'other',
+            kind === 0 ? listed[o + 1]! : 0,
+            listed[o + 2]!,
+            listed[o + 3]! & 0o7777,
+            listed[o + 4]!,
+            listed[o + 5]!,
+          ),
+        );
       }
       yield out;
     }

@@ -1,5 +1,14 @@
 import { SimpleProducer } from '@gorgon/core';
-import { baseName, FsError, parentPath, type FileStat, type ReadableFile, type VirtualFs, type WritableFile, type WriteOptions } from './fs.js';
+import {
+  baseName,
+  FsError,
+  parentPath,
+  type FileStat,
+  type ReadableFile,
+  type VirtualFs,
+  type WritableFile,
+  type WriteOptions,
+} from './fs.js';
 
 interface FileNode {
   kind: 'file';

@@ -1,4 +1,3 @@
-
 export { FtpClient, type DownloadOptions, type UploadOptions } from './client.js';
 export { FtpError, FtpClientError, type FtpClientErrorKind } from './client-errors.js';
 export { ControlConnection, type ControlConnectionOptions } from './client-control.js';
@@ -37,16 +36,39 @@ export { FetchUrlError, isGlob, parseFetchUrl, type FetchTarget, type FetchUrlDe
 export { certificateProblem, describeFetchError, isRetryable, isServerWide, type ErrorContext } from './fetch-errors.js';
 export type { FetchEvent, FetchFileInfo, FetchOptions, FetchOutcome, FetchResult } from './fetch-types.js';
 // Server (the server engineer's lines).
-export { createFtpServer, ftpAttributes, parsePortRange, type AnonymousOptions, type FsFactory, type FtpServer, type FtpServerOptions } from './server.js';
+export {
+  createFtpServer,
+  ftpAttributes,
+  parsePortRange,
+  type AnonymousOptions,
+  type FsFactory,
+  type FtpServer,
+  type FtpServerOptions,
+} from './server.js';
 export { FtpSession, type LoginState } from './session.js';
 export type { FtpCommand } from './commands/table.js';
 export { defaultFtpLimits, type FtpLimits } from './defaults.js';
-export { FsError, type FileKind, type FileStat, type FsErrorCode, type ReadableFile, type VirtualFs, type WritableFile, type WriteOptions } from './fs.js';
+export {
+  FsError,
+  type FileKind,
+  type FileStat,
+  type FsErrorCode,
+  type ReadableFile,
+  type VirtualFs,
+  type WritableFile,
+  type WriteOptions,
+} from './fs.js';
 export { DiskFs, type DiskFsOptions } from './fs-disk.js';
 export type { UploadSweepResult } from './fs-disk-sweep.js';
 export { decodeName, encodeName } from './names.js';
 export { MemoryFs, type MemoryTree } from './fs-memory.js';
-export { formatReply as formatServerReply, replies, reply as serverReply, FtpReplyError, type FtpReply as FtpServerReply } from './replies.js';
+export {
+  formatReply as formatServerReply,
+  replies,
+  reply as serverReply,
+  FtpReplyError,
+  type FtpReply as FtpServerReply,
+} from './replies.js';
 export { formatLsLine, formatMlsxLine, formatTime, parseTime } from './list-format.js';
 export { ALL_PERMISSIONS, READ_PERMISSIONS, formatPermissions, parsePermissions, type Permission } from './permissions.js';
 export { resolvePath } from './path.js';

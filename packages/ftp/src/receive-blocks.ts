@@ -64,7 +64,13 @@ function handleOf(socket: net.Socket): UserBufferHandle | undefined {
 
 /** Whether an upload on `stream` can be read into reused blocks: a plain TCP socket, on a Node that allows it. */
 export function canReadIntoBlocks(stream: unknown): stream is net.Socket {
-  return stream instanceof net.Socket && !(stream instanceof tls.TLSSocket) && !stream.destroyed && handleOf(stream) !== undefined && userBufferFields() !== null;
+  return (
+    stream instanceof net.Socket &&
+    !(stream instanceof tls.TLSSocket) &&
+    !stream.destroyed &&
+    handleOf(stream) !== undefined &&
+    userBufferFields() !== null
+  );
 }
 
 /** The first block is small, so a small upload does not allocate a large one. */

@@ -111,7 +111,8 @@ export function parsePortRange(text: string): PortRange {
   const m = /^(\d{1,5})-(\d{1,5})$/.exec(text.trim());
   const min = m ? Number(m[1]) : NaN;
   const max = m ? Number(m[2]) : NaN;
-  if (!m || min < 1024 || max > 65535 || min > max) throw new Error(`passive port range "${text}" must look like 50000-50100 (ports 1024-65535)`);
+  if (!m || min < 1024 || max > 65535 || min > max)
+    throw new Error(`passive port range "${text}" must look like 50000-50100 (ports 1024-65535)`);
   return { min, max };
 }
 
@@ -154,7 +155,9 @@ export function createFtpServer(options: FtpServerOptions): FtpServer {
   const events = new ServerEvents(logger);
   for (const [name, fn] of Object.entries(options.on ?? {})) events.on(name as keyof ServerEventMap, fn as (e: unknown) => void);
   const loginFlow = new LoginFlow({ throttle: options.throttle, maxAuthFailures: limits.maxAuthFailures, events });
-  const passivePorts = option('passivePorts', () => (typeof options.passivePorts === 'string' ? parsePortRange(options.passivePorts) : options.passivePorts));
+  const passivePorts = option('passivePorts', () =>
+    typeof options.passivePorts === 'string' ? parsePortRange(options.passivePorts) : options.passivePorts,
+  );
   const defaultPerms = option('defaultPermissions', () => parsePermissions(options.defaultPermissions ?? ALL_PERMISSIONS));
   // The helper threads of large listings, one set for every DiskFs made here (per-user roots
   // included), made at the first large listing and ended by close().
@@ -177,10 +180,12 @@ export function createFtpServer(options: FtpServerOptions): FtpServer {
     swept = true;
     for (const root of new Set([options.root, anonymous?.root])) {
       if (root === undefined || !disk(root).sweepsUploads) continue;
-      disk(root).sweepStaleUploads().then(
-        (r) => logger.info({ event: 'upload-sweep', root, ...r }, `removed ${r.removed} stale temporary upload file(s)`),
-        (err: unknown) => logger.warn({ event: 'upload-sweep-failed', root }, errorText(err)),
-      );
+      disk(root)
+        .sweepStaleUploads()
+        .then(
+          (r) => logger.info({ event: 'upload-sweep', root, ...r }, `removed ${r.removed} stale temporary upload file(s)`),
+          (err: unknown) => logger.warn({ event: 'upload-sweep-failed', root }, errorText(err)),
+        );
     }
   };
 
@@ -201,7 +206,14 @@ export function createFtpServer(options: FtpServerOptions): FtpServer {
     const attrs = ftpAttributes(user);
     const perms = attrs.perms === undefined ? defaultPerms : parsePermissions(attrs.perms);
     const fs = await fsFor(user, attrs.root);
-    return { name: user.name, anonymous: false, fs: attrs.writable ? writableOnlyUnder(fs, attrs.writable) : fs, perms, home: '/', auth: user };
+    return {
+      name: user.name,
+      anonymous: false,
+      fs: attrs.writable ? writableOnlyUnder(fs, attrs.writable) : fs,
+      perms,
+      home: '/',
+      auth: user,
+    };
   }
 
   const table = commandTable(options.commands, secureContext !== undefined);

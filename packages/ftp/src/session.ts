@@ -310,7 +310,10 @@ export class FtpSession extends LineSession {
       try {
         const done = await work(stream, t);
         this.data.release(this.ctx.limits.closeTimeoutMs);
-        this.channel.log.info({ event: 'transfer', verb, path: printable(path, 200), bytes: t.bytes, ms: Date.now() - t.started }, 'transfer complete');
+        this.channel.log.info(
+          { event: 'transfer', verb, path: printable(path, 200), bytes: t.bytes, ms: Date.now() - t.started },
+          'transfer complete',
+        );
         this.#transferred(t, options.upload === true, true);
         this.reply(done);
       } catch (err) {
@@ -334,7 +337,15 @@ export class FtpSession extends LineSession {
     const events = this.ctx.events;
     if (!events.wants.transfer) return;
     const kind = upload ? 'upload' : t.verb === 'RETR' ? 'download' : 'list';
-    events.emit('transfer', { id: this.channel.id, kind, user: this.user?.name, path: t.path, bytes: t.bytes, ms: Date.now() - t.started, ok });
+    events.emit('transfer', {
+      id: this.channel.id,
+      kind,
+      user: this.user?.name,
+      path: t.path,
+      bytes: t.bytes,
+      ms: Date.now() - t.started,
+      ok,
+    });
   }
 
   /** True when the client went away without QUIT: an upload then must not be committed. */
@@ -387,7 +398,8 @@ export class FtpSession extends LineSession {
     const verb = split.verb.trimEnd(); // "NOOP\t"
     const arg = split.arg;
     const log = this.channel.log;
-    if (logsDebug(log)) log.debug({ event: 'command', verb: printable(verb, 16), arg: verb === 'PASS' ? '***' : printable(arg, 120) }, 'command');
+    if (logsDebug(log))
+      log.debug({ event: 'command', verb: printable(verb, 16), arg: verb === 'PASS' ? '***' : printable(arg, 120) }, 'command');
     if (verb !== 'RNTO' && verb !== 'RNFR') this.renameFrom = undefined;
     const spec = this.ctx.table.getUpper(verb);
     if (!spec) {

@@ -28,7 +28,8 @@ afterEach(async () => {
 
 const latin1 = (s: string): Buffer => Buffer.from(s, 'latin1');
 /** A host path under `dir` whose last component is the given bytes. */
-const under = (dir: string, ...names: Buffer[]): Buffer => Buffer.concat([Buffer.from(dir), ...names.flatMap((n) => [Buffer.from('/'), n])]);
+const under = (dir: string, ...names: Buffer[]): Buffer =>
+  Buffer.concat([Buffer.from(dir), ...names.flatMap((n) => [Buffer.from('/'), n])]);
 
 const CAFE = latin1('caf\xe9.txt'); // Latin-1: not UTF-8
 const BIG = latin1('gro\xdf.bin'); // past the small-file limit
@@ -42,7 +43,12 @@ async function login(c: ByteClient): Promise<void> {
 }
 
 /** A command over a passive data connection: the data received, and the final reply. */
-async function transfer(c: ByteClient, verb: string, arg?: Buffer, upload?: Buffer): Promise<{ opening: string; data: Buffer; done: string }> {
+async function transfer(
+  c: ByteClient,
+  verb: string,
+  arg?: Buffer,
+  upload?: Buffer,
+): Promise<{ opening: string; data: Buffer; done: string }> {
   const port = Number(/\|(\d+)\|/.exec(await c.cmd('EPSV'))![1]);
   const d = await dataConnect(port);
   const got = upload ? sendAll(d, upload).then(() => Buffer.alloc(0)) : readAll(d);
@@ -66,7 +72,8 @@ function lines(data: Buffer): Buffer[] {
   return out;
 }
 
-const endsWith = (line: Buffer, name: Buffer): boolean => line.subarray(line.length - name.length - 1).equals(Buffer.concat([Buffer.from(' '), name]));
+const endsWith = (line: Buffer, name: Buffer): boolean =>
+  line.subarray(line.length - name.length - 1).equals(Buffer.concat([Buffer.from(' '), name]));
 
 describe('names that are not UTF-8, on disk', () => {
   it('are listed, retrieved, stored, renamed and deleted as their exact bytes; UTF-8 names stay UTF-8', async () => {
@@ -119,7 +126,8 @@ describe('names that are not UTF-8, on disk', () => {
     dirs.push(root);
     await mkdir(join(root, 'many'));
     const names: Buffer[] = [];
-    for (let i = 0; i < 400; i++) names.push(i % 50 === 0 ? latin1(`f${String(i).padStart(3, '0')}-\xe9\xe8`) : Buffer.from(`f${String(i).padStart(3, '0')}`));
+    for (let i = 0; i < 400; i++)
+      names.push(i % 50 === 0 ? latin1(`f${String(i).padStart(3, '0')}-\xe9\xe8`) : Buffer.from(`f${String(i).padStart(3, '0')}`));
     for (const n of names) await writeFile(under(root, Buffer.from('many'), n), n);
     await using server = testServer({ store: new DiskFs(root) });
     const { port } = await server.listen(0);

@@ -201,7 +201,8 @@ export async function startFakeServer(options: FakeServerOptions = {}): Promise<
       switch (verb) {
         case 'USER':
           session.user = arg;
-          if (arg !== 'anonymous' && users[arg] === undefined && options.users === undefined) return session.reply('530 This server is anonymous only.');
+          if (arg !== 'anonymous' && users[arg] === undefined && options.users === undefined)
+            return session.reply('530 This server is anonymous only.');
           return session.reply('331 Please specify the password.');
         case 'PASS': {
           const expected = session.user === undefined ? undefined : users[session.user];
@@ -295,8 +296,11 @@ export async function startFakeServer(options: FakeServerOptions = {}): Promise<
           return transfer(async (data) => {
             const lines = children(dir).map(({ name, file }) => {
               if (verb === 'NLST') return name;
-              if (verb === 'MLSD') return file ? `type=file;size=${file.length};modify=${MTIME}; ${name}` : `type=dir;modify=${MTIME}; ${name}`;
-              return file ? `-rw-r--r--    1 1000     1000     ${String(file.length).padStart(8)} Jan 02  2024 ${name}` : `drwxr-xr-x    2 1000     1000         4096 Jan 02  2024 ${name}`;
+              if (verb === 'MLSD')
+                return file ? `type=file;size=${file.length};modify=${MTIME}; ${name}` : `type=dir;modify=${MTIME}; ${name}`;
+              return file
+                ? `-rw-r--r--    1 1000     1000     ${String(file.length).padStart(8)} Jan 02  2024 ${name}`
+                : `drwxr-xr-x    2 1000     1000         4096 Jan 02  2024 ${name}`;
             });
             if (verb === 'MLSD') lines.unshift(`type=cdir;modify=${MTIME}; .`);
             await writeAll(data, Buffer.from(lines.map((l) => `${l}\r\n`).join('')));

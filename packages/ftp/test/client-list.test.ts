@@ -12,7 +12,11 @@ describe('MLSD (RFC 3659 §7)', () => {
       modifiedAt: new Date(Date.UTC(2024, 0, 2, 3, 4, 5)),
       facts: { type: 'file', size: '1234', modify: '20240102030405', perm: 'r', 'unix.mode': '0644' },
     });
-    expect(parseMlsdLine('Type=dir;Modify=19990101000000.5; pub')).toMatchObject({ name: 'pub', type: 'dir', modifiedAt: new Date(Date.UTC(1999, 0, 1, 0, 0, 0, 500)) });
+    expect(parseMlsdLine('Type=dir;Modify=19990101000000.5; pub')).toMatchObject({
+      name: 'pub',
+      type: 'dir',
+      modifiedAt: new Date(Date.UTC(1999, 0, 1, 0, 0, 0, 500)),
+    });
     expect(parseMlsdLine('type=OS.unix=symlink;size=4; link')).toMatchObject({ type: 'link' });
     expect(parseMlsdLine('no-space-here')).toBeUndefined();
   });
@@ -54,7 +58,11 @@ describe('LIST, Unix ls -l form', () => {
 
   it('reads directories, symbolic links, ACL markers and lines without a group', () => {
     expect(parseUnixListLine('drwxr-xr-x+  2 user group 4096 Jan  1  2020 pub', NOW)).toMatchObject({ name: 'pub', type: 'dir' });
-    expect(parseUnixListLine('lrwxrwxrwx 1 0 0 8 May 20  2025 sbin -> usr/sbin', NOW)).toMatchObject({ name: 'sbin', type: 'link', target: 'usr/sbin' });
+    expect(parseUnixListLine('lrwxrwxrwx 1 0 0 8 May 20  2025 sbin -> usr/sbin', NOW)).toMatchObject({
+      name: 'sbin',
+      type: 'link',
+      target: 'usr/sbin',
+    });
     expect(parseUnixListLine('-rw-r--r-- 1 owner 42 Jan  1  2020 nogroup.bin', NOW)).toMatchObject({ name: 'nogroup.bin', size: 42 });
     // A device: not a file, so globs never fetch it.
     expect(parseUnixListLine('crw-rw-rw- 1 0 0 1, 3 Jan 1 2020 null', NOW)).toMatchObject({ name: 'null', type: 'other' });

@@ -46,7 +46,9 @@ describe('ReplyParser (RFC 959 §4.2)', () => {
 
   it('reads the RFC 959 §4.2 multi-line example, inner lines that look like replies included', () => {
     const lines = ['123-First line', 'Second line', '  234 A line beginning with numbers', '123 The last line'];
-    expect(parseAll(lines)).toEqual([{ code: 123, lines: ['First line', 'Second line', '  234 A line beginning with numbers', 'The last line'] }]);
+    expect(parseAll(lines)).toEqual([
+      { code: 123, lines: ['First line', 'Second line', '  234 A line beginning with numbers', 'The last line'] },
+    ]);
   });
 
   it('does not end a multi-line reply on another code, and strips a repeated xyz- prefix', () => {

@@ -26,7 +26,10 @@ function collector(): { sink: Writable; data: () => Buffer } {
   return { sink, data: () => Buffer.concat(parts) };
 }
 
-async function withServer(options: FakeServerOptions, run: (port: number, server: Awaited<ReturnType<typeof startFakeServer>>) => Promise<void>): Promise<void> {
+async function withServer(
+  options: FakeServerOptions,
+  run: (port: number, server: Awaited<ReturnType<typeof startFakeServer>>) => Promise<void>,
+): Promise<void> {
   await using server = await startFakeServer(options);
   await run(server.port, server);
 }
@@ -191,7 +194,10 @@ describe('passive data connections (RFC 2428, RFC 959 §4.1.2)', () => {
       expect(n).toBe(BIG.length - 1_000_000);
       expect(sha(got.data())).toBe(sha(BIG.subarray(1_000_000)));
       const commands = server.sessions[0]!.commands;
-      expect(commands.slice(commands.indexOf('REST 1000000'), commands.indexOf('REST 1000000') + 2)).toEqual(['REST 1000000', 'RETR big.bin']);
+      expect(commands.slice(commands.indexOf('REST 1000000'), commands.indexOf('REST 1000000') + 2)).toEqual([
+        'REST 1000000',
+        'RETR big.bin',
+      ]);
     });
   });
 
@@ -311,11 +317,31 @@ describe('FTPS (RFC 4217)', () => {
     const dir = await mkdtemp(join(tmpdir(), 'gorgon-cert-'));
     try {
       // A certificate for a name only: not good for 127.0.0.1.
-      const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=other.name', '-addext', 'subjectAltName=DNS:other.name', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')]);
+      const made = spawnSync('openssl', [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=other.name',
+        '-addext',
+        'subjectAltName=DNS:other.name',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+      ]);
       expect(made.status, String(made.stderr)).toBe(0);
       const named = { cert: await readFile(join(dir, 'cert.pem'), 'utf8'), key: await readFile(join(dir, 'key.pem'), 'utf8') };
       await withServer({ tls: named }, async (port, server) => {
-        const err = await FtpClient.connect({ host: '127.0.0.1', port, secure: 'explicit', tls: { ca: named.cert } }).catch((e: unknown) => e);
+        const err = await FtpClient.connect({ host: '127.0.0.1', port, secure: 'explicit', tls: { ca: named.cert } }).catch(
+          (e: unknown) => e,
+        );
         expect(err).toMatchObject({ kind: 'tls-failed' });
         expect((err as Error).message).toMatch(/127\.0\.0\.1/);
         // Nothing was sent over the connection it did not trust.
@@ -334,7 +360,10 @@ describe('FTPS (RFC 4217)', () => {
 
   it('reports a server without AUTH TLS with its code', async () => {
     await withServer({}, async (port) => {
-      await expect(FtpClient.connect({ host: '127.0.0.1', port, secure: 'explicit' })).rejects.toMatchObject({ code: 502, command: 'AUTH TLS' });
+      await expect(FtpClient.connect({ host: '127.0.0.1', port, secure: 'explicit' })).rejects.toMatchObject({
+        code: 502,
+        command: 'AUTH TLS',
+      });
     });
   });
 });

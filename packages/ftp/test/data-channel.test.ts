@@ -189,7 +189,9 @@ describe('data channel over real sockets (RFC 959 §3.2–3.4, RFC 2428)', () =>
       expect(await c.line()).toBe('226 Directory send OK.');
       return text;
     };
-    expect(await list('LIST -a pub')).toMatch(/^-rw-r--r-- +1 ftp +ftp +1000 \w{3} [ \d]\d +[\d:]+ data.bin\r\ndrwxr-xr-x .* docs\r\n-rw-r--r-- .* readme.txt\r\n$/);
+    expect(await list('LIST -a pub')).toMatch(
+      /^-rw-r--r-- +1 ftp +ftp +1000 \w{3} [ \d]\d +[\d:]+ data.bin\r\ndrwxr-xr-x .* docs\r\n-rw-r--r-- .* readme.txt\r\n$/,
+    );
     expect(await list('NLST -1 pub')).toBe('data.bin\r\ndocs\r\nreadme.txt\r\n');
     expect(await list('NLST pub/readme.txt')).toBe('pub/readme.txt\r\n');
     const mlsd = await list('MLSD pub');
@@ -211,7 +213,10 @@ describe('data channel over real sockets (RFC 959 §3.2–3.4, RFC 2428)', () =>
     const d = await dataConnect(await epsv(c));
     const got = readAll(d);
     expect(await cmd(c, 'MLSD big')).toMatch(/^150 /);
-    const lines = (await got).toString().split('\r\n').filter((l) => l !== '');
+    const lines = (await got)
+      .toString()
+      .split('\r\n')
+      .filter((l) => l !== '');
     expect(lines).toHaveLength(10_000);
     expect(lines[9999]).toMatch(/ file-09999.txt$/);
     expect(await c.line()).toBe('226 Directory send OK.');
@@ -255,7 +260,12 @@ describe('data channel over real sockets (RFC 959 §3.2–3.4, RFC 2428)', () =>
       expect(lines.find((l) => l.endsWith(' sub'))).toMatch(/^d/);
       expect(await listing(new DiskFs(root, { listerThread: false }), 'LIST big')).toBe(streamed);
       const mlsd = await listing(new DiskFs(root), 'MLSD big');
-      expect(mlsd.split('\r\n').filter((l) => l !== '').map((l) => l.split('; ').pop())).toEqual(names);
+      expect(
+        mlsd
+          .split('\r\n')
+          .filter((l) => l !== '')
+          .map((l) => l.split('; ').pop()),
+      ).toEqual(names);
       expect(mlsd).toContain('type=OS.unix=symlink;');
       expect(await listing(new DiskFs(root, { listerThread: false }), 'MLSD big')).toBe(mlsd);
     } finally {

@@ -1,24 +1,49 @@
 import { CoreError } from '@gorgon/core';
 import { describe, expect, it } from 'vitest';
-import { certificateProblem, choosePassiveAddress, describeFetchError, FtpClientError, FtpError, isRetryable, isServerWide } from '../src/index.js';
+import {
+  certificateProblem,
+  choosePassiveAddress,
+  describeFetchError,
+  FtpClientError,
+  FtpError,
+  isRetryable,
+  isServerWide,
+} from '../src/index.js';
 
 const at = { host: 'ftp.example.org', port: 21, user: 'alice', path: 'pub/a.txt' };
 const reply = (code: number, text: string) => ({ code, lines: [text] });
 const refused = (code: string) =>
-  new FtpClientError('connect-failed', 'cannot connect', { cause: new CoreError('connect-failed', 'x', { cause: Object.assign(new Error(code), { code }) }) });
+  new FtpClientError('connect-failed', 'cannot connect', {
+    cause: new CoreError('connect-failed', 'x', { cause: Object.assign(new Error(code), { code }) }),
+  });
 
 describe('describeFetchError: one sentence for people', () => {
   it.each([
-    [new FtpError(reply(530, 'Login incorrect.'), 'login'), 'ftp.example.org:21 refused the login as alice: wrong user name or password? (530 Login incorrect.).'],
+    [
+      new FtpError(reply(530, 'Login incorrect.'), 'login'),
+      'ftp.example.org:21 refused the login as alice: wrong user name or password? (530 Login incorrect.).',
+    ],
     [new FtpError(reply(421, 'Too many users.'), ''), 'ftp.example.org:21 does not accept sessions now (421 Too many users.).'],
-    [new FtpError(reply(550, 'No such file.'), 'RETR pub/a.txt'), 'pub/a.txt on ftp.example.org:21: no such file or no permission (550 No such file.).'],
+    [
+      new FtpError(reply(550, 'No such file.'), 'RETR pub/a.txt'),
+      'pub/a.txt on ftp.example.org:21: no such file or no permission (550 No such file.).',
+    ],
     [new FtpError(reply(451, 'Local error'), 'RETR pub/a.txt'), 'pub/a.txt: the server refused RETR (451 Local error).'],
     [refused('ECONNREFUSED'), 'cannot connect to ftp.example.org:21: connection refused.'],
     [refused('ENOTFOUND'), 'cannot find the host ftp.example.org.'],
     [refused('EHOSTUNREACH'), 'cannot reach ftp.example.org:21: no route to the host.'],
-    [new FtpClientError('timeout', 'RETR pub/a.txt: no reply within 30000 ms'), 'ftp.example.org:21 did not answer in time (RETR pub/a.txt: no reply within 30000 ms).'],
-    [new FtpClientError('tls-failed', 'TLS handshake failed: self-signed certificate'), 'TLS with ftp.example.org:21 failed: TLS handshake failed: self-signed certificate.'],
-    [new FtpClientError('local-io', 'local file: ENOSPC: no space left on device'), 'pub/a.txt: local file: ENOSPC: no space left on device.'],
+    [
+      new FtpClientError('timeout', 'RETR pub/a.txt: no reply within 30000 ms'),
+      'ftp.example.org:21 did not answer in time (RETR pub/a.txt: no reply within 30000 ms).',
+    ],
+    [
+      new FtpClientError('tls-failed', 'TLS handshake failed: self-signed certificate'),
+      'TLS with ftp.example.org:21 failed: TLS handshake failed: self-signed certificate.',
+    ],
+    [
+      new FtpClientError('local-io', 'local file: ENOSPC: no space left on device'),
+      'pub/a.txt: local file: ENOSPC: no space left on device.',
+    ],
     [new Error('odd'), 'pub/a.txt: odd.'],
   ])('%s', (err, sentence) => {
     expect(describeFetchError(err, at)).toBe(sentence);
@@ -26,16 +51,22 @@ describe('describeFetchError: one sentence for people', () => {
 
   it('says the host once when the connection fails for another reason', () => {
     const odd = new FtpClientError('connect-failed', 'cannot connect to ftp.example.org:21: socket hang up', {
-      cause: new CoreError('connect-failed', 'cannot connect to ftp.example.org:21: socket hang up', { cause: new Error('socket hang up') }),
+      cause: new CoreError('connect-failed', 'cannot connect to ftp.example.org:21: socket hang up', {
+        cause: new Error('socket hang up'),
+      }),
     });
     expect(describeFetchError(odd, at)).toBe('cannot connect to ftp.example.org:21: socket hang up.');
   });
 
   it('names a refused certificate in words, not an OpenSSL code, and never retries it', () => {
     const selfSigned = new FtpClientError('connect-failed', 'cannot connect', {
-      cause: new CoreError('connect-failed', 'x', { cause: Object.assign(new Error('self-signed certificate'), { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' }) }),
+      cause: new CoreError('connect-failed', 'x', {
+        cause: Object.assign(new Error('self-signed certificate'), { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' }),
+      }),
     });
-    expect(describeFetchError(selfSigned, at)).toBe('the certificate of ftp.example.org:21 is not trusted: it is self-signed, so no authority this machine trusts vouches for it.');
+    expect(describeFetchError(selfSigned, at)).toBe(
+      'the certificate of ftp.example.org:21 is not trusted: it is self-signed, so no authority this machine trusts vouches for it.',
+    );
     expect(isRetryable(selfSigned)).toBe(false);
     expect(isServerWide(selfSigned)).toBe(true);
     // The client's own check by address after AUTH TLS carries the code in its message.
@@ -45,7 +76,9 @@ describe('describeFetchError: one sentence for people', () => {
   });
 
   it('brackets IPv6 hosts', () => {
-    expect(describeFetchError(refused('ECONNREFUSED'), { host: '::1', port: 2121, user: 'anonymous' })).toBe('cannot connect to [::1]:2121: connection refused.');
+    expect(describeFetchError(refused('ECONNREFUSED'), { host: '::1', port: 2121, user: 'anonymous' })).toBe(
+      'cannot connect to [::1]:2121: connection refused.',
+    );
   });
 });
 

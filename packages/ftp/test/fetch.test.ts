@@ -33,7 +33,15 @@ afterEach(async () => {
 
 describe('expandGlob', () => {
   it('expands globs in any segment with listings, and names files from the first glob on', async () => {
-    const files = { 'pub/a.txt': 'a', 'pub/b.txt': 'b', 'pub/c.bin': 'c', 'pub/x/a.txt': 'xa', 'pub/y/a.txt': 'ya', 'pub/y/b.txt': 'yb', 'pub/.h.txt': 'h' };
+    const files = {
+      'pub/a.txt': 'a',
+      'pub/b.txt': 'b',
+      'pub/c.bin': 'c',
+      'pub/x/a.txt': 'xa',
+      'pub/y/a.txt': 'ya',
+      'pub/y/b.txt': 'yb',
+      'pub/.h.txt': 'h',
+    };
     await using server = await startFakeServer({ files });
     await using client = await FtpClient.connect({ host: '127.0.0.1', port: server.port });
     expect(await expandGlob(client, 'pub/*.txt')).toEqual([
@@ -80,14 +88,23 @@ describe('fetchFiles', () => {
     for (const [path, data] of [...Object.entries(a), ...Object.entries(b).filter(([p]) => p.endsWith('.bin'))]) {
       expect(sha(await readFile(join(dir, path.slice(path.indexOf('/') + 1)))), path).toBe(sha(data));
     }
-    expect(result.bytes).toBe([...Object.values(a), ...Object.entries(b).filter(([p]) => p.endsWith('.bin')).map(([, d]) => d)].reduce((s, d) => s + d.length, 0));
+    expect(result.bytes).toBe(
+      [
+        ...Object.values(a),
+        ...Object.entries(b)
+          .filter(([p]) => p.endsWith('.bin'))
+          .map(([, d]) => d),
+      ].reduce((s, d) => s + d.length, 0),
+    );
     expect(tracker.max).toBeLessThanOrEqual(3);
     expect(one.maxConcurrent).toBeLessThanOrEqual(2);
     expect(two.maxConcurrent).toBeLessThanOrEqual(2);
     // 24 files over at most two logins per server.
     expect(one.sessions.length).toBeLessThanOrEqual(2);
     expect(two.sessions.length).toBeLessThanOrEqual(2);
-    expect(events.filter((e) => e.type === 'listed').map((e) => (e.type === 'listed' ? e.files : 0))).toEqual(expect.arrayContaining([12, 12]));
+    expect(events.filter((e) => e.type === 'listed').map((e) => (e.type === 'listed' ? e.files : 0))).toEqual(
+      expect.arrayContaining([12, 12]),
+    );
     expect(events.filter((e) => e.type === 'start')).toHaveLength(24);
     expect(events.filter((e) => e.type === 'done')).toHaveLength(24);
     expect((await readdir(dir)).filter((n) => n.endsWith('.part'))).toEqual([]);
@@ -127,7 +144,11 @@ describe('fetchFiles', () => {
     await using server = await startFakeServer({ files: { 'x.bin': content(1, 300_000) } });
     await mkdir(join(dir, 'x.bin.part'));
     const events: FetchEvent[] = [];
-    const result = await fetchFiles([`ftp://127.0.0.1:${server.port}/x.bin`], { outDir: dir, retryDelayMs: 5, onProgress: (e) => events.push(e) });
+    const result = await fetchFiles([`ftp://127.0.0.1:${server.port}/x.bin`], {
+      outDir: dir,
+      retryDelayMs: 5,
+      onProgress: (e) => events.push(e),
+    });
     expect(result.failed).toHaveLength(1);
     expect(result.failed[0]!.message).toMatch(/^x\.bin: local file: EISDIR.*\.$/);
     expect(events.filter((e) => e.type === 'retry')).toEqual([]);
@@ -153,7 +174,11 @@ describe('fetchFiles', () => {
     const data = content(3, 400_000);
     await using server = await startFakeServer({ files: { 'x.bin': data }, cutOnce: { 'x.bin': 150_000 } });
     const events: FetchEvent[] = [];
-    const result = await fetchFiles([`ftp://127.0.0.1:${server.port}/x.bin`], { outDir: dir, retryDelayMs: 10, onProgress: (e) => events.push(e) });
+    const result = await fetchFiles([`ftp://127.0.0.1:${server.port}/x.bin`], {
+      outDir: dir,
+      retryDelayMs: 10,
+      onProgress: (e) => events.push(e),
+    });
     expect(result.failed).toEqual([]);
     expect(sha(await readFile(join(dir, 'x.bin')))).toBe(sha(data));
     expect(events.filter((e) => e.type === 'retry')).toHaveLength(1);
@@ -232,7 +257,13 @@ describe('fetchFiles', () => {
   });
 
   it('never writes outside the output directory, whatever names a listing gives', async () => {
-    const hostile = ['type=file;size=1; ..', 'type=file;size=1; .', 'type=file;size=1; ../../escape.txt', 'type=file;size=1; ok.txt', ''].join('\r\n');
+    const hostile = [
+      'type=file;size=1; ..',
+      'type=file;size=1; .',
+      'type=file;size=1; ../../escape.txt',
+      'type=file;size=1; ok.txt',
+      '',
+    ].join('\r\n');
     await using server = await startFakeServer({ files: { 'd/ok.txt': 'k', 'escape.txt': 'e' }, rawListing: { d: hostile } });
     const result = await fetchFiles([`ftp://127.0.0.1:${server.port}/d/*`], { outDir: join(dir, 'inner') });
     expect(result).toMatchObject({ done: 1, failed: [] });

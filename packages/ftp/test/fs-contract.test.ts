@@ -253,7 +253,8 @@ describe('DiskFs confinement', () => {
     const lister = new DirectoryLister({ threads: 3 });
     // Several requests at once share the threads; each gets its own answer.
     const [a, b] = await Promise.all([lister.stat(base, names), lister.stat(base, names.slice(10, 20))]);
-    const kinds = (stats: Float64Array): number[] => Array.from({ length: stats.length / LISTED_FIELDS }, (_, i) => stats[i * LISTED_FIELDS]!);
+    const kinds = (stats: Float64Array): number[] =>
+      Array.from({ length: stats.length / LISTED_FIELDS }, (_, i) => stats[i * LISTED_FIELDS]!);
     expect(kinds(a)).toEqual(names.map((n, i) => (n === 'zlink' ? 3 : i % 10 === 3 ? -1 : i % 10 === 5 ? 1 : 0)));
     expect(kinds(b)).toEqual(kinds(a).slice(10, 20));
     expect(a[7 * LISTED_FIELDS + 1]).toBe(7); // size

@@ -1,7 +1,16 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { FileStat } from '../src/fs.js';
-import { formatLsLine, formatMlsxLine, formatTime, LsFormatter, MLST_FACTS, MlsxFormatter, permFact, type MlstFact } from '../src/list-format.js';
+import {
+  formatLsLine,
+  formatMlsxLine,
+  formatTime,
+  LsFormatter,
+  MLST_FACTS,
+  MlsxFormatter,
+  permFact,
+  type MlstFact,
+} from '../src/list-format.js';
 import { parsePermissions, type Permission } from '../src/permissions.js';
 
 // The formats as they were written first, one template per line: the formatters that cache
@@ -19,7 +28,13 @@ function referenceLs(stat: FileStat, now: number): string {
   for (let i = 0; i < 9; i++) mode += stat.mode & bits[i]! ? 'rwxrwxrwx'[i] : '-';
   return `${mode} ${String(links).padStart(3)} ftp      ftp      ${String(stat.size).padStart(12)} ${MONTHS[t.getUTCMonth()]} ${day} ${when} ${stat.name}`;
 }
-function referenceMlsx(stat: FileStat, facts: ReadonlySet<MlstFact>, perms: ReadonlySet<Permission>, name = stat.name, type?: 'cdir' | 'pdir'): string {
+function referenceMlsx(
+  stat: FileStat,
+  facts: ReadonlySet<MlstFact>,
+  perms: ReadonlySet<Permission>,
+  name = stat.name,
+  type?: 'cdir' | 'pdir',
+): string {
   let out = '';
   if (facts.has('type')) out += `type=${type ?? (stat.kind === 'dir' ? 'dir' : stat.kind === 'file' ? 'file' : 'OS.unix=symlink')};`;
   if (facts.has('size') && stat.kind !== 'dir') out += `size=${stat.size};`;
@@ -37,13 +52,15 @@ const statArb = fc.record({
   kind: fc.constantFrom<FileStat['kind']>('file', 'dir', 'other'),
   size: fc.oneof(fc.nat(), fc.constant(0), fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER })),
   // Around now (the six-month edge), far back and ahead, before 1970, and odd milliseconds.
-  mtime: fc.oneof(
-    fc.integer({ min: NOW - YEAR_MS, max: NOW + YEAR_MS }),
-    fc.integer({ min: NOW - 182 * 24 * 3600 * 1000 - 120_000, max: NOW - 182 * 24 * 3600 * 1000 + 120_000 }),
-    fc.integer({ min: NOW + 182 * 24 * 3600 * 1000 - 120_000, max: NOW + 182 * 24 * 3600 * 1000 + 120_000 }),
-    fc.integer({ min: -80 * YEAR_MS, max: 300 * YEAR_MS }),
-    fc.constant(NaN),
-  ).map((ms) => new Date(ms)),
+  mtime: fc
+    .oneof(
+      fc.integer({ min: NOW - YEAR_MS, max: NOW + YEAR_MS }),
+      fc.integer({ min: NOW - 182 * 24 * 3600 * 1000 - 120_000, max: NOW - 182 * 24 * 3600 * 1000 + 120_000 }),
+      fc.integer({ min: NOW + 182 * 24 * 3600 * 1000 - 120_000, max: NOW + 182 * 24 * 3600 * 1000 + 120_000 }),
+      fc.integer({ min: -80 * YEAR_MS, max: 300 * YEAR_MS }),
+      fc.constant(NaN),
+    )
+    .map((ms) => new Date(ms)),
   mode: fc.integer({ min: 0, max: 0o7777 }),
   id: fc.string({ maxLength: 12 }),
 });
@@ -61,13 +78,17 @@ const anyStatArb = fc.oneof(statArb, statWithMsArb);
 describe('listing formats stay byte-identical', () => {
   it('LIST lines: one formatter for many entries gives the reference text', () => {
     fc.assert(
-      fc.property(fc.array(anyStatArb, { maxLength: 30 }), fc.oneof(fc.constant(NOW), fc.integer({ min: NOW - YEAR_MS, max: NOW + YEAR_MS })), (stats, now) => {
-        const ls = new LsFormatter(now);
-        for (const st of stats) {
-          expect(ls.line(st)).toBe(referenceLs(st, now));
-          expect(formatLsLine(st, now)).toBe(referenceLs(st, now));
-        }
-      }),
+      fc.property(
+        fc.array(anyStatArb, { maxLength: 30 }),
+        fc.oneof(fc.constant(NOW), fc.integer({ min: NOW - YEAR_MS, max: NOW + YEAR_MS })),
+        (stats, now) => {
+          const ls = new LsFormatter(now);
+          for (const st of stats) {
+            expect(ls.line(st)).toBe(referenceLs(st, now));
+            expect(formatLsLine(st, now)).toBe(referenceLs(st, now));
+          }
+        },
+      ),
       { numRuns: 500 },
     );
   });
@@ -94,9 +115,20 @@ describe('listing formats stay byte-identical', () => {
   });
 
   it('known lines', () => {
-    const st: FileStat = { name: 'a b.txt', kind: 'file', size: 1234, mtime: new Date(Date.UTC(2026, 10, 3, 9, 5, 7)), mode: 0o644, id: '801g2a' };
+    const st: FileStat = {
+      name: 'a b.txt',
+      kind: 'file',
+      size: 1234,
+      mtime: new Date(Date.UTC(2026, 10, 3, 9, 5, 7)),
+      mode: 0o644,
+      id: '801g2a',
+    };
     expect(formatLsLine(st, NOW)).toBe('-rw-r--r--   1 ftp      ftp              1234 Nov  3 09:05 a b.txt');
-    expect(formatLsLine({ ...st, kind: 'dir', mode: 0o755, mtime: new Date(Date.UTC(1969, 0, 31, 23, 59)) }, NOW)).toBe('drwxr-xr-x   2 ftp      ftp              1234 Jan 31  1969 a b.txt');
-    expect(formatMlsxLine(st, new Set(MLST_FACTS), parsePermissions('elr'))).toBe('type=file;size=1234;modify=20261103090507;perm=r;unique=801g2a;unix.mode=0644; a b.txt');
+    expect(formatLsLine({ ...st, kind: 'dir', mode: 0o755, mtime: new Date(Date.UTC(1969, 0, 31, 23, 59)) }, NOW)).toBe(
+      'drwxr-xr-x   2 ftp      ftp              1234 Jan 31  1969 a b.txt',
+    );
+    expect(formatMlsxLine(st, new Set(MLST_FACTS), parsePermissions('elr'))).toBe(
+      'type=file;size=1234;modify=20261103090507;perm=r;unique=801g2a;unix.mode=0644; a b.txt',
+    );
   });
 });

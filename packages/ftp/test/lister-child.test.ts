@@ -25,7 +25,11 @@ interface Seen {
 async function run(nodeArgs: string[], arg?: string): Promise<Seen> {
   const env = { ...process.env };
   delete env.INIT_CWD; // dev-register.mjs would chdir to where pnpm was started
-  const { stdout } = await promisify(execFile)(process.execPath, [...nodeArgs, child, ...(arg ? [arg] : [])], { cwd: pkg, env, timeout: 30_000 });
+  const { stdout } = await promisify(execFile)(process.execPath, [...nodeArgs, child, ...(arg ? [arg] : [])], {
+    cwd: pkg,
+    env,
+    timeout: 30_000,
+  });
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as Seen;
 }
 

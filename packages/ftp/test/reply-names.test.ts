@@ -47,7 +47,7 @@ async function login(c: ByteClient): Promise<void> {
 
 /** A command over a passive data connection: its data and its final reply. */
 async function listing(c: ByteClient, verb: string, arg?: string): Promise<{ data: string; done: string }> {
-  const epsv = (await c.cmd('EPSV'));
+  const epsv = await c.cmd('EPSV');
   const port = Number(/\|(\d+)\|/.exec(epsv)![1]);
   const d = await dataConnect(port);
   const got = readAll(d);

@@ -113,7 +113,15 @@ describe('RETR of small files from disk, read with synchronous calls', () => {
     expect((await retr(c, 'ok.txt')).body.toString()).toBe('ok'); // the root is known from now on
     await symlink(join(outside, 'secret.txt'), join(root, 'top-secret-link')); // in the root itself
     await symlink(outside, join(root, 'top-escape'));
-    for (const path of ['pub/secret-link', 'pub/escape/secret.txt', '../outside/secret.txt', '/../../outside/secret.txt', 'top-secret-link', 'top-escape/secret.txt', '/top-secret-link']) {
+    for (const path of [
+      'pub/secret-link',
+      'pub/escape/secret.txt',
+      '../outside/secret.txt',
+      '/../../outside/secret.txt',
+      'top-secret-link',
+      'top-escape/secret.txt',
+      '/top-secret-link',
+    ]) {
       const r = await retr(c, path);
       expect(r.body.toString()).not.toContain('secret');
       expect(r.opening).toMatch(/^550 /);
@@ -155,7 +163,10 @@ describe('RETR of small files from disk, read with synchronous calls', () => {
   });
 
   it.each([
-    ['for a root on a network filesystem (createFtpServer disk: { local: false })', (root: string) => ({ store: undefined, root, disk: { local: false } })],
+    [
+      'for a root on a network filesystem (createFtpServer disk: { local: false })',
+      (root: string) => ({ store: undefined, root, disk: { local: false } }),
+    ],
     ['with smallFileBytes: 0', (root: string) => ({ store: new DiskFs(root, { smallFileBytes: 0 }) })],
   ] as const)('is off %s: RETR reads on the thread pool', async (_what, options) => {
     const { root } = await setup();

@@ -234,13 +234,32 @@ describe('file and directory commands (RFC 959 §4.1.3, RFC 3659)', () => {
 });
 
 describe('attacks on paths and data connections (RFC 2577)', () => {
-  const pathCommands = ['CWD', 'RETR', 'STOR', 'APPE', 'DELE', 'RMD', 'MKD', 'RNFR', 'SIZE', 'MDTM', 'MLST', 'LIST', 'NLST', 'MLSD', 'STAT'];
+  const pathCommands = [
+    'CWD',
+    'RETR',
+    'STOR',
+    'APPE',
+    'DELE',
+    'RMD',
+    'MKD',
+    'RNFR',
+    'SIZE',
+    'MDTM',
+    'MLST',
+    'LIST',
+    'NLST',
+    'MLSD',
+    'STAT',
+  ];
 
   it.each(pathCommands)('%s refuses NUL in paths and cannot climb out of the root', async (verb) => {
     await using server = testServer();
-    const client = await play(server, `${LOGIN}
+    const client = await play(
+      server,
+      `${LOGIN}
       C: TYPE I
-      S: 200 Type set to I.`);
+      S: 200 Type set to I.`,
+    );
     client.send(`${verb} ../../../etc/passwd\0x\r\n`);
     expect(await client.line()).toMatch(/^(553|425) /);
     client.sendLine(`${verb} ../../../../etc/passwd`);

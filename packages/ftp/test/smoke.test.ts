@@ -14,7 +14,15 @@ it('smoke: basic-ftp lists, downloads and uploads', async () => {
     const list = await client.list('/pub');
     expect(list.map((e) => e.name)).toEqual(['hello.txt']);
     const parts: Buffer[] = [];
-    await client.downloadTo(new Writable({ write(c, _e, cb) { parts.push(c); cb(); } }), '/pub/hello.txt');
+    await client.downloadTo(
+      new Writable({
+        write(c, _e, cb) {
+          parts.push(c);
+          cb();
+        },
+      }),
+      '/pub/hello.txt',
+    );
     expect(Buffer.concat(parts).toString()).toBe('hello world\n');
     await client.uploadFrom(Readable.from([Buffer.from('up')]), '/pub/up.txt');
     expect((await fs.stat('/pub/up.txt')).size).toBe(2);

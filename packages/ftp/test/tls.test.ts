@@ -43,7 +43,14 @@ describe('FTPS (RFC 4217)', () => {
     const address = secure === 'implicit' ? await server.listenTls(0) : await server.listen(0);
     const client = new Client(5000);
     try {
-      await client.access({ host: '127.0.0.1', port: address.port, user: 'alice', password: 'wonderland', secure, secureOptions: { ca: cert.cert, servername: 'localhost' } });
+      await client.access({
+        host: '127.0.0.1',
+        port: address.port,
+        user: 'alice',
+        password: 'wonderland',
+        secure,
+        secureOptions: { ca: cert.cert, servername: 'localhost' },
+      });
       const body = randomBytes(1024 * 1024 + 5);
       await client.uploadFrom(Readable.from([body]), '/pub/secret.bin');
       const parts: Buffer[] = [];
@@ -94,7 +101,14 @@ describe('FTPS (RFC 4217)', () => {
     c.end();
     const client = new Client(5000);
     try {
-      await client.access({ host: '127.0.0.1', port, user: 'alice', password: 'wonderland', secure: true, secureOptions: { ca: cert.cert, servername: 'localhost' } });
+      await client.access({
+        host: '127.0.0.1',
+        port,
+        user: 'alice',
+        password: 'wonderland',
+        secure: true,
+        secureOptions: { ca: cert.cert, servername: 'localhost' },
+      });
       const r = await client.send('PROT C');
       expect(r.code).toBe(200);
       await expect(client.list('/')).rejects.toThrow(/522/);

@@ -24,7 +24,11 @@ afterEach(async () => {
 });
 
 const HOUR_AGO = new Date(Date.now() - 3600_000);
-const exists = (path: string | Buffer): Promise<boolean> => stat(path).then(() => true, () => false);
+const exists = (path: string | Buffer): Promise<boolean> =>
+  stat(path).then(
+    () => true,
+    () => false,
+  );
 
 function server(root: string, logs: MemoryLogRecord[], options: Partial<FtpServerOptions> = {}) {
   return createFtpServer({ root, auth: demoAuth(), logger: memoryLogger(logs), throttle: { baseDelayMs: 1, maxDelayMs: 2 }, ...options });

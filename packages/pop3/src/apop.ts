@@ -11,7 +11,9 @@ export function apopTimestamp(hostname: string): string {
 
 /** MD5 over the timestamp and the shared secret, in lower-case hex. @see RFC 1939 §7 */
 export function apopDigest(timestamp: string, secret: string): string {
-  return createHash('md5').update(timestamp + secret, 'utf8').digest('hex');
+  return createHash('md5')
+    .update(timestamp + secret, 'utf8')
+    .digest('hex');
 }
 
 /**

@@ -111,7 +111,8 @@ export function createPop3Context(options: Pop3Options): Pop3Context {
   const limits = resolveLimits('pop3', defaultPop3Limits, options.limits);
   const mechanisms = new Set<Pop3Mechanism>(options.mechanisms ?? ['user', 'plain']);
   for (const m of mechanisms) {
-    if (m !== 'user' && m !== 'apop' && m !== 'plain') throw new ServerOptionError('pop3', 'mechanisms', `has an unknown login mechanism "${String(m)}" (user, apop, plain)`);
+    if (m !== 'user' && m !== 'apop' && m !== 'plain')
+      throw new ServerOptionError('pop3', 'mechanisms', `has an unknown login mechanism "${String(m)}" (user, apop, plain)`);
   }
   const delay = options.loginDelaySeconds;
   if (delay !== undefined && (!Number.isSafeInteger(delay) || delay < 0)) {

@@ -180,7 +180,10 @@ export class MaildirStore implements MaildropStore {
     ]);
     if (linked.length > 0) {
       this.#warnSkipped(dir, '.', linked);
-      throw new MaildropError('io', `${dir}: ${linked.map((l) => `${l.name}/ is a ${l.kind}`).join(', ')}, not a directory: maildrop refused`);
+      throw new MaildropError(
+        'io',
+        `${dir}: ${linked.map((l) => `${l.name}/ is a ${l.kind}`).join(', ')}, not a directory: maildrop refused`,
+      );
     }
     if (listed === undefined) {
       if (retried) throw new MaildropError('io', `${dir}/cur cannot be read`);
@@ -228,7 +231,17 @@ export class MaildirStore implements MaildropStore {
       const size = n.wireSize ?? known?.wire;
       if (size === undefined) continue;
       const rawSize = n.rawSize ?? known?.raw;
-      entries.push({ name: n.name, base: n.base, rawSize, wireSize: n.wireSize, uid: n.uid, time: n.time, micros: n.micros, seq: n.seq, size });
+      entries.push({
+        name: n.name,
+        base: n.base,
+        rawSize,
+        wireSize: n.wireSize,
+        uid: n.uid,
+        time: n.time,
+        micros: n.micros,
+        seq: n.seq,
+        size,
+      });
     }
     return entries;
   }
@@ -239,7 +252,12 @@ export class MaildirStore implements MaildropStore {
    * is the newer) where the file is still the one measured, else measured; the cache file is
    * rewritten when anything was measured, so a restart does not read every message again.
    */
-  async #learnSizes(dir: string, names: readonly MaildirName[], unknown: readonly MaildirName[], onDisk: Map<string, KnownSize> | undefined): Promise<void> {
+  async #learnSizes(
+    dir: string,
+    names: readonly MaildirName[],
+    unknown: readonly MaildirName[],
+    onDisk: Map<string, KnownSize> | undefined,
+  ): Promise<void> {
     let measured = 0;
     // Cached entries whose file is to be checked on the thread pool (a network file system).
     const checkLater = new Map<MaildirName, KnownSize>();
@@ -308,8 +326,16 @@ export class MaildirStore implements MaildropStore {
       if (this.#warned.has(path)) continue;
       if (this.#warned.size >= MAX_WARNED) this.#warned.clear();
       this.#warned.add(path);
-      if (sub === '.') this.#logger.warn({ event: 'maildir-refused', maildir: dir, entry: name, kind }, `${name}/ is a ${kind}, not a directory: the maildrop is refused`);
-      else this.#logger.warn({ event: 'maildir-skipped', maildir: dir, entry: name, kind }, `${sub}/ entry is a ${kind}, not a regular file: not a message, skipped`);
+      if (sub === '.')
+        this.#logger.warn(
+          { event: 'maildir-refused', maildir: dir, entry: name, kind },
+          `${name}/ is a ${kind}, not a directory: the maildrop is refused`,
+        );
+      else
+        this.#logger.warn(
+          { event: 'maildir-skipped', maildir: dir, entry: name, kind },
+          `${sub}/ entry is a ${kind}, not a regular file: not a message, skipped`,
+        );
     }
   }
 
@@ -379,7 +405,13 @@ class OpenMaildir implements Maildrop {
   /** The next message, opened ahead of its RETR (undefined when the open failed). */
   #ahead: { index: number; opened: Promise<OpenedMessage | undefined> } | undefined;
 
-  constructor(dir: string, entries: Array<MaildirName & { size: number }>, release: () => Promise<void>, concurrency: number, smallBytes: number) {
+  constructor(
+    dir: string,
+    entries: Array<MaildirName & { size: number }>,
+    release: () => Promise<void>,
+    concurrency: number,
+    smallBytes: number,
+  ) {
     this.#dir = dir;
     this.#curPrefix = join(dir, 'cur', '/');
     this.#entries = entries;

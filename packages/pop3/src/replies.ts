@@ -75,8 +75,7 @@ export const replies = {
   /** QUIT in AUTHORIZATION. @see RFC 1939 §6 */
   bye: ok('Gorgon POP3 server signing off'),
   /** QUIT in TRANSACTION after the deletions were committed. @see RFC 1939 §6 */
-  byeAfterUpdate: (left: number): Pop3Reply =>
-    ok(`Gorgon POP3 server signing off (${left} ${left === 1 ? 'message' : 'messages'} left)`),
+  byeAfterUpdate: (left: number): Pop3Reply => ok(`Gorgon POP3 server signing off (${left} ${left === 1 ? 'message' : 'messages'} left)`),
   /** QUIT in TRANSACTION when removing marked messages failed. @see RFC 1939 §6 */
   updateFailed: err('some deleted messages not removed', 'SYS/TEMP'),
   /** CAPA: the list follows. @see RFC 2449 §5 */

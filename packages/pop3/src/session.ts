@@ -330,7 +330,7 @@ export function maskCommand(line: string): string {
   const verb = (space === -1 ? line : line.slice(0, space)).toUpperCase();
   if (space === -1) return printable(line, 16);
   if (SECRET_ARGS.has(verb)) {
-    const mechanism = verb === 'AUTH' ? line.slice(space + 1).split(' ')[0] ?? '' : '';
+    const mechanism = verb === 'AUTH' ? (line.slice(space + 1).split(' ')[0] ?? '') : '';
     const hasSecret = verb === 'PASS' || line.slice(space + 1).includes(' ');
     return `${verb}${mechanism ? ` ${printable(mechanism, 20)}` : ''}${hasSecret ? ' ****' : ''}`;
   }

@@ -61,20 +61,25 @@ describe('AUTH PLAIN (RFC 5034, RFC 4616)', () => {
   it('logs in with an initial response', async () => {
     const { ctx, records } = testContext();
     const { client } = startSession(ctx);
-    await play(client, `
+    await play(
+      client,
+      `
       S: /^\\+OK/
       C: AUTH PLAIN ${b64('\0alice\0wonderland')}
       S: /^\\+OK maildrop has 3 messages/
       C: QUIT
       S: /signing off/
-    `);
+    `,
+    );
     expect(JSON.stringify(records)).not.toContain(b64('\0alice\0wonderland'));
   });
 
   it('logs in after a continuation, lists mechanisms, honours * and refuses garbage', async () => {
     const { ctx, records } = testContext();
     const { client } = startSession(ctx);
-    await play(client, `
+    await play(
+      client,
+      `
       S: /^\\+OK/
       C: AUTH
       S: +OK SASL mechanisms follow
@@ -100,7 +105,8 @@ describe('AUTH PLAIN (RFC 5034, RFC 4616)', () => {
       S: /^\\+OK maildrop has 3 messages/
       C: QUIT
       S: /signing off/
-    `);
+    `,
+    );
     expect(JSON.stringify(records)).not.toContain('wonderland');
     expect(JSON.stringify(records)).not.toContain(b64('alice\0alice\0wonderland'));
   });
@@ -110,7 +116,9 @@ describe('plaintext logins before TLS (RFC 2595 §2)', () => {
   it('refuses USER/PASS and PLAIN from a remote address when required, and hides them from CAPA', async () => {
     const { ctx } = testContext({ requireTlsForPlaintext: true });
     const { client } = startSession(ctx, '192.0.2.7');
-    await play(client, `
+    await play(
+      client,
+      `
       S: /^\\+OK/
       C: CAPA
       S: +OK Capability list follows
@@ -130,13 +138,16 @@ describe('plaintext logins before TLS (RFC 2595 §2)', () => {
       S: -ERR [AUTH] plaintext authentication disallowed on non-secure connections; use STLS
       C: QUIT
       S: /signing off/
-    `);
+    `,
+    );
   });
 
   it('allows them from loopback', async () => {
     const { ctx } = testContext({ requireTlsForPlaintext: true });
     const { client } = startSession(ctx, '::1');
-    await play(client, `
+    await play(
+      client,
+      `
       S: /^\\+OK/
       C: USER alice
       S: +OK send PASS
@@ -144,7 +155,8 @@ describe('plaintext logins before TLS (RFC 2595 §2)', () => {
       S: /^\\+OK maildrop/
       C: QUIT
       S: /signing off/
-    `);
+    `,
+    );
   });
 });
 

@@ -37,10 +37,13 @@ class DatabaseMaildrops implements MaildropStore {
 describe('the README embedding example (a custom maildrop)', () => {
   it('serves a custom store: LIST, RETR, DELE then QUIT reaches the database, a second login is [IN-USE]', async () => {
     const rows = new Map([
-      ['alice', [
-        { id: 'db-17', raw: Buffer.from('Subject: from the database\r\n\r\n.hello\r\n') },
-        { id: 'db-18', raw: Buffer.from('Subject: second\n\nbare LF\n') },
-      ]],
+      [
+        'alice',
+        [
+          { id: 'db-17', raw: Buffer.from('Subject: from the database\r\n\r\n.hello\r\n') },
+          { id: 'db-18', raw: Buffer.from('Subject: second\n\nbare LF\n') },
+        ],
+      ],
     ]);
     const sizes = rows.get('alice')!.map((r) => wireSize(r.raw));
     expect(sizes).toEqual([38, 28]); // the bare-LF message counts each LF as CRLF
@@ -59,7 +62,9 @@ describe('the README embedding example (a custom maildrop)', () => {
     server.on('transfer', (e) => void transfers.push(e));
     const { port } = await server.listen(0, '127.0.0.1');
     const client = new MemoryClient(connect(port, '127.0.0.1'));
-    await play(client, `
+    await play(
+      client,
+      `
       S: +OK Gorgon POP3 server ready
       C: USER alice
       S: +OK send PASS
@@ -78,9 +83,12 @@ describe('the README embedding example (a custom maildrop)', () => {
       S: .
       C: DELE 1
       S: +OK message 1 deleted
-    `);
+    `,
+    );
     const second = new MemoryClient(connect(port, '127.0.0.1'));
-    await play(second, `
+    await play(
+      second,
+      `
       S: /^\\+OK/
       C: USER alice
       S: +OK send PASS
@@ -88,7 +96,8 @@ describe('the README embedding example (a custom maildrop)', () => {
       S: -ERR [IN-USE] maildrop already locked by another session
       C: QUIT
       S: /signing off/
-    `);
+    `,
+    );
     expect(removed).toEqual([]);
     await play(client, 'C: QUIT\nS: +OK Gorgon POP3 server signing off (1 message left)');
     await client.closed();

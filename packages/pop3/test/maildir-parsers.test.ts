@@ -41,7 +41,31 @@ function referenceName(name: string): { micros: number; seq: number; time: numbe
   return out;
 }
 
-const pieces = ['1', '0', '12', '1234567', '.', ' ', ',', ':', 'M', 'Q', 'P', 'V', 'I', 'S=', 'W=', '9999999999999999', 'x', '\r', '\n', '/', 'é', '2,S', '-'];
+const pieces = [
+  '1',
+  '0',
+  '12',
+  '1234567',
+  '.',
+  ' ',
+  ',',
+  ':',
+  'M',
+  'Q',
+  'P',
+  'V',
+  'I',
+  'S=',
+  'W=',
+  '9999999999999999',
+  'x',
+  '\r',
+  '\n',
+  '/',
+  'é',
+  '2,S',
+  '-',
+];
 const shaped = fc.array(fc.constantFrom(...pieces), { maxLength: 14 }).map((p) => p.join(''));
 const anyText = fc.oneof(shaped, fc.string({ maxLength: 40 }));
 
@@ -55,7 +79,13 @@ describe('hand-scanned Maildir parsers', () => {
       { numRuns: 3000 },
     );
     const good = [['1700000000.V801I1M2.mx', { ino: 12, raw: 300, mtimeMs: 1700000000123.456, wire: 310 }]] as const;
-    for (const text of [formatSizeCache(good), 'gorgon-pop3-sizes 1\n', 'gorgon-pop3-sizes 1\n\n', 'gorgon-pop3-sizes 1', `${formatSizeCache(good)}x`]) {
+    for (const text of [
+      formatSizeCache(good),
+      'gorgon-pop3-sizes 1\n',
+      'gorgon-pop3-sizes 1\n\n',
+      'gorgon-pop3-sizes 1',
+      `${formatSizeCache(good)}x`,
+    ]) {
       expect(parseSizeCache(text)).toEqual(referenceCache(text));
     }
     expect(parseSizeCache(formatSizeCache(good))?.get('1700000000.V801I1M2.mx')).toEqual(good[0][1]);
@@ -66,11 +96,21 @@ describe('hand-scanned Maildir parsers', () => {
       fc.property(anyText, (name) => {
         const p = parseMaildirName(name);
         const r = referenceName(name);
-        expect({ time: p.time, micros: p.micros, seq: p.seq, rawSize: p.rawSize, wireSize: p.wireSize }).toEqual({ rawSize: undefined, wireSize: undefined, ...r });
+        expect({ time: p.time, micros: p.micros, seq: p.seq, rawSize: p.rawSize, wireSize: p.wireSize }).toEqual({
+          rawSize: undefined,
+          wireSize: undefined,
+          ...r,
+        });
       }),
       { numRuns: 5000 },
     );
-    expect(parseMaildirName('1700000000.M123456P77Q9R0a.host,S=10,W=12:2,S')).toMatchObject({ micros: 123456, seq: 9, rawSize: 10, wireSize: 12, time: 1700000000 });
+    expect(parseMaildirName('1700000000.M123456P77Q9R0a.host,S=10,W=12:2,S')).toMatchObject({
+      micros: 123456,
+      seq: 9,
+      rawSize: 10,
+      wireSize: 12,
+      time: 1700000000,
+    });
     expect(parseMaildirName('1700000000.V801I10000M1234567.mail.example.org:2,')).toMatchObject({ micros: 123456, seq: 0 });
   });
 });

@@ -111,7 +111,11 @@ describe('the Maildir size cache', () => {
     await drop.commit(new Set([0]));
     await writeFile(join(dir, 'new', '1700000009.V801I9M9.mx.example.org'), 'Subject: d\n\nnew\n');
     await (await store.open('alice')).release();
-    expect([...parseSizeCache(await readFile(cachePath(), 'utf8'))!.keys()].sort()).toEqual([names[1], names[2], '1700000009.V801I9M9.mx.example.org']);
+    expect([...parseSizeCache(await readFile(cachePath(), 'utf8'))!.keys()].sort()).toEqual([
+      names[1],
+      names[2],
+      '1700000009.V801I9M9.mx.example.org',
+    ]);
     await rm(cachePath());
     expect(await sizesAfterRestart({ sizeCacheFile: false })).toHaveLength(3);
     expect(await readdir(dir)).not.toContain(SIZE_CACHE_NAME);

@@ -183,7 +183,9 @@ describe('MaildirStore', () => {
     expect(await loginAlice(client)).toMatch(/^\+OK maildrop has 2/);
     const [first] = (await readdir(join(root, 'alice', 'cur'))).sort();
     await unlink(join(root, 'alice', 'cur', first!));
-    await play(client, `
+    await play(
+      client,
+      `
       C: RETR 1
       S: -ERR [SYS/TEMP] message no longer available
       C: DELE 1
@@ -196,7 +198,8 @@ describe('MaildirStore', () => {
       S: .
       C: QUIT
       S: +OK Gorgon POP3 server signing off (1 message left)
-    `);
+    `,
+    );
     expect(await readdir(join(root, 'alice', 'cur'))).toHaveLength(1);
   });
 

@@ -29,7 +29,10 @@ const core = (status: string, chunks: Array<Buffer | string>): Producer =>
   new GlobbingProducer(new CompositeProducer([status, new LineEscapingProducer(chunksOf(chunks))]), 64 * 1024);
 
 const bodyByte = fc.constantFrom(0x0a, 0x0d, 0x2e, 0x41, 0x20);
-const chunk = fc.uint8Array({ maxLength: 12 }).chain((a) => fc.array(bodyByte, { minLength: a.length, maxLength: a.length })).map((b) => Buffer.from(b));
+const chunk = fc
+  .uint8Array({ maxLength: 12 })
+  .chain((a) => fc.array(bodyByte, { minLength: a.length, maxLength: a.length }))
+  .map((b) => Buffer.from(b));
 
 describe('MultilineReplyProducer', () => {
   it('sends the same bytes as the core escaping producer behind a glob, for any chunking', async () => {
@@ -47,7 +50,9 @@ describe('MultilineReplyProducer', () => {
     fc.assert(
       fc.property(fc.array(chunk, { maxLength: 8 }), (chunks) => {
         const body = Buffer.concat(chunks);
-        expect(MultilineReplyProducer.whole('+OK 7 octets\r\n', body).toString('latin1')).toBe(escapeMultiline(body, '+OK 7 octets\r\n').toString('latin1'));
+        expect(MultilineReplyProducer.whole('+OK 7 octets\r\n', body).toString('latin1')).toBe(
+          escapeMultiline(body, '+OK 7 octets\r\n').toString('latin1'),
+        );
       }),
       { numRuns: 3000 },
     );
@@ -62,7 +67,9 @@ describe('MultilineReplyProducer', () => {
     expect(mine.bytes.subarray(-14).toString()).toBe('ine\r\nlast\r\n.\r\n');
     // Short lines need more added bytes than the first guess leaves room for: counted, then escaped.
     const blank = [Buffer.from('\n'.repeat(5000)), Buffer.from('.\n.'.repeat(3000))];
-    expect((await drain(new MultilineReplyProducer('+OK\r\n', chunksOf(blank)))).bytes.equals((await drain(core('+OK\r\n', blank))).bytes)).toBe(true);
+    expect(
+      (await drain(new MultilineReplyProducer('+OK\r\n', chunksOf(blank)))).bytes.equals((await drain(core('+OK\r\n', blank))).bytes),
+    ).toBe(true);
     const small = await drain(new MultilineReplyProducer('+OK 9 octets\r\n', chunksOf(['a\n', '.b\r', '\n'])));
     expect(small).toEqual({ bytes: Buffer.from('+OK 9 octets\r\na\r\n..b\r\n.\r\n'), writes: 1 });
     expect((await drain(new MultilineReplyProducer('+OK\r\n', chunksOf([])))).bytes.toString()).toBe('+OK\r\n.\r\n');
@@ -90,7 +97,9 @@ describe('MultilineReplyProducer', () => {
 
   it('closes the body when closed', async () => {
     let closed = false;
-    const p = new MultilineReplyProducer('+OK\r\n', { more: () => 'x', close: () => {
+    const p = new MultilineReplyProducer('+OK\r\n', {
+      more: () => 'x',
+      close: () => {
         closed = true;
       },
     });

@@ -27,7 +27,8 @@ function processListeners(): Record<string, number> {
   return Object.fromEntries(process.eventNames().map((e) => [String(e), process.listenerCount(e)]));
 }
 
-const templates = async (dir: string): Promise<string[]> => (await readdir(dir)).filter((n) => TEMPLATE.test(n) && n.includes(`-${process.pid}-`));
+const templates = async (dir: string): Promise<string[]> =>
+  (await readdir(dir)).filter((n) => TEMPLATE.test(n) && n.includes(`-${process.pid}-`));
 
 describe('Maildir lock templates are the store’s', () => {
   it('a server over a MaildirStore: the template is written at the first login and removed by close(); no exit hook', async () => {
@@ -37,13 +38,16 @@ describe('Maildir lock templates are the store’s', () => {
     const { port } = await server.listen(0);
     const socket = netConnect(port, '127.0.0.1');
     const client = new MemoryClient(socket);
-    await play(client, `
+    await play(
+      client,
+      `
       S: /^\\+OK/
       C: USER alice
       S: /^\\+OK/
       C: PASS pw
       S: /^\\+OK maildrop has 1 messages/
-    `);
+    `,
+    );
     expect(await templates(root)).toHaveLength(1);
     client.sendLine('QUIT');
     expect(await client.line()).toMatch(/^\+OK/);

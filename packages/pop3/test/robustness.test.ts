@@ -33,9 +33,9 @@ describe('pipelining, limits and hostile input', () => {
     let writes = 0;
     const write = stream.write.bind(stream) as (chunk: unknown) => boolean;
     stream.write = ((chunk: unknown) => {
-    writes++;
-    return write(chunk);
-  }) as typeof stream.write;
+      writes++;
+      return write(chunk);
+    }) as typeof stream.write;
     expect(await loginAlice(client)).toMatch(/^\+OK maildrop has 63/);
     writes = 0;
     client.send(Array.from({ length: 60 }, (_, i) => `RETR ${i + 4}\r\n`).join(''));

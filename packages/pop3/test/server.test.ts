@@ -54,7 +54,9 @@ describe('createPop3Server over loopback sockets', () => {
     const { port } = await s.listen(0);
     expect(s.address()?.port).toBe(port);
     const client = dial(port);
-    await play(client, `
+    await play(
+      client,
+      `
       S: /^\\+OK Gorgon POP3 server ready$/
       C: USER alice
       S: +OK send PASS
@@ -67,7 +69,8 @@ describe('createPop3Server over loopback sockets', () => {
       S: ..leading dot
       S: bye
       S: .
-    `);
+    `,
+    );
     expect(s.connections).toBe(1);
     client.sendLine('QUIT');
     expect(await client.line()).toMatch(/signing off/);
@@ -97,14 +100,17 @@ describe('createPop3Server over loopback sockets', () => {
     // A remote client would be refused over cleartext; over TLS the login works.
     over.sendLine('STLS');
     expect(await over.line()).toBe('-ERR command not permitted when TLS active');
-    await play(over, `
+    await play(
+      over,
+      `
       C: USER alice
       S: +OK send PASS
       C: PASS wonderland
       S: /^\\+OK maildrop/
       C: QUIT
       S: /signing off/
-    `);
+    `,
+    );
     secure.destroy();
   });
 

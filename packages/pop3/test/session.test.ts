@@ -344,7 +344,8 @@ describe('POP3 session transcripts (RFC 1939)', () => {
   });
 
   it('EXPIRE 0 removes retrieved messages at QUIT', async () => {
-    const { store, done } = run(`
+    const { store, done } = run(
+      `
       S: /^\\+OK/
       C: CAPA
       S: +OK Capability list follows
@@ -372,7 +373,9 @@ describe('POP3 session transcripts (RFC 1939)', () => {
       S: .
       C: QUIT
       S: +OK Gorgon POP3 server signing off (2 messages left)
-    `, { expire: 0 });
+    `,
+      { expire: 0 },
+    );
     await done;
     expect(store.contents('alice').map(String)).toEqual([messages.first, messages.second]);
   });

@@ -47,10 +47,14 @@ export function lineView({ out, base }: ViewStreams): ProgressView {
           out.write(`listed ${e.url}: ${e.files} file${e.files === 1 ? '' : 's'}\n`);
           break;
         case 'start':
-          out.write(`get    ${e.file.server} ${e.file.remotePath} -> ${shortName(e.file, base)}${e.offset > 0 ? ` (resuming at ${humanBytes(e.offset)})` : ''}\n`);
+          out.write(
+            `get    ${e.file.server} ${e.file.remotePath} -> ${shortName(e.file, base)}${e.offset > 0 ? ` (resuming at ${humanBytes(e.offset)})` : ''}\n`,
+          );
           break;
         case 'done':
-          out.write(`done   ${shortName(e.file, base)} (${humanBytes(e.bytes)}${e.resumedFrom > 0 ? `, resumed at ${humanBytes(e.resumedFrom)}` : ''})\n`);
+          out.write(
+            `done   ${shortName(e.file, base)} (${humanBytes(e.bytes)}${e.resumedFrom > 0 ? `, resumed at ${humanBytes(e.resumedFrom)}` : ''})\n`,
+          );
           break;
         case 'skipped':
           out.write(`skip   ${shortName(e.file, base)} (already complete)\n`);
@@ -126,7 +130,10 @@ export function barView({ out, files, base, forced = false }: ViewStreams): Prog
           const old = bars.get(e.file.id);
           if (old) multi.remove(old.bar);
           const size = e.size ?? 0;
-          const bar = multi.create(Math.max(size, 1), Math.min(e.offset, Math.max(size, 1)), { name: label(shortName(e.file, base)), amount: humanBytes(e.offset) });
+          const bar = multi.create(Math.max(size, 1), Math.min(e.offset, Math.max(size, 1)), {
+            name: label(shortName(e.file, base)),
+            amount: humanBytes(e.offset),
+          });
           bars.set(e.file.id, { bar, last: e.offset });
           break;
         }
@@ -135,13 +142,15 @@ export function barView({ out, files, base, forced = false }: ViewStreams): Prog
           if (!entry) break;
           bytes += e.received - entry.last;
           entry.last = e.received;
-          entry.bar.update(e.size === undefined ? 0 : e.received, { amount: `${humanBytes(e.received)}${e.size === undefined ? '' : ` of ${humanBytes(e.size)}`}` });
+          entry.bar.update(e.size === undefined ? 0 : e.received, {
+            amount: `${humanBytes(e.received)}${e.size === undefined ? '' : ` of ${humanBytes(e.size)}`}`,
+          });
           updateTotal();
           break;
         }
         case 'done': {
           const entry = bars.get(e.file.id);
-          bytes += Math.max(0, (e.resumedFrom + e.bytes) - (entry?.last ?? e.resumedFrom));
+          bytes += Math.max(0, e.resumedFrom + e.bytes - (entry?.last ?? e.resumedFrom));
           finish(e.file.id, `done   ${shortName(e.file, base)} (${humanBytes(e.bytes)})`);
           break;
         }

@@ -24,7 +24,8 @@ interface FetchArgs extends GlobalArgs {
 }
 
 /** What to do about a certificate that did not verify: the flags a person has for it. */
-const certificateHint = (it: string): string => `to trust ${it}, give --ca-file with the server's certificate or its CA (PEM), or skip the check with --insecure`;
+const certificateHint = (it: string): string =>
+  `to trust ${it}, give --ca-file with the server's certificate or its CA (PEM), or skip the check with --insecure`;
 
 /** A sentence that ends in a full stop, with `clause` added before it. */
 function extend(message: string, clause: string): string {
@@ -52,7 +53,12 @@ export const fetchCommand: CommandModule<GlobalArgs, FetchArgs> = {
   describe: 'fetch files from FTP servers, many at once (ftp://[user:pass@]host[:port]/path, globs allowed)',
   builder: (yargs: Argv<GlobalArgs>) =>
     yargs
-      .positional('urls', { type: 'string', array: true, demandOption: true, describe: 'ftp:// or ftps:// URLs; the path may be a glob such as pub/*.txt' })
+      .positional('urls', {
+        type: 'string',
+        array: true,
+        demandOption: true,
+        describe: 'ftp:// or ftps:// URLs; the path may be a glob such as pub/*.txt',
+      })
       .option('parallel', { alias: 'j', type: 'number', default: 4, describe: 'connections at once, over all servers' })
       .option('per-host', { type: 'number', describe: 'connections at once to one server (default: --parallel)' })
       .option('out', { alias: 'o', type: 'string', default: '.', describe: 'directory to save into' })
@@ -62,10 +68,22 @@ export const fetchCommand: CommandModule<GlobalArgs, FetchArgs> = {
       .option('tls', { type: 'boolean', default: false, describe: 'require AUTH TLS on ftp:// URLs (explicit FTPS)' })
       .option('ca-file', { type: 'string', describe: 'PEM file of CA certificates to trust for FTPS' })
       .option('insecure', { type: 'boolean', default: false, describe: 'do not verify FTPS certificates' })
-      .option('host-dirs', { type: 'boolean', default: false, describe: 'save under OUT/host[_port]/ so equal names from different servers do not clash' })
+      .option('host-dirs', {
+        type: 'boolean',
+        default: false,
+        describe: 'save under OUT/host[_port]/ so equal names from different servers do not clash',
+      })
       .option('timeout', { type: 'number', default: 30, describe: 'seconds to wait for a reply or a stalled transfer' })
-      .option('passive', { choices: ['auto', 'epsv', 'pasv'] as const, default: 'auto' as PassiveMode, describe: 'EPSV falling back to PASV, or only one' })
-      .option('progress', { choices: ['auto', 'bars', 'lines'] as const, default: 'auto' as const, describe: 'progress bars (auto: when stdout is a terminal) or one line per event' })
+      .option('passive', {
+        choices: ['auto', 'epsv', 'pasv'] as const,
+        default: 'auto' as PassiveMode,
+        describe: 'EPSV falling back to PASV, or only one',
+      })
+      .option('progress', {
+        choices: ['auto', 'bars', 'lines'] as const,
+        default: 'auto' as const,
+        describe: 'progress bars (auto: when stdout is a terminal) or one line per event',
+      })
       .check((args) => {
         positiveInteger(args.parallel, '--parallel', 1);
         if (args['per-host'] !== undefined) positiveInteger(args['per-host'], '--per-host', 1);
@@ -75,7 +93,10 @@ export const fetchCommand: CommandModule<GlobalArgs, FetchArgs> = {
       })
       .example('$0 fetch "ftp://127.0.0.1:2121/pub/*" -o downloads', 'every file of /pub on the demo server')
       .example('$0 fetch ftp://a.example/x.iso "ftp://b.example/pub/*.txt" -j 6', 'from two servers at once, six connections')
-      .example('$0 fetch "ftps://demo:demo@localhost:2990/pub/*" --ca-file demo-data/tls/cert.pem', 'implicit FTPS to `gorgon serve --demo`'),
+      .example(
+        '$0 fetch "ftps://demo:demo@localhost:2990/pub/*" --ca-file demo-data/tls/cert.pem',
+        'implicit FTPS to `gorgon serve --demo`',
+      ),
   handler: async (args: ArgumentsCamelCase<FetchArgs>) => {
     const out = resolve(args.out);
     let ca: string | undefined;

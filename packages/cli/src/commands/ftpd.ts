@@ -2,7 +2,17 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { parseSection } from '../config.js';
 import { runDaemons } from '../daemon.js';
 import { ftpProtocol, ftpSection } from '../protocols/ftp.js';
-import { authCacheOption, checkPort, loggerFor, type AuthCacheArgs, type GlobalArgs, runAsFrom, runAsOptions, type RunAsArgs, limitOptions } from './options.js';
+import {
+  authCacheOption,
+  checkPort,
+  loggerFor,
+  type AuthCacheArgs,
+  type GlobalArgs,
+  runAsFrom,
+  runAsOptions,
+  type RunAsArgs,
+  limitOptions,
+} from './options.js';
 
 interface FtpdArgs extends GlobalArgs, RunAsArgs, AuthCacheArgs {
   port: number;

@@ -2,7 +2,17 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { parseSection } from '../config.js';
 import { runDaemons } from '../daemon.js';
 import { pop3Protocol, pop3Section } from '../protocols/pop3.js';
-import { authCacheOption, checkPort, loggerFor, type AuthCacheArgs, type GlobalArgs, runAsFrom, runAsOptions, type RunAsArgs, limitOptions } from './options.js';
+import {
+  authCacheOption,
+  checkPort,
+  loggerFor,
+  type AuthCacheArgs,
+  type GlobalArgs,
+  runAsFrom,
+  runAsOptions,
+  type RunAsArgs,
+  limitOptions,
+} from './options.js';
 
 interface Pop3dArgs extends GlobalArgs, RunAsArgs, AuthCacheArgs {
   port: number;
@@ -55,7 +65,11 @@ export const pop3dCommand: CommandModule<GlobalArgs, Pop3dArgs> = {
       })
       .option('login-delay', { type: 'number', default: 0, describe: 'LOGIN-DELAY: least seconds between logins of a user' })
       .option('expire', { type: 'string', default: 'never', describe: 'EXPIRE policy: never, or 0 to remove retrieved mail at QUIT' })
-      .option('idle-timeout', { type: 'number', default: 600, describe: 'autologout after this many idle seconds (RFC 1939: at least 600)' })
+      .option('idle-timeout', {
+        type: 'number',
+        default: 600,
+        describe: 'autologout after this many idle seconds (RFC 1939: at least 600)',
+      })
       .option('max-auth-failures', { type: 'number', describe: 'failed logins before the connection closes' })
       .check((args) => checkPort(args.port) && (args['tls-port'] === undefined || checkPort(args['tls-port'], '--tls-port')))
       .example('$0 pop3d --maildirs ./mail --users users.json', 'serve Maildirs on port 1110')

@@ -58,7 +58,8 @@ export type FtpSection = z.infer<typeof ftpSection>;
 const demoFiles: Record<string, string> = {
   'README.txt': 'Welcome to the Gorgon FTP demo.\r\nAnonymous users may read; log in as demo/demo to upload into incoming/.\r\n',
   'pub/hello.txt': 'Hello from Gorgon, an asyncore/asynchat-style server suite.\n',
-  'pub/rfc959-summary.txt': 'RFC 959: USER PASS CWD CDUP QUIT PORT PASV TYPE STRU MODE RETR STOR STOU APPE REST RNFR RNTO ABOR DELE RMD MKD PWD LIST NLST SITE SYST STAT HELP NOOP\n',
+  'pub/rfc959-summary.txt':
+    'RFC 959: USER PASS CWD CDUP QUIT PORT PASV TYPE STRU MODE RETR STOR STOU APPE REST RNFR RNTO ABOR DELE RMD MKD PWD LIST NLST SITE SYST STAT HELP NOOP\n',
   'incoming/.keep': '',
 };
 
@@ -86,7 +87,8 @@ export const ftpProtocol: SuiteProtocol<FtpSection> = {
       anonymous: true,
       tlsPort: 2990,
       certDir: join(dataDir, 'tls'),
-      demoNote: 'ftp demo: anonymous (read-only) or demo / demo (uploads into incoming/), e.g. curl -u demo:demo -T FILE ftp://127.0.0.1:2121/incoming/',
+      demoNote:
+        'ftp demo: anonymous (read-only) or demo / demo (uploads into incoming/), e.g. curl -u demo:demo -T FILE ftp://127.0.0.1:2121/incoming/',
     });
   },
 

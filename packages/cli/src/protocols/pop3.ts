@@ -26,7 +26,10 @@ export const pop3Section = z
     networkRoot: z.boolean().default(false),
     /** JSON users file (`gorgon passwd` makes the hashes; `apopSecret` enables APOP per user). */
     users: z.string(),
-    mechanisms: z.array(z.enum(['user', 'apop', 'plain'])).min(1).default(['user', 'plain']),
+    mechanisms: z
+      .array(z.enum(['user', 'apop', 'plain']))
+      .min(1)
+      .default(['user', 'plain']),
     requireTls: z.boolean().default(false),
     loginDelay: z.number().int().min(0).default(0),
     expire: z.union([z.literal('never'), z.literal(0)]).default('never'),

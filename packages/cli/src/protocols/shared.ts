@@ -88,7 +88,6 @@ export async function loadUsers(protocol: string, auth: UsersFileAuthenticator):
   return { what: `${protocol} users file ${auth.path}`, reload: async () => userCount(await auth.reload()) };
 }
 
-
 /** "1 user", "3 users": the detail of a users-file reload. */
 export function userCount(n: number): string {
   return `${n} ${n === 1 ? 'user' : 'users'}`;

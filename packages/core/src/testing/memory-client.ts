@@ -69,7 +69,9 @@ export class MemoryClient {
   /** The next line without its line end; rejects if the stream ends first or after `timeoutMs`. */
   async line(timeoutMs = 2000): Promise<string> {
     const index = await this.#waitFor(() => this.#findLineEnd(), timeoutMs, 'a line');
-    return this.#take(index + 1).toString('utf8', 0, index).replace(/\r$/, '');
+    return this.#take(index + 1)
+      .toString('utf8', 0, index)
+      .replace(/\r$/, '');
   }
 
   /** The next `n` lines. */

@@ -84,9 +84,17 @@ export const infoCommands: FtpCommand[] = [
     run(s, arg) {
       const topic = arg.trim().toUpperCase();
       if (topic === '') {
-        const verbs = visible(s).map((c) => c.verb).sort();
+        const verbs = visible(s)
+          .map((c) => c.verb)
+          .sort();
         const rows: string[] = [];
-        for (let i = 0; i < verbs.length; i += 8) rows.push(` ${verbs.slice(i, i + 8).map((v) => v.padEnd(5)).join(' ')}`);
+        for (let i = 0; i < verbs.length; i += 8)
+          rows.push(
+            ` ${verbs
+              .slice(i, i + 8)
+              .map((v) => v.padEnd(5))
+              .join(' ')}`,
+          );
         s.reply(replies.help(['The following commands are recognized:', ...rows, 'Help OK.']));
         return;
       }
@@ -121,7 +129,10 @@ export const infoCommands: FtpCommand[] = [
         return;
       }
       if (name === 'MLST') {
-        const wanted = value.toLowerCase().split(';').filter((f) => f !== '');
+        const wanted = value
+          .toLowerCase()
+          .split(';')
+          .filter((f) => f !== '');
         s.mlstFacts = new Set(MLST_FACTS.filter((f) => wanted.includes(f)) as MlstFact[]);
         s.reply(replies.ok(`MLST OPTS ${[...s.mlstFacts].map((f) => `${f};`).join('')}`));
         return;

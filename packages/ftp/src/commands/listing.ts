@@ -98,7 +98,13 @@ export const listingCommands: FtpCommand[] = [
       const path = s.resolve(stripLsFlags(arg) || '.');
       const ls = new LsFormatter();
       const batches = await directoryBatches(s, path);
-      if (batches) sendText(s, 'LIST', path, joinBatches(batches, (st) => ls.line(st)));
+      if (batches)
+        sendText(
+          s,
+          'LIST',
+          path,
+          joinBatches(batches, (st) => ls.line(st)),
+        );
       else sendText(s, 'LIST', path, joinLines([ls.line(await s.me.fs.stat(path))]));
     },
   },
@@ -133,7 +139,12 @@ export const listingCommands: FtpCommand[] = [
         throw new FtpReplyError(replies.syntax('Not a directory.'));
       }
       const mlsx = new MlsxFormatter(s.mlstFacts, s.me.perms);
-      sendText(s, 'MLSD', path, joinBatches(batches, (st) => mlsx.line(st)));
+      sendText(
+        s,
+        'MLSD',
+        path,
+        joinBatches(batches, (st) => mlsx.line(st)),
+      );
     },
   },
   {

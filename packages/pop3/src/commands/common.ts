@@ -35,7 +35,9 @@ export const commonCommands: Pop3Command[] = [
     states: ['authorization', 'transaction'],
     help: 'CAPA: the capabilities of this server (RFC 2449 §5)',
     run(session) {
-      const body = capabilityLines(session).map((l) => `${l}\r\n`).join('');
+      const body = capabilityLines(session)
+        .map((l) => `${l}\r\n`)
+        .join('');
       session.replyMultiline(replies.capabilities, `${body}.\r\n`, false);
     },
   },

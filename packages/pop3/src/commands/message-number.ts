@@ -5,7 +5,10 @@ const DECIMAL = /^\d{1,10}$/;
 
 /** Splits an argument string on blanks, refusing more than `max` words. */
 export function words(arg: string, max: number): string[] {
-  const parts = arg.trim().split(/[ \t]+/).filter((p) => p !== '');
+  const parts = arg
+    .trim()
+    .split(/[ \t]+/)
+    .filter((p) => p !== '');
   if (parts.length > max) throw new Pop3ReplyError(replies.unexpectedArgument);
   return parts;
 }
