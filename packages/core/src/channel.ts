@@ -414,11 +414,30 @@ export class Channel {
     stream.resume();
   }
 
-  /** Asks the owner to say goodbye and close (listener shutdown). */
+  /**
+   * Asks the owner to say goodbye and close (listener shutdown). As after a timeout notice, the
+   * owner has `closeTimeoutMs` to do so (a peer that does not read the goodbye cannot hold the
+   * connection), then the loop's sweep destroys it: no timer per session.
+   */
   requestShutdown(): void {
     if (this.isClosed) return;
-    if (this.#handler) this.#handler.shutdown();
-    else this.close();
+    if (this.#handler) {
+      this.expectClose();
+      this.#handler.shutdown();
+    } else this.close();
+  }
+
+  /**
+   * The owner has said goodbye (a login or autologout timeout of its own, a shutdown): if the
+   * connection is not closed, or closing, `closeTimeoutMs` from now, the loop's sweep destroys
+   * it, as after a timeout notice. A peer that never reads the goodbye cannot hold the
+   * connection, and the owner needs no timer of its own. `touch()` does not withdraw it.
+   */
+  expectClose(): void {
+    if (this.isClosed) return;
+    const extra = this.#more();
+    extra.timedOutAt = clock();
+    extra.timedOutKind = undefined;
   }
 
   /**
