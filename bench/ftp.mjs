@@ -84,7 +84,6 @@ export default {
         const port = await w.call('start', { kind, root, ...options });
         return { port, cpu: () => w.call('cpu'), split: () => w.call('cpuSplit') };
       };
-      const spawnServer = async (kind) => (await startServer(kind)).port;
       const client = await ctx.spawnWorker(new URL('./workers/ftp-client.mjs', import.meta.url), { name: 'ftp-client' });
       workers.push(client);
       const gorgonServer = await startServer('gorgon');
@@ -100,21 +99,28 @@ export default {
 
       // RETR
       if (ctx.wants('retr')) {
-        const rawRetr = await spawnServer('raw-retr');
-        const retr = (s) =>
-          client
-            .call(
-              'retr',
-              s === 'gorgon'
-                ? { port: gorgon, kind: 'ftp', user: USER, pass: PASS, path: 'big.bin', size: BIG }
-                : { port: rawRetr, kind: 'raw', size: BIG },
-              300_000,
-            )
-            .then((r) => r.mbps);
+        const rawServer = await startServer('raw-retr');
+        const rawRetr = rawServer.port;
+        /** One RETR: MB/s, and the serving process's CPU seconds per GB sent. */
+        const retr = async (s) => {
+          const server = s === 'gorgon' ? gorgonServer : rawServer;
+          const before = await server.cpu();
+          const r = await client.call(
+            'retr',
+            s === 'gorgon'
+              ? { port: gorgon, kind: 'ftp', user: USER, pass: PASS, path: 'big.bin', size: BIG }
+              : { port: rawRetr, kind: 'raw', size: BIG },
+            300_000,
+          );
+          return { value: r.mbps, cpu: ((await server.cpu()) - before) / 1e6 / (BIG / 1e9) };
+        };
         await retr('gorgon');
         await retr('baseline');
         ctx.log('retr');
-        const pr = await alternate({ rounds: ctx.rounds ?? 3, log: ctx.log, measure: retr });
+        const both = await alternateMany({ rounds: ctx.rounds ?? 3, log: ctx.log, measure: retr });
+        const pr = both.value;
+        const c = both.cpu;
+        const cpuText = `server CPU s/GB: Gorgon ${c.gorgon.map((x) => x.toFixed(3)).join(' ')}, baseline ${c.baseline.map((x) => x.toFixed(3)).join(' ')} (medians ${c.figure.toFixed(3)} / ${c.baselineFigure.toFixed(3)}, ratio ${c.ratio.toFixed(2)})`;
         rows.push({
           metric: 'retr',
           unit: 'MB/s',
@@ -123,7 +129,7 @@ export default {
           ratio: pr.ratio,
           rounds: pr,
           target: { op: '>=', ratio: 0.95 },
-          notes: [`RETR ${MIB} MiB vs raw fs stream → socket; per-round ratios ${ratios(pr)}`],
+          notes: [`RETR ${MIB} MiB vs raw fs stream → socket; per-round ratios ${ratios(pr)}`, cpuText],
         });
         if (pure?.port) {
           ctx.log('retr vs pure-ftpd');

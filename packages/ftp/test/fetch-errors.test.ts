@@ -8,7 +8,7 @@ import {
   FtpError,
   isRetryable,
   isServerWide,
-} from '../src/index.js';
+} from '../src/internal.js';
 
 const at = { host: 'ftp.example.org', port: 21, user: 'alice', path: 'pub/a.txt' };
 const reply = (code: number, text: string) => ({ code, lines: [text] });
