@@ -1,4 +1,5 @@
 import type { Channel, ChannelHandler, TlsUpgradeOptions } from './channel.js';
+import { DeflateStream, type DeflateStreamOptions } from './compress.js';
 import { errorText } from './errors.js';
 import { isTlsHandshakeFailure, logTlsFailure } from './tls-failure.js';
 import { Framer, type FrameRange, type Terminator } from './framer.js';
@@ -270,6 +271,27 @@ export abstract class AsyncChat {
     try {
       await this.flush();
       await this.channel.upgradeToTls(options);
+    } finally {
+      this.#framer?.clear();
+      if ((this.#flags & CLOSING) === 0) this.#flags &= ~DROP_INPUT;
+      this.#maybeResume();
+    }
+  }
+
+  /**
+   * Puts a compression layer (`DeflateStream`) under the connection, for NNTP's COMPRESS
+   * DEFLATE. A server calls it from the command's handler right after pushing the go-ahead
+   * (206): the go-ahead is flushed uncompressed, input the client pipelined after the command is
+   * discarded unread (RFC 8054 forbids pipelining COMPRESS, as STARTTLS), and everything from
+   * then on is compressed both ways. A client calls it once it has read the go-ahead.
+   * @see RFC 8054 §2.2.2
+   */
+  async startCompress(options: DeflateStreamOptions = {}): Promise<void> {
+    this.#flags |= DROP_INPUT;
+    this.#framer?.clear();
+    try {
+      await this.flush();
+      this.channel.wrapStream((raw) => new DeflateStream(raw, options));
     } finally {
       this.#framer?.clear();
       if ((this.#flags & CLOSING) === 0) this.#flags &= ~DROP_INPUT;

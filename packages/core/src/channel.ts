@@ -438,6 +438,32 @@ export class Channel {
   }
 
   /**
+   * Puts a layer under the connection: `wrap` gets the stream now carrying it and returns the
+   * stream that carries it from here on (a compression layer, `DeflateStream`). Input the old
+   * stream still buffers is discarded first: it was sent before the peer could have seen the
+   * go-ahead, so it belongs to neither side of the switch. The channel keeps its state
+   * (`secure` stays as it was); the new stream's close and errors are the channel's.
+   * @see RFC 8054 §2.2.2 (compression starts right after the 206 response)
+   */
+  wrapStream(wrap: (raw: Duplex) => Duplex): void {
+    if ((this.#flags & (CLOSED | ENDED)) !== 0) throw new CoreError('closed', 'cannot add a layer to a closed channel');
+    const raw = this.#stream;
+    this.#unbind(raw);
+    raw.pause();
+    while (raw.read() !== null) {
+      // discard buffered input from before the switch
+    }
+    const wrapped = wrap(raw);
+    this.#stream = wrapped;
+    (wrapped as Owned)[kChannel] = this;
+    wrapped.on('close', Channel.#listeners.close);
+    wrapped.on('error', Channel.#listeners.error);
+    this.#lastActivity = clock();
+    if ((this.#flags & ATTACHED) !== 0) this.#bindFlow(wrapped);
+    if (raw.destroyed) wrapped.destroy();
+  }
+
+  /**
    * Called by the loop's tick: fires the idle or total timeout when due. The handler is told
    * once; if it has neither closed nor called `touch()` within `closeTimeoutMs`, the
    * connection is destroyed. Also bounds a flushing close by `closeTimeoutMs` (one sweep for
