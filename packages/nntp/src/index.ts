@@ -19,3 +19,21 @@ export {
   type StoredArticle,
 } from './store.js';
 export { replies, formatReply, type NntpReply, type ReplyName } from './replies.js';
+export {
+  NntpClient,
+  dataLines,
+  type ArticleResult,
+  type FetchedArticle,
+  type GroupSummary,
+  type NntpClientOptions,
+  type TransferOutcome,
+} from './client.js';
+export {
+  ClientConnection,
+  NntpClientError,
+  type ClientConnectionLimits,
+  type ClientResponse,
+  type MultilineRule,
+  type NntpClientErrorCode,
+} from './client-connection.js';
+export { parseOverview, type OverviewRecord } from './client-overview.js';
