@@ -37,3 +37,16 @@ export {
   type NntpClientErrorCode,
 } from './client-connection.js';
 export { parseOverview, type OverviewRecord } from './client-overview.js';
+export { pullNews, parseNewsUrl, type PullEvent, type PullOptions, type PullResult, type PullServer } from './pull.js';
+export { openSink, maildirSink, mboxSink, type ArticleSink, type PullFormat } from './pull-output.js';
+export { PullState } from './pull-state.js';
+export {
+  FilterRulesError,
+  articleHeaders,
+  judge,
+  parseRules,
+  type FilterRule,
+  type FilterRules,
+  type FilterVerdict,
+  type RuleAction,
+} from './filter.js';

@@ -65,8 +65,12 @@ export class FakeNntp extends LineSession {
         else if (arg === `SASL PLAIN ${Buffer.from('\0alice\0secret').toString('base64')}`) this.push('281 ok\r\n');
         else this.push('481 no\r\n');
         return;
+      case 'LIST':
+        this.push(`215 active\r\ntest.one ${FakeNntp.order.length} 1 y\r\ntest.empty 0 1 y\r\ntest.binaries 0 1 y\r\n.\r\n`);
+        return;
       case 'GROUP':
-        if (arg === 'test.one') this.push(`211 ${FakeNntp.order.length} 1 ${FakeNntp.order.length} test.one\r\n`);
+        if (arg === 'test.empty' || arg === 'test.binaries') this.push(`211 0 1 0 ${arg}\r\n`);
+        else if (arg === 'test.one') this.push(`211 ${FakeNntp.order.length} 1 ${FakeNntp.order.length} test.one\r\n`);
         else this.push('411 no such group\r\n');
         return;
       case 'OVER': {
