@@ -50,3 +50,6 @@ export {
   type FilterVerdict,
   type RuleAction,
 } from './filter.js';
+export { Feeds, type AcceptedArticle, type ArticleSource, type FeedsOptions } from './feeds.js';
+export { FeedQueue, backoffDelay, type BackoffOptions, type QueueEntry } from './feed-queue.js';
+export { FeedsConfigError, parseFeedsConfig, pathHosts, pathNames, type FeedMode, type FeedPeer, type FeedsConfig } from './feeds-config.js';
