@@ -146,6 +146,10 @@ export const replies = {
   notSupported: r(503, 'feature not supported'),
   /** Too many unknown commands. */
   tooManyErrors: r(400, 'too many errors; closing connection'),
+  /** COMPRESS accepted: the layer starts right after this line. @see RFC 8054 §2.2.2 */
+  compressionActive: r(206, 'Compression active'),
+  /** COMPRESS could not start (the stream is closing). @see RFC 8054 §2.2.2 */
+  compressionFailed: r(403, 'unable to activate compression'),
   /** TLS negotiation refused. @see RFC 4642 §2.2.2 */
   tlsUnavailable: r(580, 'cannot initiate TLS negotiation'),
   /** The idle/total connection limit. */
