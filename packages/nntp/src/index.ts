@@ -53,3 +53,13 @@ export {
 export { Feeds, type AcceptedArticle, type ArticleSource, type FeedsOptions } from './feeds.js';
 export { FeedQueue, backoffDelay, type BackoffOptions, type QueueEntry } from './feed-queue.js';
 export { FeedsConfigError, parseFeedsConfig, pathHosts, pathNames, type FeedMode, type FeedPeer, type FeedsConfig } from './feeds-config.js';
+export { createNntpServer, type NntpServer, type NntpServerOptions } from './server.js';
+export { createNntpContext, type NntpContext, type NntpOptions, type NntpStats, type GroupAccess } from './context.js';
+export { NntpSession, NntpReplyError, type NntpState } from './session.js';
+export { nntpCommands, capabilityLines, type NntpCommand, type OfferContext } from './commands/index.js';
+export { defaultNntpLimits, implementationName, type NntpLimits } from './defaults.js';
+export { MemoryNewsStore } from './store-memory.js';
+export { wildmat, isWildmat, type Matcher } from './wildmat.js';
+export { parseArticle, checkArticle, isMessageId, ArticleError, type ParsedArticle, type HeaderField } from './article.js';
+export { acceptArticle, type Acceptance } from './accept.js';
+export { parseNntpDate, OVERVIEW_FMT } from './commands/list.js';
