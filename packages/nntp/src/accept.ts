@@ -52,6 +52,15 @@ export async function acceptArticle(session: NntpSession, text: string, transit:
       ctx.inFlight.delete(messageId);
     }
     ctx.stats.articlesAccepted++;
+    if (ctx.onAccepted) {
+      const given = parsed.fields.find((f) => f.name.toLowerCase() === 'path')?.value.trim() ?? '';
+      const path = transit && given !== '' ? `${ctx.pathHost}!${given}` : ctx.pathHost;
+      try {
+        await ctx.onAccepted({ messageId, groups: existing.map((g) => g.name), path });
+      } catch (err) {
+        session.channel.log.error({ event: 'feed-queue-failed', messageId }, err instanceof Error ? err.message : String(err));
+      }
+    }
     session.channel.log.info({ event: 'article-accepted', messageId, transit }, 'article accepted');
     return { ok: true, messageId };
   } catch (err) {

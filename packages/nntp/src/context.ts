@@ -20,6 +20,7 @@ import {
 import { nntpCommands } from './commands/index.js';
 import { defaultNntpLimits, type NntpLimits } from './defaults.js';
 import type { NntpSession, NntpState } from './session.js';
+import type { AcceptedArticle } from './feeds.js';
 import type { NewsStore } from './store.js';
 import { wildmat, type Matcher } from './wildmat.js';
 
@@ -46,6 +47,12 @@ export interface NntpOptions extends CommonServerOptions<NntpLimits, NewsStore, 
    * address and user. Default: logged-in users and loopback addresses.
    */
   feeders?: (peer: { remoteAddress: string; user: string | undefined }) => boolean;
+  /**
+   * Called once per article stored (posted or fed), after the store acknowledged it: how
+   * outgoing feeds learn what to send (`feeds.articleAccepted`). Its failure is logged; the
+   * article stays accepted.
+   */
+  onAccepted?: (article: AcceptedArticle) => void | Promise<void>;
   /** Refuse AUTHINFO over cleartext except from loopback (483). Default false. @see RFC 4643 §2.2 */
   requireTlsForAuth?: boolean;
   /** This server's name in Path and Xref. Default: the host name. @see RFC 5537 §3.2 */
@@ -79,6 +86,7 @@ export interface NntpContext {
   readonly events: ServerEvents;
   readonly access: (user: string | undefined) => { read: Matcher; post: Matcher };
   readonly feeders: (peer: { remoteAddress: string; user: string | undefined }) => boolean;
+  readonly onAccepted: ((article: AcceptedArticle) => void | Promise<void>) | undefined;
   /** Serialises acceptance of one message-id: two feeds offering it at once get one 235 and one 435. */
   readonly inFlight: Set<string>;
 }
@@ -138,6 +146,7 @@ export function createNntpContext(options: NntpOptions): NntpContext {
     events,
     access,
     feeders,
+    onAccepted: options.onAccepted,
     inFlight: new Set(),
   };
 }
