@@ -78,8 +78,8 @@ export const replies = {
   authAccepted: r(281, 'authentication accepted'),
   /** SASL accepted. @see RFC 4643 §2.4 */
   saslAccepted: r(281, 'authentication accepted'),
-  /** AUTHINFO SASL continuation (empty challenge). @see RFC 4643 §2.4 */
-  saslContinue: r(383, ''),
+  /** AUTHINFO SASL continuation: an empty challenge, sent as "=". @see RFC 4643 §2.4.1 */
+  saslContinue: r(383, '='),
   /** IHAVE: send it. @see RFC 3977 §6.3.2 */
   sendArticleTransfer: r(335, 'send article to be transferred; end with <CR-LF>.<CR-LF>'),
   /** POST: send it. @see RFC 3977 §6.3.1 */

@@ -1,6 +1,7 @@
 import { replies } from '../replies.js';
 import type { NntpSession } from '../session.js';
 import { fail, words, type NntpCommand } from './command.js';
+import { isCompressed } from './compress.js';
 
 /** Bytes as received (latin1 line) back to UTF-8 text: user names and passwords. */
 const utf8 = (s: string): string => Buffer.from(s, 'latin1').toString('utf8');
@@ -79,10 +80,11 @@ export const authCommands: NntpCommand[] = [
     verb: 'STARTTLS',
     args: 'none',
     offered: (o) => o.tls,
-    capability: (s) => (!s.channel.secure && s.user === undefined ? 'STARTTLS' : undefined),
+    capability: (s) => (!s.channel.secure && s.user === undefined && !isCompressed(s) ? 'STARTTLS' : undefined),
     help: 'STARTTLS (RFC 4642)',
     async run(session) {
-      if (session.channel.secure || session.user !== undefined) fail(replies.notPermitted);
+      // RFC 4642 §2.2.2 / RFC 8054 §2.2.2: not after TLS, a login, or COMPRESS.
+      if (session.channel.secure || session.user !== undefined || isCompressed(session)) fail(replies.notPermitted);
       session.reply(replies.beginTls);
       session.resetForTls();
       await session.startTls({ isServer: true, secureContext: session.ctx.secureContext! });

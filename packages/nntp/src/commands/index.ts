@@ -1,6 +1,7 @@
 import { articleCommands } from './articles.js';
 import { authCommands } from './auth.js';
 import type { NntpCommand } from './command.js';
+import { compressCommands } from './compress.js';
 import { generalCommands } from './general.js';
 import { listCommands } from './list.js';
 import { overviewCommands } from './overview.js';
@@ -18,6 +19,7 @@ export const nntpCommands: readonly NntpCommand[] = [
   ...overviewCommands,
   ...postingCommands,
   ...authCommands,
+  ...compressCommands,
 ];
 
 export { capabilityLines } from './general.js';
