@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Feeds, NntpClient, parseFeedsConfig, type ArticleSource } from '@gorgon/nntp';
+import { Feeds, MemoryNewsStore, NntpClient, createNntpServer, parseFeedsConfig, type ArticleSource } from '@gorgon/nntp';
 import { innUnavailable, startInn, type InnPeer } from './inn-peer.js';
 
 const skip = innUnavailable();
@@ -80,4 +80,43 @@ describe.skipIf(skip !== undefined)('INN as a feed peer', () => {
     expect(got.every((g) => !g.startsWith('!'))).toBe(true);
     await reader.quit();
   }, 30_000);
+});
+
+describe.skipIf(skip !== undefined)('INN feeds Gorgon (innfeed)', () => {
+  for (const streaming of [true, false]) {
+    it(`an article posted to INN reaches Gorgon (${streaming ? 'streaming' : 'IHAVE'}) with INN in its Path`, async () => {
+      const store = new MemoryNewsStore();
+      await store.createGroup('test.one');
+      await using server = createNntpServer({ store, pathHost: 'gorgon.test', feeders: ({ remoteAddress }) => remoteAddress === '127.0.0.1' });
+      const verbs = new Set<string>();
+      server.on('command', (e) => verbs.add(e.verb));
+      const gorgonPort = (await server.listen(0, '127.0.0.1')).port;
+      const port = 21600 + (process.pid % 300) + (streaming ? 0 : 1);
+      const inn = await startInn({
+        port,
+        groups: ['test.one'],
+        newsfeeds: `gorgon/gorgon.test:test.*:Tm:innfeed!\ninnfeed!:!*:Tc,Wnm*:/usr/lib/news/bin/innfeed`,
+        innfeed: `peer gorgon {\n  ip-name: 127.0.0.1\n  port-number: ${gorgonPort}\n  streaming: ${streaming}\n  initial-reconnect-time: 1\n}\n`,
+      });
+      try {
+        const id = `<inn-${streaming ? 's' : 'i'}-${Date.now()}@inn.test>`;
+        const reader = await NntpClient.connect({ port });
+        await reader.modeReader();
+        await reader.post(`From: Tester <tester@inn.test>\nNewsgroups: test.one\nSubject: from INN\nMessage-ID: ${id}\n\nposted to INN\n`);
+        await reader.quit();
+        const deadline = Date.now() + 25_000;
+        while (!(await store.articleById(id))) {
+          if (Date.now() > deadline) throw new Error(`INN did not feed ${id} to Gorgon within 25 s`);
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+        const got = (await store.articleById(id))!.data.toString();
+        expect(got).toMatch(/^Path: gorgon\.test!inn\.test/m);
+        expect(got.slice(got.indexOf('\r\n\r\n'))).toBe('\r\n\r\nposted to INN\r\n');
+        expect((await store.group('test.one'))!.count).toBe(1);
+        expect(verbs.has(streaming ? 'TAKETHIS' : 'IHAVE')).toBe(true);
+      } finally {
+        await inn.stop();
+      }
+    }, 60_000);
+  }
 });
