@@ -1,8 +1,9 @@
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errorText, normaliseAddress, silentLogger, type Logger } from '@gorgon/core';
 import { NntpClient } from './client.js';
 import { FeedQueue, backoffDelay, type BackoffOptions, type QueueEntry } from './feed-queue.js';
-import { pathNames, type FeedPeer, type FeedsConfig } from './feeds-config.js';
+import { FeedsConfigError, parseFeedsConfig, pathNames, type FeedPeer, type FeedsConfig } from './feeds-config.js';
 import { wildmat } from './wildmat.js';
 
 /** Where outgoing feeds read articles: a `NewsStore` is one. */
@@ -64,6 +65,35 @@ export class Feeds {
     const feeds = new Feeds(workers, new Set(options.config.acceptFrom.map((a) => normaliseAddress(a)!)), options.pathHost);
     for (const w of workers) w.kick();
     return feeds;
+  }
+
+  /**
+   * Reads a feeds file (`nntpd --feeds FILE`, see `parseFeedsConfig`) and opens the feeds.
+   * A mistake in the file throws a `FeedsConfigError` naming the file and line.
+   */
+  static async fromFile(file: string, options: Omit<FeedsOptions, 'config'>): Promise<Feeds> {
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (err) {
+      throw new Error(`cannot read feeds file ${file}: ${errorText(err)}`);
+    }
+    let config: FeedsConfig;
+    try {
+      config = parseFeedsConfig(text);
+    } catch (err) {
+      if (err instanceof FeedsConfigError) throw new FeedsConfigError(err.line, `${file}: ${err.message.replace(/^feeds line \d+: /, '')}`);
+      throw err;
+    }
+    return Feeds.open({ ...options, config });
+  }
+
+  /**
+   * The two server options that connect these feeds to `createNntpServer`: who may feed
+   * (`feeders`) and what to queue (`onAccepted`). `createNntpServer({ store, ...feeds.serverOptions() })`.
+   */
+  serverOptions(): { feeders: (peer: { remoteAddress: string }) => boolean; onAccepted: (article: AcceptedArticle) => Promise<void> } {
+    return { feeders: (peer) => this.acceptsFeedFrom(peer.remoteAddress), onAccepted: (article) => this.articleAccepted(article) };
   }
 
   /** May `address` feed us? @see INN incoming.conf */

@@ -85,6 +85,19 @@ describe('Gorgon <-> Gorgon feeds', () => {
     }
   });
 
+  it('Feeds.fromFile names the file and line of a mistake; serverOptions wires a server', async () => {
+    const { writeFile } = await import('node:fs/promises');
+    const file = join(dir, 'feeds');
+    await writeFile(file, 'accept 127.0.0.1\npeer x nowhere\n');
+    await expect(Feeds.fromFile(file, { store: new MemoryNewsStore(), queueDir: dir, pathHost: 'a.test' })).rejects.toThrow(`feeds line 2: ${file}: peer x needs host:port`);
+    await writeFile(file, 'accept 127.0.0.1\n');
+    const feeds = await Feeds.fromFile(file, { store: new MemoryNewsStore(), queueDir: dir, pathHost: 'a.test' });
+    const options = feeds.serverOptions();
+    expect(options.feeders({ remoteAddress: '127.0.0.1' })).toBe(true);
+    expect(options.feeders({ remoteAddress: '192.0.2.1' })).toBe(false);
+    await feeds.close();
+  });
+
   it('a feed from an address not in the accept list is refused', async () => {
     const a = await node('a.test');
     try {
