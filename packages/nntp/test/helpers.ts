@@ -1,4 +1,4 @@
-import { connect as netConnect } from 'node:net';
+import { connect as netConnect, type Socket } from 'node:net';
 import { MemoryAuthenticator, memoryLogger, type MemoryLogRecord } from '@gorgon/core';
 import { memoryChannelPair, MemoryClient } from '@gorgon/core/testing';
 import { createNntpContext, createNntpServer, MemoryNewsStore, NntpSession, type NewsStore, type NntpContext, type NntpOptions, type NntpServer } from '../src/index.js';
@@ -93,15 +93,16 @@ export async function play(client: MemoryClient, script: string): Promise<void> 
 }
 
 /** A real server on a loopback port and a connected client (over TCP). */
-export async function startServer(options: Partial<NntpOptions> = {}): Promise<{ server: NntpServer; store: NewsStore; port: number; connect: () => Promise<MemoryClient> }> {
+export async function startServer(options: Partial<NntpOptions> = {}): Promise<{ server: NntpServer; store: NewsStore; port: number; connect: () => Promise<MemoryClient & { socket: Socket }> }> {
   const store = options.store ?? (await seededStore());
   const server = createNntpServer({ store, auth: testAuth(), throttle: { baseDelayMs: 0, maxDelayMs: 0 }, pathHost: 'gorgon.test', ...options });
-  await server.listen(0, '127.0.0.1');
-  const port = (server.address() as { port: number }).port;
+  const { port } = await server.listen(0, '127.0.0.1');
   const connect = async () => {
     const socket = netConnect(port, '127.0.0.1');
     await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
-    return new MemoryClient(socket);
+    const client = new MemoryClient(socket) as MemoryClient & { socket: Socket };
+    Object.defineProperty(client, 'socket', { value: socket });
+    return client;
   };
   return { server, store, port, connect };
 }
