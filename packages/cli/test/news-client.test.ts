@@ -94,6 +94,15 @@ describe('gorgon news (built CLI)', () => {
     expect(bad.stderr).toMatch(/rules line 2: expected/);
   });
 
+  it('pull --progress bars uses the cli-progress view even when not a terminal', async () => {
+    const run = await gorgon('news', 'pull', `nntp://127.0.0.1:${server.port}`, '--groups', 'test.one', '--out', join(dir, 'M3'), '--progress', 'bars');
+    expect(run.code).toBe(0);
+    // The bar view logs finished groups above the bars (the line view adds the high-water mark).
+    expect(run.stdout).toContain(`done   127.0.0.1:${server.port} test.one: 20 stored\n`);
+    expect(run.stdout).not.toContain('high-water');
+    expect(run.stdout).toMatch(/pulled 20 articles/);
+  });
+
   it('post sends the file and prints the server reply', async () => {
     const file = join(dir, 'article.txt');
     await writeFile(file, 'From: me@x\nNewsgroups: test.one\nSubject: posted\n\n.hello\n');

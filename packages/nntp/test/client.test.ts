@@ -107,6 +107,16 @@ describe('NntpClient over loopback (scripted peer)', () => {
     await client.quit();
   });
 
+  it('a data block over the limit fails the connection with `limit`, memory bounded', async () => {
+    FakeNntp.add('<big@x>', `Subject: big\r\n\r\n${'x'.repeat(900)}\r\n`.repeat(200));
+    const { listener, port } = await startFake();
+    await using _ = listener;
+    const client = await NntpClient.connect({ port, maxResponseBytes: 64 * 1024 });
+    await expect(client.article('<big@x>')).rejects.toMatchObject({ code: 'limit' });
+    await expect(client.group('test.one')).rejects.toBeInstanceOf(NntpClientError);
+    await client.quit();
+  });
+
   it('a closed connection fails pending requests with `closed`', async () => {
     const { listener, port } = await startFake();
     await using _ = listener;
