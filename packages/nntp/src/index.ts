@@ -64,3 +64,4 @@ export { wildmat, isWildmat, type Matcher } from './wildmat.js';
 export { parseArticle, checkArticle, isMessageId, ArticleError, type ParsedArticle, type HeaderField } from './article.js';
 export { acceptArticle, type Acceptance } from './accept.js';
 export { parseNntpDate, OVERVIEW_FMT } from './commands/list.js';
+export { injectArticle } from './inject.js';

@@ -9,6 +9,7 @@ import { pop3dCommand } from './pop3d.js';
 import { deliverCommand } from './deliver.js';
 import { passwdCommand } from './passwd.js';
 import { newsCommand } from './news.js';
+import { nntpdCommand } from './nntpd.js';
 
 /** Every `gorgon` subcommand. A protocol adds its daemon and client commands here. */
 // yargs types a command list only as CommandModule<T, any>: the handlers keep their own types.
@@ -21,5 +22,6 @@ export const commands: Array<CommandModule<GlobalArgs, never>> = [
   passwdCommand as CommandModule<GlobalArgs, never>,
   ftpdCommand as CommandModule<GlobalArgs, never>,
   fetchCommand as CommandModule<GlobalArgs, never>,
+  nntpdCommand as CommandModule<GlobalArgs, never>,
   newsCommand as CommandModule<GlobalArgs, never>,
 ];

@@ -2,6 +2,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { newsFilterCommand } from './news-filter.js';
 import { newsPostCommand } from './news-post.js';
 import { newsPullCommand } from './news-pull.js';
+import { newsExpireCommand, newsNewgroupCommand, newsRmgroupCommand } from './news-spool.js';
 import type { GlobalArgs } from './options.js';
 
 /**
@@ -13,12 +14,15 @@ export const newsSubcommands: Array<CommandModule<GlobalArgs, never>> = [
   newsPullCommand as CommandModule<GlobalArgs, never>,
   newsFilterCommand as CommandModule<GlobalArgs, never>,
   newsPostCommand as CommandModule<GlobalArgs, never>,
+  newsExpireCommand as CommandModule<GlobalArgs, never>,
+  newsNewgroupCommand as CommandModule<GlobalArgs, never>,
+  newsRmgroupCommand as CommandModule<GlobalArgs, never>,
 ];
 
 /** `gorgon news <subcommand>`. */
 export const newsCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'news <subcommand>',
-  describe: 'news client and spool tools: pull, filter, post (and the spool commands)',
+  describe: 'news client and spool tools: pull, filter, post, expire, newgroup, rmgroup',
   builder: (yargs: Argv<GlobalArgs>) => yargs.command(newsSubcommands).demandCommand(1, 'say which news subcommand to run (see gorgon news --help).'),
   handler: () => {},
 };
