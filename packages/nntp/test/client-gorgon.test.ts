@@ -7,6 +7,8 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { MemoryAuthenticator } from '@gorgon/core';
+import { createDemoCertificate } from '@gorgon/core/demo-certificate';
 import { leakGuard } from '@gorgon/core/testing';
 import { MemoryNewsStore, NntpClient, createNntpServer, pullNews, type NntpServer } from '@gorgon/nntp';
 
@@ -107,6 +109,36 @@ print('ok')
     const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
     expect(out).toBe('ok\n');
     expect(code).toBe(0);
+  });
+
+  it('STARTTLS, AUTHINFO USER/PASS and SASL PLAIN, then COMPRESS over TLS; nntps:// pull with a CA file', async () => {
+    const pems = await createDemoCertificate('localhost');
+    const store = new MemoryNewsStore();
+    await store.createGroup('comp.lang.c');
+    const auth = new MemoryAuthenticator([{ name: 'alice', password: 'wonderland' }]);
+    await using server = createNntpServer({ store, pathHost: 'g.test', auth, tls: pems, users: { alice: { read: '*', post: '*' } } });
+    const port = (await server.listen(0, '127.0.0.1')).port;
+    const tlsPort = (await server.listenTls(0, '127.0.0.1')).port;
+    const client = await NntpClient.connect({ port });
+    await client.startTls({ ca: pems.cert, servername: 'localhost' });
+    expect(client.channel.secure).toBe(true);
+    await client.login('alice', 'wonderland');
+    await client.post('From: a@g.test\r\nNewsgroups: comp.lang.c\r\nSubject: secure\r\nMessage-ID: <tls@g.test>\r\n\r\nover TLS\r\n');
+    await client.compress();
+    expect((await client.article('<tls@g.test>')).article.toString()).toContain('over TLS');
+    await client.quit();
+    const sasl = await NntpClient.connect({ port: tlsPort, tls: { ca: pems.cert, servername: 'localhost' } });
+    await sasl.loginSaslPlain('alice', 'wonderland');
+    await expect(NntpClient.connect({ port: tlsPort, tls: { servername: 'localhost' } })).rejects.toThrow();
+    await sasl.quit();
+    const result = await pullNews({
+      servers: [`nntps://localhost:${tlsPort}`],
+      groups: 'comp.*',
+      out: join(dir, 'tls.mbox'),
+      format: 'mbox',
+      client: { tls: { ca: pems.cert } },
+    });
+    expect(result).toMatchObject({ fetched: 1, failures: [] });
   });
 
   it('news pull from the Gorgon server: wildmat with negation, 3 connections, second run empty', async () => {
