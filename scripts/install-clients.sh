@@ -9,6 +9,7 @@ packages=(
   fetchmail mpop python3              # POP3 interop (curl and python3 poplib too)
   lftp wget vsftpd python3-pyftpdlib openssl  # FTP interop
   inn2                                # NNTP feed interop (a private innd per test)
+  tin suck                            # NNTP reader interop (tin batch mode, suck and rpost)
 )
 
 missing=()
