@@ -186,13 +186,13 @@ describe('NNTP session (RFC 3977 transcripts)', () => {
     expect(await client.line()).toBe('211 3 1 3 misc.test');
   });
 
-  it('POST: refused anonymously (440), accepted after AUTHINFO, stored byte-exact with Path, Message-ID, Xref (§6.3.1, RFC 4643 §2.3)', async () => {
+  it('POST: refused anonymously (480: log in first), accepted after AUTHINFO, stored byte-exact with Path, Message-ID, Xref (§6.3.1, RFC 4643 §2.3)', async () => {
     const { ctx, store } = await testContext();
     const { client } = startSession(ctx);
     await play(client, `
       S: /^201 /
       C: POST
-      S: 440 posting not permitted
+      S: 480 authentication required
       C: AUTHINFO PASS wonderland
       S: 482 authentication commands issued out of sequence
       C: AUTHINFO USER alice

@@ -24,7 +24,8 @@ export const postingCommands: NntpCommand[] = [
     capability: 'POST',
     help: 'POST: send an article, end with a line of "." (RFC 3977 §6.3.1)',
     run(session) {
-      if (!session.mayPostAnywhere) fail(replies.postingNotPermitted);
+      // RFC 4643 §2.2: 480 when logging in could allow it (rpost and INN clients then send AUTHINFO), else 440.
+      if (!session.mayPostAnywhere) fail(session.user === undefined && session.ctx.auth ? replies.authRequired : replies.postingNotPermitted);
       session.reply(replies.sendArticlePost);
       session.receiveArticle(async (text, refused) => {
         if (text === undefined) return session.reply(replies.postingFailed(refused ?? 'rejected'));
