@@ -37,6 +37,9 @@ export class FeedQueue {
   #handle: FileHandle | undefined;
   #dead = 0;
   #chain: Promise<void> = Promise.resolve();
+  #next: Promise<void> | undefined;
+  #pendingText = '';
+  #pendingSync = false;
 
   private constructor(file: string) {
     this.file = file;
@@ -123,13 +126,24 @@ export class FeedQueue {
     this.#handle = undefined;
   }
 
+  /**
+   * Group commit: lines appended while a write is pending go out with the next one, and one
+   * fdatasync covers all of them (many feeds accepting at once cost one sync, not one each).
+   */
   #append(text: string, sync: boolean): Promise<void> {
-    this.#chain = this.#chain.then(async () => {
+    this.#pendingText += text;
+    if (sync) this.#pendingSync = true;
+    this.#next ??= this.#chain = this.#chain.then(async () => {
+      this.#next = undefined;
+      const lines = this.#pendingText;
+      const mustSync = this.#pendingSync;
+      this.#pendingText = '';
+      this.#pendingSync = false;
       this.#handle ??= await open(this.file, 'a', 0o600);
-      await this.#handle.write(text);
-      if (sync) await this.#handle.datasync();
+      await this.#handle.write(lines);
+      if (mustSync) await this.#handle.datasync();
     });
-    return this.#chain;
+    return this.#next;
   }
 
   async #compactIfWorth(): Promise<void> {

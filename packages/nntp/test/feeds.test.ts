@@ -64,6 +64,22 @@ describe('feed queue journal', () => {
   });
 });
 
+describe('feed queue group commit', () => {
+  it('a thousand concurrent adds all land in the journal, in order, and all resolve', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gorgon-queue-'));
+    try {
+      const file = join(dir, 'p.journal');
+      const q = await FeedQueue.open(file);
+      const ids = Array.from({ length: 1000 }, (_, i) => `<g${i}@x>`);
+      await Promise.all(ids.map((id) => q.add([id])));
+      await q.close();
+      expect(await readFile(file, 'utf8')).toBe(ids.map((id) => `+${id}\n`).join(''));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('outgoing feeds to a peer over loopback', () => {
   let guard: ReturnType<typeof leakGuard>;
   let dir: string;
