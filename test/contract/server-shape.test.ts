@@ -10,6 +10,7 @@ import { memoryStreamPair, MemoryClient } from '@gorgon/core/testing';
 import { createFingerServer, MemoryUserDirectory, type FingerCommand } from '@gorgon/finger';
 import { createFtpServer, MemoryFs, type FtpCommand } from '@gorgon/ftp';
 import { createPop3Server, MemoryMaildropStore, type Pop3Session, type Pop3State } from '@gorgon/pop3';
+import { createNntpServer, MemoryNewsStore, type NntpSession, type NntpState } from '@gorgon/nntp';
 import type { CommandSpec } from '@gorgon/core';
 
 // The one server shape (issue 10), checked the same way against every protocol's server: the
@@ -28,7 +29,7 @@ interface Common {
 
 /** What differs between protocols: how to talk to them. Everything else is the same check. */
 interface Protocol {
-  name: 'finger' | 'pop3' | 'ftp';
+  name: 'finger' | 'pop3' | 'ftp' | 'nntp';
   make(options: Common, custom?: boolean): GorgonServer;
   /** Reads the greeting (finger has none). */
   greet(c: MemoryClient): Promise<void>;
@@ -61,6 +62,13 @@ const ftpCustom: FtpCommand = {
   help: 'XHELLO [<sp> name]',
   capability: 'XHELLO',
   run: (s, arg) => s.reply({ code: 200, lines: [`hello ${arg || 'you'}`] }),
+};
+const nntpCustom: CommandSpec<NntpState, NntpSession> = {
+  verb: 'XHELLO',
+  args: 'optional',
+  help: 'XHELLO [name]',
+  capability: 'XHELLO',
+  run: (s, arg) => s.reply({ code: 200, text: `hello ${arg || 'you'}` }),
 };
 const fingerCustom: FingerCommand = {
   verb: 'XHELLO',
@@ -100,6 +108,21 @@ const protocols: Protocol[] = [
     tooLong: /^500 Command line too long\.$/,
     refused: /^421 /,
     login: { bad: ['USER alice', 'PASS nope'], badReply: /^530 /, good: ['USER alice', 'PASS wonderland'], goodReply: /^230 / },
+  },
+  {
+    name: 'nntp',
+    make: (o, custom) => createNntpServer({ store: new MemoryNewsStore(), auth: auth(), throttle: fast, ...o, ...(custom ? { commands: [nntpCustom] } : {}) } as never),
+    greet: async (c) => void expect(await c.line()).toMatch(/^20[01] /),
+    probe: { line: 'DATE', reply: /^111 / },
+    custom: { line: 'xhello world', reply: /^200 hello world$/ },
+    tooLong: /^501 line too long$/,
+    refused: /^400 /,
+    login: {
+      bad: ['AUTHINFO USER alice', 'AUTHINFO PASS nope'],
+      badReply: /^481 /,
+      good: ['AUTHINFO USER alice', 'AUTHINFO PASS wonderland'],
+      goodReply: /^281 /,
+    },
   },
 ];
 
