@@ -50,7 +50,6 @@ export class Pop3Session extends LineSession {
   #authFailures = 0;
   #unknownCommands = 0;
   #continuation: ((line: string) => void | Promise<void>) | undefined;
-  #forceClose: NodeJS.Timeout | undefined;
 
   constructor(channel: Channel, ctx: Pop3Context) {
     // maxLineLength excludes the CRLF, as LineSession's does (the default maps RFC 2449's 255).
@@ -285,16 +284,15 @@ export class Pop3Session extends LineSession {
 
   /**
    * Closes once the queued output (the goodbye) is written, or after `closeTimeoutMs` when the
-   * client does not read it: a stalled reader cannot keep a timed-out session alive.
+   * client does not read it (the core's sweep ends it: `Channel.expectClose`): a stalled reader
+   * cannot keep a timed-out session alive.
    */
   #closeSoon(): void {
     this.closeWhenDone();
-    this.#forceClose ??= setTimeout(() => this.close({ flush: false }), this.ctx.limits.closeTimeoutMs);
-    this.#forceClose.unref();
+    this.channel.expectClose();
   }
 
   protected override handleClose(): void {
-    if (this.#forceClose) clearTimeout(this.#forceClose);
     const maildrop = this.#maildrop;
     this.#maildrop = undefined;
     if (maildrop) {
