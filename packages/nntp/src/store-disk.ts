@@ -275,14 +275,17 @@ export class DiskNewsStore implements NewsStore {
       const path = this.#articlePath(first.group, first.number);
       await writeAtomic(this.dir, path, data);
       for (const l of locations.slice(1)) await fs.link(path, this.#articlePath(l.group, l.number));
-      for (const l of locations) await syncDir(join(this.dir, 'articles', l.group));
-      for (const l of locations) {
-        const entry = { ...overview, number: l.number };
-        await appendDurable(join(this.dir, 'overview', l.group), overviewLine(entry));
-        this.#groups.get(l.group)!.overview.set(l.number, entry);
-      }
+      // The renames are durable before any line names them (a lost rename must not leave a
+      // history line that would refuse the article when the peer offers it again).
+      await Promise.all(locations.map((l) => syncDir(join(this.dir, 'articles', l.group))));
+      const entries = locations.map((l) => ({ ...overview, number: l.number }));
       const row = { id: article.messageId, arrived, locations: [...locations] };
-      await appendDurable(join(this.dir, 'history'), historyLine(row));
+      // Overview and history lines in parallel: recovery rebuilds either from the other or the article.
+      await Promise.all([
+        ...locations.map((l, i) => appendDurable(join(this.dir, 'overview', l.group), overviewLine(entries[i]!))),
+        appendDurable(join(this.dir, 'history'), historyLine(row)),
+      ]);
+      locations.forEach((l, i) => this.#groups.get(l.group)!.overview.set(l.number, entries[i]!));
       this.#history.set(row.id, row);
       return { ok: true as const, locations };
     });
