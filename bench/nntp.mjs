@@ -6,12 +6,14 @@
 //   takethis           MODE STREAM, N TAKETHIS written at once, answered 239 each (articles/s);
 //                      Gorgon fsyncs the article, its directory, overview and history lines;
 //                      the raw responder fsyncs one file per article
+//   idle-rss/heap      10,000 open idle NNTP connections (greeted, silent): server memory each
 // Servers and client are separate processes (bench/workers/nntp-*.mjs). Not measured yet:
-// idle connections and INN with --peers (see docs/nntp.md).
+// INN with --peers (see docs/nntp.md).
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { idleMemoryRows, measureIdleConnections } from './lib/idle-memory.mjs';
 import { alternateMany } from './lib/rounds.mjs';
 import { median } from './lib/stats.mjs';
 
@@ -19,6 +21,7 @@ const ARTICLES = 10_000;
 const FETCH = 2_000;
 const STREAM = 1_000;
 const GROUP = 'bench.articles';
+const IDLE_CONNECTIONS = 10_000;
 
 /** A ~1.5 KiB article with a dot line. */
 function article(i) {
@@ -100,6 +103,8 @@ export default {
           ],
         });
       }
+      await Promise.all(workers.splice(0).map((w) => w.stop()));
+      if (ctx.wants('idle')) rows.push(...(await idle(ctx, root)));
       return rows;
     } finally {
       await Promise.all(workers.map((w) => w.stop()));
@@ -107,3 +112,27 @@ export default {
     }
   },
 };
+
+/** Idle connections: server memory per connection, each subject in a fresh --expose-gc worker. */
+async function idle(ctx, root) {
+  const client = await ctx.spawnWorker(new URL('./workers/idle-client.mjs', import.meta.url), { name: 'nntp-idle-client' });
+  try {
+    const paired = await alternateMany({
+      rounds: ctx.rounds ?? 3,
+      log: ctx.log,
+      measure: async (subject) => {
+        const server = await ctx.spawnWorker(new URL('./workers/nntp-server.mjs', import.meta.url), { name: `nntp-idle-${subject}`, execArgv: ['--expose-gc'], measured: true });
+        try {
+          const port = await server.call('start', { kind: subject, dir: root }, 120_000);
+          return await measureIdleConnections(server, client, port, IDLE_CONNECTIONS);
+        } finally {
+          await client.call('closeAll', undefined, 60_000);
+          await server.stop();
+        }
+      },
+    });
+    return idleMemoryRows(paired, 'idle NNTP connection');
+  } finally {
+    await client.stop();
+  }
+}

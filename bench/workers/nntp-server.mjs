@@ -9,10 +9,13 @@ import * as net from 'node:net';
 import { join } from 'node:path';
 import { serveIpc } from '../lib/worker.mjs';
 
+let connections = () => 0;
+
 async function gorgonServer({ dir }) {
   const nntp = await import('../../packages/nntp/dist/index.js');
   const store = await nntp.DiskNewsStore.open(dir);
   const server = nntp.createNntpServer({ store, pathHost: 'bench', feeders: () => true, limits: { maxConnections: 0, maxConnectionsPerIp: 0 } });
+  connections = () => server.connections;
   return (await server.listen(0, '127.0.0.1')).port;
 }
 
@@ -23,7 +26,11 @@ async function baselineServer({ dir }) {
     overview.set(g, new Map(lines.map((l) => [Number(l.slice(0, l.indexOf('\t'))), l])));
   }
   await mkdir(join(dir, 'incoming'), { recursive: true });
+  const sockets = new Set();
+  connections = () => sockets.size;
   const server = net.createServer({ noDelay: true }, (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => {});
     socket.write('200 raw NNTP ready\r\n');
     let group;
@@ -97,5 +104,6 @@ async function baselineServer({ dir }) {
 }
 
 serveIpc({
+  connections: () => connections(),
   start: (args) => (args.kind === 'gorgon' ? gorgonServer(args) : baselineServer(args)),
 });
