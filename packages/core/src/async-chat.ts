@@ -281,20 +281,26 @@ export abstract class AsyncChat {
   /**
    * Puts a compression layer (`DeflateStream`) under the connection, for NNTP's COMPRESS
    * DEFLATE. A server calls it from the command's handler right after pushing the go-ahead
-   * (206): the go-ahead is flushed uncompressed, input the client pipelined after the command is
-   * discarded unread (RFC 8054 forbids pipelining COMPRESS, as STARTTLS), and everything from
-   * then on is compressed both ways. A client calls it once it has read the go-ahead.
+   * (206); a client once it has read the go-ahead. The go-ahead is flushed uncompressed; from
+   * then on both directions are compressed. Input that arrived after the command line is
+   * compressed data (the peer may send it as soon as it reads the go-ahead, which can be
+   * before our write completes), so it is inflated, not dropped; plaintext a client pipelined
+   * after COMPRESS (RFC 8054 §2.2.2 forbids it) therefore fails to inflate and closes the
+   * connection: it is never executed. Dispatch is held during the switch.
    * @see RFC 8054 §2.2.2
    */
   async startCompress(options: DeflateStreamOptions = {}): Promise<void> {
-    this.#flags |= DROP_INPUT;
-    this.#framer?.clear();
+    const wasBusy = (this.#flags & BUSY) !== 0;
+    this.#flags |= BUSY;
     try {
       await this.flush();
-      this.channel.wrapStream((raw) => new DeflateStream(raw, options));
+      const early = this.#framer?.rest();
+      this.channel.wrapStream((raw, buffered) => {
+        const initial = early && buffered ? Buffer.concat([early, buffered]) : (early ?? buffered);
+        return new DeflateStream(raw, { ...options, ...(initial ? { initial } : {}) });
+      });
     } finally {
-      this.#framer?.clear();
-      if ((this.#flags & CLOSING) === 0) this.#flags &= ~DROP_INPUT;
+      if (!wasBusy) this.#flags &= ~BUSY;
       this.#maybeResume();
     }
   }

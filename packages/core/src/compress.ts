@@ -9,6 +9,8 @@ export interface DeflateStreamOptions {
   windowBits?: number;
   /** Decompressed bytes one inflate step may produce before they are handed on. Default 16 KiB. */
   chunkSize?: number;
+  /** Compressed input already received (read before the layer was put in place): inflated first. */
+  initial?: Buffer;
 }
 
 /**
@@ -46,6 +48,7 @@ export class DeflateStream extends Duplex {
     const inflate = this.#inflate;
     const deflate = this.#deflate;
 
+    if (options.initial && options.initial.length > 0) inflate.write(options.initial);
     raw.on('data', (chunk: Buffer) => {
       if (!inflate.write(chunk) && !this.#rawPaused) {
         this.#rawPaused = true;
@@ -77,7 +80,6 @@ export class DeflateStream extends Duplex {
     raw.on('close', () => {
       if (!this.destroyed) this.destroy();
     });
-    // Data the stream under it already holds (read after the go-ahead) is compressed input.
     raw.resume();
   }
 
