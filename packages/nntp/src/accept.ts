@@ -41,6 +41,8 @@ export async function acceptArticle(session: NntpSession, text: string, transit:
       for (const g of existing) {
         if (!session.access.post(g.name)) throw new ArticleError(`posting to ${g.name} not allowed`);
         if (g.status === 'n') throw new ArticleError(`${g.name} does not allow posting`);
+        // No moderator mail: a post to a moderated group needs Approved (RFC 5537 §3.5.1), else it is refused.
+        if (g.status === 'm' && parsed.fields.every((f) => f.name.toLowerCase() !== 'approved')) throw new ArticleError(`${g.name} is moderated`);
       }
     }
     if (ctx.inFlight.has(messageId)) throw new ArticleError('being received', transit ? 'later' : 'duplicate');

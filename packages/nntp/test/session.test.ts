@@ -246,7 +246,8 @@ describe('NNTP session (RFC 3977 transcripts)', () => {
   });
 
   it('POST validation: missing headers, bad Message-ID, missing group, read-only group, future Date, too large (441)', async () => {
-    const { ctx } = await testContext({ users: { alice: { post: '*' } }, limits: { maxArticleBytes: 4096 } });
+    const { ctx, store } = await testContext({ users: { alice: { post: '*' } }, limits: { maxArticleBytes: 4096 } });
+    await store.createGroup('mod.test', { status: 'm' });
     const { client } = startSession(ctx);
     await play(client, `
       S: /^201 /
@@ -260,6 +261,7 @@ describe('NNTP session (RFC 3977 transcripts)', () => {
       [article({ id: '<no-at-sign>' }), /^441 .*bad Message-ID/],
       [article({ groups: 'alt.nowhere' }), /^441 .*no such newsgroup/],
       [article({ groups: 'news.announce' }), /^441 .*does not allow posting/],
+      [article({ groups: 'mod.test' }), /^441 .*mod\.test is moderated/],
       [article({ date: 'Fri, 01 Jan 2100 00:00:00 GMT' }), /^441 .*future/],
       [article({ body: `${'x'.repeat(70)}\r\n`.repeat(100) }), /^441 .*too large/],
       ['no header at all\r\n', /^441 .*malformed header/],
