@@ -9,7 +9,7 @@ import { createDemoCertificate } from '@gorgon/core/demo-certificate';
 import { memoryStreamPair, MemoryClient } from '@gorgon/core/testing';
 import { createFingerServer, MemoryUserDirectory, type FingerCommand } from '@gorgon/finger';
 import { createFtpServer, MemoryFs, type FtpCommand } from '@gorgon/ftp';
-import { createPop3Server, MemoryMaildropStore, type Pop3Session, type Pop3State } from '@gorgon/pop3';
+import { createPop3Server, MemoryMaildropStore, type Pop3Command } from '@gorgon/pop3';
 import { createNntpServer, MemoryNewsStore, type NntpSession, type NntpState } from '@gorgon/nntp';
 import type { CommandSpec } from '@gorgon/core';
 
@@ -48,7 +48,7 @@ interface Protocol {
 const auth = () => new MemoryAuthenticator([{ name: 'alice', password: 'wonderland' }]);
 const fast = { baseDelayMs: 1, maxDelayMs: 2 };
 
-const pop3Custom: CommandSpec<Pop3State, Pop3Session> = {
+const pop3Custom: Pop3Command = {
   verb: 'XHELLO',
   args: 'optional',
   states: ['authorization', 'transaction'],

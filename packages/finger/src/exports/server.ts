@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 export { createFingerServer, type FingerServer, type FingerServerOptions } from '../server.js';
-export type { FingerCommand, FingerState } from '../session.js';
+export type { FingerCommand, FingerCommandSession, FingerState } from '../session.js';
 export type { FingerLimits } from '../defaults.js';
 export { MemoryUserDirectory, matchesName, type FingerUser, type UserDirectory } from '../directory.js';
 export { JsonUserDirectory, loadJsonUsers, type JsonUserDirectoryOptions } from '../directory-json.js';

@@ -6,7 +6,7 @@
  */
 export { FtpClient, type DownloadOptions, type UploadOptions } from '../client.js';
 export { FtpError, FtpClientError, type FtpClientErrorKind } from '../client-errors.js';
-export type { FtpClientOptions, FtpSecurity, FtpTlsOptions, PassiveMode } from '../client-options.js';
+export type { FtpClientOptions, FtpSecurity, FtpTlsOptions, PassiveMode, ResolvedFtpClientOptions } from '../client-options.js';
 export type { FtpReply } from '../client-reply.js';
 export type { FtpEntry, FtpEntryType } from '../client-list.js';
 export { fetchFiles } from '../fetch.js';

@@ -8,8 +8,10 @@ export { createFtpServer, parsePortRange, type AnonymousOptions, type FsFactory,
 export type { PortRange } from '../data-channel.js';
 export type { FtpLimits } from '../defaults.js';
 // Types only: what a custom command (the `commands` option) is, and the session it is given.
-export type { FtpCommand } from '../commands/table.js';
-export type { FtpSession, LoginState as FtpState } from '../session.js';
+export type { FtpCustomCommand as FtpCommand } from '../commands/table.js';
+export type { FtpCommandSession, LoginState as FtpState } from '../session.js';
+export type { FtpUser } from '../context.js';
+export type { FtpReply as FtpServerReply } from '../replies.js';
 export { parsePermissions, type Permission } from '../permissions.js';
 export { FsError, type FileKind, type FileStat, type FsErrorCode, type ReadableFile, type VirtualFs, type WritableFile, type WriteOptions } from '../fs.js';
 export { DiskFs, type DiskFsOptions } from '../fs-disk.js';

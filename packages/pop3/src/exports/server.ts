@@ -7,8 +7,9 @@
 export { createPop3Server, type Pop3Server, type Pop3ServerOptions } from '../server.js';
 export type { Pop3Mechanism, Pop3Stats } from '../context.js';
 export type { Pop3Limits } from '../defaults.js';
-// Type only: what a custom command (the `commands` option) is given; not constructible here.
-export type { Pop3Session, Pop3State } from '../session.js';
+// Types only: a custom command (the `commands` option) and what it may use of the session.
+export type { Pop3CommandSession, Pop3CustomCommand as Pop3Command, Pop3State } from '../session.js';
+export type { Pop3Reply, RespCode } from '../replies.js';
 export { MaildropError, type Maildrop, type MaildropErrorCode, type MaildropMessage, type MaildropStore } from '../maildrop.js';
 export { MemoryMaildropStore } from '../maildrop-memory.js';
 export { MaildirStore, type MaildirStoreOptions } from '../maildir.js';
