@@ -276,4 +276,28 @@ describe('NNTP session (RFC 3977 transcripts)', () => {
     client.sendLine('GROUP misc.test');
     expect(await client.line()).toBe('211 3 1 3 misc.test');
   });
+
+  it('AUTHINFO: 483 over cleartext from a remote address when TLS is required; closed after maxAuthFailures (RFC 4643 §2.2, §2.3)', async () => {
+    const { ctx } = await testContext({ requireTlsForAuth: true, limits: { maxAuthFailures: 2 } });
+    const { client } = startSession(ctx, '192.0.2.7');
+    await play(client, `
+      S: /^201 /
+      C: AUTHINFO USER alice
+      S: 483 encryption or stronger authentication required
+    `);
+    const { ctx: ctx2 } = await testContext({ limits: { maxAuthFailures: 2 } });
+    const second = startSession(ctx2, '192.0.2.8').client;
+    await play(second, `
+      S: /^201 /
+      C: AUTHINFO USER alice
+      S: 381 password required
+      C: AUTHINFO PASS bad
+      S: 481 authentication failed
+      C: AUTHINFO USER nobody
+      S: 381 password required
+      C: AUTHINFO PASS bad
+      S: 481 too many failed logins; closing connection
+    `);
+    await second.closed();
+  });
 });
