@@ -84,7 +84,8 @@ export interface NntpContext {
   readonly table: CommandTable<NntpState, NntpSession>;
   readonly stats: NntpStats;
   readonly events: ServerEvents;
-  readonly access: (user: string | undefined) => { read: Matcher; post: Matcher };
+  /** What `user` (undefined: anonymous) may read and post to; `anyPost`: posting allowed somewhere (greeting 200). */
+  readonly access: (user: string | undefined) => { read: Matcher; post: Matcher; anyPost: boolean };
   readonly feeders: (peer: { remoteAddress: string; user: string | undefined }) => boolean;
   readonly onAccepted: ((article: AcceptedArticle) => void | Promise<void>) | undefined;
   /** Serialises acceptance of one message-id: two feeds offering it at once get one 235 and one 435. */
@@ -125,11 +126,12 @@ export function createNntpContext(options: NntpOptions): NntpContext {
     check(`users.${u}.post`, a.post);
   }
   const none: Matcher = () => false;
-  const anon = { read: wildmat(options.anonymous?.read ?? '*'), post: options.anonymous?.post ? wildmat(options.anonymous.post) : none };
-  const access = (user: string | undefined): { read: Matcher; post: Matcher } => {
+  const anonPost = options.anonymous?.post;
+  const anon = { read: wildmat(options.anonymous?.read ?? '*'), post: anonPost ? wildmat(anonPost) : none, anyPost: Boolean(anonPost) };
+  const access = (user: string | undefined): { read: Matcher; post: Matcher; anyPost: boolean } => {
     if (user === undefined) return anon;
     const a = options.users?.[user] ?? options.users?.['*'] ?? {};
-    return { read: wildmat(a.read ?? '*'), post: wildmat(a.post ?? '*') };
+    return { read: wildmat(a.read ?? '*'), post: wildmat(a.post ?? '*'), anyPost: a.post !== '' };
   };
   const feeders = options.feeders ?? ((p) => p.user !== undefined || p.remoteAddress === '::1' || p.remoteAddress.startsWith('127.'));
   return {

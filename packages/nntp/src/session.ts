@@ -48,7 +48,7 @@ export class NntpSession extends LineSession {
   pendingUser: string | undefined;
   streaming = false;
   #user: string | undefined;
-  #access: { read: Matcher; post: Matcher };
+  #access: { read: Matcher; post: Matcher; anyPost: boolean };
   #receiving: Receiving | undefined;
   #continuation: ((line: string) => void | Promise<void>) | undefined;
   #authFailures = 0;
@@ -72,7 +72,7 @@ export class NntpSession extends LineSession {
 
   /** Whether this client may post somewhere at all (greeting 200/201, MODE READER). */
   get mayPostAnywhere(): boolean {
-    return this.#access.post('*') || this.#access.post('misc.test') || this.#user !== undefined;
+    return this.#access.anyPost;
   }
 
   /** Whether this client may feed articles (IHAVE, streaming). */

@@ -300,4 +300,20 @@ describe('NNTP session (RFC 3977 transcripts)', () => {
     `);
     await second.closed();
   });
+
+  it('anonymous posting to the groups `anonymous.post` names: greeting 200, POST there, 441 elsewhere', async () => {
+    const { ctx } = await testContext({ anonymous: { post: 'misc.*' } });
+    const { client } = startSession(ctx);
+    await play(client, `
+      S: 200 Gorgon NNTP server ready, posting allowed
+      C: POST
+      S: /^340 /
+    `);
+    client.send(wire(article()));
+    expect(await client.line()).toBe('240 article received OK');
+    client.sendLine('POST');
+    await client.line();
+    client.send(wire(article({ groups: 'comp.lang.c' })));
+    expect(await client.line()).toBe('441 posting failed: posting to comp.lang.c not allowed');
+  });
 });
