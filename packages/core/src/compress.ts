@@ -36,7 +36,6 @@ export class DeflateStream extends Duplex {
   readonly #raw: Duplex;
   readonly #inflate: zlib.InflateRaw;
   readonly #deflate: zlib.DeflateRaw;
-  #rawPaused = false;
 
   constructor(raw: Duplex, options: DeflateStreamOptions = {}) {
     super({ allowHalfOpen: true });
@@ -49,22 +48,11 @@ export class DeflateStream extends Duplex {
     const deflate = this.#deflate;
 
     if (options.initial && options.initial.length > 0) inflate.write(options.initial);
-    raw.on('data', (chunk: Buffer) => {
-      if (!inflate.write(chunk) && !this.#rawPaused) {
-        this.#rawPaused = true;
-        raw.pause();
-      }
-    });
-    inflate.on('drain', () => {
-      if (this.#rawPaused) {
-        this.#rawPaused = false;
-        raw.resume();
-      }
-    });
-    raw.on('end', () => inflate.end());
-    inflate.on('data', (out: Buffer) => {
-      if (!this.push(out)) inflate.pause();
-    });
+    // Pull, not push: inflated data is read from the inflater only when this stream's reader
+    // asks (`_read`), so the inflater's buffer fills, its input backs up, and `pipe` pauses the
+    // stream under it: a decompression bomb costs one buffer.
+    raw.pipe(inflate);
+    inflate.on('readable', () => this.#pull());
     inflate.on('end', () => this.push(null));
     inflate.on('error', (err) => this.destroy(err));
 
@@ -75,12 +63,10 @@ export class DeflateStream extends Duplex {
       }
     });
     deflate.on('error', (err) => this.destroy(err));
-    raw.on('drain', () => this.emit('drain'));
     raw.on('error', (err) => this.destroy(err));
     raw.on('close', () => {
       if (!this.destroyed) this.destroy();
     });
-    raw.resume();
   }
 
   /** The stream under the compression layer (a socket or a TLS socket). */
@@ -89,7 +75,13 @@ export class DeflateStream extends Duplex {
   }
 
   override _read(): void {
-    this.#inflate.resume();
+    this.#pull();
+  }
+
+  #pull(): void {
+    for (let chunk = this.#inflate.read() as Buffer | null; chunk !== null; chunk = this.#inflate.read() as Buffer | null) {
+      if (!this.push(chunk)) return;
+    }
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (err?: Error | null) => void): void {
