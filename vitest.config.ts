@@ -7,6 +7,7 @@ const src = (p: string) => fileURLToPath(new URL(`./packages/${p}`, import.meta.
 const alias = [
   { find: /^@gorgon\/core\/testing$/, replacement: src('core/src/testing/index.ts') },
   { find: /^@gorgon\/core\/demo-certificate$/, replacement: src('core/src/demo-certificate.ts') },
+  { find: /^@gorgon\/http\/client$/, replacement: src('http/src/client.ts') },
   { find: /^@gorgon\/([a-z0-9-]+)$/, replacement: src('$1/src/index.ts') },
 ];
 

@@ -1,0 +1,6 @@
+/**
+ * @gorgon/http — an HTTP/1.1 (RFC 9110, RFC 9112) static file server on the
+ * Gorgon core's channels, framer and producers (not on node:http), and a GET
+ * client (subpath `@gorgon/http/client`).
+ */
+export {};
