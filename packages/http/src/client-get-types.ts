@@ -7,6 +7,8 @@ export interface GetOptions {
   outDir: string;
   /** With one URL only: the file to write instead (`-o FILE`). */
   outFile?: string;
+  /** Save under `<outDir>/<host>[_<port>]/`, so equal names from different servers do not clash (the port only when not 80/443). */
+  hostDirs?: boolean;
   /** Requests in flight at once, over all servers. Default 4. */
   parallel?: number;
   /** Requests in flight at once to one server. Default: `parallel`. */

@@ -94,7 +94,8 @@ export async function getUrls(urls: readonly string[], options: GetOptions): Pro
   let id = options.firstId ?? 1;
   const jobs: Job[] = urls.map((url) => {
     const target = parseHttpUrl(url);
-    let localPath = options.outFile !== undefined ? resolve(options.outFile) : join(outDir, localNameFor(target.path));
+    const dir = options.hostDirs ? join(outDir, target.port === (target.secure ? 443 : 80) ? target.host : `${target.host}_${target.port}`) : outDir;
+    let localPath = options.outFile !== undefined ? resolve(options.outFile) : join(dir, localNameFor(target.path));
     // Two URLs with the same last segment: the later ones get .1, .2 (as wget does).
     const n = taken.get(localPath) ?? 0;
     taken.set(localPath, n + 1);

@@ -2,6 +2,7 @@ import type { CommandModule } from 'yargs';
 import { fingerCommand } from './finger.js';
 import { fingerdCommand } from './fingerd.js';
 import { fetchCommand } from './fetch.js';
+import { getCommand } from './get.js';
 import { ftpdCommand } from './ftpd.js';
 import type { GlobalArgs } from './options.js';
 import { serveCommand } from './serve.js';
@@ -20,4 +21,5 @@ export const commands: Array<CommandModule<GlobalArgs, never>> = [
   passwdCommand as CommandModule<GlobalArgs, never>,
   ftpdCommand as CommandModule<GlobalArgs, never>,
   fetchCommand as CommandModule<GlobalArgs, never>,
+  getCommand as CommandModule<GlobalArgs, never>,
 ];
