@@ -8,6 +8,7 @@ packages=(
   finger fingerd netcat-openbsd curl  # finger interop (fingerd: the stock daemon)
   fetchmail mpop python3              # POP3 interop (curl and python3 poplib too)
   lftp wget vsftpd python3-pyftpdlib openssl  # FTP interop
+  nginx                               # HTTP client interop (run privately by the tests)
 )
 
 missing=()
