@@ -1,6 +1,7 @@
 import { fingerProtocol } from './finger.js';
 import { pop3Protocol } from './pop3.js';
 import { ftpProtocol } from './ftp.js';
+import { httpProtocol } from './http.js';
 import type { SuiteProtocol } from './protocol.js';
 
 /**
@@ -11,4 +12,5 @@ export const protocols: ReadonlyArray<SuiteProtocol<unknown>> = [
   fingerProtocol as SuiteProtocol<unknown>,
   pop3Protocol as SuiteProtocol<unknown>,
   ftpProtocol as SuiteProtocol<unknown>,
+  httpProtocol as SuiteProtocol<unknown>,
 ];
