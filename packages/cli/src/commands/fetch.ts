@@ -72,6 +72,10 @@ export const fetchCommand: CommandModule<GlobalArgs, FetchArgs> = {
     const httpUrls = args.urls.filter(isHttp);
     const ftpUrls = args.urls.filter((u) => !isHttp(u));
     // Every URL is checked before any connection: a typo fails the run at once.
+    for (const url of ftpUrls) {
+      const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1]?.toLowerCase();
+      if (scheme !== undefined && scheme !== 'ftp' && scheme !== 'ftps') throw new CliError(`${url}: gorgon fetch takes ftp://, ftps://, http:// and https:// URLs, not ${scheme}://.`, 2);
+    }
     for (const url of httpUrls) {
       try {
         parseHttpUrl(url);
