@@ -179,6 +179,12 @@ class GetRun {
     const part = `${localPath}${PART_SUFFIX}`;
     await mkdir(dirname(localPath), { recursive: true });
     let offset = (await sizeOf(part)) ?? 0;
+    const existing = offset === 0 ? await sizeOf(localPath) : undefined;
+    // A finished file from an earlier run is left alone when the server's length is its length,
+    // as the FTP grabber does with SIZE; HEAD asks without the body (RFC 9110 §9.3.2).
+    if (existing !== undefined && (await this.#remoteLength(job.file.url)) === existing) {
+      return { skipped: true, received: 0, offset: 0, size: existing };
+    }
     let url = job.file.url;
     const maxRedirects = this.options.maxRedirects ?? 10;
     for (let hop = 0; ; hop++) {
@@ -215,6 +221,19 @@ class GetRun {
       if (hop >= maxRedirects) throw new HttpClientError('redirects', `more than ${maxRedirects} redirects`);
       url = state.redirect;
       offset = (await sizeOf(part)) ?? 0;
+    }
+  }
+
+  /** The length a HEAD request announces (after no redirect), or undefined. */
+  async #remoteLength(url: string): Promise<number | undefined> {
+    const origin = parseHttpUrl(url).origin;
+    await this.slots.take(origin);
+    try {
+      const head = await this.#client.request(url, { method: 'HEAD', ...(this.options.signal ? { signal: this.options.signal } : {}) });
+      const length = head.headers['content-length'];
+      return head.status === 200 && length !== undefined && /^\d+$/.test(length) ? Number(length) : undefined;
+    } finally {
+      this.slots.give(origin);
     }
   }
 

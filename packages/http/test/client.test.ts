@@ -184,12 +184,25 @@ describe('getUrls (the grabber)', () => {
 
     // A server without ranges answers 200: the file is fetched whole, not appended.
     const plain = await serve(staticFiles({ '/big.bin': body }, { ignoreRange: true }));
-    await writeFile(join(out, 'big.bin.part'), body.subarray(0, 1000));
-    await getUrls([`${plain.url}/big.bin`], { outDir: out, outFile: join(out, 'again.bin') }).then((r) => expect(r.failed).toEqual([]));
     await writeFile(join(out, 'again.bin.part'), body.subarray(0, 1000));
     const again = await getUrls([`${plain.url}/big.bin`], { outDir: out, outFile: join(out, 'again.bin') });
     expect(again.bytes).toBe(500_000);
     expect(sha(await readFile(join(out, 'again.bin')))).toBe(sha(body));
+
+    // A finished file of the server's length is left alone (HEAD, no body); another is fetched again.
+    const methods: string[] = [];
+    const counting = await serve((req, res) => {
+      methods.push(`${req.method ?? ''} ${req.headers.range ?? ''}`.trim());
+      staticFiles({ '/big.bin': body })(req, res);
+    });
+    const skip = await getUrls([`${counting.url}/big.bin`], { outDir: out });
+    expect(skip.skipped).toBe(1);
+    expect(methods).toEqual(['HEAD']);
+    await writeFile(join(out, 'big.bin'), 'stale');
+    const refetch = await getUrls([`${counting.url}/big.bin`], { outDir: out });
+    expect(refetch.done).toBe(1);
+    expect(methods).toEqual(['HEAD', 'HEAD', 'GET']);
+    expect(sha(await readFile(join(out, 'big.bin')))).toBe(sha(body));
 
     // A .part that already holds everything: 416 with the full length, renamed into place.
     await writeFile(join(out, 'done.bin.part'), body);
