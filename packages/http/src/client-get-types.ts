@@ -1,5 +1,5 @@
 import type { Logger } from '@gorgon/core';
-import type { HttpTlsOptions } from './client.js';
+import type { HttpTlsOptions } from './client-http.js';
 
 /** Options of {@link getUrls}. */
 export interface GetOptions {

@@ -2,7 +2,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { HttpClient, parseHttpUrl, type HttpTarget } from './client.js';
+import { HttpClient, parseHttpUrl, type HttpTarget } from './client-http.js';
 import type { HttpResponseHead } from './client-connection.js';
 import { HttpClientError, HttpStatusError } from './client-errors.js';
 import { describeGetError, isRetryable } from './client-get-errors.js';
