@@ -2,7 +2,8 @@
 // in the foreground on free loopback ports with private settings (command line and files in a
 // temporary directory; no system service or config is touched), serving the benchmark's root:
 // vsftpd and pyftpdlib to anonymous users (read-only), pure-ftpd to one virtual user (its
-// anonymous mode needs a system `ftp` account). Installed with apt-get when missing (no
+// anonymous mode needs a system `ftp` account). Installed with apt-get when missing (pure-ftpd
+// unpacked from its .deb, see unpackPureFtpd; no
 // prompts, no services started).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -10,11 +11,16 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { sleep } from './lib/stats.mjs';
 
 const VSFTPD = '/usr/sbin/vsftpd';
-const PURE_FTPD = '/usr/sbin/pure-ftpd';
-const PURE_PW = '/usr/bin/pure-pw';
+// pure-ftpd is unpacked into bench/out rather than installed: Debian's vsftpd and pure-ftpd
+// both provide and conflict with `ftp-server`, so installing one removes the other, and the
+// interop tests need vsftpd.
+const PURE_DIR = fileURLToPath(new URL('./out/peers/pure-ftpd/', import.meta.url));
+const PURE_FTPD = join(PURE_DIR, 'usr/sbin/pure-ftpd');
+const PURE_PW = join(PURE_DIR, 'usr/bin/pure-pw');
 const PYTHON = '/usr/bin/python3';
 
 function freePort() {
@@ -47,6 +53,26 @@ function install(pkg, log) {
   });
   if (madePolicy) spawnSync('rm', ['-f', policy]);
   return r.status === 0 && installed(pkg) ? undefined : `apt-get install ${pkg} failed: ${r.stderr?.toString().split('\n')[0]}`;
+}
+
+/**
+ * pure-ftpd's binaries unpacked from its .deb (apt-get download + dpkg-deb -x) into bench/out,
+ * with its one library dependency outside the base system (libsodium23) installed by apt.
+ */
+function unpackPureFtpd(log) {
+  if (existsSync(PURE_FTPD) && existsSync(PURE_PW)) return undefined;
+  const problem = install('libsodium23', log);
+  if (problem) return problem;
+  const tmp = spawnSync('mktemp', ['-d']).stdout?.toString().trim();
+  if (!tmp) return 'mktemp failed';
+  log('unpacking pure-ftpd (apt-get download) into bench/out/peers');
+  const dl = spawnSync('apt-get', ['download', '-qq', 'pure-ftpd'], { cwd: tmp, stdio: ['ignore', 'ignore', 'pipe'], timeout: 300_000 });
+  const deb = spawnSync('sh', ['-c', 'ls pure-ftpd_*.deb'], { cwd: tmp }).stdout?.toString().trim();
+  if (dl.status !== 0 || !deb) return `apt-get download pure-ftpd failed: ${dl.stderr?.toString().split('\n')[0]}`;
+  spawnSync('mkdir', ['-p', PURE_DIR]);
+  const x = spawnSync('dpkg-deb', ['-x', join(tmp, deb), PURE_DIR]);
+  spawnSync('rm', ['-rf', tmp]);
+  return x.status === 0 && existsSync(PURE_FTPD) ? undefined : `dpkg-deb -x ${deb} failed`;
 }
 
 async function waitForGreeting(port, child, timeoutMs = 10_000) {
@@ -151,7 +177,7 @@ export async function startPyftpdlib({ root, log }) {
  * fsync or fdatasync), so it is compared with Gorgon's `fsync: false`.
  */
 export async function startPureFtpd({ root, user, pass, log }) {
-  const problem = install('pure-ftpd', log);
+  const problem = unpackPureFtpd(log);
   if (problem) return { reason: problem, stop: async () => {} };
   const dir = await mkdtemp(join(tmpdir(), 'gorgon-bench-pureftpd-'));
   const passwd = join(dir, 'pureftpd.passwd');
@@ -176,6 +202,6 @@ export async function startPureFtpd({ root, user, pass, log }) {
     await stopper(child, dir)();
     return { reason: 'pure-ftpd did not start', stop: async () => {} };
   }
-  const version = spawnSync('dpkg-query', ['-W', '-f=${Version}', 'pure-ftpd']).stdout.toString();
+  const version = spawnSync(PURE_FTPD, ['--help'], { encoding: 'utf8' }).stdout?.match(/pure-ftpd v([\d.]+)/)?.[1] ?? 'unknown';
   return { port, version, pid: child.pid, stop: stopper(child, dir) };
 }
