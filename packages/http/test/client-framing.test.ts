@@ -99,6 +99,7 @@ describe('HttpConnection framing', () => {
     ['a negative length', 'HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n', /invalid Content-Length/],
     ['a bad chunk size', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n', /invalid chunk size/],
     ['a chunk without its CRLF', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabX\r\n0\r\n\r\n', /chunk without its line end/],
+    ['more than 200 header fields', `HTTP/1.1 200 OK\r\n${'X: y\r\n'.repeat(201)}\r\n`, /more than 200 header fields/],
     ['a header line over the limit', `HTTP/1.1 200 OK\r\nX: ${'a'.repeat(20_000)}\r\n\r\n`, /header line over 16384 bytes/],
   ])('refuses %s and drops the connection', async (_what, text, message) => {
     const { channel, client } = memoryChannelPair();
