@@ -244,11 +244,11 @@ export class HttpSession extends AsyncChat {
    * Sends a whole response held in memory. HEAD, 204 and 304 carry no content; HEAD keeps the
    * Content-Length GET would have. @see RFC 9110 §9.3.2, RFC 9112 §6.3
    */
-  respond(status: number, fields: string, body: Buffer | string | undefined, close = false): void {
+  respond(status: number, fields: string, body: Buffer | string | undefined, close = false, headLength?: number): void {
     const req = this.request!;
     const keepAlive = req.keepAlive && !close;
     const noContent = status === 204 || status === 304;
-    const length = noContent ? undefined : body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.length;
+    const length = noContent ? undefined : headLength ?? (body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.length);
     const head = formatHead(status, fields, length, keepAlive, req.minor);
     const send = body !== undefined && !noContent && req.method !== 'HEAD';
     if (!send) this.push(head);

@@ -16,10 +16,21 @@ import { listMembers } from './request.js';
  * Files: validators (Last-Modified, strong ETag), preconditions (§13.2.2 order), Range.
  * @see RFC 9110 §9.3.1, §9.3.2, §8.8, §13, §14
  */
-export async function serveStatic(s: HttpSession, req: HttpRequest): Promise<void> {
+export function serveStatic(s: HttpSession, req: HttpRequest): void | Promise<void> {
+  const { store } = s.ctx;
+  if (req.target.asterisk) return s.error(statuses.badRequest);
+  if (store.openNow) {
+    // A local disk: the file is opened, checked and (when small) read in this tick.
+    const entry = store.openNow(req.target.path);
+    if (!entry) return s.error(statuses.notFound);
+    if (entry.kind === 'file') return serveFile(s, req, entry, req.target.path);
+  }
+  return serveStaticAsync(s, req);
+}
+
+async function serveStaticAsync(s: HttpSession, req: HttpRequest): Promise<void> {
   const { ctx } = s;
   const path = req.target.path;
-  if (req.target.asterisk) return s.error(statuses.badRequest);
   let entry = await ctx.store.open(path);
   if (!entry) return s.error(statuses.notFound);
   if (entry.kind === 'directory') {
@@ -49,7 +60,10 @@ function contentType(name: string): string {
   return mime.contentType(type) || type;
 }
 
-async function serveFile(s: HttpSession, req: HttpRequest, file: StoreFile, name: string): Promise<void> {
+/** Files up to this size are read whole and sent as one push when the store reads synchronously. */
+const SMALL_FILE_BYTES = 64 * 1024;
+
+function serveFile(s: HttpSession, req: HttpRequest, file: StoreFile, name: string): void | Promise<void> {
   let closeFile = true;
   try {
     const f = req.fields;
@@ -86,8 +100,25 @@ async function serveFile(s: HttpSession, req: HttpRequest, file: StoreFile, name
     }
     const base = `${validators}Accept-Ranges: bytes\r\n`;
     if (!ranges) {
-      const cached = s.ctx.cache && size <= s.ctx.cache.maxFileBytes ? await fromCache(s, req.target.path, file) : undefined;
-      if (cached) return s.respond(statuses.ok, `${base}Content-Type: ${type}\r\n`, cached);
+      const fields = `${base}Content-Type: ${type}\r\n`;
+      if (req.method === 'HEAD') return s.respond(statuses.ok, fields, undefined, false, size);
+      const cache = s.ctx.cache;
+      if (cache && size <= cache.maxFileBytes) {
+        const hit = cache.get(req.target.path, file.etag);
+        if (hit) {
+          s.ctx.stats.cacheHits++;
+          return s.respond(statuses.ok, fields, hit);
+        }
+      }
+      if (file.readNow && size <= SMALL_FILE_BYTES) {
+        const data = readWholeNow(file);
+        if (cache && size <= cache.maxFileBytes) cache.set(req.target.path, file.etag, data);
+        return s.respond(statuses.ok, fields, data);
+      }
+      if (cache && size <= cache.maxFileBytes) {
+        closeFile = false;
+        return fillCache(s, req.target.path, file, fields);
+      }
       closeFile = false;
       return s.respondFile(statuses.ok, `${base}Content-Type: ${type}\r\n`, size, file, (head) => [{ prefix: head, start: 0, end: size }], undefined);
     }
@@ -113,26 +144,38 @@ async function serveFile(s: HttpSession, req: HttpRequest, file: StoreFile, name
       trailer,
     );
   } finally {
-    if (closeFile) await file.close();
+    if (closeFile) void file.close().catch(() => undefined);
   }
 }
 
-async function fromCache(s: HttpSession, path: string, file: StoreFile): Promise<Buffer | undefined> {
-  const cache = s.ctx.cache!;
-  const hit = cache.get(path, file.etag);
-  if (hit) {
-    s.ctx.stats.cacheHits++;
-    return hit;
-  }
+/** Reads a small file whole with the store's synchronous read. */
+function readWholeNow(file: StoreFile): Buffer {
   const data = Buffer.allocUnsafe(file.size);
   let got = 0;
   while (got < data.length) {
-    const n = await file.read(data, got, data.length - got, got);
-    if (n === 0) return undefined;
+    const n = file.readNow!(data, got, data.length - got, got);
+    if (n === 0) return data.subarray(0, got);
     got += n;
   }
-  cache.set(path, file.etag, data);
   return data;
+}
+
+/** Reads a small file whole into the cache (asynchronously), then answers from it. */
+async function fillCache(s: HttpSession, path: string, file: StoreFile, fields: string): Promise<void> {
+  try {
+    const data = Buffer.allocUnsafe(file.size);
+    let got = 0;
+    while (got < data.length) {
+      const n = await file.read(data, got, data.length - got, got);
+      if (n === 0) break;
+      got += n;
+    }
+    const body = data.subarray(0, got);
+    s.ctx.cache!.set(path, file.etag, body);
+    s.respond(statuses.ok, fields, body);
+  } finally {
+    await file.close();
+  }
 }
 
 /** If-Match (strong comparison) and If-None-Match (weak). @see RFC 9110 §13.1.1, §13.1.2, §8.8.3.2 */

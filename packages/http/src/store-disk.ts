@@ -1,7 +1,20 @@
-import { constants } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, read, readSync, realpathSync } from 'node:fs';
 import { open, readdir, realpath, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import type { HttpStore, StoreDirectory, StoreFile, StoreListEntry } from './store.js';
+
+/** Options of {@link DiskStore}. */
+export interface DiskStoreOptions {
+  /**
+   * The root is on a local disk (default true): files are opened with synchronous calls (a
+   * realpath, an open and an fstat, a few microseconds), as FTP's DiskFs does for small files.
+   * False for a network file system (NFS, SMB), where a call may block for long: every call
+   * then goes through the thread pool.
+   */
+  local?: boolean;
+}
+
+const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
 /**
  * An {@link HttpStore} over a directory on disk, with FTP's confinement rules: the real path
@@ -11,12 +24,19 @@ import type { HttpStore, StoreDirectory, StoreFile, StoreListEntry } from './sto
  */
 export class DiskStore implements HttpStore {
   readonly root: string;
+  readonly openNow: ((path: string) => StoreFile | StoreDirectory | undefined) | undefined;
   #realRoot: Promise<string>;
+  #realRootNow: string | undefined;
 
-  constructor(root: string) {
+  constructor(root: string, options: DiskStoreOptions = {}) {
     this.root = root;
     this.#realRoot = realpath(root);
     this.#realRoot.catch(() => undefined);
+    this.openNow = options.local === false ? undefined : (path) => this.#openNow(path);
+  }
+
+  #inside(real: string, root: string): boolean {
+    return real === root || real.startsWith(root.endsWith(sep) ? root : root + sep);
   }
 
   /** The real path of `path` when it lies inside the root; undefined when missing or outside. */
@@ -26,10 +46,10 @@ export class DiskStore implements HttpStore {
     try {
       real = await realpath(join(root, path));
     } catch (err) {
-      if (isMissing(err)) return undefined;
+      if (isRefused(err)) return undefined;
       throw err;
     }
-    return real === root || real.startsWith(root.endsWith(sep) ? root : root + sep) ? real : undefined;
+    return this.#inside(real, root) ? real : undefined;
   }
 
   async open(path: string): Promise<StoreFile | StoreDirectory | undefined> {
@@ -37,33 +57,37 @@ export class DiskStore implements HttpStore {
     if (real === undefined) return undefined;
     let handle;
     try {
-      handle = await open(real, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+      handle = await open(real, OPEN_FLAGS);
     } catch (err) {
-      if (isMissing(err) || (err as NodeJS.ErrnoException).code === 'ELOOP' || (err as NodeJS.ErrnoException).code === 'EACCES') return undefined;
+      if (isRefused(err)) return undefined;
       throw err;
     }
     const st = await handle.stat({ bigint: true });
-    if (st.isDirectory()) {
-      await handle.close();
-      return { kind: 'directory', mtimeMs: Number(st.mtimeMs) };
-    }
     if (!st.isFile()) {
       await handle.close();
-      return undefined;
+      return st.isDirectory() ? { kind: 'directory', mtimeMs: Number(st.mtimeMs) } : undefined;
     }
-    let closed = false;
-    return {
-      kind: 'file',
-      size: Number(st.size),
-      mtimeMs: Number(st.mtimeMs),
-      etag: `"${st.ino.toString(36)}-${st.size.toString(36)}-${st.mtimeNs.toString(36)}"`,
-      read: async (buffer, offset, length, position) => (await handle.read(buffer, offset, length, position)).bytesRead,
-      close: async () => {
-        if (closed) return;
-        closed = true;
-        await handle.close();
-      },
-    };
+    return fileOf(handle.fd, st, () => handle.close());
+  }
+
+  #openNow(path: string): StoreFile | StoreDirectory | undefined {
+    const root = (this.#realRootNow ??= realpathSync.native(this.root));
+    let real: string;
+    let fd: number;
+    try {
+      real = realpathSync.native(join(root, path));
+      if (!this.#inside(real, root)) return undefined;
+      fd = openSync(real, OPEN_FLAGS);
+    } catch (err) {
+      if (isRefused(err)) return undefined;
+      throw err;
+    }
+    const st = fstatSync(fd, { bigint: true });
+    if (!st.isFile()) {
+      closeSync(fd);
+      return st.isDirectory() ? { kind: 'directory', mtimeMs: Number(st.mtimeMs) } : undefined;
+    }
+    return fileOf(fd, st, async () => closeSync(fd));
   }
 
   async list(path: string): Promise<StoreListEntry[] | undefined> {
@@ -87,7 +111,39 @@ export class DiskStore implements HttpStore {
   }
 }
 
+interface BigStat {
+  size: bigint;
+  ino: bigint;
+  mtimeMs: bigint;
+  mtimeNs: bigint;
+}
+
+/** A StoreFile over an open descriptor; `release` closes it (once). */
+function fileOf(fd: number, st: BigStat, release: () => Promise<void>): StoreFile {
+  let closed = false;
+  return {
+    kind: 'file',
+    size: Number(st.size),
+    mtimeMs: Number(st.mtimeMs),
+    etag: `"${st.ino.toString(36)}-${st.size.toString(36)}-${st.mtimeNs.toString(36)}"`,
+    read: (buffer, offset, length, position) =>
+      new Promise((resolve, reject) => read(fd, buffer, offset, length, position, (err, n) => (err ? reject(err) : resolve(n)))),
+    readNow: (buffer, offset, length, position) => readSync(fd, buffer, offset, length, position),
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await release();
+    },
+  };
+}
+
 function isMissing(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException).code;
   return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+/** Not there as far as a client is concerned: missing, a symlink as last component, no permission. */
+function isRefused(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return isMissing(err) || code === 'ELOOP' || code === 'EACCES' || code === 'ENAMETOOLONG';
 }

@@ -19,8 +19,8 @@ const stores: Array<[string, () => HttpStore]> = [
       return m;
     },
   ],
-  [
-    'DiskStore',
+  ...([true, false] as const).map((local): [string, () => HttpStore] => [
+    `DiskStore (local: ${local})`,
     () => {
       const t = tempDir();
       const out = tempDir();
@@ -30,9 +30,9 @@ const stores: Array<[string, () => HttpStore]> = [
       writeFileSync(join(t.dir, 'sub', 'b.bin'), Buffer.from([1, 2, 3]));
       writeFileSync(join(out.dir, 'x'), 'outside');
       symlinkSync(join(out.dir, 'x'), join(t.dir, 'sub', 'out-link'));
-      return new DiskStore(t.dir);
+      return new DiskStore(t.dir, { local });
     },
-  ],
+  ]),
 ];
 
 describe.each(stores)('HttpStore contract: %s', (_name, make) => {
@@ -70,6 +70,22 @@ describe.each(stores)('HttpStore contract: %s', (_name, make) => {
 
   it('a symlink out of the root is not there', async () => {
     expect(await store.open('/sub/out-link')).toBeUndefined();
+    if (store.openNow) expect(store.openNow('/sub/out-link')).toBeUndefined();
+  });
+
+  it('openNow, where offered, agrees with open', async () => {
+    if (!store.openNow) return;
+    const f = store.openNow('/a.txt');
+    const g = await store.open('/a.txt');
+    expect(f?.kind === 'file' && g?.kind === 'file' && f.etag === g.etag && f.size === g.size).toBe(true);
+    if (f?.kind === 'file') {
+      const buf = Buffer.alloc(2);
+      expect(f.readNow?.(buf, 0, 2, 0)).toBe(2);
+      await f.close();
+    }
+    if (g?.kind === 'file') await g.close();
+    expect(store.openNow('/sub')?.kind).toBe('directory');
+    expect(store.openNow('/nope')).toBeUndefined();
   });
 
   it('the ETag changes when the content does', async () => {
