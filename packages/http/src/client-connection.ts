@@ -209,8 +209,14 @@ export class HttpConnection extends LineSession {
     const sink = this.#sink;
     if (!sink) return;
     const wrote = sink(data);
-    // A sink that must wait (a file stream above its high-water mark) holds the next unit back.
-    if (wrote) this.#waiting = wrote;
+    // A sink that must wait (a file stream above its high-water mark) holds the next piece of
+    // the body back (the unit ends, and the core pauses the socket while its handler is
+    // pending): what waits is at most one piece, BODY_PIECE plus one read.
+    if (wrote) {
+      // Every promise is kept, so none rejects unheard.
+      const before = this.#waiting;
+      this.#waiting = before ? Promise.all([before, wrote]).then(() => undefined) : wrote;
+    }
   }
 
   #waiting: Promise<void> | undefined;

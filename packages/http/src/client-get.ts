@@ -130,9 +130,7 @@ class GetRun {
   }
 
   async run(jobs: Job[]): Promise<GetResult> {
-    const signal = this.options.signal;
-    const onAbort = (): void => this.#client.close();
-    signal?.addEventListener('abort', onAbort, { once: true });
+    // An abort reaches each request through its signal; idle connections close at the end.
     try {
       const outcomes = await Promise.all(jobs.map((job) => this.#one(job)));
       const failed = outcomes.filter((o) => o.status === 'failed');
@@ -144,7 +142,6 @@ class GetRun {
         bytes: outcomes.reduce((n, o) => n + o.bytes, 0),
       };
     } finally {
-      signal?.removeEventListener('abort', onAbort);
       this.#client.close();
     }
   }
@@ -168,7 +165,7 @@ class GetRun {
           return { url: job.file.url, file: job.file, status: 'failed', bytes, message, error: err };
         }
         this.#emit({ type: 'retry', url: job.file.url, file: job.file, attempt: attempt + 1, message });
-        await sleep((this.options.retryDelayMs ?? 500) * 2 ** attempt);
+        await sleep((this.options.retryDelayMs ?? 500) * 2 ** attempt, undefined, this.options.signal ? { signal: this.options.signal } : {}).catch(() => undefined);
       }
     }
   }
@@ -212,7 +209,8 @@ class GetRun {
           return { skipped: false, received: state.received, offset: state.offset, size: state.size ?? state.offset + state.received };
         }
       } catch (err) {
-        if (state.sink && !state.sink.closed) state.sink.destroy();
+        // What arrived is kept (written out, not dropped) so the next run resumes after it.
+        if (state.sink && !state.sink.closed) await closeSink(state.sink).catch(() => state.sink?.destroy());
         if (state.offset === 0 && state.received === 0) await unlink(part).catch(() => undefined);
         throw err;
       } finally {

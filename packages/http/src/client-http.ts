@@ -138,7 +138,7 @@ export class HttpClient {
     const method = options.method ?? 'GET';
     const head = this.#head(method, target, options.headers ?? {});
     for (let attempt = 0; ; attempt++) {
-      options.signal?.throwIfAborted();
+      if (options.signal?.aborted) throw new HttpClientError('aborted', 'stopped');
       const connection = this.#takeIdle(target) ?? (await this.#open(target));
       const reused = connection.requests > 0;
       try {
@@ -155,7 +155,7 @@ export class HttpClient {
     return new Promise<HttpResponse>((resolve, reject) => {
       let response: HttpResponseHead | undefined;
       const signal = r.options.signal;
-      const onAbort = (): void => connection.abort(new HttpClientError('aborted', `${r.url}: stopped`));
+      const onAbort = (): void => connection.abort(new HttpClientError('aborted', 'stopped'));
       signal?.addEventListener('abort', onAbort, { once: true });
       const settle = (): void => {
         signal?.removeEventListener('abort', onAbort);
