@@ -86,6 +86,20 @@ describe('gorgon get (built binary, Gorgon httpd)', () => {
     expect(r.stderr).not.toMatch(/\n\s+at |Error:/);
   });
 
+  it('reuses kept-alive connections: -j 1 fetches every URL over one connection', async () => {
+    let connections = 0;
+    const off = http.on('connect', () => connections++);
+    try {
+      const urls = ['a.txt', 'b.txt', 'big.bin'].flatMap((f) => [`${base}/pub/${f}`, `${base}/pub/${f}?again`]);
+      const r = await gorgon('get', ...urls, '--out', join(dir, 'reuse'), '-j', '1', '--progress', 'lines');
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/^got 6 of 6 files/m);
+      expect(connections).toBe(1);
+    } finally {
+      off();
+    }
+  });
+
   it('-o FILE saves one URL under that name, and resumes its .part with Range', async () => {
     const out = join(dir, 'resume');
     await mkdir(out, { recursive: true });
