@@ -207,6 +207,8 @@ export class HttpSession extends AsyncChat {
     const spec = req.method === req.method.toUpperCase() ? this.ctx.table.getUpper(req.method) : undefined;
     if (!spec) return this.error(knownMethods.has(req.method) ? statuses.methodNotAllowed : statuses.notImplemented);
     if (req.target.asterisk && req.method !== 'OPTIONS') return this.error(statuses.badRequest);
+    const events = this.ctx.events;
+    if (events.wants.command) events.emit('command', { id: this.channel.id, verb: req.method, state: 'request' });
     return spec.run(this, req.target.rawPath) as void | Promise<void>;
   }
 
@@ -286,6 +288,10 @@ export class HttpSession extends AsyncChat {
     });
     this.channel.log.info({ event: 'access', status }, line);
     ctx.accessLog?.write(line);
+    const events = ctx.events;
+    if (events.wants.transfer && (status === 200 || status === 206)) {
+      events.emit('transfer', { id: this.channel.id, kind: 'download', user: undefined, path: req.target.path, bytes, ms: 0, ok: true });
+    }
     this.request = undefined;
     if (!keepAlive) this.closeWhenDone();
   }

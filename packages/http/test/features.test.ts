@@ -97,6 +97,14 @@ describe('TLS, PROXY, access log, cache, listings off, options', () => {
     await s.close();
   });
 
+  it('command and transfer events', async () => {
+    const seen: string[] = [];
+    server.on('command', (e) => seen.push(`command ${e.verb}`));
+    server.on('transfer', (e) => seen.push(`transfer ${e.kind} ${e.path} ${e.bytes}`));
+    await exchange(port, 'GET /f.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    expect(seen).toEqual(['command GET', 'transfer download /f.txt 4']);
+  });
+
   it('formatCombined escapes quotes and control bytes', () => {
     const line = formatCombined({ remoteAddress: '::1', requestLine: 'GET /"\x01 HTTP/1.1', status: 404, bytes: 0, referer: undefined, userAgent: undefined, time: 0 });
     expect(line).toBe('::1 - - [01/Jan/1970:00:00:00 +0000] "GET /\\"\\x01 HTTP/1.1" 404 - "-" "-"');
