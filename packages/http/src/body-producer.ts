@@ -33,35 +33,55 @@ export class FileBodyProducer implements Producer {
     this.#position = segments[0]?.start ?? 0;
   }
 
-  async more(): Promise<Buffer | null> {
-    const seg = this.#segments[this.#index];
-    if (!seg) {
-      const t = this.#trailer;
-      this.#trailer = undefined;
-      if (t) return t;
-      await this.close();
-      return null;
+  /** The next chunk, read ahead while the previous one is being written (one at most). */
+  #ahead: Promise<Buffer | null> | undefined;
+
+  more(): Promise<Buffer | null> {
+    const chunk = this.#ahead ?? this.#produce();
+    this.#ahead = undefined;
+    return chunk.then((buf) => {
+      // Read the next chunk while this one goes out: disk and socket work at the same time.
+      if (buf && this.#index < this.#segments.length) {
+        this.#ahead = this.#produce();
+        this.#ahead.catch(() => undefined);
+      }
+      return buf;
+    });
+  }
+
+  /** Takes the next piece (state advanced at once, so a read ahead never overlaps), then reads it. */
+  async #produce(): Promise<Buffer | null> {
+    for (;;) {
+      const seg = this.#segments[this.#index];
+      if (!seg) {
+        const t = this.#trailer;
+        this.#trailer = undefined;
+        if (t) return t;
+        await this.close();
+        return null;
+      }
+      const prefix = this.#prefixSent ? undefined : seg.prefix;
+      this.#prefixSent = true;
+      const position = this.#position;
+      const want = Math.min(this.#chunkSize, seg.end - position);
+      this.#position += want;
+      if (this.#position >= seg.end) {
+        this.#index++;
+        this.#prefixSent = false;
+        this.#position = this.#segments[this.#index]?.start ?? 0;
+      }
+      const head = prefix?.length ?? 0;
+      if (head + want === 0) continue;
+      const buf = Buffer.allocUnsafe(head + want);
+      if (prefix) prefix.copy(buf, 0);
+      let got = 0;
+      while (got < want) {
+        const n = await this.#file.read(buf, head + got, want - got, position + got);
+        if (n === 0) throw new Error('file shrank while being sent');
+        got += n;
+      }
+      return buf;
     }
-    const prefix = this.#prefixSent ? undefined : seg.prefix;
-    this.#prefixSent = true;
-    const want = Math.min(this.#chunkSize, seg.end - this.#position);
-    const head = prefix?.length ?? 0;
-    const buf = Buffer.allocUnsafe(head + want);
-    if (prefix) prefix.copy(buf, 0);
-    let got = 0;
-    while (got < want) {
-      const n = await this.#file.read(buf, head + got, want - got, this.#position + got);
-      if (n === 0) throw new Error('file shrank while being sent');
-      got += n;
-    }
-    this.#position += got;
-    if (this.#position >= seg.end) {
-      this.#index++;
-      this.#prefixSent = false;
-      this.#position = this.#segments[this.#index]?.start ?? 0;
-    }
-    if (buf.length === 0) return this.more();
-    return buf;
   }
 
   async close(): Promise<void> {
