@@ -183,25 +183,29 @@ class GetRun {
       return { skipped: true, received: 0, offset: 0, size: existing };
     }
     let url = job.file.url;
+    let restarted = 0;
     const maxRedirects = this.options.maxRedirects ?? 10;
     for (let hop = 0; ; hop++) {
       const target = parseHttpUrl(url);
-      const state: Transfer = { redirect: undefined, complete: false, error: undefined, sink: undefined, offset, size: undefined, received: 0 };
+      const state: Transfer = { redirect: undefined, restart: false, complete: false, error: undefined, sink: undefined, offset, size: undefined, received: 0 };
       await this.slots.take(target.origin);
       try {
-        const res = await this.#client.request(url, {
+        await this.#client.request(url, {
           headers: offset > 0 ? { Range: `bytes=${offset}-` } : {},
           ...(this.options.signal ? { signal: this.options.signal } : {}),
           onHead: (head) => this.#onHead(job, url, part, head, state, count),
         });
         if (state.sink) await closeSink(state.sink);
         if (state.error) throw state.error;
+        if (state.restart) {
+          await unlink(part).catch(() => undefined);
+          offset = 0;
+          if (restarted++ > 0) throw new HttpClientError('protocol', `the server refused a range twice`);
+          continue;
+        }
         if (state.redirect === undefined) {
           if (!state.complete && state.size !== undefined && state.offset + state.received !== state.size) {
             throw new HttpClientError('closed', `received ${state.offset + state.received} of ${state.size} bytes`);
-          }
-          if (!state.complete && res.bodyBytes === 0 && state.sink === undefined) {
-            throw new HttpClientError('protocol', `${url}: the server sent no body`);
           }
           await rename(part, localPath).catch((err: unknown) => {
             throw new HttpClientError('local-io', `cannot save ${localPath}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
@@ -242,7 +246,7 @@ class GetRun {
       try {
         t.redirect = new URL(location, url).href;
       } catch {
-        t.error = new HttpClientError('protocol', `${url}: the server redirected to an invalid URL`);
+        t.error = new HttpClientError('protocol', `the server redirected to an invalid URL (${location.slice(0, 200)})`);
       }
       return undefined;
     }
@@ -255,7 +259,8 @@ class GetRun {
         this.#emit({ type: 'start', file: job.file, size: t.size, offset: t.offset });
         return undefined;
       }
-      t.error = new HttpClientError('protocol', `${url}: the server refused to resume at byte ${t.offset}; delete ${part} to start over`);
+      // The file on the server is now shorter than the .part: start over, as the FTP grabber does.
+      t.restart = true;
       return undefined;
     }
     if (head.status !== 200 && head.status !== 206) {
@@ -265,7 +270,7 @@ class GetRun {
     const length = head.headers['content-length'];
     if (head.status === 206) {
       const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(head.headers['content-range'] ?? '');
-      if (!m || Number(m[1]) !== t.offset) throw new HttpClientError('protocol', `${url}: the server sent a range other than the one asked for`);
+      if (!m || Number(m[1]) !== t.offset) throw new HttpClientError('protocol', `the server sent a range other than the one asked for (bytes ${t.offset}-)`);
       t.size = m[3] === '*' ? undefined : Number(m[3]);
     } else {
       // 200 to a Range request: the server sends the whole file, so start over (RFC 9110 §14.2).
@@ -294,6 +299,8 @@ class GetRun {
 
 interface Transfer {
   redirect: string | undefined;
+  /** The .part is longer than the file now is (416): delete it and fetch the whole file. */
+  restart: boolean;
   complete: boolean;
   error: Error | undefined;
   sink: WriteStream | undefined;

@@ -273,6 +273,12 @@ describe('getUrls (the grabber)', () => {
     expect(methods).toEqual(['HEAD', 'HEAD', 'GET']);
     expect(sha(await readFile(join(out, 'big.bin')))).toBe(sha(body));
 
+    // A .part longer than the file now is: 416 with a shorter length, so the file is fetched whole.
+    await writeFile(join(out, 'shrunk.bin.part'), Buffer.concat([body, Buffer.from('old tail')]));
+    const shrunk = await getUrls([`${url}/big.bin`], { outDir: out, outFile: join(out, 'shrunk.bin') });
+    expect(shrunk.failed).toEqual([]);
+    expect(sha(await readFile(join(out, 'shrunk.bin')))).toBe(sha(body));
+
     // A .part that already holds everything: 416 with the full length, renamed into place.
     await writeFile(join(out, 'done.bin.part'), body);
     const done = await getUrls([`${url}/big.bin`], { outDir: out, outFile: join(out, 'done.bin') });
