@@ -6,4 +6,5 @@ export const registry = {
   idle: () => import('./idle.mjs'),
   pop3: () => import('./pop3.mjs'),
   ftp: () => import('./ftp.mjs'),
+  http: () => import('./http.mjs'),
 };
