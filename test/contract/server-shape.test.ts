@@ -10,6 +10,7 @@ import { memoryStreamPair, MemoryClient } from '@gorgon/core/testing';
 import { createFingerServer, MemoryUserDirectory, type FingerCommand } from '@gorgon/finger';
 import { createFtpServer, MemoryFs, type FtpCommand } from '@gorgon/ftp';
 import { createPop3Server, MemoryMaildropStore, type Pop3Session, type Pop3State } from '@gorgon/pop3';
+import { createHttpServer, MemoryStore, type HttpMethodSpec } from '@gorgon/http';
 import type { CommandSpec } from '@gorgon/core';
 
 // The one server shape (issue 10), checked the same way against every protocol's server: the
@@ -28,7 +29,7 @@ interface Common {
 
 /** What differs between protocols: how to talk to them. Everything else is the same check. */
 interface Protocol {
-  name: 'finger' | 'pop3' | 'ftp';
+  name: 'finger' | 'pop3' | 'ftp' | 'http';
   make(options: Common, custom?: boolean): GorgonServer;
   /** Reads the greeting (finger has none). */
   greet(c: MemoryClient): Promise<void>;
@@ -69,6 +70,14 @@ const fingerCustom: FingerCommand = {
   run: (s, arg) => s.reply([`hello ${arg || 'you'}`]),
 };
 
+// HTTP's commands are its methods (the request line, then an empty line ends the header section).
+const httpCustom: HttpMethodSpec = {
+  verb: 'XHELLO',
+  args: 'required',
+  help: 'XHELLO <target>',
+  run: (s) => s.respond(299, 'Content-Type: text/plain\r\n', 'hello world\n'),
+};
+
 const protocols: Protocol[] = [
   {
     name: 'finger',
@@ -100,6 +109,15 @@ const protocols: Protocol[] = [
     tooLong: /^500 Command line too long\.$/,
     refused: /^421 /,
     login: { bad: ['USER alice', 'PASS nope'], badReply: /^530 /, good: ['USER alice', 'PASS wonderland'], goodReply: /^230 / },
+  },
+  {
+    name: 'http',
+    make: (o, custom) => createHttpServer({ store: new MemoryStore(), ...o, ...(custom ? { commands: [httpCustom] } : {}) } as never),
+    greet: async () => {},
+    probe: { line: 'OPTIONS * HTTP/1.0\r\n', reply: /^HTTP\/1\.1 204 No Content$/ },
+    custom: { line: 'XHELLO / HTTP/1.0\r\n', reply: /^HTTP\/1\.1 299 $/ },
+    tooLong: /^HTTP\/1\.1 414 URI Too Long$/,
+    refused: /^HTTP\/1\.1 503 /,
   },
 ];
 

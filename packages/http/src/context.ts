@@ -75,7 +75,7 @@ export function createHttpContext(options: HttpOptions): HttpContext {
   if (typeof (options.store as Partial<HttpStore> | undefined)?.open !== 'function') {
     throw new ServerOptionError('http', 'store', 'must be an HttpStore (with open() and list())');
   }
-  const limits = resolveLimits('http', defaultHttpLimits, options.limits, { maxLineLength: 16, maxHeaderBytes: 64, maxHeaders: 1, maxRanges: 1 });
+  const limits = resolveLimits('http', defaultHttpLimits, options.limits, { maxLineLength: 1, maxHeaderBytes: 1, maxHeaders: 1, maxRanges: 1 });
   if (options.indexFiles !== undefined && !(Array.isArray(options.indexFiles) && options.indexFiles.every((n) => typeof n === 'string' && n !== '' && !n.includes('/')))) {
     throw new ServerOptionError('http', 'indexFiles', 'must be a list of file names');
   }

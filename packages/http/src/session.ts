@@ -204,6 +204,7 @@ export class HttpSession extends AsyncChat {
     this.#phase = LINE;
     const req = this.request!;
     this.ctx.stats.requests++;
+    this.channel.counters.commands++; // a request is HTTP's command
     const spec = req.method === req.method.toUpperCase() ? this.ctx.table.getUpper(req.method) : undefined;
     if (!spec) return this.error(knownMethods.has(req.method) ? statuses.methodNotAllowed : statuses.notImplemented);
     if (req.target.asterisk && req.method !== 'OPTIONS') return this.error(statuses.badRequest);
