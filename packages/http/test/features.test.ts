@@ -74,6 +74,22 @@ describe('TLS, PROXY, access log, cache, listings off, options', () => {
     expect(c!.body.toString()).toBe('two!');
   });
 
+  it('the cache over a store without synchronous reads (MemoryStore): filled, hit, refreshed on change', async () => {
+    const store = new MemoryStore();
+    store.put('/m.txt', 'first');
+    const s = createHttpServer({ store, cache: { maxBytes: 100, maxFileBytes: 50 } });
+    const { port: p } = await s.listen(0);
+    const ask = 'GET /m.txt HTTP/1.1\r\nHost: x\r\n\r\n';
+    const rs = parseResponses(await exchange(p, ask + ask + 'HEAD /m.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'), [2]);
+    expect(rs.map((r) => r.body.toString())).toEqual(['first', 'first', '']);
+    expect(rs[2]!.fields.get('content-length')).toBe('5');
+    expect(s.counters.cacheHits).toBe(1);
+    store.put('/m.txt', 'second');
+    const [r] = parseResponses(await exchange(p, 'GET /m.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+    expect(r!.body.toString()).toBe('second');
+    await s.close();
+  });
+
   it('listings off: a directory without index.html is 403', async () => {
     const [r] = parseResponses(await exchange(port, 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
     expect(r!.status).toBe(403);
