@@ -9,6 +9,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, openSync, ftruncateSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { idleMemoryRows, measureIdleConnections } from './lib/idle-memory.mjs';
 import { alternateMany } from './lib/rounds.mjs';
 
 const WRK = '/usr/bin/wrk';
@@ -100,6 +101,26 @@ export default {
         rows.push(row('big', 'MB/s', p.rate, { op: '>=', ratio: 0.95 }, '1 GiB file, one connection, curl to /dev/null, vs fs.createReadStream piped to the socket'));
       }
       await Promise.all(Object.values(workers).map((w) => w.stop()));
+      if (ctx.wants('idle')) {
+        // 10,000 silent connections to a fresh server process each time (bench/lib/idle-memory.mjs).
+        const client = await ctx.spawnWorker(new URL('./workers/idle-client.mjs', import.meta.url), { name: 'http-idle-client' });
+        const p = await alternateMany({
+          rounds,
+          log: (m) => ctx.log(`idle: ${m}`),
+          measure: async (subject) => {
+            const server = await ctx.spawnWorker(script, { name: `http-idle-${subject}`, execArgv: ['--expose-gc'], measured: true });
+            try {
+              const port = await server.call('start', { kind: subject === 'gorgon' ? 'gorgon' : 'raw', root });
+              return await measureIdleConnections(server, client, port, 10_000);
+            } finally {
+              await client.call('closeAll');
+              await server.stop();
+            }
+          },
+        });
+        await client.stop();
+        rows.push(...idleMemoryRows(p, 'idle connection', 1.25, 'idle-'));
+      }
       return rows;
     } finally {
       rmSync(root, { recursive: true, force: true });

@@ -14,11 +14,17 @@ import { serveIpc } from '../lib/worker.mjs';
 
 const dist = new URL('../../packages/http/dist/index.js', import.meta.url);
 
+/** What `connections` counts. */
+let count = () => 0;
+
 serveIpc({
+  connections: () => count(),
   async start({ kind, root }) {
     if (kind === 'gorgon') {
       const { createHttpServer, DiskStore } = await import(dist.href);
-      const server = createHttpServer({ store: new DiskStore(root), limits: { maxConnections: 0 } });
+      // No header deadline or idle timeout: the idle row holds silent connections for a while.
+      const server = createHttpServer({ store: new DiskStore(root), limits: { maxConnections: 0, headerTimeoutMs: 0, idleTimeoutMs: 3_600_000 } });
+      count = () => server.connections;
       return (await server.listen(0)).port;
     }
     if (kind === 'nodehttp') {
@@ -42,7 +48,11 @@ serveIpc({
     const small = readFileSync(join(root, '4k.bin'));
     const smallReply = Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: ${small.length}\r\n\r\n`), small]);
     const smallClose = Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: ${small.length}\r\nConnection: close\r\n\r\n`), small]);
+    const sockets = new Set();
+    count = () => sockets.size;
     const server = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
       socket.setNoDelay(true);
       let pending = '';
       socket.on('error', () => {});

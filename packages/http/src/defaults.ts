@@ -13,7 +13,8 @@ export interface HttpLimits extends ServerLimits {
   readonly maxHeaders: number;
   /**
    * Time from the first byte of a request (or from the connection, for the first one) to the
-   * end of its header section; a slower client gets 408 and the connection closes (slowloris).
+   * end of its header section; a slower client gets 408 and the connection closes (slowloris);
+   * 0 = no deadline.
    * @see RFC 9110 §15.5.9
    */
   readonly headerTimeoutMs: number;

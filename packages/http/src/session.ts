@@ -23,6 +23,9 @@ export interface HttpRequest {
   keepAlive: boolean;
 }
 
+/** Shared by sessions between requests; never written to. */
+const EMPTY_FIELDS: Map<string, string> = new Map();
+
 const LINE = 0;
 const HEADERS = 1;
 const BODY = 2;
@@ -47,7 +50,8 @@ export class HttpSession extends AsyncChat {
   #headerBytes = 0;
   #line: RequestLine | undefined;
   #lineText = '';
-  #fields = new Map<string, string>();
+  /** Made per request (an idle connection holds none). */
+  #fields: Map<string, string> = EMPTY_FIELDS;
   #fieldCount = 0;
   #contentLengths = 0;
   #drained = 0;
@@ -299,8 +303,9 @@ export class HttpSession extends AsyncChat {
 
   /** The header deadline, checked on the server's tick: 408 and close when passed. */
   checkHeaderDeadline(now: number): boolean {
-    if (this.#startedAt === 0 || this.closing) return false;
-    if (now - this.#startedAt < this.ctx.limits.headerTimeoutMs) return true;
+    const limit = this.ctx.limits.headerTimeoutMs;
+    if (this.#startedAt === 0 || this.closing || limit <= 0) return false;
+    if (now - this.#startedAt < limit) return true;
     this.channel.log.info({ event: 'header-timeout' }, 'request header section not received in time');
     this.refuse(statuses.requestTimeout);
     return false;
