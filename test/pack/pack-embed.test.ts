@@ -72,7 +72,7 @@ describe.each(PACKAGES)('the @gorgon/%s tarball', (name) => {
     // What the embedding guide promises: a protocol package brings only @gorgon/core along, and
     // the field libraries of DESIGN.md's table (HTTP: mime-types), never another protocol.
     const fieldLibraries: Record<string, string[]> = { http: ['mime-types'] };
-    if (name !== 'cli' && name !== 'core') expect(Object.keys(manifest.dependencies ?? {})).toEqual(['@gorgon/core', ...(fieldLibraries[name] ?? [])]);
+    if (name !== 'cli' && name !== 'core') expect(Object.keys(manifest.dependencies ?? {}).sort()).toEqual(['@gorgon/core', ...(fieldLibraries[name] ?? [])].sort());
   });
 });
 
