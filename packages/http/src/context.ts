@@ -64,6 +64,8 @@ export interface HttpContext {
   readonly stats: HttpStats;
   readonly events: ServerEvents;
   readonly accessLog: AccessLogFile | undefined;
+  /** The logger keeps info lines: the access line is built only when someone keeps it. */
+  readonly logsAccess: boolean;
   readonly cache: HotFileCache | undefined;
   /** Sessions waiting for a request's header section (the header deadline). */
   readonly awaitingHeaders: Set<HttpSession>;
@@ -103,6 +105,7 @@ export function createHttpContext(options: HttpOptions): HttpContext {
     stats: { requests: 0, errors4xx5xx: 0, bytesServed: 0, cacheHits: 0 },
     events,
     accessLog: options.accessLogFile ? new AccessLogFile(options.accessLogFile) : undefined,
+    logsAccess: (options.logger ?? silentLogger).isLevelEnabled?.('info') ?? true,
     cache: c ? new HotFileCache(c.maxBytes, c.maxFileBytes) : undefined,
     awaitingHeaders: new Set(),
   };

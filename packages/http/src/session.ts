@@ -282,17 +282,19 @@ export class HttpSession extends AsyncChat {
   #finish(status: number, bytes: number, keepAlive: boolean): void {
     const req = this.request!;
     const ctx = this.ctx;
-    const line = formatCombined({
-      remoteAddress: this.channel.remoteAddress,
-      requestLine: req.line,
-      status,
-      bytes,
-      referer: req.fields.get('referer'),
-      userAgent: req.fields.get('user-agent'),
-      time: Date.now(),
-    });
-    this.channel.log.info({ event: 'access', status }, line);
-    ctx.accessLog?.write(line);
+    if (ctx.logsAccess || ctx.accessLog) {
+      const line = formatCombined({
+        remoteAddress: this.channel.remoteAddress,
+        requestLine: req.line,
+        status,
+        bytes,
+        referer: req.fields.get('referer'),
+        userAgent: req.fields.get('user-agent'),
+        time: Date.now(),
+      });
+      if (ctx.logsAccess) this.channel.log.info({ event: 'access', status }, line);
+      ctx.accessLog?.write(line);
+    }
     const events = ctx.events;
     if (events.wants.transfer && (status === 200 || status === 206)) {
       events.emit('transfer', { id: this.channel.id, kind: 'download', user: undefined, path: req.target.path, bytes, ms: 0, ok: true });
