@@ -14,6 +14,10 @@ export interface DiskStoreOptions {
   local?: boolean;
 }
 
+/** How long a resolved path is trusted, and how many are kept. */
+const RESOLVED_MS = 1000;
+const RESOLVED_MAX = 10_000;
+
 const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
 /**
@@ -27,6 +31,14 @@ export class DiskStore implements HttpStore {
   readonly openNow: ((path: string) => StoreFile | StoreDirectory | undefined) | undefined;
   #realRoot: Promise<string>;
   #realRootNow: string | undefined;
+  /**
+   * Request path → its real path and the file's identity, remembered up to a second (as nginx's
+   * open_file_cache): a hit skips the realpath (an lstat per component). The file is still opened
+   * (O_NOFOLLOW) and fstat'ed every time, and served only if it is the same inode that was found
+   * inside the root, so content is never stale and a component swapped for a symlink leading out
+   * finds another inode and takes the full path.
+   */
+  readonly #resolved = new Map<string, { real: string; dev: bigint; ino: bigint; until: number }>();
 
   constructor(root: string, options: DiskStoreOptions = {}) {
     this.root = root;
@@ -71,6 +83,20 @@ export class DiskStore implements HttpStore {
   }
 
   #openNow(path: string): StoreFile | StoreDirectory | undefined {
+    const now = Date.now();
+    const known = this.#resolved.get(path);
+    if (known && known.until > now) {
+      let fd = -1;
+      try {
+        fd = openSync(known.real, OPEN_FLAGS);
+        const st = fstatSync(fd, { bigint: true });
+        if (st.isFile() && st.ino === known.ino && st.dev === known.dev) return fileOf(fd, st, async () => closeSync(fd));
+      } catch {
+        // gone or changed: the full path below decides
+      }
+      if (fd >= 0) closeSync(fd);
+      this.#resolved.delete(path);
+    }
     const root = (this.#realRootNow ??= realpathSync.native(this.root));
     let real: string;
     let fd: number;
@@ -83,6 +109,10 @@ export class DiskStore implements HttpStore {
       throw err;
     }
     const st = fstatSync(fd, { bigint: true });
+    if (st.isFile()) {
+      if (this.#resolved.size >= RESOLVED_MAX) this.#resolved.clear();
+      this.#resolved.set(path, { real, dev: st.dev, ino: st.ino, until: now + RESOLVED_MS });
+    }
     if (!st.isFile()) {
       closeSync(fd);
       return st.isDirectory() ? { kind: 'directory', mtimeMs: Number(st.mtimeMs) } : undefined;
@@ -112,6 +142,7 @@ export class DiskStore implements HttpStore {
 }
 
 interface BigStat {
+  dev?: bigint;
   size: bigint;
   ino: bigint;
   mtimeMs: bigint;

@@ -1,4 +1,4 @@
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DiskStore, MemoryStore, type HttpStore } from '@gorgon/http';
@@ -96,5 +96,27 @@ describe.each(stores)('HttpStore contract: %s', (_name, make) => {
     expect(f1?.kind === 'file' && f2?.kind === 'file' && f1.etag !== f2.etag).toBe(true);
     if (f1?.kind === 'file') await f1.close();
     if (f2?.kind === 'file') await f2.close();
+  });
+});
+
+describe('DiskStore: the resolved-path memo never serves a swapped path', () => {
+  it('a directory swapped for a symlink out of the root within the second: not served', async () => {
+    const t = tempDir();
+    const out = tempDir();
+    dirs.push(t, out);
+    mkdirSync(join(t.dir, 'd'));
+    writeFileSync(join(t.dir, 'd', 'f.txt'), 'inside');
+    writeFileSync(join(out.dir, 'f.txt'), 'OUTSIDE');
+    const store = new DiskStore(t.dir);
+    const first = store.openNow!('/d/f.txt');
+    expect(first?.kind).toBe('file');
+    if (first?.kind === 'file') await first.close();
+    writeFileSync(join(t.dir, 'd', 'f.txt'), 'inside, changed'); // same inode, new content
+    const again = store.openNow!('/d/f.txt');
+    expect(again?.kind === 'file' && again.size).toBe(15);
+    if (again?.kind === 'file') await again.close();
+    renameSync(join(t.dir, 'd'), join(t.dir, 'd-old'));
+    symlinkSync(out.dir, join(t.dir, 'd'));
+    expect(store.openNow!('/d/f.txt')).toBeUndefined();
   });
 });
