@@ -95,16 +95,23 @@ export default {
 
       // RETR
       if (ctx.wants('retr')) {
-        const rawRetr = await spawnServer('raw-retr');
-        const retr = (s) =>
-          client
-            .call('retr', s === 'gorgon' ? { port: gorgon, kind: 'ftp', user: USER, pass: PASS, path: 'big.bin', size: BIG } : { port: rawRetr, kind: 'raw', size: BIG }, 300_000)
-            .then((r) => r.mbps);
+        const rawServer = await startServer('raw-retr');
+        const rawRetr = rawServer.port;
+        /** One RETR: MB/s, and the serving process's CPU seconds per GB sent. */
+        const retr = async (s) => {
+          const server = s === 'gorgon' ? gorgonServer : rawServer;
+          const before = await server.cpu();
+          const r = await client.call('retr', s === 'gorgon' ? { port: gorgon, kind: 'ftp', user: USER, pass: PASS, path: 'big.bin', size: BIG } : { port: rawRetr, kind: 'raw', size: BIG }, 300_000);
+          return { value: r.mbps, cpu: ((await server.cpu()) - before) / 1e6 / (BIG / 1e9) };
+        };
         await retr('gorgon');
         await retr('baseline');
         ctx.log('retr');
-        const pr = await alternate({ rounds: ctx.rounds ?? 3, log: ctx.log, measure: retr });
-        rows.push({ metric: 'retr', unit: 'MB/s', figure: pr.figure, baseline: pr.baselineFigure, ratio: pr.ratio, rounds: pr, target: { op: '>=', ratio: 0.95 }, notes: [`RETR ${MIB} MiB vs raw fs stream → socket; per-round ratios ${ratios(pr)}`] });
+        const both = await alternateMany({ rounds: ctx.rounds ?? 3, log: ctx.log, measure: retr });
+        const pr = both.value;
+        const c = both.cpu;
+        const cpuText = `server CPU s/GB: Gorgon ${c.gorgon.map((x) => x.toFixed(3)).join(' ')}, baseline ${c.baseline.map((x) => x.toFixed(3)).join(' ')} (medians ${c.figure.toFixed(3)} / ${c.baselineFigure.toFixed(3)}, ratio ${c.ratio.toFixed(2)})`;
+        rows.push({ metric: 'retr', unit: 'MB/s', figure: pr.figure, baseline: pr.baselineFigure, ratio: pr.ratio, rounds: pr, target: { op: '>=', ratio: 0.95 }, notes: [`RETR ${MIB} MiB vs raw fs stream → socket; per-round ratios ${ratios(pr)}`, cpuText] });
         if (pure?.port) {
           ctx.log('retr vs pure-ftpd');
           const retrAt = (s) => client.call('retr', { port: s === 'gorgon' ? gorgon : pure.port, kind: 'ftp', user: USER, pass: PASS, path: 'big.bin', size: BIG }, 300_000).then((r) => r.mbps);

@@ -9,9 +9,8 @@ import { createDemoCertificate } from '@gorgon/core/demo-certificate';
 import { memoryStreamPair, MemoryClient } from '@gorgon/core/testing';
 import { createFingerServer, MemoryUserDirectory, type FingerCommand } from '@gorgon/finger';
 import { createFtpServer, MemoryFs, type FtpCommand } from '@gorgon/ftp';
-import { createPop3Server, MemoryMaildropStore, type Pop3Session, type Pop3State } from '@gorgon/pop3';
+import { createPop3Server, MemoryMaildropStore, type Pop3Command } from '@gorgon/pop3';
 import { createHttpServer, MemoryStore, type HttpMethodSpec } from '@gorgon/http';
-import type { CommandSpec } from '@gorgon/core';
 
 // The one server shape (issue 10), checked the same way against every protocol's server: the
 // same option names and validation error, the same returned object (listen, listenTls, close,
@@ -48,7 +47,7 @@ interface Protocol {
 const auth = () => new MemoryAuthenticator([{ name: 'alice', password: 'wonderland' }]);
 const fast = { baseDelayMs: 1, maxDelayMs: 2 };
 
-const pop3Custom: CommandSpec<Pop3State, Pop3Session> = {
+const pop3Custom: Pop3Command = {
   verb: 'XHELLO',
   args: 'optional',
   states: ['authorization', 'transaction'],

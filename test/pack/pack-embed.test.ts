@@ -152,6 +152,14 @@ describe('docs/embedding.md followed in a scratch app outside the workspace', ()
     expect(await stop(started)).toEqual({ code: 0, signal: null });
   });
 
+  it("pop3: the guide's custom store passes the maildrop contract suite of the installed @gorgon/pop3/testing", async () => {
+    const out = await run('node', ['dist/check-store.js'], { cwd: appDir, env: userEnv() });
+    const lines = out.trim().split('\n');
+    expect(lines.filter((l) => !l.startsWith('ok   '))).toEqual([]);
+    expect(lines).toContain('ok   holds an exclusive lock until release or commit');
+    expect(lines.length).toBeGreaterThanOrEqual(7);
+  });
+
   it('ftp: curl lists, downloads and uploads through the custom filesystem', async () => {
     const { started, match } = await start('node', ['dist/ftp.js'], { cwd: appDir, env: userEnv({ PORT: '0' }), ready: /ftp listening on 127\.0\.0\.1:(\d+)/ });
     servers.push(started);

@@ -136,6 +136,8 @@ const ATTACHED = 8;
  * the stream's error is not logged again here.
  */
 const HANDSHAKING = 16;
+/** Attached for output only (`attach(handler, { input: false })`): `drain` is bound, input is not read. */
+const OUTPUT_ONLY = 32;
 
 /** Channel state that most connections never need, made on first use. */
 interface ChannelExtra {
@@ -252,6 +254,11 @@ export class Channel {
     return now - since(this.#openedAt, clock(now));
   }
 
+  /** The loop that sweeps this channel: a channel made for the same connection's work can share it. */
+  get loop(): Loop {
+    return this.#settings.loop;
+  }
+
   /** Counters shared with the listener (or this channel's own). */
   get counters(): Counters {
     return this.#settings.counters;
@@ -307,11 +314,19 @@ export class Channel {
 
   /**
    * Sets the owner that receives this channel's events. Input received so far waits in the
-   * stream and flows from here on; a later call only replaces the owner.
+   * stream and flows from here on; a later call only replaces the owner. With `input: false`
+   * only output events (`drain`, `close`) reach the owner and the input is left unread.
    */
-  attach(handler: ChannelHandler): void {
+  attach(handler: ChannelHandler, options: { input?: boolean } = {}): void {
     this.#handler = handler;
     if ((this.#flags & (ATTACHED | CLOSED)) !== 0) return;
+    if (options.input === false) {
+      // A connection that only carries output (an FTP download's data connection): its
+      // input is not read, so a peer's early FIN cannot end our side under a transfer.
+      if ((this.#flags & OUTPUT_ONLY) === 0) this.#stream.on('drain', Channel.#listeners.drain);
+      this.#flags |= OUTPUT_ONLY;
+      return;
+    }
     this.#flags |= ATTACHED;
     this.#bindFlow(this.#stream);
     this.#stream.resume();
@@ -335,14 +350,18 @@ export class Channel {
     }
   }
 
-  /** Writes and returns false when the caller should wait for `drain` (stream semantics). */
-  write(data: Buffer | string): boolean {
+  /**
+   * Writes and returns false when the caller should wait for `drain` (stream semantics).
+   * `written` is the stream's write callback: the data has been handed on (its buffer may be
+   * reused), or the write failed.
+   */
+  write(data: Buffer | string, written?: (err?: Error | null) => void): boolean {
     if (!this.writable) return false;
     const size = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
     this.bytesOut += size;
     this.#settings.counters.bytesOut += size;
     this.#lastActivity = clock();
-    return this.#stream.write(data);
+    return written ? this.#stream.write(data, written) : this.#stream.write(data);
   }
 
   /**
@@ -395,11 +414,30 @@ export class Channel {
     stream.resume();
   }
 
-  /** Asks the owner to say goodbye and close (listener shutdown). */
+  /**
+   * Asks the owner to say goodbye and close (listener shutdown). As after a timeout notice, the
+   * owner has `closeTimeoutMs` to do so (a peer that does not read the goodbye cannot hold the
+   * connection), then the loop's sweep destroys it: no timer per session.
+   */
   requestShutdown(): void {
     if (this.isClosed) return;
-    if (this.#handler) this.#handler.shutdown();
-    else this.close();
+    if (this.#handler) {
+      this.expectClose();
+      this.#handler.shutdown();
+    } else this.close();
+  }
+
+  /**
+   * The owner has said goodbye (a login or autologout timeout of its own, a shutdown): if the
+   * connection is not closed, or closing, `closeTimeoutMs` from now, the loop's sweep destroys
+   * it, as after a timeout notice. A peer that never reads the goodbye cannot hold the
+   * connection, and the owner needs no timer of its own. `touch()` does not withdraw it.
+   */
+  expectClose(): void {
+    if (this.isClosed) return;
+    const extra = this.#more();
+    extra.timedOutAt = clock();
+    extra.timedOutKind = undefined;
   }
 
   /**
@@ -496,7 +534,7 @@ export class Channel {
   #bindFlow(stream: Duplex): void {
     stream.on('data', Channel.#listeners.data);
     stream.on('end', Channel.#listeners.end);
-    stream.on('drain', Channel.#listeners.drain);
+    if ((this.#flags & OUTPUT_ONLY) === 0) stream.on('drain', Channel.#listeners.drain);
   }
 
   #unbind(stream: Duplex): void {

@@ -24,6 +24,7 @@ export { createListener, formatAddress, type Listener, type ListenerOptions, typ
 export { logsDebug, memoryLogger, printable, silentLogger, type Logger, type MemoryLogRecord } from './logger.js';
 export { Loop, tickForTimeouts, type LoopOptions, type Sweepable } from './loop.js';
 export { memoryStreamPair, type MemoryPairOptions } from './memory.js';
+export { OutputChannel, type OutputChannelOptions } from './output-channel.js';
 export {
   CompositeProducer,
   FileProducer,

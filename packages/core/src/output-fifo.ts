@@ -14,6 +14,12 @@ export const OUTPUT_HIGH_WATER = 64 * 1024;
 /** Who the FIFO tells that output went out (an AsyncChat, which then dispatches more input). */
 export interface FifoOwner {
   progress(): void;
+  /**
+   * Optional: a producer failed (its `more()` threw or rejected). Called before the FIFO closes
+   * the connection without a flush, so an owner may end it its own way first (an FTP download
+   * resets it) and report the cause.
+   */
+  producerFailed?(err: unknown): void;
 }
 
 function isPlain(item: Item): item is Buffer | string {
@@ -219,6 +225,7 @@ export class OutputFifo {
             // stream is now out of step with the protocol, so the connection must close.
             this.#channel.log.error({ event: 'producer-error' }, errorText(err));
             this.#channel.counters.errors++;
+            this.#owner?.producerFailed?.(err);
             this.#channel.close({ flush: false });
             this.abort();
           }
@@ -232,7 +239,9 @@ export class OutputFifo {
           this.#owner?.progress();
         } else {
           written += chunk.length;
-          this.#channel.write(chunk);
+          const released = item.released;
+          if (released) this.#channel.write(chunk, () => released.call(item, chunk));
+          else this.#channel.write(chunk);
         }
       }
     } finally {

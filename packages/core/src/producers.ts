@@ -11,6 +11,14 @@ export type Chunk = Buffer | string | null | undefined;
 export interface Producer {
   more(): Chunk | Promise<Chunk>;
   close?(): void | Promise<void>;
+  /**
+   * Optional: the FIFO calls this with each chunk once the stream's write callback has run
+   * (the bytes were handed on, or the write failed), in the order the chunks were written. A
+   * producer that implements it may read into the chunk's memory again from then on (a few
+   * reused buffers instead of one per chunk); one without it must never touch a chunk it
+   * returned. Wrapping producers that do not forward it make the inner one's chunks unreleased.
+   */
+  released?(chunk: Buffer | string): void;
 }
 
 /** True when `chunk` ends the producer. */

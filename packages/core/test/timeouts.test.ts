@@ -120,6 +120,27 @@ describe('timeouts', () => {
     expect(loop.size).toBe(0);
   });
 
+  it('a session that ignores a shutdown request is closed by the sweep after closeTimeoutMs (no timer of its own)', async () => {
+    const loop = new Loop({ tickMs: MINUTE });
+    const { channel, client } = memoryChannelPair({ closeTimeoutMs: 5000, loop });
+    class Deaf extends Timed {
+      protected override handleShutdown(): void {
+        this.push('421 going\r\n'); // says goodbye but never closes (a peer that does not read)
+      }
+    }
+    new Deaf(channel, 'ignore');
+    expect(await client.line()).toBe('220 hello');
+    const asked = Date.now();
+    channel.requestShutdown();
+    expect(await client.line()).toBe('421 going');
+    channel.touch(); // activity does not withdraw a shutdown
+    loop.tick(asked + 4000);
+    expect(channel.isClosed).toBe(false);
+    loop.tick(asked + 5100);
+    await channel.closed;
+    await client.closed();
+  });
+
   it('a connection whose session was never made still times out', async () => {
     let orphan: Channel | undefined;
     await using listener = createListener({ name: 'orphan', idleTimeoutMs: MINUTE }, (ch) => {

@@ -1,22 +1,9 @@
 /**
- * @gorgon/finger: an RFC 1288 finger server and client on @gorgon/core.
+ * @gorgon/finger: an RFC 1288 finger server and client on @gorgon/core. The root re-exports the
+ * server (`@gorgon/finger/server`) and the client (`@gorgon/finger/client`); the directory
+ * contract suite is in `@gorgon/finger/testing`.
  * @see RFC 1288
  * @packageDocumentation
  */
-export { finger, FingerError, type FingerErrorCode, type FingerQueryOptions } from './client.js';
-export { defaultFingerLimits, type FingerLimits } from './defaults.js';
-export { MemoryUserDirectory, matchesName, type FingerUser, type UserDirectory } from './directory.js';
-export { JsonUserDirectory, loadJsonUsers, type JsonUserDirectoryOptions } from './directory-json.js';
-export { SystemUserDirectory, parseGecos, parsePasswd, type PasswdEntry, type SystemUserDirectoryOptions } from './directory-system.js';
-export {
-  parseFingerTarget,
-  parseQuery,
-  type FingerHost,
-  type FingerQuery,
-  type QueryParse,
-  type QueryParseOptions,
-  type QueryProblem,
-} from './query.js';
-export { replies } from './replies.js';
-export { createFingerServer, type FingerServer, type FingerServerOptions } from './server.js';
-export type { FingerCommand, FingerState } from './session.js';
+export * from './exports/server.js';
+export * from './exports/client.js';

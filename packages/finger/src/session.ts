@@ -86,7 +86,15 @@ function formatEntryOnce(user: FingerUser, limits: FingerLimits, verbose: boolea
  * An extra query an embedder adds (`commands` option): the core's command spec, matched on the
  * query's first word, whatever its case. Its handler answers with `session.reply(lines)`.
  */
-export type FingerCommand = CommandSpec<FingerState, FingerSession>;
+export type FingerCommand = CommandSpec<FingerState, FingerCommandSession>;
+
+/** What a custom command's `run(session, arg)` may use of the session (the public part of it). */
+export interface FingerCommandSession {
+  /** `answering` while a command runs. */
+  readonly state: FingerState;
+  /** Sends the answer (each line escaped to printable ASCII, CRLF-terminated); the connection then ends. */
+  reply(lines: readonly string[]): void;
+}
 
 /** Most entries in a verbose listing or a name search: each may carry a whole plan. */
 const MAX_LONG_ENTRIES = 100;
@@ -104,7 +112,7 @@ const PROBLEM_REPLY: Record<QueryProblem, (config: FingerSessionConfig) => strin
  * reply and a log line carrying the connection id; nothing thrown reaches the wire.
  * @see RFC 1288 §2.1–§2.5, §3
  */
-export class FingerSession extends LineSession {
+export class FingerSession extends LineSession implements FingerCommandSession {
   readonly #config: FingerSessionConfig;
   #state: FingerState = 'waiting';
 

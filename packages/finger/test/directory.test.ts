@@ -4,18 +4,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { memoryLogger } from '@gorgon/core/testing';
+import { contractUsers, userDirectoryContract, type UserDirectoryFactory } from '@gorgon/finger/testing';
 import {
   createFingerServer,
   finger,
   JsonUserDirectory,
   loadJsonUsers,
   MemoryUserDirectory,
-  parseGecos,
-  parsePasswd,
   SystemUserDirectory,
   type FingerUser,
   type UserDirectory,
 } from '@gorgon/finger';
+import { parseGecos, parsePasswd } from '../src/directory-system.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -27,16 +27,12 @@ afterEach(async () => {
 
 const uid = process.getuid?.() ?? 0;
 
-const cast: FingerUser[] = [
-  { login: 'alice', name: 'Alice Liddell', office: 'Wonderland', officePhone: 'x1865', directory: '/home/alice', shell: '/bin/zsh', plan: 'Follow the white rabbit.\n' },
-  { login: 'bob', name: 'Bob Dodgson', directory: '/home/bob', shell: '/bin/sh' },
-  { login: 'carol', name: 'Carol Liddell', directory: '/home/carol', shell: '/bin/sh' },
-];
+const cast = contractUsers;
 
 /** The same three users in a passwd file with real home directories. */
-async function systemCast(): Promise<SystemUserDirectory> {
+async function systemCast(users: readonly FingerUser[] = cast): Promise<SystemUserDirectory> {
   const lines = [`daemon:x:${uid + 5}:1:System:/:/usr/sbin/nologin`, '# a comment', 'broken line'];
-  for (const user of cast) {
+  for (const user of users) {
     const home = join(dir, user.login);
     await mkdir(home);
     if (user.plan) await writeFile(join(home, '.plan'), user.plan);
@@ -46,49 +42,20 @@ async function systemCast(): Promise<SystemUserDirectory> {
   return new SystemUserDirectory({ passwd: join(dir, 'passwd'), minUid: uid, maxUid: uid });
 }
 
-const kinds: Array<[string, () => Promise<UserDirectory>]> = [
-  ['MemoryUserDirectory', async () => new MemoryUserDirectory(cast)],
+const kinds: Array<[string, UserDirectoryFactory]> = [
+  ['MemoryUserDirectory', (users) => new MemoryUserDirectory([...users])],
   [
     'JsonUserDirectory',
-    async () => {
-      await writeFile(join(dir, 'users.json'), JSON.stringify({ users: cast }));
+    async (users) => {
+      await writeFile(join(dir, 'users.json'), JSON.stringify({ users }));
       return new JsonUserDirectory(join(dir, 'users.json'));
     },
   ],
   ['SystemUserDirectory', systemCast],
 ];
 
-describe.each(kinds)('%s: the UserDirectory contract', (_name, make) => {
-  it('lists every user', async () => {
-    const users = await (await make()).list();
-    expect(users.map((u) => u.login)).toEqual(['alice', 'bob', 'carol']);
-  });
-
-  it('finds by exact login with the whole entry, plan included', async () => {
-    const alice = await (await make()).find('alice');
-    expect(alice).toMatchObject({ login: 'alice', name: 'Alice Liddell', office: 'Wonderland', officePhone: 'x1865', plan: 'Follow the white rabbit.\n' });
-    expect(alice?.shell).toBe('/bin/zsh');
-  });
-
-  it('does not find an unknown login, nor a login in another case', async () => {
-    const d = await make();
-    expect(await d.find('zed')).toBeUndefined();
-    expect(await d.find('Alice')).toBeUndefined();
-  });
-
-  it('searches real names by word, ignoring case (RFC 1288 §2.5.3)', async () => {
-    const d = await make();
-    expect((await d.search?.('liddell'))?.map((u) => u.login)).toEqual(['alice', 'carol']);
-    expect((await d.search?.('BOB DODGSON'))?.map((u) => u.login)).toEqual(['bob']);
-    expect(await d.search?.('rabbit')).toEqual([]);
-  });
-
-  it('hands out copies: changing a result changes nothing inside', async () => {
-    const d = await make();
-    const alice = await d.find('alice');
-    alice!.name = 'Changed';
-    expect((await d.find('alice'))?.name).toBe('Alice Liddell');
-  });
+describe.each(kinds)('%s: the UserDirectory contract (@gorgon/finger/testing)', (_name, make) => {
+  for (const check of userDirectoryContract(make)) it(check.name, check.run);
 });
 
 describe('MemoryUserDirectory', () => {

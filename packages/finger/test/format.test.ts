@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { defaultFingerLimits, type FingerUser } from '@gorgon/finger';
+import type { FingerUser } from '@gorgon/finger';
+import { defaultFingerLimits } from '../src/defaults.js';
 import { cut, formatEntry, formatList, formatTime, longIdle, safeText, shortIdle, textBlock, toWire, wrap } from '../src/format.js';
 
 const limits = defaultFingerLimits;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseFingerTarget, parseQuery } from '@gorgon/finger';
+import { parseFingerTarget } from '@gorgon/finger/client';
+import { parseQuery } from '../src/query.js';
 import { formatHost, forwardTarget, parseHost, type FingerQuery } from '../src/query.js';
 
 function query(line: string): FingerQuery {

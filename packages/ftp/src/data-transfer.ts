@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream';
-import { isEmptyChunk, type Producer } from '@gorgon/core';
+import { CoreError, isEmptyChunk, OutputChannel, SimpleProducer, type Producer } from '@gorgon/core';
 import { endedCleanly } from './data-channel.js';
 import type { WritableFile } from './fs.js';
 
@@ -17,6 +17,8 @@ export interface TransferOptions {
   stalledMs: number;
   /** Called with each chunk's size (STAT during a transfer shows the count). */
   onProgress(bytes: number): void;
+  /** Ends the data connection with a reset at once (a download whose file failed mid-read). */
+  reset?(): void;
 }
 
 /** LF → CRLF for TYPE A output; `prev` is the last byte of the previous chunk. */
@@ -107,51 +109,34 @@ function setStallTimer(stream: Duplex, ms: number): void {
 }
 
 /**
- * Sends a producer's output over the data connection: the next chunk is read while the current
- * one is written, writes wait for `drain`, and the connection is ended (EOF marks the end of
- * the file in stream mode) and flushed before this resolves. @see RFC 959 §3.4.1
+ * Sends a file or a listing over the data connection through the core's output path (an
+ * {@link OutputChannel}: its FIFO writes while the stream takes data and waits for `drain`),
+ * then ends the connection (EOF marks the end of the file in stream mode) once the last
+ * write's callback has run, and waits for the flush. A file held in memory goes in one write;
+ * a large binary file in reads of up to 1 MiB into two reused buffers, the next read going on
+ * while the current buffer is written. @see RFC 959 §3.4.1
  */
 export async function sendData(stream: Duplex, producer: ReadableProducer, options: TransferOptions): Promise<number> {
   setStallTimer(stream, options.stalledMs);
-  if (producer.data) return sendWhole(stream, producer, producer.data, options);
-  if (producer.readInto && !options.ascii) {
-    // Buffers no larger than the file: a 4 KiB RETR must not allocate 2 MiB.
-    const chunk = Math.max(1, Math.min(SEND_CHUNK, producer.size ?? SEND_CHUNK));
-    return sendReused(stream, producer, producer.readInto.bind(producer), chunk, options);
-  }
-  let sent = 0;
-  let prev = -1;
-  let lastWrite = Promise.resolve();
-  let next = Promise.resolve(producer.more());
-  next.catch(() => undefined);
+  const source = new SendProducer(sourceOf(producer, options.ascii), options);
   try {
-    for (;;) {
-      if (options.signal.aborted) throw new TransferError('aborted', 'transfer aborted');
-      const chunk = await next;
-      if (isEmptyChunk(chunk)) break;
-      next = Promise.resolve(producer.more());
-      next.catch(() => undefined);
-      let data = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-      if (options.ascii) {
-        const last = data[data.length - 1]!;
-        data = toNetworkAscii(data, prev);
-        prev = last;
-      }
-      sent += data.length;
-      options.onProgress(data.length);
-      if (stream.destroyed) throw new TransferError('connection-lost', 'data connection closed');
-      let ready = true;
-      lastWrite = new Promise<void>((resolve, reject) => {
-        ready = stream.write(data, (err) => (err ? reject(new TransferError('connection-lost', err.message, { cause: err })) : resolve()));
-      });
-      lastWrite.catch(() => undefined);
-      if (!ready) await waitFor(stream, 'drain', options);
-    }
-    await endWhenWritten(stream, lastWrite, options);
-    return sent;
+    if (options.signal.aborted) throw new TransferError('aborted', 'transfer aborted');
+    if (stream.destroyed) throw new TransferError('connection-lost', 'data connection closed');
+    // A failed read must end the connection with a reset, not the FIN the FIFO would send.
+    const out = new OutputChannel(stream, { onProducerError: () => options.reset?.() });
+    out.push(source);
+    await endWhenWritten(stream, out.written().catch(lostUnlessOwn), options);
+    return source.sent;
   } finally {
-    await producer.close?.();
+    await source.close();
+    if (producer.data) await producer.close?.(); // sent through a SimpleProducer of its bytes
   }
+}
+
+/** A `closed` error from the output path is the data connection going away; a producer's own error passes. */
+function lostUnlessOwn(err: unknown): never {
+  if (err instanceof CoreError && err.code === 'closed') throw new TransferError('connection-lost', err.message, { cause: err });
+  throw err;
 }
 
 /**
@@ -162,6 +147,7 @@ export async function sendData(stream: Duplex, producer: ReadableProducer, optio
  * @see RFC 8446 §6.1, RFC 4217 §12.6
  */
 async function endWhenWritten(stream: Duplex, lastWrite: Promise<void>, options: TransferOptions): Promise<void> {
+  lastWrite.catch(() => undefined);
   await guarded(stream, options, lastWrite);
   stream.end();
   await waitFor(stream, 'finish', options);
@@ -170,63 +156,125 @@ async function endWhenWritten(stream: Duplex, lastWrite: Promise<void>, options:
 /** A producer that may also read into the caller's buffers or hold its bytes (see ReadableFile). */
 export type ReadableProducer = Producer & { readonly size?: number; readInto?(buffer: Buffer): Promise<number>; readonly data?: Buffer };
 
-/** A file already in memory: one write that also ends the connection, then wait for the flush. */
-async function sendWhole(stream: Duplex, producer: Producer, whole: Buffer, options: TransferOptions): Promise<number> {
-  try {
-    if (options.signal.aborted) throw new TransferError('aborted', 'transfer aborted');
-    if (stream.destroyed) throw new TransferError('connection-lost', 'data connection closed');
-    const data = options.ascii ? toNetworkAscii(whole, -1) : whole;
-    options.onProgress(data.length);
-    await endWhenWritten(stream, data.length > 0 ? writeChunk(stream, data, options) : Promise.resolve(), options);
-    return data.length;
-  } finally {
-    await producer.close?.();
-  }
-}
-
 const SEND_CHUNK = 1024 * 1024;
 
-/** Resolves when the stream's write callback says `chunk` was handed on (the buffer is free again). */
-function writeChunk(stream: Duplex, chunk: Buffer, options: TransferOptions): Promise<void> {
-  const done = new Promise<void>((resolve, reject) => {
-    stream.write(chunk, (err) => (err ? reject(new TransferError('connection-lost', err.message, { cause: err })) : resolve()));
-  });
-  const watched = guarded(stream, options, done);
-  watched.catch(() => undefined);
-  return watched;
+/** The producer the output path drains for `producer`: its bytes in one chunk, reused buffers, or its own chunks. */
+function sourceOf(producer: ReadableProducer, ascii: boolean): Producer {
+  const whole = producer.data;
+  if (whole) return new SimpleProducer(whole, Math.max(1, whole.length)); // one write, however large
+  if (producer.readInto && !ascii) {
+    // Buffers no larger than the file: a 4 KiB RETR must not allocate 2 MiB.
+    const chunk = Math.max(1, Math.min(SEND_CHUNK, producer.size ?? SEND_CHUNK));
+    return new ReusedBuffersProducer(producer, producer.readInto.bind(producer), chunk);
+  }
+  return producer;
 }
 
 /**
- * RETR without an allocation per chunk: two 1 MiB buffers, the next read going into one while the
- * other is written; a buffer is read into again only after its write callback.
+ * The chunks of a transfer as they go out: TYPE A conversion, the byte count and progress
+ * (which touches the control connection's idle timer), and the release of reused buffers
+ * passed on to the producer that owns them.
  */
-async function sendReused(stream: Duplex, producer: Producer, readInto: (b: Buffer) => Promise<number>, chunk: number, options: TransferOptions): Promise<number> {
-  const buffers = [Buffer.allocUnsafe(chunk), Buffer.allocUnsafe(chunk)] as const;
-  let which = 0;
-  let sent = 0;
-  let reading = readInto(buffers[0]);
-  reading.catch(() => undefined);
-  let writing: Promise<void> = Promise.resolve();
-  try {
-    for (;;) {
-      if (options.signal.aborted) throw new TransferError('aborted', 'transfer aborted');
-      const n = await reading;
-      if (n === 0) break;
-      const current = buffers[which]!;
-      await writing; // the other buffer must be free before the next read goes into it
-      which ^= 1;
-      reading = readInto(buffers[which]!);
-      reading.catch(() => undefined);
-      if (stream.destroyed) throw new TransferError('connection-lost', 'data connection closed');
-      sent += n;
-      options.onProgress(n);
-      writing = writeChunk(stream, n === current.length ? current : current.subarray(0, n), options);
+class SendProducer implements Producer {
+  sent = 0;
+  readonly #inner: Producer;
+  readonly #ascii: boolean;
+  readonly #onProgress: (bytes: number) => void;
+  #prev = -1;
+  readonly released: ((chunk: Buffer | string) => void) | undefined;
+
+  constructor(inner: Producer, options: TransferOptions) {
+    this.#inner = inner;
+    this.#ascii = options.ascii;
+    this.#onProgress = options.onProgress;
+    // Converted chunks are new buffers: only the unconverted ones are the inner producer's.
+    const release = inner.released;
+    this.released = release && !options.ascii ? (chunk) => release.call(inner, chunk) : undefined;
+  }
+
+  async more(): Promise<Buffer | null> {
+    const chunk = await this.#inner.more();
+    if (isEmptyChunk(chunk)) return null;
+    let data = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    if (this.#ascii) {
+      const last = data[data.length - 1]!;
+      data = toNetworkAscii(data, this.#prev);
+      this.#prev = last;
     }
-    await endWhenWritten(stream, writing, options);
-    return sent;
-  } finally {
-    await reading.catch(() => 0);
-    await producer.close?.();
+    this.sent += data.length;
+    this.#onProgress(data.length);
+    return data;
+  }
+
+  close(): void | Promise<void> {
+    return this.#inner.close?.();
+  }
+}
+
+/**
+ * RETR without an allocation per chunk: two buffers, the next read going into one while the
+ * other is written; a buffer is read into again only once the output path released it (the
+ * stream's write callback ran).
+ */
+class ReusedBuffersProducer implements Producer {
+  readonly #file: Producer;
+  readonly #readInto: (buffer: Buffer) => Promise<number>;
+  readonly #buffers: [Buffer, Buffer];
+  readonly #busy = [false, false];
+  readonly #waiters: Array<(() => void) | undefined> = [undefined, undefined];
+  /** Indices of the buffers handed out and not yet released, in write order. */
+  readonly #inFlight: number[] = [];
+  #which = 0;
+  #reading: Promise<number> | undefined;
+  #closed = false;
+
+  constructor(file: Producer, readInto: (buffer: Buffer) => Promise<number>, chunk: number) {
+    this.#file = file;
+    this.#readInto = readInto;
+    this.#buffers = [Buffer.allocUnsafe(chunk), Buffer.allocUnsafe(chunk)];
+  }
+
+  async more(): Promise<Buffer | null> {
+    if (this.#closed) return null;
+    const reading = this.#reading ?? this.#read(this.#which);
+    this.#reading = undefined;
+    const n = await reading;
+    if (n === 0 || this.#closed) return null;
+    const i = this.#which;
+    const buffer = this.#buffers[i]!;
+    this.#busy[i] = true;
+    this.#inFlight.push(i);
+    this.#which = i ^ 1;
+    this.#reading = this.#read(this.#which); // read ahead while this chunk is written
+    this.#reading.catch(() => undefined);
+    return n === buffer.length ? buffer : buffer.subarray(0, n);
+  }
+
+  released(): void {
+    const i = this.#inFlight.shift();
+    if (i === undefined) return;
+    this.#busy[i] = false;
+    const waiter = this.#waiters[i];
+    this.#waiters[i] = undefined;
+    waiter?.();
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (let i = 0; i < 2; i++) {
+      const waiter = this.#waiters[i];
+      this.#waiters[i] = undefined;
+      waiter?.();
+    }
+    // The file is closed only once no read into it is under way.
+    await this.#reading?.catch(() => 0);
+    await this.#file.close?.();
+  }
+
+  async #read(i: number): Promise<number> {
+    if (this.#busy[i]) await new Promise<void>((resolve) => (this.#waiters[i] = resolve));
+    if (this.#closed) return 0;
+    return this.#readInto(this.#buffers[i]!);
   }
 }
 

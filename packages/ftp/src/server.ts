@@ -19,7 +19,8 @@ import {
   type LoginThrottleOptions,
   type ServerEventMap,
 } from '@gorgon/core';
-import { commandTable, tlsVerbs, type FtpCommand } from './commands/index.js';
+import { commandTable, tlsVerbs } from './commands/index.js';
+import type { FtpCustomCommand } from './commands/table.js';
 import type { FtpUser, ServerContext } from './context.js';
 import type { PortRange } from './data-channel.js';
 import { DEFAULT_BANNER, defaultFtpLimits, type FtpLimits } from './defaults.js';
@@ -46,7 +47,7 @@ export interface AnonymousOptions {
  * `tls`, `limits`, `proxyProtocol`, `commands`, `hooks`, `on`) and FTP's own. Every option is
  * optional except a way to find files (`store` or `root`).
  */
-export interface FtpServerOptions extends CommonServerOptions<FtpLimits, VirtualFs | FsFactory, FtpCommand> {
+export interface FtpServerOptions extends CommonServerOptions<FtpLimits, VirtualFs | FsFactory, FtpCustomCommand> {
   /** One filesystem for every user, or a factory per user. */
   store?: VirtualFs | FsFactory;
   /** @deprecated The old name of `store`. */

@@ -63,7 +63,24 @@ const URGENT_ABOR_SEEN = 32;
  * a child task so that ABOR, STAT and QUIT are heard while it runs.
  * @see RFC 959 §5.4 (command–reply sequences)
  */
-export class FtpSession extends LineSession {
+/**
+ * What a custom command's `run(session, arg)` (the `commands` option) may use of the session:
+ * its login state, whether the control connection is TLS, the user, path resolution and the
+ * reply.
+ * @see RFC 959 §4.2
+ */
+export interface FtpCommandSession {
+  readonly state: LoginState;
+  readonly secure: boolean;
+  /** The logged-in user, with their filesystem and permissions (throws 530 before login; use `login: true`). */
+  readonly me: FtpUser;
+  /** The virtual path of a client's path argument, against the working directory (553 on NUL or LF). */
+  resolve(arg: string): string;
+  /** Sends one reply, multi-line when it has several lines. */
+  reply(r: FtpReply): void;
+}
+
+export class FtpSession extends LineSession implements FtpCommandSession {
   readonly ctx: ServerContext;
   state: LoginState = 'user';
   user: FtpUser | undefined;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseDosListLine, parseList, parseMlsd, parseMlsdLine, parseMlsdTime, parseNlst, parseUnixListLine } from '../src/index.js';
+import { parseDosListLine, parseList, parseMlsd, parseMlsdLine, parseMlsdTime, parseNlst, parseUnixListLine } from '../src/internal.js';
 
 const NOW = new Date(Date.UTC(2024, 5, 15, 12, 0));
 

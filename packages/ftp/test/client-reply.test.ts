@@ -11,7 +11,7 @@ import {
   parsePasvReply,
   replyGroup,
   type FtpReply,
-} from '../src/index.js';
+} from '../src/internal.js';
 
 function parseAll(lines: string[]): FtpReply[] {
   const parser = new ReplyParser();

@@ -7,7 +7,7 @@ import { PassThrough, Writable } from 'node:stream';
 import { createDemoCertificate } from '@gorgon/core/demo-certificate';
 import { leakGuard } from '@gorgon/core/testing';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { FtpClient, FtpClientError, FtpError } from '../src/index.js';
+import { FtpClient, FtpClientError, FtpError } from '../src/internal.js';
 import { startFakeServer, type FakeServerOptions } from './client-fake-server.js';
 
 const BIG = Buffer.alloc(3 * 1024 * 1024 + 17, 0);

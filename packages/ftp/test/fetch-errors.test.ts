@@ -1,6 +1,6 @@
 import { CoreError } from '@gorgon/core';
 import { describe, expect, it } from 'vitest';
-import { certificateProblem, choosePassiveAddress, describeFetchError, FtpClientError, FtpError, isRetryable, isServerWide } from '../src/index.js';
+import { certificateProblem, choosePassiveAddress, describeFetchError, FtpClientError, FtpError, isRetryable, isServerWide } from '../src/internal.js';
 
 const at = { host: 'ftp.example.org', port: 21, user: 'alice', path: 'pub/a.txt' };
 const reply = (code: number, text: string) => ({ code, lines: [text] });

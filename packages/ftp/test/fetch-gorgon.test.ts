@@ -10,7 +10,7 @@ import { Writable } from 'node:stream';
 import { MemoryAuthenticator } from '@gorgon/core';
 import { createDemoCertificate } from '@gorgon/core/demo-certificate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createFtpServer, fetchFiles, FtpClient, FtpError, type FtpServer } from '../src/index.js';
+import { createFtpServer, fetchFiles, FtpClient, FtpError, type FtpServer } from '../src/internal.js';
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FetchUrlError, globToRegExp, isGlob, parseFetchUrl } from '../src/index.js';
+import { FetchUrlError, globToRegExp, isGlob, parseFetchUrl } from '../src/internal.js';
 
 describe('parseFetchUrl (RFC 1738 §3.2)', () => {
   it('reads host, port, login and a path relative to the login directory', () => {

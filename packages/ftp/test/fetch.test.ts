@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { leakGuard } from '@gorgon/core/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { expandGlob, fetchFiles, FetchUrlError, FtpClient, type FetchEvent } from '../src/index.js';
+import { expandGlob, fetchFiles, FetchUrlError, FtpClient, type FetchEvent } from '../src/internal.js';
 import { startFakeServer } from './client-fake-server.js';
 
 const sha = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');

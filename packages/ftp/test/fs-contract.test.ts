@@ -1,12 +1,13 @@
 import { mkdtemp, mkdir, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isEmptyChunk, type Producer } from '@gorgon/core';
 import { DiskFs, TEMP_PREFIX } from '../src/fs-disk.js';
 import { DirectoryLister, LISTED_FIELDS } from '../src/fs-disk-lister.js';
 import { MemoryFs } from '../src/fs-memory.js';
 import { FsError, type VirtualFs } from '../src/fs.js';
+import { virtualFsContract, type VirtualFsFactory } from '@gorgon/ftp/testing';
 
 async function readAll(p: Producer): Promise<Buffer> {
   const parts: Buffer[] = [];
@@ -33,137 +34,23 @@ afterEach(async () => {
   for (const c of cleanups.splice(0)) await c();
 });
 
-async function diskFs(options: { listerThread?: boolean } = {}): Promise<VirtualFs> {
+async function diskFs(files: Readonly<Record<string, Buffer>>, options: { listerThread?: boolean } = {}): Promise<VirtualFs> {
   const dir = await mkdtemp(join(tmpdir(), 'gorgon-fs-'));
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  await mkdir(join(dir, 'pub'));
-  await writeFile(join(dir, 'pub', 'a.txt'), 'alpha\n');
-  await writeFile(join(dir, 'b.bin'), Buffer.alloc(3 * 1024 * 1024, 7));
+  for (const [path, data] of Object.entries(files)) {
+    await mkdir(dirname(join(dir, path)), { recursive: true });
+    await writeFile(join(dir, path), data);
+  }
   return new DiskFs(dir, options);
 }
 
-async function memoryFs(): Promise<VirtualFs> {
-  return new MemoryFs({ 'pub/a.txt': 'alpha\n', 'b.bin': Buffer.alloc(3 * 1024 * 1024, 7) });
-}
-
-describe.each([
-  ['memory', memoryFs],
-  ['disk', () => diskFs()],
-  ['disk, listing on the thread pool', () => diskFs({ listerThread: false })],
+// The suite an embedder runs on their own filesystem (@gorgon/ftp/testing), on the shipped ones.
+describe.each<[string, VirtualFsFactory]>([
+  ['memory', (files) => new MemoryFs({ ...files })],
+  ['disk', (files) => diskFs(files)],
+  ['disk, listing on the thread pool', (files) => diskFs(files, { listerThread: false })],
 ])('VirtualFs contract: %s', (_name, make) => {
-  it('stats files and directories', async () => {
-    const fs = await make();
-    const a = await fs.stat('/pub/a.txt');
-    expect(a).toMatchObject({ name: 'a.txt', kind: 'file', size: 6 });
-    expect(a.mtime).toBeInstanceOf(Date);
-    expect((await fs.stat('/pub')).kind).toBe('dir');
-    expect((await fs.stat('/')).kind).toBe('dir');
-    expect(await code(fs.stat('/nope'))).toBe('not-found');
-    expect(await code(fs.stat('/pub/a.txt/x'))).toMatch(/not-dir|not-found/);
-  });
-
-  it('lists a directory', async () => {
-    const fs = await make();
-    const names = (await fs.list('/')).map((s) => s.name).sort();
-    expect(names).toEqual(['b.bin', 'pub']);
-    expect(await code(fs.list('/pub/a.txt'))).toBe('not-dir');
-    expect(await code(fs.list('/missing'))).toBe('not-found');
-  });
-
-  it('reads from an offset in large chunks', async () => {
-    const fs = await make();
-    expect((await readAll(await fs.openRead('/pub/a.txt'))).toString()).toBe('alpha\n');
-    expect((await readAll(await fs.openRead('/pub/a.txt', 2))).toString()).toBe('pha\n');
-    const opened = await fs.openRead('/pub/a.txt', 2);
-    expect(opened.size).toBe(6);
-    await opened.close?.();
-    const big = await fs.openRead('/b.bin');
-    const first = await big.more();
-    expect(Buffer.byteLength(first as Buffer)).toBe(1024 * 1024);
-    await big.close?.();
-    expect(await code(fs.openRead('/pub'))).toBe('is-dir');
-  });
-
-  it('replaces a file only on commit; abort leaves the old one', async () => {
-    const fs = await make();
-    const w = await fs.openWrite('/pub/a.txt', { mode: 'replace' });
-    await w.write(Buffer.from('new content'));
-    expect((await readAll(await fs.openRead('/pub/a.txt'))).toString()).toBe('alpha\n');
-    await w.commit();
-    expect((await readAll(await fs.openRead('/pub/a.txt'))).toString()).toBe('new content');
-    const cut = await fs.openWrite('/pub/a.txt', { mode: 'replace' });
-    await cut.write(Buffer.from('partial'));
-    await cut.abort();
-    expect((await readAll(await fs.openRead('/pub/a.txt'))).toString()).toBe('new content');
-    expect((await fs.list('/pub')).map((s) => s.name)).toEqual(['a.txt']);
-  });
-
-  it('creates new files, appends and resumes', async () => {
-    const fs = await make();
-    const w = await fs.openWrite('/pub/new.txt', { mode: 'replace' });
-    await w.write(Buffer.from('hello '));
-    await w.commit();
-    const a = await fs.openWrite('/pub/new.txt', { mode: 'append' });
-    await a.write(Buffer.from('world'));
-    await a.commit();
-    expect((await readAll(await fs.openRead('/pub/new.txt'))).toString()).toBe('hello world');
-    const r = await fs.openWrite('/pub/new.txt', { mode: 'resume', offset: 6 });
-    await r.write(Buffer.from('there'));
-    await r.commit();
-    expect((await readAll(await fs.openRead('/pub/new.txt'))).toString()).toBe('hello there');
-    expect(await code(fs.openWrite('/pub', { mode: 'replace' }))).toBe('is-dir');
-    expect(await code(fs.openWrite('/nodir/x', { mode: 'replace' }))).toBe('not-found');
-  });
-
-  it('writes several buffers in order (writev where offered)', async () => {
-    const fs = await make();
-    const parts = [Buffer.from('one '), Buffer.alloc(100_000, 0x61), Buffer.from(' three')];
-    const w = await fs.openWrite('/pub/parts.bin', { mode: 'replace' });
-    if (w.writev) await w.writev(parts);
-    else await w.write(Buffer.concat(parts));
-    await w.write(Buffer.from('!'));
-    await w.commit();
-    expect((await readAll(await fs.openRead('/pub/parts.bin'))).equals(Buffer.concat([...parts, Buffer.from('!')]))).toBe(true);
-  });
-
-  it('refuses an exclusive commit over an existing file', async () => {
-    const fs = await make();
-    const w = await fs.openWrite('/pub/a.txt', { mode: 'replace', exclusive: true });
-    await w.write(Buffer.from('x'));
-    expect(await code(w.commit())).toBe('exists');
-    expect((await readAll(await fs.openRead('/pub/a.txt'))).toString()).toBe('alpha\n');
-  });
-
-  it('makes, renames and removes entries', async () => {
-    const fs = await make();
-    await fs.mkdir('/d');
-    expect(await code(fs.mkdir('/d'))).toBe('exists');
-    await fs.rename('/pub/a.txt', '/d/a2.txt');
-    expect(await code(fs.stat('/pub/a.txt'))).toBe('not-found');
-    expect((await fs.stat('/d/a2.txt')).size).toBe(6);
-    expect(await code(fs.rmdir('/d'))).toBe('not-empty');
-    expect(await code(fs.unlink('/d'))).toBe('is-dir');
-    await fs.unlink('/d/a2.txt');
-    await fs.rmdir('/d');
-    expect(await code(fs.stat('/d'))).toBe('not-found');
-    expect(await code(fs.unlink('/missing'))).toBe('not-found');
-    expect(await code(fs.rename('/missing', '/x'))).toBe('not-found');
-  });
-
-  it('sets modification times and modes', async () => {
-    const fs = await make();
-    const when = new Date(Date.UTC(2001, 8, 9, 1, 46, 40));
-    await fs.setMtime('/pub/a.txt', when);
-    expect((await fs.stat('/pub/a.txt')).mtime.getTime()).toBe(when.getTime());
-    await fs.chmod!('/pub/a.txt', 0o600);
-    expect((await fs.stat('/pub/a.txt')).mode).toBe(0o600);
-  });
-
-  it('gives distinct unique ids', async () => {
-    const fs = await make();
-    const [a, b] = await Promise.all([fs.stat('/pub/a.txt'), fs.stat('/b.bin')]);
-    expect(a.id).not.toBe(b.id);
-  });
+  for (const check of virtualFsContract(make)) it(check.name, check.run);
 });
 
 describe('DiskFs confinement', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FsError, MemoryFs } from '../src/index.js';
+import { FsError, MemoryFs } from '../src/internal.js';
 import { writableOnlyUnder } from '../src/fs-write-guard.js';
 
 const denied = { code: 'denied' } satisfies Partial<FsError>;

@@ -168,3 +168,36 @@ describe('the data connection of a failed download is reset', () => {
     c.end();
   });
 });
+
+describe('a download whose file fails mid-read (issue 10: through the core output path)', () => {
+  it('resets the data connection (no FIN) and replies 451', async () => {
+    const fs = demoFs();
+    const failing = Object.assign(fs, {
+      openRead: async () => {
+        let n = 0;
+        return {
+          size: 8 * 1024 * 1024,
+          more: async () => {
+            if (n++ < 2) return Buffer.alloc(1024 * 1024, 0x61);
+            throw new Error('disk read failed');
+          },
+        };
+      },
+    });
+    await using server = testServer({ store: failing });
+    const { port } = await server.listen(0);
+    const c = await controlClient(port);
+    await login(c);
+    const d = await dataConnect(await epsv(c));
+    let got = 0;
+    d.on('data', (b: Buffer) => void (got += b.length));
+    const ending = howItEnds(d);
+    expect(await cmd(c, 'RETR readme.txt')).toMatch(/^150 /);
+    expect(await c.line()).toMatch(/^451 /);
+    expect(await ending).toMatch(/^(ECONNRESET|EPIPE)$/);
+    expect(got).toBeLessThan(8 * 1024 * 1024);
+    expect(await cmd(c, 'NOOP')).toBe('200 NOOP ok.');
+    d.destroy();
+    c.end();
+  });
+});

@@ -23,7 +23,7 @@ import type { Pop3Command } from './commands/command.js';
 import { defaultPop3Limits, type Pop3Limits } from './defaults.js';
 import { LoginDelay } from './login-delay.js';
 import type { MaildropStore } from './maildrop.js';
-import type { Pop3Session, Pop3State } from './session.js';
+import type { Pop3CustomCommand, Pop3Session, Pop3State } from './session.js';
 
 /**
  * A way to log in. `user` is USER/PASS (RFC 1939 §7), `apop` is APOP (RFC 1939 §7; needs a
@@ -37,7 +37,7 @@ export type Pop3Mechanism = 'user' | 'apop' | 'plain';
  * `limits`, `proxyProtocol`, `commands`, `hooks`, `on`) and POP3's own. Every field but
  * `store` and `auth` has a default.
  */
-export interface Pop3Options extends CommonServerOptions<Pop3Limits, MaildropStore, CommandSpec<Pop3State, Pop3Session>> {
+export interface Pop3Options extends CommonServerOptions<Pop3Limits, MaildropStore, Pop3CustomCommand> {
   /** Where maildrops live: `new MaildirStore(root)`, `new MemoryMaildropStore()`, or your own. */
   store?: MaildropStore;
   /** @deprecated The old name of `store`. */

@@ -8,6 +8,7 @@ import {
   logTlsFailure,
   printable,
   type Channel,
+  type CommandSpec,
   type GateRefusal,
   type Producer,
 } from '@gorgon/core';
@@ -36,7 +37,26 @@ const SECRET_ARGS = new Set(['PASS', 'AUTH']);
  * A connection that ends without QUIT never enters UPDATE: its maildrop is released unchanged.
  * @see RFC 1939 §3, §6
  */
-export class Pop3Session extends LineSession {
+/**
+ * What a custom command's `run(session, arg)` (the `commands` option) may use of the session:
+ * its state, the logged-in user, and the two ways to answer. @see RFC 1939 §3
+ */
+export interface Pop3CommandSession {
+  readonly state: Pop3State;
+  /** The user once logged in (TRANSACTION state). */
+  readonly user: string | undefined;
+  /** The user's maildrop, opened and locked (TRANSACTION state only: throws before login). */
+  readonly maildrop: Maildrop;
+  /** Sends one status line (`+OK text` or `-ERR [CODE] text`). */
+  reply(reply: Pop3Reply): void;
+  /** Sends a status line and a multi-line body, dot-stuffed and terminated unless `escape` is false. */
+  replyMultiline(reply: Pop3Reply, body: Producer | string, escape?: boolean): void;
+}
+
+/** A command an embedder adds (`commands` option): the core's command spec over {@link Pop3CommandSession}. */
+export type Pop3CustomCommand = CommandSpec<Pop3State, Pop3CommandSession>;
+
+export class Pop3Session extends LineSession implements Pop3CommandSession {
   readonly ctx: Pop3Context;
   /** The greeting's `<timestamp>`, when APOP is offered. */
   readonly timestamp: string | undefined;
@@ -50,7 +70,6 @@ export class Pop3Session extends LineSession {
   #authFailures = 0;
   #unknownCommands = 0;
   #continuation: ((line: string) => void | Promise<void>) | undefined;
-  #forceClose: NodeJS.Timeout | undefined;
 
   constructor(channel: Channel, ctx: Pop3Context) {
     // maxLineLength excludes the CRLF, as LineSession's does (the default maps RFC 2449's 255).
@@ -285,16 +304,15 @@ export class Pop3Session extends LineSession {
 
   /**
    * Closes once the queued output (the goodbye) is written, or after `closeTimeoutMs` when the
-   * client does not read it: a stalled reader cannot keep a timed-out session alive.
+   * client does not read it (the core's sweep ends it: `Channel.expectClose`): a stalled reader
+   * cannot keep a timed-out session alive.
    */
   #closeSoon(): void {
     this.closeWhenDone();
-    this.#forceClose ??= setTimeout(() => this.close({ flush: false }), this.ctx.limits.closeTimeoutMs);
-    this.#forceClose.unref();
+    this.channel.expectClose();
   }
 
   protected override handleClose(): void {
-    if (this.#forceClose) clearTimeout(this.#forceClose);
     const maildrop = this.#maildrop;
     this.#maildrop = undefined;
     if (maildrop) {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hashPassword, UsersFileAuthenticator, type UsersFileOptions } from '@gorgon/core';
 import { leakGuard, MemoryClient } from '@gorgon/core/testing';
-import { createPop3Server, deliver, MaildirStore } from '../src/index.js';
+import { createPop3Server, deliver, MaildirStore } from '../src/internal.js';
 
 // The users-file authenticator's cache of successful logins (as Dovecot's auth_cache), seen
 // through a POP3 server on a loopback socket: what is cached, and when a change is honoured.

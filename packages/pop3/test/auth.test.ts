@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { apopDigest, verifyApop, decodeSaslResponse, parsePlain, maskCommand } from '../src/index.js';
+import { apopDigest, verifyApop, decodeSaslResponse, parsePlain, maskCommand } from '../src/internal.js';
 import { play, startSession, testContext } from './helpers.js';
 
 const b64 = (text: string): string => Buffer.from(text).toString('base64');

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import type { CommandSpec } from '@gorgon/core';
 import { memoryStreamPair, MemoryClient } from '@gorgon/core/testing';
-import { createPop3Server, type Pop3Session, type Pop3State } from '../src/index.js';
+import type { Pop3Command } from '@gorgon/pop3/server';
+import { createPop3Server } from '../src/internal.js';
 import { play, testAuth } from './helpers.js';
-import { MemoryMaildropStore } from '../src/index.js';
+import { MemoryMaildropStore } from '../src/internal.js';
 
 // An embedder's command in POP3 (the `commands` option, the core's CommandSpec): it goes
 // through the same gate as the built-in ones, CAPA lists its capability, and the events see it.
-const xcount: CommandSpec<Pop3State, Pop3Session> = {
+const xcount: Pop3Command = {
   verb: 'XCOUNT',
   args: 'none',
   states: ['transaction'],

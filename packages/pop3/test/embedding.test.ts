@@ -2,7 +2,7 @@ import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { MemoryAuthenticator, SimpleProducer } from '@gorgon/core';
 import { MemoryClient } from '@gorgon/core/testing';
-import { createPop3Server, MaildropError, wireSize, type Maildrop, type MaildropStore } from '../src/index.js';
+import { createPop3Server, MaildropError, wireSize, type Maildrop, type MaildropStore } from '../src/internal.js';
 import { play } from './helpers.js';
 
 interface MessageDb {

@@ -1,6 +1,6 @@
 import { MemoryAuthenticator, memoryLogger, type MemoryLogRecord } from '@gorgon/core';
 import { memoryChannelPair, type MemoryClient } from '@gorgon/core/testing';
-import { createPop3Context, MemoryMaildropStore, Pop3Session, type Pop3Context, type Pop3Options } from '../src/index.js';
+import { createPop3Context, MemoryMaildropStore, Pop3Session, type Pop3Context, type Pop3Options } from '../src/internal.js';
 
 /** Two messages as in RFC 1939 §10, plus one whose lines start with '.'. */
 export const messages = {

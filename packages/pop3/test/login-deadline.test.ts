@@ -2,7 +2,7 @@ import { connect } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryAuthenticator } from '@gorgon/core';
 import { leakGuard, MemoryClient } from '@gorgon/core/testing';
-import { createPop3Server, defaultPop3Limits, MemoryMaildropStore, type Pop3Limits } from '../src/index.js';
+import { createPop3Server, defaultPop3Limits, MemoryMaildropStore, type Pop3Limits } from '../src/internal.js';
 
 // A slowloris client: bytes that never end a line, or commands that never log in. Neither may
 // hold a connection: the idle timer counts complete commands only, and AUTHORIZATION has a

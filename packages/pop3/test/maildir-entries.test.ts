@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryAuthenticator, memoryLogger, type MemoryLogRecord } from '@gorgon/core';
-import { createPop3Server, MAILDIR_LOCK_NAME, MaildirStore, type Pop3Server } from '../src/index.js';
+import { createPop3Server, MAILDIR_LOCK_NAME, MaildirStore, type Pop3Server } from '../src/internal.js';
 
 // Only regular files are messages: a FIFO, a symlink, a directory or a device planted in a
 // user's Maildir is skipped, can neither hang a session nor the shutdown, and never leaks the

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryAuthenticator, memoryLogger, type MemoryLogRecord } from '@gorgon/core';
-import { acquireMaildirLock, createPop3Server, deliver, MAILDIR_LOCK_NAME, MaildirStore } from '../src/index.js';
+import { acquireMaildirLock, createPop3Server, deliver, MAILDIR_LOCK_NAME, MaildirStore } from '../src/internal.js';
 
 // A full disk must still let users log in to read and delete mail (which frees space): the
 // maildrop lock may need no new data blocks. The disk is a small tmpfs mounted for the test,

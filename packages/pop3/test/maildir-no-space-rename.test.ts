@@ -2,7 +2,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it, vi } from 'vitest';
-import { deliver, MaildirStore } from '../src/index.js';
+import { deliver, MaildirStore } from '../src/internal.js';
 
 // On a full ext4 disk, moving new/ to cur/ fails with ENOSPC when cur/'s directory needs a new
 // block (a tmpfs never does, so the error is injected): the login must still succeed.

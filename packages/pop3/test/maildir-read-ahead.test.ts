@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Producer } from '@gorgon/core';
-import { MaildirStore } from '../src/index.js';
+import { MaildirStore } from '../src/internal.js';
 
 // While a large message is sent, the next one is opened and its first 256 KiB read ahead
 // (lock-step clients fetch in order): what RETR hands out is still the whole file, in order.

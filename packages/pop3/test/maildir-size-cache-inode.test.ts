@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { formatSizeCache, parseSizeCache } from '../src/maildir-size-cache.js';
-import { MaildirStore, SIZE_CACHE_NAME, wireSize } from '../src/index.js';
+import { MaildirStore, SIZE_CACHE_NAME, wireSize } from '../src/internal.js';
 
 // Postfix (and Dovecot) name a message file by the device and inode it was written as
 // (`time.V<dev>I<ino>M<usec>.host`, hex), and a rename keeps the inode: when the size cache

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { formatSizeCache, parseSizeCache } from '../src/maildir-size-cache.js';
-import { MaildirStore, SIZE_CACHE_NAME, wireSize } from '../src/index.js';
+import { MaildirStore, SIZE_CACHE_NAME, wireSize } from '../src/internal.js';
 
 // Maildirs as Postfix and procmail write them carry no ,S=/,W= sizes: the sizes measured once
 // are kept in a cache file in the Maildir, so a restarted server does not read every message

@@ -16,7 +16,7 @@ import {
   MaildirStore,
   parseMaildirName,
   wireSize,
-} from '../src/index.js';
+} from '../src/internal.js';
 import { loginAlice, play, startSession } from './helpers.js';
 
 let root: string;

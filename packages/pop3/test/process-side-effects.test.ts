@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryAuthenticator } from '@gorgon/core';
 import { MemoryClient } from '@gorgon/core/testing';
-import { acquireMaildirLock, createPop3Server, deliver, MAILDIR_LOCK_NAME, MaildirStore } from '../src/index.js';
+import { acquireMaildirLock, createPop3Server, deliver, MAILDIR_LOCK_NAME, MaildirStore } from '../src/internal.js';
 import { play } from './helpers.js';
 
 // No process-wide side effects (issue 10): the Maildir lock templates belong to the store that

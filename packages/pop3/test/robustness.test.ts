@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { memoryChannelPair } from '@gorgon/core/testing';
-import { Pop3Session } from '../src/index.js';
+import { Pop3Session } from '../src/internal.js';
 import { loginAlice, messages, play, readMultiline, startSession, testContext } from './helpers.js';
 
 describe('pipelining, limits and hostile input', () => {

@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { MemoryAuthenticator } from '@gorgon/core';
 import { createDemoCertificate } from '@gorgon/core/demo-certificate';
 import { leakGuard, MemoryClient } from '@gorgon/core/testing';
-import { createPop3Server, deliver, MaildirStore, MemoryMaildropStore, type Pop3ServerOptions } from '../src/index.js';
+import { createPop3Server, deliver, MaildirStore, MemoryMaildropStore, type Pop3ServerOptions } from '../src/internal.js';
 import { play, readMultiline } from './helpers.js';
 
 let cert: { cert: string; key: string };

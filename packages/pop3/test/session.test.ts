@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { transcript } from '@gorgon/core/testing';
-import { Pop3Session, type Pop3Options } from '../src/index.js';
+import { Pop3Session, type Pop3Options } from '../src/internal.js';
 import { messages, play, startSession, testContext } from './helpers.js';
 
 const sizes = [Buffer.byteLength(messages.first), 100, Buffer.byteLength(messages.third)];

@@ -5,7 +5,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { memoryLogger, MemoryAuthenticator, type MemoryLogRecord } from '@gorgon/core';
 import { createDemoCertificate } from '@gorgon/core/demo-certificate';
 import { leakGuard, MemoryClient } from '@gorgon/core/testing';
-import { createPop3Server, MemoryMaildropStore } from '../src/index.js';
+import { createPop3Server, MemoryMaildropStore } from '../src/internal.js';
 
 // A client that does not trust the server's certificate (fetchmail checking the demo
 // certificate against the system CAs) ends the handshake with a TLS alert. That is the

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { LineEscapingProducer, isEmptyChunk, type Producer } from '@gorgon/core';
-import { TopProducer, WireSizeCounter, wireSize } from '../src/index.js';
+import { TopProducer, WireSizeCounter, wireSize } from '../src/internal.js';
 
 /** Hands out `data` in the given chunk sizes. */
 function chunked(data: Buffer, cuts: number[]): Producer & { closed: boolean } {

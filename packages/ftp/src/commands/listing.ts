@@ -51,6 +51,7 @@ function sendText(s: FtpSession, verb: string, path: string, pieces: Iterable<st
         ascii: false, // lines are already CRLF-terminated
         signal: t.controller.signal,
         stalledMs: s.ctx.limits.stalledTransferMs,
+        reset: () => s.data.reset(),
         onProgress: (n) => void (t.bytes += n),
       });
       return replies.transferComplete('Directory send OK.');

@@ -1,6 +1,6 @@
 import type { CommandSpec } from '@gorgon/core';
 import type { Permission } from '../permissions.js';
-import type { FtpSession, LoginState } from '../session.js';
+import type { FtpCommandSession, FtpSession, LoginState } from '../session.js';
 
 /**
  * One row of the FTP command table: the core's command spec (the same shape as every
@@ -18,4 +18,13 @@ export interface FtpCommand extends CommandSpec<LoginState, FtpSession> {
   duringTransfer?: boolean;
   /** Only offered when the server has TLS configured (otherwise 502). */
   needsTls?: boolean;
+}
+
+/**
+ * A command an embedder adds (`commands` option): the core's command spec over
+ * {@link FtpCommandSession}, with FTP's permission letter and whether it may run during a transfer.
+ */
+export interface FtpCustomCommand extends CommandSpec<LoginState, FtpCommandSession> {
+  permission?: Permission;
+  duringTransfer?: boolean;
 }

@@ -21,6 +21,7 @@ function options(s: FtpSession, t: ActiveTransfer, ascii: boolean) {
     ascii,
     signal: t.controller.signal,
     stalledMs: s.ctx.limits.stalledTransferMs,
+    reset: () => s.data.reset(),
     onProgress: (n: number) => {
       t.bytes += n;
       s.channel.touch(); // bytes moving on the data connection are activity on the session

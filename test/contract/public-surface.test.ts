@@ -1,0 +1,64 @@
+/**
+ * The public surface of the protocol packages (issue 10): the runtime exports of every subpath
+ * in each package.json's exports map, against the lists below, which are the "API" lists of the
+ * package READMEs. Adding or removing an export is a deliberate act: change the list, the README
+ * and docs/embedding.md together. (Type-only exports have no runtime name; the READMEs list them.)
+ */
+import { readFile } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+
+const surface: Record<string, string[]> = {
+  '@gorgon/finger/server': ['JsonUserDirectory', 'MemoryUserDirectory', 'SystemUserDirectory', 'createFingerServer', 'loadJsonUsers', 'matchesName'],
+  '@gorgon/finger/client': ['FingerError', 'finger', 'parseFingerTarget'],
+  '@gorgon/finger/testing': ['contractUsers', 'runContract', 'userDirectoryContract'],
+  '@gorgon/pop3/server': ['MaildirStore', 'MaildropError', 'MemoryMaildropStore', 'createPop3Server', 'deliver', 'wireSize'],
+  '@gorgon/pop3/testing': ['maildropContract', 'runContract'],
+  '@gorgon/ftp/server': ['DiskFs', 'FsError', 'MemoryFs', 'createFtpServer', 'parsePermissions', 'parsePortRange'],
+  '@gorgon/ftp/client': ['FetchUrlError', 'FtpClient', 'FtpClientError', 'FtpError', 'certificateProblem', 'fetchFiles'],
+  '@gorgon/ftp/testing': ['contractFiles', 'runContract', 'virtualFsContract'],
+};
+// The root of each package re-exports its server and client subpaths.
+surface['@gorgon/finger'] = [...surface['@gorgon/finger/server']!, ...surface['@gorgon/finger/client']!].sort();
+surface['@gorgon/pop3'] = [...surface['@gorgon/pop3/server']!];
+surface['@gorgon/ftp'] = [...surface['@gorgon/ftp/server']!, ...surface['@gorgon/ftp/client']!].sort();
+
+const load: Record<string, () => Promise<object>> = {
+  '@gorgon/finger': () => import('@gorgon/finger'),
+  '@gorgon/finger/server': () => import('@gorgon/finger/server'),
+  '@gorgon/finger/client': () => import('@gorgon/finger/client'),
+  '@gorgon/finger/testing': () => import('@gorgon/finger/testing'),
+  '@gorgon/pop3': () => import('@gorgon/pop3'),
+  '@gorgon/pop3/server': () => import('@gorgon/pop3/server'),
+  '@gorgon/pop3/testing': () => import('@gorgon/pop3/testing'),
+  '@gorgon/ftp': () => import('@gorgon/ftp'),
+  '@gorgon/ftp/server': () => import('@gorgon/ftp/server'),
+  '@gorgon/ftp/client': () => import('@gorgon/ftp/client'),
+  '@gorgon/ftp/testing': () => import('@gorgon/ftp/testing'),
+};
+
+describe('the public surface of each subpath', () => {
+  it.each(Object.keys(surface))('%s exports exactly its list', async (specifier) => {
+    expect(Object.keys(await load[specifier]!()).sort()).toEqual([...surface[specifier]!].sort());
+  });
+
+  it.each(['finger', 'pop3', 'ftp'])('@gorgon/%s: the exports map has exactly these subpaths, each with gorgon-source, types and import', async (name) => {
+    const manifest = JSON.parse(await readFile(new URL(`../../packages/${name}/package.json`, import.meta.url), 'utf8'));
+    const listed = Object.keys(surface)
+      .filter((s) => s === `@gorgon/${name}` || s.startsWith(`@gorgon/${name}/`))
+      .map((s) => `.${s.slice(`@gorgon/${name}`.length)}`)
+      .sort();
+    expect(Object.keys(manifest.exports).sort()).toEqual(listed);
+    for (const conditions of Object.values(manifest.exports)) expect(Object.keys(conditions as object)).toEqual(['gorgon-source', 'types', 'import']);
+  });
+
+  it.each(['finger', 'pop3', 'ftp'])("@gorgon/%s's README lists every runtime export of every subpath", async (name) => {
+    const readme = await readFile(new URL(`../../packages/${name}/README.md`, import.meta.url), 'utf8');
+    const api = readme.slice(readme.indexOf('\n## API'));
+    expect(api.length, 'the README has an "## API" section').toBeGreaterThan(10);
+    for (const [specifier, names] of Object.entries(surface)) {
+      if (!specifier.startsWith(`@gorgon/${name}/`)) continue;
+      expect(api, specifier).toContain(`\`${specifier}\``);
+      for (const n of names) expect(api, `${specifier} ${n}`).toMatch(new RegExp(`\`${n}[\`(]`));
+    }
+  });
+});
