@@ -6,7 +6,6 @@ const src = (p: string) => fileURLToPath(new URL(`./packages/${p}`, import.meta.
 // Tests import @gorgon/* from src, so no build step is needed to run them.
 const alias = [
   { find: /^@gorgon\/core\/demo-certificate$/, replacement: src('core/src/demo-certificate.ts') },
-  { find: /^@gorgon\/http\/client$/, replacement: src('http/src/client.ts') },
   { find: /^@gorgon\/([a-z0-9-]+)\/testing$/, replacement: src('$1/src/testing/index.ts') },
   { find: /^@gorgon\/([a-z0-9-]+)\/(server|client)$/, replacement: src('$1/src/exports/$2.ts') },
   { find: /^@gorgon\/([a-z0-9-]+)$/, replacement: src('$1/src/index.ts') },

@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatProxyV1 } from '@gorgon/core';
 import { createDemoCertificate } from '@gorgon/core/demo-certificate';
 import { memoryLogger } from '@gorgon/core/testing';
-import { createHttpServer, MemoryStore, formatCombined, type HttpServer } from '@gorgon/http';
+import { createHttpServer, MemoryStore, type HttpServer } from '@gorgon/http';
+import { formatCombined } from '../src/access-log.js';
 import { exchange, parseResponses, startServer, tempDir } from './helpers.js';
 
 describe('TLS, PROXY, access log, cache, listings off, options', () => {

@@ -1,6 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { memoryStreamPair, MemoryClient, transcript } from '@gorgon/core/testing';
-import { createHttpServer, MemoryStore, parseRange, parseTarget, parseRequestLine, parseFieldLine } from '@gorgon/http';
+import { createHttpServer, MemoryStore } from '@gorgon/http';
+import { parseRange } from '../src/range.js';
+import { parseFieldLine, parseRequestLine, parseTarget } from '../src/request.js';
 
 const store = new MemoryStore();
 store.put('/hello.txt', 'Hello World!\n', Date.UTC(2024, 0, 1));
