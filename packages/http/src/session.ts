@@ -33,6 +33,20 @@ const CHUNK_SIZE = 3;
 const CHUNK_DATA = 4;
 const TRAILER = 5;
 
+/** What is known of the request being read (one object per request, none while idle). */
+class ParseState {
+  phase = LINE;
+  acc = '';
+  accBytes = 0;
+  headerBytes = 0;
+  line: RequestLine | undefined;
+  lineText = '';
+  fields: Map<string, string> = EMPTY_FIELDS;
+  fieldCount = 0;
+  contentLengths = 0;
+  drained = 0;
+}
+
 /**
  * One HTTP/1.x connection over the core's AsyncChat: lines cut by the framer ('\n', the CR
  * checked and stripped), a body drained by byte count or by chunks, requests dispatched one at a
@@ -44,20 +58,15 @@ export class HttpSession extends AsyncChat {
   readonly ctx: HttpContext;
   /** The request being answered. */
   request: HttpRequest | undefined;
-  #phase = LINE;
-  #acc = '';
-  #accBytes = 0;
-  #headerBytes = 0;
-  #line: RequestLine | undefined;
-  #lineText = '';
-  /** Made per request (an idle connection holds none). */
-  #fields: Map<string, string> = EMPTY_FIELDS;
-  #fieldCount = 0;
-  #contentLengths = 0;
-  #drained = 0;
+  /** The parse state of the request being read: made at its first byte, let go once answered. */
+  #p: ParseState | undefined;
   /** When the current request's first byte came (or the connection opened); 0 between requests. */
   #startedAt: number;
   #dead = false;
+
+  get #s(): ParseState {
+    return (this.#p ??= new ParseState());
+  }
 
   constructor(channel: Channel, ctx: HttpContext) {
     super(channel);
@@ -74,32 +83,32 @@ export class HttpSession extends AsyncChat {
   protected override collectIncomingRange(buf: Buffer, start: number, end: number): void {
     if (this.#dead) return;
     const n = end - start;
-    if (this.#phase === BODY || this.#phase === CHUNK_DATA) return; // drained, not kept
+    if (this.#s.phase === BODY || this.#s.phase === CHUNK_DATA) return; // drained, not kept
     if (this.#startedAt === 0) {
       this.#startedAt = Date.now();
       this.ctx.awaitingHeaders.add(this);
     }
-    this.#accBytes += n;
+    this.#s.accBytes += n;
     const { limits } = this.ctx;
-    if (this.#phase === LINE && this.#accBytes > limits.maxLineLength + 1) return this.refuse(statuses.uriTooLong);
-    if (this.#phase === HEADERS && this.#headerBytes + this.#accBytes > limits.maxHeaderBytes) return this.refuse(statuses.headersTooLarge);
-    if (this.#phase >= CHUNK_SIZE && this.#accBytes > 4096) return this.refuse(statuses.badRequest);
-    this.#acc += buf.toString('latin1', start, end);
+    if (this.#s.phase === LINE && this.#s.accBytes > limits.maxLineLength + 1) return this.refuse(statuses.uriTooLong);
+    if (this.#s.phase === HEADERS && this.#s.headerBytes + this.#s.accBytes > limits.maxHeaderBytes) return this.refuse(statuses.headersTooLarge);
+    if (this.#s.phase >= CHUNK_SIZE && this.#s.accBytes > 4096) return this.refuse(statuses.badRequest);
+    this.#s.acc += buf.toString('latin1', start, end);
   }
 
   protected override foundTerminator(): void | Promise<void> {
     if (this.#dead) return;
-    const phase = this.#phase;
+    const phase = this.#s.phase;
     if (phase === BODY) return this.#bodyDone();
     if (phase === CHUNK_DATA) {
       this.setTerminator('\n');
-      this.#phase = CHUNK_SIZE;
+      this.#s.phase = CHUNK_SIZE;
       return;
     }
-    let line = this.#acc;
-    const bytes = this.#accBytes + 1;
-    this.#acc = '';
-    this.#accBytes = 0;
+    let line = this.#s.acc;
+    const bytes = this.#s.accBytes + 1;
+    this.#s.acc = '';
+    this.#s.accBytes = 0;
     if (line.endsWith('\r')) line = line.slice(0, -1);
     // A CR anywhere else is a bare CR: a smuggling shape. @see RFC 9112 §2.2
     if (line.includes('\r')) return this.refuse(statuses.badRequest);
@@ -115,38 +124,38 @@ export class HttpSession extends AsyncChat {
     const parsed = parseRequestLine(line);
     if (parsed === 400) return this.refuse(statuses.badRequest);
     if (parsed === 505) return this.refuse(statuses.versionNotSupported);
-    this.#line = parsed;
-    this.#lineText = line;
-    this.#phase = HEADERS;
-    this.#headerBytes = 0;
-    this.#fieldCount = 0;
-    this.#contentLengths = 0;
-    this.#fields = new Map();
+    this.#s.line = parsed;
+    this.#s.lineText = line;
+    this.#s.phase = HEADERS;
+    this.#s.headerBytes = 0;
+    this.#s.fieldCount = 0;
+    this.#s.contentLengths = 0;
+    this.#s.fields = new Map();
   }
 
   #fieldLine(line: string, bytes: number): void | Promise<void> {
     if (line === '') return this.#headersDone();
-    this.#headerBytes += bytes;
-    if (++this.#fieldCount > this.ctx.limits.maxHeaders) return this.refuse(statuses.headersTooLarge);
+    this.#s.headerBytes += bytes;
+    if (++this.#s.fieldCount > this.ctx.limits.maxHeaders) return this.refuse(statuses.headersTooLarge);
     // obs-fold (a line starting with SP/HTAB) is refused, not unfolded. @see RFC 9112 §5.2
     const parsed = parseFieldLine(line);
     if (parsed === 400) return this.refuse(statuses.badRequest);
     const [name, value] = parsed;
-    if (name === 'content-length') this.#contentLengths++;
-    const had = this.#fields.get(name);
-    this.#fields.set(name, had === undefined ? value : `${had}, ${value}`);
+    if (name === 'content-length') this.#s.contentLengths++;
+    const had = this.#s.fields.get(name);
+    this.#s.fields.set(name, had === undefined ? value : `${had}, ${value}`);
   }
 
   #headersDone(): void | Promise<void> {
-    const line = this.#line!;
-    const f = this.#fields;
+    const line = this.#s.line!;
+    const f = this.#s.fields;
     this.#startedAt = 0;
     this.ctx.awaitingHeaders.delete(this);
     const te = f.get('transfer-encoding');
     const cl = f.get('content-length');
     // Smuggling shapes: both framings, several Content-Lengths, a bad one. @see RFC 9112 §6.1, §6.3
     if (te !== undefined && (cl !== undefined || line.minor === 0)) return this.refuse(statuses.badRequest);
-    if (cl !== undefined && (this.#contentLengths > 1 || !/^\d{1,15}$/.test(cl))) return this.refuse(statuses.badRequest);
+    if (cl !== undefined && (this.#s.contentLengths > 1 || !/^\d{1,15}$/.test(cl))) return this.refuse(statuses.badRequest);
     // Host: exactly one on HTTP/1.1. @see RFC 9112 §3.2
     const host = f.get('host');
     if (line.minor === 1 && (host === undefined || host.includes(','))) return this.refuse(statuses.badRequest);
@@ -156,7 +165,7 @@ export class HttpSession extends AsyncChat {
     const keepAlive = line.minor === 1 ? !connection.includes('close') : connection.includes('keep-alive');
     const request: HttpRequest = {
       method: line.method,
-      line: this.#lineText,
+      line: this.#s.lineText,
       minor: line.minor,
       target: target === 403 ? { path: '/', rawPath: '/', query: '' } : target,
       fields: f,
@@ -164,20 +173,20 @@ export class HttpSession extends AsyncChat {
     };
     this.request = request;
     if (target === 403) {
-      this.#phase = LINE;
+      this.#s.phase = LINE;
       return this.refuse(statuses.forbidden, te !== undefined || (cl !== undefined && cl !== '0'));
     }
     if (te !== undefined) {
       // Only chunked is known; it must be the final coding. @see RFC 9112 §6.1, §7
       if (listMembers(te.toLowerCase()).join(',') !== 'chunked') return this.refuse(statuses.notImplemented);
-      this.#phase = CHUNK_SIZE;
-      this.#drained = 0;
+      this.#s.phase = CHUNK_SIZE;
+      this.#s.drained = 0;
       return;
     }
     const length = cl === undefined ? 0 : Number(cl);
     if (length > 0) {
       if (length > this.ctx.limits.maxDrainBytes) return this.refuse(statuses.contentTooLarge);
-      this.#phase = BODY;
+      this.#s.phase = BODY;
       this.setTerminator(length);
       return;
     }
@@ -189,12 +198,12 @@ export class HttpSession extends AsyncChat {
     if (!m) return this.refuse(statuses.badRequest);
     const size = Number.parseInt(m[1]!, 16);
     if (size === 0) {
-      this.#phase = TRAILER;
+      this.#s.phase = TRAILER;
       return;
     }
-    this.#drained += size;
-    if (this.#drained > this.ctx.limits.maxDrainBytes) return this.refuse(statuses.contentTooLarge);
-    this.#phase = CHUNK_DATA;
+    this.#s.drained += size;
+    if (this.#s.drained > this.ctx.limits.maxDrainBytes) return this.refuse(statuses.contentTooLarge);
+    this.#s.phase = CHUNK_DATA;
     this.setTerminator(size + 2); // the data and its CRLF
   }
 
@@ -205,7 +214,7 @@ export class HttpSession extends AsyncChat {
 
   /** Runs the method's row (405 with Allow for a known method not served, 501 for others). @see RFC 9110 §9.1 */
   #dispatch(): void | Promise<void> {
-    this.#phase = LINE;
+    this.#s.phase = LINE;
     const req = this.request!;
     this.ctx.stats.requests++;
     this.channel.counters.commands++; // a request is HTTP's command
@@ -236,8 +245,8 @@ export class HttpSession extends AsyncChat {
     if (!this.request) {
       this.request = {
         method: 'GET',
-        line: this.#lineText || this.#acc.slice(0, 200),
-        minor: this.#line?.minor ?? 1,
+        line: this.#s.lineText || this.#s.acc.slice(0, 200),
+        minor: this.#s.line?.minor ?? 1,
         target: { path: '/', rawPath: '/', query: '' },
         fields: new Map(),
         keepAlive: false,
@@ -300,6 +309,7 @@ export class HttpSession extends AsyncChat {
       events.emit('transfer', { id: this.channel.id, kind: 'download', user: undefined, path: req.target.path, bytes, ms: 0, ok: true });
     }
     this.request = undefined;
+    if (this.#p?.phase === LINE && this.#p.accBytes === 0) this.#p = undefined; // an idle connection holds no parse state
     if (!keepAlive) this.closeWhenDone();
   }
 
