@@ -7,4 +7,5 @@ export const registry = {
   pop3: () => import('./pop3.mjs'),
   ftp: () => import('./ftp.mjs'),
   nntp: () => import('./nntp.mjs'),
+  http: () => import('./http.mjs'),
 };

@@ -10,6 +10,7 @@ packages=(
   lftp wget vsftpd python3-pyftpdlib openssl  # FTP interop
   inn2                                # NNTP feed interop (a private innd per test)
   tin suck                            # NNTP reader interop (tin batch mode, suck and rpost)
+  nginx                               # HTTP client interop (run privately by the tests)
 )
 
 missing=()

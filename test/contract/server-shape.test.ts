@@ -12,6 +12,7 @@ import { createFtpServer, MemoryFs, type FtpCommand } from '@gorgon/ftp';
 import { createPop3Server, MemoryMaildropStore, type Pop3Command } from '@gorgon/pop3';
 import { createNntpServer, MemoryNewsStore, type NntpSession, type NntpState } from '@gorgon/nntp';
 import type { CommandSpec } from '@gorgon/core';
+import { createHttpServer, MemoryStore, type HttpMethodSpec } from '@gorgon/http';
 
 // The one server shape (issue 10), checked the same way against every protocol's server: the
 // same option names and validation error, the same returned object (listen, listenTls, close,
@@ -29,7 +30,7 @@ interface Common {
 
 /** What differs between protocols: how to talk to them. Everything else is the same check. */
 interface Protocol {
-  name: 'finger' | 'pop3' | 'ftp' | 'nntp';
+  name: 'finger' | 'pop3' | 'ftp' | 'nntp' | 'http';
   make(options: Common, custom?: boolean): GorgonServer;
   /** Reads the greeting (finger has none). */
   greet(c: MemoryClient): Promise<void>;
@@ -75,6 +76,14 @@ const fingerCustom: FingerCommand = {
   args: 'optional',
   help: 'XHELLO [name]',
   run: (s, arg) => s.reply([`hello ${arg || 'you'}`]),
+};
+
+// HTTP's commands are its methods (the request line, then an empty line ends the header section).
+const httpCustom: HttpMethodSpec = {
+  verb: 'XHELLO',
+  args: 'required',
+  help: 'XHELLO <target>',
+  run: (s) => s.respond(299, 'Content-Type: text/plain\r\n', 'hello world\n'),
 };
 
 const protocols: Protocol[] = [
@@ -123,6 +132,15 @@ const protocols: Protocol[] = [
       good: ['AUTHINFO USER alice', 'AUTHINFO PASS wonderland'],
       goodReply: /^281 /,
     },
+  },
+  {
+    name: 'http',
+    make: (o, custom) => createHttpServer({ store: new MemoryStore(), ...o, ...(custom ? { commands: [httpCustom] } : {}) } as never),
+    greet: async () => {},
+    probe: { line: 'OPTIONS * HTTP/1.0\r\n', reply: /^HTTP\/1\.1 204 No Content$/ },
+    custom: { line: 'XHELLO / HTTP/1.0\r\n', reply: /^HTTP\/1\.1 299 $/ },
+    tooLong: /^HTTP\/1\.1 414 URI Too Long$/,
+    refused: /^HTTP\/1\.1 503 /,
   },
 ];
 

@@ -2,7 +2,9 @@ import type { CommandModule } from 'yargs';
 import { fingerCommand } from './finger.js';
 import { fingerdCommand } from './fingerd.js';
 import { fetchCommand } from './fetch.js';
+import { getCommand } from './get.js';
 import { ftpdCommand } from './ftpd.js';
+import { httpdCommand } from './httpd.js';
 import type { GlobalArgs } from './options.js';
 import { serveCommand } from './serve.js';
 import { pop3dCommand } from './pop3d.js';
@@ -21,7 +23,9 @@ export const commands: Array<CommandModule<GlobalArgs, never>> = [
   deliverCommand as CommandModule<GlobalArgs, never>,
   passwdCommand as CommandModule<GlobalArgs, never>,
   ftpdCommand as CommandModule<GlobalArgs, never>,
+  httpdCommand as CommandModule<GlobalArgs, never>,
   fetchCommand as CommandModule<GlobalArgs, never>,
   nntpdCommand as CommandModule<GlobalArgs, never>,
   newsCommand as CommandModule<GlobalArgs, never>,
+  getCommand as CommandModule<GlobalArgs, never>,
 ];
