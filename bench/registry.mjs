@@ -6,4 +6,6 @@ export const registry = {
   idle: () => import('./idle.mjs'),
   pop3: () => import('./pop3.mjs'),
   ftp: () => import('./ftp.mjs'),
+  nntp: () => import('./nntp.mjs'),
+  http: () => import('./http.mjs'),
 };

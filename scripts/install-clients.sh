@@ -8,6 +8,9 @@ packages=(
   finger fingerd netcat-openbsd curl  # finger interop (fingerd: the stock daemon)
   fetchmail mpop python3              # POP3 interop (curl and python3 poplib too)
   lftp wget vsftpd python3-pyftpdlib openssl  # FTP interop
+  inn2                                # NNTP feed interop (a private innd per test)
+  tin suck                            # NNTP reader interop (tin batch mode, suck and rpost)
+  nginx                               # HTTP client interop (run privately by the tests)
 )
 
 missing=()
@@ -30,4 +33,12 @@ if [ ! -e "$policy" ]; then
 fi
 trap '[ $made_policy = 1 ] && rm -f "$policy"' EXIT
 apt-get update -qq
-DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || {
+  # inn2's postinst fails where the host name has no domain (a container named "vm"): give
+  # /etc/news/inn.conf a domain and configure it again, so dpkg is left clean for later installs.
+  if [ -f /etc/news/inn.conf ] && ! grep -q '^domain:' /etc/news/inn.conf; then
+    sed -i 's/^#domain:.*/domain:                      localdomain/' /etc/news/inn.conf
+  fi
+  DEBIAN_FRONTEND=noninteractive dpkg --configure -a >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}

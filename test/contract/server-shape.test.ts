@@ -10,6 +10,9 @@ import { memoryStreamPair, MemoryClient } from '@gorgon/core/testing';
 import { createFingerServer, MemoryUserDirectory, type FingerCommand } from '@gorgon/finger';
 import { createFtpServer, MemoryFs, type FtpCommand } from '@gorgon/ftp';
 import { createPop3Server, MemoryMaildropStore, type Pop3Command } from '@gorgon/pop3';
+import { createNntpServer, MemoryNewsStore, type NntpSession, type NntpState } from '@gorgon/nntp';
+import type { CommandSpec } from '@gorgon/core';
+import { createHttpServer, MemoryStore, type HttpMethodSpec } from '@gorgon/http';
 
 // The one server shape (issue 10), checked the same way against every protocol's server: the
 // same option names and validation error, the same returned object (listen, listenTls, close,
@@ -28,7 +31,7 @@ interface Common {
 
 /** What differs between protocols: how to talk to them. Everything else is the same check. */
 interface Protocol {
-  name: 'finger' | 'pop3' | 'ftp';
+  name: 'finger' | 'pop3' | 'ftp' | 'nntp' | 'http';
   make(options: Common, custom?: boolean): GorgonServer;
   /** Reads the greeting (finger has none). */
   greet(c: MemoryClient): Promise<void>;
@@ -62,11 +65,26 @@ const ftpCustom: FtpCommand = {
   capability: 'XHELLO',
   run: (s, arg) => s.reply({ code: 200, lines: [`hello ${arg || 'you'}`] }),
 };
+const nntpCustom: CommandSpec<NntpState, NntpSession> = {
+  verb: 'XHELLO',
+  args: 'optional',
+  help: 'XHELLO [name]',
+  capability: 'XHELLO',
+  run: (s, arg) => s.reply({ code: 200, text: `hello ${arg || 'you'}` }),
+};
 const fingerCustom: FingerCommand = {
   verb: 'XHELLO',
   args: 'optional',
   help: 'XHELLO [name]',
   run: (s, arg) => s.reply([`hello ${arg || 'you'}`]),
+};
+
+// HTTP's commands are its methods (the request line, then an empty line ends the header section).
+const httpCustom: HttpMethodSpec = {
+  verb: 'XHELLO',
+  args: 'required',
+  help: 'XHELLO <target>',
+  run: (s) => s.respond(299, 'Content-Type: text/plain\r\n', 'hello world\n'),
 };
 
 const protocols: Protocol[] = [
@@ -117,6 +135,37 @@ const protocols: Protocol[] = [
     tooLong: /^500 Command line too long\.$/,
     refused: /^421 /,
     login: { bad: ['USER alice', 'PASS nope'], badReply: /^530 /, good: ['USER alice', 'PASS wonderland'], goodReply: /^230 / },
+  },
+  {
+    name: 'nntp',
+    make: (o, custom) =>
+      createNntpServer({
+        store: new MemoryNewsStore(),
+        auth: auth(),
+        throttle: fast,
+        ...o,
+        ...(custom ? { commands: [nntpCustom] } : {}),
+      } as never),
+    greet: async (c) => void expect(await c.line()).toMatch(/^20[01] /),
+    probe: { line: 'DATE', reply: /^111 / },
+    custom: { line: 'xhello world', reply: /^200 hello world$/ },
+    tooLong: /^501 line too long$/,
+    refused: /^400 /,
+    login: {
+      bad: ['AUTHINFO USER alice', 'AUTHINFO PASS nope'],
+      badReply: /^481 /,
+      good: ['AUTHINFO USER alice', 'AUTHINFO PASS wonderland'],
+      goodReply: /^281 /,
+    },
+  },
+  {
+    name: 'http',
+    make: (o, custom) => createHttpServer({ store: new MemoryStore(), ...o, ...(custom ? { commands: [httpCustom] } : {}) } as never),
+    greet: async () => {},
+    probe: { line: 'OPTIONS * HTTP/1.0\r\n', reply: /^HTTP\/1\.1 204 No Content$/ },
+    custom: { line: 'XHELLO / HTTP/1.0\r\n', reply: /^HTTP\/1\.1 299 $/ },
+    tooLong: /^HTTP\/1\.1 414 URI Too Long$/,
+    refused: /^HTTP\/1\.1 503 /,
   },
 ];
 

@@ -17,7 +17,7 @@ import { docBlock, docFiles, run, start, stop, userEnv, withGorgonDir, type Star
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const PNPM = ['-y', 'pnpm@10.34.9'];
-const PACKAGES = ['core', 'finger', 'pop3', 'ftp', 'cli'];
+const PACKAGES = ['core', 'finger', 'pop3', 'ftp', 'http', 'cli'];
 const MINUTES = 60_000;
 
 let scratch = '';
@@ -69,8 +69,11 @@ describe.each(PACKAGES)('the @gorgon/%s tarball', (name) => {
     expect(manifest.type).toBe('module');
     expect(manifest.license).toBe('MIT');
     expect((manifest.engines as { node?: string }).node).toBe('>=20.19');
-    // What the embedding guide promises: a protocol package brings only @gorgon/core along.
-    if (name !== 'cli' && name !== 'core') expect(Object.keys(manifest.dependencies ?? {})).toEqual(['@gorgon/core']);
+    // What the embedding guide promises: a protocol package brings only @gorgon/core along, and
+    // the field libraries of DESIGN.md's table (HTTP: mime-types), never another protocol.
+    const fieldLibraries: Record<string, string[]> = { http: ['mime-types'] };
+    if (name !== 'cli' && name !== 'core')
+      expect(Object.keys(manifest.dependencies ?? {}).sort()).toEqual(['@gorgon/core', ...(fieldLibraries[name] ?? [])].sort());
   });
 });
 

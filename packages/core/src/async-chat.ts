@@ -1,4 +1,5 @@
 import type { Channel, ChannelHandler, TlsUpgradeOptions } from './channel.js';
+import { DeflateStream, type DeflateStreamOptions } from './compress.js';
 import { errorText } from './errors.js';
 import { isTlsHandshakeFailure, logTlsFailure } from './tls-failure.js';
 import { Framer, type FrameRange, type Terminator } from './framer.js';
@@ -274,6 +275,33 @@ export abstract class AsyncChat {
     } finally {
       this.#framer?.clear();
       if ((this.#flags & CLOSING) === 0) this.#flags &= ~DROP_INPUT;
+      this.#maybeResume();
+    }
+  }
+
+  /**
+   * Puts a compression layer (`DeflateStream`) under the connection, for NNTP's COMPRESS
+   * DEFLATE. A server calls it from the command's handler right after pushing the go-ahead
+   * (206); a client once it has read the go-ahead. The go-ahead is flushed uncompressed; from
+   * then on both directions are compressed. Input that arrived after the command line is
+   * compressed data (the peer may send it as soon as it reads the go-ahead, which can be
+   * before our write completes), so it is inflated, not dropped; plaintext a client pipelined
+   * after COMPRESS (RFC 8054 §2.2.2 forbids it) therefore fails to inflate and closes the
+   * connection: it is never executed. Dispatch is held during the switch.
+   * @see RFC 8054 §2.2.2
+   */
+  async startCompress(options: DeflateStreamOptions = {}): Promise<void> {
+    const wasBusy = (this.#flags & BUSY) !== 0;
+    this.#flags |= BUSY;
+    try {
+      await this.flush();
+      const early = this.#framer?.rest();
+      this.channel.wrapStream((raw, buffered) => {
+        const initial = early && buffered ? Buffer.concat([early, buffered]) : (early ?? buffered);
+        return new DeflateStream(raw, { ...options, ...(initial ? { initial } : {}) });
+      });
+    } finally {
+      if (!wasBusy) this.#flags &= ~BUSY;
       this.#maybeResume();
     }
   }

@@ -480,6 +480,31 @@ export class Channel {
   }
 
   /**
+   * Puts a layer under the connection: `wrap` gets the stream now carrying it, and the input
+   * that stream had buffered but not yet delivered (it belongs to the layer: a compression
+   * layer must inflate it), and returns the stream that carries the connection from here on
+   * (`DeflateStream`). The channel keeps its state (`secure` stays as it was); the new stream's
+   * close and errors are the channel's.
+   * @see RFC 8054 §2.2.2 (compression starts right after the 206 response)
+   */
+  wrapStream(wrap: (raw: Duplex, buffered: Buffer | undefined) => Duplex): void {
+    if ((this.#flags & (CLOSED | ENDED)) !== 0) throw new CoreError('closed', 'cannot add a layer to a closed channel');
+    const raw = this.#stream;
+    this.#unbind(raw);
+    raw.pause();
+    const held: Buffer[] = [];
+    for (let chunk = raw.read() as Buffer | null; chunk !== null; chunk = raw.read() as Buffer | null) held.push(chunk);
+    const wrapped = wrap(raw, held.length === 0 ? undefined : Buffer.concat(held));
+    this.#stream = wrapped;
+    (wrapped as Owned)[kChannel] = this;
+    wrapped.on('close', Channel.#listeners.close);
+    wrapped.on('error', Channel.#listeners.error);
+    this.#lastActivity = clock();
+    if ((this.#flags & ATTACHED) !== 0) this.#bindFlow(wrapped);
+    if (raw.destroyed) wrapped.destroy();
+  }
+
+  /**
    * Called by the loop's tick: fires the idle or total timeout when due. The handler is told
    * once; if it has neither closed nor called `touch()` within `closeTimeoutMs`, the
    * connection is destroyed. Also bounds a flushing close by `closeTimeoutMs` (one sweep for

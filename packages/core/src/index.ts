@@ -3,6 +3,7 @@
  * @packageDocumentation
  */
 export { AsyncChat, defaultChatLimits, type ChatLimits } from './async-chat.js';
+export { DeflateStream, type DeflateStreamOptions } from './compress.js';
 export { Channel, normaliseAddress, type ChannelHandler, type ChannelOptions, type TlsUpgradeOptions } from './channel.js';
 export { connect, type ConnectOptions } from './client.js';
 export {

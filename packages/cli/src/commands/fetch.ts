@@ -1,9 +1,11 @@
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { certificateProblem, FetchUrlError, fetchFiles, type FetchOptions, type FetchOutcome, type PassiveMode } from '@gorgon/ftp';
+import { certificateProblem, FetchUrlError, fetchFiles, type FetchOptions, type PassiveMode } from '@gorgon/ftp';
+import { certificateProblem as httpCertificateProblem, getUrls, HttpClientError, parseHttpUrl } from '@gorgon/http/client';
 import { CliError, messageOf } from '../errors.js';
-import { barView, humanBytes, lineView } from './fetch-progress.js';
+import { mergeResults, positiveInteger, readCaFile, report, type ReportedResult } from './client-report.js';
+import { barView, lineView } from './fetch-progress.js';
+import { httpOptions } from './get.js';
 import { loggerFor, type GlobalArgs } from './options.js';
 
 interface FetchArgs extends GlobalArgs {
@@ -23,41 +25,27 @@ interface FetchArgs extends GlobalArgs {
   progress: 'auto' | 'bars' | 'lines';
 }
 
-/** What to do about a certificate that did not verify: the flags a person has for it. */
-const certificateHint = (it: string): string =>
-  `to trust ${it}, give --ca-file with the server's certificate or its CA (PEM), or skip the check with --insecure`;
+/** HTTP file ids start here, so they never meet the FTP run's (which grow as globs are listed). */
+const HTTP_FIRST_ID = 1_000_000;
 
-/** A sentence that ends in a full stop, with `clause` added before it. */
-function extend(message: string, clause: string): string {
-  return `${message.replace(/[.!?]$/, '')}; ${clause}.`;
-}
-
-/** The stderr line of one failure: the file it concerns (as the line view names it), then why. */
-function failureLine(f: FetchOutcome, base: string): string {
-  const path = f.file?.localPath;
-  const name = path === undefined ? f.url : path.startsWith(base) ? path.slice(base.length).replace(/^[/\\]/, '') : path;
-  return `gorgon: failed ${name}: ${f.message ?? 'failed.'}\n`;
-}
-
-function positiveInteger(value: number, flag: string, min: number): true {
-  if (!Number.isInteger(value) || value < min) throw new Error(`${flag} must be a whole number of at least ${min}, got ${String(value)}.`);
-  return true;
-}
+const isHttp = (url: string): boolean => /^https?:\/\//i.test(url);
 
 /**
  * `gorgon fetch URL...`: the seed's multi-file grabber. Fetches every file the URLs name
  * (globs expanded by listing), from any number of servers, over `--parallel` connections in all.
+ * `http://` and `https://` URLs go to the HTTP grabber, run side by side with the FTP one, so one
+ * command grabs from FTP and HTTP servers together (each scheme with up to `--parallel` at once).
  */
 export const fetchCommand: CommandModule<GlobalArgs, FetchArgs> = {
   command: 'fetch <urls..>',
-  describe: 'fetch files from FTP servers, many at once (ftp://[user:pass@]host[:port]/path, globs allowed)',
+  describe: 'fetch files from FTP and HTTP servers, many at once (ftp://[user:pass@]host[:port]/path with globs, http(s)://…)',
   builder: (yargs: Argv<GlobalArgs>) =>
     yargs
       .positional('urls', {
         type: 'string',
         array: true,
         demandOption: true,
-        describe: 'ftp:// or ftps:// URLs; the path may be a glob such as pub/*.txt',
+        describe: 'ftp:// or ftps:// URLs (the path may be a glob such as pub/*.txt), or http:// and https:// URLs',
       })
       .option('parallel', { alias: 'j', type: 'number', default: 4, describe: 'connections at once, over all servers' })
       .option('per-host', { type: 'number', describe: 'connections at once to one server (default: --parallel)' })
@@ -66,8 +54,8 @@ export const fetchCommand: CommandModule<GlobalArgs, FetchArgs> = {
       .option('user', { alias: 'u', type: 'string', describe: 'login for URLs without one (default anonymous)' })
       .option('password', { type: 'string', describe: 'password for --user' })
       .option('tls', { type: 'boolean', default: false, describe: 'require AUTH TLS on ftp:// URLs (explicit FTPS)' })
-      .option('ca-file', { type: 'string', describe: 'PEM file of CA certificates to trust for FTPS' })
-      .option('insecure', { type: 'boolean', default: false, describe: 'do not verify FTPS certificates' })
+      .option('ca-file', { type: 'string', describe: 'PEM file of CA certificates to trust for FTPS and https://' })
+      .option('insecure', { type: 'boolean', default: false, describe: 'do not verify FTPS and https:// certificates' })
       .option('host-dirs', {
         type: 'boolean',
         default: false,
@@ -96,18 +84,27 @@ export const fetchCommand: CommandModule<GlobalArgs, FetchArgs> = {
       .example(
         '$0 fetch "ftps://demo:demo@localhost:2990/pub/*" --ca-file demo-data/tls/cert.pem',
         'implicit FTPS to `gorgon serve --demo`',
-      ),
+      )
+      .example('$0 fetch "ftp://127.0.0.1:2121/pub/*" http://127.0.0.1:8080/index.html', 'FTP and HTTP servers in one run'),
   handler: async (args: ArgumentsCamelCase<FetchArgs>) => {
     const out = resolve(args.out);
-    let ca: string | undefined;
-    if (args['ca-file'] !== undefined) {
+    const ca = await readCaFile(args['ca-file']);
+    const httpUrls = args.urls.filter(isHttp);
+    const ftpUrls = args.urls.filter((u) => !isHttp(u));
+    // Every URL is checked before any connection: a typo fails the run at once.
+    for (const url of ftpUrls) {
+      const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1]?.toLowerCase();
+      if (scheme !== undefined && scheme !== 'ftp' && scheme !== 'ftps')
+        throw new CliError(`${url}: gorgon fetch takes ftp://, ftps://, http:// and https:// URLs, not ${scheme}://.`, 2);
+    }
+    for (const url of httpUrls) {
       try {
-        ca = await readFile(args['ca-file'], 'utf8');
+        parseHttpUrl(url);
       } catch (err) {
-        throw new CliError(`cannot read --ca-file ${args['ca-file']}: ${messageOf(err)}.`);
+        throw new CliError(`${messageOf(err)}.`, 2);
       }
     }
-    const globless = args.urls.filter((u) => !/[*?[]/.test(u.replace(/^[a-z]+:\/\/[^/]*/i, '')) && !u.endsWith('/')).length;
+    const globless = ftpUrls.filter((u) => !/[*?[]/.test(u.replace(/^[a-z]+:\/\/[^/]*/i, '')) && !u.endsWith('/')).length + httpUrls.length;
     const bars = args.progress === 'bars' || (args.progress === 'auto' && process.stdout.isTTY === true);
     const view = (bars ? barView : lineView)({ out: process.stdout, files: globless, base: out, forced: args.progress === 'bars' });
     const controller = new AbortController();
@@ -132,36 +129,39 @@ export const fetchCommand: CommandModule<GlobalArgs, FetchArgs> = {
       ...(args.password !== undefined ? { password: args.password } : {}),
       ...(ca !== undefined || args.insecure ? { tls: { ...(ca !== undefined ? { ca } : {}), rejectUnauthorized: !args.insecure } } : {}),
     };
-    let result;
+    const runs: Array<Promise<ReportedResult>> = [];
+    if (ftpUrls.length > 0) runs.push(fetchFiles(ftpUrls, options));
+    if (httpUrls.length > 0) {
+      runs.push(
+        getUrls(httpUrls, {
+          ...httpOptions(args, ca),
+          outDir: out,
+          hostDirs: args['host-dirs'],
+          firstId: HTTP_FIRST_ID,
+          signal: controller.signal,
+          onProgress: (e) => view.event(e),
+        }),
+      );
+    }
+    let result: ReportedResult;
     try {
-      result = await fetchFiles(args.urls, options);
+      result = mergeResults(await Promise.all(runs));
     } catch (err) {
+      controller.abort();
       if (err instanceof FetchUrlError) throw new CliError(err.message, 2);
+      if (err instanceof HttpClientError && err.kind === 'bad-url') throw new CliError(`${err.message}.`, 2);
       throw new CliError(`fetch: ${messageOf(err)}`);
     } finally {
       view.stop();
       process.off('SIGINT', interrupt);
     }
-    const seconds = ((Date.now() - started) / 1000).toFixed(1);
-    const total = result.outcomes.length;
-    process.stdout.write(
-      `fetched ${result.done} of ${total} file${total === 1 ? '' : 's'} (${humanBytes(result.bytes)}) in ${seconds} s` +
-        `${result.skipped > 0 ? `, ${result.skipped} already complete` : ''}${result.failed.length > 0 ? `, ${result.failed.length} failed` : ''}.\n`,
-    );
-    if (result.failed.length === 0) {
-      if (controller.signal.aborted) throw new CliError('interrupted; run the same command again to resume.', 130);
-      return;
-    }
-    const messages = [...new Set(result.failed.map((f) => f.message ?? 'failed.'))];
-    // A certificate is refused for good, not retried: say once what the person can do about it.
-    const untrusted = result.failed.some((f) => certificateProblem(f.error) !== undefined);
-    // Nothing fetched and one cause (a wrong password, an unreachable host): that one sentence.
-    if (messages.length === 1 && result.done + result.skipped === 0) {
-      throw new CliError(untrusted ? extend(messages[0]!, certificateHint('it')) : messages[0]!);
-    }
-    for (const f of result.failed) process.stderr.write(failureLine(f, out));
-    if (controller.signal.aborted) throw new CliError('interrupted; run the same command again to resume.', 130);
-    const summary = `${result.failed.length} of ${total} file${total === 1 ? '' : 's'} failed.`;
-    throw new CliError(untrusted ? extend(summary, certificateHint('the certificate')) : summary);
+    report(result, {
+      verb: 'fetched',
+      noun: 'file',
+      base: out,
+      seconds: ((Date.now() - started) / 1000).toFixed(1),
+      aborted: controller.signal.aborted,
+      isCertificate: (err) => certificateProblem(err) !== undefined || httpCertificateProblem(err) !== undefined,
+    });
   },
 };

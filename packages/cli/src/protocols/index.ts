@@ -1,6 +1,8 @@
 import { fingerProtocol } from './finger.js';
 import { pop3Protocol } from './pop3.js';
 import { ftpProtocol } from './ftp.js';
+import { nntpProtocol } from './nntp.js';
+import { httpProtocol } from './http.js';
 import type { SuiteProtocol } from './protocol.js';
 
 /**
@@ -11,4 +13,6 @@ export const protocols: ReadonlyArray<SuiteProtocol<unknown>> = [
   fingerProtocol as SuiteProtocol<unknown>,
   pop3Protocol as SuiteProtocol<unknown>,
   ftpProtocol as SuiteProtocol<unknown>,
+  nntpProtocol as SuiteProtocol<unknown>,
+  httpProtocol as SuiteProtocol<unknown>,
 ];

@@ -60,9 +60,14 @@ async function retrieve(s: FtpSession, arg: string): Promise<void> {
  * connections, and in stream mode its FIN on the data connection looks like the end of the file
  * (RFC 959 §3.4.1). No timer decides it: the events the loop already has in hand (both FINs
  * usually come in one poll) are handled first, then the control connection's state decides.
+ * Two check phases, so one more poll (with a zero timeout) runs in between: a killed client's
+ * two FINs leave its kernel microseconds apart and can straddle one poll on a loaded machine.
+ * A client killed at the very moment its data ended remains indistinguishable from a finished
+ * one in stream mode; docs/ftp.md says so.
  */
 async function commitUnlessLost(s: FtpSession, commit: () => Promise<void>): Promise<void> {
   await new Promise((resolve) => setImmediate(resolve));
+  if (!s.controlLost) await new Promise((resolve) => setImmediate(resolve));
   if (s.controlLost) throw new TransferError('connection-lost', 'control connection lost before the upload was acknowledged');
   await commit();
 }

@@ -1,0 +1,145 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { hashPassword, UsersFileAuthenticator } from '@gorgon/core';
+import { createNntpServer, DiskNewsStore, Feeds, injectArticle, type NntpServer } from '@gorgon/nntp';
+import type { DaemonSpec } from '../daemon.js';
+import type { SuiteProtocol } from './protocol.js';
+import { exists, loadTls, loadUsers } from './shared.js';
+
+/** The `nntp:` section of the config file. */
+export const nntpSection = z
+  .object({
+    enabled: z.boolean().default(true),
+    host: z.string().default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(1119),
+    /** Implicit-TLS (nntps) port; TLS (and STARTTLS) is on when this, `cert` or `tls` is set. */
+    tlsPort: z.number().int().min(0).max(65535).optional(),
+    tls: z.boolean().default(false),
+    cert: z.string().optional(),
+    key: z.string().optional(),
+    certDir: z.string().default('.gorgon-tls'),
+    /** The spool directory (created when missing). */
+    spool: z.string(),
+    /** JSON users file (`gorgon passwd`); without one AUTHINFO is not offered. */
+    users: z.string().optional(),
+    /** Feeds file (peers to feed, addresses that may feed us); see docs/nntp.md. */
+    feeds: z.string().optional(),
+    /** This server's name in Path and Xref. Default: the host name. */
+    pathHost: z
+      .string()
+      .regex(/^[A-Za-z0-9.-]+$/)
+      .optional(),
+    /** Groups anonymous clients may post to (a wildmat). Default: none. */
+    anonymousPost: z.string().optional(),
+    /** Refuse AUTHINFO before TLS, except from loopback. */
+    requireTls: z.boolean().default(false),
+    authCacheSeconds: z.number().int().min(0).default(60),
+    idleTimeoutSeconds: z.number().int().min(180).default(600),
+    maxArticleBytes: z.number().int().min(1024).optional(),
+    maxConnections: z.number().int().min(0).optional(),
+    maxConnectionsPerIp: z.number().int().min(0).optional(),
+    maxAuthFailures: z.number().int().min(1).optional(),
+    proxyTrusted: z.array(z.string()).optional(),
+    demoNote: z.string().optional(),
+  })
+  .strict();
+export type NntpSection = z.infer<typeof nntpSection>;
+
+/** The demo groups and articles: one starts lines with '.', one is cross-posted. */
+export const demoNewsGroups: [string, string][] = [
+  ['gorgon.announce', 'News about Gorgon'],
+  ['gorgon.test', 'Post here to try the server'],
+  ['comp.lang.typescript', 'The TypeScript language'],
+];
+export const demoArticles = [
+  "From: Gorgon <gorgon@localhost>\nNewsgroups: gorgon.announce\nSubject: Welcome to Gorgon NNTP\n\nThis article is served from a disk spool.\nRead it with: python3 -c \"import nntplib; s=nntplib.NNTP('127.0.0.1', 1119); print(s.group('gorgon.announce'))\"\n",
+  'From: Medusa <medusa@localhost>\nNewsgroups: gorgon.test\nSubject: Lines that start with a dot\n\nNNTP doubles a leading dot on the wire:\n.this line starts with one dot\n..and this one with two\n',
+  'From: Asyncore <asyncore@localhost>\nNewsgroups: gorgon.test,comp.lang.typescript\nSubject: Producers and pipelining\n\nEvery multi-line reply goes out through a producer; pipelined commands are answered in order.\n',
+];
+
+export const nntpProtocol: SuiteProtocol<NntpSection> = {
+  key: 'nntp',
+  schema: nntpSection,
+
+  async demo(dataDir) {
+    const dir = join(dataDir, 'nntp');
+    const spool = join(dir, 'spool');
+    const users = join(dir, 'users.json');
+    await mkdir(dir, { recursive: true });
+    if (!(await exists(users))) {
+      const entry = { name: 'demo', password: await hashPassword('demo') };
+      await writeFile(users, `${JSON.stringify({ users: [entry] }, null, 2)}\n`, { mode: 0o600 });
+    }
+    if (!(await exists(join(spool, 'active')))) {
+      const store = await DiskNewsStore.open(spool);
+      for (const [name, description] of demoNewsGroups) await store.createGroup(name, { description });
+      for (const text of demoArticles) await injectArticle(store, text, { pathHost: 'gorgon' });
+      await store.close();
+    }
+    return nntpSection.parse({
+      spool,
+      users,
+      tlsPort: 1563,
+      certDir: join(dataDir, 'tls'),
+      anonymousPost: 'gorgon.test',
+      demoNote:
+        "nntp demo: groups gorgon.announce, gorgon.test, comp.lang.typescript; read with python3 -c \"import nntplib; s=nntplib.NNTP('127.0.0.1',1119); print(s.group('gorgon.test')); print(s.over((1,3)))\"; log in as demo / demo",
+    });
+  },
+
+  async build(section, { logger, baseDir }) {
+    if (!section.enabled) return [];
+    const reloaders = [];
+    let auth: UsersFileAuthenticator | undefined;
+    if (section.users) {
+      auth = new UsersFileAuthenticator(resolve(baseDir, section.users), { cacheTtlMs: section.authCacheSeconds * 1000 });
+      reloaders.push(await loadUsers('nntp', auth));
+    }
+    const tls = await loadTls('nntp', section, baseDir);
+    if (tls) reloaders.push(tls.reloader);
+    const spool = resolve(baseDir, section.spool);
+    const store = await DiskNewsStore.open(spool);
+    const pathHost =
+      section.pathHost ??
+      (hostname()
+        .split('.')[0]!
+        .replace(/[^A-Za-z0-9-]/g, '') ||
+        'gorgon');
+    const feeds = section.feeds
+      ? await Feeds.fromFile(resolve(baseDir, section.feeds), { store, queueDir: join(spool, 'feeds'), pathHost, logger })
+      : undefined;
+    const server: NntpServer = createNntpServer({
+      store,
+      ...(auth ? { auth } : {}),
+      logger,
+      requireTlsForAuth: section.requireTls,
+      pathHost,
+      ...(section.anonymousPost ? { anonymous: { post: section.anonymousPost } } : {}),
+      ...(feeds ? feeds.serverOptions() : {}),
+      limits: {
+        idleTimeoutMs: section.idleTimeoutSeconds * 1000,
+        ...(section.maxArticleBytes === undefined ? {} : { maxArticleBytes: section.maxArticleBytes }),
+        ...(section.maxConnections === undefined ? {} : { maxConnections: section.maxConnections }),
+        ...(section.maxConnectionsPerIp === undefined ? {} : { maxConnectionsPerIp: section.maxConnectionsPerIp }),
+        ...(section.maxAuthFailures === undefined ? {} : { maxAuthFailures: section.maxAuthFailures }),
+      },
+      ...(tls ? { tls: tls.options } : {}),
+      ...(section.proxyTrusted ? { proxyProtocol: { trusted: section.proxyTrusted } } : {}),
+    });
+    if (section.demoNote) logger.info({ event: 'demo', protocol: 'nntp' }, section.demoNote);
+    const close = async (): Promise<void> => {
+      await server.close();
+      await feeds?.close();
+    };
+    const daemons: DaemonSpec[] = [
+      { name: 'nntpd', server: { listen: server.listen.bind(server), close }, port: section.port, host: section.host, reloaders },
+    ];
+    if (section.tlsPort !== undefined) {
+      const implicit = { listen: server.listenTls.bind(server), close: server.close.bind(server) };
+      daemons.push({ name: 'nntpsd', server: implicit, port: section.tlsPort, host: section.host });
+    }
+    return daemons;
+  },
+};

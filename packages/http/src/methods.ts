@@ -1,0 +1,39 @@
+import type { CommandSpec } from '@gorgon/core';
+import type { HttpSession } from './session.js';
+import { serveStatic } from './static.js';
+import { statuses } from './statuses.js';
+
+/**
+ * The methods served, as command-table rows: GET and HEAD of static files, OPTIONS. Every
+ * other method gets 405 with `Allow` made from these rows (an embedder's `commands` add
+ * methods), an unknown one 501. @see RFC 9110 §9.3.1, §9.3.2, §9.3.7, §15.5.6
+ */
+export const httpMethods: ReadonlyArray<CommandSpec<'request', HttpSession>> = [
+  { verb: 'GET', args: 'required', help: 'GET <target>: a file or directory', run: (s) => serveStatic(s, s.request!) },
+  { verb: 'HEAD', args: 'required', help: 'HEAD <target>: as GET, without the content', run: (s) => serveStatic(s, s.request!) },
+  {
+    verb: 'OPTIONS',
+    args: 'required',
+    help: 'OPTIONS * or <target>: the methods allowed',
+    run: (s) => s.respond(statuses.noContent, `Allow: ${s.ctx.allow}\r\n`, undefined),
+  },
+];
+
+/** Methods RFC 9110 defines (and WebDAV's common ones): 405 rather than 501. @see RFC 9110 §9.3 */
+export const knownMethods = new Set([
+  'GET',
+  'HEAD',
+  'POST',
+  'PUT',
+  'DELETE',
+  'CONNECT',
+  'OPTIONS',
+  'TRACE',
+  'PATCH',
+  'PROPFIND',
+  'MKCOL',
+  'COPY',
+  'MOVE',
+  'LOCK',
+  'UNLOCK',
+]);

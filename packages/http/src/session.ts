@@ -1,0 +1,370 @@
+import { AsyncChat, errorText, type Channel } from '@gorgon/core';
+import { formatCombined } from './access-log.js';
+import { FileBodyProducer, type BodySegment } from './body-producer.js';
+import type { HttpContext } from './context.js';
+import { FILE_CHUNK_BYTES } from './defaults.js';
+import { knownMethods } from './methods.js';
+import { listMembers, parseFieldLine, parseRequestLine, parseTarget, type RequestLine, type Target } from './request.js';
+import { formatHead } from './response.js';
+import { reasonOf, statuses } from './statuses.js';
+import type { StoreFile } from './store.js';
+
+/** A request whose header section is complete. @see RFC 9112 §2.1 */
+export interface HttpRequest {
+  readonly method: string;
+  /** The request line as received (for the access log). */
+  readonly line: string;
+  /** 0 for HTTP/1.0, 1 for HTTP/1.1. */
+  readonly minor: number;
+  readonly target: Target;
+  /** Fields by lower-case name; repeated fields joined with ", " (RFC 9110 §5.3). */
+  readonly fields: Map<string, string>;
+  /** The connection stays open after the response. @see RFC 9112 §9.3 */
+  keepAlive: boolean;
+}
+
+/** Shared by sessions between requests; never written to. */
+const EMPTY_FIELDS: Map<string, string> = new Map();
+
+const LINE = 0;
+const HEADERS = 1;
+const BODY = 2;
+const CHUNK_SIZE = 3;
+const CHUNK_DATA = 4;
+const TRAILER = 5;
+
+/** What is known of the request being read (one object per request, none while idle). */
+class ParseState {
+  phase = LINE;
+  acc = '';
+  accBytes = 0;
+  headerBytes = 0;
+  line: RequestLine | undefined;
+  lineText = '';
+  fields: Map<string, string> = EMPTY_FIELDS;
+  fieldCount = 0;
+  contentLengths = 0;
+  drained = 0;
+}
+
+/**
+ * One HTTP/1.x connection over the core's AsyncChat: lines cut by the framer ('\n', the CR
+ * checked and stripped), a body drained by byte count or by chunks, requests dispatched one at a
+ * time so pipelined responses leave in order, and the core's backpressure holding later
+ * requests while a response is still being written. Every malformed or hostile shape is refused
+ * with its status and the connection closed. @see RFC 9112 §2, §3, §5, §6, §9
+ */
+export class HttpSession extends AsyncChat {
+  readonly ctx: HttpContext;
+  /** The request being answered. */
+  request: HttpRequest | undefined;
+  /** The parse state of the request being read: made at its first byte, let go once answered. */
+  #p: ParseState | undefined;
+  /** When the current request's first byte came (or the connection opened); 0 between requests. */
+  #startedAt: number;
+  #dead = false;
+
+  get #s(): ParseState {
+    this.#p ??= new ParseState();
+    return this.#p;
+  }
+
+  constructor(channel: Channel, ctx: HttpContext) {
+    super(channel);
+    this.ctx = ctx;
+    this.setTerminator('\n');
+    this.#startedAt = Date.now();
+    ctx.awaitingHeaders.add(this);
+  }
+
+  protected override collectIncomingData(data: Buffer): void {
+    this.collectIncomingRange(data, 0, data.length);
+  }
+
+  protected override collectIncomingRange(buf: Buffer, start: number, end: number): void {
+    if (this.#dead) return;
+    const n = end - start;
+    if (this.#s.phase === BODY || this.#s.phase === CHUNK_DATA) return; // drained, not kept
+    if (this.#startedAt === 0) {
+      this.#startedAt = Date.now();
+      this.ctx.awaitingHeaders.add(this);
+    }
+    this.#s.accBytes += n;
+    const { limits } = this.ctx;
+    if (this.#s.phase === LINE && this.#s.accBytes > limits.maxLineLength + 1) {
+      this.refuse(statuses.uriTooLong);
+      return;
+    }
+    if (this.#s.phase === HEADERS && this.#s.headerBytes + this.#s.accBytes > limits.maxHeaderBytes) {
+      this.refuse(statuses.headersTooLarge);
+      return;
+    }
+    if (this.#s.phase >= CHUNK_SIZE && this.#s.accBytes > 4096) {
+      this.refuse(statuses.badRequest);
+      return;
+    }
+    this.#s.acc += buf.toString('latin1', start, end);
+  }
+
+  protected override foundTerminator(): void | Promise<void> {
+    if (this.#dead) return;
+    const phase = this.#s.phase;
+    if (phase === BODY) return this.#bodyDone();
+    if (phase === CHUNK_DATA) {
+      this.setTerminator('\n');
+      this.#s.phase = CHUNK_SIZE;
+      return;
+    }
+    let line = this.#s.acc;
+    const bytes = this.#s.accBytes + 1;
+    this.#s.acc = '';
+    this.#s.accBytes = 0;
+    if (line.endsWith('\r')) line = line.slice(0, -1);
+    // A CR anywhere else is a bare CR: a smuggling shape. @see RFC 9112 §2.2
+    if (line.includes('\r')) return this.refuse(statuses.badRequest);
+    if (phase === LINE) return this.#requestLine(line);
+    if (phase === HEADERS) return this.#fieldLine(line, bytes);
+    if (phase === CHUNK_SIZE) return this.#chunkSize(line);
+    if (phase === TRAILER && line === '') return this.#bodyDone();
+  }
+
+  #requestLine(line: string): void {
+    if (line === '') return; // RFC 9112 §2.2: empty lines before a request are ignored
+    if (line.length > this.ctx.limits.maxLineLength) {
+      this.refuse(statuses.uriTooLong);
+      return;
+    }
+    const parsed = parseRequestLine(line);
+    if (parsed === 400) {
+      this.refuse(statuses.badRequest);
+      return;
+    }
+    if (parsed === 505) {
+      this.refuse(statuses.versionNotSupported);
+      return;
+    }
+    this.#s.line = parsed;
+    this.#s.lineText = line;
+    this.#s.phase = HEADERS;
+    this.#s.headerBytes = 0;
+    this.#s.fieldCount = 0;
+    this.#s.contentLengths = 0;
+    this.#s.fields = new Map();
+  }
+
+  #fieldLine(line: string, bytes: number): void | Promise<void> {
+    if (line === '') return this.#headersDone();
+    this.#s.headerBytes += bytes;
+    if (++this.#s.fieldCount > this.ctx.limits.maxHeaders) return this.refuse(statuses.headersTooLarge);
+    // obs-fold (a line starting with SP/HTAB) is refused, not unfolded. @see RFC 9112 §5.2
+    const parsed = parseFieldLine(line);
+    if (parsed === 400) return this.refuse(statuses.badRequest);
+    const [name, value] = parsed;
+    if (name === 'content-length') this.#s.contentLengths++;
+    const had = this.#s.fields.get(name);
+    this.#s.fields.set(name, had === undefined ? value : `${had}, ${value}`);
+  }
+
+  #headersDone(): void | Promise<void> {
+    const line = this.#s.line!;
+    const f = this.#s.fields;
+    this.#startedAt = 0;
+    this.ctx.awaitingHeaders.delete(this);
+    const te = f.get('transfer-encoding');
+    const cl = f.get('content-length');
+    // Smuggling shapes: both framings, several Content-Lengths, a bad one. @see RFC 9112 §6.1, §6.3
+    if (te !== undefined && (cl !== undefined || line.minor === 0)) return this.refuse(statuses.badRequest);
+    if (cl !== undefined && (this.#s.contentLengths > 1 || !/^\d{1,15}$/.test(cl))) return this.refuse(statuses.badRequest);
+    // Host: exactly one on HTTP/1.1. @see RFC 9112 §3.2
+    const host = f.get('host');
+    if (line.minor === 1 && (host === undefined || host.includes(','))) return this.refuse(statuses.badRequest);
+    const target = parseTarget(line.target);
+    if (target === 400) return this.refuse(statuses.badRequest);
+    const connection = listMembers(f.get('connection') ?? '').map((t) => t.toLowerCase());
+    const keepAlive = line.minor === 1 ? !connection.includes('close') : connection.includes('keep-alive');
+    const request: HttpRequest = {
+      method: line.method,
+      line: this.#s.lineText,
+      minor: line.minor,
+      target: target === 403 ? { path: '/', rawPath: '/', query: '' } : target,
+      fields: f,
+      keepAlive,
+    };
+    this.request = request;
+    if (target === 403) {
+      this.#s.phase = LINE;
+      return this.refuse(statuses.forbidden, te !== undefined || (cl !== undefined && cl !== '0'));
+    }
+    if (te !== undefined) {
+      // Only chunked is known; it must be the final coding. @see RFC 9112 §6.1, §7
+      if (listMembers(te.toLowerCase()).join(',') !== 'chunked') return this.refuse(statuses.notImplemented);
+      this.#s.phase = CHUNK_SIZE;
+      this.#s.drained = 0;
+      return;
+    }
+    const length = cl === undefined ? 0 : Number(cl);
+    if (length > 0) {
+      if (length > this.ctx.limits.maxDrainBytes) return this.refuse(statuses.contentTooLarge);
+      this.#s.phase = BODY;
+      this.setTerminator(length);
+      return;
+    }
+    return this.#dispatch();
+  }
+
+  #chunkSize(line: string): void | Promise<void> {
+    const m = /^([0-9A-Fa-f]{1,8})[ \t]*(;.*)?$/.exec(line);
+    if (!m) return this.refuse(statuses.badRequest);
+    const size = Number.parseInt(m[1]!, 16);
+    if (size === 0) {
+      this.#s.phase = TRAILER;
+      return;
+    }
+    this.#s.drained += size;
+    if (this.#s.drained > this.ctx.limits.maxDrainBytes) return this.refuse(statuses.contentTooLarge);
+    this.#s.phase = CHUNK_DATA;
+    this.setTerminator(size + 2); // the data and its CRLF
+  }
+
+  #bodyDone(): void | Promise<void> {
+    this.setTerminator('\n');
+    return this.#dispatch();
+  }
+
+  /** Runs the method's row (405 with Allow for a known method not served, 501 for others). @see RFC 9110 §9.1 */
+  #dispatch(): void | Promise<void> {
+    this.#s.phase = LINE;
+    const req = this.request!;
+    this.ctx.stats.requests++;
+    this.channel.counters.commands++; // a request is HTTP's command
+    const spec = req.method === req.method.toUpperCase() ? this.ctx.table.getUpper(req.method) : undefined;
+    if (!spec) return this.error(knownMethods.has(req.method) ? statuses.methodNotAllowed : statuses.notImplemented);
+    if (req.target.asterisk && req.method !== 'OPTIONS') return this.error(statuses.badRequest);
+    const events = this.ctx.events;
+    if (events.wants.command) events.emit('command', { id: this.channel.id, verb: req.method, state: 'request' });
+    return spec.run(this, req.target.rawPath) as void | Promise<void>;
+  }
+
+  /** An error response with a short text body; 405 carries Allow. */
+  error(status: number, close = false): void {
+    const allow = status === statuses.methodNotAllowed ? `Allow: ${this.ctx.allow}\r\n` : '';
+    this.respond(status, `${allow}Content-Type: text/plain\r\n`, `${status} ${reasonOf(status)}\n`, close);
+  }
+
+  /**
+   * Refuses the request in progress with `status`. By default the connection then closes (the
+   * framing of what follows cannot be trusted); input is dropped from here on.
+   */
+  refuse(status: number, close = true): void {
+    if (close) {
+      this.#dead = true;
+      this.ctx.awaitingHeaders.delete(this);
+      this.#startedAt = 0;
+    }
+    if (!this.request) {
+      this.request = {
+        method: 'GET',
+        line: this.#s.lineText || this.#s.acc.slice(0, 200),
+        minor: this.#s.line?.minor ?? 1,
+        target: { path: '/', rawPath: '/', query: '' },
+        fields: new Map(),
+        keepAlive: false,
+      };
+    }
+    this.ctx.stats.errors4xx5xx++;
+    this.error(status, close);
+  }
+
+  /**
+   * Sends a whole response held in memory. HEAD, 204 and 304 carry no content; HEAD keeps the
+   * Content-Length GET would have. @see RFC 9110 §9.3.2, RFC 9112 §6.3
+   */
+  respond(status: number, fields: string, body: Buffer | string | undefined, close = false, headLength?: number): void {
+    const req = this.request!;
+    const keepAlive = req.keepAlive && !close;
+    const noContent = status === 204 || status === 304;
+    const length = noContent
+      ? undefined
+      : (headLength ?? (body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.length));
+    const head = formatHead(status, fields, length, keepAlive, req.minor);
+    const send = body !== undefined && !noContent && req.method !== 'HEAD';
+    if (!send) this.push(head);
+    else if (typeof body === 'string') this.push(head + body);
+    else this.push(Buffer.concat([Buffer.from(head, 'latin1'), body]));
+    this.#finish(status, send ? length! : 0, keepAlive);
+  }
+
+  /** Sends a response whose content comes from an open file, in reads of 1 MiB. */
+  respondFile(
+    status: number,
+    fields: string,
+    length: number,
+    file: StoreFile,
+    segments: (head: Buffer) => BodySegment[],
+    trailer: Buffer | undefined,
+  ): void {
+    const req = this.request!;
+    const head = formatHead(status, fields, length, req.keepAlive, req.minor);
+    if (req.method === 'HEAD') {
+      void file.close();
+      this.push(head);
+      this.#finish(status, 0, req.keepAlive);
+      return;
+    }
+    this.pushWithProducer(new FileBodyProducer(file, segments(Buffer.from(head, 'latin1')), trailer, FILE_CHUNK_BYTES));
+    this.ctx.stats.bytesServed += length;
+    this.#finish(status, length, req.keepAlive);
+  }
+
+  #finish(status: number, bytes: number, keepAlive: boolean): void {
+    const req = this.request!;
+    const ctx = this.ctx;
+    if (ctx.logsAccess || ctx.accessLog) {
+      const line = formatCombined({
+        remoteAddress: this.channel.remoteAddress,
+        requestLine: req.line,
+        status,
+        bytes,
+        referer: req.fields.get('referer'),
+        userAgent: req.fields.get('user-agent'),
+        time: Date.now(),
+      });
+      if (ctx.logsAccess) this.channel.log.info({ event: 'access', status }, line);
+      ctx.accessLog?.write(line);
+    }
+    const events = ctx.events;
+    if (events.wants.transfer && (status === 200 || status === 206)) {
+      events.emit('transfer', { id: this.channel.id, kind: 'download', user: undefined, path: req.target.path, bytes, ms: 0, ok: true });
+    }
+    this.request = undefined;
+    if (this.#p?.phase === LINE && this.#p.accBytes === 0) this.#p = undefined; // an idle connection holds no parse state
+    if (!keepAlive) this.closeWhenDone();
+  }
+
+  /** The header deadline, checked on the server's tick: 408 and close when passed. */
+  checkHeaderDeadline(now: number): boolean {
+    const limit = this.ctx.limits.headerTimeoutMs;
+    if (this.#startedAt === 0 || this.closing || limit <= 0) return false;
+    if (now - this.#startedAt < limit) return true;
+    this.channel.log.info({ event: 'header-timeout' }, 'request header section not received in time');
+    this.refuse(statuses.requestTimeout);
+    return false;
+  }
+
+  /** Idle keep-alive connection: closed without a word; mid-request: 408. @see RFC 9112 §9.5 */
+  protected override handleTimeout(): void {
+    if (this.#startedAt !== 0 && !this.#dead) this.refuse(statuses.requestTimeout);
+    else this.close({ flush: true });
+  }
+
+  protected override handleClose(): void {
+    this.ctx.awaitingHeaders.delete(this);
+  }
+
+  /** A store failure: 500 and close (the process goes on). */
+  protected override handleError(err: unknown): void {
+    this.channel.counters.errors++;
+    this.channel.log.error({ event: 'handler-error' }, errorText(err));
+    if (!this.closing) this.refuse(statuses.internalError);
+  }
+}

@@ -1,0 +1,84 @@
+import { randomBytes } from 'node:crypto';
+import { ArticleError, checkArticle, finishArticle, parseArticle } from './article.js';
+import type { NntpSession } from './session.js';
+
+/** How an arriving article is judged. */
+export type Acceptance = { ok: true; messageId: string } | { ok: false; kind: 'reject' | 'duplicate' | 'later'; reason: string };
+
+/**
+ * Validates and stores one article: POST (`transit` false) or IHAVE/TAKETHIS (`transit` true,
+ * `expectedId` the id the command named: the article's Message-ID must match it).
+ * Duplicates are found in the history and in the articles being accepted right now.
+ * @see RFC 3977 §6.3.1, §6.3.2; RFC 4644 §2.5; RFC 5537 §3.5, §3.6
+ */
+export async function acceptArticle(session: NntpSession, text: string, transit: boolean, expectedId?: string): Promise<Acceptance> {
+  const ctx = session.ctx;
+  const now = Date.now();
+  let messageId: string | undefined;
+  try {
+    const parsed = parseArticle(text);
+    const groups = checkArticle(parsed, {
+      transit,
+      now,
+      maxFutureSkewMs: ctx.limits.maxFutureSkewMs,
+      maxArticleAgeMs: ctx.limits.maxArticleAgeMs,
+    });
+    const finished = finishArticle(parsed, {
+      pathHost: ctx.pathHost,
+      transit,
+      now,
+      newId: () => `<${now.toString(36)}.${randomBytes(6).toString('hex')}@${ctx.pathHost}>`,
+    });
+    messageId = finished.messageId;
+    if (expectedId !== undefined && expectedId !== messageId) throw new ArticleError('Message-ID does not match the command');
+    if (transit) {
+      // Path loop: our own name already in the path we were given (RFC 5537 §3.2).
+      const path = parsed.fields.find((f) => f.name.toLowerCase() === 'path')?.value ?? '';
+      if (path.split('!').includes(ctx.pathHost)) throw new ArticleError('already seen (Path)', 'duplicate');
+    }
+    const existing = [];
+    for (const g of groups) {
+      const info = await ctx.store.group(g);
+      if (info) existing.push(info);
+    }
+    if (existing.length === 0) throw new ArticleError('no such newsgroup');
+    if (!transit) {
+      for (const g of existing) {
+        if (!session.access.post(g.name)) throw new ArticleError(`posting to ${g.name} not allowed`);
+        if (g.status === 'n') throw new ArticleError(`${g.name} does not allow posting`);
+        // No moderator mail: a post to a moderated group needs Approved (RFC 5537 §3.5.1), else it is refused.
+        if (g.status === 'm' && parsed.fields.every((f) => f.name.toLowerCase() !== 'approved'))
+          throw new ArticleError(`${g.name} is moderated`);
+      }
+    }
+    if (ctx.inFlight.has(messageId)) throw new ArticleError('being received', transit ? 'later' : 'duplicate');
+    ctx.inFlight.add(messageId);
+    try {
+      const result = await ctx.store.add({ messageId, groups: existing.map((g) => g.name), render: finished.render });
+      if (!result.ok)
+        throw new ArticleError(
+          result.reason === 'duplicate' ? 'duplicate Message-ID' : 'no such newsgroup',
+          result.reason === 'duplicate' ? 'duplicate' : 'reject',
+        );
+    } finally {
+      ctx.inFlight.delete(messageId);
+    }
+    ctx.stats.articlesAccepted++;
+    if (ctx.onAccepted) {
+      const given = parsed.fields.find((f) => f.name.toLowerCase() === 'path')?.value.trim() ?? '';
+      const path = transit && given !== '' ? `${ctx.pathHost}!${given}` : ctx.pathHost;
+      try {
+        await ctx.onAccepted({ messageId, groups: existing.map((g) => g.name), path });
+      } catch (err) {
+        session.channel.log.error({ event: 'feed-queue-failed', messageId }, err instanceof Error ? err.message : String(err));
+      }
+    }
+    session.channel.log.info({ event: 'article-accepted', messageId, transit }, 'article accepted');
+    return { ok: true, messageId };
+  } catch (err) {
+    if (!(err instanceof ArticleError)) throw err;
+    if (err.kind === 'duplicate') ctx.stats.duplicates++;
+    else ctx.stats.articlesRejected++;
+    return { ok: false, kind: err.kind, reason: err.reason };
+  }
+}

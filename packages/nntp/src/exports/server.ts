@@ -1,0 +1,32 @@
+/**
+ * `@gorgon/nntp/server`: the RFC 977 / RFC 3977 news server (reader and transit, STARTTLS,
+ * AUTHINFO, streaming feeds) and its stores: the NewsStore interface, the disk spool and the
+ * memory store, and filing an article directly (demo data, imports).
+ * @see RFC 3977, RFC 4642, RFC 4643, RFC 4644
+ * @packageDocumentation
+ */
+export { createNntpServer, type NntpServer, type NntpServerOptions } from '../server.js';
+export type { GroupAccess, NntpStats } from '../context.js';
+export type { NntpLimits } from '../defaults.js';
+// Type only: what a custom command (the `commands` option) is given.
+export type { NntpSession, NntpState } from '../session.js';
+export type { NntpReply } from '../replies.js';
+export {
+  NewsStoreError,
+  isValidGroupName,
+  type AddResult,
+  type ArticleLocation,
+  type ExpireReport,
+  type ExpireRule,
+  type GroupInfo,
+  type GroupStatus,
+  type HistoryState,
+  type NewArticle,
+  type NewsStore,
+  type OverviewEntry,
+  type StoredArticle,
+} from '../store.js';
+export { MemoryNewsStore } from '../store-memory.js';
+export { DiskNewsStore } from '../store-disk.js';
+export { injectArticle } from '../inject.js';
+export { isWildmat, wildmat, type Matcher } from '../wildmat.js';

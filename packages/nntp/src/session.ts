@@ -1,0 +1,246 @@
+import {
+  CoreError,
+  errorText,
+  escapeMultiline,
+  LineSession,
+  logsDebug,
+  logTlsFailure,
+  printable,
+  type Channel,
+  type GateRefusal,
+} from '@gorgon/core';
+import type { NntpContext } from './context.js';
+import { NewsStoreError } from './store.js';
+import { formatReply, replies, type NntpReply } from './replies.js';
+import type { Matcher } from './wildmat.js';
+
+/** NNTP has one command state; MODE READER / MODE STREAM are flags. @see RFC 3977 §5.3, RFC 4644 §2.3 */
+export type NntpState = 'ready';
+
+/** A reply the handler throws; the session sends it and goes on. */
+export class NntpReplyError extends Error {
+  constructor(readonly reply: NntpReply) {
+    super(reply.text);
+  }
+}
+
+/** An article being received (POST, IHAVE, TAKETHIS): bounded by maxArticleBytes. */
+interface Receiving {
+  parts: string[];
+  bytes: number;
+  /** Why it is already refused (too big, a line too long), read on to the end regardless. */
+  refused: string | undefined;
+  done: (text: string | undefined, refused: string | undefined) => void | Promise<void>;
+}
+
+const SECRET = /^(AUTHINFO\s+(PASS|SASL))\b/i;
+
+/**
+ * One NNTP connection: commands through the server's table, the currently selected group and
+ * article (RFC 3977 §6.1), the logged-in user, and the reading of dot-terminated articles.
+ * Lines are decoded as latin1 so an article's bytes survive exactly. @see RFC 3977 §3
+ */
+export class NntpSession extends LineSession {
+  readonly ctx: NntpContext;
+  group: string | undefined;
+  /** Current article number, or undefined (RFC 3977 §6.1.1: invalid after GROUP of an empty group). */
+  article: number | undefined;
+  pendingUser: string | undefined;
+  streaming = false;
+  #user: string | undefined;
+  #access: { read: Matcher; post: Matcher; anyPost: boolean };
+  #receiving: Receiving | undefined;
+  #continuation: ((line: string) => void | Promise<void>) | undefined;
+  #authFailures = 0;
+  #errors = 0;
+  #forceClose: NodeJS.Timeout | undefined;
+
+  constructor(channel: Channel, ctx: NntpContext) {
+    super(channel, { maxLineLength: ctx.limits.maxArticleLineLength, encoding: 'latin1', maxDiscardBytes: ctx.limits.maxArticleBytes * 2 });
+    this.ctx = ctx;
+    this.#access = ctx.access(undefined);
+    this.reply(this.mayPostAnywhere ? replies.greetingPosting : replies.greetingNoPosting);
+  }
+
+  get user(): string | undefined {
+    return this.#user;
+  }
+
+  get access(): { read: Matcher; post: Matcher } {
+    return this.#access;
+  }
+
+  /** Whether this client may post somewhere at all (greeting 200/201, MODE READER). */
+  get mayPostAnywhere(): boolean {
+    return this.#access.anyPost;
+  }
+
+  /** Whether this client may feed articles (IHAVE, streaming). */
+  get mayFeed(): boolean {
+    return this.ctx.feeders({ remoteAddress: this.channel.remoteAddress, user: this.#user });
+  }
+
+  get authFailures(): number {
+    return this.#authFailures;
+  }
+
+  /** Cleartext logins allowed here. @see RFC 4643 §2.2 */
+  get plaintextAllowed(): boolean {
+    const a = this.channel.remoteAddress;
+    return !this.ctx.requireTlsForAuth || this.channel.secure || a === '::1' || a.startsWith('127.');
+  }
+
+  reply(reply: NntpReply): void {
+    this.push(formatReply(reply));
+  }
+
+  /** A status line and text lines (dot-stuffed here), then the terminating dot. */
+  replyLines(reply: NntpReply, lines: readonly string[]): void {
+    let out = formatReply(reply);
+    for (const l of lines) out += `${(l.startsWith('.') ? '.' : '') + l}\r\n`;
+    this.push(Buffer.from(`${out}.\r\n`, 'latin1'));
+  }
+
+  /** A status line and stored bytes, escaped and terminated by the core. @see RFC 3977 §3.1.1 */
+  replyData(reply: NntpReply, data: Buffer): void {
+    this.push(escapeMultiline(data, formatReply(reply)));
+  }
+
+  /** Logged in: the user's access applies from now on. */
+  loggedIn(user: string): void {
+    this.#user = user;
+    this.pendingUser = undefined;
+    this.#access = this.ctx.access(user);
+    this.ctx.stats.logins++;
+    this.channel.log.info({ event: 'login', user }, `${user} logged in`);
+    this.reply(replies.authAccepted);
+  }
+
+  loginFailed(failures: number, disconnect: boolean): void {
+    this.#authFailures = failures;
+    this.ctx.stats.authFailures++;
+    this.pendingUser = undefined;
+    if (this.closing) return;
+    if (disconnect) {
+      this.reply(replies.tooManyAuthFailures);
+      this.closeWhenDone();
+    } else this.reply(replies.authFailed);
+  }
+
+  /** Reads a dot-terminated article next; `done` gets its text (unstuffed, CRLF) or a refusal. */
+  receiveArticle(done: Receiving['done']): void {
+    this.#receiving = { parts: [], bytes: 0, refused: undefined, done };
+  }
+
+  /** The next line is a SASL response. @see RFC 4643 §2.4 */
+  expectContinuation(handler: (line: string) => void | Promise<void>): void {
+    this.#continuation = handler;
+    this.reply(replies.saslContinue);
+  }
+
+  /** STARTTLS: forget everything learned in cleartext. @see RFC 4642 §2.2 */
+  resetForTls(): void {
+    this.pendingUser = undefined;
+  }
+
+  protected override onLine(line: string): void | Promise<void> {
+    const rx = this.#receiving;
+    if (rx) return this.#articleLine(rx, line);
+    const continuation = this.#continuation;
+    if (continuation) {
+      this.#continuation = undefined;
+      return continuation(line);
+    }
+    const log = this.channel.log;
+    if (logsDebug(log))
+      log.debug({ event: 'command' }, SECRET.test(line) ? line.replace(/^(\S+\s+\S+).*/, '$1 ****') : printable(line, 80));
+    if (line.length > this.ctx.limits.maxLineLength) {
+      this.reply(replies.lineTooLong);
+      return undefined;
+    }
+    return this.ctx.table.dispatch(this, 'ready', line, (refusal) => this.#refuse(refusal));
+  }
+
+  #articleLine(rx: Receiving, line: string): void | Promise<void> {
+    if (line === '.') {
+      this.#receiving = undefined;
+      return rx.done(rx.refused ? undefined : rx.parts.join(''), rx.refused);
+    }
+    if (rx.refused) return undefined;
+    const text = `${line.startsWith('.') ? line.slice(1) : line}\r\n`;
+    rx.bytes += text.length;
+    if (rx.bytes > this.ctx.limits.maxArticleBytes) {
+      rx.refused = 'article too large';
+      rx.parts = [];
+      return undefined;
+    }
+    rx.parts.push(text);
+    return undefined;
+  }
+
+  protected override onLineTooLong(): void {
+    const rx = this.#receiving;
+    if (rx) {
+      rx.refused = 'line too long';
+      rx.parts = [];
+      return;
+    }
+    if (this.#continuation) {
+      this.#continuation = undefined;
+      this.reply(replies.syntaxError);
+      return;
+    }
+    this.reply(replies.lineTooLong);
+  }
+
+  protected override handleError(err: unknown): void {
+    if (this.channel.isClosed) return;
+    if (err instanceof NntpReplyError) {
+      this.reply(err.reply);
+      return;
+    }
+    this.channel.counters.errors++;
+    if (err instanceof CoreError && err.code === 'tls-failed') {
+      logTlsFailure(this.channel, err);
+      this.close({ flush: false });
+      return;
+    }
+    this.channel.log.error({ event: err instanceof NewsStoreError ? 'store-error' : 'handler-error' }, errorText(err));
+    this.reply(replies.internalFault);
+  }
+
+  protected override handleTimeout(): void {
+    this.reply(replies.idleTimeout);
+    this.#closeSoon();
+  }
+
+  protected override handleShutdown(): void {
+    this.reply(replies.shuttingDown);
+    this.#closeSoon();
+  }
+
+  #closeSoon(): void {
+    this.closeWhenDone();
+    this.#forceClose ??= setTimeout(() => this.close({ flush: false }), this.ctx.limits.closeTimeoutMs);
+    this.#forceClose.unref();
+  }
+
+  protected override handleClose(): void {
+    if (this.#forceClose) clearTimeout(this.#forceClose);
+    this.#receiving = undefined;
+  }
+
+  #refuse(refusal: GateRefusal): void {
+    if (refusal.kind === 'unknown') {
+      this.#errors++;
+      if (this.#errors >= this.ctx.limits.maxUnknownCommands) {
+        this.reply(replies.tooManyErrors);
+        this.closeWhenDone();
+        return;
+      }
+      this.reply(replies.unknownCommand);
+    } else if (refusal.kind === 'login-required') this.reply(replies.authRequired);
+    else if (refusal.kind === 'syntax') this.reply(replies.syntaxError);
+    else this.reply(replies.notPermitted);
+  }
+}

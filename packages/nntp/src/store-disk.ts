@@ -1,0 +1,392 @@
+import { constants, promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import { header, overviewValue, parseArticle } from './article.js';
+import {
+  appendDurable,
+  historyLine,
+  overviewLine,
+  parseActive,
+  parseHistoryLine,
+  parseOverviewLine,
+  readLines,
+  syncDir,
+  writeAtomic,
+  type HistoryRow,
+} from './spool-files.js';
+import {
+  NewsStoreError,
+  isValidGroupName,
+  type AddResult,
+  type ArticleLocation,
+  type ExpireReport,
+  type ExpireRule,
+  type GroupInfo,
+  type GroupStatus,
+  type HistoryState,
+  type NewArticle,
+  type NewsStore,
+  type OverviewEntry,
+  type StoredArticle,
+} from './store.js';
+import { wildmat } from './wildmat.js';
+
+interface DiskGroup {
+  name: string;
+  high: number;
+  status: GroupStatus;
+  created: number;
+  creator: string;
+  description: string;
+  /** number → overview entry, ascending by construction (numbers only grow). */
+  overview: Map<number, OverviewEntry>;
+}
+
+const nowSeconds = (): number => Math.floor(Date.now() / 1000);
+
+/**
+ * The disk spool: one file per article (hard-linked into each further group), a per-group
+ * overview file, INN-style `active`, `active.times`, `newsgroups` and a `history` file. Every
+ * accepted article is fsynced (file, directory, overview line, history line) before `add`
+ * returns, so a 240/235/239 means it is on disk. Opening reconciles after a crash (kill -9 at
+ * any moment): temporary files go, an article without an overview line gets one, an overview
+ * line without its article goes, a high water mark never falls below a number on disk.
+ * Overview and group data are held in memory (loaded from the overview files), so OVER never
+ * opens an article. See `spool-files.ts` for the layout.
+ */
+export class DiskNewsStore implements NewsStore {
+  readonly dir: string;
+  readonly #groups = new Map<string, DiskGroup>();
+  readonly #removedHigh = new Map<string, number>();
+  readonly #history = new Map<string, HistoryRow>();
+  #chain: Promise<unknown> = Promise.resolve();
+
+  private constructor(dir: string) {
+    this.dir = dir;
+  }
+
+  /** Opens (creating when missing) the spool in `dir` and recovers it. */
+  static async open(dir: string): Promise<DiskNewsStore> {
+    const s = new DiskNewsStore(dir);
+    await s.#recover();
+    return s;
+  }
+
+  #articlePath(group: string, n: number): string {
+    return join(this.dir, 'articles', group, String(n));
+  }
+
+  async #recover(): Promise<void> {
+    for (const d of ['', 'articles', 'overview', 'tmp']) await fs.mkdir(join(this.dir, d), { recursive: true });
+    for (const t of await fs.readdir(join(this.dir, 'tmp'))) await fs.rm(join(this.dir, 'tmp', t), { force: true });
+    const times = new Map((await readLines(join(this.dir, 'active.times'))).map((l) => [l.split(' ')[0]!, l.split(' ')] as const));
+    const descs = new Map(
+      (await readLines(join(this.dir, 'newsgroups'))).map((l) => [l.split('\t')[0]!, l.slice(l.indexOf('\t') + 1)] as const),
+    );
+    for (const line of await readLines(join(this.dir, 'history'))) {
+      const row = parseHistoryLine(line);
+      if (row) this.#history.set(row.id, row);
+    }
+    for (const line of await readLines(join(this.dir, 'active'))) {
+      const row = parseActive(line);
+      if (!row) continue;
+      if (row.status === 'x') {
+        this.#removedHigh.set(row.name, row.high);
+        continue;
+      }
+      const t = times.get(row.name);
+      const g: DiskGroup = {
+        name: row.name,
+        high: row.high,
+        status: row.status,
+        created: Number(t?.[1] ?? 0),
+        creator: t?.[2] ?? 'gorgon',
+        description: descs.get(row.name) ?? '',
+        overview: new Map(),
+      };
+      await this.#recoverGroup(g);
+      this.#groups.set(g.name, g);
+    }
+    // History locations only where an article is (a removed group, an expiry cut short).
+    for (const h of this.#history.values()) h.locations = h.locations.filter((l) => this.#groups.get(l.group)?.overview.has(l.number));
+    await this.#writeActive();
+  }
+
+  /** Overview and article files of one group made to agree; high ≥ every number on disk. */
+  async #recoverGroup(g: DiskGroup): Promise<void> {
+    const dir = join(this.dir, 'articles', g.name);
+    await fs.mkdir(dir, { recursive: true });
+    const onDisk = new Set((await fs.readdir(dir)).filter((f) => /^\d+$/.test(f)).map(Number));
+    const fromFile = new Map<number, OverviewEntry>();
+    let dirty = false;
+    for (const line of await readLines(join(this.dir, 'overview', g.name))) {
+      const o = parseOverviewLine(line);
+      if (o && onDisk.has(o.number) && !fromFile.has(o.number)) fromFile.set(o.number, o);
+      else dirty = true;
+    }
+    for (const n of [...onDisk].sort((a, b) => a - b)) {
+      if (n > g.high) g.high = n;
+      if (fromFile.has(n)) continue;
+      dirty = true; // written, not yet in the overview when the process died: rebuild its line
+      const o = await this.#overviewFromArticle(g.name, n);
+      if (o) fromFile.set(n, o);
+    }
+    for (const n of [...fromFile.keys()].sort((a, b) => a - b)) {
+      const o = fromFile.get(n)!;
+      g.overview.set(n, o);
+      const h = this.#history.get(o.messageId);
+      if (!h) this.#history.set(o.messageId, { id: o.messageId, arrived: nowSeconds(), locations: [{ group: g.name, number: n }] });
+      else if (!h.locations.some((l) => l.group === g.name && l.number === n)) h.locations.push({ group: g.name, number: n });
+    }
+    if (dirty) await writeAtomic(this.dir, join(this.dir, 'overview', g.name), [...g.overview.values()].map(overviewLine).join(''));
+  }
+
+  async #overviewFromArticle(group: string, n: number): Promise<OverviewEntry | undefined> {
+    try {
+      const data = await fs.readFile(this.#articlePath(group, n));
+      const text = data.toString('latin1');
+      const sep = text.indexOf('\r\n\r\n');
+      const parsed = parseArticle(sep === -1 ? text : text.slice(0, sep + 2));
+      const get = (name: string): string => overviewValue(header(parsed, name) ?? '');
+      const body = sep === -1 ? '' : text.slice(sep + 4);
+      const lines = body === '' ? 0 : body.split('\r\n').length - (body.endsWith('\r\n') ? 1 : 0);
+      return {
+        number: n,
+        subject: get('subject'),
+        from: get('from'),
+        date: get('date'),
+        messageId: get('message-id'),
+        references: get('references'),
+        bytes: data.length,
+        lines,
+        xref: get('xref'),
+      };
+    } catch {
+      return undefined;
+    }
+  }
+
+  async #writeActive(): Promise<void> {
+    const groups = [...this.#groups.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
+    const active = groups.map((g) => `${g.name} ${g.high} ${this.#low(g)} ${g.status}\n`);
+    for (const [name, high] of this.#removedHigh) if (!this.#groups.has(name)) active.push(`${name} ${high} ${high + 1} x\n`);
+    await writeAtomic(this.dir, join(this.dir, 'active'), active.join(''));
+    await writeAtomic(this.dir, join(this.dir, 'active.times'), groups.map((g) => `${g.name} ${g.created} ${g.creator}\n`).join(''));
+    await writeAtomic(
+      this.dir,
+      join(this.dir, 'newsgroups'),
+      groups.map((g) => `${g.name}\t${g.description.replace(/[\r\n]/g, ' ')}\n`).join(''),
+    );
+    await syncDir(this.dir);
+  }
+
+  #low(g: DiskGroup): number {
+    for (const n of g.overview.keys()) return n;
+    return g.high + 1;
+  }
+
+  /** Runs `fn` after every earlier mutation: numbering and history stay atomic. */
+  #serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#chain.then(fn, fn);
+    this.#chain = run.catch(() => undefined);
+    return run;
+  }
+
+  #info(g: DiskGroup): GroupInfo {
+    return {
+      name: g.name,
+      low: this.#low(g),
+      high: g.high,
+      count: g.overview.size,
+      status: g.status,
+      created: g.created,
+      creator: g.creator,
+      description: g.description,
+    };
+  }
+
+  async groups(): Promise<readonly GroupInfo[]> {
+    return [...this.#groups.values()].sort((a, b) => (a.name < b.name ? -1 : 1)).map((g) => this.#info(g));
+  }
+
+  async group(name: string): Promise<GroupInfo | undefined> {
+    const g = this.#groups.get(name);
+    return g && this.#info(g);
+  }
+
+  createGroup(
+    name: string,
+    o: { status?: GroupStatus; description?: string; creator?: string; created?: number } = {},
+  ): Promise<GroupInfo> {
+    return this.#serial(async () => {
+      if (!isValidGroupName(name)) throw new NewsStoreError('bad-name', 'invalid group name');
+      if (this.#groups.has(name)) throw new NewsStoreError('exists', `group ${name} exists`);
+      const high = this.#removedHigh.get(name) ?? 0;
+      const g: DiskGroup = {
+        name,
+        high,
+        status: o.status ?? 'y',
+        created: o.created ?? nowSeconds(),
+        creator: o.creator ?? 'gorgon',
+        description: o.description ?? '',
+        overview: new Map(),
+      };
+      await fs.mkdir(join(this.dir, 'articles', name), { recursive: true });
+      this.#groups.set(name, g);
+      this.#removedHigh.delete(name);
+      await this.#writeActive();
+      return this.#info(g);
+    });
+  }
+
+  removeGroup(name: string): Promise<boolean> {
+    return this.#serial(async () => {
+      const g = this.#groups.get(name);
+      if (!g) return false;
+      // First the active file (its high kept as status x), then the files: a crash between leaves a removed group.
+      this.#groups.delete(name);
+      this.#removedHigh.set(name, g.high);
+      await this.#writeActive();
+      await fs.rm(join(this.dir, 'articles', name), { recursive: true, force: true });
+      await fs.rm(join(this.dir, 'overview', name), { force: true });
+      for (const o of g.overview.values()) this.#dropLocation(o.messageId, name, o.number);
+      return true;
+    });
+  }
+
+  async numbers(group: string, low: number, high: number): Promise<readonly number[]> {
+    const g = this.#groups.get(group);
+    if (!g) return [];
+    const out: number[] = [];
+    for (const n of g.overview.keys()) if (n >= low && n <= high) out.push(n);
+    return out;
+  }
+
+  async articleByNumber(group: string, number: number): Promise<StoredArticle | undefined> {
+    const o = this.#groups.get(group)?.overview.get(number);
+    if (!o) return undefined;
+    return this.#read(o.messageId, group, number);
+  }
+
+  async articleById(messageId: string): Promise<StoredArticle | undefined> {
+    const h = this.#history.get(messageId);
+    const loc = h?.locations.find((l) => this.#groups.get(l.group)?.overview.has(l.number));
+    return loc && this.#read(messageId, loc.group, loc.number);
+  }
+
+  async #read(messageId: string, group: string, number: number): Promise<StoredArticle | undefined> {
+    let data: Buffer;
+    try {
+      // Only regular files are articles: no symlink is followed.
+      data = await fs.readFile(this.#articlePath(group, number), { flag: constants.O_RDONLY | constants.O_NOFOLLOW });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ELOOP') return undefined;
+      throw new NewsStoreError('io', `cannot read ${group}/${number}: ${code}`);
+    }
+    const sep = data.indexOf('\r\n\r\n');
+    const h = this.#history.get(messageId);
+    return {
+      messageId,
+      data,
+      bodyOffset: sep === -1 ? data.length : sep + 4,
+      locations: h?.locations ?? [{ group, number }],
+      arrived: h?.arrived ?? 0,
+    };
+  }
+
+  async overview(group: string, low: number, high: number): Promise<readonly OverviewEntry[]> {
+    const g = this.#groups.get(group);
+    if (!g) return [];
+    const out: OverviewEntry[] = [];
+    if (high - low < g.overview.size) {
+      for (let n = low; n <= high; n++) {
+        const o = g.overview.get(n);
+        if (o) out.push(o);
+      }
+    } else for (const [n, o] of g.overview) if (n >= low && n <= high) out.push(o);
+    return out;
+  }
+
+  async history(messageId: string): Promise<HistoryState> {
+    const h = this.#history.get(messageId);
+    if (!h) return 'absent';
+    return h.locations.length > 0 ? 'present' : 'expired';
+  }
+
+  add(article: NewArticle): Promise<AddResult> {
+    return this.#serial(async () => {
+      if (this.#history.has(article.messageId)) return { ok: false as const, reason: 'duplicate' as const };
+      const targets = [...new Set(article.groups)].filter((g) => this.#groups.has(g)).map((g) => this.#groups.get(g)!);
+      if (targets.length === 0) return { ok: false as const, reason: 'no-group' as const };
+      const locations: ArticleLocation[] = targets.map((g) => ({ group: g.name, number: ++g.high }));
+      const { data, overview } = article.render(locations);
+      const arrived = article.arrived ?? nowSeconds();
+      const first = locations[0]!;
+      const path = this.#articlePath(first.group, first.number);
+      await writeAtomic(this.dir, path, data);
+      for (const l of locations.slice(1)) await fs.link(path, this.#articlePath(l.group, l.number));
+      // The renames are durable before any line names them (a lost rename must not leave a
+      // history line that would refuse the article when the peer offers it again).
+      await Promise.all(locations.map((l) => syncDir(join(this.dir, 'articles', l.group))));
+      const entries = locations.map((l) => ({ ...overview, number: l.number }));
+      const row = { id: article.messageId, arrived, locations: [...locations] };
+      // Overview and history lines in parallel: recovery rebuilds either from the other or the article.
+      await Promise.all([
+        ...locations.map((l, i) => appendDurable(join(this.dir, 'overview', l.group), overviewLine(entries[i]!))),
+        appendDurable(join(this.dir, 'history'), historyLine(row)),
+      ]);
+      locations.forEach((l, i) => {
+        this.#groups.get(l.group)!.overview.set(l.number, entries[i]!);
+      });
+      this.#history.set(row.id, row);
+      return { ok: true as const, locations };
+    });
+  }
+
+  async newSince(since: number, match: (group: string) => boolean): Promise<readonly string[]> {
+    const out: string[] = [];
+    for (const h of this.#history.values()) if (h.arrived >= since && h.locations.some((l) => match(l.group))) out.push(h.id);
+    return out;
+  }
+
+  expire(rules: readonly ExpireRule[], at = nowSeconds(), rememberFor = 7 * 86400): Promise<ExpireReport> {
+    return this.#serial(async () => {
+      await this.#writeActive(); // the highs are on disk before any article goes
+      let removed = 0;
+      const compiled = rules.map((r) => ({ match: wildmat(r.pattern), cutoff: at - r.days * 86400 }));
+      for (const g of this.#groups.values()) {
+        const rule = [...compiled].reverse().find((r) => r.match(g.name));
+        if (!rule) continue;
+        const doomed = [...g.overview.values()].filter((o) => (this.#history.get(o.messageId)?.arrived ?? 0) < rule.cutoff);
+        if (doomed.length === 0) continue;
+        for (const o of doomed) g.overview.delete(o.number);
+        await writeAtomic(this.dir, join(this.dir, 'overview', g.name), [...g.overview.values()].map(overviewLine).join(''));
+        for (const o of doomed) {
+          await fs.rm(this.#articlePath(g.name, o.number), { force: true });
+          this.#dropLocation(o.messageId, g.name, o.number);
+          removed++;
+        }
+      }
+      let historyForgotten = 0;
+      for (const [id, h] of this.#history) {
+        if (h.locations.length === 0 && h.arrived < at - rememberFor) {
+          this.#history.delete(id);
+          historyForgotten++;
+        }
+      }
+      await writeAtomic(this.dir, join(this.dir, 'history'), [...this.#history.values()].map(historyLine).join(''));
+      await this.#writeActive();
+      return { removed, historyForgotten };
+    });
+  }
+
+  #dropLocation(id: string, group: string, number: number): void {
+    const h = this.#history.get(id);
+    if (h) h.locations = h.locations.filter((l) => !(l.group === group && l.number === number));
+  }
+
+  async close(): Promise<void> {
+    await this.#chain;
+    await this.#writeActive();
+  }
+}

@@ -1,0 +1,181 @@
+/**
+ * The Gorgon HTTP server against stock clients: curl (keep-alive reuse, -r ranges, -z
+ * conditional, --http1.0, -I), wget -r (a mirror, byte-identical), Python's http.client and
+ * urllib, and the `gorgon httpd` command itself. Debian packages: curl, wget, python3.
+ * @see RFC 9110, RFC 9112
+ */
+import { spawn, execFile } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHttpServer, DiskStore, type HttpServer } from '@gorgon/http';
+
+const CI = process.env['CI'] === 'true';
+const have = (p: string): boolean => existsSync(p);
+const CURL = '/usr/bin/curl';
+const WGET = '/usr/bin/wget';
+
+function run(cmd: string, args: string[], cwd?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { cwd, maxBuffer: 64 * 1024 * 1024, encoding: 'latin1', timeout: 30_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+const sha = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
+
+describe('stock clients against gorgon httpd', () => {
+  const root = mkdtempSync(join(tmpdir(), 'gorgon-http-interop-'));
+  const mirror = mkdtempSync(join(tmpdir(), 'gorgon-http-mirror-'));
+  let server: HttpServer;
+  let port: number;
+  let base: string;
+  const big = randomBytes(3 * 1024 * 1024 + 5);
+
+  beforeAll(async () => {
+    writeFileSync(join(root, 'index.html'), '<a href="docs/">docs</a> <a href="big.bin">big</a>\n');
+    writeFileSync(join(root, 'big.bin'), big);
+    mkdirSync(join(root, 'docs', 'deep'), { recursive: true });
+    writeFileSync(join(root, 'docs', 'a.txt'), 'alpha\n');
+    writeFileSync(join(root, 'docs', 'deep', 'b c.txt'), 'beta\n');
+    utimesSync(join(root, 'docs', 'a.txt'), new Date('2021-06-01T00:00:00Z'), new Date('2021-06-01T00:00:00Z'));
+    server = createHttpServer({ store: new DiskStore(root) });
+    ({ port } = await server.listen(0));
+    base = `http://127.0.0.1:${port}`;
+  });
+  afterAll(async () => {
+    await server.close();
+    rmSync(root, { recursive: true, force: true });
+    rmSync(mirror, { recursive: true, force: true });
+  });
+
+  describe.skipIf(!CI && !have(CURL))('curl', () => {
+    it('reuses one connection for several URLs (keep-alive)', async () => {
+      const r = await run(CURL, [
+        '-sS',
+        '-v',
+        `${base}/docs/a.txt`,
+        `${base}/docs/a.txt`,
+        `${base}/big.bin`,
+        '-o',
+        '/dev/null',
+        '-o',
+        '/dev/null',
+        '-o',
+        '/dev/null',
+      ]);
+      expect(r.code).toBe(0);
+      expect(r.stderr).toMatch(/Re-using existing connection|Reusing existing/i);
+    });
+
+    it('-r ranges: one range exact, several as multipart/byteranges', async () => {
+      const one = await run(CURL, ['-sS', '-r', '100-199', `${base}/big.bin`]);
+      expect(Buffer.from(one.stdout, 'latin1').equals(big.subarray(100, 200))).toBe(true);
+      const many = await run(CURL, ['-sS', '-i', '-r', '0-9,20-29', `${base}/big.bin`]);
+      expect(many.stdout).toMatch(/^HTTP\/1\.1 206 Partial Content/);
+      expect(many.stdout).toMatch(/Content-Type: multipart\/byteranges; boundary=/);
+    });
+
+    it('-z: a conditional GET is 304 when not modified, 200 when it is', async () => {
+      const not = await run(CURL, [
+        '-sS',
+        '-o',
+        '/dev/null',
+        '-w',
+        '%{http_code}',
+        '-z',
+        'Tue, 01 Jun 2021 00:00:00 GMT',
+        `${base}/docs/a.txt`,
+      ]);
+      expect(not.stdout).toBe('304');
+      const mod = await run(CURL, [
+        '-sS',
+        '-o',
+        '/dev/null',
+        '-w',
+        '%{http_code}',
+        '-z',
+        'Mon, 31 May 2021 00:00:00 GMT',
+        `${base}/docs/a.txt`,
+      ]);
+      expect(mod.stdout).toBe('200');
+    });
+
+    it('--http1.0 and -I (HEAD)', async () => {
+      const old = await run(CURL, ['-sS', '--http1.0', `${base}/docs/a.txt`]);
+      expect(old.stdout).toBe('alpha\n');
+      const head = await run(CURL, ['-sS', '-I', `${base}/big.bin`]);
+      expect(head.stdout).toMatch(new RegExp(`Content-Length: ${big.length}\\r\\n`));
+      expect(head.stdout).toMatch(/ETag: "/);
+    });
+
+    it('--path-as-is: .. is refused, the file outside never served', async () => {
+      const r = await run(CURL, ['-sS', '--path-as-is', '-o', '/dev/null', '-w', '%{http_code}', `${base}/docs/../../etc/passwd`]);
+      expect(r.stdout).toBe('403');
+    });
+  });
+
+  describe.skipIf(!CI && !have(WGET))('wget', () => {
+    it('wget -r mirrors the tree byte-identical', async () => {
+      const r = await run(WGET, ['-q', '-r', '-np', '-nH', '-P', mirror, `${base}/`]);
+      expect(r.code).toBe(0);
+      for (const file of ['index.html', 'big.bin', 'docs/a.txt', 'docs/deep/b c.txt']) {
+        expect(sha(readFileSync(join(mirror, file))), file).toBe(sha(readFileSync(join(root, file))));
+      }
+    });
+  });
+
+  describe('python', () => {
+    it('http.client on one connection, and urllib', async () => {
+      const script = `
+import http.client, urllib.request, sys
+c = http.client.HTTPConnection('127.0.0.1', ${port})
+out = []
+for path in ['/docs/a.txt', '/docs/deep/b%20c.txt', '/nope']:
+    c.request('GET', path)
+    r = c.getresponse()
+    out.append('%d %s' % (r.status, r.read().decode().strip()))
+c.request('HEAD', '/big.bin'); r = c.getresponse(); r.read(); out.append(r.getheader('Content-Length'))
+out.append(urllib.request.urlopen('${base}/docs/a.txt').read().decode().strip())
+print('|'.join(out))
+`;
+      const r = await run('python3', ['-c', script]);
+      expect(r.stderr).toBe('');
+      expect(r.stdout.trim()).toBe(`200 alpha|200 beta|404 404 Not Found|${big.length}|alpha`);
+    });
+  });
+});
+
+describe('gorgon httpd (the command, from packages/cli/dist)', () => {
+  const main = fileURLToPath(new URL('../../packages/cli/dist/main.js', import.meta.url));
+  it.skipIf(!existsSync(main))('serves --root on --port and stops on SIGTERM', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'gorgon-httpd-'));
+    writeFileSync(join(root, 'hi.txt'), 'hi\n');
+    const port = await new Promise<number>((resolve) => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => resolve(p));
+      });
+    });
+    const child = spawn(process.execPath, [main, 'httpd', '--root', root, '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      let body = '';
+      for (let i = 0; i < 50 && body === ''; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        body = await fetch(`http://127.0.0.1:${port}/hi.txt`).then(
+          (r) => r.text(),
+          () => '',
+        );
+      }
+      expect(body).toBe('hi\n');
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.on('close', r));
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
