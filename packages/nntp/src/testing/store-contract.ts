@@ -104,6 +104,10 @@ export function newsStoreContract(make: NewsStoreFactory): ContractCheck[] {
       deepEqual([b.high, b.count], [1, 0]);
       const again = await put(store, '<b2@h>', 'b.two');
       equal(again.ok && again.locations[0]!.number, 2);
+      // days 0 takes everything, also what arrived in the very second of the run (times are whole seconds)
+      await store.createGroup('c.same');
+      await put(store, '<same@h>', 'c.same', 20 * 86400);
+      equal((await store.expire([{ pattern: 'c.*', days: 0 }], 20 * 86400, 100 * 86400)).removed, 1);
       await store.expire([{ pattern: '*', days: 0 }], 30 * 86400, 86400);
       equal(await store.history('<old@h>'), 'absent');
       if (reopen) {
