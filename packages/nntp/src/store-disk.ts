@@ -357,7 +357,7 @@ export class DiskNewsStore implements NewsStore {
       for (const g of this.#groups.values()) {
         const rule = [...compiled].reverse().find((r) => r.match(g.name));
         if (!rule) continue;
-        const doomed = [...g.overview.values()].filter((o) => (this.#history.get(o.messageId)?.arrived ?? 0) < rule.cutoff);
+        const doomed = [...g.overview.values()].filter((o) => (this.#history.get(o.messageId)?.arrived ?? 0) <= rule.cutoff);
         if (doomed.length === 0) continue;
         for (const o of doomed) g.overview.delete(o.number);
         await writeAtomic(this.dir, join(this.dir, 'overview', g.name), [...g.overview.values()].map(overviewLine).join(''));

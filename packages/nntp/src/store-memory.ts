@@ -141,7 +141,7 @@ export class MemoryNewsStore implements NewsStore {
       if (!rule) continue;
       for (const [n, id] of [...g.articles]) {
         const a = this.#articles.get(id);
-        if (a && a.arrived < rule.cutoff) {
+        if (a && a.arrived <= rule.cutoff) {
           this.#unfile(id, name, n);
           removed++;
         }

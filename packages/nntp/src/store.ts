@@ -93,7 +93,10 @@ export type AddResult =
 /** History lookup result. @see RFC 3977 §6.3.2, RFC 4644 §2.4 */
 export type HistoryState = 'absent' | 'present' | 'expired';
 
-/** Expiry policy: articles older than `days` in groups matching `pattern` (a wildmat) are removed. */
+/**
+ * Expiry policy: articles at least `days` old (arrival times in whole seconds) in groups matching
+ * `pattern` (a wildmat) are removed; `days: 0` removes everything, also what arrived this second.
+ */
 export interface ExpireRule {
   readonly pattern: string;
   readonly days: number;

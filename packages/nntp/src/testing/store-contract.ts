@@ -124,6 +124,44 @@ export function newsStoreContract(make: NewsStoreFactory): ContractCheck[] {
         deepEqual([b.high, b.count], [1, 0]);
         const again = await put(store, '<b2@h>', 'b.two');
         equal(again.ok && again.locations[0]!.number, 2);
+        // days 0 takes everything, also what arrived in the very second of the run (times are whole seconds)
+        await store.createGroup('c.same');
+        await put(store, '<same@h>', 'c.same', 20 * 86400);
+        equal((await store.expire([{ pattern: 'c.*', days: 0 }], 20 * 86400, 100 * 86400)).removed, 1);
+        await store.expire([{ pattern: '*', days: 0 }], 30 * 86400, 86400);
+        equal(await store.history('<old@h>'), 'absent');
+        if (reopen) {
+          await store.close();
+          const s2 = await reopen();
+          equal((await s2.group('a.one'))!.high, 3);
+          equal((await s2.group('b.two'))!.high, 2);
+          await s2.close();
+        }
+      },
+    ),
+    check(
+      'expires by age per pattern, keeps the history, never reuses numbers (also after rmgroup + newgroup)',
+      async ({ store, reopen }) => {
+        await store.createGroup('a.one');
+        await store.createGroup('b.two');
+        await put(store, '<old@h>', 'a.one', 1000);
+        await put(store, '<new@h>', 'a.one', 10 * 86400);
+        await put(store, '<oldb@h>', 'b.two', 1000);
+        equal((await store.expire([{ pattern: 'a.*', days: 5 }], 10 * 86400 + 1, 100 * 86400)).removed, 1);
+        equal(await store.articleById('<old@h>'), undefined);
+        equal(await store.history('<old@h>'), 'expired');
+        deepEqual(await put(store, '<old@h>', 'a.one'), { ok: false, reason: 'duplicate' });
+        ok(await store.articleById('<oldb@h>'));
+        const a = (await store.group('a.one'))!;
+        deepEqual([a.low, a.high, a.count], [2, 2, 1]);
+        const n = await put(store, '<n3@h>', 'a.one');
+        equal(n.ok && n.locations[0]!.number, 3);
+        equal(await store.removeGroup('b.two'), true);
+        await store.createGroup('b.two');
+        const b = (await store.group('b.two'))!;
+        deepEqual([b.high, b.count], [1, 0]);
+        const again = await put(store, '<b2@h>', 'b.two');
+        equal(again.ok && again.locations[0]!.number, 2);
         await store.expire([{ pattern: '*', days: 0 }], 30 * 86400, 86400);
         equal(await store.history('<old@h>'), 'absent');
         if (reopen) {
