@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { formatAddress, type Logger } from '@gorgon/core';
 import { CliError, describeListenError, messageOf } from './errors.js';
 import { dropPrivileges, warnIfRoot, type Identity } from './privileges.js';
+import type { RunningDaemon, Suite } from './suite.js';
 
 /** A server the CLI runs: what every createXServer returns. */
 export interface RunnableServer {
@@ -29,11 +30,15 @@ export interface DaemonSpec {
   inUseAdvice?: string;
   /** What SIGHUP reloads for this daemon (given once when two specs share one server). */
   reloaders?: Reloader[];
+  /** The protocol key of its config section ("pop3"); defaults to `name`. */
+  protocol?: string;
 }
 
 /** How {@link runDaemons} runs: the user to become after binding, if any. */
 export interface RunOptions {
   runAs?: Identity | undefined;
+  /** Kept current with the phase and the running daemons (for the admin listener). */
+  suite?: Suite | undefined;
 }
 
 /**
@@ -62,6 +67,7 @@ export async function runDaemons(specs: DaemonSpec[], log: Logger, options: RunO
   let stopRequested: (() => void) | undefined;
   const { stopped, detach } = untilSignal(async () => {
     phase = 'stopping';
+    options.suite?.setPhase('draining');
     if (stop) await stop();
     else await new Promise<void>((resolve) => (stopRequested = resolve));
   }, log);
@@ -73,9 +79,11 @@ export async function runDaemons(specs: DaemonSpec[], log: Logger, options: RunO
       stopRequested?.();
     } else {
       phase = 'running';
+      options.suite?.setPhase('running');
       if (pending) onHangup();
     }
     await stopped;
+    options.suite?.setPhase('stopped');
   } catch (err) {
     detach();
     throw err;
@@ -91,14 +99,21 @@ export async function runDaemons(specs: DaemonSpec[], log: Logger, options: RunO
  */
 export async function startDaemons(specs: DaemonSpec[], log: Logger, options: RunOptions = {}): Promise<() => Promise<void>> {
   const started: DaemonSpec[] = [];
+  const running: RunningDaemon[] = [];
   const stopAll = async (): Promise<void> => {
     await Promise.all(started.map((d) => d.server.close({ timeoutMs: 5000 })));
+    for (const daemon of running) options.suite?.remove(daemon);
   };
   for (const spec of specs) {
     try {
       const address = await spec.server.listen(spec.port, spec.host);
       log.info({ event: 'started', daemon: spec.name, address: formatAddress(address) }, `${spec.name} on ${formatAddress(address)}`);
       started.push(spec);
+      if (options.suite && isObservable(spec.server)) {
+        const daemon = { name: spec.name, protocol: spec.protocol ?? spec.name, address: formatAddress(address), server: spec.server };
+        running.push(daemon);
+        options.suite.add(daemon);
+      }
     } catch (err) {
       await stopAll();
       throw describeListenError(err, spec.name, spec.port, spec.host, spec.inUseAdvice);
@@ -113,6 +128,12 @@ export async function startDaemons(specs: DaemonSpec[], log: Logger, options: Ru
   }
   log.info({ event: 'ready', daemons: specs.map((s) => s.name) }, `ready: ${specs.map((s) => s.name).join(', ')}`);
   return stopAll;
+}
+
+/** Whether a daemon's server has the events and counters the admin listener reads (every createXServer does). */
+function isObservable(server: RunnableServer): server is RunnableServer & RunningDaemon['server'] {
+  const s = server as Partial<RunningDaemon['server']>;
+  return typeof s.on === 'function' && typeof s.off === 'function' && typeof s.counters === 'object';
 }
 
 /**

@@ -50,6 +50,7 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
             ? 'stop what listens there, or run gorgon serve --demo --ephemeral-ports'
             : `set ${key} in gorgon.yaml to a free port, or run gorgon serve --ephemeral-ports`;
       });
+      for (const daemon of built) daemon.protocol = protocol.key;
       daemons.push(...built);
     }
     if (daemons.length === 0) throw new CliError('serve: the config enables no daemon.');
