@@ -1,6 +1,7 @@
 import { closeSync, constants, fstatSync, openSync, type Dirent } from 'node:fs';
 import { lstat, mkdir, open, readdir, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { DirIdentity } from './maildir-index.js';
 
 /** The three directories of a Maildir. @see https://cr.yp.to/proto/maildir.html */
 export const MAILDIR_SUBDIRS = ['tmp', 'new', 'cur'] as const;
@@ -24,18 +25,26 @@ export async function ensureMaildir(dir: string): Promise<void> {
 /**
  * Which of the Maildir's new/ and cur/ are symlinks (or not directories): a user who can write
  * their own Maildir could point cur/ at any directory a root daemon can read, and DELE would
- * unlink there. A missing subdirectory is not reported (the scan creates it).
+ * unlink there. A missing subdirectory is not reported (the scan creates it). Also says what
+ * cur/ is now (inode and mtime in nanoseconds), for the listing index.
  */
-export async function linkedSubdirs(dir: string): Promise<Array<{ name: string; kind: SkippedKind }>> {
-  const checks = await Promise.all(
+export async function linkedSubdirs(
+  dir: string,
+): Promise<{ linked: Array<{ name: string; kind: SkippedKind }>; cur: DirIdentity | undefined }> {
+  const stats = await Promise.all(
     (['new', 'cur'] as const).map((name) =>
-      lstat(join(dir, name)).then(
-        (st) => (st.isDirectory() ? undefined : { name, kind: st.isSymbolicLink() ? ('symlink' as const) : ('other' as const) }),
+      lstat(join(dir, name), { bigint: true }).then(
+        (st) => st,
         () => undefined,
       ),
     ),
   );
-  return checks.filter((c) => c !== undefined);
+  const linked: Array<{ name: string; kind: SkippedKind }> = [];
+  stats.forEach((st, i) => {
+    if (st && !st.isDirectory()) linked.push({ name: i === 0 ? 'new' : 'cur', kind: st.isSymbolicLink() ? 'symlink' : 'other' });
+  });
+  const cur = stats[1];
+  return { linked, cur: cur?.isDirectory() ? { ino: cur.ino, mtimeNs: cur.mtimeNs } : undefined };
 }
 
 /** The entries of a directory; when it does not exist, none (or undefined with `missingAsEmpty` false). */

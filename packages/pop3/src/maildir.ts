@@ -11,11 +11,13 @@ import {
   linkedSubdirs,
   listEntries,
   listNames,
+  type MaildirEntries,
   openMessage,
   userMaildir,
   type SkippedKind,
 } from './maildir-fs.js';
 import { compareMaildirNames, isHiddenName, parseMaildirName, type MaildirName } from './maildir-names.js';
+import { formatIndex, readIndex, STABLE_MS, writeIndex, type DirIdentity } from './maildir-index.js';
 import { mapLimit } from './map-limit.js';
 import { loadSizeCache, saveSizeCache, stillValid, stillValidSync, type KnownSize } from './maildir-size-cache.js';
 import { deferredClose, measure, MessageFileProducer, readKnownSize } from './message-file-producer.js';
@@ -93,6 +95,8 @@ export class MaildirStore implements MaildropStore {
   readonly #sizeCacheFile: boolean;
   /** Maildirs whose size cache file this process has read. */
   readonly #loaded = new Set<string>();
+  /** Per Maildir, the state of cur/ (inode:mtime) whose listing index this process wrote. */
+  readonly #indexed = new Map<string, string>();
   /** Parsed file names (bounded like the sizes). */
   readonly #names = new Map<string, MaildirName>();
   readonly #logger: Logger;
@@ -165,19 +169,31 @@ export class MaildirStore implements MaildropStore {
     // Only regular files are messages (see listEntries): anything else stays where it is,
     // unlisted, and is reported once.
     // new/ and cur/ are checked (lstat) while they are read, not before: no added latency.
-    // The size cache file, the first time this process opens the Maildir, is read meanwhile:
-    // a restarted server's first login then waits for the longer of the two, not their sum.
+    // The first time this process opens the Maildir, its listing index is read with new/ and
+    // the check of cur/, and used when it is the index of that cur/ (see maildir-index.ts);
+    // otherwise the size cache file is read while cur/ is listed: a restarted server's first
+    // login then waits for the longer of the two, not their sum.
+    const listedAt = Date.now();
+    const first = this.#sizeCacheFile && !this.#loaded.has(dir);
+    let fresh0: Promise<MaildirEntries>;
+    let subdirs0: Promise<Awaited<ReturnType<typeof linkedSubdirs>>>;
+    let listed0: Promise<MaildirEntries | undefined>;
     let onDisk: Promise<Map<string, KnownSize>> | undefined;
-    if (this.#sizeCacheFile && !this.#loaded.has(dir)) {
+    if (first) {
+      fresh0 = listEntries(join(dir, 'new'));
+      subdirs0 = linkedSubdirs(dir);
+      // Not on a network file system: its server's clock sets the mtimes (see maildir-index.ts).
+      const indexed = this.#local ? await this.#fromIndex(dir, fresh0, subdirs0) : undefined;
+      if (indexed) return indexed;
       if (this.#loaded.size >= this.#sizeCacheEntries) this.#loaded.clear();
       this.#loaded.add(dir);
       onDisk = loadSizeCache(dir);
+      listed0 = listEntries(join(dir, 'cur'), false);
+    } else {
+      [fresh0, listed0, subdirs0] = [listEntries(join(dir, 'new')), listEntries(join(dir, 'cur'), false), linkedSubdirs(dir)];
     }
-    const [freshEntries, listed, linked] = await Promise.all([
-      listEntries(join(dir, 'new')),
-      listEntries(join(dir, 'cur'), false),
-      linkedSubdirs(dir),
-    ]);
+    const [freshEntries, listed, subdirs] = await Promise.all([fresh0, listed0, subdirs0]);
+    const { linked } = subdirs;
     if (linked.length > 0) {
       this.#warnSkipped(dir, '.', linked);
       throw new MaildropError(
@@ -243,7 +259,70 @@ export class MaildirStore implements MaildropStore {
         size,
       });
     }
+    if (this.#sizeCacheFile && this.#local && moved.length === 0 && listed.skipped.length === 0 && entries.length === names.length) {
+      await this.#saveIndex(dir, subdirs.cur, listedAt, names, entries);
+    }
     return entries;
+  }
+
+  /**
+   * The maildrop from its listing index (the first open in this process), when the index is of
+   * the cur/ there now and new/ holds nothing to move; undefined otherwise. The memory caches
+   * are left alone: the next open of this Maildir takes the ordinary path with its size cache.
+   */
+  async #fromIndex(
+    dir: string,
+    fresh: Promise<MaildirEntries>,
+    subdirs: Promise<Awaited<ReturnType<typeof linkedSubdirs>>>,
+  ): Promise<Array<MaildirName & { size: number }> | undefined> {
+    const { cur, linked } = await subdirs;
+    if (!cur || linked.length > 0) return undefined;
+    const [indexed, pending] = await Promise.all([readIndex(dir, cur), fresh]);
+    if (!indexed || pending.files.length > 0 || pending.skipped.length > 0) return undefined;
+    const entries: Array<MaildirName & { size: number }> = new Array(indexed.length);
+    for (let i = 0; i < indexed.length; i++) {
+      const m = indexed[i]!;
+      const colon = m.name.indexOf(':');
+      entries[i] = {
+        name: m.name,
+        base: colon === -1 ? m.name : m.name.slice(0, colon),
+        rawSize: m.rawSize,
+        wireSize: undefined,
+        uid: m.uid,
+        time: 0,
+        micros: 0,
+        seq: 0,
+        size: m.size,
+      };
+    }
+    return entries;
+  }
+
+  /**
+   * Writes the listing index after a scan, when every size was known without reading a file
+   * (sizes in the names, or names carrying the inode they were measured on) and cur/ had not changed for
+   * {@link STABLE_MS} when it was listed; at most once per state of cur/ in this process.
+   */
+  async #saveIndex(
+    dir: string,
+    cur: DirIdentity | undefined,
+    listedAt: number,
+    names: readonly MaildirName[],
+    entries: ReadonlyArray<MaildirName & { size: number }>,
+  ): Promise<void> {
+    if (!cur || Number(cur.mtimeNs / 1_000_000n) + STABLE_MS >= listedAt) return;
+    const state = `${cur.ino}:${cur.mtimeNs}`;
+    if (this.#indexed.get(dir) === state) return;
+    // As the size cache trusts them: sizes in the name, or a size measured on the very inode
+    // the name carries (a message edited in place would otherwise keep a stale size).
+    if (!names.every((n) => n.wireSize !== undefined || (n.inode !== undefined && this.#sizes.get(n.base)?.ino === n.inode))) return;
+    if (this.#indexed.size >= this.#sizeCacheEntries) this.#indexed.clear();
+    this.#indexed.set(dir, state);
+    // Under the maildrop's lock. One that cannot be written (a full disk) costs a scan later.
+    await writeIndex(dir, formatIndex(cur, entries)).catch((err: unknown) => {
+      this.#indexed.delete(dir);
+      this.#logger.debug({ event: 'maildir-index', maildir: dir, error: errorText(err) }, 'listing index not written');
+    });
   }
 
   /**
