@@ -6,7 +6,7 @@ import { createFtpServer, parsePermissions, parsePortRange, type FtpServer } fro
 import type { DaemonSpec, Reloader } from '../daemon.js';
 import { CliError, messageOf } from '../errors.js';
 import type { SuiteProtocol } from './protocol.js';
-import { exists, loadTls, loadUsers } from './shared.js';
+import { exists, loadTls, loadUsers, implicitTlsDaemon } from './shared.js';
 
 /** The `ftp:` section of the config file. */
 export const ftpSection = z
@@ -142,7 +142,7 @@ export const ftpProtocol: SuiteProtocol<FtpSection> = {
     const daemons: DaemonSpec[] = [{ name: 'ftpd', server, port: section.port, host: section.host, reloaders }];
     if (section.tlsPort !== undefined) {
       // One server, two listeners: the ftps entry binds the implicit-TLS port; close() stops both.
-      const implicit = { listen: server.listenTls.bind(server), close: server.close.bind(server) };
+      const implicit = implicitTlsDaemon(server);
       daemons.push({ name: 'ftpsd', server: implicit, port: section.tlsPort, host: section.host });
     }
     return daemons;

@@ -6,7 +6,7 @@ import { createHttpServer, DiskStore, type HttpServer } from '@gorgon/http';
 import type { DaemonSpec } from '../daemon.js';
 import { CliError } from '../errors.js';
 import type { SuiteProtocol } from './protocol.js';
-import { loadTls } from './shared.js';
+import { loadTls, implicitTlsDaemon } from './shared.js';
 
 /** The `http:` section of the config file. */
 export const httpSection = z
@@ -84,7 +84,7 @@ export const httpProtocol: SuiteProtocol<HttpSection> = {
     if (section.demoNote) logger.info({ event: 'demo', protocol: 'http' }, section.demoNote);
     const daemons: DaemonSpec[] = [{ name: 'httpd', server, port: section.port, host: section.host, reloaders: tls ? [tls.reloader] : [] }];
     if (section.tlsPort !== undefined) {
-      const implicit = { listen: server.listenTls.bind(server), close: server.close.bind(server) };
+      const implicit = implicitTlsDaemon(server);
       daemons.push({ name: 'httpsd', server: implicit, port: section.tlsPort, host: section.host });
     }
     return daemons;

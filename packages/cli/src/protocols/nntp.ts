@@ -2,11 +2,11 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { hashPassword, UsersFileAuthenticator } from '@gorgon/core';
+import { hashPassword, UsersFileAuthenticator, type ListenerHandoff } from '@gorgon/core';
 import { createNntpServer, DiskNewsStore, Feeds, injectArticle, type NntpServer } from '@gorgon/nntp';
-import type { DaemonSpec } from '../daemon.js';
+import type { DaemonSpec, RunnableServer } from '../daemon.js';
 import type { SuiteProtocol } from './protocol.js';
-import { exists, loadTls, loadUsers } from './shared.js';
+import { exists, implicitTlsDaemon, loadTls, loadUsers } from './shared.js';
 
 /** The `nntp:` section of the config file. */
 export const nntpSection = z
@@ -129,15 +129,24 @@ export const nntpProtocol: SuiteProtocol<NntpSection> = {
       ...(section.proxyTrusted ? { proxyProtocol: { trusted: section.proxyTrusted } } : {}),
     });
     if (section.demoNote) logger.info({ event: 'demo', protocol: 'nntp' }, section.demoNote);
-    const close = async (): Promise<void> => {
-      await server.close();
+    // The feeds outlive the server's last session (a retired server's sessions still queue articles).
+    const close = async (options?: { timeoutMs?: number }): Promise<void> => {
+      await server.close(options);
       await feeds?.close();
     };
-    const daemons: DaemonSpec[] = [
-      { name: 'nntpd', server: { listen: server.listen.bind(server), close }, port: section.port, host: section.host, reloaders },
-    ];
+    const retire = async (): Promise<void> => {
+      await server.retire();
+      await feeds?.close();
+    };
+    const plain: RunnableServer = {
+      listen: (on: number | ListenerHandoff, host?: string) => (typeof on === 'number' ? server.listen(on, host) : server.listen(on)),
+      close,
+      handOff: () => server.handOff(),
+      retire,
+    };
+    const daemons: DaemonSpec[] = [{ name: 'nntpd', server: plain, port: section.port, host: section.host, reloaders }];
     if (section.tlsPort !== undefined) {
-      const implicit = { listen: server.listenTls.bind(server), close: server.close.bind(server) };
+      const implicit = implicitTlsDaemon(server, { close, retire });
       daemons.push({ name: 'nntpsd', server: implicit, port: section.tlsPort, host: section.host });
     }
     return daemons;

@@ -5,7 +5,7 @@ import { hashPassword, UsersFileAuthenticator } from '@gorgon/core';
 import { createPop3Server, deliver, MaildirStore, type Pop3Server } from '@gorgon/pop3';
 import type { DaemonSpec } from '../daemon.js';
 import type { SuiteProtocol } from './protocol.js';
-import { exists, loadTls, loadUsers } from './shared.js';
+import { exists, loadTls, loadUsers, implicitTlsDaemon } from './shared.js';
 
 /** The `pop3:` section of the config file. */
 export const pop3Section = z
@@ -109,7 +109,7 @@ export const pop3Protocol: SuiteProtocol<Pop3Section> = {
     const daemons: DaemonSpec[] = [{ name: 'pop3d', server, port: section.port, host: section.host, reloaders }];
     if (section.tlsPort !== undefined) {
       // One server, two listeners: the pop3s entry listens with implicit TLS; close() stops both.
-      const implicit = { listen: server.listenTls.bind(server), close: server.close.bind(server) };
+      const implicit = implicitTlsDaemon(server);
       daemons.push({ name: 'pop3sd', server: implicit, port: section.tlsPort, host: section.host });
     }
     return daemons;
