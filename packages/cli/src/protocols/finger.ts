@@ -86,13 +86,11 @@ export const fingerProtocol: SuiteProtocol<FingerSection> = {
       } catch (err) {
         throw new CliError(`finger: ${messageOf(err)}`);
       }
-      directory = new JsonUserDirectory(path);
-      // The directory reads the file again whenever it changes; SIGHUP checks it and says so.
-      reloaders.push({
-        what: `finger users file ${path}`,
-        reload: async () => userCount((await loadJsonUsers(path)).length),
-        keepsOld: false,
-      });
+      const json = new JsonUserDirectory(path);
+      directory = json;
+      // The directory reads the file again when it changes (checked at most once a second);
+      // SIGHUP reads it at once, so the next query sees it, and says how many users it has.
+      reloaders.push({ what: `finger users file ${path}`, reload: async () => userCount(await json.refresh()), keepsOld: false });
     } else if (section.systemUsers) {
       directory = new SystemUserDirectory();
     } else {
