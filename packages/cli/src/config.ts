@@ -101,7 +101,11 @@ export async function parseConfig(path: string): Promise<ParsedConfig> {
   if (doc.errors.length > 0) {
     const problems = doc.errors.map((err) => {
       const pos = err.linePos?.[0];
-      return { path: '', message: err.message.split('\n')[0]!, ...(pos ? { line: pos.line, column: pos.col } : {}) };
+      const message = err.message
+        .split('\n')[0]!
+        .replace(/ at line \d+, column \d+:?\s*$/, '')
+        .trim();
+      return { path: '', message: `not valid YAML: ${message}`, ...(pos ? { line: pos.line, column: pos.col } : {}) };
     });
     return { config: undefined, problems, locate, yamlError: doc.errors[0]! };
   }

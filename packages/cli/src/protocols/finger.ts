@@ -2,6 +2,7 @@ import { writeFile, mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { createFingerServer, JsonUserDirectory, loadJsonUsers, SystemUserDirectory, type UserDirectory } from '@gorgon/finger';
+import { SectionChecks } from './checks.js';
 import type { SuiteProtocol } from './protocol.js';
 import { userCount } from './shared.js';
 import type { Reloader } from '../daemon.js';
@@ -73,6 +74,15 @@ export const fingerProtocol: SuiteProtocol<FingerSection> = {
     const users = join(dir, 'users.json');
     await writeFile(users, `${JSON.stringify({ users: demoFingerUsers }, null, 2)}\n`);
     return fingerSection.parse({ users });
+  },
+
+  async check(section, context) {
+    const checks = new SectionChecks(context);
+    await checks.file('users', section.users, loadJsonUsers);
+    if (!section.users && !section.systemUsers) {
+      checks.problems.push({ key: 'users', message: 'no user directory: give users (a JSON users file) or systemUsers: true' });
+    }
+    return checks.problems;
   },
 
   async build(section, { logger, baseDir }) {

@@ -5,6 +5,7 @@ import { hashPassword, UsersFileAuthenticator } from '@gorgon/core';
 import { createFtpServer, parsePermissions, parsePortRange, type FtpServer } from '@gorgon/ftp';
 import type { DaemonSpec, Reloader } from '../daemon.js';
 import { CliError, messageOf } from '../errors.js';
+import { SectionChecks } from './checks.js';
 import type { SuiteProtocol } from './protocol.js';
 import { exists, loadTls, loadUsers, implicitTlsDaemon } from './shared.js';
 
@@ -90,6 +91,31 @@ export const ftpProtocol: SuiteProtocol<FtpSection> = {
       demoNote:
         'ftp demo: anonymous (read-only) or demo / demo (uploads into incoming/), e.g. curl -u demo:demo -T FILE ftp://127.0.0.1:2121/incoming/',
     });
+  },
+
+  async check(section, context) {
+    const checks = new SectionChecks(context);
+    await checks.directory('root', section.root, 'root');
+    await checks.directory('anonymousRoot', section.anonymousRoot, 'anonymous root');
+    await checks.usersFile('users', section.users);
+    if (!section.users && !section.anonymous) {
+      checks.problems.push({ key: 'users', message: 'nobody can log in: give users (a users file), anonymous: true, or both' });
+    }
+    for (const [key, parse] of [
+      ['pasvRange', () => section.pasvRange && parsePortRange(section.pasvRange)],
+      ['permissions', () => parsePermissions(section.permissions)],
+    ] as const) {
+      try {
+        parse();
+      } catch (err) {
+        checks.problems.push({ key, message: messageOf(err).replace(/\.$/, '') });
+      }
+    }
+    if (section.masquerade && !/^\d+\.\d+\.\d+\.\d+$/.test(section.masquerade)) {
+      checks.problems.push({ key: 'masquerade', message: `must be an IPv4 address, got "${section.masquerade}"` });
+    }
+    await checks.tls(section);
+    return checks.problems;
   },
 
   async build(section, { logger, baseDir }) {

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { createHttpServer, DiskStore, type HttpServer } from '@gorgon/http';
 import type { DaemonSpec } from '../daemon.js';
 import { CliError } from '../errors.js';
+import { SectionChecks } from './checks.js';
 import type { SuiteProtocol } from './protocol.js';
 import { loadTls, implicitTlsDaemon } from './shared.js';
 
@@ -56,6 +57,14 @@ export const httpProtocol: SuiteProtocol<HttpSection> = {
       certDir: join(dataDir, 'tls'),
       demoNote: 'http demo: curl http://127.0.0.1:8080/files/hello.txt (https on 8443 with the demo certificate: curl -k)',
     });
+  },
+
+  async check(section, context) {
+    const checks = new SectionChecks(context);
+    await checks.directory('root', section.root, 'root');
+    await checks.writableFileDir('accessLog', section.accessLog, 'access log');
+    await checks.tls(section);
+    return checks.problems;
   },
 
   async build(section, { logger, baseDir }) {

@@ -1,10 +1,11 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { hashPassword, UsersFileAuthenticator, type ListenerHandoff } from '@gorgon/core';
-import { createNntpServer, DiskNewsStore, Feeds, injectArticle, type NntpServer } from '@gorgon/nntp';
+import { createNntpServer, DiskNewsStore, Feeds, injectArticle, parseFeedsConfig, type NntpServer } from '@gorgon/nntp';
 import type { DaemonSpec, RunnableServer } from '../daemon.js';
+import { SectionChecks } from './checks.js';
 import type { SuiteProtocol } from './protocol.js';
 import { exists, implicitTlsDaemon, loadTls, loadUsers } from './shared.js';
 
@@ -87,6 +88,15 @@ export const nntpProtocol: SuiteProtocol<NntpSection> = {
       demoNote:
         "nntp demo: groups gorgon.announce, gorgon.test, comp.lang.typescript; read with python3 -c \"import nntplib; s=nntplib.NNTP('127.0.0.1',1119); print(s.group('gorgon.test')); print(s.over((1,3)))\"; log in as demo / demo",
     });
+  },
+
+  async check(section, context) {
+    const checks = new SectionChecks(context);
+    await checks.directoryOrParent('spool', section.spool, 'spool');
+    await checks.usersFile('users', section.users);
+    await checks.file('feeds', section.feeds, async (path) => parseFeedsConfig(await readFile(path, 'utf8')));
+    await checks.tls(section);
+    return checks.problems;
   },
 
   async build(section, { logger, baseDir }) {

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { hashPassword, UsersFileAuthenticator } from '@gorgon/core';
 import { createPop3Server, deliver, MaildirStore, type Pop3Server } from '@gorgon/pop3';
 import type { DaemonSpec } from '../daemon.js';
+import { SectionChecks } from './checks.js';
 import type { SuiteProtocol } from './protocol.js';
 import { exists, loadTls, loadUsers, implicitTlsDaemon } from './shared.js';
 
@@ -78,6 +79,14 @@ export const pop3Protocol: SuiteProtocol<Pop3Section> = {
       mechanisms: ['user', 'plain', 'apop'],
       demoNote: 'pop3 demo: log in as demo / demo (USER/PASS, AUTH PLAIN or APOP), e.g. curl -u demo:demo pop3://127.0.0.1:1110/',
     });
+  },
+
+  async check(section, context) {
+    const checks = new SectionChecks(context);
+    await checks.directory('maildirs', section.maildirs, 'Maildir root');
+    await checks.usersFile('users', section.users);
+    await checks.tls(section);
+    return checks.problems;
   },
 
   async build(section, { logger, baseDir }) {
