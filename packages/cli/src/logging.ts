@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { pino, type Logger as PinoLogger } from 'pino';
 import pretty from 'pino-pretty';
 import type { Logger } from '@gorgon/core';
@@ -33,7 +34,9 @@ export function createCliLogger(format: LogFormat, level: LogLevel, file?: strin
   return pino(options, stream);
 }
 
-function openLogFile(path: string): Destination {
+function openLogFile(file: string): Destination {
+  // Absolute, so the reopen after a rotation finds it whatever the working directory.
+  const path = resolve(file);
   const open = logFiles.get(path);
   if (open) return open;
   let destination: Destination;

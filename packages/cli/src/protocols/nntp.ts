@@ -117,9 +117,16 @@ export const nntpProtocol: SuiteProtocol<NntpSection> = {
         .split('.')[0]!
         .replace(/[^A-Za-z0-9-]/g, '') ||
         'gorgon');
-    const feeds = section.feeds
-      ? await Feeds.fromFile(resolve(baseDir, section.feeds), { store, queueDir: join(spool, 'feeds'), pathHost, logger })
-      : undefined;
+    let feeds: Feeds | undefined;
+    try {
+      feeds = section.feeds
+        ? await Feeds.fromFile(resolve(baseDir, section.feeds), { store, queueDir: join(spool, 'feeds'), pathHost, logger })
+        : undefined;
+    } catch (err) {
+      // Nothing of a daemon that will not run stays open (a SIGHUP reload may try again).
+      await store.close();
+      throw err;
+    }
     const server: NntpServer = createNntpServer({
       store,
       ...(auth ? { auth } : {}),
