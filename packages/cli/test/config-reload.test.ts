@@ -1,9 +1,12 @@
+import { X509Certificate } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '@gorgon/core';
+import { createDemoCertificate } from '@gorgon/core/demo-certificate';
 import { MemoryClient } from '@gorgon/core/testing';
 import { deliver } from '@gorgon/pop3';
 import { SpawnedDaemon } from './spawn-cli.js';
@@ -109,6 +112,16 @@ async function ftpRetr(c: MemoryClient, name: string): Promise<{ data: Buffer; r
   return { data: Buffer.concat(chunks), reply: await ftpReply(c) };
 }
 
+function tlsSession(port: number): Promise<{ client: MemoryClient; fingerprint: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({ port, host: '127.0.0.1', rejectUnauthorized: false }, () => {
+      resolve({ client, fingerprint: socket.getPeerCertificate().fingerprint256 });
+    });
+    const client = new MemoryClient(socket);
+    socket.once('error', reject);
+  });
+}
+
 /** One connection: 'refused', or the first line the server sent. */
 function firstLine(port: number): Promise<string> {
   return new Promise((resolve) => {
@@ -190,6 +203,44 @@ describe('SIGHUP applies the config file again (gorgon serve --config)', () => {
       first.c.sendLine('QUIT');
       ftp.c.sendLine('QUIT');
       await Promise.all([first.c.closed(5000), ftp.c.closed(5000)]);
+    } finally {
+      await daemon.stop();
+    }
+    expect(daemon.child.exitCode).toBe(0);
+  }, 60_000);
+
+  it('an implicit-TLS listener is handed over too: same port, the new certificate for new connections, the open TLS session goes on', async () => {
+    await writeUsers('secret');
+    const [one, two] = await Promise.all([createDemoCertificate(), createDemoCertificate()]);
+    await writeFile(join(dir, 'one.pem'), one.cert);
+    await writeFile(join(dir, 'one.key'), one.key);
+    await writeFile(join(dir, 'two.pem'), two.cert);
+    await writeFile(join(dir, 'two.key'), two.key);
+    await writeConfig({ pop3: { tlsPort: 0, cert: 'one.pem', key: 'one.key' } });
+    const daemon = new SpawnedDaemon(['serve', '--config', 'gorgon.yaml'], dir);
+    try {
+      const tlsPort = await daemon.started('pop3sd');
+      const open = await tlsSession(tlsPort);
+      expect(open.fingerprint).toBe(new X509Certificate(one.cert).fingerprint256);
+      expect(await open.client.line(5000)).toMatch(/^\+OK/);
+
+      await writeConfig({ pop3: { tlsPort: 0, cert: 'two.pem', key: 'two.key' } });
+      const text = (await hangup(daemon)).map((r) => r.msg).join('\n');
+      expect(text).toMatch(/SIGHUP: pop3 changed \(cert, key\): pop3d keeps 127\.0\.0\.1:\d+, pop3sd keeps 127\.0\.0\.1:\d+/);
+      expect(daemon.ports.get('pop3sd')).toBe(tlsPort);
+
+      const fresh = await tlsSession(tlsPort);
+      expect(fresh.fingerprint).toBe(new X509Certificate(two.cert).fingerprint256);
+      expect(await fresh.client.line(5000)).toMatch(/^\+OK/);
+      fresh.client.sendLine('QUIT');
+      // The session opened before the reload is still served, over its own TLS connection.
+      open.client.sendLine('USER ann');
+      expect(await open.client.line(5000)).toMatch(/^\+OK/);
+      open.client.sendLine('PASS secret');
+      expect(await open.client.line(10_000)).toMatch(/^\+OK/);
+      expect(await popRetr(open.client)).toBe(message);
+      open.client.sendLine('QUIT');
+      expect(await open.client.line(5000)).toMatch(/^\+OK/);
     } finally {
       await daemon.stop();
     }
