@@ -54,10 +54,9 @@ export async function reloadConfig(runner: DaemonRunner, source: ConfigSource): 
   try {
     plan = await source.load();
   } catch (err) {
-    log.warn(
-      { event: 'reload-refused', signal: 'SIGHUP', error: messageOf(err) },
-      `SIGHUP: ${messageOf(err)} The running config stays in force.`.replace(/([^.!?]) The running/, '$1. The running'),
-    );
+    const reason = messageOf(err);
+    const sentence = /[.!?]$/.test(reason) ? reason : `${reason}.`;
+    log.warn({ event: 'reload-refused', signal: 'SIGHUP', error: reason }, `SIGHUP: ${sentence} The running config stays in force.`);
     return;
   }
   runner.shutdownSettings = plan.shutdown;
@@ -92,7 +91,7 @@ export async function reloadConfig(runner: DaemonRunner, source: ConfigSource): 
     if (specs.length === 0) {
       if (!unit) continue;
       runner.units.delete(key);
-      retire(runner, unit.daemons);
+      retire(runner, key, unit.daemons);
       const names = unit.daemons.map((d) => `${d.spec.name} on ${d.address}`).join(', ');
       log.info(
         { event: 'reload-section', signal: 'SIGHUP', section: key, change: 'removed' },
@@ -167,7 +166,7 @@ async function replace(
     started.push(daemon);
     phrases.push(`${spec.name} keeps ${daemon.address}`);
   }
-  retire(runner, old);
+  retire(runner, key, old);
   // Start order, as in the new section.
   started.sort((a, b) => specs.indexOf(a.spec) - specs.indexOf(b.spec));
   runner.units.set(key, { key, fingerprint, daemons: started });
@@ -175,13 +174,19 @@ async function replace(
 }
 
 /** The old daemons leave the Suite and stop accepting; their sessions run to their end, then they release everything. */
-function retire(runner: DaemonRunner, daemons: StartedDaemon[]): void {
+function retire(runner: DaemonRunner, key: string, daemons: StartedDaemon[]): void {
   for (const daemon of daemons) runner.forget(daemon);
+  const names = daemons.map((d) => d.spec.name).join(', ');
   for (const server of distinctServers(daemons.map((d) => d.spec))) {
     runner.retiring.add(server);
     const done = server.retire ? server.retire() : server.close({ timeoutMs: runner.shutdownSettings.timeoutMs });
     done.then(
-      () => runner.retiring.delete(server),
+      () => {
+        // Once per section: the wrappers of one server (plain, implicit TLS) retire together.
+        if (runner.retiring.delete(server) && server === daemons[0]?.spec.server) {
+          runner.log.info({ event: 'retired', section: key }, `${key}: the old ${names} retired (its last session ended)`);
+        }
+      },
       (err: unknown) => {
         runner.retiring.delete(server);
         runner.log.error({ event: 'retire-failed', error: messageOf(err) }, `an old server failed to close: ${messageOf(err)}`);
