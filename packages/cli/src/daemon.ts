@@ -2,10 +2,13 @@ import type { AddressInfo } from 'node:net';
 import { formatAddress, type ListenerHandoff, type Logger } from '@gorgon/core';
 import { defaultShutdown, type ShutdownSettings } from './config.js';
 import { CliError, describeListenError, messageOf } from './errors.js';
+import { releaseHeldSignals } from './early-signals.js';
 import { reopenLogFiles } from './logging.js';
 import { dropPrivileges, warnIfRoot, type Identity } from './privileges.js';
 import { reloadConfig, type ConfigSource, type Unit } from './reload.js';
 import type { RunningDaemon, Suite } from './suite.js';
+
+export { holdSignals } from './early-signals.js';
 
 /** A server the CLI runs: what every createXServer returns (or a view of its implicit-TLS side). */
 export interface RunnableServer {
@@ -230,7 +233,7 @@ export async function runDaemons(specs: DaemonSpec[], log: Logger, options: RunO
 export async function runWith(runner: DaemonRunner, specs: DaemonSpec[], fingerprints?: ReadonlyMap<string, string>): Promise<void> {
   const { log, options } = runner;
   let phase: 'starting' | 'running' | 'stopping' = 'starting';
-  let pending = takeEarlyHangup();
+  let pending = false;
   // One listener for the whole life: removing Node's last SIGHUP listener restores the default
   // action (exit), so swapping listeners between phases could let a signal kill the process.
   const onHangup = (): void => {
@@ -240,7 +243,9 @@ export async function runWith(runner: DaemonRunner, specs: DaemonSpec[], fingerp
   const onUsr1 = (): void => runner.reopenLogs();
   process.on('SIGHUP', onHangup);
   process.on('SIGUSR1', onUsr1);
-  releaseEarlySignals();
+  const arrived = releaseHeldSignals();
+  pending = arrived.hangup;
+  if (arrived.usr1) runner.reopenLogs();
   // SIGINT/SIGTERM handlers are in place before any listener is bound, so a signal sent the
   // moment `ready` is logged (or during start-up) shuts down gracefully instead of killing.
   const stopping = (): boolean => phase === 'stopping';
@@ -277,37 +282,6 @@ export async function runWith(runner: DaemonRunner, specs: DaemonSpec[], fingerp
 function isObservable(server: RunnableServer): server is RunnableServer & RunningDaemon['server'] {
   const s = server as Partial<RunningDaemon['server']>;
   return typeof s.on === 'function' && typeof s.off === 'function' && typeof s.counters === 'object';
-}
-
-let earlyHangup: boolean | undefined;
-const onEarlyHangup = (): void => {
-  earlyHangup = true;
-};
-const onEarlyUsr1 = (): void => {
-  reopenLogFiles();
-};
-
-/**
- * Called first thing by a daemon command: until {@link runDaemons} takes over, a SIGHUP (while
- * the demo certificate is made, a users file read, a spool opened) is remembered and applied
- * once running, and SIGUSR1 reopens the log files; neither kills the process.
- */
-export function holdSignals(): void {
-  if (earlyHangup !== undefined) return;
-  earlyHangup = false;
-  process.on('SIGHUP', onEarlyHangup);
-  process.on('SIGUSR1', onEarlyUsr1);
-}
-
-function takeEarlyHangup(): boolean {
-  return earlyHangup === true;
-}
-
-function releaseEarlySignals(): void {
-  if (earlyHangup === undefined) return;
-  earlyHangup = undefined;
-  process.off('SIGHUP', onEarlyHangup);
-  process.off('SIGUSR1', onEarlyUsr1);
 }
 
 /**
