@@ -17,11 +17,15 @@ export class ListenerHandoff {
   readonly #hold = (socket: net.Socket): void => {
     this.#held.push(socket);
   };
+  // An accept error meanwhile (EMFILE) must not be an unhandled 'error' event; the new owner's
+  // listener hears the next one.
+  readonly #ignoreError = (): void => {};
 
   /** @internal Made by a listener that gives up `server` (it must stop watching its `connection` events first). */
   constructor(server: net.Server) {
     this.#server = server;
     server.on('connection', this.#hold);
+    server.on('error', this.#ignoreError);
   }
 
   /** The address the socket is bound to. */
@@ -29,16 +33,17 @@ export class ListenerHandoff {
     return this.#server.address();
   }
 
-  /** Whether a listener took it already. */
+  /** Whether a listener took it already (or it was closed). */
   get taken(): boolean {
     return this.#taken;
   }
 
   /** @internal The new owner takes the socket: held connections go to `sink` first, then new ones. */
   take(sink: ConnectionSink): net.Server {
-    if (this.#taken) throw new Error('this listener handoff was already taken');
+    if (this.#taken) throw new Error('this listener handoff was already taken or closed');
     this.#taken = true;
     this.#server.off('connection', this.#hold);
+    this.#server.off('error', this.#ignoreError);
     this.#server.on('connection', sink);
     for (const socket of this.#held.splice(0)) sink(socket);
     return this.#server;
@@ -48,6 +53,7 @@ export class ListenerHandoff {
   close(): Promise<void> {
     if (this.#taken) return Promise.resolve();
     this.#taken = true;
+    this.#server.off('connection', this.#hold);
     for (const socket of this.#held.splice(0)) socket.destroy();
     return new Promise((resolve) => this.#server.close(() => resolve()));
   }

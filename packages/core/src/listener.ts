@@ -292,6 +292,7 @@ export function createListener(options: ListenerOptions, accept: (channel: Chann
   function adopt(handoff: ListenerHandoff): net.AddressInfo | string {
     if (closing || draining) throw new Error(`${name} listener is closed`);
     if (server.listening) throw new Error(`${name} listener is already listening`);
+    if (handoff.taken) throw new Error('this listener handoff was already taken or closed');
     const address = handoff.address;
     if (address === null) throw new Error('the handed-off socket is not bound');
     const previous = server;

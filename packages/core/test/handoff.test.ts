@@ -141,6 +141,17 @@ describe('listener handoff and retirement (reload without downtime)', () => {
     await next.close();
   });
 
+  it('handoff.close() unbinds a socket nobody takes', async () => {
+    const old = echoServer('old');
+    const { port } = await old.listen(0);
+    const handoff = old.handOff()!;
+    expect(handoff.taken).toBe(false);
+    await handoff.close();
+    expect(await greeting(port)).toBe('ECONNREFUSED');
+    await old.retire();
+    await expect(echoServer('late').listen(handoff)).rejects.toThrow(/already taken/);
+  });
+
   it('a held handoff keeps connections waiting (not refused) until the new server takes it', async () => {
     const old = echoServer('old');
     const { port } = await old.listen(0);
