@@ -101,6 +101,8 @@ describe('gorgon check-config', () => {
     await writeFile(
       join(dir, 'files.yaml'),
       [
+        'log:',
+        '  file: no-such-dir/gorgon.log',
         'pop3:',
         '  port: 1110',
         '  maildirs: no-such-dir',
@@ -120,15 +122,20 @@ describe('gorgon check-config', () => {
     const { code, stdout } = await run('check-config', '--config', 'files.yaml');
     expect(code).toBe(1);
     const lines = stdout.trim().split('\n');
-    expect(lines).toContainEqual(expect.stringMatching(/^files\.yaml:3:3: pop3\.maildirs: the Maildir root .*no-such-dir does not exist$/));
-    expect(lines).toContainEqual(expect.stringMatching(/^files\.yaml:4:3: pop3\.users: .*broken-users\.json.*not valid JSON/));
+    expect(lines).toContainEqual(expect.stringMatching(/^files\.yaml:5:3: pop3\.maildirs: the Maildir root .*no-such-dir does not exist$/));
+    expect(lines).toContainEqual(expect.stringMatching(/^files\.yaml:6:3: pop3\.users: .*broken-users\.json.*not valid JSON/));
     expect(lines).toContainEqual(
-      expect.stringMatching(/^files\.yaml:5:3: pop3\.cert: the certificate .* cannot be used together: .*key values mismatch/),
+      expect.stringMatching(/^files\.yaml:7:3: pop3\.cert: the certificate .* cannot be used together: .*key values mismatch/),
     );
-    expect(lines).toContainEqual(expect.stringMatching(/^files\.yaml:10:3: ftp\.users: .*missing-users\.json/));
-    expect(lines).toContainEqual(expect.stringMatching(/^files\.yaml:8:3: ftp\.port: 127\.0\.0\.1:1110 is also pop3\.port$/));
-    expect(lines).toContainEqual(expect.stringMatching(/^files\.yaml:13:3: finger\.users: .*missing-finger\.json/));
-    expect(lines).toHaveLength(6);
+    expect(lines).toContainEqual(expect.stringMatching(/^files\.yaml:12:3: ftp\.users: .*missing-users\.json/));
+    expect(lines).toContainEqual(expect.stringMatching(/^files\.yaml:10:3: ftp\.port: 127\.0\.0\.1:1110 is also pop3\.port$/));
+    expect(lines).toContainEqual(expect.stringMatching(/^files\.yaml:15:3: finger\.users: .*missing-finger\.json/));
+    expect(lines).toContainEqual(
+      expect.stringMatching(
+        /^files\.yaml:2:3: log\.file: the log file .*no-such-dir\/gorgon\.log cannot be written: .*no-such-dir does not exist$/,
+      ),
+    );
+    expect(lines).toHaveLength(7);
   });
 
   it('without --config and without ./gorgon.yaml: a usage error', async () => {

@@ -3,6 +3,7 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { parseConfig, type ParsedConfig } from '../config.js';
 import type { ConfigProblem } from '../config-positions.js';
 import { CliError } from '../errors.js';
+import { SectionChecks } from '../protocols/checks.js';
 import { protocols } from '../protocols/index.js';
 import type { GlobalArgs } from './options.js';
 
@@ -56,6 +57,11 @@ async function checkFiles(parsed: ParsedConfig): Promise<ConfigProblem[]> {
     const at = parsed.locate(path, true);
     problems.push({ path: path.join('.'), message, ...(at ? { line: at.line, column: at.column } : {}) });
   };
+  if (config.log?.file) {
+    const logChecks = new SectionChecks({ baseDir: config.baseDir });
+    await logChecks.writableFileDir('file', config.log.file, 'log file');
+    for (const problem of logChecks.problems) place(['log', problem.key], problem.message);
+  }
   const claimed = new Map<string, string>();
   for (const protocol of protocols) {
     const section = config.sections.get(protocol.key) as { enabled?: boolean; host?: string; port?: number; tlsPort?: number } | undefined;
