@@ -11,6 +11,7 @@ packages=(
   inn2                                # NNTP feed interop (a private innd per test)
   tin suck                            # NNTP reader interop (tin batch mode, suck and rpost)
   nginx                               # HTTP client interop (run privately by the tests)
+  systemd                             # systemd-analyze verify/security of docs/gorgon.service (nothing is started)
 )
 
 missing=()

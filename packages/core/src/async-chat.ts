@@ -117,6 +117,10 @@ export abstract class AsyncChat {
       const chat = this.chat;
       chat.#guard(() => chat.handleShutdown());
     }
+    shutdownDeadline(): void {
+      const chat = this.chat;
+      chat.#guard(() => chat.handleShutdownDeadline());
+    }
     /** Queued output went out: dispatching may go on. */
     progress(): void {
       this.chat.#run();
@@ -206,6 +210,15 @@ export abstract class AsyncChat {
 
   /** The listener is shutting down. Protocols override to say goodbye first. */
   protected handleShutdown(): void {
+    this.closeWhenDone();
+  }
+
+  /**
+   * The shutdown's bound passed and the session is still open (its goodbye waits on a
+   * transfer, or the peer does not read it). Protocols that let work finish end it here; the
+   * default closes once the queued output is written.
+   */
+  protected handleShutdownDeadline(): void {
     this.closeWhenDone();
   }
 

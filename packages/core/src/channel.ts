@@ -22,6 +22,11 @@ export interface ChannelHandler {
   timeout(kind: 'idle' | 'total'): void;
   /** The listener is shutting down: the handler says the protocol's goodbye and closes. */
   shutdown(): void;
+  /**
+   * The shutdown's bound passed and the connection is still open (a transfer still running):
+   * the handler ends what it waited for (FTP: 426 and 421), at once. Optional.
+   */
+  shutdownDeadline?(): void;
 }
 
 /** Options of a {@link Channel}. */
@@ -423,12 +428,24 @@ export class Channel {
    * owner has `closeTimeoutMs` to do so (a peer that does not read the goodbye cannot hold the
    * connection), then the loop's sweep destroys it: no timer per session.
    */
-  requestShutdown(): void {
+  requestShutdown(options: { bounded?: boolean } = {}): void {
     if (this.isClosed) return;
     if (this.#handler) {
-      this.expectClose();
+      // A listener's shutdown bounds the goodbye with its own timeout (`bounded: false` here).
+      if (options.bounded !== false) this.expectClose();
       this.#handler.shutdown();
     } else this.close();
+  }
+
+  /**
+   * The shutdown's bound passed with this connection still open: the owner ends what it let
+   * finish (a running transfer) and closes now. The listener destroys what is left shortly after.
+   */
+  shutdownDeadline(): void {
+    if (this.isClosed) return;
+    this.expectClose();
+    if (this.#handler?.shutdownDeadline) this.#handler.shutdownDeadline();
+    else this.close();
   }
 
   /**

@@ -19,6 +19,7 @@ export { createCounters, type Counters } from './counters.js';
 export { CoreError, ReplyError, errorText, type CoreErrorCode } from './errors.js';
 export { isFdExhaustion, openFileLimit, type FdExhaustionCode } from './fd-watch.js';
 export { Framer, type FrameRange, type FrameStep, type FrameStepKind, type Terminator } from './framer.js';
+export { ListenerHandoff } from './handoff.js';
 export { LineEscapingProducer, crlfLength, escapeMultiline, type LineEscapingOptions } from './line-escaping.js';
 export { DEFAULT_MAX_DISCARD_BYTES, LineSession, type LineSessionOptions } from './line-session.js';
 export { createListener, formatAddress, type Listener, type ListenerOptions, type RejectReason } from './listener.js';

@@ -4,6 +4,7 @@ import { Channel, channelSettings, kSerial, kSettings, normaliseAddress, type Li
 import { createCounters, type Counters } from './counters.js';
 import { errorText } from './errors.js';
 import { FdWatch } from './fd-watch.js';
+import { ListenerHandoff } from './handoff.js';
 import { logsDebug, silentLogger, type Logger } from './logger.js';
 import { Loop, tickForTimeouts, type Sweepable } from './loop.js';
 import { isTrusted, readProxyHeader, trustList, type ProxyInfo } from './proxy-protocol.js';
@@ -56,6 +57,23 @@ export interface Listener extends AsyncDisposable {
   /** Binds a Unix domain socket. */
   listen(path: string): Promise<string>;
   /**
+   * Accepts on a socket another listener handed off (a reload): the port was never unbound, so
+   * no connection is refused, and those that arrived meanwhile are accepted here first.
+   */
+  listen(handoff: ListenerHandoff): Promise<net.AddressInfo | string>;
+  /**
+   * Gives the bound socket up without unbinding it, for another listener to `listen(handoff)`
+   * on: from now on this one accepts nothing, and its open connections go on untouched. Throws
+   * when not listening.
+   */
+  handOff(): ListenerHandoff;
+  /**
+   * Stops accepting (unbinding the socket unless it was handed off) and resolves once every
+   * open connection has ended by itself: nobody is asked to leave. `close()` meanwhile turns it
+   * into a graceful shutdown. Call `close()` after it to release the housekeeping tick.
+   */
+  drain(): Promise<void>;
+  /**
    * Graceful shutdown: stop accepting, ask every session to say its goodbye and close, wait up
    * to `timeoutMs` (default 5000), then close what is left.
    */
@@ -105,6 +123,14 @@ export function createListener(options: ListenerOptions, accept: (channel: Chann
   const pending = new Set<net.Socket>();
   let sequence = 0;
   let closing: Promise<void> | undefined;
+  let draining: Promise<void> | undefined;
+  /** Resolves `drain()` once no channel and no pending socket is left. */
+  let whenEmpty: (() => void) | undefined;
+  const checkEmpty = (): void => {
+    if (whenEmpty && channels.size === 0 && pending.size === 0) whenEmpty();
+  };
+  /** Whether this listener's socket is bound here, to be unbound by `close()` (false once handed off). */
+  let owned = true;
   const stopTick = options.onTick ? loop.onTick(options.onTick) : undefined;
   // Out of descriptors, accepts fail where Node cannot see them: probe on the tick while bound.
   const fds = new FdWatch(logger, counters);
@@ -112,12 +138,13 @@ export function createListener(options: ListenerOptions, accept: (channel: Chann
 
   // Half-open: a client that sends its commands and then shuts down its side (`printf ... | nc`)
   // still gets every reply; the channel closes once they are written.
-  const server = net.createServer({ pauseOnConnect: true, noDelay: true, allowHalfOpen: true });
-  server.on('error', (err) => {
+  let server = net.createServer({ pauseOnConnect: true, noDelay: true, allowHalfOpen: true });
+  const onError = (err: Error): void => {
     if (!fds.noteError(err)) logger.error({ event: 'listener-error' }, errorText(err));
-  });
+  };
+  server.on('error', onError);
   // No closure here captures the socket: a function context per connection would outlive it.
-  server.on('connection', (socket) => {
+  const onConnection = (socket: net.Socket): void => {
     socket.on('error', ignoreError); // until a channel owns it; a reset before then is routine
     if (closing) {
       socket.destroy();
@@ -125,10 +152,14 @@ export function createListener(options: ListenerOptions, accept: (channel: Chann
     }
     if (trusted) {
       const peer = normaliseAddress(socket.remoteAddress) ?? 'local';
-      if (isTrusted(trusted, peer)) return awaitProxyHeader(socket, peer);
+      if (isTrusted(trusted, peer)) {
+        awaitProxyHeader(socket, peer);
+        return;
+      }
     }
     admit(socket, undefined);
-  });
+  };
+  server.on('connection', onConnection);
 
   function awaitProxyHeader(socket: net.Socket, peer: string): void {
     pending.add(socket);
@@ -137,12 +168,14 @@ export function createListener(options: ListenerOptions, accept: (channel: Chann
       (info) => {
         pending.delete(socket);
         admit(socket, info);
+        checkEmpty();
       },
       (err: unknown) => {
         pending.delete(socket);
         counters.errors++;
         logger.warn({ event: 'proxy-refused', remote: peer }, `PROXY header refused: ${errorText(err)}`);
         socket.destroy();
+        checkEmpty();
       },
     );
   }
@@ -163,6 +196,7 @@ export function createListener(options: ListenerOptions, accept: (channel: Chann
     socket.once('close', () => {
       clearTimeout(timer);
       pending.delete(socket);
+      checkEmpty();
     });
   }
 
@@ -180,6 +214,7 @@ export function createListener(options: ListenerOptions, accept: (channel: Chann
       logger.debug({ conn, remote, event: 'close', bytesIn, bytesOut }, 'closed');
     }
     options.onRelease?.(channel);
+    checkEmpty();
   }
 
   function admit(socket: net.Socket, proxy: ProxyInfo | undefined): void {
@@ -235,7 +270,8 @@ export function createListener(options: ListenerOptions, accept: (channel: Chann
     }
   }
 
-  async function listen(portOrPath: number | string, host = '127.0.0.1'): Promise<net.AddressInfo | string> {
+  async function listen(portOrPath: number | string | ListenerHandoff, host = '127.0.0.1'): Promise<net.AddressInfo | string> {
+    if (portOrPath instanceof ListenerHandoff) return adopt(portOrPath);
     await new Promise<void>((resolve, reject) => {
       const fail = (err: Error): void => reject(err);
       server.once('error', fail);
@@ -252,20 +288,74 @@ export function createListener(options: ListenerOptions, accept: (channel: Chann
     return address;
   }
 
+  /** Takes over a socket another listener handed off: synchronously, so nothing arrives unwatched. */
+  function adopt(handoff: ListenerHandoff): net.AddressInfo | string {
+    if (closing || draining) throw new Error(`${name} listener is closed`);
+    if (server.listening) throw new Error(`${name} listener is already listening`);
+    if (handoff.taken) throw new Error('this listener handoff was already taken or closed');
+    const address = handoff.address;
+    if (address === null) throw new Error('the handed-off socket is not bound');
+    const previous = server;
+    server = handoff.take(onConnection);
+    server.on('error', onError);
+    previous.off('connection', onConnection);
+    previous.off('error', onError);
+    stopProbe ??= loop.onTick((now) => fds.probe(now));
+    logger.info({ event: 'listen', address, handedOver: true }, `${name} listening on ${formatAddress(address)} (taken over)`);
+    return address;
+  }
+
+  function handOff(): ListenerHandoff {
+    if (!owned || !server.listening || closing || draining) throw new Error(`${name} listener has no bound socket to hand off`);
+    owned = false;
+    server.off('connection', onConnection);
+    server.off('error', onError);
+    const handoff = new ListenerHandoff(server);
+    // This listener accepts nothing more; its `server` is now an unbound one nobody listens on.
+    server = net.createServer();
+    return handoff;
+  }
+
+  /** Stops accepting: unbinds the socket this listener owns (a handed-off one is not its own). */
+  function stopAccepting(): Promise<void> {
+    if (!owned) return Promise.resolve();
+    owned = false;
+    const bound = server;
+    return new Promise<void>((resolve) => bound.close(() => resolve()));
+  }
+
+  function drain(): Promise<void> {
+    draining ??= (async () => {
+      await stopAccepting();
+      while (channels.size > 0 || pending.size > 0) await new Promise<void>((resolve) => (whenEmpty = resolve));
+      whenEmpty = undefined;
+    })();
+    return draining;
+  }
+
   function close(closeOptions: { timeoutMs?: number } = {}): Promise<void> {
     closing ??= shutdown(closeOptions.timeoutMs ?? 5000);
     return closing;
   }
 
   async function shutdown(timeoutMs: number): Promise<void> {
-    const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+    const stopped = stopAccepting();
     for (const socket of pending) socket.destroy();
-    for (const channel of channels) channel.requestShutdown();
+    // This shutdown bounds the goodbye with `timeoutMs` itself, not the channels' close timeout.
+    for (const channel of channels) channel.requestShutdown({ bounded: false });
     const allClosed = (): Promise<unknown> => Promise.all([...channels].map((c) => c.closed));
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
     await Promise.race([allClosed(), timeout]);
     clearTimeout(timer);
+    if (channels.size > 0) {
+      // The bound passed: what still runs (a transfer) is ended with the protocol's reply, which
+      // gets a short grace to go out; then whatever is left is cut.
+      for (const channel of channels) channel.shutdownDeadline();
+      const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, SHUTDOWN_GRACE_MS)));
+      await Promise.race([allClosed(), grace]);
+      clearTimeout(timer);
+    }
     for (const channel of channels) channel.close({ flush: false });
     await allClosed();
     await stopped;
@@ -276,6 +366,8 @@ export function createListener(options: ListenerOptions, accept: (channel: Chann
 
   return {
     listen: listen as Listener['listen'],
+    handOff,
+    drain,
     close,
     address: () => server.address(),
     get connections() {
@@ -287,6 +379,9 @@ export function createListener(options: ListenerOptions, accept: (channel: Chann
     [Symbol.asyncDispose]: () => close({ timeoutMs: 1000 }),
   };
 }
+
+/** After a shutdown's bound, how long the sessions' final replies (FTP's 426 and 421) may take to go out. */
+const SHUTDOWN_GRACE_MS = 500;
 
 /** Swallows a socket's errors while no channel owns it (a reset before accept is routine). */
 function ignoreError(): void {}

@@ -4,6 +4,7 @@ import * as tls from 'node:tls';
 import { Channel } from './channel.js';
 import type { Counters } from './counters.js';
 import { errorText } from './errors.js';
+import { ListenerHandoff } from './handoff.js';
 import { createListener, type Listener, type ListenerOptions, type RejectReason } from './listener.js';
 import type { Logger } from './logger.js';
 import { tickForTimeouts } from './loop.js';
@@ -28,8 +29,28 @@ export interface GorgonServer<Stats extends object = object> extends AsyncDispos
   listen(port: number, host?: string): Promise<AddressInfo>;
   /** Binds a Unix domain socket. */
   listen(path: string): Promise<string>;
+  /**
+   * Accepts on a socket another server handed off ({@link GorgonServer.handOff}): a reload that
+   * builds a server with new settings keeps the port bound, so no client is refused.
+   */
+  listen(handoff: ListenerHandoff): Promise<AddressInfo>;
   /** Binds the implicit-TLS port (pop3s, ftps): every connection starts with a handshake. Needs `tls`. */
   listenTls(port: number, host?: string): Promise<AddressInfo>;
+  /** Accepts implicit-TLS connections on a socket another server handed off. Needs `tls`. */
+  listenTls(handoff: ListenerHandoff): Promise<AddressInfo>;
+  /**
+   * Gives up the plain (or implicit-TLS) listener's bound socket without unbinding it, for a new
+   * server to `listen(handoff)` on: from then on new connections go to the new server, and this
+   * one's open sessions go on. Null when that listener is not bound (or was handed off).
+   */
+  handOff(which?: 'plain' | 'tls'): ListenerHandoff | null;
+  /**
+   * Retirement after a reload: stops accepting (unbinding what was not handed off), lets every
+   * open session run to its natural end (QUIT, a timeout; nobody is told to leave), then
+   * releases what the server holds, as `close()` does. `close()` meanwhile turns it into a
+   * graceful shutdown. Resolves once closed; idempotent.
+   */
+  retire(): Promise<void>;
   /**
    * Graceful shutdown of every listener and accepted stream: each session says the protocol's
    * goodbye, then whatever is left after `timeoutMs` (default `limits.shutdownTimeoutMs`) is
@@ -133,6 +154,7 @@ export function createProtocolServer<Stats extends object>(spec: ProtocolServerS
     onRelease: released,
   };
   let closing: Promise<void> | undefined;
+  let retiring: Promise<void> | undefined;
   let listened = false;
   let acceptSerial = 0;
   /** Channels handed over ready-made (`accept(channel)`): no listener's loop owns them. */
@@ -207,7 +229,7 @@ export function createProtocolServer<Stats extends object>(spec: ProtocolServerS
   let secure: Listener | undefined;
 
   const bound = (): void => {
-    if (closing) throw new Error(`${spec.name} server is closed`);
+    if (closing || retiring) throw new Error(`${spec.name} server is closed`);
     if (!listened) {
       listened = true;
       spec.beforeListen?.();
@@ -274,21 +296,35 @@ export function createProtocolServer<Stats extends object>(spec: ProtocolServerS
     return closing;
   }
 
-  async function listen(portOrPath: number | string, host = '127.0.0.1'): Promise<AddressInfo | string> {
+  async function listen(portOrPath: number | string | ListenerHandoff, host = '127.0.0.1'): Promise<AddressInfo | string> {
     bound();
+    if (portOrPath instanceof ListenerHandoff) return (await plain.listen(portOrPath)) as AddressInfo;
     if (typeof portOrPath === 'string') return plain.listen(portOrPath);
     return (await plain.listen(portOrPath, host)) as AddressInfo;
   }
 
   const server: GorgonServer<Stats> = {
     listen: listen as GorgonServer<Stats>['listen'],
-    async listenTls(port: number, host = '127.0.0.1') {
+    async listenTls(port: number | ListenerHandoff, host: string = '127.0.0.1') {
       if (!spec.secureContext) throw new Error(`${spec.name} listenTls needs the tls option (certificate and key)`);
       bound();
       secure ??= createListener({ ...listenerOptions, name: `${spec.name}s`, tls: { secureContext: spec.secureContext } }, (channel) =>
         admit(channel, 'listenTls', true),
       );
+      if (port instanceof ListenerHandoff) return (await secure.listen(port)) as AddressInfo;
       return (await secure.listen(port, host)) as AddressInfo;
+    },
+    handOff(which: 'plain' | 'tls' = 'plain') {
+      const listener = which === 'tls' ? secure : plain;
+      if (!listener || closing || retiring || addressOf(listener) === null) return null;
+      return listener.handOff();
+    },
+    retire() {
+      retiring ??= (async () => {
+        await Promise.all([plain.drain(), secure?.drain(), ...[...foreign].map((c) => c.closed)]);
+        await close();
+      })();
+      return retiring;
     },
     close,
     address: () => addressOf(plain),

@@ -106,6 +106,14 @@ export class JsonUserDirectory implements UserDirectory {
     return this.#cache.path;
   }
 
+  /**
+   * Reads the file now, whatever its last check found (SIGHUP): queries from here on see it.
+   * Resolves with the number of users; throws when the file is broken.
+   */
+  async refresh(): Promise<number> {
+    return (await this.#cache.refresh()).list.length;
+  }
+
   async list(): Promise<FingerUser[]> {
     return (await this.#cache.get()).list.map((u) => ({ ...u }));
   }

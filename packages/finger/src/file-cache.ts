@@ -50,6 +50,16 @@ export class FileCache<T> {
     return this.#check();
   }
 
+  /**
+   * Forgets what the last check found and reads the file now (SIGHUP): a change made within
+   * `recheckMs` of the last check is seen at once. Throws when the file cannot be loaded.
+   */
+  refresh(): Promise<T> {
+    this.#stamp = undefined;
+    this.#checkedAt = 0;
+    return this.#check();
+  }
+
   async #check(): Promise<T> {
     const startedAt = Date.now();
     let stamp: string;

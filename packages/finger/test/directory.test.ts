@@ -146,6 +146,18 @@ describe('JsonUserDirectory reloads when the file changes', () => {
     expect((await d.list()).map((u) => u.login)).toEqual(['alice']);
   });
 
+  it('refresh() (SIGHUP) reads the file at once, even an edit that keeps size, inode and mtime', async () => {
+    await write([{ login: 'alice' }], 1_700_000_000);
+    const d = new JsonUserDirectory(path(), { recheckMs: 60_000 });
+    await d.list();
+    await write([{ login: 'zzzzz' }], 1_700_000_000);
+    expect((await d.list()).map((u) => u.login)).toEqual(['alice']); // within recheckMs: cached
+    expect(await d.refresh()).toBe(1);
+    expect((await d.list()).map((u) => u.login)).toEqual(['zzzzz']);
+    await writeFile(path(), '[{"login":');
+    await expect(d.refresh()).rejects.toThrow(/is not valid JSON/);
+  });
+
   it('fails with the sentence while the file is broken, then recovers', async () => {
     await write([{ login: 'alice' }], 1_700_000_000);
     const d = new JsonUserDirectory(path(), { recheckMs: 0 });

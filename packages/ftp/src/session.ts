@@ -56,6 +56,7 @@ const IMPLICIT_TLS = 4;
 const QUIT_PENDING = 8;
 const CONTROL_LOST = 16;
 const URGENT_ABOR_SEEN = 32;
+const SAID_GOODBYE = 64;
 
 /**
  * One FTP control connection: the login state machine, the per-session settings (TYPE,
@@ -487,6 +488,8 @@ export class FtpSession extends LineSession implements FtpCommandSession {
 
   protected override handleShutdown(): void {
     const goodbye = (): void => {
+      if (this.#is(SAID_GOODBYE)) return;
+      this.#set(SAID_GOODBYE, true);
       this.reply(replies.closing('Server shutting down.'));
       this.closeWhenDone();
     };
@@ -495,10 +498,17 @@ export class FtpSession extends LineSession implements FtpCommandSession {
       goodbye();
       return;
     }
+    // A running transfer may finish within the shutdown's bound (its 226 goes out, then 421);
+    // past the bound, handleShutdownDeadline aborts it.
+    void t.done.then(goodbye);
+  }
+
+  protected override handleShutdownDeadline(): void {
     // The running transfer's data connection is reset and its 426 sent first, so that neither
     // a client reading the data nor one reading the replies can take a cut file as complete.
-    t.controller.abort();
-    void t.done.then(goodbye);
+    const t = this.transfer;
+    if (t) t.controller.abort();
+    else this.closeWhenDone();
   }
 
   protected override handleEnd(): void {

@@ -118,7 +118,38 @@ describe('transfers and the idle timeout (issue 8.4)', () => {
 });
 
 describe('shutdown during a download (issue 8.5)', () => {
-  it('resets the data connection (no FIN) and sends 426 before 421', async () => {
+  it('within the bound: the running download finishes (226), then 421', async () => {
+    const fs = await bigFs(8);
+    const server = testServer({ store: fs });
+    const { port } = await server.listen(0);
+    const c = await controlClient(port);
+    await login(c);
+    const d = await dataConnect(await epsv(c));
+    let got = 0;
+    let held = false;
+    d.on('data', (b: Buffer) => {
+      got += b.length;
+      if (got > 1024 * 1024 && !held) {
+        held = true;
+        d.pause();
+      }
+    });
+    const ending = howItEnds(d);
+    expect(await cmd(c, 'RETR huge.bin')).toMatch(/^150 /);
+    while (got <= 1024 * 1024) await sleep(5);
+    const closing = server.close({ timeoutMs: 30_000 });
+    d.resume(); // the client reads on while the server drains
+    expect(await c.line(20_000)).toMatch(/^226 /);
+    expect(await c.line()).toBe('421 Server shutting down.');
+    expect(await ending).toBe('FIN');
+    expect(got).toBe(8 * 1024 * 1024);
+    await closing;
+    c.end();
+  });
+
+  // A transfer may finish within the shutdown's bound (issue 13); one still running past it
+  // (this client stopped reading) is cut as before: reset, 426, then 421.
+  it('past the bound: resets the data connection (no FIN) and sends 426 before 421', async () => {
     const fs = await bigFs(64);
     const server = testServer({ store: fs });
     const { port } = await server.listen(0);
@@ -137,7 +168,7 @@ describe('shutdown during a download (issue 8.5)', () => {
     const ending = howItEnds(d);
     expect(await cmd(c, 'RETR huge.bin')).toMatch(/^150 /);
     while (got <= 1024 * 1024) await sleep(5);
-    const closing = server.close({ timeoutMs: 2000 });
+    const closing = server.close({ timeoutMs: 300 });
     expect(await c.line()).toBe('426 Transfer aborted.');
     expect(await c.line()).toBe('421 Server shutting down.');
     d.resume(); // read on: what follows the bytes is a reset, not an end of file

@@ -1,6 +1,6 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { parseSection } from '../config.js';
-import { runDaemons } from '../daemon.js';
+import { holdSignals, runDaemons } from '../daemon.js';
 import { fingerSection, fingerProtocol } from '../protocols/finger.js';
 import { checkPort, loggerFor, type GlobalArgs, runAsFrom, runAsOptions, type RunAsArgs, limitOptions } from './options.js';
 
@@ -33,6 +33,7 @@ export const fingerdCommand: CommandModule<GlobalArgs, FingerdArgs> = {
       .check((args) => checkPort(args.port))
       .example('$0 fingerd --users users.json --port 7979', 'serve a JSON directory on port 7979'),
   handler: async (args: ArgumentsCamelCase<FingerdArgs>) => {
+    holdSignals(); // a SIGHUP or SIGUSR1 while starting is kept for later, never fatal
     const log = loggerFor(args);
     const runAs = runAsFrom(args);
     const section = parseSection(

@@ -1,6 +1,6 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { parseSection } from '../config.js';
-import { runDaemons } from '../daemon.js';
+import { holdSignals, runDaemons } from '../daemon.js';
 import { ftpProtocol, ftpSection } from '../protocols/ftp.js';
 import {
   authCacheOption,
@@ -76,6 +76,7 @@ export const ftpdCommand: CommandModule<GlobalArgs, FtpdArgs> = {
       .example('$0 ftpd --root ./files --anonymous', 'serve ./files read-only to anonymous users on port 2121')
       .example('$0 ftpd --root ./files --users users.json --tls-port 2990', 'users from a file, FTPS on 2990 and AUTH TLS on 2121'),
   handler: async (args: ArgumentsCamelCase<FtpdArgs>) => {
+    holdSignals(); // a SIGHUP or SIGUSR1 while starting is kept for later, never fatal
     const log = loggerFor(args);
     const runAs = runAsFrom(args);
     const section = parseSection(

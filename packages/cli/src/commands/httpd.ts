@@ -1,6 +1,6 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { parseSection } from '../config.js';
-import { runDaemons } from '../daemon.js';
+import { holdSignals, runDaemons } from '../daemon.js';
 import { httpProtocol, httpSection } from '../protocols/http.js';
 import { checkPort, limitOptions, loggerFor, runAsFrom, runAsOptions, type GlobalArgs, type RunAsArgs } from './options.js';
 
@@ -42,6 +42,7 @@ export const httpdCommand: CommandModule<GlobalArgs, HttpdArgs> = {
       .example('$0 httpd --root ./site --port 8080', 'serve ./site on port 8080')
       .example('$0 httpd --root ./site --tls-port 8443', 'also https on 8443 with the demo certificate'),
   handler: async (args: ArgumentsCamelCase<HttpdArgs>) => {
+    holdSignals(); // a SIGHUP or SIGUSR1 while starting is kept for later, never fatal
     const log = loggerFor(args);
     const section = parseSection(
       httpSection,

@@ -12,11 +12,13 @@ import { deliverCommand } from './deliver.js';
 import { passwdCommand } from './passwd.js';
 import { newsCommand } from './news.js';
 import { nntpdCommand } from './nntpd.js';
+import { checkConfigCommand } from './check-config.js';
 
 /** Every `gorgon` subcommand. A protocol adds its daemon and client commands here. */
 // yargs types a command list only as CommandModule<T, any>: the handlers keep their own types.
 export const commands: Array<CommandModule<GlobalArgs, never>> = [
   serveCommand as CommandModule<GlobalArgs, never>,
+  checkConfigCommand as CommandModule<GlobalArgs, never>,
   fingerdCommand as CommandModule<GlobalArgs, never>,
   fingerCommand as CommandModule<GlobalArgs, never>,
   pop3dCommand as CommandModule<GlobalArgs, never>,

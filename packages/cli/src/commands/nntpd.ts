@@ -1,6 +1,6 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { parseSection } from '../config.js';
-import { runDaemons } from '../daemon.js';
+import { holdSignals, runDaemons } from '../daemon.js';
 import { nntpProtocol, nntpSection } from '../protocols/nntp.js';
 import {
   authCacheOption,
@@ -62,6 +62,7 @@ export const nntpdCommand: CommandModule<GlobalArgs, NntpdArgs> = {
       .example('$0 nntpd --port 1119 --spool ./spool', 'serve a spool on port 1119')
       .example('$0 nntpd --spool ./spool --users users.json --tls-port 1563', 'also nntps on 1563, STARTTLS on 1119'),
   handler: async (args: ArgumentsCamelCase<NntpdArgs>) => {
+    holdSignals(); // a SIGHUP or SIGUSR1 while starting is kept for later, never fatal
     const log = loggerFor(args);
     const section = parseSection(
       nntpSection,

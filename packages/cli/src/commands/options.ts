@@ -7,6 +7,7 @@ import { resolveRunAs, type Identity, type RunAs } from '../privileges.js';
 export interface GlobalArgs {
   'log-format': LogFormat;
   'log-level': LogLevel;
+  'log-file'?: string;
 }
 
 export function globalOptions<T>(yargs: Argv<T>): Argv<T & GlobalArgs> {
@@ -22,11 +23,16 @@ export function globalOptions<T>(yargs: Argv<T>): Argv<T & GlobalArgs> {
       default: 'info' as LogLevel,
       describe: 'least severe log level shown',
       global: true,
+    })
+    .option('log-file', {
+      type: 'string',
+      describe: 'append log lines to this file instead of stderr (reopened on SIGUSR1, for logrotate)',
+      global: true,
     });
 }
 
 export function loggerFor(args: GlobalArgs) {
-  return createCliLogger(args['log-format'], args['log-level']);
+  return createCliLogger(args['log-format'], args['log-level'], args['log-file']);
 }
 
 /** Checks a --port value: yargs gives NaN for "abc". */

@@ -1,6 +1,6 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { parseSection } from '../config.js';
-import { runDaemons } from '../daemon.js';
+import { holdSignals, runDaemons } from '../daemon.js';
 import { pop3Protocol, pop3Section } from '../protocols/pop3.js';
 import {
   authCacheOption,
@@ -75,6 +75,7 @@ export const pop3dCommand: CommandModule<GlobalArgs, Pop3dArgs> = {
       .example('$0 pop3d --maildirs ./mail --users users.json', 'serve Maildirs on port 1110')
       .example('$0 pop3d --maildirs ./mail --users users.json --tls-port 1995', 'also pop3s on 1995, STLS on 1110'),
   handler: async (args: ArgumentsCamelCase<Pop3dArgs>) => {
+    holdSignals(); // a SIGHUP or SIGUSR1 while starting is kept for later, never fatal
     const log = loggerFor(args);
     const runAs = runAsFrom(args);
     const section = parseSection(

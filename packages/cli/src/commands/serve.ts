@@ -1,11 +1,14 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { loadConfig, type SuiteConfig } from '../config.js';
-import { runDaemons, type DaemonSpec } from '../daemon.js';
+import type { Logger } from '@gorgon/core';
+import { defaultShutdown, loadConfig, type SuiteConfig } from '../config.js';
+import { DaemonRunner, holdSignals, runWith, type DaemonSpec } from '../daemon.js';
 import { CliError } from '../errors.js';
 import { createCliLogger } from '../logging.js';
 import { protocols } from '../protocols/index.js';
+import type { ConfigPlan, ConfigSource, UnitPlan } from '../reload.js';
+import { Suite } from '../suite.js';
 import { runAsFrom, runAsOptions, type GlobalArgs, type RunAsArgs } from './options.js';
 
 interface ServeArgs extends GlobalArgs, RunAsArgs {
@@ -32,33 +35,54 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
       .example('$0 serve --demo', 'the whole suite with demo data')
       .example('$0 serve --config gorgon.yaml', 'the daemons a config file describes'),
   handler: async (args: ArgumentsCamelCase<ServeArgs>) => {
+    holdSignals();
     const config = await chooseConfig(args);
-    const log = createCliLogger(config.log?.format ?? args['log-format'], config.log?.level ?? args['log-level']);
+    const logFile = args['log-file'] ?? (config.log?.file ? resolve(config.baseDir, config.log.file) : undefined);
+    const log = createCliLogger(config.log?.format ?? args['log-format'], config.log?.level ?? args['log-level'], logFile);
     const runAs = runAsFrom(args, config.runAs);
+    const plan = planFor(config, args, log);
     const daemons: DaemonSpec[] = [];
-    for (const protocol of protocols) {
-      const section = config.sections.get(protocol.key);
-      if (section === undefined) continue;
-      const built = await protocol.build(section, { logger: log, baseDir: config.baseDir });
-      // serve has no --port: name what moves each listener (the first is the plain one, the
-      // next the implicit-TLS one).
-      built.forEach((daemon, i) => {
-        const key = `${protocol.key}.${i === 0 ? 'port' : 'tlsPort'}`;
-        daemon.inUseAdvice = args.config
-          ? `set ${key} in ${args.config} to a free port, or run gorgon serve --ephemeral-ports`
-          : args.demo
-            ? 'stop what listens there, or run gorgon serve --demo --ephemeral-ports'
-            : `set ${key} in gorgon.yaml to a free port, or run gorgon serve --ephemeral-ports`;
-      });
-      for (const daemon of built) daemon.protocol = protocol.key;
-      daemons.push(...built);
-    }
+    for (const unit of plan.units.values()) daemons.push(...(await unit.build()));
     if (daemons.length === 0) throw new CliError('serve: the config enables no daemon.');
-    if (args['ephemeral-ports']) for (const daemon of daemons) daemon.port = 0;
     if (args.demo) log.info({ event: 'demo', data: resolve(args.data) }, `demo data in ${resolve(args.data)}`);
-    await runDaemons(daemons, log, { runAs });
+    const path = config.path;
+    // With a config file, SIGHUP reads it again and applies what changed (docs/operations.md).
+    const source: ConfigSource | undefined = path
+      ? { what: `config file ${path}`, startOnly: plan.startOnly, load: async () => planFor(await loadConfig(path), args, log) }
+      : undefined;
+    const runner = new DaemonRunner(log, { runAs, suite: new Suite(), config: source, shutdown: plan.shutdown });
+    await runWith(runner, daemons, new Map([...plan.units].map(([key, unit]) => [key, unit.fingerprint])));
   },
 };
+
+/** What a config asks for: per section, its canonical form and how to build its daemons. */
+function planFor(config: SuiteConfig, args: ServeArgs, log: Logger): ConfigPlan {
+  const units = new Map<string, UnitPlan>();
+  for (const protocol of protocols) {
+    const section = config.sections.get(protocol.key);
+    if (section === undefined) continue;
+    units.set(protocol.key, {
+      fingerprint: JSON.stringify(section),
+      build: async () => {
+        const built = await protocol.build(section, { logger: log, baseDir: config.baseDir });
+        // serve has no --port: name what moves each listener (the first is the plain one, the
+        // next the implicit-TLS one).
+        built.forEach((daemon, i) => {
+          const key = `${protocol.key}.${i === 0 ? 'port' : 'tlsPort'}`;
+          daemon.inUseAdvice = args.config
+            ? `set ${key} in ${args.config} to a free port, or run gorgon serve --ephemeral-ports`
+            : args.demo
+              ? 'stop what listens there, or run gorgon serve --demo --ephemeral-ports'
+              : `set ${key} in gorgon.yaml to a free port, or run gorgon serve --ephemeral-ports`;
+          daemon.protocol = protocol.key;
+          if (args['ephemeral-ports']) daemon.port = 0;
+        });
+        return built;
+      },
+    });
+  }
+  return { units, shutdown: config.shutdown ?? defaultShutdown, startOnly: JSON.stringify([config.log, config.runAs]) };
+}
 
 async function chooseConfig(args: ServeArgs): Promise<SuiteConfig> {
   if (args.config) return loadConfig(args.config);

@@ -2,6 +2,7 @@ import { writeFile, mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { createFingerServer, JsonUserDirectory, loadJsonUsers, SystemUserDirectory, type UserDirectory } from '@gorgon/finger';
+import { SectionChecks } from './checks.js';
 import type { SuiteProtocol } from './protocol.js';
 import { userCount } from './shared.js';
 import type { Reloader } from '../daemon.js';
@@ -75,6 +76,15 @@ export const fingerProtocol: SuiteProtocol<FingerSection> = {
     return fingerSection.parse({ users });
   },
 
+  async check(section, context) {
+    const checks = new SectionChecks(context);
+    await checks.file('users', section.users, loadJsonUsers);
+    if (!section.users && !section.systemUsers) {
+      checks.problems.push({ key: 'users', message: 'no user directory: give users (a JSON users file) or systemUsers: true' });
+    }
+    return checks.problems;
+  },
+
   async build(section, { logger, baseDir }) {
     if (!section.enabled) return [];
     let directory: UserDirectory;
@@ -86,13 +96,11 @@ export const fingerProtocol: SuiteProtocol<FingerSection> = {
       } catch (err) {
         throw new CliError(`finger: ${messageOf(err)}`);
       }
-      directory = new JsonUserDirectory(path);
-      // The directory reads the file again whenever it changes; SIGHUP checks it and says so.
-      reloaders.push({
-        what: `finger users file ${path}`,
-        reload: async () => userCount((await loadJsonUsers(path)).length),
-        keepsOld: false,
-      });
+      const json = new JsonUserDirectory(path);
+      directory = json;
+      // The directory reads the file again when it changes (checked at most once a second);
+      // SIGHUP reads it at once, so the next query sees it, and says how many users it has.
+      reloaders.push({ what: `finger users file ${path}`, reload: async () => userCount(await json.refresh()), keepsOld: false });
     } else if (section.systemUsers) {
       directory = new SystemUserDirectory();
     } else {

@@ -5,8 +5,9 @@ import { hashPassword, UsersFileAuthenticator } from '@gorgon/core';
 import { createFtpServer, parsePermissions, parsePortRange, type FtpServer } from '@gorgon/ftp';
 import type { DaemonSpec, Reloader } from '../daemon.js';
 import { CliError, messageOf } from '../errors.js';
+import { SectionChecks } from './checks.js';
 import type { SuiteProtocol } from './protocol.js';
-import { exists, loadTls, loadUsers } from './shared.js';
+import { exists, loadTls, loadUsers, implicitTlsDaemon } from './shared.js';
 
 /** The `ftp:` section of the config file. */
 export const ftpSection = z
@@ -92,6 +93,31 @@ export const ftpProtocol: SuiteProtocol<FtpSection> = {
     });
   },
 
+  async check(section, context) {
+    const checks = new SectionChecks(context);
+    await checks.directory('root', section.root, 'root');
+    await checks.directory('anonymousRoot', section.anonymousRoot, 'anonymous root');
+    await checks.usersFile('users', section.users);
+    if (!section.users && !section.anonymous) {
+      checks.problems.push({ key: 'users', message: 'nobody can log in: give users (a users file), anonymous: true, or both' });
+    }
+    for (const [key, parse] of [
+      ['pasvRange', () => section.pasvRange && parsePortRange(section.pasvRange)],
+      ['permissions', () => parsePermissions(section.permissions)],
+    ] as const) {
+      try {
+        parse();
+      } catch (err) {
+        checks.problems.push({ key, message: messageOf(err).replace(/\.$/, '') });
+      }
+    }
+    if (section.masquerade && !/^\d+\.\d+\.\d+\.\d+$/.test(section.masquerade)) {
+      checks.problems.push({ key: 'masquerade', message: `must be an IPv4 address, got "${section.masquerade}"` });
+    }
+    await checks.tls(section);
+    return checks.problems;
+  },
+
   async build(section, { logger, baseDir }) {
     if (!section.enabled) return [];
     const root = resolve(baseDir, section.root);
@@ -142,7 +168,7 @@ export const ftpProtocol: SuiteProtocol<FtpSection> = {
     const daemons: DaemonSpec[] = [{ name: 'ftpd', server, port: section.port, host: section.host, reloaders }];
     if (section.tlsPort !== undefined) {
       // One server, two listeners: the ftps entry binds the implicit-TLS port; close() stops both.
-      const implicit = { listen: server.listenTls.bind(server), close: server.close.bind(server) };
+      const implicit = implicitTlsDaemon(server);
       daemons.push({ name: 'ftpsd', server: implicit, port: section.tlsPort, host: section.host });
     }
     return daemons;

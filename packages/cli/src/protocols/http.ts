@@ -5,8 +5,9 @@ import { z } from 'zod';
 import { createHttpServer, DiskStore, type HttpServer } from '@gorgon/http';
 import type { DaemonSpec } from '../daemon.js';
 import { CliError } from '../errors.js';
+import { SectionChecks } from './checks.js';
 import type { SuiteProtocol } from './protocol.js';
-import { loadTls } from './shared.js';
+import { loadTls, implicitTlsDaemon } from './shared.js';
 
 /** The `http:` section of the config file. */
 export const httpSection = z
@@ -58,6 +59,14 @@ export const httpProtocol: SuiteProtocol<HttpSection> = {
     });
   },
 
+  async check(section, context) {
+    const checks = new SectionChecks(context);
+    await checks.directory('root', section.root, 'root');
+    await checks.writableFileDir('accessLog', section.accessLog, 'access log');
+    await checks.tls(section);
+    return checks.problems;
+  },
+
   async build(section, { logger, baseDir }) {
     if (!section.enabled) return [];
     const root = resolve(baseDir, section.root);
@@ -84,7 +93,7 @@ export const httpProtocol: SuiteProtocol<HttpSection> = {
     if (section.demoNote) logger.info({ event: 'demo', protocol: 'http' }, section.demoNote);
     const daemons: DaemonSpec[] = [{ name: 'httpd', server, port: section.port, host: section.host, reloaders: tls ? [tls.reloader] : [] }];
     if (section.tlsPort !== undefined) {
-      const implicit = { listen: server.listenTls.bind(server), close: server.close.bind(server) };
+      const implicit = implicitTlsDaemon(server);
       daemons.push({ name: 'httpsd', server: implicit, port: section.tlsPort, host: section.host });
     }
     return daemons;

@@ -1,12 +1,13 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { hashPassword, UsersFileAuthenticator } from '@gorgon/core';
-import { createNntpServer, DiskNewsStore, Feeds, injectArticle, type NntpServer } from '@gorgon/nntp';
-import type { DaemonSpec } from '../daemon.js';
+import { hashPassword, UsersFileAuthenticator, type ListenerHandoff } from '@gorgon/core';
+import { createNntpServer, DiskNewsStore, Feeds, injectArticle, parseFeedsConfig, type NntpServer } from '@gorgon/nntp';
+import type { DaemonSpec, RunnableServer } from '../daemon.js';
+import { SectionChecks } from './checks.js';
 import type { SuiteProtocol } from './protocol.js';
-import { exists, loadTls, loadUsers } from './shared.js';
+import { exists, implicitTlsDaemon, loadTls, loadUsers } from './shared.js';
 
 /** The `nntp:` section of the config file. */
 export const nntpSection = z
@@ -89,6 +90,15 @@ export const nntpProtocol: SuiteProtocol<NntpSection> = {
     });
   },
 
+  async check(section, context) {
+    const checks = new SectionChecks(context);
+    await checks.directoryOrParent('spool', section.spool, 'spool');
+    await checks.usersFile('users', section.users);
+    await checks.file('feeds', section.feeds, async (path) => parseFeedsConfig(await readFile(path, 'utf8')));
+    await checks.tls(section);
+    return checks.problems;
+  },
+
   async build(section, { logger, baseDir }) {
     if (!section.enabled) return [];
     const reloaders = [];
@@ -107,9 +117,16 @@ export const nntpProtocol: SuiteProtocol<NntpSection> = {
         .split('.')[0]!
         .replace(/[^A-Za-z0-9-]/g, '') ||
         'gorgon');
-    const feeds = section.feeds
-      ? await Feeds.fromFile(resolve(baseDir, section.feeds), { store, queueDir: join(spool, 'feeds'), pathHost, logger })
-      : undefined;
+    let feeds: Feeds | undefined;
+    try {
+      feeds = section.feeds
+        ? await Feeds.fromFile(resolve(baseDir, section.feeds), { store, queueDir: join(spool, 'feeds'), pathHost, logger })
+        : undefined;
+    } catch (err) {
+      // Nothing of a daemon that will not run stays open (a SIGHUP reload may try again).
+      await store.close();
+      throw err;
+    }
     const server: NntpServer = createNntpServer({
       store,
       ...(auth ? { auth } : {}),
@@ -129,15 +146,24 @@ export const nntpProtocol: SuiteProtocol<NntpSection> = {
       ...(section.proxyTrusted ? { proxyProtocol: { trusted: section.proxyTrusted } } : {}),
     });
     if (section.demoNote) logger.info({ event: 'demo', protocol: 'nntp' }, section.demoNote);
-    const close = async (): Promise<void> => {
-      await server.close();
+    // The feeds outlive the server's last session (a retired server's sessions still queue articles).
+    const close = async (options?: { timeoutMs?: number }): Promise<void> => {
+      await server.close(options);
       await feeds?.close();
     };
-    const daemons: DaemonSpec[] = [
-      { name: 'nntpd', server: { listen: server.listen.bind(server), close }, port: section.port, host: section.host, reloaders },
-    ];
+    const retire = async (): Promise<void> => {
+      await server.retire();
+      await feeds?.close();
+    };
+    const plain: RunnableServer = {
+      listen: (on: number | ListenerHandoff, host?: string) => (typeof on === 'number' ? server.listen(on, host) : server.listen(on)),
+      close,
+      handOff: () => server.handOff(),
+      retire,
+    };
+    const daemons: DaemonSpec[] = [{ name: 'nntpd', server: plain, port: section.port, host: section.host, reloaders }];
     if (section.tlsPort !== undefined) {
-      const implicit = { listen: server.listenTls.bind(server), close: server.close.bind(server) };
+      const implicit = implicitTlsDaemon(server, { close, retire });
       daemons.push({ name: 'nntpsd', server: implicit, port: section.tlsPort, host: section.host });
     }
     return daemons;

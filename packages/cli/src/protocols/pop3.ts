@@ -4,8 +4,9 @@ import { z } from 'zod';
 import { hashPassword, UsersFileAuthenticator } from '@gorgon/core';
 import { createPop3Server, deliver, MaildirStore, type Pop3Server } from '@gorgon/pop3';
 import type { DaemonSpec } from '../daemon.js';
+import { SectionChecks } from './checks.js';
 import type { SuiteProtocol } from './protocol.js';
-import { exists, loadTls, loadUsers } from './shared.js';
+import { exists, loadTls, loadUsers, implicitTlsDaemon } from './shared.js';
 
 /** The `pop3:` section of the config file. */
 export const pop3Section = z
@@ -80,6 +81,14 @@ export const pop3Protocol: SuiteProtocol<Pop3Section> = {
     });
   },
 
+  async check(section, context) {
+    const checks = new SectionChecks(context);
+    await checks.directory('maildirs', section.maildirs, 'Maildir root');
+    await checks.usersFile('users', section.users);
+    await checks.tls(section);
+    return checks.problems;
+  },
+
   async build(section, { logger, baseDir }) {
     if (!section.enabled) return [];
     const auth = new UsersFileAuthenticator(resolve(baseDir, section.users), { cacheTtlMs: section.authCacheSeconds * 1000 });
@@ -109,7 +118,7 @@ export const pop3Protocol: SuiteProtocol<Pop3Section> = {
     const daemons: DaemonSpec[] = [{ name: 'pop3d', server, port: section.port, host: section.host, reloaders }];
     if (section.tlsPort !== undefined) {
       // One server, two listeners: the pop3s entry listens with implicit TLS; close() stops both.
-      const implicit = { listen: server.listenTls.bind(server), close: server.close.bind(server) };
+      const implicit = implicitTlsDaemon(server);
       daemons.push({ name: 'pop3sd', server: implicit, port: section.tlsPort, host: section.host });
     }
     return daemons;

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { Logger } from '@gorgon/core';
 import type { DaemonSpec } from '../daemon.js';
+import type { CheckContext, SectionProblem } from './checks.js';
 
 /** What a protocol needs from the CLI to build its servers. */
 export interface BuildContext {
@@ -20,4 +21,9 @@ export interface SuiteProtocol<C> {
   /** Writes demo data under `dataDir` and returns the section that serves it. */
   demo(dataDir: string): Promise<C>;
   build(section: C, context: BuildContext): Promise<DaemonSpec[]>;
+  /**
+   * What `gorgon check-config` can check without starting anything: the files and directories
+   * the section names exist and can be used (users files, certificate and key, roots).
+   */
+  check(section: C, context: CheckContext): Promise<SectionProblem[]>;
 }

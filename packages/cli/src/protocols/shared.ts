@@ -1,8 +1,15 @@
 import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { replaceSecureContext, toSecureContext, type TlsServerOptions, type UsersFileAuthenticator } from '@gorgon/core';
+import {
+  replaceSecureContext,
+  toSecureContext,
+  type GorgonServer,
+  type ListenerHandoff,
+  type TlsServerOptions,
+  type UsersFileAuthenticator,
+} from '@gorgon/core';
 import { ensureDemoCertificate } from '@gorgon/core/demo-certificate';
-import type { Reloader } from '../daemon.js';
+import type { Reloader, RunnableServer } from '../daemon.js';
 import { CliError, messageOf } from '../errors.js';
 
 /** True when `path` exists (file or directory). */
@@ -91,4 +98,21 @@ export async function loadUsers(protocol: string, auth: UsersFileAuthenticator):
 /** "1 user", "3 users": the detail of a users-file reload. */
 export function userCount(n: number): string {
   return `${n} ${n === 1 ? 'user' : 'users'}`;
+}
+
+/**
+ * A server's implicit-TLS listener as a daemon of its own (pop3s beside pop3): `listen` binds
+ * the TLS port, `handOff` gives up that socket; closing or retiring it ends the whole server.
+ * `close` and `retire` may be given to release more than the server (NNTP's feeds).
+ */
+export function implicitTlsDaemon(
+  server: GorgonServer,
+  ends: { close?: () => Promise<void>; retire?: () => Promise<void> } = {},
+): RunnableServer {
+  return {
+    listen: (on: number | ListenerHandoff, host?: string) => (typeof on === 'number' ? server.listenTls(on, host) : server.listenTls(on)),
+    close: ends.close ?? ((options) => server.close(options)),
+    handOff: () => server.handOff('tls'),
+    retire: ends.retire ?? (() => server.retire()),
+  };
 }
