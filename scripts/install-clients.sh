@@ -11,6 +11,8 @@ packages=(
   inn2                                # NNTP feed interop (a private innd per test)
   tin suck                            # NNTP reader interop (tin batch mode, suck and rpost)
   nginx                               # HTTP client interop (run privately by the tests)
+  prometheus                          # promtool: lints the admin listener's /metrics scrape
+  chromium                            # headless browser test of the admin status page (playwright-core)
 )
 
 missing=()

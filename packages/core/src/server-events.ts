@@ -37,6 +37,39 @@ export interface ServerEventMap {
   transfer: { id: string; kind: string; user: string | undefined; path: string; bytes: number; ms: number; ok: boolean };
   /** A connection closed. */
   close: { id: string; remoteAddress: string; bytesIn: number; bytesOut: number };
+  /**
+   * A command got its final reply: `verb` is the table's verb (`UNKNOWN` for a verb the
+   * protocol does not have, so a client cannot grow the set), `reply` its class (`2xx`…`5xx`;
+   * POP3's `+OK` is `2xx` and `-ERR` is `5xx`), `ms` the time from the command line to that
+   * reply. A preliminary reply (FTP's 1xx) does not end a command: a RETR ends with its 226.
+   */
+  commandDone: { id: string; verb: string; reply: ReplyClass; ms: number };
+  /**
+   * A connection was turned away before any session: a limit (`max-connections`,
+   * `max-per-ip`), the `connect` hook (`refused`), or the process out of file descriptors
+   * (`fd-exhausted`, once per burst: the dropped connections themselves are never seen).
+   */
+  refused: { listener: string; remoteAddress: string; reason: RefusalReason };
+  /** A TLS handshake ended: on the implicit-TLS port, or an upgrade (STLS, STARTTLS, AUTH TLS). */
+  tls: { id: string; kind: 'implicit' | 'upgrade'; ok: boolean };
+  /**
+   * Something went wrong and was logged as a warning or an error: `kind` is the log line's
+   * `event` (`handler-error`, `producer-error`, `socket-error`, `tls-failed`, `reject`…).
+   */
+  error: { id: string | undefined; kind: string; level: 'warn' | 'error'; message: string };
+}
+
+/** A reply's class: its first digit (POP3: `+OK` is `2xx`, `-ERR` is `5xx`; HTTP: the status class). */
+export type ReplyClass = '1xx' | '2xx' | '3xx' | '4xx' | '5xx';
+
+/** Why a connection was refused ({@link ServerEventMap.refused}). */
+export type RefusalReason = 'max-connections' | 'max-per-ip' | 'refused' | 'fd-exhausted';
+
+const CLASSES: readonly ReplyClass[] = ['1xx', '1xx', '2xx', '3xx', '4xx', '5xx', '5xx', '5xx', '5xx', '5xx'];
+
+/** The class of a numeric reply code (FTP, NNTP, HTTP): 226 → `2xx`. */
+export function replyClassOf(code: number): ReplyClass {
+  return CLASSES[Math.floor(code / 100) % 10] ?? '5xx';
 }
 
 /** What the embedder decides, as opposed to what it watches (events). */
@@ -69,6 +102,10 @@ export class ServerEvents {
     command: false,
     transfer: false,
     close: false,
+    commandDone: false,
+    refused: false,
+    tls: false,
+    error: false,
   };
 
   constructor(logger: Logger) {
@@ -113,6 +150,54 @@ export class ServerEvents {
       }
     }
   }
+}
+
+/**
+ * The server's logger with a tap: every warning and error line also becomes an `error` event
+ * (while someone watches), its `event` field the kind. Children carry the tap, and the
+ * connection id (`conn`) of their bindings.
+ */
+export function tapLogger(logger: Logger, events: ServerEvents, conn?: string): Logger {
+  const at =
+    (level: 'warn' | 'error') =>
+    (obj: object | string, msg?: string): void => {
+      logger[level](obj, msg);
+      if (!events.wants.error) return;
+      const fields = typeof obj === 'string' ? undefined : (obj as { event?: unknown; conn?: unknown });
+      const kind = typeof fields?.event === 'string' ? fields.event : 'other';
+      const message = typeof obj === 'string' ? obj : (msg ?? '');
+      const id = typeof fields?.conn === 'string' ? fields.conn : conn;
+      events.emit('error', { id, kind, level, message });
+    };
+  const tapped: Logger = {
+    debug: (obj, msg) => logger.debug(obj, msg),
+    info: (obj, msg) => logger.info(obj, msg),
+    warn: at('warn'),
+    error: at('error'),
+    child: (bindings) => tapLogger(logger.child(bindings), events, typeof bindings.conn === 'string' ? bindings.conn : conn),
+  };
+  if (logger.isLevelEnabled) tapped.isLevelEnabled = (level) => logger.isLevelEnabled!(level);
+  return tapped;
+}
+
+/**
+ * One command being timed for the `commandDone` event. Sessions make one per command only
+ * while someone listens ({@link startCommand}), so an unwatched server pays one property read.
+ */
+export interface CommandTiming {
+  readonly verb: string;
+  readonly started: number;
+}
+
+/** Starts timing a command, or returns undefined when nobody watches `commandDone`. */
+export function startCommand(events: ServerEvents, verb: string): CommandTiming | undefined {
+  return events.wants.commandDone ? { verb, started: performance.now() } : undefined;
+}
+
+/** Ends a timed command with its final reply's class; returns undefined (the session's new timing). */
+export function finishCommand(events: ServerEvents, id: string, timing: CommandTiming, reply: ReplyClass): undefined {
+  events.emit('commandDone', { id, verb: timing.verb, reply, ms: performance.now() - timing.started });
+  return undefined;
 }
 
 /**

@@ -7,7 +7,7 @@ import { errorText } from './errors.js';
 import { createListener, type Listener, type ListenerOptions, type RejectReason } from './listener.js';
 import type { Logger } from './logger.js';
 import { tickForTimeouts } from './loop.js';
-import type { ServerEvents, ConnectionInfo, ServerEventMap, ServerHooks } from './server-events.js';
+import { tapLogger, type ServerEvents, type ConnectionInfo, type ServerEventMap, type ServerHooks } from './server-events.js';
 import type { ProxyProtocolOptions, ServerLimits } from './server-options.js';
 
 /** Options of {@link GorgonServer.accept}. */
@@ -103,7 +103,9 @@ export interface ProtocolServerSpec<Stats extends object> {
  * them. Every protocol's `createXServer` is its options' checks plus a call to this.
  */
 export function createProtocolServer<Stats extends object>(spec: ProtocolServerSpec<Stats>): GorgonServer<Stats> {
-  const { limits, events, logger } = spec;
+  const { limits, events } = spec;
+  // Warnings and errors of every connection also become `error` events, for whoever watches.
+  const logger = tapLogger(spec.logger, events);
   const connectHook = spec.hooks?.connect;
   // Sessions not logged in yet; one leaves at the first sweep after it logged in or closed.
   const awaitingLogin = limits.loginTimeoutMs > 0 ? new Set<LoginDeadline>() : undefined;
@@ -131,12 +133,24 @@ export function createProtocolServer<Stats extends object>(spec: ProtocolServerS
     ...(onTick ? { onTick } : {}),
     ...(spec.proxyProtocol ? { proxyProtocol: spec.proxyProtocol } : {}),
     onRelease: released,
+    onRefuse: refusedBy(spec.name),
+    onTls,
   };
   let closing: Promise<void> | undefined;
   let listened = false;
   let acceptSerial = 0;
   /** Channels handed over ready-made (`accept(channel)`): no listener's loop owns them. */
   const foreign = new Set<Channel>();
+
+  function refusedBy(listener: string): ListenerOptions['onRefuse'] {
+    return (reason, remoteAddress) => {
+      if (events.wants.refused) events.emit('refused', { listener, remoteAddress, reason });
+    };
+  }
+
+  function onTls(channel: Channel, kind: 'implicit' | 'upgrade', ok: boolean): void {
+    if (events.wants.tls) events.emit('tls', { id: channel.id, kind, ok });
+  }
 
   function released(channel: Channel): void {
     if (events.wants.close) {
@@ -148,6 +162,7 @@ export function createProtocolServer<Stats extends object>(spec: ProtocolServerS
   function refuse(channel: Channel): void {
     channel.counters.rejected++;
     channel.log.info({ event: 'reject', reason: 'refused' }, 'connection refused by the connect hook');
+    if (events.wants.refused) events.emit('refused', { listener: spec.name, remoteAddress: channel.remoteAddress, reason: 'refused' });
     const reply = spec.rejectReply('refused');
     if (reply !== undefined && channel.writable) channel.write(reply);
     channel.close();
@@ -258,6 +273,7 @@ export function createProtocolServer<Stats extends object>(spec: ProtocolServerS
         counters.active--;
         released(ch);
       },
+      onTls,
     });
     admit(channel, 'accept', implicitTls);
     return channel;
@@ -285,8 +301,9 @@ export function createProtocolServer<Stats extends object>(spec: ProtocolServerS
     async listenTls(port: number, host = '127.0.0.1') {
       if (!spec.secureContext) throw new Error(`${spec.name} listenTls needs the tls option (certificate and key)`);
       bound();
-      secure ??= createListener({ ...listenerOptions, name: `${spec.name}s`, tls: { secureContext: spec.secureContext } }, (channel) =>
-        admit(channel, 'listenTls', true),
+      secure ??= createListener(
+        { ...listenerOptions, name: `${spec.name}s`, onRefuse: refusedBy(`${spec.name}s`), tls: { secureContext: spec.secureContext } },
+        (channel) => admit(channel, 'listenTls', true),
       );
       return (await secure.listen(port, host)) as AddressInfo;
     },
