@@ -21,11 +21,20 @@ export const runAsSection = z
   })
   .strict();
 
-/** The whole config file: `log:`, `runAs:`, plus one optional section per protocol. */
+/** The `admin:` section: the listener of the status page, `/metrics` and `/healthz` (`--admin-port` wins). */
+export const adminSection = z
+  .object({
+    port: z.number().int().min(0).max(65535).default(9090),
+    host: z.string().min(1).default('127.0.0.1'),
+  })
+  .strict();
+
+/** The whole config file: `log:`, `runAs:`, `admin:`, plus one optional section per protocol. */
 export const configSchema = z
   .object({
     log: logSection.optional(),
     runAs: runAsSection.optional(),
+    admin: adminSection.optional(),
     ...Object.fromEntries(protocols.map((p) => [p.key, p.schema.optional()])),
   })
   .strict();
@@ -33,6 +42,7 @@ export const configSchema = z
 export interface SuiteConfig {
   log?: z.infer<typeof logSection>;
   runAs?: z.infer<typeof runAsSection>;
+  admin?: z.infer<typeof adminSection>;
   sections: Map<string, unknown>;
   /** Relative paths in the file resolve against its directory. */
   baseDir: string;
@@ -61,9 +71,9 @@ export async function loadConfig(path: string): Promise<SuiteConfig> {
   }
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) throw new CliError(`config file ${path}: ${describeIssues(parsed.error)}`);
-  const { log, runAs, ...rest } = parsed.data as Pick<SuiteConfig, 'log' | 'runAs'> & Record<string, unknown>;
+  const { log, runAs, admin, ...rest } = parsed.data as Pick<SuiteConfig, 'log' | 'runAs' | 'admin'> & Record<string, unknown>;
   const sections = new Map(Object.entries(rest).filter(([, v]) => v !== undefined));
-  return { ...(log ? { log } : {}), ...(runAs ? { runAs } : {}), sections, baseDir: dirname(absolute) };
+  return { ...(log ? { log } : {}), ...(runAs ? { runAs } : {}), ...(admin ? { admin } : {}), sections, baseDir: dirname(absolute) };
 }
 
 /**

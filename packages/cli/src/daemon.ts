@@ -39,6 +39,12 @@ export interface RunOptions {
   runAs?: Identity | undefined;
   /** Kept current with the phase and the running daemons (for the admin listener). */
   suite?: Suite | undefined;
+  /**
+   * A listener that starts once every daemon listens (before root is dropped, so it may take a
+   * low port too) and closes after all of them: the admin listener, which must answer
+   * `/healthz` with 503 while the daemons drain. `start` throws a CliError to stop the start.
+   */
+  after?: { start(): Promise<void>; close(): Promise<void> } | undefined;
 }
 
 /**
@@ -89,6 +95,7 @@ export async function runDaemons(specs: DaemonSpec[], log: Logger, options: RunO
     throw err;
   } finally {
     process.off('SIGHUP', onHangup);
+    await options.after?.close();
   }
 }
 
@@ -117,6 +124,14 @@ export async function startDaemons(specs: DaemonSpec[], log: Logger, options: Ru
     } catch (err) {
       await stopAll();
       throw describeListenError(err, spec.name, spec.port, spec.host, spec.inUseAdvice);
+    }
+  }
+  if (options.after) {
+    try {
+      await options.after.start();
+    } catch (err) {
+      await stopAll();
+      throw err instanceof CliError ? err : new CliError(messageOf(err));
     }
   }
   try {

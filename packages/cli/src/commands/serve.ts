@@ -6,9 +6,13 @@ import { runDaemons, type DaemonSpec } from '../daemon.js';
 import { CliError } from '../errors.js';
 import { createCliLogger } from '../logging.js';
 import { protocols } from '../protocols/index.js';
-import { runAsFrom, runAsOptions, type GlobalArgs, type RunAsArgs } from './options.js';
+import { adminRunOptions } from '../admin/run.js';
+import { adminFrom, adminOptions, runAsFrom, runAsOptions, type AdminArgs, type GlobalArgs, type RunAsArgs } from './options.js';
 
-interface ServeArgs extends GlobalArgs, RunAsArgs {
+/** The admin listener's port under `--demo` (the status page the README's first command shows). */
+const DEMO_ADMIN_PORT = 9090;
+
+interface ServeArgs extends GlobalArgs, RunAsArgs, AdminArgs {
   config?: string;
   demo: boolean;
   data: string;
@@ -20,7 +24,7 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
   command: 'serve',
   describe: 'run every configured daemon in one process',
   builder: (yargs: Argv<GlobalArgs>) =>
-    runAsOptions(yargs)
+    adminOptions(runAsOptions(yargs))
       .option('config', { alias: 'c', type: 'string', describe: 'YAML config file (default ./gorgon.yaml if present)' })
       .option('demo', { type: 'boolean', default: false, describe: 'create demo data and serve every protocol on its default port' })
       .option('data', { type: 'string', default: './demo-data', describe: 'where --demo writes its data' })
@@ -56,7 +60,11 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
     if (daemons.length === 0) throw new CliError('serve: the config enables no daemon.');
     if (args['ephemeral-ports']) for (const daemon of daemons) daemon.port = 0;
     if (args.demo) log.info({ event: 'demo', data: resolve(args.data) }, `demo data in ${resolve(args.data)}`);
-    await runDaemons(daemons, log, { runAs });
+    // The demo has its status page; a config file has one when its admin: section asks.
+    let adminConfig = config.admin ?? (args.demo ? { port: DEMO_ADMIN_PORT, host: '127.0.0.1' } : undefined);
+    if (adminConfig && args['ephemeral-ports']) adminConfig = { ...adminConfig, port: 0 };
+    const admin = adminFrom(args, adminConfig);
+    await runDaemons(daemons, log, { runAs, ...adminRunOptions(admin, log) });
   },
 };
 

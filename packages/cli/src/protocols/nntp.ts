@@ -133,9 +133,21 @@ export const nntpProtocol: SuiteProtocol<NntpSection> = {
       await server.close();
       await feeds?.close();
     };
-    const daemons: DaemonSpec[] = [
-      { name: 'nntpd', server: { listen: server.listen.bind(server), close }, port: section.port, host: section.host, reloaders },
-    ];
+    // The server with a close that also stops the feeds; its events and counters are the
+    // server's own, so the admin listener sees this daemon like every other.
+    const daemon = {
+      listen: server.listen.bind(server),
+      close,
+      on: server.on.bind(server),
+      off: server.off.bind(server),
+      get counters() {
+        return server.counters;
+      },
+      get connections() {
+        return server.connections;
+      },
+    };
+    const daemons: DaemonSpec[] = [{ name: 'nntpd', server: daemon, port: section.port, host: section.host, reloaders }];
     if (section.tlsPort !== undefined) {
       const implicit = { listen: server.listenTls.bind(server), close: server.close.bind(server) };
       daemons.push({ name: 'nntpsd', server: implicit, port: section.tlsPort, host: section.host });
