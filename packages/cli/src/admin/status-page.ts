@@ -41,6 +41,8 @@ function clock(t) {
 function chart(points, width, height, label) {
   var svg = svgEl('svg', { width: width, height: height, viewBox: '0 0 ' + width + ' ' + height, role: 'img', class: 'chart' });
   svg.setAttribute('aria-label', label);
+  // One sample so far (the first seconds): a level line at its value.
+  if (points.length === 1) points = [points[0], { t: points[0].t + 1, v: points[0].v }];
   var max = 1;
   for (var i = 0; i < points.length; i++) if (points[i].v > max) max = points[i].v;
   svg.appendChild(svgEl('line', { x1: 0, y1: height - 1, x2: width, y2: height - 1, class: 'axis' }));
