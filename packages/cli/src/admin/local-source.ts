@@ -27,6 +27,9 @@ export interface LocalSource extends AdminSource {
   close(): void;
 }
 
+/** How often the event-loop delay is sampled (ms). */
+const LAG_RESOLUTION_MS = 20;
+
 /** Longest error text kept: a client's bad input must not fill the page or the memory. */
 const MAX_ERROR_TEXT = 300;
 
@@ -59,7 +62,7 @@ export function createLocalSource(suite: Suite, options: LocalSourceOptions = {}
   let previousClients = new Map<string, number>();
   let windowStart = Date.now();
   const errors: SuiteStatus['recentErrors'] = [];
-  const lag = monitorEventLoopDelay({ resolution: 20 });
+  const lag = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
   lag.enable();
 
   const countClient = (address: string): void => {
@@ -120,7 +123,8 @@ export function createLocalSource(suite: Suite, options: LocalSourceOptions = {}
         .map(([address, connections]) => ({ address, connections }));
       const memory = process.memoryUsage();
       const cpu = process.cpuUsage();
-      const lagSeconds = Number.isFinite(lag.mean) ? lag.mean / 1e9 : 0;
+      // The histogram holds the time between its timer's turns: the resolution plus the lag.
+      const lagSeconds = Number.isFinite(lag.mean) ? Math.max(0, lag.mean / 1e6 - LAG_RESOLUTION_MS) / 1000 : 0;
       lag.reset();
       return {
         version,
