@@ -1,9 +1,12 @@
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryClient } from '@gorgon/core/testing';
 import { admin, driveEveryProtocol, parseExposition, startDemo, sumOf } from './admin-helpers.js';
-import type { SpawnedDaemon } from './spawn-cli.js';
+import { SpawnedDaemon } from './spawn-cli.js';
 
 // The admin listener of a running suite (the built CLI, `gorgon serve --demo --ephemeral-ports`):
 // /metrics moves as every protocol is driven through real sockets and passes promtool's lint,
@@ -157,4 +160,44 @@ describe('/healthz follows the phase', () => {
     expect(await daemon.exited()).toBe(0);
     await expect(fetch(new URL('/healthz', demo.url))).rejects.toThrow();
   }, 60_000);
+});
+
+describe('--admin-port on a single daemon, and the admin: section of a config file', () => {
+  it('gorgon fingerd --admin-port 0: the daemon under its protocol in /metrics', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gorgon-admin-fingerd-'));
+    const daemon = new SpawnedDaemon(['fingerd', '--system-users', '--port', '0', '--admin-port', '0'], dir);
+    try {
+      const started = await daemon.waitFor((r) => r.event === 'admin-started');
+      const port = await daemon.started('fingerd');
+      const c = new MemoryClient(netConnect(port, '127.0.0.1'));
+      c.sendLine('');
+      await c.readToEnd();
+      const m = parseExposition((await admin(String(started.url), '/metrics')).body);
+      expect(sumOf(m, 'gorgon_connections_total', { protocol: 'finger', daemon: 'fingerd' })).toBe(1);
+      expect(sumOf(m, 'gorgon_commands_total', { protocol: 'finger', verb: 'QUERY', reply: '2xx' })).toBe(1);
+      expect((await admin(String(started.url), '/healthz')).status).toBe(200);
+    } finally {
+      await daemon.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('admin: { port, host } in the config starts it; a bad one is one sentence', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gorgon-admin-config-'));
+    writeFileSync(join(dir, 'gorgon.yaml'), 'admin:\n  port: 0\n  host: 127.0.0.1\nhttp:\n  port: 0\n  root: .\n');
+    const daemon = new SpawnedDaemon(['serve', '--config', 'gorgon.yaml'], dir);
+    try {
+      const started = await daemon.waitFor((r) => r.event === 'admin-started');
+      expect(String(started.url)).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+      const status = JSON.parse((await admin(String(started.url), '/status.json')).body);
+      expect(status.daemons.map((d: { name: string }) => d.name)).toEqual(['httpd']);
+    } finally {
+      await daemon.stop();
+    }
+    writeFileSync(join(dir, 'bad.yaml'), 'admin:\n  port: 99999\nhttp:\n  port: 0\n  root: .\n');
+    const bad = new SpawnedDaemon(['serve', '--config', 'bad.yaml'], dir);
+    expect(await bad.exited()).not.toBe(0);
+    expect(bad.stderr).toMatch(/config file bad\.yaml: admin\.port: /);
+    rmSync(dir, { recursive: true, force: true });
+  });
 });
