@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memoryLogger } from '@gorgon/core/testing';
 import { ServerOptionError } from '@gorgon/core';
-import { createHttpServer, MemoryStore, type HttpHandlerRequest, type HttpServer } from '@gorgon/http';
+import { createHttpServer, MemoryStore, type HttpHandlerRequest, type HttpHandlerResponse, type HttpServer } from '@gorgon/http';
 import { exchange, parseResponses } from './helpers.js';
 
 // The `handler` option: pages made on request (the admin listener's status page, /metrics,
@@ -18,7 +18,7 @@ describe('the handler option: responses made on request, before the store', () =
     server = createHttpServer({
       store,
       logger: memoryLogger(records),
-      handler: async (req) => {
+      handler: async (req): Promise<HttpHandlerResponse | undefined> => {
         seen.push(req);
         switch (req.path) {
           case '/healthz':
