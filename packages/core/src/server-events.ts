@@ -141,13 +141,20 @@ export class ServerEvents {
 
   emit<K extends keyof ServerEventMap>(name: K, event: ServerEventMap[K]): void {
     const list = this.#listeners[name] as Array<Listener<ServerEventMap[K]>> | undefined;
-    if (!list) return;
-    for (const fn of [...list]) {
-      try {
-        fn(event);
-      } catch (err) {
-        this.#logger.error({ event: 'listener-error', name }, `a ${name} event listener threw: ${errorText(err)}`);
-      }
+    if (!list || list.length === 0) return;
+    // One listener (the usual case: the metrics) is called without copying the list.
+    if (list.length === 1) {
+      this.#call(name, list[0]!, event);
+      return;
+    }
+    for (const fn of [...list]) this.#call(name, fn, event);
+  }
+
+  #call<K extends keyof ServerEventMap>(name: K, fn: Listener<ServerEventMap[K]>, event: ServerEventMap[K]): void {
+    try {
+      fn(event);
+    } catch (err) {
+      this.#logger.error({ event: 'listener-error', name }, `a ${name} event listener threw: ${errorText(err)}`);
     }
   }
 }
@@ -189,14 +196,34 @@ export interface CommandTiming {
   readonly started: number;
 }
 
+/**
+ * The clock of command durations: read once per synchronous run of the event loop and reused
+ * until the next microtask. Reading a clock costs 250-350 ns on some virtual machines (no vDSO
+ * clock source), more than a pipelined command itself; a run of pipelined commands now reads
+ * it once. The price: a command that starts and ends within one run (no wait for storage or
+ * the network) measures 0 ms. A command that waits is timed from the run it started in to the
+ * run its reply went out in.
+ */
+let runNow = -1;
+const forgetNow = (): void => {
+  runNow = -1;
+};
+function commandClock(): number {
+  if (runNow < 0) {
+    runNow = performance.now();
+    queueMicrotask(forgetNow);
+  }
+  return runNow;
+}
+
 /** Starts timing a command, or returns undefined when nobody watches `commandDone`. */
 export function startCommand(events: ServerEvents, verb: string): CommandTiming | undefined {
-  return events.wants.commandDone ? { verb, started: performance.now() } : undefined;
+  return events.wants.commandDone ? { verb, started: commandClock() } : undefined;
 }
 
 /** Ends a timed command with its final reply's class; returns undefined (the session's new timing). */
 export function finishCommand(events: ServerEvents, id: string, timing: CommandTiming, reply: ReplyClass): undefined {
-  events.emit('commandDone', { id, verb: timing.verb, reply, ms: performance.now() - timing.started });
+  events.emit('commandDone', { id, verb: timing.verb, reply, ms: commandClock() - timing.started });
   return undefined;
 }
 

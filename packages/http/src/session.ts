@@ -1,4 +1,4 @@
-import { AsyncChat, errorText, replyClassOf, startCommand, type Channel, type CommandTiming } from '@gorgon/core';
+import { AsyncChat, errorText, finishCommand, replyClassOf, startCommand, type Channel, type CommandTiming } from '@gorgon/core';
 import { formatCombined } from './access-log.js';
 import { FileBodyProducer, type BodySegment } from './body-producer.js';
 import type { HttpContext } from './context.js';
@@ -338,10 +338,8 @@ export class HttpSession extends AsyncChat {
     const events = ctx.events;
     if (events.wants.commandDone) {
       // A request refused before dispatch (400, 408, 413) is a command too, of no known method.
-      const timing = this.#timing;
-      this.#timing = undefined;
-      const ms = timing ? performance.now() - timing.started : 0;
-      events.emit('commandDone', { id: this.channel.id, verb: timing?.verb ?? 'UNKNOWN', reply: replyClassOf(status), ms });
+      const timing = this.#timing ?? startCommand(events, 'UNKNOWN')!;
+      this.#timing = finishCommand(events, this.channel.id, timing, replyClassOf(status));
     }
     if (events.wants.transfer && (status === 200 || status === 206)) {
       events.emit('transfer', { id: this.channel.id, kind: 'download', user: undefined, path: req.target.path, bytes, ms: 0, ok: true });

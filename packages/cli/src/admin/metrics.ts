@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type Metric } from 'prom-client';
 import type { ServerEventMap } from '@gorgon/core';
 import type { RunningDaemon, Suite } from '../suite.js';
 
@@ -15,6 +15,9 @@ type DaemonLabels = 'protocol' | 'daemon';
 
 /** Seconds: a command is answered in well under a millisecond, or waits on storage. */
 const COMMAND_BUCKETS = [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30];
+/** The reply classes in order: `1xx` is index 0. */
+const CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
+
 /** Seconds: a transfer is a small file on loopback, or a large one over a slow link. */
 const TRANSFER_BUCKETS = [0.001, 0.01, 0.1, 0.5, 1, 5, 15, 60, 300, 1800];
 
@@ -89,19 +92,74 @@ const refused = new Counter({
   labelNames: [...labelNames, 'listener', 'reason'],
   registers: [registry],
 });
-const commands = new Counter({
-  name: 'gorgon_commands_total',
-  help: 'Commands answered, by verb (UNKNOWN for verbs the protocol does not have) and reply class (POP3: +OK is 2xx, -ERR is 5xx).',
-  labelNames: [...labelNames, 'verb', 'reply'],
-  registers: [registry],
-});
-const commandSeconds = new Histogram({
-  name: 'gorgon_command_duration_seconds',
-  help: 'Time from a command line to its final reply (a transfer command: to the end of the transfer).',
-  labelNames: [...labelNames, 'verb'],
-  buckets: COMMAND_BUCKETS,
-  registers: [registry],
-});
+/**
+ * Commands are the one event per request or command line, so they are counted in plain arrays
+ * (a Map look-up, two increments and a bucket search per command) and turned into series only
+ * at scrape time: prom-client's `inc`/`observe` hash their labels on every call. Kept by daemon
+ * name, so a daemon a reload replaces goes on counting where it was.
+ */
+interface VerbStats {
+  /** Replies by class: index 0 is `1xx`. */
+  byClass: number[];
+  /** Observations per bucket (not cumulative; the last slot is past every bound). */
+  buckets: number[];
+  sum: number;
+  count: number;
+}
+const commandStats = new Map<string, { protocol: string; verbs: Map<string, VerbStats> }>();
+
+/** A metric whose series are made at scrape time from {@link commandStats}. */
+function scrapedMetric(name: string, help: string, type: 'counter' | 'histogram', values: () => MetricValue[]): void {
+  const metric = {
+    name,
+    help,
+    type,
+    aggregator: 'sum',
+    get: async () => ({ name, help, type, values: values(), aggregator: 'sum' }),
+    reset: () => commandStats.clear(),
+  };
+  registry.registerMetric(metric as unknown as Metric);
+}
+type MetricValue = { value: number; labels: Record<string, string | number>; metricName?: string };
+
+scrapedMetric(
+  'gorgon_commands_total',
+  'Commands answered, by verb (UNKNOWN for verbs the protocol does not have) and reply class (POP3: +OK is 2xx, -ERR is 5xx).',
+  'counter',
+  () => {
+    const out: MetricValue[] = [];
+    for (const [daemon, { protocol, verbs }] of commandStats) {
+      for (const [verb, v] of verbs) {
+        v.byClass.forEach((value, i) => {
+          if (value > 0) out.push({ value, labels: { protocol, daemon, verb, reply: CLASSES[i]! } });
+        });
+      }
+    }
+    return out;
+  },
+);
+scrapedMetric(
+  'gorgon_command_duration_seconds',
+  'Time from a command line to its final reply (a transfer command: to the end of the transfer).',
+  'histogram',
+  () => {
+    const out: MetricValue[] = [];
+    const name = 'gorgon_command_duration_seconds';
+    for (const [daemon, { protocol, verbs }] of commandStats) {
+      for (const [verb, v] of verbs) {
+        let cumulative = 0;
+        COMMAND_BUCKETS.forEach((le, i) => {
+          cumulative += v.buckets[i]!;
+          out.push({ metricName: `${name}_bucket`, value: cumulative, labels: { le, protocol, daemon, verb } });
+        });
+        out.push({ metricName: `${name}_bucket`, value: v.count, labels: { le: '+Inf', protocol, daemon, verb } });
+        out.push({ metricName: `${name}_sum`, value: v.sum, labels: { protocol, daemon, verb } });
+        out.push({ metricName: `${name}_count`, value: v.count, labels: { protocol, daemon, verb } });
+      }
+    }
+    return out;
+  },
+);
 const logins = new Counter({
   name: 'gorgon_logins_total',
   help: 'Login attempts: ok, failed (wrong user or password), unavailable (the authenticator failed).',
@@ -144,18 +202,6 @@ new Gauge({
 
 let defaultsCollected = false;
 
-/** The reply classes in order: `1xx` is index 0. */
-const CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
-
-/**
- * Per daemon and verb, the labelled children made once: the per-command work is two Map
- * look-ups, an increment and a histogram observation, with no label string built.
- */
-interface VerbSeries {
-  byClass: Array<Counter.Internal | undefined>;
-  seconds: Histogram.Internal<string>;
-}
-
 /**
  * Starts counting a suite's daemons: those running now and those a reload adds; a daemon
  * removed has its event listeners taken off (its counts stay, under its name). Returns the
@@ -197,27 +243,29 @@ export function attachMetrics(suite: Suite): () => void {
 function watchDaemon(daemon: RunningDaemon): () => void {
   const base = { protocol: daemon.protocol, daemon: daemon.name };
   const server = daemon.server;
-  const verbs = new Map<string, VerbSeries>();
-  const series = (verb: string): VerbSeries => {
-    let s = verbs.get(verb);
-    if (!s) {
-      s = { byClass: [], seconds: commandSeconds.labels({ ...base, verb }) };
-      verbs.set(verb, s);
-    }
-    return s;
-  };
+  let stats = commandStats.get(daemon.name);
+  if (!stats) {
+    stats = { protocol: daemon.protocol, verbs: new Map() };
+    commandStats.set(daemon.name, stats);
+  }
+  const verbs = stats.verbs;
+  const bounds = COMMAND_BUCKETS;
   const loginOk = logins.labels({ ...base, result: 'ok' });
   const offs = [
     server.on('commandDone', (e: ServerEventMap['commandDone']) => {
-      const s = series(e.verb);
-      const i = e.reply.charCodeAt(0) - 49; // '1' → 0
-      let counter = s.byClass[i];
-      if (!counter) {
-        counter = commands.labels({ ...base, verb: e.verb, reply: CLASSES[i] ?? '5xx' });
-        s.byClass[i] = counter;
+      let v = verbs.get(e.verb);
+      if (!v) {
+        v = { byClass: [0, 0, 0, 0, 0], buckets: new Array<number>(bounds.length + 1).fill(0), sum: 0, count: 0 };
+        verbs.set(e.verb, v);
       }
-      counter.inc();
-      s.seconds.observe(e.ms / 1000);
+      const i = e.reply.charCodeAt(0) - 49; // '1' → 0
+      v.byClass[i] = (v.byClass[i] ?? 0) + 1;
+      const seconds = e.ms / 1000;
+      let b = 0;
+      while (b < bounds.length && seconds > bounds[b]!) b++;
+      v.buckets[b]!++;
+      v.sum += seconds;
+      v.count++;
     }),
     server.on('login', () => loginOk.inc()),
     server.on('loginFailed', (e) => logins.inc({ ...base, result: e.reason === 'credentials' ? 'failed' : 'unavailable' })),
