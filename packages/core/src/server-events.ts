@@ -164,27 +164,55 @@ export class ServerEvents {
  * (while someone watches), its `event` field the kind. Children carry the tap, and the
  * connection id (`conn`) of their bindings.
  */
-export function tapLogger(logger: Logger, events: ServerEvents, conn?: string): Logger {
-  const at =
-    (level: 'warn' | 'error') =>
-    (obj: object | string, msg?: string): void => {
-      logger[level](obj, msg);
-      if (!events.wants.error) return;
-      const fields = typeof obj === 'string' ? undefined : (obj as { event?: unknown; conn?: unknown });
-      const kind = typeof fields?.event === 'string' ? fields.event : 'other';
-      const message = typeof obj === 'string' ? obj : (msg ?? '');
-      const id = typeof fields?.conn === 'string' ? fields.conn : conn;
-      events.emit('error', { id, kind, level, message });
-    };
-  const tapped: Logger = {
-    debug: (obj, msg) => logger.debug(obj, msg),
-    info: (obj, msg) => logger.info(obj, msg),
-    warn: at('warn'),
-    error: at('error'),
-    child: (bindings) => tapLogger(logger.child(bindings), events, typeof bindings.conn === 'string' ? bindings.conn : conn),
-  };
-  if (logger.isLevelEnabled) tapped.isLevelEnabled = (level) => logger.isLevelEnabled!(level);
-  return tapped;
+export function tapLogger(logger: Logger, events: ServerEvents): Logger {
+  return new TappedLogger(logger, events, undefined);
+}
+
+/** A class, not closures: one small object per connection that logs, methods shared. */
+class TappedLogger implements Logger {
+  readonly #inner: Logger;
+  readonly #events: ServerEvents;
+  readonly #conn: string | undefined;
+
+  constructor(inner: Logger, events: ServerEvents, conn: string | undefined) {
+    this.#inner = inner;
+    this.#events = events;
+    this.#conn = conn;
+  }
+
+  debug(obj: object | string, msg?: string): void {
+    this.#inner.debug(obj, msg);
+  }
+
+  info(obj: object | string, msg?: string): void {
+    this.#inner.info(obj, msg);
+  }
+
+  warn(obj: object | string, msg?: string): void {
+    this.#inner.warn(obj, msg);
+    if (this.#events.wants.error) this.#tap('warn', obj, msg);
+  }
+
+  error(obj: object | string, msg?: string): void {
+    this.#inner.error(obj, msg);
+    if (this.#events.wants.error) this.#tap('error', obj, msg);
+  }
+
+  child(bindings: Record<string, unknown>): Logger {
+    return new TappedLogger(this.#inner.child(bindings), this.#events, typeof bindings.conn === 'string' ? bindings.conn : this.#conn);
+  }
+
+  isLevelEnabled(level: 'debug' | 'info' | 'warn' | 'error'): boolean {
+    return this.#inner.isLevelEnabled ? this.#inner.isLevelEnabled(level) : true;
+  }
+
+  #tap(level: 'warn' | 'error', obj: object | string, msg: string | undefined): void {
+    const fields = typeof obj === 'string' ? undefined : (obj as { event?: unknown; conn?: unknown });
+    const kind = typeof fields?.event === 'string' ? fields.event : 'other';
+    const message = typeof obj === 'string' ? obj : (msg ?? '');
+    const id = typeof fields?.conn === 'string' ? fields.conn : this.#conn;
+    this.#events.emit('error', { id, kind, level, message });
+  }
 }
 
 /**
