@@ -44,7 +44,7 @@ if (process.argv[2] === 'client') {
     let seen = 0;
     await new Promise((resolve) => {
       const check = () => {
-        let i = buffered.lastIndexOf('\n');
+        const i = buffered.lastIndexOf('\n');
         if (i === -1) return;
         for (let j = buffered.indexOf('\n'); j !== -1 && j <= i; j = buffered.indexOf('\n', j + 1)) seen++;
         buffered = buffered.slice(i + 1);
