@@ -120,6 +120,12 @@ export async function startDaemons(specs: DaemonSpec[], log: Logger, options: Ru
         const daemon = { name: spec.name, protocol: spec.protocol ?? spec.name, address: formatAddress(address), server: spec.server };
         running.push(daemon);
         options.suite.add(daemon);
+      } else if (options.suite) {
+        // The implicit-TLS port of the daemon built just before it (a protocol builds the plain
+        // daemon first, then its TLS port on the same server): the same daemon, a second address.
+        const protocol = spec.protocol ?? spec.name;
+        const plain = [...running].reverse().find((d) => d.protocol === protocol);
+        if (plain) plain.tlsAddress = formatAddress(address);
       }
     } catch (err) {
       await stopAll();

@@ -109,6 +109,9 @@ describe('the admin listener of gorgon serve --demo', () => {
     expect(names).toEqual(expect.arrayContaining(['fingerd', 'pop3d', 'ftpd', 'nntpd', 'httpd']));
     for (const d of status.daemons) {
       expect(d.address).toBe(`127.0.0.1:${demo.daemon.ports.get(d.name)}`);
+      // pop3d's implicit-TLS port is pop3sd's, and so on; finger has none.
+      const tls = demo.daemon.ports.get(d.name.replace(/d$/, 'sd'));
+      expect(d.tlsAddress).toBe(tls === undefined ? undefined : `127.0.0.1:${tls}`);
       expect(d.total).toBeGreaterThanOrEqual(1);
     }
     expect(status.history.length).toBeGreaterThanOrEqual(1);

@@ -44,7 +44,10 @@ describe.skipIf(!haveChromium)('the status page in headless chromium', () => {
     expect(names).toEqual(expect.arrayContaining(['fingerd', 'pop3d', 'ftpd', 'nntpd', 'httpd']));
     for (const name of ['fingerd', 'pop3d', 'ftpd', 'nntpd', 'httpd']) {
       const row = rows.filter({ has: page.locator('td.name', { hasText: name }) });
-      await expect(row.locator('td.mono').textContent()).resolves.toBe(`127.0.0.1:${demo.daemon.ports.get(name)}`);
+      const where = await row.locator('td.mono').textContent();
+      expect(where).toMatch(new RegExp(`^127\\.0\\.0\\.1:${demo.daemon.ports.get(name)}`));
+      const tls = demo.daemon.ports.get(name.replace(/d$/, 'sd'));
+      if (tls !== undefined) expect(await row.locator('td.mono .tls').textContent()).toBe(`TLS 127.0.0.1:${tls}`);
       expect(await row.locator('svg.chart polyline').count()).toBe(1);
     }
     expect(await page.locator('#overall svg.chart polyline').count()).toBe(1);

@@ -138,6 +138,7 @@ export function createLocalSource(suite: Suite, options: LocalSourceOptions = {}
             name: d.name,
             protocol: d.protocol,
             address: d.address,
+            ...(d.tlsAddress === undefined ? {} : { tlsAddress: d.tlsAddress }),
             connections: d.server.connections,
             total: c.connections,
             rejected: c.rejected,

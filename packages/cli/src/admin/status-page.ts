@@ -95,7 +95,8 @@ function render(s) {
     var row = el('tr', 'daemon');
     cell(row, d.name, 'name');
     cell(row, d.protocol);
-    cell(row, d.address, 'mono');
+    var where = cell(row, d.address, 'mono');
+    if (d.tlsAddress) where.appendChild(el('div', 'tls', 'TLS ' + d.tlsAddress));
     cell(row, d.connections, 'num now');
     var spark = el('td', 'spark');
     spark.appendChild(chart(series(s.history, d.name), 160, 32, d.name + ' open connections'));
@@ -164,6 +165,7 @@ th { color: var(--muted); font-weight: 500; }
 .num { text-align: right; font-variant-numeric: tabular-nums; }
 .now { font-weight: 600; }
 .mono, .msg { font-family: ui-monospace, monospace; }
+.tls { color: var(--muted); font-size: .85em; }
 .bad { color: var(--bad); }
 .empty { color: var(--muted); font-style: italic; }
 .chart .line { fill: none; stroke: var(--line); stroke-width: 1.5; }
