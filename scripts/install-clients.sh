@@ -12,6 +12,8 @@ packages=(
   tin suck                            # NNTP reader interop (tin batch mode, suck and rpost)
   nginx                               # HTTP client interop (run privately by the tests)
   systemd                             # systemd-analyze verify/security of docs/gorgon.service (nothing is started)
+  prometheus                          # promtool: lints the admin listener's /metrics scrape
+  chromium                            # headless browser test of the admin status page (playwright-core)
 )
 
 missing=()

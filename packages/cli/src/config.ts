@@ -38,12 +38,21 @@ export const runAsSection = z
   })
   .strict();
 
-/** The whole config file: `log:`, `runAs:`, plus one optional section per protocol. */
+/** The `admin:` section: the listener of the status page, `/metrics` and `/healthz` (`--admin-port` wins). */
+export const adminSection = z
+  .object({
+    port: z.number().int().min(0).max(65535).default(9090),
+    host: z.string().min(1).default('127.0.0.1'),
+  })
+  .strict();
+
+/** The whole config file: `log:`, `runAs:`, `admin:`, plus one optional section per protocol. */
 export const configSchema = z
   .object({
     log: logSection.optional(),
     runAs: runAsSection.optional(),
     shutdown: shutdownSection.optional(),
+    admin: adminSection.optional(),
     ...Object.fromEntries(protocols.map((p) => [p.key, p.schema.optional()])),
   })
   .strict();
@@ -52,6 +61,7 @@ export interface SuiteConfig {
   log?: z.infer<typeof logSection>;
   runAs?: z.infer<typeof runAsSection>;
   shutdown?: ShutdownSettings;
+  admin?: z.infer<typeof adminSection>;
   sections: Map<string, unknown>;
   /** Relative paths in the file resolve against its directory. */
   baseDir: string;
@@ -111,12 +121,14 @@ export async function parseConfig(path: string): Promise<ParsedConfig> {
   }
   const parsed = configSchema.safeParse(doc.toJS() ?? {});
   if (!parsed.success) return { config: undefined, problems: problemsFromIssues(parsed.error, doc, lines), locate };
-  const { log, runAs, shutdown, ...rest } = parsed.data as Pick<SuiteConfig, 'log' | 'runAs' | 'shutdown'> & Record<string, unknown>;
+  const { log, runAs, shutdown, admin, ...rest } = parsed.data as Pick<SuiteConfig, 'log' | 'runAs' | 'shutdown' | 'admin'> &
+    Record<string, unknown>;
   const sections = new Map(Object.entries(rest).filter(([, v]) => v !== undefined));
   const config: SuiteConfig = {
     ...(log ? { log } : {}),
     ...(runAs ? { runAs } : {}),
     ...(shutdown ? { shutdown } : {}),
+    ...(admin ? { admin } : {}),
     sections,
     baseDir: dirname(absolute),
     path,

@@ -59,6 +59,12 @@ export interface RunOptions {
   config?: ConfigSource | undefined;
   /** How SIGTERM and SIGINT drain (default: no delay, 5 s for sessions to finish). */
   shutdown?: ShutdownSettings | undefined;
+  /**
+   * A listener that starts once every daemon listens (before root is dropped, so it may take a
+   * low port too) and closes after all of them: the admin listener, which must answer
+   * `/healthz` with 503 while the daemons drain. `start` throws a CliError to stop the start.
+   */
+  after?: { start(): Promise<void>; close(): Promise<void> } | undefined;
 }
 
 /** One started listener: its spec, its address, and its entry in the Suite. */
@@ -121,6 +127,14 @@ export class DaemonRunner {
       }
       unit.daemons.push(daemon);
     }
+    if (this.options.after) {
+      try {
+        await this.options.after.start();
+      } catch (err) {
+        await this.#stopAll(started);
+        throw err instanceof CliError ? err : new CliError(messageOf(err));
+      }
+    }
     try {
       if (this.options.runAs) dropPrivileges(this.options.runAs, this.log);
       else warnIfRoot(this.log);
@@ -143,6 +157,11 @@ export class DaemonRunner {
     if (this.options.suite && isObservable(spec.server)) {
       started.entry = { name: spec.name, protocol: unitKey(spec), address, server: spec.server };
       this.options.suite.add(started.entry);
+    } else if (this.options.suite) {
+      // The implicit-TLS port of the daemon built just before it (a protocol builds the plain
+      // daemon first, then its TLS port on the same server): the same daemon, a second address.
+      const plain = [...this.options.suite.daemons].reverse().find((d) => d.protocol === unitKey(spec));
+      if (plain) plain.tlsAddress = address;
     }
     return started;
   }
@@ -275,6 +294,7 @@ export async function runWith(runner: DaemonRunner, specs: DaemonSpec[], fingerp
   } finally {
     process.off('SIGHUP', onHangup);
     process.off('SIGUSR1', onUsr1);
+    await options.after?.close();
   }
 }
 

@@ -21,7 +21,7 @@ export interface UnitPlan {
 export interface ConfigPlan {
   units: Map<string, UnitPlan>;
   shutdown: ShutdownSettings;
-  /** Settings read only at start (log, runAs): a change is named in the log as needing a restart. */
+  /** Settings read only at start (log, runAs, admin): a change is named in the log as needing a restart. */
   startOnly: string;
 }
 
@@ -112,7 +112,7 @@ export async function reloadConfig(runner: DaemonRunner, source: ConfigSource): 
     );
     summary.push(`${key} ${unit ? 'changed' : 'added'}`);
   }
-  const restart = plan.startOnly !== source.startOnly ? '; log and runAs changes need a restart' : '';
+  const restart = plan.startOnly !== source.startOnly ? '; log, runAs and admin changes need a restart' : '';
   log.info(
     { event: 'reload', signal: 'SIGHUP', config: source.what },
     `SIGHUP: ${source.what} applied: ${summary.join(', ') || 'no sections'}${restart}`,

@@ -15,6 +15,8 @@ export interface RunningDaemon {
   protocol: string;
   /** Where it listens ("127.0.0.1:1110"). */
   address: string;
+  /** Its implicit-TLS port, when it has one ("127.0.0.1:1995"): counted with the plain one. */
+  tlsAddress?: string;
   /** The server behind it (two daemons may share one server: the plain and the TLS port). */
   server: Pick<GorgonServer, 'on' | 'off' | 'counters' | 'connections'>;
 }

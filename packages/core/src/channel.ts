@@ -58,6 +58,8 @@ export interface ChannelOptions {
   onClose?: (channel: Channel) => void;
   /** Set TCP_NODELAY on TCP sockets. Default true: lock-step exchanges stall ~40 ms without it. */
   noDelay?: boolean;
+  /** Called when an `upgradeToTls` handshake ended, with whether it succeeded. */
+  onTls?: (channel: Channel, kind: 'upgrade', ok: boolean) => void;
 }
 
 /**
@@ -79,6 +81,7 @@ export interface ChannelSettings {
   readonly closeTimeoutMs: number;
   readonly onClose: ((channel: Channel) => void) | undefined;
   readonly noDelay: boolean;
+  readonly onTls: ((channel: Channel, kind: 'upgrade', ok: boolean) => void) | undefined;
   /** Ids given as serial numbers are `${idPrefix}-${serial in base 36}`. */
   readonly idPrefix: string;
 }
@@ -95,6 +98,7 @@ export function channelSettings(options: ChannelOptions, idPrefix = 'c'): Channe
     closeTimeoutMs,
     onClose: options.onClose,
     noDelay: options.noDelay !== false,
+    onTls: options.onTls,
     idPrefix,
   };
 }
@@ -483,10 +487,14 @@ export class Channel {
         wrapped.on('close', Channel.#listeners.close);
         wrapped.on('error', Channel.#listeners.error);
       });
+    } catch (err) {
+      this.#settings.onTls?.(this, 'upgrade', false);
+      throw err;
     } finally {
       this.#flags &= ~HANDSHAKING;
     }
     this.#flags |= SECURE;
+    this.#settings.onTls?.(this, 'upgrade', true);
     this.#lastActivity = clock();
     if ((this.#flags & ATTACHED) !== 0) this.#bindFlow(socket);
     if ((this.#flags & ENDED) !== 0) {

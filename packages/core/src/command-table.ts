@@ -86,6 +86,16 @@ export class CommandTable<State extends string, S, Spec extends CommandSpec<Stat
     return this.#byVerb.get(verb);
   }
 
+  /**
+   * The verb of a command line as metrics may label it: the table's verb, or `UNKNOWN` for
+   * one the table does not have (a client must not be able to grow the set of labels).
+   */
+  knownVerb(line: string): string {
+    const space = line.indexOf(' ');
+    const verb = (space === -1 ? line : line.slice(0, space)).toUpperCase();
+    return this.#byVerb.has(verb) ? verb : 'UNKNOWN';
+  }
+
   /** Watches every command that passes the gate (one call per command; none when unset). */
   observe(observer: CommandObserver<S> | undefined): void {
     this.#observer = observer;

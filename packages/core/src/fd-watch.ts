@@ -58,10 +58,13 @@ export function openFileLimit(): number | undefined {
 export class FdWatch {
   readonly #logger: Logger;
   readonly #counters: Counters;
+  readonly #onExhausted: (() => void) | undefined;
 
-  constructor(logger: Logger, counters: Counters) {
+  /** `onExhausted` runs once per burst this watch starts (the server's `refused` event). */
+  constructor(logger: Logger, counters: Counters, onExhausted?: () => void) {
     this.#logger = logger;
     this.#counters = counters;
+    this.#onExhausted = onExhausted;
     openFileLimit(); // now, while a descriptor is to spare
   }
 
@@ -90,6 +93,7 @@ export class FdWatch {
     if (current) return;
     current = { code, since: now };
     this.#counters.fdExhausted++;
+    this.#onExhausted?.();
     const limit = softLimit ?? undefined;
     const what =
       code === 'EMFILE'

@@ -51,7 +51,20 @@ export {
   type ProxyParse,
 } from './proxy-protocol.js';
 export { createProtocolServer, type AcceptOptions, type GorgonServer, type LoginDeadline, type ProtocolServerSpec } from './server.js';
-export { observeCommands, ServerEvents, type ConnectionInfo, type ServerEventMap, type ServerHooks } from './server-events.js';
+export {
+  finishCommand,
+  observeCommands,
+  replyClassOf,
+  ServerEvents,
+  startCommand,
+  tapLogger,
+  type CommandTiming,
+  type ConnectionInfo,
+  type RefusalReason,
+  type ReplyClass,
+  type ServerEventMap,
+  type ServerHooks,
+} from './server-events.js';
 export {
   checkCommonOptions,
   resolveLimits,

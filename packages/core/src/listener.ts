@@ -48,6 +48,13 @@ export interface ListenerOptions {
   proxyProtocol?: { trusted: readonly string[]; timeoutMs?: number };
   /** Runs when a channel of this listener closed (after the counters are updated). */
   onRelease?: (channel: Channel) => void;
+  /**
+   * Runs when a connection is refused before any session: a limit, or (address `''`) the
+   * process out of descriptors, once per burst.
+   */
+  onRefuse?: (reason: RejectReason | 'fd-exhausted', remoteAddress: string) => void;
+  /** Runs when a TLS handshake of one of its channels ended: implicit TLS here, or an upgrade. */
+  onTls?: (channel: Channel, kind: 'implicit' | 'upgrade', ok: boolean) => void;
 }
 
 /** A bound listener: the accept side of the loop. */
@@ -113,6 +120,7 @@ export function createListener(options: ListenerOptions, accept: (channel: Chann
       counters,
       loop,
       onClose: released,
+      ...(options.onTls ? { onTls: options.onTls } : {}),
     },
     name,
   );
@@ -133,7 +141,8 @@ export function createListener(options: ListenerOptions, accept: (channel: Chann
   let owned = true;
   const stopTick = options.onTick ? loop.onTick(options.onTick) : undefined;
   // Out of descriptors, accepts fail where Node cannot see them: probe on the tick while bound.
-  const fds = new FdWatch(logger, counters);
+  const onRefuse = options.onRefuse;
+  const fds = new FdWatch(logger, counters, onRefuse ? () => onRefuse('fd-exhausted', '') : undefined);
   let stopProbe: (() => void) | undefined;
 
   // Half-open: a client that sends its commands and then shuts down its side (`printf ... | nc`)
@@ -183,6 +192,7 @@ export function createListener(options: ListenerOptions, accept: (channel: Chann
   function refuse(socket: net.Socket, reason: RejectReason, address: string): void {
     counters.rejected++;
     logger.warn({ event: 'reject', reason, remote: address }, `connection refused: ${reason}`);
+    onRefuse?.(reason, address);
     const reply = options.rejectReply?.(reason);
     pending.add(socket);
     socket.setNoDelay(true);
@@ -246,7 +256,7 @@ export function createListener(options: ListenerOptions, accept: (channel: Chann
       [kSerial]: ++sequence,
     };
     const channel = new Channel(stream, channelOptions);
-    if (stream !== socket) watchHandshake(stream as tls.TLSSocket, socket, channel);
+    if (stream !== socket) watchHandshake(stream as tls.TLSSocket, socket, channel, options.onTls);
     // The channel keeps the address; Node's cached copy of it (an object and a string per
     // socket, made when we asked) can go, and is made again if anything asks the socket.
     (socket as net.Socket & { _peername?: unknown })._peername = undefined;
@@ -397,24 +407,33 @@ function implicitTls(socket: net.Socket, secureContext: tls.SecureContext): tls.
  * reason, never as an error (it is the client's decision), and dropped at once: a flushing close would wait on output that the TLS layer holds
  * until a handshake that can no longer happen. The listeners go once the handshake is done.
  */
-function watchHandshake(secure: tls.TLSSocket, raw: net.Socket, channel: Channel): void {
+function watchHandshake(secure: tls.TLSSocket, raw: net.Socket, channel: Channel, onTls: ListenerOptions['onTls'] | undefined): void {
   const failed = (err?: Error): void => {
     done();
     const reason = describeTlsFailure(err ?? handshakeClosed());
     // A peer that sent nothing (a TCP health check, a port scan) did not try TLS at all.
     if (raw.bytesRead === 0) channel.log.debug({ event: 'tls-failed', reason }, 'closed before a ClientHello');
-    else channel.log.warn({ event: 'tls-failed', reason }, `TLS handshake failed: ${reason}`);
+    else {
+      onTls?.(channel, 'implicit', false);
+      channel.log.warn({ event: 'tls-failed', reason }, `TLS handshake failed: ${reason}`);
+    }
     secure.destroy();
   };
   const ended = (): void => failed();
   const done = (): void => {
     secure.off('end', ended);
     secure.off('error', failed);
-    secure.off('secure', done);
+    secure.off('secure', succeeded);
   };
   secure.once('end', ended);
   secure.once('error', failed);
-  secure.once('secure', done);
+  const succeeded = onTls
+    ? (): void => {
+        done();
+        onTls(channel, 'implicit', true);
+      }
+    : done;
+  secure.once('secure', succeeded);
 }
 
 /** "127.0.0.1:7979", "[::1]:7979" or a socket path. */

@@ -8,7 +8,7 @@ import { ListenerHandoff } from './handoff.js';
 import { createListener, type Listener, type ListenerOptions, type RejectReason } from './listener.js';
 import type { Logger } from './logger.js';
 import { tickForTimeouts } from './loop.js';
-import type { ServerEvents, ConnectionInfo, ServerEventMap, ServerHooks } from './server-events.js';
+import { tapLogger, type ServerEvents, type ConnectionInfo, type ServerEventMap, type ServerHooks } from './server-events.js';
 import type { ProxyProtocolOptions, ServerLimits } from './server-options.js';
 
 /** Options of {@link GorgonServer.accept}. */
@@ -124,7 +124,9 @@ export interface ProtocolServerSpec<Stats extends object> {
  * them. Every protocol's `createXServer` is its options' checks plus a call to this.
  */
 export function createProtocolServer<Stats extends object>(spec: ProtocolServerSpec<Stats>): GorgonServer<Stats> {
-  const { limits, events, logger } = spec;
+  const { limits, events } = spec;
+  // Warnings and errors of every connection also become `error` events, for whoever watches.
+  const logger = tapLogger(spec.logger, events);
   const connectHook = spec.hooks?.connect;
   // Sessions not logged in yet; one leaves at the first sweep after it logged in or closed.
   const awaitingLogin = limits.loginTimeoutMs > 0 ? new Set<LoginDeadline>() : undefined;
@@ -152,6 +154,8 @@ export function createProtocolServer<Stats extends object>(spec: ProtocolServerS
     ...(onTick ? { onTick } : {}),
     ...(spec.proxyProtocol ? { proxyProtocol: spec.proxyProtocol } : {}),
     onRelease: released,
+    onRefuse: refusedBy(spec.name),
+    onTls,
   };
   let closing: Promise<void> | undefined;
   let retiring: Promise<void> | undefined;
@@ -159,6 +163,16 @@ export function createProtocolServer<Stats extends object>(spec: ProtocolServerS
   let acceptSerial = 0;
   /** Channels handed over ready-made (`accept(channel)`): no listener's loop owns them. */
   const foreign = new Set<Channel>();
+
+  function refusedBy(listener: string): ListenerOptions['onRefuse'] {
+    return (reason, remoteAddress) => {
+      if (events.wants.refused) events.emit('refused', { listener, remoteAddress, reason });
+    };
+  }
+
+  function onTls(channel: Channel, kind: 'implicit' | 'upgrade', ok: boolean): void {
+    if (events.wants.tls) events.emit('tls', { id: channel.id, kind, ok });
+  }
 
   function released(channel: Channel): void {
     if (events.wants.close) {
@@ -170,6 +184,7 @@ export function createProtocolServer<Stats extends object>(spec: ProtocolServerS
   function refuse(channel: Channel): void {
     channel.counters.rejected++;
     channel.log.info({ event: 'reject', reason: 'refused' }, 'connection refused by the connect hook');
+    if (events.wants.refused) events.emit('refused', { listener: spec.name, remoteAddress: channel.remoteAddress, reason: 'refused' });
     const reply = spec.rejectReply('refused');
     if (reply !== undefined && channel.writable) channel.write(reply);
     channel.close();
@@ -280,6 +295,7 @@ export function createProtocolServer<Stats extends object>(spec: ProtocolServerS
         counters.active--;
         released(ch);
       },
+      onTls,
     });
     admit(channel, 'accept', implicitTls);
     return channel;
@@ -308,8 +324,9 @@ export function createProtocolServer<Stats extends object>(spec: ProtocolServerS
     async listenTls(port: number | ListenerHandoff, host: string = '127.0.0.1') {
       if (!spec.secureContext) throw new Error(`${spec.name} listenTls needs the tls option (certificate and key)`);
       bound();
-      secure ??= createListener({ ...listenerOptions, name: `${spec.name}s`, tls: { secureContext: spec.secureContext } }, (channel) =>
-        admit(channel, 'listenTls', true),
+      secure ??= createListener(
+        { ...listenerOptions, name: `${spec.name}s`, onRefuse: refusedBy(`${spec.name}s`), tls: { secureContext: spec.secureContext } },
+        (channel) => admit(channel, 'listenTls', true),
       );
       if (port instanceof ListenerHandoff) return (await secure.listen(port)) as AddressInfo;
       return (await secure.listen(port, host)) as AddressInfo;

@@ -1,9 +1,13 @@
 import {
   LineSession,
   errorText,
+  finishCommand,
   printable,
   splitCommand,
+  startCommand,
   type Channel,
+  type CommandTiming,
+  type ReplyClass,
   type CommandSpec,
   type CommandTable,
   type ServerEvents,
@@ -127,6 +131,8 @@ const PROBLEM_REPLY: Record<QueryProblem, (config: FingerSessionConfig) => strin
 export class FingerSession extends LineSession implements FingerCommandSession {
   readonly #config: FingerSessionConfig;
   #state: FingerState = 'waiting';
+  /** The query being timed for `commandDone` (only while someone watches). */
+  #timing: CommandTiming | undefined;
 
   constructor(channel: Channel, config: FingerSessionConfig) {
     super(channel, { maxLineLength: config.limits.maxLineLength });
@@ -142,9 +148,12 @@ export class FingerSession extends LineSession implements FingerCommandSession {
     if (this.#state !== 'waiting') return;
     this.#state = 'answering';
     const table = this.#config.table;
+    const events = this.#config.events;
+    if (events?.wants.commandDone) this.#timing = startCommand(events, 'QUERY');
     if (table) {
       const { verb, arg } = splitCommand(line);
       const spec = table.getUpper(verb);
+      if (spec && this.#timing) this.#timing = { verb: spec.verb.toUpperCase(), started: this.#timing.started };
       const refusal = spec && table.check(this, 'waiting', spec, arg);
       if (spec && !refusal) {
         this.channel.log.info({ event: 'query', kind: 'command', verb: spec.verb }, 'finger command');
@@ -153,14 +162,14 @@ export class FingerSession extends LineSession implements FingerCommandSession {
         return;
       }
       if (spec) {
-        this.#finish([replies.badSyntax]);
+        this.#finish([replies.badSyntax], '5xx');
         return;
       }
     }
     const parsed = parseQuery(line, { maxLength: this.#config.limits.maxLineLength, maxNames: this.#config.limits.maxNamesPerQuery });
     if (!parsed.ok) {
       this.channel.log.warn({ event: 'bad-query', problem: parsed.problem, query: printable(line) }, `refused query: ${parsed.detail}`);
-      this.#finish([PROBLEM_REPLY[parsed.problem](this.#config)]);
+      this.#finish([PROBLEM_REPLY[parsed.problem](this.#config)], '5xx');
       return;
     }
     const log = this.channel.log;
@@ -173,7 +182,8 @@ export class FingerSession extends LineSession implements FingerCommandSession {
     } catch (err) {
       this.channel.counters.errors++;
       this.channel.log.error({ event: 'directory-error' }, `user directory failed: ${errorText(err)}`);
-      lines = [replies.unavailable];
+      this.#finish([replies.unavailable], '4xx');
+      return;
     }
     this.#finish(lines);
   }
@@ -185,19 +195,21 @@ export class FingerSession extends LineSession implements FingerCommandSession {
       { event: 'bad-query', problem: 'too-long' },
       `refused query: longer than ${this.#config.limits.maxLineLength} bytes`,
     );
-    this.#finish([replies.queryTooLong]);
+    const events = this.#config.events;
+    if (events?.wants.commandDone) this.#timing = startCommand(events, 'QUERY');
+    this.#finish([replies.queryTooLong], '5xx');
   }
 
   protected override handleTimeout(kind: 'idle' | 'total'): void {
     switch (this.#state) {
       case 'waiting':
-        this.#finish([replies.timedOut]);
+        this.#finish([replies.timedOut], '4xx');
         return;
       case 'answering':
         // No input or output moves while a lookup or forward runs: that is not idleness, so
         // the idle notice is declined. The forward has its own timeout, and the total timeout
         // (which cannot be declined) bounds a directory that hangs.
-        if (kind === 'total') this.#finish([replies.timedOut]);
+        if (kind === 'total') this.#finish([replies.timedOut], '4xx');
         else this.channel.touch();
         return;
       case 'done':
@@ -209,13 +221,13 @@ export class FingerSession extends LineSession implements FingerCommandSession {
 
   protected override handleShutdown(): void {
     // A query being answered is let finish; the listener closes it after its grace period.
-    if (this.#state === 'waiting') this.#finish([replies.shuttingDown]);
+    if (this.#state === 'waiting') this.#finish([replies.shuttingDown], '4xx');
   }
 
   protected override handleError(err: unknown): void {
     this.channel.counters.errors++;
     this.channel.log.error({ event: 'handler-error' }, errorText(err));
-    if (this.#state !== 'done') this.#finish([replies.unavailable]);
+    if (this.#state !== 'done') this.#finish([replies.unavailable], '4xx');
     else this.close({ flush: true });
   }
 
@@ -225,12 +237,14 @@ export class FingerSession extends LineSession implements FingerCommandSession {
   }
 
   /** Queues the reply and closes once it is written: one reply per connection. */
-  #finish(lines: readonly string[]): void {
+  #finish(lines: readonly string[], reply: ReplyClass = '2xx'): void {
     if (this.#state === 'done' || this.closing) return;
     this.#state = 'done';
     const wire = toWire(lines);
     this.push(wire);
     const events = this.#config.events;
+    // finger has no reply codes: an answer is `2xx`, a refused query `5xx`, a failure `4xx`.
+    if (this.#timing && events) this.#timing = finishCommand(events, this.channel.id, this.#timing, reply);
     if (events?.wants.transfer) {
       const bytes = Buffer.byteLength(wire);
       events.emit('transfer', {

@@ -1,5 +1,17 @@
 import type { Duplex } from 'node:stream';
-import { LineSession, errorText, logsDebug, printable, splitCommand, type Channel, type GateRefusal } from '@gorgon/core';
+import {
+  LineSession,
+  errorText,
+  finishCommand,
+  logsDebug,
+  printable,
+  replyClassOf,
+  splitCommand,
+  startCommand,
+  type Channel,
+  type CommandTiming,
+  type GateRefusal,
+} from '@gorgon/core';
 import type { FtpCommand } from './commands/table.js';
 import type { FtpUser, ServerContext } from './context.js';
 import { DataChannel } from './data-channel.js';
@@ -91,6 +103,8 @@ export class FtpSession extends LineSession implements FtpCommandSession {
   /** Settings and state most idle sessions never set, made on first use. */
   #rare: RareState | undefined;
   #bits = 0;
+  /** The command waiting for its final reply, while someone watches `commandDone`. */
+  #timing: CommandTiming | undefined;
 
   constructor(channel: Channel, ctx: ServerContext, options: { implicitTls?: boolean } = {}) {
     // latin1: one character per byte; onLine decodes names as bytes (names.ts), never U+FFFD.
@@ -223,6 +237,8 @@ export class FtpSession extends LineSession implements FtpCommandSession {
   /** Sends one reply. */
   reply(r: FtpReply): void {
     if (this.channel.isClosed) return;
+    // A 1xx is preliminary: RETR ends with its 226 (or 426), not with its 150.
+    if (this.#timing && r.code >= 200) this.#timing = finishCommand(this.ctx.events, this.channel.id, this.#timing, replyClassOf(r.code));
     // A name that came as bytes (not UTF-8) goes back as those bytes.
     this.push(toWire(formatReply(r)));
   }
@@ -420,6 +436,8 @@ export class FtpSession extends LineSession implements FtpCommandSession {
       log.debug({ event: 'command', verb: printable(verb, 16), arg: verb === 'PASS' ? '***' : printable(arg, 120) }, 'command');
     if (verb !== 'RNTO' && verb !== 'RNFR') this.renameFrom = undefined;
     const spec = this.ctx.table.getUpper(verb);
+    // A transfer's command keeps its timing until its final reply; ABOR or STAT meanwhile is not timed.
+    if (this.ctx.events.wants.commandDone && !this.#timing) this.#timing = startCommand(this.ctx.events, spec ? verb : 'UNKNOWN');
     if (!spec) {
       this.#refused(this.ctx.unoffered.has(verb) ? replies.notImplemented() : replies.unknownCommand(printable(verb, 16)));
       return;

@@ -18,6 +18,7 @@ import { httpMethods } from './methods.js';
 import type { HttpSession } from './session.js';
 import type { HttpStore } from './store.js';
 import { HotFileCache } from './hot-cache.js';
+import type { HttpHandler } from './handler.js';
 
 /**
  * A method row: the core's `CommandSpec`, with the method as `verb` and the request target as
@@ -39,6 +40,11 @@ export interface HttpOptions extends CommonServerOptions<HttpLimits, HttpStore, 
   accessLogFile?: string;
   /** Serve files up to `maxFileBytes` from a bounded memory cache (checked against the file's ETag each time). */
   cache?: { maxBytes: number; maxFileBytes: number };
+  /**
+   * Answers GET and HEAD before the store, for pages made on request: returns a response
+   * (status, fields, body), or undefined to serve the store's file as usual.
+   */
+  handler?: HttpHandler;
 }
 
 /** Counts an HTTP server keeps on top of the core's connection counters. */
@@ -69,6 +75,7 @@ export interface HttpContext {
   readonly cache: HotFileCache | undefined;
   /** Sessions waiting for a request's header section (the header deadline). */
   readonly awaitingHeaders: Set<HttpSession>;
+  readonly handler: HttpHandler | undefined;
 }
 
 /** Checks the options (one {@link ServerOptionError} sentence each) and resolves the context. */
@@ -96,6 +103,9 @@ export function createHttpContext(options: HttpOptions): HttpContext {
   ) {
     throw new ServerOptionError('http', 'cache', 'must be { maxBytes, maxFileBytes }, whole numbers of at least 1');
   }
+  if (options.handler !== undefined && typeof options.handler !== 'function') {
+    throw new ServerOptionError('http', 'handler', 'must be a function');
+  }
   const table = new CommandTable<'request', HttpSession>([...httpMethods, ...(options.commands ?? [])], {
     loggedIn: () => true,
     permitted: () => true,
@@ -119,5 +129,6 @@ export function createHttpContext(options: HttpOptions): HttpContext {
     logsAccess: (options.logger ?? silentLogger).isLevelEnabled?.('info') ?? true,
     cache: c ? new HotFileCache(c.maxBytes, c.maxFileBytes) : undefined,
     awaitingHeaders: new Set(),
+    handler: options.handler,
   };
 }

@@ -1,5 +1,6 @@
 import type { CommandSpec } from '@gorgon/core';
 import type { HttpSession } from './session.js';
+import { serveWithHandler } from './handler.js';
 import { serveStatic } from './static.js';
 import { statuses } from './statuses.js';
 
@@ -9,8 +10,8 @@ import { statuses } from './statuses.js';
  * methods), an unknown one 501. @see RFC 9110 §9.3.1, §9.3.2, §9.3.7, §15.5.6
  */
 export const httpMethods: ReadonlyArray<CommandSpec<'request', HttpSession>> = [
-  { verb: 'GET', args: 'required', help: 'GET <target>: a file or directory', run: (s) => serveStatic(s, s.request!) },
-  { verb: 'HEAD', args: 'required', help: 'HEAD <target>: as GET, without the content', run: (s) => serveStatic(s, s.request!) },
+  { verb: 'GET', args: 'required', help: 'GET <target>: a file or directory', run: get },
+  { verb: 'HEAD', args: 'required', help: 'HEAD <target>: as GET, without the content', run: get },
   {
     verb: 'OPTIONS',
     args: 'required',
@@ -18,6 +19,12 @@ export const httpMethods: ReadonlyArray<CommandSpec<'request', HttpSession>> = [
     run: (s) => s.respond(statuses.noContent, `Allow: ${s.ctx.allow}\r\n`, undefined),
   },
 ];
+
+/** GET and HEAD: the `handler` option's response when it gives one, else the store's file. */
+function get(s: HttpSession): void | Promise<void> {
+  const handler = s.ctx.handler;
+  return handler ? serveWithHandler(s, s.request!, handler) : serveStatic(s, s.request!);
+}
 
 /** Methods RFC 9110 defines (and WebDAV's common ones): 405 rather than 501. @see RFC 9110 §9.3 */
 export const knownMethods = new Set([

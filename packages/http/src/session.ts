@@ -1,4 +1,4 @@
-import { AsyncChat, errorText, type Channel } from '@gorgon/core';
+import { AsyncChat, errorText, finishCommand, replyClassOf, startCommand, type Channel, type CommandTiming } from '@gorgon/core';
 import { formatCombined } from './access-log.js';
 import { FileBodyProducer, type BodySegment } from './body-producer.js';
 import type { HttpContext } from './context.js';
@@ -63,6 +63,8 @@ export class HttpSession extends AsyncChat {
   /** When the current request's first byte came (or the connection opened); 0 between requests. */
   #startedAt: number;
   #dead = false;
+  /** The request being timed for `commandDone` (only while someone watches). */
+  #timing: CommandTiming | undefined;
 
   get #s(): ParseState {
     this.#p ??= new ParseState();
@@ -238,6 +240,7 @@ export class HttpSession extends AsyncChat {
     this.ctx.stats.requests++;
     this.channel.counters.commands++; // a request is HTTP's command
     const spec = req.method === req.method.toUpperCase() ? this.ctx.table.getUpper(req.method) : undefined;
+    if (this.ctx.events.wants.commandDone) this.#timing = startCommand(this.ctx.events, spec ? req.method : 'UNKNOWN');
     if (!spec) return this.error(knownMethods.has(req.method) ? statuses.methodNotAllowed : statuses.notImplemented);
     if (req.target.asterisk && req.method !== 'OPTIONS') return this.error(statuses.badRequest);
     const events = this.ctx.events;
@@ -333,6 +336,11 @@ export class HttpSession extends AsyncChat {
       ctx.accessLog?.write(line);
     }
     const events = ctx.events;
+    if (events.wants.commandDone) {
+      // A request refused before dispatch (400, 408, 413) is a command too, of no known method.
+      const timing = this.#timing ?? startCommand(events, 'UNKNOWN')!;
+      this.#timing = finishCommand(events, this.channel.id, timing, replyClassOf(status));
+    }
     if (events.wants.transfer && (status === 200 || status === 206)) {
       events.emit('transfer', { id: this.channel.id, kind: 'download', user: undefined, path: req.target.path, bytes, ms: 0, ok: true });
     }

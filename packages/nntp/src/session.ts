@@ -2,11 +2,15 @@ import {
   CoreError,
   errorText,
   escapeMultiline,
+  finishCommand,
   LineSession,
   logsDebug,
   logTlsFailure,
   printable,
+  replyClassOf,
+  startCommand,
   type Channel,
+  type CommandTiming,
   type GateRefusal,
 } from '@gorgon/core';
 import type { NntpContext } from './context.js';
@@ -50,6 +54,8 @@ export class NntpSession extends LineSession {
   #user: string | undefined;
   #access: { read: Matcher; post: Matcher; anyPost: boolean };
   #receiving: Receiving | undefined;
+  /** The command waiting for its reply, while someone watches `commandDone`. */
+  #timing: CommandTiming | undefined;
   #continuation: ((line: string) => void | Promise<void>) | undefined;
   #authFailures = 0;
   #errors = 0;
@@ -91,11 +97,21 @@ export class NntpSession extends LineSession {
   }
 
   reply(reply: NntpReply): void {
+    if (this.#timing) this.#finished(reply);
     this.push(formatReply(reply));
+  }
+
+  /**
+   * The reply that ends the command being timed. In NNTP every reply is final for its command
+   * (1xx is information, 3xx asks for the next step, which is not a command of its own).
+   */
+  #finished(reply: NntpReply): void {
+    this.#timing = finishCommand(this.ctx.events, this.channel.id, this.#timing!, replyClassOf(reply.code));
   }
 
   /** A status line and text lines (dot-stuffed here), then the terminating dot. */
   replyLines(reply: NntpReply, lines: readonly string[]): void {
+    if (this.#timing) this.#finished(reply);
     let out = formatReply(reply);
     for (const l of lines) out += `${(l.startsWith('.') ? '.' : '') + l}\r\n`;
     this.push(Buffer.from(`${out}.\r\n`, 'latin1'));
@@ -103,6 +119,7 @@ export class NntpSession extends LineSession {
 
   /** A status line and stored bytes, escaped and terminated by the core. @see RFC 3977 §3.1.1 */
   replyData(reply: NntpReply, data: Buffer): void {
+    if (this.#timing) this.#finished(reply);
     this.push(escapeMultiline(data, formatReply(reply)));
   }
 
@@ -154,6 +171,8 @@ export class NntpSession extends LineSession {
     const log = this.channel.log;
     if (logsDebug(log))
       log.debug({ event: 'command' }, SECRET.test(line) ? line.replace(/^(\S+\s+\S+).*/, '$1 ****') : printable(line, 80));
+    const { events, table } = this.ctx;
+    if (events.wants.commandDone) this.#timing = startCommand(events, table.knownVerb(line));
     if (line.length > this.ctx.limits.maxLineLength) {
       this.reply(replies.lineTooLong);
       return undefined;

@@ -3,11 +3,14 @@ import {
   CoreError,
   GlobbingProducer,
   errorText,
+  finishCommand,
   LineSession,
   logsDebug,
   logTlsFailure,
   printable,
+  startCommand,
   type Channel,
+  type CommandTiming,
   type CommandSpec,
   type GateRefusal,
   type Producer,
@@ -70,6 +73,8 @@ export class Pop3Session extends LineSession implements Pop3CommandSession {
   #authFailures = 0;
   #unknownCommands = 0;
   #continuation: ((line: string) => void | Promise<void>) | undefined;
+  /** The command waiting for its status line, while someone watches `commandDone`. */
+  #timing: CommandTiming | undefined;
 
   constructor(channel: Channel, ctx: Pop3Context) {
     // maxLineLength excludes the CRLF, as LineSession's does (the default maps RFC 2449's 255).
@@ -124,7 +129,13 @@ export class Pop3Session extends LineSession implements Pop3CommandSession {
 
   /** Sends one status line. */
   reply(reply: Pop3Reply): void {
+    if (this.#timing) this.#finished(reply);
     this.push(formatReply(reply));
+  }
+
+  /** The status line that ends the command being timed: `+OK` counts as `2xx`, `-ERR` as `5xx`. */
+  #finished(reply: Pop3Reply): void {
+    this.#timing = finishCommand(this.ctx.events, this.channel.id, this.#timing!, reply.ok ? '2xx' : '5xx');
   }
 
   /**
@@ -133,6 +144,7 @@ export class Pop3Session extends LineSession implements Pop3CommandSession {
    * it is and must carry its own terminating line. @see RFC 1939 §3
    */
   replyMultiline(reply: Pop3Reply, body: Producer | string, escapeBody = true): void {
+    if (this.#timing) this.#finished(reply);
     if (typeof body === 'string') {
       this.push(formatReply(reply) + body);
       return;
@@ -148,6 +160,7 @@ export class Pop3Session extends LineSession implements Pop3CommandSession {
    * push: no producer, so pipelined commands go on at once and their replies share writes.
    */
   replyMessage(reply: Pop3Reply, data: Buffer): void {
+    if (this.#timing) this.#finished(reply);
     this.push(MultilineReplyProducer.whole(formatReply(reply), data));
   }
 
@@ -257,6 +270,8 @@ export class Pop3Session extends LineSession implements Pop3CommandSession {
     }
     const log = this.channel.log;
     if (logsDebug(log)) log.debug({ event: 'command', state: this.#state }, maskCommand(line));
+    const { events, table } = this.ctx;
+    if (events.wants.commandDone) this.#timing = startCommand(events, table.knownVerb(line));
     return this.ctx.table.dispatch(this, this.#state, line, (refusal) => this.#refuse(refusal));
   }
 

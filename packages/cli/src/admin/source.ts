@@ -5,6 +5,8 @@ export interface DaemonStatus {
   name: string;
   protocol: string;
   address: string;
+  /** The implicit-TLS port's address, when the daemon has one (its connections are counted here too). */
+  tlsAddress?: string;
   /** Connections open now. */
   connections: number;
   /** Connections accepted since start. */

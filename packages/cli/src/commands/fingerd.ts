@@ -1,10 +1,22 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { parseSection } from '../config.js';
+import { adminRunOptions } from '../admin/run.js';
 import { holdSignals, runDaemons } from '../daemon.js';
 import { fingerSection, fingerProtocol } from '../protocols/finger.js';
-import { checkPort, loggerFor, type GlobalArgs, runAsFrom, runAsOptions, type RunAsArgs, limitOptions } from './options.js';
+import {
+  checkPort,
+  loggerFor,
+  type GlobalArgs,
+  runAsFrom,
+  runAsOptions,
+  type RunAsArgs,
+  limitOptions,
+  adminFrom,
+  adminOptions,
+  type AdminArgs,
+} from './options.js';
 
-interface FingerdArgs extends GlobalArgs, RunAsArgs {
+interface FingerdArgs extends GlobalArgs, RunAsArgs, AdminArgs {
   port: number;
   host: string;
   users?: string;
@@ -22,7 +34,7 @@ export const fingerdCommand: CommandModule<GlobalArgs, FingerdArgs> = {
   command: 'fingerd',
   describe: 'run the finger daemon (RFC 1288)',
   builder: (yargs: Argv<GlobalArgs>) =>
-    runAsOptions(limitOptions(yargs))
+    runAsOptions(adminOptions(limitOptions(yargs)))
       .option('port', { type: 'number', default: 7979, describe: 'TCP port (79 needs root)' })
       .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to listen on (:: or 0.0.0.0 for all)' })
       .option('users', { type: 'string', describe: 'JSON users file (login, name, office, plan, …)' })
@@ -53,6 +65,7 @@ export const fingerdCommand: CommandModule<GlobalArgs, FingerdArgs> = {
       'fingerd',
     );
     const daemons = await fingerProtocol.build(section, { logger: log, baseDir: process.cwd() });
-    await runDaemons(daemons, log, { runAs });
+    for (const daemon of daemons) daemon.protocol = fingerProtocol.key;
+    await runDaemons(daemons, log, { runAs, ...adminRunOptions(adminFrom(args), log) });
   },
 };

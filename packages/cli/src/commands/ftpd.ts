@@ -1,5 +1,6 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { parseSection } from '../config.js';
+import { adminRunOptions } from '../admin/run.js';
 import { holdSignals, runDaemons } from '../daemon.js';
 import { ftpProtocol, ftpSection } from '../protocols/ftp.js';
 import {
@@ -12,9 +13,12 @@ import {
   runAsOptions,
   type RunAsArgs,
   limitOptions,
+  adminFrom,
+  adminOptions,
+  type AdminArgs,
 } from './options.js';
 
-interface FtpdArgs extends GlobalArgs, RunAsArgs, AuthCacheArgs {
+interface FtpdArgs extends GlobalArgs, RunAsArgs, AuthCacheArgs, AdminArgs {
   port: number;
   host: string;
   root: string;
@@ -44,7 +48,7 @@ export const ftpdCommand: CommandModule<GlobalArgs, FtpdArgs> = {
   command: 'ftpd',
   describe: 'run the FTP daemon (RFC 959, FTPS)',
   builder: (yargs: Argv<GlobalArgs>) =>
-    authCacheOption(runAsOptions(limitOptions(yargs)))
+    authCacheOption(runAsOptions(adminOptions(limitOptions(yargs))))
       .option('port', { type: 'number', default: 2121, describe: 'control port (21 needs root)' })
       .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to listen on (:: or 0.0.0.0 for all)' })
       .option('root', { type: 'string', demandOption: true, describe: 'directory to serve' })
@@ -109,6 +113,7 @@ export const ftpdCommand: CommandModule<GlobalArgs, FtpdArgs> = {
       'ftpd',
     );
     const daemons = await ftpProtocol.build(section, { logger: log, baseDir: process.cwd() });
-    await runDaemons(daemons, log, { runAs });
+    for (const daemon of daemons) daemon.protocol = ftpProtocol.key;
+    await runDaemons(daemons, log, { runAs, ...adminRunOptions(adminFrom(args), log) });
   },
 };

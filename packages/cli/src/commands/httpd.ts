@@ -1,10 +1,22 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { parseSection } from '../config.js';
+import { adminRunOptions } from '../admin/run.js';
 import { holdSignals, runDaemons } from '../daemon.js';
 import { httpProtocol, httpSection } from '../protocols/http.js';
-import { checkPort, limitOptions, loggerFor, runAsFrom, runAsOptions, type GlobalArgs, type RunAsArgs } from './options.js';
+import {
+  checkPort,
+  limitOptions,
+  loggerFor,
+  runAsFrom,
+  runAsOptions,
+  type GlobalArgs,
+  type RunAsArgs,
+  adminFrom,
+  adminOptions,
+  type AdminArgs,
+} from './options.js';
 
-interface HttpdArgs extends GlobalArgs, RunAsArgs {
+interface HttpdArgs extends GlobalArgs, RunAsArgs, AdminArgs {
   port: number;
   host: string;
   root: string;
@@ -26,7 +38,7 @@ export const httpdCommand: CommandModule<GlobalArgs, HttpdArgs> = {
   command: 'httpd',
   describe: 'run the HTTP/1.1 static file server (RFC 9110, RFC 9112)',
   builder: (yargs: Argv<GlobalArgs>) =>
-    runAsOptions(limitOptions(yargs))
+    runAsOptions(adminOptions(limitOptions(yargs)))
       .option('port', { type: 'number', default: 8080, describe: 'HTTP port (80 needs root)' })
       .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to listen on (:: or 0.0.0.0 for all)' })
       .option('root', { type: 'string', demandOption: true, describe: 'the directory served' })
@@ -65,6 +77,7 @@ export const httpdCommand: CommandModule<GlobalArgs, HttpdArgs> = {
       'httpd',
     );
     const daemons = await httpProtocol.build(section, { logger: log, baseDir: process.cwd() });
-    await runDaemons(daemons, log, { runAs: runAsFrom(args) });
+    for (const daemon of daemons) daemon.protocol = httpProtocol.key;
+    await runDaemons(daemons, log, { runAs: runAsFrom(args), ...adminRunOptions(adminFrom(args), log) });
   },
 };

@@ -1,5 +1,6 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { parseSection } from '../config.js';
+import { adminRunOptions } from '../admin/run.js';
 import { holdSignals, runDaemons } from '../daemon.js';
 import { nntpProtocol, nntpSection } from '../protocols/nntp.js';
 import {
@@ -12,9 +13,12 @@ import {
   type AuthCacheArgs,
   type GlobalArgs,
   type RunAsArgs,
+  adminFrom,
+  adminOptions,
+  type AdminArgs,
 } from './options.js';
 
-interface NntpdArgs extends GlobalArgs, RunAsArgs, AuthCacheArgs {
+interface NntpdArgs extends GlobalArgs, RunAsArgs, AuthCacheArgs, AdminArgs {
   port: number;
   host: string;
   spool: string;
@@ -41,7 +45,7 @@ export const nntpdCommand: CommandModule<GlobalArgs, NntpdArgs> = {
   command: 'nntpd',
   describe: 'run the NNTP news server (RFC 3977, STARTTLS, AUTHINFO, streaming feeds) over a disk spool',
   builder: (yargs: Argv<GlobalArgs>) =>
-    authCacheOption(runAsOptions(limitOptions(yargs)))
+    authCacheOption(runAsOptions(adminOptions(limitOptions(yargs))))
       .option('port', { type: 'number', default: 1119, describe: 'plain NNTP port (119 needs root); STARTTLS upgrades' })
       .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to listen on (:: or 0.0.0.0 for all)' })
       .option('spool', { type: 'string', demandOption: true, describe: 'spool directory (created when missing)' })
@@ -91,6 +95,7 @@ export const nntpdCommand: CommandModule<GlobalArgs, NntpdArgs> = {
       'nntpd',
     );
     const daemons = await nntpProtocol.build(section, { logger: log, baseDir: process.cwd() });
-    await runDaemons(daemons, log, { runAs: runAsFrom(args) });
+    for (const daemon of daemons) daemon.protocol = nntpProtocol.key;
+    await runDaemons(daemons, log, { runAs: runAsFrom(args), ...adminRunOptions(adminFrom(args), log) });
   },
 };

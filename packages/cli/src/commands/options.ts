@@ -57,6 +57,33 @@ export function limitOptions<T>(yargs: Argv<T>): Argv<T & LimitArgs> {
     .option('proxy-trusted', { type: 'string', array: true, describe: 'addresses allowed to send a PROXY header' });
 }
 
+/** `--admin-port`/`--admin-host`: the admin listener (status page, /metrics, /healthz). */
+export interface AdminArgs {
+  'admin-port'?: number;
+  'admin-host'?: string;
+}
+
+export function adminOptions<T>(yargs: Argv<T>): Argv<T & AdminArgs> {
+  return yargs
+    .option('admin-port', {
+      type: 'number',
+      describe: 'serve the status page, /metrics and /healthz on this port (0: any free one)',
+    })
+    .option('admin-host', { type: 'string', describe: 'address of the admin listener (default 127.0.0.1: this machine only)' })
+    .check((args) => (args['admin-port'] === undefined ? true : checkPort(args['admin-port'], '--admin-port')));
+}
+
+/**
+ * Where the admin listener goes: the flags win over the config's `admin:` section (or the
+ * default a command gives, as `serve --demo` does); undefined when neither asks for one.
+ * `--admin-host` alone means the default port, 9090.
+ */
+export function adminFrom(args: AdminArgs, config?: { port: number; host: string }): { port: number; host: string } | undefined {
+  const port = args['admin-port'] ?? config?.port ?? (args['admin-host'] === undefined ? undefined : 9090);
+  if (port === undefined) return undefined;
+  return { port, host: args['admin-host'] ?? config?.host ?? '127.0.0.1' };
+}
+
 /** `--auth-cache`, for the daemons that check passwords against a users file. */
 export interface AuthCacheArgs {
   'auth-cache': number;

@@ -1,5 +1,6 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { parseSection } from '../config.js';
+import { adminRunOptions } from '../admin/run.js';
 import { holdSignals, runDaemons } from '../daemon.js';
 import { pop3Protocol, pop3Section } from '../protocols/pop3.js';
 import {
@@ -12,9 +13,12 @@ import {
   runAsOptions,
   type RunAsArgs,
   limitOptions,
+  adminFrom,
+  adminOptions,
+  type AdminArgs,
 } from './options.js';
 
-interface Pop3dArgs extends GlobalArgs, RunAsArgs, AuthCacheArgs {
+interface Pop3dArgs extends GlobalArgs, RunAsArgs, AuthCacheArgs, AdminArgs {
   port: number;
   host: string;
   maildirs: string;
@@ -41,7 +45,7 @@ export const pop3dCommand: CommandModule<GlobalArgs, Pop3dArgs> = {
   command: 'pop3d',
   describe: 'run the POP3 daemon (RFC 1939, STLS, AUTH PLAIN, APOP) over Maildirs',
   builder: (yargs: Argv<GlobalArgs>) =>
-    authCacheOption(runAsOptions(limitOptions(yargs)))
+    authCacheOption(runAsOptions(adminOptions(limitOptions(yargs))))
       .option('port', { type: 'number', default: 1110, describe: 'plain POP3 port (110 needs root); STLS upgrades' })
       .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to listen on (:: or 0.0.0.0 for all)' })
       .option('maildirs', { type: 'string', demandOption: true, describe: 'Maildir root: one Maildir per user at DIR/USER' })
@@ -105,6 +109,7 @@ export const pop3dCommand: CommandModule<GlobalArgs, Pop3dArgs> = {
       'pop3d',
     );
     const daemons = await pop3Protocol.build(section, { logger: log, baseDir: process.cwd() });
-    await runDaemons(daemons, log, { runAs });
+    for (const daemon of daemons) daemon.protocol = pop3Protocol.key;
+    await runDaemons(daemons, log, { runAs, ...adminRunOptions(adminFrom(args), log) });
   },
 };

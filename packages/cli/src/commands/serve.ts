@@ -7,11 +7,15 @@ import { DaemonRunner, holdSignals, runWith, type DaemonSpec } from '../daemon.j
 import { CliError } from '../errors.js';
 import { createCliLogger } from '../logging.js';
 import { protocols } from '../protocols/index.js';
+import { adminRunOptions } from '../admin/run.js';
 import type { ConfigPlan, ConfigSource, UnitPlan } from '../reload.js';
 import { Suite } from '../suite.js';
-import { runAsFrom, runAsOptions, type GlobalArgs, type RunAsArgs } from './options.js';
+import { adminFrom, adminOptions, runAsFrom, runAsOptions, type AdminArgs, type GlobalArgs, type RunAsArgs } from './options.js';
 
-interface ServeArgs extends GlobalArgs, RunAsArgs {
+/** The admin listener's port under `--demo` (the status page the README's first command shows). */
+const DEMO_ADMIN_PORT = 9090;
+
+interface ServeArgs extends GlobalArgs, RunAsArgs, AdminArgs {
   config?: string;
   demo: boolean;
   data: string;
@@ -23,7 +27,7 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
   command: 'serve',
   describe: 'run every configured daemon in one process',
   builder: (yargs: Argv<GlobalArgs>) =>
-    runAsOptions(yargs)
+    adminOptions(runAsOptions(yargs))
       .option('config', { alias: 'c', type: 'string', describe: 'YAML config file (default ./gorgon.yaml if present)' })
       .option('demo', { type: 'boolean', default: false, describe: 'create demo data and serve every protocol on its default port' })
       .option('data', { type: 'string', default: './demo-data', describe: 'where --demo writes its data' })
@@ -50,7 +54,17 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
     const source: ConfigSource | undefined = path
       ? { what: `config file ${path}`, startOnly: plan.startOnly, load: async () => planFor(await loadConfig(path), args, log) }
       : undefined;
-    const runner = new DaemonRunner(log, { runAs, suite: new Suite(), config: source, shutdown: plan.shutdown });
+    // The demo has its status page; a config file has one when its admin: section asks.
+    let adminConfig = config.admin ?? (args.demo ? { port: DEMO_ADMIN_PORT, host: '127.0.0.1' } : undefined);
+    if (adminConfig && args['ephemeral-ports']) adminConfig = { ...adminConfig, port: 0 };
+    const admin = adminRunOptions(adminFrom(args, adminConfig), log);
+    const runner = new DaemonRunner(log, {
+      runAs,
+      suite: admin.suite ?? new Suite(),
+      after: admin.after,
+      config: source,
+      shutdown: plan.shutdown,
+    });
     await runWith(runner, daemons, new Map([...plan.units].map(([key, unit]) => [key, unit.fingerprint])));
   },
 };
@@ -81,7 +95,7 @@ function planFor(config: SuiteConfig, args: ServeArgs, log: Logger): ConfigPlan 
       },
     });
   }
-  return { units, shutdown: config.shutdown ?? defaultShutdown, startOnly: JSON.stringify([config.log, config.runAs]) };
+  return { units, shutdown: config.shutdown ?? defaultShutdown, startOnly: JSON.stringify([config.log, config.runAs, config.admin]) };
 }
 
 async function chooseConfig(args: ServeArgs): Promise<SuiteConfig> {

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { hashPassword, UsersFileAuthenticator, type ListenerHandoff } from '@gorgon/core';
 import { createNntpServer, DiskNewsStore, Feeds, injectArticle, parseFeedsConfig, type NntpServer } from '@gorgon/nntp';
-import type { DaemonSpec, RunnableServer } from '../daemon.js';
+import type { DaemonSpec } from '../daemon.js';
 import { SectionChecks } from './checks.js';
 import type { SuiteProtocol } from './protocol.js';
 import { exists, implicitTlsDaemon, loadTls, loadUsers } from './shared.js';
@@ -155,11 +155,21 @@ export const nntpProtocol: SuiteProtocol<NntpSection> = {
       await server.retire();
       await feeds?.close();
     };
-    const plain: RunnableServer = {
+    // The server with a close (and retire) that also stops the feeds; its events and counters
+    // are the server's own, so the admin listener sees this daemon like every other.
+    const plain = {
       listen: (on: number | ListenerHandoff, host?: string) => (typeof on === 'number' ? server.listen(on, host) : server.listen(on)),
       close,
       handOff: () => server.handOff(),
       retire,
+      on: server.on.bind(server),
+      off: server.off.bind(server),
+      get counters() {
+        return server.counters;
+      },
+      get connections() {
+        return server.connections;
+      },
     };
     const daemons: DaemonSpec[] = [{ name: 'nntpd', server: plain, port: section.port, host: section.host, reloaders }];
     if (section.tlsPort !== undefined) {
