@@ -21,11 +21,15 @@ export const runAsSection = z
   })
   .strict();
 
-/** The whole config file: `log:`, `runAs:`, plus one optional section per protocol. */
+/** `workers:` for `gorgon serve`: how many worker processes (`auto`: one per CPU). `--workers` wins. */
+export const workersSetting = z.union([z.number().int().min(1).max(1024), z.literal('auto')]);
+
+/** The whole config file: `log:`, `runAs:`, `workers:`, plus one optional section per protocol. */
 export const configSchema = z
   .object({
     log: logSection.optional(),
     runAs: runAsSection.optional(),
+    workers: workersSetting.optional(),
     ...Object.fromEntries(protocols.map((p) => [p.key, p.schema.optional()])),
   })
   .strict();
@@ -33,6 +37,7 @@ export const configSchema = z
 export interface SuiteConfig {
   log?: z.infer<typeof logSection>;
   runAs?: z.infer<typeof runAsSection>;
+  workers?: z.infer<typeof workersSetting>;
   sections: Map<string, unknown>;
   /** Relative paths in the file resolve against its directory. */
   baseDir: string;
@@ -61,9 +66,15 @@ export async function loadConfig(path: string): Promise<SuiteConfig> {
   }
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) throw new CliError(`config file ${path}: ${describeIssues(parsed.error)}`);
-  const { log, runAs, ...rest } = parsed.data as Pick<SuiteConfig, 'log' | 'runAs'> & Record<string, unknown>;
+  const { log, runAs, workers, ...rest } = parsed.data as Pick<SuiteConfig, 'log' | 'runAs' | 'workers'> & Record<string, unknown>;
   const sections = new Map(Object.entries(rest).filter(([, v]) => v !== undefined));
-  return { ...(log ? { log } : {}), ...(runAs ? { runAs } : {}), sections, baseDir: dirname(absolute) };
+  return {
+    ...(log ? { log } : {}),
+    ...(runAs ? { runAs } : {}),
+    ...(workers === undefined ? {} : { workers }),
+    sections,
+    baseDir: dirname(absolute),
+  };
 }
 
 /**

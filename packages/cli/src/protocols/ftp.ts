@@ -6,6 +6,7 @@ import { createFtpServer, parsePermissions, parsePortRange, type FtpServer } fro
 import type { DaemonSpec, Reloader } from '../daemon.js';
 import { CliError, messageOf } from '../errors.js';
 import type { SuiteProtocol } from './protocol.js';
+import { splitPortRange } from '../workers/port-split.js';
 import { exists, loadTls, loadUsers } from './shared.js';
 
 /** The `ftp:` section of the config file. */
@@ -90,6 +91,27 @@ export const ftpProtocol: SuiteProtocol<FtpSection> = {
       demoNote:
         'ftp demo: anonymous (read-only) or demo / demo (uploads into incoming/), e.g. curl -u demo:demo -T FILE ftp://127.0.0.1:2121/incoming/',
     });
+  },
+
+  forWorker(section, { index, count }) {
+    // Without a range, each worker binds random free ports of its own (exclusive binds): the
+    // kernel keeps them apart. With one, each worker gets its own slice, so a data connection
+    // always reaches the worker that announced the port.
+    if (!section.pasvRange) return section;
+    let range;
+    try {
+      range = parsePortRange(section.pasvRange);
+    } catch (err) {
+      throw new CliError(`ftp: ${messageOf(err)}.`);
+    }
+    const size = range.max - range.min + 1;
+    if (size < count) {
+      throw new CliError(
+        `ftp: pasvRange ${section.pasvRange} has ${size} ${size === 1 ? 'port' : 'ports'} for ${count} workers; give at least one port per worker.`,
+      );
+    }
+    const share = splitPortRange(range, count, index);
+    return { ...section, pasvRange: `${share.min}-${share.max}` };
   },
 
   async build(section, { logger, baseDir }) {

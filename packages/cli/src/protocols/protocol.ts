@@ -20,4 +20,10 @@ export interface SuiteProtocol<C> {
   /** Writes demo data under `dataDir` and returns the section that serves it. */
   demo(dataDir: string): Promise<C>;
   build(section: C, context: BuildContext): Promise<DaemonSpec[]>;
+  /**
+   * The section as worker `index` of `count` (`gorgon serve --workers`) runs it, when a worker
+   * needs something of its own: FTP gives each worker its own share of the passive ports.
+   * Absent: every worker runs the section as it is. Throws a CliError when it cannot be shared.
+   */
+  forWorker?(section: C, worker: { index: number; count: number }): C;
 }
