@@ -1,4 +1,6 @@
 import { rm } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SpawnedDaemon } from './spawn-cli.js';
 import { makeWorkersSite, type WorkersSite } from './workers-setup.js';
@@ -59,4 +61,39 @@ describe('gorgon serve --workers: start-up, config and signals', () => {
       expect(await daemon.stop()).toBe(0);
     }
   }, 60_000);
+
+  it('serve --demo --workers 2: NNTP (one spool, numbered in one process) runs in worker 1 only; only worker 1 sweeps stale uploads', async () => {
+    const daemon = new SpawnedDaemon(
+      ['serve', '--demo', '--data', join(site.dir, 'demo'), '--ephemeral-ports', '--workers', '2'],
+      site.dir,
+    );
+    try {
+      await daemon.waitFor((r) => r.event === 'workers-ready', 0, 40_000);
+      const started = (name: string): unknown[] =>
+        daemon.records
+          .filter((r) => r.event === 'started' && r.daemon === name)
+          .map((r) => r.worker)
+          .sort();
+      expect(started('nntpd')).toEqual([1]);
+      expect(started('pop3d')).toEqual([1, 2]);
+      expect(started('ftpd')).toEqual([1, 2]);
+      // Every NNTP connection reaches worker 1, the only one listening there.
+      const port = daemon.ports.get('nntpd')!;
+      for (let i = 0; i < 3; i++) {
+        const greeting = await new Promise<string>((resolve, reject) => {
+          const socket = connect({ port, host: '127.0.0.1' });
+          socket.once('data', (d) => {
+            socket.end('QUIT\r\n');
+            resolve(d.toString());
+          });
+          socket.once('error', reject);
+        });
+        expect(greeting).toMatch(/^20[01] /);
+      }
+      await daemon.waitFor((r) => r.event === 'upload-sweep');
+      expect(daemon.records.filter((r) => r.event === 'upload-sweep').map((r) => r.worker)).toEqual([1]);
+    } finally {
+      expect(await daemon.stop()).toBe(0);
+    }
+  }, 90_000);
 });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { SuiteStatus } from '../src/admin/source.js';
 import { workerCount } from '../src/commands/serve.js';
 import { ftpProtocol } from '../src/protocols/ftp.js';
+import { nntpProtocol } from '../src/protocols/nntp.js';
 import { mergeStatuses } from '../src/workers/cluster-source.js';
 import { splitPortRange } from '../src/workers/port-split.js';
 
@@ -50,6 +51,14 @@ describe('the ftp section per worker', () => {
     expect(() => ftpProtocol.forWorker!(section, { index: 0, count: 11 })).toThrow(
       'ftp: pasvRange 50000-50009 has 10 ports for 11 workers; give at least one port per worker.',
     );
+  });
+});
+
+describe('the nntp section per worker', () => {
+  it('runs in the first worker only (one process numbers the spool)', () => {
+    const section = nntpProtocol.schema.parse({ spool: '/srv/news' });
+    expect(nntpProtocol.forWorker!(section, { index: 0, count: 2 }).enabled).toBe(true);
+    expect(nntpProtocol.forWorker!(section, { index: 1, count: 2 }).enabled).toBe(false);
   });
 });
 

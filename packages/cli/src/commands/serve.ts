@@ -11,7 +11,7 @@ import { createCliLogger } from '../logging.js';
 import { protocols } from '../protocols/index.js';
 import { Suite } from '../suite.js';
 import { runPrimary } from '../workers/primary.js';
-import { endWorker, failWorker, linkWorker, workerIdentity, type WorkerAdmin } from '../workers/worker.js';
+import { endWorker, failWorker, linkWorker, shareEphemeralPorts, workerIdentity, type WorkerAdmin } from '../workers/worker.js';
 import { runAsFrom, runAsOptions, type GlobalArgs, type RunAsArgs } from './options.js';
 
 interface ServeArgs extends GlobalArgs, RunAsArgs {
@@ -92,7 +92,10 @@ export function workerCount(flag: string | undefined, configured: number | 'auto
  * what cannot be shared (FTP passive ports), a log line tag `worker: i`, and the link to the
  * primary (ready, drain, reload, status). A start-up failure goes to the primary, which reports it.
  */
-async function serveAsWorker(args: ArgumentsCamelCase<ServeArgs>, worker: { index: number; count: number }): Promise<void> {
+async function serveAsWorker(
+  args: ArgumentsCamelCase<ServeArgs>,
+  worker: { index: number; count: number; restart: boolean },
+): Promise<void> {
   const suite = new Suite();
   let unlink = (): void => {};
   try {
@@ -100,7 +103,9 @@ async function serveAsWorker(args: ArgumentsCamelCase<ServeArgs>, worker: { inde
     const base = createCliLogger(config.log?.format ?? args['log-format'], config.log?.level ?? args['log-level']);
     const log = base.child({ worker: worker.index + 1 });
     const daemons = await buildDaemons(config, args, log, worker);
-    unlink = linkWorker(suite, worker.index, log, workersAdmin.worker);
+    const ports: Record<string, number> = {};
+    await shareEphemeralPorts(daemons, ports);
+    unlink = linkWorker(suite, worker.index, log, workersAdmin.worker, ports);
     await runDaemons(daemons, log, { runAs: runAsFrom(args, config.runAs), suite });
   } catch (err) {
     await failWorker(err);
@@ -115,14 +120,14 @@ async function buildDaemons(
   config: SuiteConfig,
   args: ServeArgs,
   log: Logger,
-  worker?: { index: number; count: number },
+  worker?: { index: number; count: number; restart: boolean },
 ): Promise<DaemonSpec[]> {
   const daemons: DaemonSpec[] = [];
   for (const protocol of protocols) {
     let section = config.sections.get(protocol.key);
     if (section === undefined) continue;
     if (worker && protocol.forWorker) section = protocol.forWorker(section, worker);
-    const built = await protocol.build(section, { logger: log, baseDir: config.baseDir });
+    const built = await protocol.build(section, { logger: log, baseDir: config.baseDir, worker });
     // serve has no --port: name what moves each listener (the first is the plain one, the
     // next the implicit-TLS one).
     built.forEach((daemon, i) => {
@@ -136,7 +141,8 @@ async function buildDaemons(
     for (const daemon of built) daemon.protocol = protocol.key;
     daemons.push(...built);
   }
-  if (daemons.length === 0) throw new CliError('serve: the config enables no daemon.');
+  // A worker after the first may have nothing of its own (NNTP alone runs in the first): it idles.
+  if (daemons.length === 0 && (worker?.index ?? 0) === 0) throw new CliError('serve: the config enables no daemon.');
   if (args['ephemeral-ports']) for (const daemon of daemons) daemon.port = 0;
   return daemons;
 }

@@ -114,7 +114,7 @@ export const ftpProtocol: SuiteProtocol<FtpSection> = {
     return { ...section, pasvRange: `${share.min}-${share.max}` };
   },
 
-  async build(section, { logger, baseDir }) {
+  async build(section, { logger, baseDir, worker }) {
     if (!section.enabled) return [];
     const root = resolve(baseDir, section.root);
     const rootStat = await stat(root).catch(() => undefined);
@@ -141,7 +141,10 @@ export const ftpProtocol: SuiteProtocol<FtpSection> = {
     if (tls) reloaders.push(tls.reloader);
     const server: FtpServer = createFtpServer({
       root,
-      disk: { local: !section.networkRoot, fsync: section.fsync },
+      // Under --workers, only the first worker sweeps stale upload files, once, before the
+      // others start: a later sweep (another worker, or one restarted after a crash) could take
+      // a stalled upload of a worker still running for a crash's leftover.
+      disk: { local: !section.networkRoot, fsync: section.fsync, sweepStaleUploads: !worker || (worker.index === 0 && !worker.restart) },
       logger,
       defaultPermissions: section.permissions,
       anonymous: section.anonymous ? { root: resolve(baseDir, section.anonymousRoot ?? section.root) } : false,

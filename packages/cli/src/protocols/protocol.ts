@@ -7,6 +7,11 @@ export interface BuildContext {
   logger: Logger;
   /** Relative paths in the config resolve against this directory. */
   baseDir: string;
+  /**
+   * Set in a worker of `gorgon serve --workers`: which one, of how many, and whether it is a
+   * restart after a crash (the other workers are serving meanwhile).
+   */
+  worker?: { index: number; count: number; restart: boolean } | undefined;
 }
 
 /**

@@ -4,7 +4,14 @@ import type { AdminSource } from '../admin/source.js';
 import { CliError, messageOf } from '../errors.js';
 import type { SuitePhase } from '../suite.js';
 import { createClusterSource } from './cluster-source.js';
-import { isWorkerMessage, WORKER_COUNT_ENV, WORKER_INDEX_ENV, type RelayedSignal } from './messages.js';
+import {
+  isWorkerMessage,
+  WORKER_COUNT_ENV,
+  WORKER_INDEX_ENV,
+  WORKER_PORTS_ENV,
+  WORKER_RESTART_ENV,
+  type RelayedSignal,
+} from './messages.js';
 
 /** How the primary of `gorgon serve --workers N` runs. */
 export interface PrimaryOptions {
@@ -66,14 +73,22 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
   const readiness = new Map<Slot, { resolve: () => void; reject: (err: Error) => void }>();
   const name = (slot: Slot): string => `worker ${slot.index + 1}`;
   const alive = (): Slot[] => slots.filter((s) => s.worker);
+  /** The ports the first worker bound (see WORKER_PORTS_ENV); given to every worker forked after it. */
+  let ports: Record<string, number> | undefined;
 
-  const fork = (slot: Slot): Promise<void> => {
-    const worker = cluster.fork({ [WORKER_INDEX_ENV]: String(slot.index), [WORKER_COUNT_ENV]: String(count) });
+  const fork = (slot: Slot, restart = false): Promise<void> => {
+    const worker = cluster.fork({
+      [WORKER_INDEX_ENV]: String(slot.index),
+      [WORKER_COUNT_ENV]: String(count),
+      [WORKER_RESTART_ENV]: restart ? '1' : '',
+      [WORKER_PORTS_ENV]: JSON.stringify(ports ?? {}),
+    });
     Object.assign(slot, { worker, ready: false, failure: undefined });
     const ready = new Promise<void>((resolve, reject) => readiness.set(slot, { resolve, reject }));
     worker.on('message', (message: unknown) => {
       if (!isWorkerMessage(message) || slot.worker !== worker) return;
       if (message.gorgon === 'ready') {
+        ports ??= message.ports;
         slot.ready = true;
         readiness.get(slot)?.resolve();
         readiness.delete(slot);
@@ -138,7 +153,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
     slot.restartTimer = setTimeout(() => {
       slot.restartTimer = undefined;
       if (phase !== 'running') return;
-      fork(slot).then(
+      fork(slot, true).then(
         () =>
           log.info(
             { event: 'worker-restarted', worker: slot.index + 1, pid: slot.worker?.process.pid },
@@ -215,7 +230,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
     // The first worker alone: it makes the demo data and certificates the others then read,
     // and a config that cannot start fails once, not N times.
     await fork(slots[0]!);
-    if (phase === 'starting') await Promise.all(slots.slice(1).map(fork));
+    if (phase === 'starting') await Promise.all(slots.slice(1).map((slot) => fork(slot)));
   } catch (err) {
     if (phase === 'starting') {
       // Whatever started is stopped before the failure is reported.

@@ -1,18 +1,62 @@
 import cluster from 'node:cluster';
+import { createServer } from 'node:net';
 import { AggregatorRegistry, type Registry } from 'prom-client';
 import type { Logger } from '@gorgon/core';
 import type { AdminSource } from '../admin/source.js';
 import { CliError, messageOf } from '../errors.js';
 import type { Suite } from '../suite.js';
-import { isPrimaryMessage, WORKER_COUNT_ENV, WORKER_INDEX_ENV, type WorkerMessage } from './messages.js';
+import type { DaemonSpec } from '../daemon.js';
+import {
+  isPrimaryMessage,
+  WORKER_COUNT_ENV,
+  WORKER_INDEX_ENV,
+  WORKER_PORTS_ENV,
+  WORKER_RESTART_ENV,
+  type WorkerMessage,
+} from './messages.js';
 
-/** Which worker this process is (`index` from 0), or undefined outside `gorgon serve --workers`. */
-export function workerIdentity(): { index: number; count: number } | undefined {
+/**
+ * Which worker this process is (`index` from 0, and whether it replaces one that crashed), or
+ * undefined outside `gorgon serve --workers`.
+ */
+export function workerIdentity(): { index: number; count: number; restart: boolean } | undefined {
   if (!cluster.isWorker) return undefined;
   const index = Number(process.env[WORKER_INDEX_ENV]);
   const count = Number(process.env[WORKER_COUNT_ENV]);
   if (!Number.isInteger(index) || !Number.isInteger(count) || index < 0 || index >= count) return undefined;
-  return { index, count };
+  return { index, count, restart: process.env[WORKER_RESTART_ENV] === '1' };
+}
+
+/**
+ * Daemons configured with port 0 get a concrete port, the same in every worker: the first worker
+ * picks free ones (`bound` is filled for its `ready` message), the others and any restarted
+ * worker take them from the primary. See WORKER_PORTS_ENV.
+ */
+export async function shareEphemeralPorts(specs: DaemonSpec[], bound: Record<string, number>): Promise<void> {
+  let first: Record<string, number> = {};
+  try {
+    first = JSON.parse(process.env[WORKER_PORTS_ENV] || '{}') as Record<string, number>;
+  } catch {
+    // not set by a primary of ours: pick below
+  }
+  for (const spec of specs) {
+    if (spec.port !== 0) continue;
+    spec.port = first[spec.name] ?? (await freePort(spec.host));
+    bound[spec.name] = spec.port;
+  }
+}
+
+/** A port free now on `host`, found by binding port 0 in this process alone (not through the primary). */
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen({ port: 0, host, exclusive: true }, () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 /**
@@ -40,7 +84,13 @@ function send(message: WorkerMessage, done?: () => void): void {
  * process's handlers, and answers the primary's status requests from the local admin source.
  * Returns the function that unlinks it.
  */
-export function linkWorker(suite: Suite, index: number, log: Logger, admin: WorkerAdmin = {}): () => void {
+export function linkWorker(
+  suite: Suite,
+  index: number,
+  log: Logger,
+  admin: WorkerAdmin = {},
+  ports: Record<string, number> = {},
+): () => void {
   const source = admin.localSource?.(suite);
   if (admin.registry) {
     AggregatorRegistry.setRegistries([admin.registry]);
@@ -78,7 +128,7 @@ export function linkWorker(suite: Suite, index: number, log: Logger, admin: Work
     drain();
   };
   const offPhase = suite.on('phase', (phase) => {
-    if (phase === 'running') send({ gorgon: 'ready', index });
+    if (phase === 'running') send({ gorgon: 'ready', index, ports });
   });
   process.on('message', onMessage);
   process.on('disconnect', onDisconnect);
