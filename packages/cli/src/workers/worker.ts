@@ -80,7 +80,7 @@ function send(message: WorkerMessage, done?: () => void): void {
 
 /**
  * Links a worker to its primary: says `ready` once every listener is bound, drains on the
- * primary's SIGTERM (or when the primary is gone), passes SIGHUP and SIGUSR1 on to this
+ * primary's SIGTERM, passes SIGHUP and SIGUSR1 on to this
  * process's handlers, and answers the primary's status requests from the local admin source.
  * Returns the function that unlinks it.
  */
@@ -118,24 +118,20 @@ export function linkWorker(
       }
       source.status().then(
         (status) => send({ gorgon: 'status-reply', id, status }),
-        (err: unknown) => send({ gorgon: 'status-reply', id, error: messageOf(err) }),
+        (err: unknown) => {
+          log.warn({ event: 'status-failed' }, `status for the primary failed: ${messageOf(err)}`);
+          send({ gorgon: 'status-reply', id, error: messageOf(err) });
+        },
       );
     }
-  };
-  const onDisconnect = (): void => {
-    if (suite.phase === 'stopped') return;
-    log.warn({ event: 'primary-gone' }, 'the primary process is gone: draining');
-    drain();
   };
   const offPhase = suite.on('phase', (phase) => {
     if (phase === 'running') send({ gorgon: 'ready', index, ports });
   });
   process.on('message', onMessage);
-  process.on('disconnect', onDisconnect);
   return () => {
     offPhase();
     process.off('message', onMessage);
-    process.off('disconnect', onDisconnect);
   };
 }
 
