@@ -185,6 +185,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
 
   /** SIGTERM, SIGINT, or a failed start-up: every worker drains; `done` settles when all have exited. */
   const drain = (): void => {
+    if (phase === 'stopped') return;
     phase = 'draining';
     for (const slot of slots) {
       clearTimeout(slot.restartTimer);
@@ -210,7 +211,12 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
     }
     if (phase === 'stopped') return;
     log.info({ event: 'shutdown', signal, workers: alive().length }, `${signal}: shutting down ${alive().length} workers`);
-    drain();
+    // A Ctrl-C reaches the workers too (one process group): they get a moment to see their own
+    // SIGINT first, or the primary's word and then the SIGINT would count as a second signal.
+    if (signal === 'SIGINT') {
+      phase = 'draining';
+      setTimeout(drain, 200);
+    } else drain();
   };
   const onRelay = (signal: NodeJS.Signals): void => {
     if (phase !== 'running' && phase !== 'starting') return;
