@@ -8,4 +8,5 @@ export const registry = {
   ftp: () => import('./ftp.mjs'),
   nntp: () => import('./nntp.mjs'),
   http: () => import('./http.mjs'),
+  workers: () => import('./workers.mjs'),
 };

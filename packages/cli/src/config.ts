@@ -46,13 +46,17 @@ export const adminSection = z
   })
   .strict();
 
-/** The whole config file: `log:`, `runAs:`, `admin:`, plus one optional section per protocol. */
+/** `workers:` for `gorgon serve`: how many worker processes (`auto`: one per CPU). `--workers` wins. */
+export const workersSetting = z.union([z.number().int().min(1).max(1024), z.literal('auto')]);
+
+/** The whole config file: `log:`, `runAs:`, `shutdown:`, `admin:`, `workers:`, plus one optional section per protocol. */
 export const configSchema = z
   .object({
     log: logSection.optional(),
     runAs: runAsSection.optional(),
     shutdown: shutdownSection.optional(),
     admin: adminSection.optional(),
+    workers: workersSetting.optional(),
     ...Object.fromEntries(protocols.map((p) => [p.key, p.schema.optional()])),
   })
   .strict();
@@ -62,6 +66,7 @@ export interface SuiteConfig {
   runAs?: z.infer<typeof runAsSection>;
   shutdown?: ShutdownSettings;
   admin?: z.infer<typeof adminSection>;
+  workers?: z.infer<typeof workersSetting>;
   sections: Map<string, unknown>;
   /** Relative paths in the file resolve against its directory. */
   baseDir: string;
@@ -121,7 +126,10 @@ export async function parseConfig(path: string): Promise<ParsedConfig> {
   }
   const parsed = configSchema.safeParse(doc.toJS() ?? {});
   if (!parsed.success) return { config: undefined, problems: problemsFromIssues(parsed.error, doc, lines), locate };
-  const { log, runAs, shutdown, admin, ...rest } = parsed.data as Pick<SuiteConfig, 'log' | 'runAs' | 'shutdown' | 'admin'> &
+  const { log, runAs, shutdown, admin, workers, ...rest } = parsed.data as Pick<
+    SuiteConfig,
+    'log' | 'runAs' | 'shutdown' | 'admin' | 'workers'
+  > &
     Record<string, unknown>;
   const sections = new Map(Object.entries(rest).filter(([, v]) => v !== undefined));
   const config: SuiteConfig = {
@@ -129,6 +137,7 @@ export async function parseConfig(path: string): Promise<ParsedConfig> {
     ...(runAs ? { runAs } : {}),
     ...(shutdown ? { shutdown } : {}),
     ...(admin ? { admin } : {}),
+    ...(workers === undefined ? {} : { workers }),
     sections,
     baseDir: dirname(absolute),
     path,

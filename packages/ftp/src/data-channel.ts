@@ -82,6 +82,9 @@ export class DataChannel {
       const setup: Setup & { kind: 'passive' } = { kind: 'passive', server, port: bound };
       server.on('connection', (socket) => this.#accept(setup, socket));
       this.#setup = setup;
+      // Which port a passive setup took: with `gorgon serve --workers` each worker must stay in
+      // its own share of the range, and this line is how an operator (and the test) sees it.
+      this.#options.log.debug({ event: 'pasv-listen', port: bound }, `passive port ${bound}`);
       return bound;
     }
     throw new DataConnectionError('no free port in the passive range');

@@ -7,6 +7,7 @@ import type { DaemonSpec, Reloader } from '../daemon.js';
 import { CliError, messageOf } from '../errors.js';
 import { SectionChecks } from './checks.js';
 import type { SuiteProtocol } from './protocol.js';
+import { splitPortRange } from '../workers/port-split.js';
 import { exists, loadTls, loadUsers, implicitTlsDaemon } from './shared.js';
 
 /** The `ftp:` section of the config file. */
@@ -118,7 +119,28 @@ export const ftpProtocol: SuiteProtocol<FtpSection> = {
     return checks.problems;
   },
 
-  async build(section, { logger, baseDir }) {
+  forWorker(section, { index, count }) {
+    // Without a range, each worker binds random free ports of its own (exclusive binds): the
+    // kernel keeps them apart. With one, each worker gets its own slice, so a data connection
+    // always reaches the worker that announced the port.
+    if (!section.pasvRange) return section;
+    let range;
+    try {
+      range = parsePortRange(section.pasvRange);
+    } catch (err) {
+      throw new CliError(`ftp: ${messageOf(err)}.`);
+    }
+    const size = range.max - range.min + 1;
+    if (size < count) {
+      throw new CliError(
+        `ftp: pasvRange ${section.pasvRange} has ${size} ${size === 1 ? 'port' : 'ports'} for ${count} workers; give at least one port per worker.`,
+      );
+    }
+    const share = splitPortRange(range, count, index);
+    return { ...section, pasvRange: `${share.min}-${share.max}` };
+  },
+
+  async build(section, { logger, baseDir, worker }) {
     if (!section.enabled) return [];
     const root = resolve(baseDir, section.root);
     const rootStat = await stat(root).catch(() => undefined);
@@ -145,7 +167,10 @@ export const ftpProtocol: SuiteProtocol<FtpSection> = {
     if (tls) reloaders.push(tls.reloader);
     const server: FtpServer = createFtpServer({
       root,
-      disk: { local: !section.networkRoot, fsync: section.fsync },
+      // Under --workers, only the first worker sweeps stale upload files, once, before the
+      // others start: a later sweep (another worker, or one restarted after a crash) could take
+      // a stalled upload of a worker still running for a crash's leftover.
+      disk: { local: !section.networkRoot, fsync: section.fsync, sweepStaleUploads: !worker || (worker.index === 0 && !worker.restart) },
       logger,
       defaultPermissions: section.permissions,
       anonymous: section.anonymous ? { root: resolve(baseDir, section.anonymousRoot ?? section.root) } : false,

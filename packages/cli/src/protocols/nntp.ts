@@ -99,6 +99,13 @@ export const nntpProtocol: SuiteProtocol<NntpSection> = {
     return checks.problems;
   },
 
+  forWorker(section, { index }) {
+    // The disk spool keeps each group's numbering and the history in the memory of the process
+    // that opened it: two workers posting would hand out the same article numbers. NNTP runs in
+    // the first worker alone, and node:cluster gives that worker every NNTP connection.
+    return index === 0 ? section : { ...section, enabled: false };
+  },
+
   async build(section, { logger, baseDir }) {
     if (!section.enabled) return [];
     const reloaders = [];

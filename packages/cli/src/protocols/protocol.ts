@@ -8,6 +8,11 @@ export interface BuildContext {
   logger: Logger;
   /** Relative paths in the config resolve against this directory. */
   baseDir: string;
+  /**
+   * Set in a worker of `gorgon serve --workers`: which one, of how many, and whether it is a
+   * restart after a crash (the other workers are serving meanwhile).
+   */
+  worker?: { index: number; count: number; restart: boolean } | undefined;
 }
 
 /**
@@ -26,4 +31,10 @@ export interface SuiteProtocol<C> {
    * the section names exist and can be used (users files, certificate and key, roots).
    */
   check(section: C, context: CheckContext): Promise<SectionProblem[]>;
+  /**
+   * The section as worker `index` of `count` (`gorgon serve --workers`) runs it, when a worker
+   * needs something of its own: FTP gives each worker its own share of the passive ports.
+   * Absent: every worker runs the section as it is. Throws a CliError when it cannot be shared.
+   */
+  forWorker?(section: C, worker: { index: number; count: number }): C;
 }
