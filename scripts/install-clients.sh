@@ -11,6 +11,7 @@ packages=(
   inn2                                # NNTP feed interop (a private innd per test)
   tin suck                            # NNTP reader interop (tin batch mode, suck and rpost)
   nginx                               # HTTP client interop (run privately by the tests)
+  haproxy                             # scale-out test: a private HAProxy in front of two instances
 )
 
 missing=()
