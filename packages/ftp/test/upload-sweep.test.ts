@@ -150,7 +150,9 @@ describe('stale temporary upload files', () => {
       for (const gone of [deadRecent, ownPidBeforeStart, foreignDays]) expect(await exists(gone)).toBe(false);
     } finally {
       other.kill('SIGKILL');
-      await new Promise((resolve) => (other.exitCode !== null || other.signalCode !== null ? resolve(undefined) : other.once('exit', resolve)));
+      await new Promise((resolve) =>
+        other.exitCode !== null || other.signalCode !== null ? resolve(undefined) : other.once('exit', resolve),
+      );
     }
   });
 
