@@ -53,6 +53,8 @@ export interface Rig {
   start(instance: Instance): Promise<void>;
   /** `show stat` of HAProxy: the status ("UP", "DOWN", …) of each proxy/server. */
   status(): Promise<Map<string, string>>;
+  /** `set server PROXY/SERVER state drain|ready` on HAProxy's stats socket (new sessions avoid a drained server). */
+  setState(server: string, state: 'drain' | 'ready'): Promise<void>;
   /** Waits until `proxy/server` has `status` in HAProxy's view. */
   waitStatus(server: string, status: string, timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
@@ -81,7 +83,9 @@ function portFree(port: number, host: string): Promise<boolean> {
 /** `count` consecutive ports free on every host, from a random start (passive ranges). */
 async function freeRange(count: number, hosts: string[]): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    // Below the kernel's ephemeral range (32768–60999 by default): an outgoing connection
+    // could otherwise take a port of the range between this probe and HAProxy's bind.
+    const base = 20_000 + Math.floor(Math.random() * 12_000);
     let ok = true;
     for (let p = base; p < base + count && ok; p++) for (const h of hosts) ok &&= await portFree(p, h);
     if (ok) return base;
@@ -125,6 +129,7 @@ export function haproxyConfig(r: { pop3Port: number; ftpPort: number; statsSocke
 defaults
   mode tcp
   timeout connect 2s
+  timeout check 1s
   timeout client 60s
   timeout server 60s
   retries 2
@@ -133,10 +138,14 @@ defaults
 listen pop3
   bind ${FRONT}:${r.pop3Port}
   balance roundrobin
+  option tcp-check
+  tcp-check expect rstring ^\\+OK
 ${servers((i) => i.pop3Port)}
 listen ftp
   bind ${FRONT}:${r.ftpPort}
   balance roundrobin
+  option tcp-check
+  tcp-check expect rstring ^220
 ${servers((i) => i.ftpPort)}
 ${pasv}
 `;
@@ -281,6 +290,10 @@ export async function startRig(): Promise<Rig> {
     statsSocket,
     start,
     status,
+    async setState(server, state) {
+      const answer = await statsCommand(statsSocket, `set server ${server} state ${state}`);
+      if (answer.trim() !== '') throw new Error(`haproxy: set server ${server} state ${state}: ${answer.trim()}`);
+    },
     waitStatus,
     async stop() {
       const procs = [haproxy, ...instances.map((i) => i.process)].filter((p): p is ChildProcess => p !== undefined);

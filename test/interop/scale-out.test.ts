@@ -208,34 +208,74 @@ describe.skipIf(!runnable)('scale-out: two instances behind HAProxy (PROXY v2, p
     expect(logins(b, mb, 'ftp').length).toBeGreaterThanOrEqual(1);
   });
 
+  it('an instance that stops answering (SIGSTOP) fails the greeting check: marked down, sessions go to the other, back up after SIGCONT', async () => {
+    const [, b] = rig.instances;
+    b.process!.kill('SIGSTOP');
+    try {
+      // The kernel still accepts its connections; only the greeting check sees it is stuck.
+      await rig.waitStatus('pop3/b', 'DOWN');
+      await rig.waitStatus('ftp/b', 'DOWN');
+      const [ma] = marks();
+      for (let n = 0; n < 2; n++) {
+        const p = await curl(['--user', `alice:${USERS.alice}`, `pop3://${FRONT}:${rig.pop3Port}/`]);
+        expect(p.code, p.stderr).toBe(0);
+        const f = await curl(['--user', `bob:${USERS.bob}`, '-l', `ftp://${FRONT}:${rig.ftpPort}/`]);
+        expect(f.code, f.stderr).toBe(0);
+      }
+      expect(logins(rig.instances[0], ma, 'pop3')).toHaveLength(2);
+      expect(logins(rig.instances[0], ma, 'ftp')).toHaveLength(2);
+    } finally {
+      b.process!.kill('SIGCONT');
+    }
+    await rig.waitStatus('pop3/b', 'UP');
+    await rig.waitStatus('ftp/b', 'UP');
+  });
+
   it('an instance killed mid-session: HAProxy marks it down, the other serves, the store stays consistent, and its restart spares the other instance’s upload', async () => {
     for (let n = 0; n < 3; n++) {
       await deliverLikeMta('alice');
       await deliverLikeMta('bob');
     }
+    const [victim, survivor] = rig.instances;
+    // An upload and a POP3 session (alice) held open on the victim, and a POP3 session (bob) on
+    // the survivor: HAProxy is steered by draining the other server for each new session.
     const mark = marks();
-    // An upload held mid-transfer, then two POP3 sessions holding DELEs (one per instance).
-    const upload = held(FTP_HELD_UPLOAD, [FRONT, rig.ftpPort, 'bob', USERS.bob, 'killed.bin', 400_000]);
-    expect(await upload.next()).toBe('sending');
-    const victim = instanceOf(mark, 'ftp', 'bob');
-    const pops = [held(POP3_HELD, [FRONT, rig.pop3Port, 'alice', USERS.alice]), held(POP3_HELD, [FRONT, rig.pop3Port, 'bob', USERS.bob])];
-    // Each says which two messages it marked.
-    const marked = await Promise.all(pops.map(async (p) => (await p.next()).split(' ')));
-    for (const m of marked) expect(m.slice(0, 2)).toEqual(['marked', '1']);
-    const popOn = (['alice', 'bob'] as const).map((user) => instanceOf(mark, 'pop3', user));
-    expect(new Set(popOn).size).toBe(2);
-    const survivor = rig.instances.find((i) => i !== victim)!;
-    const killedUser = popOn[0] === victim ? 'alice' : 'bob';
-    const keptUser = killedUser === 'alice' ? 'bob' : 'alice';
+    const on = async <T>(target: Instance, listener: 'pop3' | 'ftp', open: () => Promise<T>): Promise<T> => {
+      const other = rig.instances.find((i) => i !== target)!;
+      await rig.setState(`${listener}/${other.name}`, 'drain');
+      try {
+        return await open();
+      } finally {
+        await rig.setState(`${listener}/${other.name}`, 'ready');
+      }
+    };
+    const upload = await on(victim, 'ftp', async () => {
+      const u = held(FTP_HELD_UPLOAD, [FRONT, rig.ftpPort, 'bob', USERS.bob, 'killed.bin', 400_000]);
+      expect(await u.next()).toBe('sending');
+      return u;
+    });
+    const popHeld = async (user: 'alice' | 'bob') => {
+      const p = held(POP3_HELD, [FRONT, rig.pop3Port, user, USERS[user]]);
+      // It says which two messages it marked.
+      const [word, left, ...ids] = (await p.next()).split(' ');
+      expect([word, left]).toEqual(['marked', '1']);
+      return { p, ids };
+    };
+    const killed = await on(victim, 'pop3', () => popHeld('alice'));
+    const kept = await on(survivor, 'pop3', () => popHeld('bob'));
+    expect(instanceOf(mark, 'ftp', 'bob')).toBe(victim);
+    expect(instanceOf(mark, 'pop3', 'alice')).toBe(victim);
+    expect(instanceOf(mark, 'pop3', 'bob')).toBe(survivor);
+    const killedUser = 'alice';
+    const keptUser = 'bob';
 
     victim.process!.kill('SIGKILL');
     await rig.waitStatus(`pop3/${victim.name}`, 'DOWN');
     await rig.waitStatus(`ftp/${victim.name}`, 'DOWN');
     // The held sessions on the dead instance fail; the one on the survivor commits its DELEs.
-    const byUser = { alice: pops[0]!, bob: pops[1]! };
-    expect(await byUser[killedUser].finish()).toMatch(/^error/);
-    expect(await byUser[keptUser].finish()).toMatch(/^\+OK/);
-    for (const id of marked[keptUser === 'alice' ? 0 : 1]!.slice(2)) mailbox[keptUser]!.delete(id);
+    expect(await killed.p.finish()).toMatch(/^error/);
+    expect(await kept.p.finish()).toMatch(/^\+OK/);
+    for (const id of kept.ids) mailbox[keptUser]!.delete(id);
     expect(await upload.finish()).toMatch(/^error/);
 
     // New sessions all succeed, on the survivor.
@@ -263,7 +303,7 @@ describe.skipIf(!runnable)('scale-out: two instances behind HAProxy (PROXY v2, p
     // stale temporary files runs over the shared root): the sweep must leave it alone.
     const live = held(FTP_HELD_UPLOAD, [FRONT, rig.ftpPort, 'bob', USERS.bob, 'during-restart.bin', 2 * (64 * 1024 + 1024 * 1024)]);
     expect(await live.next()).toBe('sending');
-    await waitForTempBytes(64 * 1024 + 1024 * 1024, 2);
+    await waitForSettledTemp(64 * 1024, 2);
     const restartMark = victim.log.length;
     await rig.start(victim);
     await rig.waitStatus(`pop3/${victim.name}`, 'UP');
@@ -322,18 +362,27 @@ async function until<T>(poll: () => T | undefined, timeoutMs = 10_000): Promise<
   }
 }
 
-/** Waits until `count` temporary upload files exist and one of them holds `bytes` (written, not buffered). */
-async function waitForTempBytes(bytes: number, count: number): Promise<void> {
+/**
+ * Waits until `count` temporary upload files exist and the largest has at least `bytes` and has
+ * stopped growing (what arrived is written; the rest of the upload waits for the client), so
+ * that its last change is older than anything started after this returns.
+ */
+async function waitForSettledTemp(bytes: number, count: number): Promise<void> {
   const sizes = async () => {
     const temps = (await readdir(rig.ftpRoot)).filter((n) => n.startsWith('.gorgon-upload-'));
     return Promise.all(temps.map(async (n) => (await stat(join(rig.ftpRoot, n))).size));
   };
   const deadline = Date.now() + 10_000;
+  let last = -1;
+  let same = 0;
   for (;;) {
     const s = await sizes();
-    if (s.length === count && s.includes(bytes)) return;
-    if (Date.now() > deadline) throw new Error(`temporary files ${JSON.stringify(s)}, waiting for one of ${bytes} bytes`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    const largest = Math.max(0, ...s);
+    same = s.length === count && largest >= bytes && largest === last ? same + 1 : 0;
+    last = largest;
+    if (same >= 3) return;
+    if (Date.now() > deadline) throw new Error(`temporary files ${JSON.stringify(s)}, waiting for one of ${bytes} bytes or more to settle`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 
