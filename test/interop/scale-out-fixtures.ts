@@ -16,6 +16,7 @@ import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hashPassword } from '@gorgon/core';
+import { createDemoCertificate } from '@gorgon/core/demo-certificate';
 
 export const MAIN = new URL('../../packages/cli/dist/main.js', import.meta.url).pathname;
 export const HAPROXY = '/usr/sbin/haproxy';
@@ -41,6 +42,8 @@ export interface Instance {
 
 export interface Rig {
   dir: string;
+  /** The instances' certificate (for 127.0.0.1 and localhost), PEM. */
+  certPath: string;
   maildirs: string;
   ftpRoot: string;
   pop3Port: number;
@@ -94,22 +97,27 @@ async function freeRange(count: number, hosts: string[]): Promise<number> {
 }
 
 function instanceConfig(
-  rig: { maildirs: string; ftpRoot: string; users: string },
+  rig: { maildirs: string; ftpRoot: string; users: string; cert: string; key: string },
   i: { host: string; pasv: { min: number; max: number } },
 ) {
-  // Port 0: the instance picks its ports; the rig reads them from the `started` lines.
+  // Port 0: the instance picks its ports; the rig reads them from the `started` lines. One
+  // certificate for both (STLS and AUTH TLS pass through HAProxy to either instance).
   return `log: { format: json, level: info }
 pop3:
   host: ${i.host}
   port: 0
   maildirs: ${rig.maildirs}
   users: ${rig.users}
+  cert: ${rig.cert}
+  key: ${rig.key}
   proxyTrusted: [${PROXY_SOURCE}]
 ftp:
   host: ${i.host}
   port: 0
   root: ${rig.ftpRoot}
   users: ${rig.users}
+  cert: ${rig.cert}
+  key: ${rig.key}
   pasvRange: ${i.pasv.min}-${i.pasv.max}
   masquerade: ${FRONT}
   proxyTrusted: [${PROXY_SOURCE}]
@@ -193,6 +201,11 @@ export async function startRig(): Promise<Rig> {
     entries.push({ name, password: await hashPassword(password), ftp: { perms: 'elradfmwMT' } });
   }
   await writeFile(users, JSON.stringify({ users: entries }));
+  const pems = await createDemoCertificate('localhost');
+  const certPath = join(dir, 'cert.pem');
+  const keyPath = join(dir, 'key.pem');
+  await writeFile(certPath, pems.cert);
+  await writeFile(keyPath, pems.key, { mode: 0o600 });
 
   const hosts = ['127.0.0.11', '127.0.0.12'];
   const base = await freeRange(2 * PASV_PORTS, [FRONT, ...hosts]);
@@ -201,7 +214,7 @@ export async function startRig(): Promise<Rig> {
     return { name, host: hosts[n]!, pop3Port: 0, ftpPort: 0, pasv, config: join(dir, `${name}.yaml`), process: undefined, log: [] };
   };
   const instances: [Instance, Instance] = [instance('a', 0), instance('b', 1)];
-  for (const i of instances) await writeFile(i.config, instanceConfig({ maildirs, ftpRoot, users }, i));
+  for (const i of instances) await writeFile(i.config, instanceConfig({ maildirs, ftpRoot, users, cert: certPath, key: keyPath }, i));
 
   const start = async (i: Instance): Promise<void> => {
     const child = spawn(process.execPath, [MAIN, 'serve', '--config', i.config], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -280,6 +293,7 @@ export async function startRig(): Promise<Rig> {
   };
   const rig: Rig = {
     dir,
+    certPath,
     maildirs,
     ftpRoot,
     pop3Port,

@@ -144,6 +144,35 @@ describe.skipIf(!runnable)('scale-out: two instances behind HAProxy (PROXY v2, p
     });
   });
 
+  it('TLS passes through HAProxy: STLS, and AUTH TLS with PROT P data connections through the passive forwarders', async () => {
+    const [ma, mb] = marks();
+    const tls = ['--ssl-reqd', '--cacert', rig.certPath];
+    for (let n = 0; n < 2; n++) {
+      const r = await curl([...tls, '--user', `alice:${USERS.alice}`, `pop3://${FRONT}:${rig.pop3Port}/`]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout.toString().trim().split(/\r?\n/)).toHaveLength(2);
+    }
+    const body = randomBytes(300_000);
+    const file = join(rig.dir, 'tls-up.bin');
+    await writeFile(file, body);
+    const up = await curl([...tls, '--user', `bob:${USERS.bob}`, '-T', file, `ftp://${FRONT}:${rig.ftpPort}/`]);
+    expect(up.code, up.stderr).toBe(0);
+    for (const epsv of [[], ['--disable-epsv'], []]) {
+      const r = await curl([...tls, ...epsv, '--user', `bob:${USERS.bob}`, `ftp://${FRONT}:${rig.ftpPort}/tls-up.bin`]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout.equals(body)).toBe(true);
+    }
+    expect((await readFile(join(rig.ftpRoot, 'tls-up.bin'))).equals(body)).toBe(true);
+    const [a, b] = rig.instances;
+    for (const [i, from] of [
+      [a, ma],
+      [b, mb],
+    ] as const) {
+      expect(since(i, from).filter((l) => l['event'] === 'stls')).toHaveLength(1);
+      expect(logins(i, from, 'ftp').length).toBeGreaterThanOrEqual(1);
+    }
+  });
+
   it('two sessions of one user on the two instances: the second gets -ERR [IN-USE] until the first quits', async () => {
     const [ma, mb] = marks();
     const r = await python(POP3_LOCK, [FRONT, rig.pop3Port, 'alice', USERS.alice]);

@@ -7,11 +7,14 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import type * as net from 'node:net';
+import { Duplex } from 'node:stream';
+import * as tls from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { formatProxyV2, memoryLogger, type MemoryLogRecord } from '@gorgon/core';
-import { leakGuard } from '@gorgon/core/testing';
+import { createDemoCertificate } from '@gorgon/core/demo-certificate';
+import { leakGuard, MemoryClient } from '@gorgon/core/testing';
 import { createFtpServer } from '@gorgon/ftp';
 import { demoAuth } from './helpers.js';
 import { cmd, controlClient, dataConnect, epsv, login, readAll, sendAll } from './socket-client.js';
@@ -30,7 +33,7 @@ const CLIENT = '203.0.113.9';
 /** A PROXY v2 LOCAL header (a proxy's own connection, no client address). */
 const LOCAL = Buffer.from([0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a, 0x20, 0x00, 0x00, 0x00]);
 
-async function setUp(timeoutMs = 5000) {
+async function setUp(timeoutMs = 5000, pems?: { cert: string; key: string }) {
   const root = await mkdtemp(join(tmpdir(), 'gorgon-ftp-pasv-proxy-'));
   dirs.push(root);
   const content = randomBytes(300_000);
@@ -43,12 +46,44 @@ async function setUp(timeoutMs = 5000) {
     logger: memoryLogger(logs),
     throttle: { baseDelayMs: 1, maxDelayMs: 2 },
     proxyProtocol: { trusted: ['127.0.0.1'], timeoutMs },
+    ...(pems ? { tls: pems } : {}),
   });
   const { port } = await server.listen(0);
   const c = await controlClient(port);
   c.socket.write(formatProxyV2(CLIENT, 40_000, '127.0.0.1', port));
-  await login(c);
+  // With TLS the test logs in itself, after AUTH TLS.
+  if (pems) await c.line();
+  else await login(c);
   return { root, content, logs, server, c };
+}
+
+/**
+ * A TLS client over `raw` whose first write (the ClientHello) goes out in one segment with
+ * `header`, as a proxy forwarding a fast client may send them.
+ */
+function tlsBehindHeader(raw: net.Socket, header: Buffer, ca: string): tls.TLSSocket {
+  let first = true;
+  const transport = new Duplex({
+    write(chunk: Buffer, _encoding, callback) {
+      raw.write(first ? Buffer.concat([header, chunk]) : chunk, callback);
+      first = false;
+    },
+    read() {
+      raw.resume();
+    },
+    final(callback) {
+      raw.end(callback);
+    },
+    destroy(err, callback) {
+      raw.destroy();
+      callback(err);
+    },
+  });
+  raw.on('data', (d: Buffer) => {
+    if (!transport.push(d)) raw.pause();
+  });
+  raw.once('end', () => transport.push(null));
+  return tls.connect({ socket: transport, ca, servername: 'localhost' });
 }
 
 const closed = (s: net.Socket) => new Promise((resolve) => (s.destroyed ? resolve(undefined) : s.once('close', resolve)));
@@ -103,5 +138,33 @@ describe('passive data connections forwarded by a trusted proxy', () => {
     expect(await c.line()).toMatch(/^226 /);
     c.end();
     await c.closed();
+  });
+
+  it('under PROT P: the TLS handshake right behind the header (one segment) is not lost', async () => {
+    const pems = await createDemoCertificate('localhost');
+    const { content, server, c } = await setUp(5000, pems);
+    await using _server = server;
+    expect(await cmd(c, 'AUTH TLS')).toMatch(/^234 /);
+    for (const event of ['data', 'end', 'close']) c.socket.removeAllListeners(event);
+    const secure = tls.connect({ socket: c.socket, ca: pems.cert, servername: 'localhost' });
+    await new Promise<void>((resolve) => secure.once('secureConnect', () => resolve()));
+    const t = new MemoryClient(secure);
+    expect(await cmd(t, 'PBSZ 0')).toMatch(/^200 /);
+    expect(await cmd(t, 'PROT P')).toMatch(/^200 /);
+    expect(await cmd(t, 'USER alice')).toMatch(/^331 /);
+    expect(await cmd(t, 'PASS wonderland')).toMatch(/^230 /);
+    expect(await cmd(t, 'TYPE I')).toMatch(/^200 /);
+    const port = await epsv(t);
+    const raw = await dataConnect(port);
+    const data = tlsBehindHeader(raw, formatProxyV2(CLIENT, 40_005, '127.0.0.1', port), pems.cert);
+    const parts: Buffer[] = [];
+    data.on('data', (d: Buffer) => parts.push(d));
+    const ended = new Promise((resolve) => data.once('end', resolve));
+    expect(await cmd(t, 'RETR pub.bin')).toMatch(/^150 /);
+    await ended;
+    expect(Buffer.concat(parts).equals(content)).toBe(true);
+    expect(await t.line()).toMatch(/^226 /);
+    data.destroy();
+    secure.destroy();
   });
 });
