@@ -189,6 +189,18 @@ function statsCommand(socket: string, command: string): Promise<string> {
   });
 }
 
+/** SIGKILLs the processes still running (a stopped one is continued first) and waits for them. */
+export async function killAll(procs: (ChildProcess | undefined)[]): Promise<void> {
+  await Promise.all(
+    procs.map((p) => {
+      if (!p || p.exitCode !== null || p.signalCode !== null) return undefined;
+      const exited = new Promise((resolve) => p.once('exit', resolve));
+      p.kill('SIGKILL');
+      return exited;
+    }),
+  );
+}
+
 export async function startRig(): Promise<Rig> {
   const dir = await mkdtemp(join(tmpdir(), 'gorgon-scale-out-'));
   const maildirs = join(dir, 'maildirs');
@@ -250,7 +262,12 @@ export async function startRig(): Promise<Rig> {
       throw new Error(`instance ${i.name} came back on other ports`);
     }
   };
-  await Promise.all(instances.map(start));
+  const started = await Promise.allSettled(instances.map(start));
+  const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    await killAll(instances.map((i) => i.process));
+    throw failed.reason;
+  }
   // From now on an instance comes back on the same ports, as a configured one would.
   for (const i of instances) {
     const text = await readFile(i.config, 'utf8');
@@ -310,15 +327,7 @@ export async function startRig(): Promise<Rig> {
     },
     waitStatus,
     async stop() {
-      const procs = [haproxy, ...instances.map((i) => i.process)].filter((p): p is ChildProcess => p !== undefined);
-      await Promise.all(
-        procs.map((p) => {
-          if (p.exitCode !== null || p.signalCode !== null) return undefined;
-          const exited = new Promise((resolve) => p.once('exit', resolve));
-          p.kill('SIGKILL');
-          return exited;
-        }),
-      );
+      await killAll([haproxy, ...instances.map((i) => i.process)]);
     },
   };
   try {

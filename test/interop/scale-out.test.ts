@@ -22,6 +22,7 @@ import {
   HAPROXY,
   haproxyAvailable,
   type Instance,
+  killAll,
   MAIN,
   PROXY_SOURCE,
   type Rig,
@@ -44,7 +45,11 @@ beforeAll(async () => {
   rig = await startRig();
 }, 60_000);
 
+/** Python clients held open by a test: killed at the end whatever happened. */
+const clients = new Set<ChildProcess>();
+
 afterAll(async () => {
+  await killAll([...clients]);
   if (!rig) return;
   await rig.stop();
   await rm(rig.dir, { recursive: true, force: true });
@@ -360,7 +365,10 @@ function instanceOf(mark: [number, number], listener: 'pop3' | 'ftp', user: stri
 /** A Python client driven line by line: `next()` is its next stdout line, `finish()` sends a line and returns the last. */
 function held(script: string, args: (string | number)[]): { next(): Promise<string>; finish(): Promise<string> } {
   const child: ChildProcess = spawn('python3', ['-c', script, ...args.map(String)], { stdio: ['pipe', 'pipe', 'pipe'] });
+  clients.add(child);
+  child.once('exit', () => clients.delete(child));
   const timer = setTimeout(() => child.kill('SIGKILL'), 40_000);
+  timer.unref();
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
