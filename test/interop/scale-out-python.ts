@@ -65,9 +65,9 @@ print(json.dumps({'got': got, 'errors': errors, **counts}))
 `;
 
 /**
- * Two sessions of one user through HAProxy one after the other (round robin: one per
- * instance): the first logs in and holds the maildrop, the second's PASS is refused; after the
- * first QUITs, the second logs in. Prints {"refused": reply, "second": count}.
+ * Two sessions of one user through HAProxy: the first logs in, prints "first in" and waits for
+ * a line on stdin (the test steers the next session to the other instance), then the second's
+ * PASS is refused; after the first QUITs, the second logs in. Prints {"refused": reply, "second": count}.
  */
 export const POP3_LOCK = `
 import json, poplib, sys
@@ -75,6 +75,8 @@ host, port, user, secret = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[
 first = poplib.POP3(host, port, timeout=10)
 first.user(user)
 first.pass_(secret)
+print('first in', flush=True)
+sys.stdin.readline()
 second = poplib.POP3(host, port, timeout=10)
 second.user(user)
 try:

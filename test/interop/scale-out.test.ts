@@ -108,6 +108,16 @@ describe.skipIf(!runnable)('scale-out: two instances behind HAProxy (PROXY v2, p
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout.toString().trim().split(/\r?\n/)).toHaveLength(2);
     }
+    // UIDL is the same whichever instance answers (uids come from the shared file names), so a
+    // client that leaves mail on the server does not fetch it again from the other instance.
+    const uidls = [];
+    for (const i of rig.instances) {
+      const r = await on(i, 'pop3', () => curl(['--user', `alice:${USERS.alice}`, '-X', 'UIDL', `pop3://${FRONT}:${rig.pop3Port}/`]));
+      expect(r.code, r.stderr).toBe(0);
+      uidls.push(r.stdout.toString());
+    }
+    expect(uidls[0]!.trim().split(/\r?\n/)).toHaveLength(2);
+    expect(uidls[1]).toBe(uidls[0]);
     const file = join(rig.dir, 'hello.txt');
     await writeFile(file, 'hello through haproxy\n');
     const up = await curl(['--user', `bob:${USERS.bob}`, '-T', file, `ftp://${FRONT}:${rig.ftpPort}/`]);
@@ -128,12 +138,20 @@ describe.skipIf(!runnable)('scale-out: two instances behind HAProxy (PROXY v2, p
   it("each instance logs the client's address from PROXY v2, never HAProxy's, and takes its passive connections", async () => {
     const [ma, mb] = marks();
     // curl from 127.0.0.2: HAProxy connects from 127.0.0.3; only the PROXY header says .2.
-    for (let n = 0; n < 2; n++) {
-      const r = await curl(['--interface', '127.0.0.2', '--user', `alice:${USERS.alice}`, `pop3://${FRONT}:${rig.pop3Port}/1`]);
+    for (const i of rig.instances) {
+      const r = await on(i, 'pop3', () =>
+        curl(['--interface', '127.0.0.2', '--user', `alice:${USERS.alice}`, `pop3://${FRONT}:${rig.pop3Port}/1`]),
+      );
       expect(r.code, r.stderr).toBe(0);
     }
-    for (const epsv of [[], ['--disable-epsv']]) {
-      const r = await curl([...epsv, '--interface', '127.0.0.2', '--user', `bob:${USERS.bob}`, '-l', `ftp://${FRONT}:${rig.ftpPort}/`]);
+    // EPSV on one instance, PASV on the other: both data connections through the forwarders.
+    for (const [i, epsv] of [
+      [rig.instances[0], []],
+      [rig.instances[1], ['--disable-epsv']],
+    ] as const) {
+      const r = await on(i, 'ftp', () =>
+        curl([...epsv, '--interface', '127.0.0.2', '--user', `bob:${USERS.bob}`, '-l', `ftp://${FRONT}:${rig.ftpPort}/`]),
+      );
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout.toString()).toContain('hello.txt');
     }
@@ -152,18 +170,23 @@ describe.skipIf(!runnable)('scale-out: two instances behind HAProxy (PROXY v2, p
   it('TLS passes through HAProxy: STLS, and AUTH TLS with PROT P data connections through the passive forwarders', async () => {
     const [ma, mb] = marks();
     const tls = ['--ssl-reqd', '--cacert', rig.certPath];
-    for (let n = 0; n < 2; n++) {
-      const r = await curl([...tls, '--user', `alice:${USERS.alice}`, `pop3://${FRONT}:${rig.pop3Port}/`]);
+    for (const i of rig.instances) {
+      const r = await on(i, 'pop3', () => curl([...tls, '--user', `alice:${USERS.alice}`, `pop3://${FRONT}:${rig.pop3Port}/`]));
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout.toString().trim().split(/\r?\n/)).toHaveLength(2);
     }
     const body = randomBytes(300_000);
     const file = join(rig.dir, 'tls-up.bin');
     await writeFile(file, body);
-    const up = await curl([...tls, '--user', `bob:${USERS.bob}`, '-T', file, `ftp://${FRONT}:${rig.ftpPort}/`]);
+    const [a0, b0] = rig.instances;
+    const up = await on(a0, 'ftp', () => curl([...tls, '--user', `bob:${USERS.bob}`, '-T', file, `ftp://${FRONT}:${rig.ftpPort}/`]));
     expect(up.code, up.stderr).toBe(0);
-    for (const epsv of [[], ['--disable-epsv'], []]) {
-      const r = await curl([...tls, ...epsv, '--user', `bob:${USERS.bob}`, `ftp://${FRONT}:${rig.ftpPort}/tls-up.bin`]);
+    for (const [i, epsv] of [
+      [b0, []],
+      [b0, ['--disable-epsv']],
+      [a0, ['--disable-epsv']],
+    ] as const) {
+      const r = await on(i, 'ftp', () => curl([...tls, ...epsv, '--user', `bob:${USERS.bob}`, `ftp://${FRONT}:${rig.ftpPort}/tls-up.bin`]));
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout.equals(body)).toBe(true);
     }
@@ -180,19 +203,34 @@ describe.skipIf(!runnable)('scale-out: two instances behind HAProxy (PROXY v2, p
 
   it('two sessions of one user on the two instances: the second gets -ERR [IN-USE] until the first quits', async () => {
     const [ma, mb] = marks();
-    const r = await python(POP3_LOCK, [FRONT, rig.pop3Port, 'alice', USERS.alice]);
-    expect(r.code, r.stderr).toBe(0);
-    const out = JSON.parse(r.stdout.toString()) as { refused: string | null; second: number };
+    const [a, b] = rig.instances;
+    // The first session on a (b drained), the second on b (a drained).
+    await rig.setState('pop3/b', 'drain');
+    const lock = held(POP3_LOCK, [FRONT, rig.pop3Port, 'alice', USERS.alice]);
+    try {
+      expect(await lock.next()).toBe('first in');
+    } finally {
+      await rig.setState('pop3/b', 'ready');
+    }
+    await rig.setState('pop3/a', 'drain');
+    let line: string;
+    try {
+      line = await lock.finish();
+    } finally {
+      await rig.setState('pop3/a', 'ready');
+    }
+    const out = JSON.parse(line) as { refused: string | null; second: number };
     expect(out.refused).toMatch(/^-ERR \[IN-USE\]/);
     expect(out.second).toBe(2);
-    const [a, b] = rig.instances;
-    const refusedOn = [since(a, ma), since(b, mb)].map((lines) =>
-      lines.some((l) => l['event'] === 'maildrop-refused' && l['code'] === 'in-use'),
-    );
-    const firstOn = [logins(a, ma, 'pop3'), logins(b, mb, 'pop3')].map((l) => l.length > 0);
-    // One instance refused the lock the other held (and then logged the second in).
-    expect(refusedOn.filter(Boolean)).toHaveLength(1);
-    expect(firstOn).toEqual([true, true]);
+    expect(logins(a, ma, 'pop3')).toHaveLength(1);
+    expect(since(a, ma).filter((l) => l['event'] === 'maildrop-refused')).toEqual([]);
+    // b refused the lock a held, then logged the second session in once a's QUIT released it.
+    expect(
+      since(b, mb)
+        .filter((l) => l['event'] === 'maildrop-refused')
+        .map((l) => l['code']),
+    ).toEqual(['in-use']);
+    expect(logins(b, mb, 'pop3')).toHaveLength(1);
   });
 
   it('concurrent deliveries and retrievals (RETR, DELE, QUIT) through both instances lose and duplicate nothing', async () => {
@@ -274,15 +312,6 @@ describe.skipIf(!runnable)('scale-out: two instances behind HAProxy (PROXY v2, p
     // An upload and a POP3 session (alice) held open on the victim, and a POP3 session (bob) on
     // the survivor: HAProxy is steered by draining the other server for each new session.
     const mark = marks();
-    const on = async <T>(target: Instance, listener: 'pop3' | 'ftp', open: () => Promise<T>): Promise<T> => {
-      const other = rig.instances.find((i) => i !== target)!;
-      await rig.setState(`${listener}/${other.name}`, 'drain');
-      try {
-        return await open();
-      } finally {
-        await rig.setState(`${listener}/${other.name}`, 'ready');
-      }
-    };
     const upload = await on(victim, 'ftp', async () => {
       const u = held(FTP_HELD_UPLOAD, [FRONT, rig.ftpPort, 'bob', USERS.bob, 'killed.bin', 400_000]);
       expect(await u.next()).toBe('sending');
@@ -354,6 +383,17 @@ describe.skipIf(!runnable)('scale-out: two instances behind HAProxy (PROXY v2, p
     await drainWithTargets(2, 15);
   });
 });
+
+/** Runs `open` (a new session) with the other instance drained on `listener`, so it lands on `target`. */
+async function on<T>(target: Instance, listener: 'pop3' | 'ftp', open: () => Promise<T>): Promise<T> {
+  const other = rig.instances.find((i) => i !== target)!;
+  await rig.setState(`${listener}/${other.name}`, 'drain');
+  try {
+    return await open();
+  } finally {
+    await rig.setState(`${listener}/${other.name}`, 'ready');
+  }
+}
 
 /** The instance whose log has a login of `user` on `listener` since `mark`. */
 function instanceOf(mark: [number, number], listener: 'pop3' | 'ftp', user: string): Instance {
