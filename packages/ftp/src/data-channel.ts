@@ -57,6 +57,8 @@ export class DataChannel {
   #raw: net.Socket | undefined;
   /** Completed connections closing by themselves (see `release`); `close` ends them too. */
   readonly #lingering = new Set<Duplex>();
+  /** Connections from the proxy whose PROXY header is being read; `close` ends them too. */
+  readonly #proxied = new Set<net.Socket>();
 
   constructor(options: DataChannelOptions) {
     this.#options = options;
@@ -164,6 +166,7 @@ export class DataChannel {
     this.#open = undefined;
     this.#raw = undefined;
     for (const done of this.#lingering) done.destroy();
+    for (const waiting of this.#proxied) waiting.destroy();
   }
 
   /**
@@ -216,8 +219,10 @@ export class DataChannel {
    * reached the proxy's port first.
    */
   #acceptProxied(setup: Setup & { kind: 'passive' }, socket: net.Socket, proxyAddress: string, timeoutMs: number): void {
+    this.#proxied.add(socket);
     readProxyHeaderUnpaused(socket, timeoutMs).then(
       (info) => {
+        this.#proxied.delete(socket);
         const client = info.command === 'proxy' ? normaliseAddress(info.sourceAddress) : undefined;
         if (client === undefined) {
           this.#options.log.warn(
@@ -230,6 +235,8 @@ export class DataChannel {
         this.#admit(setup, socket, client);
       },
       (err: unknown) => {
+        this.#proxied.delete(socket);
+        if (socket.destroyed) return; // the session closed its data channel meanwhile
         this.#options.log.warn(
           { event: 'pasv-proxy-refused', proxy: proxyAddress },
           `passive connection from the proxy refused: ${errorText(err)} (the proxy must send a PROXY header on the passive ports too)`,

@@ -140,6 +140,17 @@ describe('passive data connections forwarded by a trusted proxy', () => {
     await c.closed();
   });
 
+  it('one waiting for its header is closed with the session, not left until the header timeout', async () => {
+    const { server, c } = await setUp(30_000);
+    await using _server = server;
+    const raw = await dataConnect(await epsv(c));
+    expect(await cmd(c, 'NOOP')).toMatch(/^200 /); // the data connection is accepted meanwhile
+    expect(await cmd(c, 'QUIT')).toMatch(/^221 /);
+    await c.closed();
+    // The leak guard (afterEach) fails the test if this socket outlives the session.
+    await closed(raw);
+  });
+
   it('under PROT P: the TLS handshake right behind the header (one segment) is not lost', async () => {
     const pems = await createDemoCertificate('localhost');
     const { content, server, c } = await setUp(5000, pems);
