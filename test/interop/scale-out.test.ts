@@ -237,13 +237,13 @@ describe.skipIf(!runnable)('scale-out: two instances behind HAProxy (PROXY v2, p
     const [ma, mb] = marks();
     const perUser = 24;
     // The drains start first, each told how many messages it will find in all, and run while
-    // the deliveries go on: every 6th by `gorgon deliver`, the others as an MTA writes them.
+    // the deliveries go on: two per user by `gorgon deliver`, the others as an MTA writes them.
     const targets = { alice: mailbox['alice']!.size + perUser, bob: mailbox['bob']!.size + perUser };
     const drains = drainWithTargets(3, 25, targets);
     const jobs: Promise<void>[] = [];
     for (let n = 0; n < 2 * perUser; n++) {
       const user = n % 2 === 0 ? 'alice' : 'bob';
-      jobs.push(n % 6 === 0 ? deliverWithGorgon(user) : deliverLikeMta(user));
+      jobs.push(n % 24 < 2 ? deliverWithGorgon(user) : deliverLikeMta(user));
       if (n % 4 === 3) await new Promise((resolve) => setTimeout(resolve, 20));
     }
     await Promise.all(jobs);
@@ -275,6 +275,40 @@ describe.skipIf(!runnable)('scale-out: two instances behind HAProxy (PROXY v2, p
     const back = await curl(['--user', `bob:${USERS.bob}`, `ftp://${FRONT}:${rig.ftpPort}/distinct-3.bin`]);
     expect(createHash('sha256').update(back.stdout).digest('hex')).toBe(results.find(([n]) => n === 'distinct-3.bin')![1]);
     expect((await readdir(rig.ftpRoot)).filter((n) => n.startsWith('.gorgon-upload-'))).toEqual([]);
+    const [a, b] = rig.instances;
+    expect(logins(a, ma, 'ftp').length).toBeGreaterThanOrEqual(1);
+    expect(logins(b, mb, 'ftp').length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('lftp mirrors a tree up and back down through HAProxy with parallel sessions on both instances', async () => {
+    const [ma, mb] = marks();
+    const home = join(rig.dir, 'lftp-home');
+    const tree = join(rig.dir, 'tree');
+    await mkdir(join(tree, 'sub'), { recursive: true });
+    const files: Record<string, Buffer> = {};
+    for (let n = 0; n < 6; n++) files[n % 2 === 0 ? `f${n}.bin` : `sub/f${n}.bin`] = randomBytes(50_000 + n * 1000);
+    for (const [name, data] of Object.entries(files)) await writeFile(join(tree, name), data);
+    await mkdir(home, { recursive: true });
+    const lftp = (script: string) =>
+      run(
+        'lftp',
+        [
+          '-u',
+          `bob,${USERS.bob}`,
+          '-e',
+          `set net:max-retries 1; set net:timeout 10; set cmd:fail-exit yes; set ftp:ssl-allow no; ${script}; bye`,
+          `ftp://${FRONT}:${rig.ftpPort}`,
+        ],
+        { env: { HOME: home }, cwd: rig.dir, timeoutMs: 40_000 },
+      );
+    const up = await lftp('mirror -R --parallel=3 tree mirrored');
+    expect(up.code, `${up.stdout.toString()}${up.stderr}`).toBe(0);
+    const down = await lftp('mirror --parallel=3 mirrored back');
+    expect(down.code, `${down.stdout.toString()}${down.stderr}`).toBe(0);
+    for (const [name, data] of Object.entries(files)) {
+      expect((await readFile(join(rig.ftpRoot, 'mirrored', name))).equals(data)).toBe(true);
+      expect((await readFile(join(rig.dir, 'back', name))).equals(data)).toBe(true);
+    }
     const [a, b] = rig.instances;
     expect(logins(a, ma, 'ftp').length).toBeGreaterThanOrEqual(1);
     expect(logins(b, mb, 'ftp').length).toBeGreaterThanOrEqual(1);
