@@ -14,6 +14,7 @@ packages=(
   systemd                             # systemd-analyze verify/security of docs/gorgon.service (nothing is started)
   prometheus                          # promtool: lints the admin listener's /metrics scrape
   chromium                            # headless browser test of the admin status page (playwright-core)
+  haproxy                             # scale-out test: a private HAProxy in front of two instances
 )
 
 missing=()

@@ -1,4 +1,5 @@
 import type * as tls from 'node:tls';
+import type { BlockList } from 'node:net';
 import type { Authenticator, AuthUser, CommandTable, Logger, LoginFlow, LoginThrottle, ServerEvents } from '@gorgon/core';
 import type { FtpCommand } from './commands/table.js';
 import type { PortRange } from './data-channel.js';
@@ -41,6 +42,8 @@ export interface ServerContext {
   readonly requireTlsForData: boolean;
   readonly passivePorts: PortRange | undefined;
   readonly masquerade: string | undefined;
+  /** The PROXY trust list, for passive data connections forwarded by the proxy too. */
+  readonly proxy: { trusted: BlockList; timeoutMs: number } | undefined;
   /** Host names HOST accepts (RFC 7151); undefined accepts any. */
   readonly hosts: readonly string[] | undefined;
 }

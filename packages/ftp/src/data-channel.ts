@@ -1,7 +1,8 @@
+import type { BlockList } from 'node:net';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { Duplex } from 'node:stream';
-import { normaliseAddress, type Logger } from '@gorgon/core';
+import { errorText, isTrusted, normaliseAddress, parseProxyHeader, type Logger, type ProxyInfo } from '@gorgon/core';
 
 /** A passive port range, both ends included. */
 export interface PortRange {
@@ -16,6 +17,12 @@ export interface DataChannelOptions {
   /** The control connection's peer: the only address passive connections are taken from. */
   remoteAddress: string;
   passivePorts?: PortRange;
+  /**
+   * The server's PROXY trust list (HAProxy in front): a passive connection from one of these
+   * addresses must start with a PROXY header, whose source address is then the one checked
+   * against the control connection's peer (the proxy forwards every client's data connections).
+   */
+  proxy?: { trusted: BlockList; timeoutMs: number };
   connectTimeoutMs: number;
   /** For PROT P: data connections run TLS as the server side with the control connection's context. */
   secureContext?: tls.SecureContext;
@@ -50,6 +57,8 @@ export class DataChannel {
   #raw: net.Socket | undefined;
   /** Completed connections closing by themselves (see `release`); `close` ends them too. */
   readonly #lingering = new Set<Duplex>();
+  /** Connections from the proxy whose PROXY header is being read; `close` ends them too. */
+  readonly #proxied = new Set<net.Socket>();
 
   constructor(options: DataChannelOptions) {
     this.#options = options;
@@ -160,6 +169,7 @@ export class DataChannel {
     this.#open = undefined;
     this.#raw = undefined;
     for (const done of this.#lingering) done.destroy();
+    for (const waiting of this.#proxied) waiting.destroy();
   }
 
   /**
@@ -196,7 +206,50 @@ export class DataChannel {
 
   #accept(setup: Setup & { kind: 'passive' }, socket: net.Socket): void {
     socket.on('error', () => {});
-    const peer = normaliseAddress(socket.remoteAddress);
+    const peer = normaliseAddress(socket.remoteAddress) ?? 'local';
+    const proxy = this.#options.proxy;
+    if (proxy && isTrusted(proxy.trusted, peer)) {
+      this.#acceptProxied(setup, socket, peer, proxy.timeoutMs);
+      return;
+    }
+    this.#admit(setup, socket, peer);
+  }
+
+  /**
+   * A passive connection forwarded by a trusted proxy: the client's address is in its PROXY
+   * header (HAProxy's `send-proxy-v2` on the passive ports' `server` lines). Without a header
+   * the real client is unknown, so the connection is refused rather than handed to whoever
+   * reached the proxy's port first.
+   */
+  #acceptProxied(setup: Setup & { kind: 'passive' }, socket: net.Socket, proxyAddress: string, timeoutMs: number): void {
+    this.#proxied.add(socket);
+    readProxyHeaderUnpaused(socket, timeoutMs).then(
+      (info) => {
+        this.#proxied.delete(socket);
+        const client = info.command === 'proxy' ? normaliseAddress(info.sourceAddress) : undefined;
+        if (client === undefined) {
+          this.#options.log.warn(
+            { event: 'pasv-proxy-refused', proxy: proxyAddress },
+            'passive connection from the proxy without a client address refused',
+          );
+          socket.destroy();
+          return;
+        }
+        this.#admit(setup, socket, client);
+      },
+      (err: unknown) => {
+        this.#proxied.delete(socket);
+        if (socket.destroyed) return; // the session closed its data channel meanwhile
+        this.#options.log.warn(
+          { event: 'pasv-proxy-refused', proxy: proxyAddress },
+          `passive connection from the proxy refused: ${errorText(err)} (the proxy must send a PROXY header on the passive ports too)`,
+        );
+        socket.destroy();
+      },
+    );
+  }
+
+  #admit(setup: Setup & { kind: 'passive' }, socket: net.Socket, peer: string): void {
     if (peer !== this.#options.remoteAddress) {
       // RFC 2577 §4 / "FTP bounce" and data theft: only the control peer may take the connection.
       this.#options.log.warn({ event: 'pasv-foreign', peer }, 'passive connection from a foreign address refused');
@@ -349,6 +402,47 @@ async function withTimeout<T>(promise: Promise<T>, ms: number, signal: AbortSign
     clearTimeout(timer);
     if (onAbort) signal.removeEventListener('abort', onAbort);
   }
+}
+
+/**
+ * Reads a PROXY header off the start of a passive data connection with `read()`, leaving the
+ * socket as it was accepted (neither flowing nor paused): the transfer that takes it over may
+ * listen for 'data', which would not resume a stream paused explicitly, as core's
+ * `readProxyHeader` leaves it. Bytes after the header (an upload's first) stay unread.
+ */
+function readProxyHeaderUnpaused(socket: net.Socket, timeoutMs: number): Promise<ProxyInfo> {
+  return new Promise((resolve, reject) => {
+    let buffered: Buffer = Buffer.alloc(0);
+    const finish = (err: Error | undefined, info?: ProxyInfo): void => {
+      clearTimeout(timer);
+      socket.off('readable', onReadable);
+      socket.off('end', onClose);
+      socket.off('close', onClose);
+      if (err) reject(err);
+      else resolve(info!);
+    };
+    const onReadable = (): void => {
+      for (let c = socket.read() as Buffer | null; c !== null; c = socket.read() as Buffer | null) {
+        buffered = buffered.length === 0 ? c : Buffer.concat([buffered, c]);
+        const parsed = parseProxyHeader(buffered);
+        if (parsed.status === 'incomplete') continue;
+        if (parsed.status === 'invalid') {
+          finish(new Error(parsed.reason));
+          return;
+        }
+        const rest = buffered.subarray(parsed.length);
+        if (rest.length > 0) socket.unshift(rest);
+        finish(undefined, parsed.info);
+        return;
+      }
+    };
+    const onClose = (): void => finish(new Error('closed before the PROXY header'));
+    const timer = setTimeout(() => finish(new Error('no PROXY header in time')), timeoutMs);
+    timer.unref();
+    socket.on('readable', onReadable);
+    socket.once('end', onClose);
+    socket.once('close', onClose);
+  });
 }
 
 /**

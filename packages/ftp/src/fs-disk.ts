@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { FileProducer } from '@gorgon/core';
 import { decodeName, hostPath as h } from './names.js';
 import { isInside, ListedStat, readFile, realpathName, realpathNow, syncDir, writeAll, writeAllv } from './fs-disk-io.js';
-import { sweepUploads, type UploadSweepResult } from './fs-disk-sweep.js';
+import { sweepUploads, uploadTag, type UploadSweepResult } from './fs-disk-sweep.js';
 import { DirectoryLister, LISTED_FIELDS, LISTED_SYMLINK, type ListedStats } from './fs-disk-lister.js';
 import {
   baseName,
@@ -50,9 +50,9 @@ export interface DiskFsOptions {
    */
   sweepStaleUploads?: boolean;
   /**
-   * A temporary upload file is stale when it was last changed before this process started and
-   * at least this long ago. Default 0. Raise it above the longest upload when several servers
-   * share one root, so one starting up cannot remove another's live upload.
+   * A temporary upload file is removed by the start-up sweep only when last changed at least
+   * this long ago (and its writer is gone: see `sweepStaleUploads`). Default 0. Servers sharing
+   * one root need not raise it: a live upload of another server is recognised by its name.
    */
   staleUploadMs?: number;
   /**
@@ -86,6 +86,14 @@ export const kSharedLister = Symbol('gorgon.ftp.sharedLister');
 
 /** Temporary upload files start with this; listings hide them. */
 export const TEMP_PREFIX = '.gorgon-upload-';
+
+/**
+ * A temporary upload file of another host (a root shared behind a load balancer) is removed by
+ * the sweep only when unchanged this long: a live upload writes its file a block (1 MiB) at a
+ * time, minutes apart for a slow client, and that host's own sweep removes its dead processes'
+ * files when it starts again.
+ */
+const FOREIGN_STALE_MS = 24 * 3600_000;
 
 const errnoCodes: Record<string, FsErrorCode> = {
   ENOENT: 'not-found',
@@ -161,13 +169,17 @@ export class DiskFs implements VirtualFs {
 
   /**
    * Removes the temporary files (`.gorgon-upload-*`) that uploads cut off by a crash left in
-   * the tree: those last changed before this process started (and `staleUploadMs` ago), so no
-   * upload of this process is touched. Breadth-first, symlinks not followed, at most
+   * the tree (and last changed `staleUploadMs` ago): those of processes of this host that are
+   * gone (the writer's host and pid are in the name), those of other hosts unchanged for a day,
+   * and those without a writer in the name last changed before this process started. An upload
+   * in progress, in this process or another server sharing the root, is never touched. Breadth-first, symlinks not followed, at most
    * SWEEP_MAX_DIRS directories. The server runs it in the background when it starts listening.
    */
   async sweepStaleUploads(): Promise<UploadSweepResult> {
-    const before = Math.min(performance.timeOrigin, Date.now() - this.#staleUploadMs);
-    return sweepUploads(await this.#root(), { prefix: TEMP_PREFIX, before, maxDirs: SWEEP_MAX_DIRS });
+    const deadBefore = Date.now() - this.#staleUploadMs;
+    const before = Math.min(performance.timeOrigin, deadBefore);
+    const foreignBefore = Math.min(before, Date.now() - FOREIGN_STALE_MS);
+    return sweepUploads(await this.#root(), { prefix: TEMP_PREFIX, before, deadBefore, foreignBefore, maxDirs: SWEEP_MAX_DIRS });
   }
 
   /**
@@ -468,7 +480,8 @@ export class DiskFs implements VirtualFs {
   }
 
   async #replace(path: string, dir: string, target: string, oldMode: number | undefined, exclusive: boolean): Promise<WritableFile> {
-    const temp = join(dir, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
+    // The writer's host and pid in the name: a server sharing the root knows a live upload's file.
+    const temp = join(dir, `${TEMP_PREFIX}${uploadTag()}${randomBytes(8).toString('hex')}`);
     let handle: FileHandle;
     try {
       // 'wx' (O_EXCL) never follows a symlink planted under the temporary name.

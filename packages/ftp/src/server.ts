@@ -12,6 +12,7 @@ import {
   ServerOptionError,
   silentLogger,
   toSecureContext,
+  trustList,
   type AuthUser,
   type CommonServerOptions,
   type GorgonServer,
@@ -236,6 +237,10 @@ export function createFtpServer(options: FtpServerOptions): FtpServer {
     requireTlsForData: options.requireTlsForData === true,
     passivePorts,
     masquerade: options.masquerade,
+    // The control listener reads the same list (checked by checkCommonOptions above).
+    proxy: options.proxyProtocol
+      ? { trusted: trustList(options.proxyProtocol.trusted), timeoutMs: options.proxyProtocol.timeoutMs ?? 5000 }
+      : undefined,
     hosts: options.hosts,
   };
 

@@ -215,6 +215,7 @@ export class FtpSession extends LineSession implements FtpCommandSession {
       connectTimeoutMs: this.ctx.limits.dataConnectTimeoutMs,
       log: this.channel.log,
       ...(this.ctx.passivePorts ? { passivePorts: this.ctx.passivePorts } : {}),
+      ...(this.ctx.proxy ? { proxy: this.ctx.proxy } : {}),
       ...(this.ctx.secureContext ? { secureContext: this.ctx.secureContext } : {}),
     });
     return rare.data;

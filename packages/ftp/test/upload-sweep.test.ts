@@ -3,6 +3,7 @@
  * removed when the server starts listening: those last changed before the process started,
  * anywhere in the root (names that are not UTF-8 included); a live upload's is left alone.
  */
+import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { memoryLogger, type MemoryLogRecord } from '@gorgon/core';
 import { leakGuard } from '@gorgon/core/testing';
 import { createFtpServer, type FtpServerOptions } from '@gorgon/ftp';
+import { hostTag, uploadTag } from '../src/fs-disk-sweep.js';
 import { demoAuth } from './helpers.js';
 import { cmd, controlClient, dataConnect, epsv, login } from './socket-client.js';
 
@@ -115,5 +117,64 @@ describe('stale temporary upload files', () => {
     await young.listen(0);
     expect(await swept(logs)).toMatchObject({ removed: 0 });
     expect(await exists(temp)).toBe(true);
+  });
+
+  it("on a root shared by several servers: another live process's upload is kept however old, a dead one's removed however recent, another host's after a day", async () => {
+    const root = await mkdtemp(join(tmpdir(), 'gorgon-ftp-sweep-shared-'));
+    dirs.push(root);
+    // A live process of this host (another server on the root, say behind HAProxy) and a dead one.
+    const other = spawn('sleep', ['30'], { stdio: 'ignore' });
+    const dead = spawn('true', [], { stdio: 'ignore' });
+    await new Promise((resolve) => dead.once('exit', resolve));
+    try {
+      const name = (tag: string) => join(root, `.gorgon-upload-${tag}0123456789abcdef`);
+      const liveOld = name(uploadTag(other.pid!));
+      const deadRecent = name(uploadTag(dead.pid!));
+      const ownPidBeforeStart = name(uploadTag(process.pid)); // an earlier process with our pid
+      const foreignHour = name(uploadTag(4242, hostTag('another-host.example')));
+      const foreignDays = name(uploadTag(4243, hostTag('another-host.example')));
+      await crashed(liveOld, 100); // a slow client: no block written for an hour
+      await writeFile(deadRecent, Buffer.alloc(200, 7)); // written just now, but its writer is gone
+      await crashed(ownPidBeforeStart, 300);
+      await crashed(foreignHour, 400);
+      await crashed(foreignDays, 500);
+      const twoDaysAgo = new Date(Date.now() - 48 * 3600_000);
+      await utimes(foreignDays, twoDaysAgo, twoDaysAgo);
+
+      const logs: MemoryLogRecord[] = [];
+      await using s = server(root, logs);
+      await s.listen(0);
+      expect(await swept(logs)).toMatchObject({ removed: 3, bytes: 200 + 300 + 500 });
+      expect(await exists(liveOld)).toBe(true);
+      expect(await exists(foreignHour)).toBe(true);
+      for (const gone of [deadRecent, ownPidBeforeStart, foreignDays]) expect(await exists(gone)).toBe(false);
+    } finally {
+      other.kill('SIGKILL');
+      await new Promise((resolve) =>
+        other.exitCode !== null || other.signalCode !== null ? resolve(undefined) : other.once('exit', resolve),
+      );
+    }
+  });
+
+  it('an upload names its temporary file with its host and pid', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'gorgon-ftp-sweep-name-'));
+    dirs.push(root);
+    await using s = server(root, []);
+    const { port } = await s.listen(0);
+    const c = await controlClient(port);
+    await login(c);
+    const data = await dataConnect(await epsv(c));
+    expect(await cmd(c, 'STOR named.bin')).toMatch(/^150 /);
+    data.write(Buffer.alloc(10, 1));
+    let temp: string | undefined;
+    for (let i = 0; i < 200 && !temp; i++) {
+      temp = (await readdir(root)).find((n) => n.startsWith('.gorgon-upload-'));
+      if (!temp) await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    expect(temp).toMatch(new RegExp(`^\\.gorgon-upload-${hostTag()}-${process.pid}-[0-9a-f]{16}$`));
+    await new Promise<void>((resolve) => data.end(resolve));
+    expect(await c.line()).toBe('226 Transfer complete.');
+    c.end();
+    await c.closed();
   });
 });
