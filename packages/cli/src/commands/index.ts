@@ -12,6 +12,7 @@ import { deliverCommand } from './deliver.js';
 import { passwdCommand } from './passwd.js';
 import { newsCommand } from './news.js';
 import { nntpdCommand } from './nntpd.js';
+import { interopCommand } from './interop.js';
 
 /** Every `gorgon` subcommand. A protocol adds its daemon and client commands here. */
 // yargs types a command list only as CommandModule<T, any>: the handlers keep their own types.
@@ -28,4 +29,5 @@ export const commands: Array<CommandModule<GlobalArgs, never>> = [
   nntpdCommand as CommandModule<GlobalArgs, never>,
   newsCommand as CommandModule<GlobalArgs, never>,
   getCommand as CommandModule<GlobalArgs, never>,
+  interopCommand as CommandModule<GlobalArgs, never>,
 ];
