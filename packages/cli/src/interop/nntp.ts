@@ -1,7 +1,7 @@
 /**
  * NNTP and NNTPS: Python's nntplib (login, STARTTLS or nntps://, list, overview, retrieve, post)
  * and suck/rpost (retrieve, post; neither speaks TLS). A probe on the wire reads CAPABILITIES,
- * picks the group (the URL's, or the first with articles) and the article every retrieve is
+ * picks the group (the URL's, or the first with articles) and the newest article every retrieve is
  * compared with. Posting needs --write: it posts one uniquely identified article.
  */
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
@@ -39,7 +39,7 @@ async function session(t: Target, s: Settings): Promise<Wire> {
   }
 }
 
-/** CAPABILITIES, the group to read (the URL's or the first with articles) and its first article. */
+/** CAPABILITIES, the group to read (the URL's or the first with articles) and its newest article. */
 export async function probeNntp(t: Target, s: Settings): Promise<Probe> {
   let wire: Wire | undefined;
   try {
@@ -68,14 +68,21 @@ export async function probeNntp(t: Target, s: Settings): Promise<Probe> {
       if (!group) return { ...base, noSample: 'no group with articles: name one in the URL (nntp://host/group)' };
     }
     wire.send(`GROUP ${group}`);
-    const [, count, low] = (await expect(wire, ['211'], `GROUP ${group}`)).split(' ');
+    const [, count, low, high] = (await expect(wire, ['211'], `GROUP ${group}`)).split(' ');
     if (Number(count) === 0) return { ...base, group, noSample: `${group} is empty` };
-    wire.send(`ARTICLE ${low}`);
-    const head = await expect(wire, ['220'], `ARTICLE ${low}`);
+    // The newest article: suck, limited to one article, fetches the newest.
+    wire.send(`ARTICLE ${high}`);
+    let number = Number(high);
+    let head = await wire.line();
+    if (!head.startsWith('220')) {
+      number = Number(low);
+      wire.send(`ARTICLE ${low}`);
+      head = await expect(wire, ['220'], `ARTICLE ${low}`);
+    }
     const data = await wire.body();
     wire.send('QUIT');
     const messageId = head.split(' ')[2];
-    return { ...base, group, number: Number(low), ...(messageId ? { messageId } : {}), sample: { name: `${group} ${low}`, data } };
+    return { ...base, group, number, ...(messageId ? { messageId } : {}), sample: { name: `${group} ${number}`, data } };
   } catch (err) {
     return { error: `probe: ${messageOf(err)}` };
   } finally {
@@ -117,7 +124,8 @@ function article(c: Context, messageId: string): string {
 }
 const newId = (c: Context): string => `<${c.unique('')}@gorgon.invalid>`;
 
-// suck: one article of the group into a directory of files (-m), user and password as flags.
+// suck: the newest article of the group into a directory of files (-m), user and password as flags;
+// -M sends MODE READER first, without which INN's innd (transit mode) answers GROUP with 401.
 async function suck(c: Context): Promise<string[]> {
   await writeFile(join(c.dir, 'sucknewsrc'), `${c.probe.group} ${c.probe.number! - 1} 1\n`);
   const auth = c.target.user !== undefined ? ['-U', c.target.user, '-P', c.target.password ?? ''] : [];
@@ -135,6 +143,7 @@ async function suck(c: Context): Promise<string[]> {
     '-dt',
     join(c.dir, 'tmp'),
     '-m',
+    '-M',
     '-q',
   ];
 }
