@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDemoCertificate } from '@gorgon/core/demo-certificate';
 import { innUnavailable, startInn, type InnPeer } from '../../packages/nntp/test/inn-peer.js';
 import { CI, hasVsftpd, startVsftpd, type StockServer } from './ftp-client-stock.js';
 
@@ -82,6 +83,9 @@ describe.skipIf(!CI && !hasVsftpd)('against vsftpd (anonymous, read-only)', () =
     await mkdir(join(dir, 'root/pub'), { recursive: true });
     await writeFile(join(dir, 'root/pub/data.bin'), content);
     server = await startVsftpd({ root: join(dir, 'root'), work: join(dir, 'work') });
+    const cert = await createDemoCertificate('localhost');
+    await writeFile(join(dir, 'cert.pem'), cert.cert);
+    await writeFile(join(dir, 'key.pem'), cert.key);
   });
   afterAll(async () => {
     await server?.stop();
@@ -99,7 +103,26 @@ describe.skipIf(!CI && !hasVsftpd)('against vsftpd (anonymous, read-only)', () =
     expect(statusOf(map, 'curl', 'store')).toEqual(['n/a: not run: give --write to upload a uniquely named file (deleted after)']);
     expect(report.totals.fail).toBe(0);
     expect(code, stderr).toBe(0);
-  });
+  }, 150_000);
+
+  it('with explicit FTPS (vsftpd requires TLS session reuse on data connections): a client that does not reuse it fails, with the reason', async () => {
+    const tlsServer = await startVsftpd({
+      root: join(dir, 'root'),
+      work: join(dir, 'work-tls'),
+      tls: { certPath: join(dir, 'cert.pem'), keyPath: join(dir, 'key.pem') },
+    });
+    try {
+      const { code, report } = await interop([`ftp://127.0.0.1:${tlsServer.port}/pub/`, '--clients', 'curl,lftp,python', '--insecure']);
+      const map = cells(report);
+      expectAll(statusOf(map, 'curl', 'tls'), 'pass');
+      expectAll(statusOf(map, 'lftp', 'tls'), 'pass');
+      // Python's ftplib opens each data connection with a new TLS session (bpo-19500).
+      expectAll(statusOf(map, 'ftplib', 'tls'), /^fail: .*522/);
+      expect(code).toBe(1);
+    } finally {
+      await tlsServer.stop();
+    }
+  }, 150_000);
 });
 
 describe.skipIf(!CI && innUnavailable() !== undefined)('against INN 2.7 (a private innd)', () => {
@@ -138,7 +161,7 @@ describe.skipIf(!CI && innUnavailable() !== undefined)('against INN 2.7 (a priva
     expect(statusOf(read, 'suck', 'retrieve')).toEqual(['pass']);
     expect(statusOf(read, 'rpost', 'post')[0]).toMatch(/^n\/a: not run: give --write/);
     expect(second.code, second.stderr).toBe(0);
-  });
+  }, 150_000);
 });
 
 describe('against the Gorgon suite (serve --demo)', () => {
@@ -201,7 +224,7 @@ describe('against the Gorgon suite (serve --demo)', () => {
     expect(statusOf(cells(report, 3), 'nc', 'query')).toEqual(['pass']);
     expect(report.totals.fail, JSON.stringify(report.targets.map((t) => t.rows))).toBe(0);
     expect(code, stderr).toBe(0);
-  });
+  }, 150_000);
 });
 
 describe('against servers that answer wrongly', () => {
@@ -264,7 +287,7 @@ describe('against servers that answer wrongly', () => {
     expectAll(statusOf(httpCells, 'http.client', 'resume'), /^fail: .*got 200 OK, expected 206/);
     expect(statusOf(httpCells, 'curl', 'head')).toEqual(['pass']);
     expect(report.totals.fail).toBeGreaterThan(5);
-  });
+  }, 150_000);
 
   it('a URL it cannot drive is a usage mistake: one sentence, exit 2', async () => {
     const child = spawn(process.execPath, [MAIN, 'interop', 'gopher://127.0.0.1/'], { stdio: ['ignore', 'pipe', 'pipe'] });
