@@ -10,7 +10,19 @@ import { Writable } from 'node:stream';
 import { FtpClient } from '@gorgon/ftp/client';
 import { messageOf } from '../errors.js';
 import { FTPLIB } from './python.js';
-import { caText, command, curlTrust, curlUser, needsCapability, needsSample, needsWrite, python, sameAsSample, urlPath } from './kit.js';
+import {
+  caText,
+  command,
+  curlTrust,
+  curlUser,
+  needsCapability,
+  needsSample,
+  noReference,
+  needsWrite,
+  python,
+  sameAsSample,
+  urlPath,
+} from './kit.js';
 import { hostPort, schemeOf } from './target.js';
 import type { Context, Outcome, Probe, Scenario, Settings, Target } from './types.js';
 
@@ -245,7 +257,8 @@ export const ftpScenarios: Scenario[] = [
     skip: needsSample,
     run: async (c) => {
       const out = join(c.dir, 'partial');
-      await writeFile(out, c.probe.sample!.data.subarray(0, half(c)));
+      if (!c.probe.sample) return noReference(c);
+      await writeFile(out, c.probe.sample.data.subarray(0, half(c)));
       return command(
         () => [...curl(c), '-C', '-', '-o', out, url(c, sampleName(c))],
         async () => sameAsSample(c, await readFile(out)),
@@ -298,7 +311,8 @@ export const ftpScenarios: Scenario[] = [
     skip: needsSample,
     run: async (c) => {
       const out = join(c.dir, 'partial');
-      await writeFile(out, c.probe.sample!.data.subarray(0, half(c)));
+      if (!c.probe.sample) return noReference(c);
+      await writeFile(out, c.probe.sample.data.subarray(0, half(c)));
       return command(
         () => lftp(c, `get -c ${q(sampleName(c))} -o ${q(out)}`),
         async () => sameAsSample(c, await readFile(out)),
@@ -346,7 +360,8 @@ export const ftpScenarios: Scenario[] = [
     skip: needsSample,
     run: async (c) => {
       const out = join(c.dir, posix.basename(sampleName(c)));
-      await writeFile(out, c.probe.sample!.data.subarray(0, half(c)));
+      if (!c.probe.sample) return noReference(c);
+      await writeFile(out, c.probe.sample.data.subarray(0, half(c)));
       return command(
         () => [...wget(c), '-c', wgetUrl(c, sampleName(c))],
         async () => sameAsSample(c, await readFile(out)),

@@ -8,7 +8,7 @@ import * as https from 'node:https';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { messageOf } from '../errors.js';
-import { command, curlTrust, needsSample, python, sameAsSample, urlPath } from './kit.js';
+import { command, curlTrust, needsSample, noReference, python, sameAsSample, urlPath } from './kit.js';
 import { HTTP_CLIENT } from './python.js';
 import { hostPort, schemeOf } from './target.js';
 import type { Context, Outcome, Probe, Scenario, Settings, Target } from './types.js';
@@ -66,7 +66,8 @@ const wgetName = (c: Context): string => posix.basename(c.target.path) || 'index
 function resuming(name: (c: Context) => string, argv: (c: Context, file: string) => string[]): Scenario['run'] {
   return async (c) => {
     const file = join(c.dir, name(c));
-    await writeFile(file, c.probe.sample!.data.subarray(0, half(c)));
+    if (!c.probe.sample) return noReference(c);
+    await writeFile(file, c.probe.sample.data.subarray(0, half(c)));
     return command(
       () => argv(c, file),
       async () => sameAsSample(c, await readFile(file)),

@@ -6,6 +6,17 @@ import { readFileSync } from 'node:fs';
 import { type ExecOptions, type ExecResult, failureReason, sha256, shorten } from './exec.js';
 import type { Context, Outcome, Scenario, Target } from './types.js';
 
+const WGET_EXIT: Record<number, string> = {
+  1: 'generic error',
+  2: 'parse error',
+  3: 'file I/O error',
+  4: 'network failure',
+  5: 'TLS verification failure',
+  6: 'authentication failure',
+  7: 'protocol error',
+  8: 'the server answered with an error',
+};
+
 /** A command to run: its argv and, when needed, input, environment or working directory. */
 export type CommandSpec = readonly string[] | { argv: readonly string[]; options?: Partial<ExecOptions> };
 
@@ -24,7 +35,12 @@ export function command(build: (c: Context) => CommandSpec | Promise<CommandSpec
       : (spec as Exclude<CommandSpec, readonly string[]>);
     // The client's program by its full path (found on PATH by the run); helpers like unshare as given.
     const r = await c.exec(argv[0] === c.client.id ? [c.client.bin!, ...argv.slice(1)] : argv, options);
-    if (r.code !== 0 || r.timedOut) return failureReason(r, c.settings.timeoutMs);
+    if (r.code !== 0 || r.timedOut) {
+      const reason = failureReason(r, c.settings.timeoutMs);
+      // wget -q says nothing: its exit status is the only reason (wget(1), EXIT STATUS).
+      const meaning = argv[0] === 'wget' && r.code !== null ? WGET_EXIT[r.code] : undefined;
+      return meaning && /^exit \d+$/.test(reason) ? `${reason}: ${meaning}` : reason;
+    }
     return check?.(r, c);
   };
 }
@@ -93,6 +109,9 @@ export const needsCapability =
 
 /** n/a when the probe found nothing to retrieve (an empty mailbox, a directory without files). */
 export const needsSample = (c: Context): string | undefined => (c.probe.sample ? undefined : (c.probe.noSample ?? undefined));
+
+/** The failure of a cell that needs the reference when the probe could not read it. */
+export const noReference = (c: Context): Outcome => `no reference to check against (${c.probe.error ?? 'the probe found none'})`;
 
 /** The first reason among several skip rules. */
 export const allOf =

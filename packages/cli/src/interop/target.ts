@@ -32,6 +32,10 @@ export function parseTarget(text: string, credentials: { user?: string; password
   const scheme = SCHEMES[url.protocol.replace(/:$/, '')];
   if (!scheme) throw new UsageError(`${url.protocol}// is not a scheme gorgon interop drives; use one of ${SCHEME_NAMES.join(', ')}.`);
   if (url.hostname === '') throw new UsageError(`"${text}" names no host.`);
+  // Host names reach client command lines and rc files (fetchmail's, a shell for finger(1)): only
+  // the characters of DNS names and IP addresses.
+  if (!/^([A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\])$/.test(url.hostname))
+    throw new UsageError(`"${url.hostname}" is not a host name or IP address.`);
   const user = url.username !== '' ? decodeURIComponent(url.username) : credentials.user;
   const password = url.password !== '' ? decodeURIComponent(url.password) : credentials.password;
   const shown = new URL(url.href);
