@@ -13,6 +13,7 @@ import { passwdCommand } from './passwd.js';
 import { newsCommand } from './news.js';
 import { nntpdCommand } from './nntpd.js';
 import { checkConfigCommand } from './check-config.js';
+import { interopCommand } from './interop.js';
 
 /** Every `gorgon` subcommand. A protocol adds its daemon and client commands here. */
 // yargs types a command list only as CommandModule<T, any>: the handlers keep their own types.
@@ -30,4 +31,5 @@ export const commands: Array<CommandModule<GlobalArgs, never>> = [
   nntpdCommand as CommandModule<GlobalArgs, never>,
   newsCommand as CommandModule<GlobalArgs, never>,
   getCommand as CommandModule<GlobalArgs, never>,
+  interopCommand as CommandModule<GlobalArgs, never>,
 ];
