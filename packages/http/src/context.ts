@@ -37,8 +37,14 @@ export interface HttpOptions extends CommonServerOptions<HttpLimits, HttpStore, 
   indexFiles?: readonly string[];
   /** Also append the access log (combined format) to this file. */
   accessLogFile?: string;
-  /** Serve files up to `maxFileBytes` from a bounded memory cache (checked against the file's ETag each time). */
-  cache?: { maxBytes: number; maxFileBytes: number };
+  /**
+   * An open-file cache (as nginx's `open_file_cache`, with the bytes): files up to
+   * `maxFileBytes` are kept in memory, `maxBytes` in all, and answered with no file system call
+   * for `validMs` (default 1000) after the store last confirmed them; then the file is opened
+   * again and its ETag compared, so a change is served at most `validMs` late. `validMs: 0`
+   * checks on every request.
+   */
+  cache?: { maxBytes: number; maxFileBytes: number; validMs?: number };
 }
 
 /** Counts an HTTP server keeps on top of the core's connection counters. */
@@ -96,6 +102,9 @@ export function createHttpContext(options: HttpOptions): HttpContext {
   ) {
     throw new ServerOptionError('http', 'cache', 'must be { maxBytes, maxFileBytes }, whole numbers of at least 1');
   }
+  if (c?.validMs !== undefined && !(Number.isSafeInteger(c.validMs) && c.validMs >= 0)) {
+    throw new ServerOptionError('http', 'cache', 'validMs must be a whole number of milliseconds, 0 or more');
+  }
   const table = new CommandTable<'request', HttpSession>([...httpMethods, ...(options.commands ?? [])], {
     loggedIn: () => true,
     permitted: () => true,
@@ -117,7 +126,7 @@ export function createHttpContext(options: HttpOptions): HttpContext {
     events,
     accessLog: options.accessLogFile ? new AccessLogFile(options.accessLogFile) : undefined,
     logsAccess: (options.logger ?? silentLogger).isLevelEnabled?.('info') ?? true,
-    cache: c ? new HotFileCache(c.maxBytes, c.maxFileBytes) : undefined,
+    cache: c ? new HotFileCache(c.maxBytes, c.maxFileBytes, c.validMs ?? 1000) : undefined,
     awaitingHeaders: new Set(),
   };
 }

@@ -5,7 +5,8 @@ import type { HttpContext } from './context.js';
 import { FILE_CHUNK_BYTES } from './defaults.js';
 import { knownMethods } from './methods.js';
 import { listMembers, parseFieldLine, parseRequestLine, parseTarget, type RequestLine, type Target } from './request.js';
-import { formatHead } from './response.js';
+import type { CachedFile } from './hot-cache.js';
+import { formatHead, httpDate } from './response.js';
 import { reasonOf, statuses } from './statuses.js';
 import type { StoreFile } from './store.js';
 
@@ -312,13 +313,26 @@ export class HttpSession extends AsyncChat {
       return;
     }
     this.pushWithProducer(new FileBodyProducer(file, segments(Buffer.from(head, 'latin1')), trailer, FILE_CHUNK_BYTES));
-    this.ctx.stats.bytesServed += length;
     this.#finish(status, length, req.keepAlive);
+  }
+
+  /** Sends a cached file's prepared 200 response (its head only for HEAD): one buffer, one write. */
+  respondPrepared(entry: CachedFile): void {
+    const req = this.request!;
+    const prepared = entry.response(httpDate(), req.keepAlive, req.minor);
+    if (req.method === 'HEAD') {
+      this.push(prepared.bytes.subarray(0, prepared.headLength));
+      this.#finish(statuses.ok, 0, req.keepAlive);
+      return;
+    }
+    this.push(prepared.bytes);
+    this.#finish(statuses.ok, entry.data.length, req.keepAlive);
   }
 
   #finish(status: number, bytes: number, keepAlive: boolean): void {
     const req = this.request!;
     const ctx = this.ctx;
+    if (status === 200 || status === 206) ctx.stats.bytesServed += bytes;
     if (ctx.logsAccess || ctx.accessLog) {
       const line = formatCombined({
         remoteAddress: this.channel.remoteAddress,
