@@ -15,6 +15,7 @@ import {
 import { AccessLogFile } from './access-log.js';
 import { defaultHttpLimits, type HttpLimits } from './defaults.js';
 import { httpMethods } from './methods.js';
+import type { Target } from './request.js';
 import type { HttpSession } from './session.js';
 import type { HttpStore } from './store.js';
 import { HotFileCache } from './hot-cache.js';
@@ -75,6 +76,8 @@ export interface HttpContext {
   readonly cache: HotFileCache | undefined;
   /** Sessions waiting for a request's header section (the header deadline). */
   readonly awaitingHeaders: Set<HttpSession>;
+  /** Request targets already parsed and checked (never changed once made), by the target as sent. */
+  readonly targets: Map<string, Target>;
 }
 
 /** Checks the options (one {@link ServerOptionError} sentence each) and resolves the context. */
@@ -128,5 +131,6 @@ export function createHttpContext(options: HttpOptions): HttpContext {
     logsAccess: (options.logger ?? silentLogger).isLevelEnabled?.('info') ?? true,
     cache: c ? new HotFileCache(c.maxBytes, c.maxFileBytes, c.validMs ?? 1000) : undefined,
     awaitingHeaders: new Set(),
+    targets: new Map(),
   };
 }

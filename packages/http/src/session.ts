@@ -24,6 +24,12 @@ export interface HttpRequest {
   keepAlive: boolean;
 }
 
+/** The interim response that asks for the body. @see RFC 9110 §15.2.1 */
+const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n';
+
+/** How many parsed request targets a server remembers (each at most 256 characters). */
+const TARGET_MEMO = 4096;
+
 /** Shared by sessions between requests; never written to. */
 const EMPTY_FIELDS: Map<string, string> = new Map();
 
@@ -179,9 +185,19 @@ export class HttpSession extends AsyncChat {
     // Host: exactly one on HTTP/1.1. @see RFC 9112 §3.2
     const host = f.get('host');
     if (line.minor === 1 && (host === undefined || host.includes(','))) return this.refuse(statuses.badRequest);
-    const target = parseTarget(line.target);
-    if (target === 400) return this.refuse(statuses.badRequest);
-    const connection = listMembers(f.get('connection') ?? '').map((t) => t.toLowerCase());
+    // Parsed targets are remembered (a few thousand): a hot path is decoded and checked once.
+    const targets = this.ctx.targets;
+    let target: Target | 400 | 403 | undefined = targets.get(line.target);
+    if (target === undefined) {
+      target = parseTarget(line.target);
+      if (target === 400) return this.refuse(statuses.badRequest);
+      if (target !== 403 && line.target.length <= 256) {
+        if (targets.size >= TARGET_MEMO) targets.clear();
+        targets.set(line.target, target);
+      }
+    }
+    const conn = f.get('connection');
+    const connection = conn === undefined ? [] : listMembers(conn).map((t) => t.toLowerCase());
     const keepAlive = line.minor === 1 ? !connection.includes('close') : connection.includes('keep-alive');
     const request: HttpRequest = {
       method: line.method,
@@ -196,6 +212,22 @@ export class HttpSession extends AsyncChat {
       this.#s.phase = LINE;
       return this.refuse(statuses.forbidden, te !== undefined || (cl !== undefined && cl !== '0'));
     }
+    const length = cl === undefined ? 0 : Number(cl);
+    // Expect: ignored on HTTP/1.0; anything but 100-continue is 417. @see RFC 9110 §10.1.1
+    const expect = line.minor === 1 ? f.get('expect') : undefined;
+    if (expect !== undefined && expect !== '') {
+      const hasBody = te !== undefined || length > 0;
+      if (!listMembers(expect).every((m) => m.toLowerCase() === '100-continue')) {
+        this.#s.phase = LINE;
+        return this.refuse(statuses.expectationFailed, hasBody); // a body the client may send next: close
+      }
+      if (hasBody) {
+        // A request refused anyway gets its final status without 100, and its body is never read.
+        const final = this.#refusedBeforeBody(request, te, length);
+        if (final !== 0) return this.refuse(final);
+        this.push(CONTINUE);
+      }
+    }
     if (te !== undefined) {
       // Only chunked is known; it must be the final coding. @see RFC 9112 §6.1, §7
       if (listMembers(te.toLowerCase()).join(',') !== 'chunked') return this.refuse(statuses.notImplemented);
@@ -203,7 +235,6 @@ export class HttpSession extends AsyncChat {
       this.#s.drained = 0;
       return;
     }
-    const length = cl === undefined ? 0 : Number(cl);
     if (length > 0) {
       if (length > this.ctx.limits.maxDrainBytes) return this.refuse(statuses.contentTooLarge);
       this.#s.phase = BODY;
@@ -211,6 +242,16 @@ export class HttpSession extends AsyncChat {
       return;
     }
     return this.#dispatch();
+  }
+
+  /** The status a request would be refused with whatever its body, or 0 (checked before a 100 is sent). */
+  #refusedBeforeBody(req: HttpRequest, te: string | undefined, length: number): number {
+    if (te !== undefined && listMembers(te.toLowerCase()).join(',') !== 'chunked') return statuses.notImplemented;
+    if (length > this.ctx.limits.maxDrainBytes) return statuses.contentTooLarge;
+    const spec = req.method === req.method.toUpperCase() ? this.ctx.table.getUpper(req.method) : undefined;
+    if (!spec) return knownMethods.has(req.method) ? statuses.methodNotAllowed : statuses.notImplemented;
+    if (req.target.asterisk && req.method !== 'OPTIONS') return statuses.badRequest;
+    return 0;
   }
 
   #chunkSize(line: string): void | Promise<void> {
