@@ -16,7 +16,7 @@ import { AccessLogFile } from './access-log.js';
 import { defaultHttpLimits, type HttpLimits } from './defaults.js';
 import { httpMethods } from './methods.js';
 import type { Target } from './request.js';
-import type { HttpSession } from './session.js';
+import type { HttpMethodSession, HttpSession } from './session.js';
 import type { HttpStore } from './store.js';
 import { HotFileCache } from './hot-cache.js';
 
@@ -26,7 +26,7 @@ import { HotFileCache } from './hot-cache.js';
  * protocol (dispatch by verb, rows replaced by an embedder's `commands`, the generated list of
  * what is offered: here the `Allow` field instead of CAPA/FEAT).
  */
-export type HttpMethodSpec = CommandSpec<'request', HttpSession>;
+export type HttpMethodSpec = CommandSpec<'request', HttpMethodSession>;
 
 /** Options of an HTTP server: the common server options and HTTP's own. */
 export interface HttpOptions extends CommonServerOptions<HttpLimits, HttpStore, HttpMethodSpec> {

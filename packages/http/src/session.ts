@@ -55,13 +55,35 @@ class ParseState {
 }
 
 /**
+ * What a method row (the server's `commands` option) may use of the session: the request, the
+ * `Allow` value and the two ways to answer. The session's server context stays internal.
+ * @see RFC 9110 §9
+ */
+export interface HttpMethodSession {
+  /** The request being answered. */
+  readonly request: HttpRequest | undefined;
+  /** The `Allow` field value: the methods the server's table offers. */
+  readonly allow: string;
+  /** The client's address (the PROXY header's source, when trusted). */
+  readonly remoteAddress: string;
+  /**
+   * Sends a whole response: `fields` are whole field lines (`"Name: value\r\n"`); Date, Server,
+   * Content-Length and Connection are added. HEAD, 204 and 304 carry no content. `close` ends
+   * the connection after it.
+   */
+  respond(status: number, fields: string, body: Buffer | string | undefined, close?: boolean, headLength?: number): void;
+  /** An error response with a short text body (405 carries Allow). */
+  error(status: number, close?: boolean): void;
+}
+
+/**
  * One HTTP/1.x connection over the core's AsyncChat: lines cut by the framer ('\n', the CR
  * checked and stripped), a body drained by byte count or by chunks, requests dispatched one at a
  * time so pipelined responses leave in order, and the core's backpressure holding later
  * requests while a response is still being written. Every malformed or hostile shape is refused
  * with its status and the connection closed. @see RFC 9112 §2, §3, §5, §6, §9
  */
-export class HttpSession extends AsyncChat {
+export class HttpSession extends AsyncChat implements HttpMethodSession {
   readonly ctx: HttpContext;
   /** The request being answered. */
   request: HttpRequest | undefined;
@@ -70,6 +92,14 @@ export class HttpSession extends AsyncChat {
   /** When the current request's first byte came (or the connection opened); 0 between requests. */
   #startedAt: number;
   #dead = false;
+
+  get allow(): string {
+    return this.ctx.allow;
+  }
+
+  get remoteAddress(): string {
+    return this.channel.remoteAddress;
+  }
 
   get #s(): ParseState {
     this.#p ??= new ParseState();
