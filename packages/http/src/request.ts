@@ -13,6 +13,8 @@ export interface RequestLine {
 
 /** RFC 9110 §5.6.2 tchar. */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** `name ":" OWS value OWS`: a token, no space before the colon, the value trimmed of SP/HTAB. */
+const FIELD_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*(.*?)[ \t]*$/s;
 const REQUEST_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) (\S+) HTTP\/(\d)\.(\d)$/;
 
 /** True when `s` is a token (method, field name). @see RFC 9110 §5.6.2 */
@@ -37,15 +39,13 @@ export function parseRequestLine(line: string): RequestLine | 400 | 505 {
  * (other than HTAB) is 400. Returns [lower-case name, value]. @see RFC 9112 §5.1, §5.2
  */
 export function parseFieldLine(line: string): [string, string] | 400 {
-  const colon = line.indexOf(':');
-  if (colon <= 0) return 400;
-  const name = line.slice(0, colon);
-  if (!TOKEN.test(name)) return 400;
-  const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '');
+  const m = FIELD_LINE.exec(line);
+  if (m === null) return 400;
+  const value = m[2]!;
   // RFC 9110 §5.5: CR, LF and NUL are never allowed in a value; other controls are refused too.
   // biome-ignore lint/suspicious/noControlCharactersInRegex: RFC 9110 §5.5: refuses the control characters a field value must not hold, on purpose
   if (/[\x00-\x08\x0a-\x1f\x7f]/.test(value)) return 400;
-  return [name.toLowerCase(), value];
+  return [m[1]!.toLowerCase(), value];
 }
 
 /** What a request target names once checked. */

@@ -120,47 +120,51 @@ export class HttpSession extends AsyncChat implements HttpMethodSession {
 
   protected override collectIncomingRange(buf: Buffer, start: number, end: number): void {
     if (this.#dead) return;
-    const n = end - start;
-    if (this.#s.phase === BODY || this.#s.phase === CHUNK_DATA) return; // drained, not kept
+    const st = this.#s;
+    const phase = st.phase;
+    if (phase === BODY || phase === CHUNK_DATA) return; // drained, not kept
     if (this.#startedAt === 0) {
       this.#startedAt = Date.now();
       this.ctx.awaitingHeaders.add(this);
     }
-    this.#s.accBytes += n;
+    st.accBytes += end - start;
+    const acc = st.accBytes;
     const { limits } = this.ctx;
-    if (this.#s.phase === LINE && this.#s.accBytes > limits.maxLineLength + 1) {
+    if (phase === LINE && acc > limits.maxLineLength + 1) {
       this.refuse(statuses.uriTooLong);
       return;
     }
-    if (this.#s.phase === HEADERS && this.#s.headerBytes + this.#s.accBytes > limits.maxHeaderBytes) {
+    if (phase === HEADERS && st.headerBytes + acc > limits.maxHeaderBytes) {
       this.refuse(statuses.headersTooLarge);
       return;
     }
-    if (this.#s.phase >= CHUNK_SIZE && this.#s.accBytes > 4096) {
+    if (phase >= CHUNK_SIZE && acc > 4096) {
       this.refuse(statuses.badRequest);
       return;
     }
-    this.#s.acc += buf.toString('latin1', start, end);
+    const text = buf.toString('latin1', start, end);
+    st.acc = st.acc === '' ? text : st.acc + text;
   }
 
   protected override foundTerminator(): void | Promise<void> {
     if (this.#dead) return;
-    const phase = this.#s.phase;
+    const st = this.#s;
+    const phase = st.phase;
     if (phase === BODY) return this.#bodyDone();
     if (phase === CHUNK_DATA) {
       this.setTerminator('\n');
-      this.#s.phase = CHUNK_SIZE;
+      st.phase = CHUNK_SIZE;
       return;
     }
-    let line = this.#s.acc;
-    const bytes = this.#s.accBytes + 1;
-    this.#s.acc = '';
-    this.#s.accBytes = 0;
-    if (line.endsWith('\r')) line = line.slice(0, -1);
+    let line = st.acc;
+    const bytes = st.accBytes + 1;
+    st.acc = '';
+    st.accBytes = 0;
+    if (line.charCodeAt(line.length - 1) === 13) line = line.slice(0, -1);
     // A CR anywhere else is a bare CR: a smuggling shape. @see RFC 9112 §2.2
     if (line.includes('\r')) return this.refuse(statuses.badRequest);
-    if (phase === LINE) return this.#requestLine(line);
     if (phase === HEADERS) return this.#fieldLine(line, bytes);
+    if (phase === LINE) return this.#requestLine(line);
     if (phase === CHUNK_SIZE) return this.#chunkSize(line);
     if (phase === TRAILER && line === '') return this.#bodyDone();
   }
@@ -191,15 +195,16 @@ export class HttpSession extends AsyncChat implements HttpMethodSession {
 
   #fieldLine(line: string, bytes: number): void | Promise<void> {
     if (line === '') return this.#headersDone();
-    this.#s.headerBytes += bytes;
-    if (++this.#s.fieldCount > this.ctx.limits.maxHeaders) return this.refuse(statuses.headersTooLarge);
+    const st = this.#s;
+    st.headerBytes += bytes;
+    if (++st.fieldCount > this.ctx.limits.maxHeaders) return this.refuse(statuses.headersTooLarge);
     // obs-fold (a line starting with SP/HTAB) is refused, not unfolded. @see RFC 9112 §5.2
     const parsed = parseFieldLine(line);
     if (parsed === 400) return this.refuse(statuses.badRequest);
     const [name, value] = parsed;
-    if (name === 'content-length') this.#s.contentLengths++;
-    const had = this.#s.fields.get(name);
-    this.#s.fields.set(name, had === undefined ? value : `${had}, ${value}`);
+    if (name === 'content-length') st.contentLengths++;
+    const had = st.fields.get(name);
+    st.fields.set(name, had === undefined ? value : `${had}, ${value}`);
   }
 
   #headersDone(): void | Promise<void> {
