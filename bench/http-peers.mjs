@@ -155,21 +155,24 @@ http {
   };
 }
 
-function installApache(log) {
-  if (existsSync(APACHE)) return undefined;
-  if (process.getuid?.() !== 0) return 'apache2 is not installed and this is not root (apt-get install apache2)';
-  log('installing apache2 with apt-get');
+/**
+ * Installs Debian package `pkg` with apt-get when `binary` is missing (root only; no prompts, and
+ * a policy-rc.d so the package scripts start no system service). Returns why not, or undefined.
+ */
+export function aptInstall(pkg, binary, log) {
+  if (existsSync(binary)) return undefined;
+  if (process.getuid?.() !== 0) return `${pkg} is not installed and this is not root (apt-get install ${pkg})`;
+  log(`installing ${pkg} with apt-get`);
   const policy = '/usr/sbin/policy-rc.d';
   const madePolicy = !existsSync(policy);
-  // Keep the package scripts from starting a system Apache on port 80.
   if (madePolicy) spawnSync('sh', ['-c', `printf '#!/bin/sh\\nexit 101\\n' > ${policy} && chmod +x ${policy}`]);
-  const r = spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'apache2'], {
+  const r = spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', pkg], {
     env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
     stdio: ['ignore', 'ignore', 'pipe'],
     timeout: 300_000,
   });
   if (madePolicy) spawnSync('rm', ['-f', policy]);
-  return r.status === 0 && existsSync(APACHE) ? undefined : `apt-get install apache2 failed: ${r.stderr?.toString().split('\n')[0]}`;
+  return r.status === 0 && existsSync(binary) ? undefined : `apt-get install ${pkg} failed: ${r.stderr?.toString().split('\n')[0]}`;
 }
 
 /**
@@ -177,7 +180,7 @@ function installApache(log) {
  * @returns {Promise<Peer | { reason: string }>}
  */
 export async function startApache({ root, log, spawnProcess }) {
-  const problem = installApache(log);
+  const problem = aptInstall('apache2', APACHE, log);
   if (problem) return { reason: problem };
   const ids = runAs();
   const dir = await workDir('apache', ids);

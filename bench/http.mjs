@@ -13,7 +13,7 @@ import { execFile } from 'node:child_process';
 import { chmodSync, closeSync, existsSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startApache, startNginx } from './http-peers.mjs';
+import { aptInstall, startApache, startNginx } from './http-peers.mjs';
 import { idleMemoryRows, measureIdleConnections } from './lib/idle-memory.mjs';
 import { alternateMany } from './lib/rounds.mjs';
 
@@ -59,7 +59,9 @@ export default {
   /** @param {any} ctx */
   async run(ctx) {
     if (!existsSync(new URL('../packages/http/dist/index.js', import.meta.url))) return { skipped: '@gorgon/http is not built' };
-    if (!existsSync(WRK)) return { skipped: 'wrk is not installed (apt-get install wrk)' };
+    // wrk is Debian's `wrk`: installed here when missing (as root), else the benchmark is skipped.
+    const noWrk = aptInstall('wrk', WRK, ctx.log);
+    if (noWrk) return { skipped: noWrk };
     const root = mkdtempSync(join(tmpdir(), 'gorgon-bench-http-'));
     chmodSync(root, 0o755); // the peers run as www-data
     /** @type {Array<{ stop: () => Promise<void> }>} */
