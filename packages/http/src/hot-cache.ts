@@ -47,6 +47,8 @@ export class CachedFile {
   /** When the store last confirmed this content (ms since the epoch). */
   checkedAt: number;
   readonly #prepared: (Prepared | undefined)[] = [undefined, undefined, undefined];
+  /** Tells the cache holding this entry that its prepared responses grew (or shrank) by a number of bytes. */
+  account: ((delta: number) => void) | undefined;
 
   constructor(meta: FileMeta, data: Buffer, checkedAt: number) {
     this.meta = meta;
@@ -69,6 +71,7 @@ export class CachedFile {
     );
     const made = { date, bytes: Buffer.concat([head, this.data]), headLength: head.length };
     this.#prepared[kind] = made;
+    this.account?.(made.bytes.length - (had?.bytes.length ?? 0));
     return made;
   }
 
@@ -91,7 +94,7 @@ export class CachedFile {
     };
   }
 
-  /** Bytes this entry holds (content and prepared responses). */
+  /** Bytes this entry holds (the content and its prepared responses): what the cache counts. */
   get bytes(): number {
     let n = this.data.length;
     for (const p of this.#prepared) n += p?.bytes.length ?? 0;
@@ -106,7 +109,9 @@ export class CachedFile {
  * full confinement checks) and compares the strong ETag (inode, size, mtime in ns): the same, and
  * the entry is trusted for another `validMs`; different, and the file is read again. So a changed
  * file is served at most `validMs` late and never as a mix of old and new bytes or validators.
- * The entries confirmed least recently go first once `maxBytes` (content) is reached.
+ * The entries confirmed least recently go first once `maxBytes` is reached, counting each entry's
+ * content and its prepared responses (at most three, one per connection kind in use); the entry
+ * in use is never the one evicted, so what is held stays under `maxBytes` plus its responses.
  */
 export class HotFileCache {
   readonly maxBytes: number;
@@ -122,7 +127,7 @@ export class HotFileCache {
     this.validMs = validMs;
   }
 
-  /** Content bytes held now. */
+  /** Bytes held now: contents and prepared responses. */
   get bytes(): number {
     return this.#bytes;
   }
@@ -138,13 +143,13 @@ export class HotFileCache {
   confirm(path: string, etag: string, now: number): CachedFile | undefined {
     const e = this.#entries.get(path);
     if (!e) return undefined;
-    this.#entries.delete(path);
     if (e.meta.etag !== etag) {
-      this.#bytes -= e.data.length;
+      this.drop(path);
       return undefined;
     }
+    this.#entries.delete(path);
     e.checkedAt = now;
-    this.#entries.set(path, e); // most recently used last
+    this.#entries.set(path, e); // most recently confirmed last
     return e;
   }
 
@@ -153,18 +158,36 @@ export class HotFileCache {
     const e = this.#entries.get(path);
     if (!e) return;
     this.#entries.delete(path);
-    this.#bytes -= e.data.length;
+    this.#release(e);
   }
 
   set(path: string, entry: CachedFile): void {
     if (entry.data.length > this.maxFileBytes) return;
     this.drop(path);
     this.#entries.set(path, entry);
-    this.#bytes += entry.data.length;
+    this.#bytes += entry.bytes;
+    entry.account = (delta) => {
+      this.#bytes += delta;
+      this.#evict(entry);
+    };
+    this.#evict(entry);
+  }
+
+  #release(e: CachedFile): void {
+    e.account = undefined;
+    this.#bytes -= e.bytes;
+  }
+
+  /**
+   * Oldest first, until what is held fits in `maxBytes`, sparing `keep` (the entry just stored or
+   * used): so the bound is `maxBytes` plus that one entry's prepared responses.
+   */
+  #evict(keep: CachedFile): void {
     for (const [key, e] of this.#entries) {
       if (this.#bytes <= this.maxBytes) break;
+      if (e === keep) continue;
       this.#entries.delete(key);
-      this.#bytes -= e.data.length;
+      this.#release(e);
     }
   }
 }
