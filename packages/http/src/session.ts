@@ -30,6 +30,9 @@ const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n';
 /** How many parsed request targets a server remembers (each at most 256 characters). */
 const TARGET_MEMO = 4096;
 
+/** An absent list field's members; never written to. */
+const NO_MEMBERS: readonly string[] = [];
+
 /** Shared by sessions between requests; never written to. */
 const EMPTY_FIELDS: Map<string, string> = new Map();
 
@@ -184,13 +187,14 @@ export class HttpSession extends AsyncChat implements HttpMethodSession {
       this.refuse(statuses.versionNotSupported);
       return;
     }
-    this.#s.line = parsed;
-    this.#s.lineText = line;
-    this.#s.phase = HEADERS;
-    this.#s.headerBytes = 0;
-    this.#s.fieldCount = 0;
-    this.#s.contentLengths = 0;
-    this.#s.fields = new Map();
+    const st = this.#s;
+    st.line = parsed;
+    st.lineText = line;
+    st.phase = HEADERS;
+    st.headerBytes = 0;
+    st.fieldCount = 0;
+    st.contentLengths = 0;
+    st.fields = new Map();
   }
 
   #fieldLine(line: string, bytes: number): void | Promise<void> {
@@ -208,15 +212,16 @@ export class HttpSession extends AsyncChat implements HttpMethodSession {
   }
 
   #headersDone(): void | Promise<void> {
-    const line = this.#s.line!;
-    const f = this.#s.fields;
+    const st = this.#s;
+    const line = st.line!;
+    const f = st.fields;
     this.#startedAt = 0;
     this.ctx.awaitingHeaders.delete(this);
     const te = f.get('transfer-encoding');
     const cl = f.get('content-length');
     // Smuggling shapes: both framings, several Content-Lengths, a bad one. @see RFC 9112 §6.1, §6.3
     if (te !== undefined && (cl !== undefined || line.minor === 0)) return this.refuse(statuses.badRequest);
-    if (cl !== undefined && (this.#s.contentLengths > 1 || !/^\d{1,15}$/.test(cl))) return this.refuse(statuses.badRequest);
+    if (cl !== undefined && (st.contentLengths > 1 || !/^\d{1,15}$/.test(cl))) return this.refuse(statuses.badRequest);
     // Host: exactly one on HTTP/1.1. @see RFC 9112 §3.2
     const host = f.get('host');
     if (line.minor === 1 && (host === undefined || host.includes(','))) return this.refuse(statuses.badRequest);
@@ -232,11 +237,11 @@ export class HttpSession extends AsyncChat implements HttpMethodSession {
       }
     }
     const conn = f.get('connection');
-    const connection = conn === undefined ? [] : listMembers(conn).map((t) => t.toLowerCase());
+    const connection = conn === undefined ? NO_MEMBERS : listMembers(conn).map((t) => t.toLowerCase());
     const keepAlive = line.minor === 1 ? !connection.includes('close') : connection.includes('keep-alive');
     const request: HttpRequest = {
       method: line.method,
-      line: this.#s.lineText,
+      line: st.lineText,
       minor: line.minor,
       target: target === 403 ? { path: '/', rawPath: '/', query: '' } : target,
       fields: f,
@@ -244,7 +249,7 @@ export class HttpSession extends AsyncChat implements HttpMethodSession {
     };
     this.request = request;
     if (target === 403) {
-      this.#s.phase = LINE;
+      st.phase = LINE;
       return this.refuse(statuses.forbidden, te !== undefined || (cl !== undefined && cl !== '0'));
     }
     const length = cl === undefined ? 0 : Number(cl);
@@ -253,7 +258,7 @@ export class HttpSession extends AsyncChat implements HttpMethodSession {
     if (expect !== undefined && expect !== '') {
       const hasBody = te !== undefined || length > 0;
       if (!listMembers(expect).every((m) => m.toLowerCase() === '100-continue')) {
-        this.#s.phase = LINE;
+        st.phase = LINE;
         return this.refuse(statuses.expectationFailed, hasBody); // a body the client may send next: close
       }
       if (hasBody) {
@@ -266,13 +271,13 @@ export class HttpSession extends AsyncChat implements HttpMethodSession {
     if (te !== undefined) {
       // Only chunked is known; it must be the final coding. @see RFC 9112 §6.1, §7
       if (listMembers(te.toLowerCase()).join(',') !== 'chunked') return this.refuse(statuses.notImplemented);
-      this.#s.phase = CHUNK_SIZE;
-      this.#s.drained = 0;
+      st.phase = CHUNK_SIZE;
+      st.drained = 0;
       return;
     }
     if (length > 0) {
       if (length > this.ctx.limits.maxDrainBytes) return this.refuse(statuses.contentTooLarge);
-      this.#s.phase = BODY;
+      st.phase = BODY;
       this.setTerminator(length);
       return;
     }
@@ -310,7 +315,7 @@ export class HttpSession extends AsyncChat implements HttpMethodSession {
 
   /** Runs the method's row (405 with Allow for a known method not served, 501 for others). @see RFC 9110 §9.1 */
   #dispatch(): void | Promise<void> {
-    this.#s.phase = LINE;
+    if (this.#p !== undefined) this.#p.phase = LINE;
     const req = this.request!;
     this.ctx.stats.requests++;
     this.channel.counters.commands++; // a request is HTTP's command
