@@ -1,5 +1,6 @@
 // HTTP servers for the `http` benchmark, one per worker process, serving the same root:
-//   gorgon    @gorgon/http's createHttpServer over a DiskStore (what `gorgon httpd --root` serves)
+//   gorgon    @gorgon/http's createHttpServer over a DiskStore with the open-file cache (what
+//             `gorgon httpd --root DIR --cache-bytes 67108864` serves: files up to 256 KiB, valid 1 s)
 //   raw       net.createServer: reads requests up to each CRLFCRLF (pipelining-safe), answers a
 //             GET of the 4 KiB file from bytes read once at start, streams the 1 GiB file with
 //             fs.createReadStream (1 MiB reads) piped to the socket: no per-request file work
@@ -25,6 +26,7 @@ serveIpc({
       // No header deadline or idle timeout: the idle row holds silent connections for a while.
       const server = createHttpServer({
         store: new DiskStore(root),
+        cache: { maxBytes: 64 << 20, maxFileBytes: 256 << 10, validMs: 1000 },
         limits: { maxConnections: 0, headerTimeoutMs: 0, idleTimeoutMs: 3_600_000 },
       });
       count = () => server.connections;

@@ -6,6 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
+import type { HttpMethodSession, HttpMethodSpec } from '@gorgon/http/server';
 
 const surface: Record<string, string[]> = {
   '@gorgon/finger/server': [
@@ -23,11 +24,27 @@ const surface: Record<string, string[]> = {
   '@gorgon/ftp/server': ['DiskFs', 'FsError', 'MemoryFs', 'createFtpServer', 'parsePermissions', 'parsePortRange'],
   '@gorgon/ftp/client': ['FetchUrlError', 'FtpClient', 'FtpClientError', 'FtpError', 'certificateProblem', 'fetchFiles'],
   '@gorgon/ftp/testing': ['contractFiles', 'runContract', 'virtualFsContract'],
+  '@gorgon/http/server': ['DiskStore', 'MemoryStore', 'createHttpServer', 'statuses'],
+  '@gorgon/http/client': [
+    'HttpClient',
+    'HttpClientError',
+    'HttpConnection',
+    'HttpStatusError',
+    'PART_SUFFIX',
+    'certificateProblem',
+    'describeGetError',
+    'getUrls',
+    'isRetryable',
+    'localNameFor',
+    'parseHttpUrl',
+  ],
+  '@gorgon/http/testing': ['httpStoreContract', 'runContract'],
 };
 // The root of each package re-exports its server and client subpaths.
 surface['@gorgon/finger'] = [...surface['@gorgon/finger/server']!, ...surface['@gorgon/finger/client']!].sort();
 surface['@gorgon/pop3'] = [...surface['@gorgon/pop3/server']!];
 surface['@gorgon/ftp'] = [...surface['@gorgon/ftp/server']!, ...surface['@gorgon/ftp/client']!].sort();
+surface['@gorgon/http'] = [...surface['@gorgon/http/server']!, ...surface['@gorgon/http/client']!].sort();
 
 const load: Record<string, () => Promise<object>> = {
   '@gorgon/finger': () => import('@gorgon/finger'),
@@ -41,6 +58,10 @@ const load: Record<string, () => Promise<object>> = {
   '@gorgon/ftp/server': () => import('@gorgon/ftp/server'),
   '@gorgon/ftp/client': () => import('@gorgon/ftp/client'),
   '@gorgon/ftp/testing': () => import('@gorgon/ftp/testing'),
+  '@gorgon/http': () => import('@gorgon/http'),
+  '@gorgon/http/server': () => import('@gorgon/http/server'),
+  '@gorgon/http/client': () => import('@gorgon/http/client'),
+  '@gorgon/http/testing': () => import('@gorgon/http/testing'),
 };
 
 describe('the public surface of each subpath', () => {
@@ -48,7 +69,7 @@ describe('the public surface of each subpath', () => {
     expect(Object.keys(await load[specifier]!()).sort()).toEqual([...surface[specifier]!].sort());
   });
 
-  it.each(['finger', 'pop3', 'ftp'])(
+  it.each(['finger', 'pop3', 'ftp', 'http'])(
     '@gorgon/%s: the exports map has exactly these subpaths, each with gorgon-source, types and import',
     async (name) => {
       const manifest = JSON.parse(await readFile(new URL(`../../packages/${name}/package.json`, import.meta.url), 'utf8'));
@@ -62,7 +83,7 @@ describe('the public surface of each subpath', () => {
     },
   );
 
-  it.each(['finger', 'pop3', 'ftp'])("@gorgon/%s's README lists every runtime export of every subpath", async (name) => {
+  it.each(['finger', 'pop3', 'ftp', 'http'])("@gorgon/%s's README lists every runtime export of every subpath", async (name) => {
     const readme = await readFile(new URL(`../../packages/${name}/README.md`, import.meta.url), 'utf8');
     const api = readme.slice(readme.indexOf('\n## API'));
     expect(api.length, 'the README has an "## API" section').toBeGreaterThan(10);
@@ -71,5 +92,17 @@ describe('the public surface of each subpath', () => {
       expect(api, specifier).toContain(`\`${specifier}\``);
       for (const n of names) expect(api, `${specifier} ${n}`).toMatch(new RegExp(`\`${n}[\`(]`));
     }
+  });
+
+  it("@gorgon/http: a method row sees the narrow HttpMethodSession, not the server's internal context", () => {
+    const row: HttpMethodSpec = {
+      verb: 'XPING',
+      args: 'required',
+      help: 'XPING <target>',
+      run: (s: HttpMethodSession) => s.respond(200, `Allow: ${s.allow}\r\n`, `${s.request?.target.path} ${s.remoteAddress}\n`),
+    };
+    // @ts-expect-error the session's context (limits, store, table, stats) is not public
+    const internal = (s: HttpMethodSession) => s.ctx;
+    expect([row.verb, typeof internal]).toEqual(['XPING', 'function']);
   });
 });

@@ -113,6 +113,48 @@ describe('stock clients against gorgon httpd', () => {
       expect(head.stdout).toMatch(/ETag: "/);
     });
 
+    it('Expect: 100-continue: 100 then the content is read (GET with a body); refused at once without 100 (POST: 405)', async () => {
+      const body = join(root, '..', `gorgon-expect-${port}.txt`);
+      writeFileSync(body, 'x'.repeat(3000));
+      try {
+        const get = await run(CURL, [
+          '-sS',
+          '-v',
+          '-X',
+          'GET',
+          '-H',
+          'Expect: 100-continue',
+          '--data-binary',
+          `@${body}`,
+          `${base}/docs/a.txt`,
+        ]);
+        expect(get.code).toBe(0);
+        expect(get.stderr).toMatch(/< HTTP\/1\.1 100 Continue/);
+        expect(get.stderr).toMatch(/< HTTP\/1\.1 200 OK/);
+        expect(get.stdout).toBe('alpha\n');
+        const post = await run(CURL, [
+          '-sS',
+          '-v',
+          '-H',
+          'Expect: 100-continue',
+          '--data',
+          'name=value',
+          '-w',
+          '%{http_code}',
+          '-o',
+          '/dev/null',
+          `${base}/docs/a.txt`,
+        ]);
+        expect(post.stdout).toBe('405');
+        expect(post.stderr).not.toMatch(/100 Continue/);
+        expect(post.stderr).toMatch(/< Allow: GET, HEAD, OPTIONS/);
+        const odd = await run(CURL, ['-sS', '-H', 'Expect: 200-ok', '-w', '%{http_code}', '-o', '/dev/null', `${base}/docs/a.txt`]);
+        expect(odd.stdout).toBe('417');
+      } finally {
+        rmSync(body, { force: true });
+      }
+    });
+
     it('--path-as-is: .. is refused, the file outside never served', async () => {
       const r = await run(CURL, ['-sS', '--path-as-is', '-o', '/dev/null', '-w', '%{http_code}', `${base}/docs/../../etc/passwd`]);
       expect(r.stdout).toBe('403');

@@ -14,7 +14,9 @@ export interface BodySegment {
  * A response from an open file: each segment's prefix goes out in the same write as the first
  * file chunk after it (the header and the first 1 MiB in one write), then reads of `chunkSize`;
  * `trailer` ends the body (a multipart boundary). The file is closed when done or when the
- * connection goes first.
+ * connection goes first. Whole chunks without a prefix are read into two reused buffers, one
+ * read into while the other is written, each read into again only once the output path has
+ * released it (`released`: the stream's write callback ran): no fresh 1 MiB per chunk.
  */
 export class FileBodyProducer implements Producer {
   readonly #file: StoreFile;
@@ -24,6 +26,11 @@ export class FileBodyProducer implements Producer {
   #index = 0;
   #position: number;
   #prefixSent = false;
+  /** The two reused buffers (made on first use), and which of them the output path still holds. */
+  #pool: Buffer[] | undefined;
+  readonly #held = [false, false];
+  readonly #waiters: Array<() => void> = [];
+  #closed = false;
 
   constructor(file: StoreFile, segments: BodySegment[], trailer: Buffer | undefined, chunkSize: number) {
     this.#file = file;
@@ -57,7 +64,9 @@ export class FileBodyProducer implements Producer {
         const t = this.#trailer;
         this.#trailer = undefined;
         if (t) return t;
-        await this.close();
+        this.#closed = true;
+        this.#wake();
+        await this.#file.close();
         return null;
       }
       const prefix = this.#prefixSent ? undefined : seg.prefix;
@@ -72,7 +81,8 @@ export class FileBodyProducer implements Producer {
       }
       const head = prefix?.length ?? 0;
       if (head + want === 0) continue;
-      const buf = Buffer.allocUnsafe(head + want);
+      const buf = head === 0 && want === this.#chunkSize ? await this.#reusable() : Buffer.allocUnsafe(head + want);
+      if (this.#closed) return null;
       if (prefix) prefix.copy(buf, 0);
       let got = 0;
       while (got < want) {
@@ -84,7 +94,38 @@ export class FileBodyProducer implements Producer {
     }
   }
 
+  /** A free buffer of the pool, waiting for the output path to release one when both are out. */
+  async #reusable(): Promise<Buffer> {
+    this.#pool ??= [Buffer.allocUnsafe(this.#chunkSize), Buffer.allocUnsafe(this.#chunkSize)];
+    for (;;) {
+      const i = this.#held[0] ? (this.#held[1] ? -1 : 1) : 0;
+      if (i >= 0) {
+        this.#held[i] = true;
+        return this.#pool[i]!;
+      }
+      if (this.#closed) return this.#pool[0]!; // not read into: #produce sees #closed
+      await new Promise<void>((resolve) => {
+        this.#waiters.push(resolve);
+      });
+    }
+  }
+
+  released(chunk: Buffer | string): void {
+    const i = this.#pool ? this.#pool.indexOf(chunk as Buffer) : -1;
+    if (i < 0) return;
+    this.#held[i] = false;
+    this.#wake();
+  }
+
+  #wake(): void {
+    for (const w of this.#waiters.splice(0)) w();
+  }
+
   async close(): Promise<void> {
+    this.#closed = true;
+    this.#wake();
+    // The file is closed only once no read into it is under way.
+    await this.#ahead?.catch(() => null);
     await this.#file.close();
   }
 }

@@ -15,7 +15,8 @@ import {
 import { AccessLogFile } from './access-log.js';
 import { defaultHttpLimits, type HttpLimits } from './defaults.js';
 import { httpMethods } from './methods.js';
-import type { HttpSession } from './session.js';
+import type { Target } from './request.js';
+import type { HttpMethodSession, HttpSession } from './session.js';
 import type { HttpStore } from './store.js';
 import { HotFileCache } from './hot-cache.js';
 import type { HttpHandler } from './handler.js';
@@ -26,7 +27,7 @@ import type { HttpHandler } from './handler.js';
  * protocol (dispatch by verb, rows replaced by an embedder's `commands`, the generated list of
  * what is offered: here the `Allow` field instead of CAPA/FEAT).
  */
-export type HttpMethodSpec = CommandSpec<'request', HttpSession>;
+export type HttpMethodSpec = CommandSpec<'request', HttpMethodSession>;
 
 /** Options of an HTTP server: the common server options and HTTP's own. */
 export interface HttpOptions extends CommonServerOptions<HttpLimits, HttpStore, HttpMethodSpec> {
@@ -38,8 +39,14 @@ export interface HttpOptions extends CommonServerOptions<HttpLimits, HttpStore, 
   indexFiles?: readonly string[];
   /** Also append the access log (combined format) to this file. */
   accessLogFile?: string;
-  /** Serve files up to `maxFileBytes` from a bounded memory cache (checked against the file's ETag each time). */
-  cache?: { maxBytes: number; maxFileBytes: number };
+  /**
+   * An open-file cache (as nginx's `open_file_cache`, with the bytes): files up to
+   * `maxFileBytes` are kept in memory, `maxBytes` in all, and answered with no file system call
+   * for `validMs` (default 1000) after the store last confirmed them; then the file is opened
+   * again and its ETag compared, so a change is served at most `validMs` late. `validMs: 0`
+   * checks on every request.
+   */
+  cache?: { maxBytes: number; maxFileBytes: number; validMs?: number };
   /**
    * Answers GET and HEAD before the store, for pages made on request: returns a response
    * (status, fields, body), or undefined to serve the store's file as usual.
@@ -76,6 +83,8 @@ export interface HttpContext {
   /** Sessions waiting for a request's header section (the header deadline). */
   readonly awaitingHeaders: Set<HttpSession>;
   readonly handler: HttpHandler | undefined;
+  /** Request targets already parsed and checked (never changed once made), by the target as sent. */
+  readonly targets: Map<string, Target>;
 }
 
 /** Checks the options (one {@link ServerOptionError} sentence each) and resolves the context. */
@@ -106,6 +115,9 @@ export function createHttpContext(options: HttpOptions): HttpContext {
   if (options.handler !== undefined && typeof options.handler !== 'function') {
     throw new ServerOptionError('http', 'handler', 'must be a function');
   }
+  if (c?.validMs !== undefined && !(Number.isSafeInteger(c.validMs) && c.validMs >= 0)) {
+    throw new ServerOptionError('http', 'cache', 'validMs must be a whole number of milliseconds, 0 or more');
+  }
   const table = new CommandTable<'request', HttpSession>([...httpMethods, ...(options.commands ?? [])], {
     loggedIn: () => true,
     permitted: () => true,
@@ -127,8 +139,9 @@ export function createHttpContext(options: HttpOptions): HttpContext {
     events,
     accessLog: options.accessLogFile ? new AccessLogFile(options.accessLogFile) : undefined,
     logsAccess: (options.logger ?? silentLogger).isLevelEnabled?.('info') ?? true,
-    cache: c ? new HotFileCache(c.maxBytes, c.maxFileBytes) : undefined,
+    cache: c ? new HotFileCache(c.maxBytes, c.maxFileBytes, c.validMs ?? 1000) : undefined,
     awaitingHeaders: new Set(),
     handler: options.handler,
+    targets: new Map(),
   };
 }

@@ -16,7 +16,7 @@ export const httpMethods: ReadonlyArray<CommandSpec<'request', HttpSession>> = [
     verb: 'OPTIONS',
     args: 'required',
     help: 'OPTIONS * or <target>: the methods allowed',
-    run: (s) => s.respond(statuses.noContent, `Allow: ${s.ctx.allow}\r\n`, undefined),
+    run: (s) => s.respond(statuses.noContent, `Allow: ${s.allow}\r\n`, undefined),
   },
 ];
 

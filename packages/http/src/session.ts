@@ -5,7 +5,8 @@ import type { HttpContext } from './context.js';
 import { FILE_CHUNK_BYTES } from './defaults.js';
 import { knownMethods } from './methods.js';
 import { listMembers, parseFieldLine, parseRequestLine, parseTarget, type RequestLine, type Target } from './request.js';
-import { formatHead } from './response.js';
+import type { CachedFile } from './hot-cache.js';
+import { formatHead, httpDate } from './response.js';
 import { reasonOf, statuses } from './statuses.js';
 import type { StoreFile } from './store.js';
 
@@ -22,6 +23,15 @@ export interface HttpRequest {
   /** The connection stays open after the response. @see RFC 9112 §9.3 */
   keepAlive: boolean;
 }
+
+/** The interim response that asks for the body. @see RFC 9110 §15.2.1 */
+const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n';
+
+/** How many parsed request targets a server remembers (each at most 256 characters). */
+const TARGET_MEMO = 4096;
+
+/** An absent list field's members; never written to. */
+const NO_MEMBERS: readonly string[] = [];
 
 /** Shared by sessions between requests; never written to. */
 const EMPTY_FIELDS: Map<string, string> = new Map();
@@ -48,13 +58,35 @@ class ParseState {
 }
 
 /**
+ * What a method row (the server's `commands` option) may use of the session: the request, the
+ * `Allow` value and the two ways to answer. The session's server context stays internal.
+ * @see RFC 9110 §9
+ */
+export interface HttpMethodSession {
+  /** The request being answered. */
+  readonly request: HttpRequest | undefined;
+  /** The `Allow` field value: the methods the server's table offers. */
+  readonly allow: string;
+  /** The client's address (the PROXY header's source, when trusted). */
+  readonly remoteAddress: string;
+  /**
+   * Sends a whole response: `fields` are whole field lines (`"Name: value\r\n"`); Date, Server,
+   * Content-Length and Connection are added. HEAD, 204 and 304 carry no content. `close` ends
+   * the connection after it.
+   */
+  respond(status: number, fields: string, body: Buffer | string | undefined, close?: boolean, headLength?: number): void;
+  /** An error response with a short text body (405 carries Allow). */
+  error(status: number, close?: boolean): void;
+}
+
+/**
  * One HTTP/1.x connection over the core's AsyncChat: lines cut by the framer ('\n', the CR
  * checked and stripped), a body drained by byte count or by chunks, requests dispatched one at a
  * time so pipelined responses leave in order, and the core's backpressure holding later
  * requests while a response is still being written. Every malformed or hostile shape is refused
  * with its status and the connection closed. @see RFC 9112 §2, §3, §5, §6, §9
  */
-export class HttpSession extends AsyncChat {
+export class HttpSession extends AsyncChat implements HttpMethodSession {
   readonly ctx: HttpContext;
   /** The request being answered. */
   request: HttpRequest | undefined;
@@ -65,6 +97,14 @@ export class HttpSession extends AsyncChat {
   #dead = false;
   /** The request being timed for `commandDone` (only while someone watches). */
   #timing: CommandTiming | undefined;
+
+  get allow(): string {
+    return this.ctx.allow;
+  }
+
+  get remoteAddress(): string {
+    return this.channel.remoteAddress;
+  }
 
   get #s(): ParseState {
     this.#p ??= new ParseState();
@@ -85,47 +125,51 @@ export class HttpSession extends AsyncChat {
 
   protected override collectIncomingRange(buf: Buffer, start: number, end: number): void {
     if (this.#dead) return;
-    const n = end - start;
-    if (this.#s.phase === BODY || this.#s.phase === CHUNK_DATA) return; // drained, not kept
+    const st = this.#s;
+    const phase = st.phase;
+    if (phase === BODY || phase === CHUNK_DATA) return; // drained, not kept
     if (this.#startedAt === 0) {
       this.#startedAt = Date.now();
       this.ctx.awaitingHeaders.add(this);
     }
-    this.#s.accBytes += n;
+    st.accBytes += end - start;
+    const acc = st.accBytes;
     const { limits } = this.ctx;
-    if (this.#s.phase === LINE && this.#s.accBytes > limits.maxLineLength + 1) {
+    if (phase === LINE && acc > limits.maxLineLength + 1) {
       this.refuse(statuses.uriTooLong);
       return;
     }
-    if (this.#s.phase === HEADERS && this.#s.headerBytes + this.#s.accBytes > limits.maxHeaderBytes) {
+    if (phase === HEADERS && st.headerBytes + acc > limits.maxHeaderBytes) {
       this.refuse(statuses.headersTooLarge);
       return;
     }
-    if (this.#s.phase >= CHUNK_SIZE && this.#s.accBytes > 4096) {
+    if (phase >= CHUNK_SIZE && acc > 4096) {
       this.refuse(statuses.badRequest);
       return;
     }
-    this.#s.acc += buf.toString('latin1', start, end);
+    const text = buf.toString('latin1', start, end);
+    st.acc = st.acc === '' ? text : st.acc + text;
   }
 
   protected override foundTerminator(): void | Promise<void> {
     if (this.#dead) return;
-    const phase = this.#s.phase;
+    const st = this.#s;
+    const phase = st.phase;
     if (phase === BODY) return this.#bodyDone();
     if (phase === CHUNK_DATA) {
       this.setTerminator('\n');
-      this.#s.phase = CHUNK_SIZE;
+      st.phase = CHUNK_SIZE;
       return;
     }
-    let line = this.#s.acc;
-    const bytes = this.#s.accBytes + 1;
-    this.#s.acc = '';
-    this.#s.accBytes = 0;
-    if (line.endsWith('\r')) line = line.slice(0, -1);
+    let line = st.acc;
+    const bytes = st.accBytes + 1;
+    st.acc = '';
+    st.accBytes = 0;
+    if (line.charCodeAt(line.length - 1) === 13) line = line.slice(0, -1);
     // A CR anywhere else is a bare CR: a smuggling shape. @see RFC 9112 §2.2
     if (line.includes('\r')) return this.refuse(statuses.badRequest);
-    if (phase === LINE) return this.#requestLine(line);
     if (phase === HEADERS) return this.#fieldLine(line, bytes);
+    if (phase === LINE) return this.#requestLine(line);
     if (phase === CHUNK_SIZE) return this.#chunkSize(line);
     if (phase === TRAILER && line === '') return this.#bodyDone();
   }
@@ -145,48 +189,61 @@ export class HttpSession extends AsyncChat {
       this.refuse(statuses.versionNotSupported);
       return;
     }
-    this.#s.line = parsed;
-    this.#s.lineText = line;
-    this.#s.phase = HEADERS;
-    this.#s.headerBytes = 0;
-    this.#s.fieldCount = 0;
-    this.#s.contentLengths = 0;
-    this.#s.fields = new Map();
+    const st = this.#s;
+    st.line = parsed;
+    st.lineText = line;
+    st.phase = HEADERS;
+    st.headerBytes = 0;
+    st.fieldCount = 0;
+    st.contentLengths = 0;
+    st.fields = new Map();
   }
 
   #fieldLine(line: string, bytes: number): void | Promise<void> {
     if (line === '') return this.#headersDone();
-    this.#s.headerBytes += bytes;
-    if (++this.#s.fieldCount > this.ctx.limits.maxHeaders) return this.refuse(statuses.headersTooLarge);
+    const st = this.#s;
+    st.headerBytes += bytes;
+    if (++st.fieldCount > this.ctx.limits.maxHeaders) return this.refuse(statuses.headersTooLarge);
     // obs-fold (a line starting with SP/HTAB) is refused, not unfolded. @see RFC 9112 §5.2
     const parsed = parseFieldLine(line);
     if (parsed === 400) return this.refuse(statuses.badRequest);
     const [name, value] = parsed;
-    if (name === 'content-length') this.#s.contentLengths++;
-    const had = this.#s.fields.get(name);
-    this.#s.fields.set(name, had === undefined ? value : `${had}, ${value}`);
+    if (name === 'content-length') st.contentLengths++;
+    const had = st.fields.get(name);
+    st.fields.set(name, had === undefined ? value : `${had}, ${value}`);
   }
 
   #headersDone(): void | Promise<void> {
-    const line = this.#s.line!;
-    const f = this.#s.fields;
+    const st = this.#s;
+    const line = st.line!;
+    const f = st.fields;
     this.#startedAt = 0;
     this.ctx.awaitingHeaders.delete(this);
     const te = f.get('transfer-encoding');
     const cl = f.get('content-length');
     // Smuggling shapes: both framings, several Content-Lengths, a bad one. @see RFC 9112 §6.1, §6.3
     if (te !== undefined && (cl !== undefined || line.minor === 0)) return this.refuse(statuses.badRequest);
-    if (cl !== undefined && (this.#s.contentLengths > 1 || !/^\d{1,15}$/.test(cl))) return this.refuse(statuses.badRequest);
+    if (cl !== undefined && (st.contentLengths > 1 || !/^\d{1,15}$/.test(cl))) return this.refuse(statuses.badRequest);
     // Host: exactly one on HTTP/1.1. @see RFC 9112 §3.2
     const host = f.get('host');
     if (line.minor === 1 && (host === undefined || host.includes(','))) return this.refuse(statuses.badRequest);
-    const target = parseTarget(line.target);
-    if (target === 400) return this.refuse(statuses.badRequest);
-    const connection = listMembers(f.get('connection') ?? '').map((t) => t.toLowerCase());
+    // Parsed targets are remembered (a few thousand): a hot path is decoded and checked once.
+    const targets = this.ctx.targets;
+    let target: Target | 400 | 403 | undefined = targets.get(line.target);
+    if (target === undefined) {
+      target = parseTarget(line.target);
+      if (target === 400) return this.refuse(statuses.badRequest);
+      if (target !== 403 && line.target.length <= 256) {
+        if (targets.size >= TARGET_MEMO) targets.clear();
+        targets.set(line.target, target);
+      }
+    }
+    const conn = f.get('connection');
+    const connection = conn === undefined ? NO_MEMBERS : listMembers(conn).map((t) => t.toLowerCase());
     const keepAlive = line.minor === 1 ? !connection.includes('close') : connection.includes('keep-alive');
     const request: HttpRequest = {
       method: line.method,
-      line: this.#s.lineText,
+      line: st.lineText,
       minor: line.minor,
       target: target === 403 ? { path: '/', rawPath: '/', query: '' } : target,
       fields: f,
@@ -194,24 +251,49 @@ export class HttpSession extends AsyncChat {
     };
     this.request = request;
     if (target === 403) {
-      this.#s.phase = LINE;
+      st.phase = LINE;
       return this.refuse(statuses.forbidden, te !== undefined || (cl !== undefined && cl !== '0'));
+    }
+    const length = cl === undefined ? 0 : Number(cl);
+    // Expect: ignored on HTTP/1.0; anything but 100-continue is 417. @see RFC 9110 §10.1.1
+    const expect = line.minor === 1 ? f.get('expect') : undefined;
+    if (expect !== undefined && expect !== '') {
+      const hasBody = te !== undefined || length > 0;
+      if (!listMembers(expect).every((m) => m.toLowerCase() === '100-continue')) {
+        st.phase = LINE;
+        return this.refuse(statuses.expectationFailed, hasBody); // a body the client may send next: close
+      }
+      if (hasBody) {
+        // A request refused anyway gets its final status without 100, and its body is never read.
+        const final = this.#refusedBeforeBody(request, te, length);
+        if (final !== 0) return this.refuse(final);
+        this.push(CONTINUE);
+      }
     }
     if (te !== undefined) {
       // Only chunked is known; it must be the final coding. @see RFC 9112 §6.1, §7
       if (listMembers(te.toLowerCase()).join(',') !== 'chunked') return this.refuse(statuses.notImplemented);
-      this.#s.phase = CHUNK_SIZE;
-      this.#s.drained = 0;
+      st.phase = CHUNK_SIZE;
+      st.drained = 0;
       return;
     }
-    const length = cl === undefined ? 0 : Number(cl);
     if (length > 0) {
       if (length > this.ctx.limits.maxDrainBytes) return this.refuse(statuses.contentTooLarge);
-      this.#s.phase = BODY;
+      st.phase = BODY;
       this.setTerminator(length);
       return;
     }
     return this.#dispatch();
+  }
+
+  /** The status a request would be refused with whatever its body, or 0 (checked before a 100 is sent). */
+  #refusedBeforeBody(req: HttpRequest, te: string | undefined, length: number): number {
+    if (te !== undefined && listMembers(te.toLowerCase()).join(',') !== 'chunked') return statuses.notImplemented;
+    if (length > this.ctx.limits.maxDrainBytes) return statuses.contentTooLarge;
+    const spec = req.method === req.method.toUpperCase() ? this.ctx.table.getUpper(req.method) : undefined;
+    if (!spec) return knownMethods.has(req.method) ? statuses.methodNotAllowed : statuses.notImplemented;
+    if (req.target.asterisk && req.method !== 'OPTIONS') return statuses.badRequest;
+    return 0;
   }
 
   #chunkSize(line: string): void | Promise<void> {
@@ -235,7 +317,7 @@ export class HttpSession extends AsyncChat {
 
   /** Runs the method's row (405 with Allow for a known method not served, 501 for others). @see RFC 9110 §9.1 */
   #dispatch(): void | Promise<void> {
-    this.#s.phase = LINE;
+    if (this.#p !== undefined) this.#p.phase = LINE;
     const req = this.request!;
     this.ctx.stats.requests++;
     this.channel.counters.commands++; // a request is HTTP's command
@@ -315,13 +397,26 @@ export class HttpSession extends AsyncChat {
       return;
     }
     this.pushWithProducer(new FileBodyProducer(file, segments(Buffer.from(head, 'latin1')), trailer, FILE_CHUNK_BYTES));
-    this.ctx.stats.bytesServed += length;
     this.#finish(status, length, req.keepAlive);
+  }
+
+  /** Sends a cached file's prepared 200 response (its head only for HEAD): one buffer, one write. */
+  respondPrepared(entry: CachedFile): void {
+    const req = this.request!;
+    const prepared = entry.response(httpDate(), req.keepAlive, req.minor);
+    if (req.method === 'HEAD') {
+      this.push(prepared.bytes.subarray(0, prepared.headLength));
+      this.#finish(statuses.ok, 0, req.keepAlive);
+      return;
+    }
+    this.push(prepared.bytes);
+    this.#finish(statuses.ok, entry.data.length, req.keepAlive);
   }
 
   #finish(status: number, bytes: number, keepAlive: boolean): void {
     const req = this.request!;
     const ctx = this.ctx;
+    if (status === 200 || status === 206) ctx.stats.bytesServed += bytes;
     if (ctx.logsAccess || ctx.accessLog) {
       const line = formatCombined({
         remoteAddress: this.channel.remoteAddress,

@@ -3,6 +3,8 @@
  * @see RFC 9110 §15 (status codes), RFC 9112 §4 (status line)
  */
 export const statuses = Object.freeze({
+  /** The interim answer to `Expect: 100-continue`. @see RFC 9110 §15.2.1 */
+  continue: 100,
   /** @see RFC 9110 §15.3.1 */
   ok: 200,
   /** OPTIONS. @see RFC 9110 §15.3.5 */
@@ -31,6 +33,8 @@ export const statuses = Object.freeze({
   uriTooLong: 414,
   /** @see RFC 9110 §15.5.17 */
   rangeNotSatisfiable: 416,
+  /** An `Expect` other than 100-continue. @see RFC 9110 §10.1.1, §15.5.18 */
+  expectationFailed: 417,
   /** Header section too large, or too many fields. @see RFC 6585 §5 */
   headersTooLarge: 431,
   /** @see RFC 9110 §15.6.1 */
@@ -48,6 +52,7 @@ export type HttpStatus = (typeof statuses)[keyof typeof statuses];
 
 /** Reason phrases (RFC 9110 §15; RFC 6585 §5 for 431). */
 export const reasons: Readonly<Record<number, string>> = Object.freeze({
+  100: 'Continue',
   200: 'OK',
   204: 'No Content',
   206: 'Partial Content',
@@ -62,6 +67,7 @@ export const reasons: Readonly<Record<number, string>> = Object.freeze({
   413: 'Content Too Large',
   414: 'URI Too Long',
   416: 'Range Not Satisfiable',
+  417: 'Expectation Failed',
   431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
   501: 'Not Implemented',

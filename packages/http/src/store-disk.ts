@@ -157,16 +157,22 @@ function fileOf(fd: number, st: BigStat, release: () => Promise<void>): StoreFil
     kind: 'file',
     size: Number(st.size),
     mtimeMs: Number(st.mtimeMs),
-    etag: `"${st.ino.toString(36)}-${st.size.toString(36)}-${st.mtimeNs.toString(36)}"`,
+    etag: etagOf(st),
     read: (buffer, offset, length, position) =>
       new Promise((resolve, reject) => read(fd, buffer, offset, length, position, (err, n) => (err ? reject(err) : resolve(n)))),
     readNow: (buffer, offset, length, position) => readSync(fd, buffer, offset, length, position),
+    currentEtag: () => etagOf(fstatSync(fd, { bigint: true })),
     close: async () => {
       if (closed) return;
       closed = true;
       await release();
     },
   };
+}
+
+/** A strong validator from inode, size and mtime in ns. @see RFC 9110 §8.8.3 */
+function etagOf(st: BigStat): string {
+  return `"${st.ino.toString(36)}-${st.size.toString(36)}-${st.mtimeNs.toString(36)}"`;
 }
 
 function isMissing(err: unknown): boolean {

@@ -19,6 +19,12 @@ export interface StoreFile {
   close(): Promise<void>;
   /** The synchronous read, when the store offers one (a local disk): small files are answered in the same tick. */
   readNow?(buffer: Buffer, offset: number, length: number, position: number): number;
+  /**
+   * The ETag the open file has now (a fresh fstat), when the store can tell: the cache compares
+   * it with `etag` after reading a file whole, so a file written to while it was read is not kept
+   * as a mix of old and new bytes. Optional.
+   */
+  currentEtag?(): string;
 }
 
 /** A directory. */

@@ -22,7 +22,7 @@ describe('TLS, PROXY, access log, cache, listings off, options', () => {
       tls: cert,
       logger: memoryLogger(records),
       accessLogFile: join(t.dir, 'access.log'),
-      cache: { maxBytes: 1024, maxFileBytes: 512 },
+      cache: { maxBytes: 1024, maxFileBytes: 512, validMs: 0 },
       listings: false,
       proxyProtocol: { trusted: ['127.0.0.2'] },
     }));
@@ -58,7 +58,7 @@ describe('TLS, PROXY, access log, cache, listings off, options', () => {
         .split('\n')
         .some((l) => line.test(l)),
     ).toBe(true);
-    ({ server, port } = await startServer(t.dir, { cache: { maxBytes: 1024, maxFileBytes: 512 }, listings: false }));
+    ({ server, port } = await startServer(t.dir, { cache: { maxBytes: 1024, maxFileBytes: 512, validMs: 0 }, listings: false }));
   });
 
   it('PROXY v1 from a trusted address: the logged client is the header source', async () => {
@@ -83,16 +83,80 @@ describe('TLS, PROXY, access log, cache, listings off, options', () => {
   it('the cache over a store without synchronous reads (MemoryStore): filled, hit, refreshed on change', async () => {
     const store = new MemoryStore();
     store.put('/m.txt', 'first');
-    const s = createHttpServer({ store, cache: { maxBytes: 100, maxFileBytes: 50 } });
+    const s = createHttpServer({ store, cache: { maxBytes: 100, maxFileBytes: 50, validMs: 0 } });
     const { port: p } = await s.listen(0);
     const ask = 'GET /m.txt HTTP/1.1\r\nHost: x\r\n\r\n';
     const rs = parseResponses(await exchange(p, `${ask + ask}HEAD /m.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`), [2]);
     expect(rs.map((r) => r.body.toString())).toEqual(['first', 'first', '']);
     expect(rs[2]!.fields.get('content-length')).toBe('5');
-    expect(s.counters.cacheHits).toBe(1);
+    expect(s.counters.cacheHits).toBe(2); // the GET and the HEAD after the first, each confirmed by ETag
     store.put('/m.txt', 'second');
     const [r] = parseResponses(await exchange(p, 'GET /m.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
     expect(r!.body.toString()).toBe('second');
+    await s.close();
+  });
+
+  it('open-file cache: no file system call within validMs, then the new bytes with a new ETag', async () => {
+    const dir = tempDir();
+    try {
+      writeFileSync(join(dir.dir, 'v.txt'), 'version one');
+      const get = 'GET /v.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n';
+      // A window no test outlasts: the change is not seen (the entry is served as it was).
+      const long = await startServer(dir.dir, { cache: { maxBytes: 1024, maxFileBytes: 512, validMs: 600_000 } });
+      const [a] = parseResponses(await exchange(long.port, get));
+      writeFileSync(join(dir.dir, 'v.txt'), 'version two, longer');
+      const [b] = parseResponses(await exchange(long.port, get));
+      expect(b!.body.toString()).toBe('version one');
+      expect(b!.fields.get('etag')).toBe(a!.fields.get('etag'));
+      expect(long.server.counters.cacheHits).toBe(1);
+      // A range and a conditional request are answered from the same entry.
+      const [c, d] = parseResponses(
+        await exchange(
+          long.port,
+          `GET /v.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=8-10\r\n\r\nGET /v.txt HTTP/1.1\r\nHost: x\r\nIf-None-Match: ${a!.fields.get('etag')}\r\nConnection: close\r\n\r\n`,
+        ),
+      );
+      expect([c!.status, c!.body.toString(), d!.status]).toEqual([206, 'one', 304]);
+      await long.server.close();
+      // A short window: once it has passed, the next request opens the file again.
+      writeFileSync(join(dir.dir, 'v.txt'), 'version three');
+      const short = await startServer(dir.dir, { cache: { maxBytes: 1024, maxFileBytes: 512, validMs: 30 } });
+      const [e] = parseResponses(await exchange(short.port, get));
+      expect(e!.body.toString()).toBe('version three');
+      writeFileSync(join(dir.dir, 'v.txt'), 'version four!');
+      await new Promise((r) => setTimeout(r, 80));
+      const [f] = parseResponses(await exchange(short.port, get));
+      expect(f!.body.toString()).toBe('version four!');
+      expect(f!.fields.get('content-length')).toBe('13');
+      expect(f!.fields.get('etag')).not.toBe(e!.fields.get('etag'));
+      await short.server.close();
+    } finally {
+      dir.remove();
+    }
+  });
+
+  it('open-file cache: a file that changed while it was read is served but not kept', async () => {
+    const inner = new MemoryStore();
+    inner.put('/w.txt', 'steady');
+    let changing = true;
+    // The store reports the open file changed under the read (as a writer in place would).
+    const store = {
+      open: async (path: string) => {
+        const f = await inner.open(path);
+        return f?.kind === 'file' ? { ...f, currentEtag: () => (changing ? '"changed"' : f.etag) } : f;
+      },
+      list: (path: string) => inner.list(path),
+    };
+    const s = createHttpServer({ store, cache: { maxBytes: 100, maxFileBytes: 50, validMs: 600_000 } });
+    const { port: p } = await s.listen(0);
+    const ask = 'GET /w.txt HTTP/1.1\r\nHost: x\r\n\r\n';
+    const rs = parseResponses(await exchange(p, `${ask}${ask}GET /w.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`));
+    expect(rs.map((r) => r.body.toString())).toEqual(['steady', 'steady', 'steady']);
+    expect(s.counters.cacheHits).toBe(0);
+    changing = false;
+    const again = parseResponses(await exchange(p, `${ask}GET /w.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`));
+    expect(again.map((r) => r.body.toString())).toEqual(['steady', 'steady']);
+    expect(s.counters.cacheHits).toBe(1);
     await s.close();
   });
 

@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HttpServer } from '@gorgon/http';
@@ -6,6 +8,8 @@ import { exchange, parseResponses, startServer, tempDir } from './helpers.js';
 
 const big = Buffer.alloc(3 * 1024 * 1024 + 17);
 for (let i = 0; i < big.length; i++) big[i] = (i * 7) & 0xff;
+// Every 1 MiB chunk different: a reused read buffer sent before it was refilled would show.
+const huge = randomBytes(7 * 1024 * 1024 + 3);
 
 describe('http server over a loopback socket (RFC 9110, RFC 9112)', () => {
   const t = tempDir();
@@ -18,6 +22,7 @@ describe('http server over a loopback socket (RFC 9110, RFC 9112)', () => {
     writeFileSync(join(t.dir, 'hello.txt'), 'hello world\n');
     utimesSync(join(t.dir, 'hello.txt'), new Date('2020-01-01T00:00:00Z'), new Date('2020-01-01T00:00:00Z'));
     writeFileSync(join(t.dir, 'big.bin'), big);
+    writeFileSync(join(t.dir, 'huge.bin'), huge);
     mkdirSync(join(t.dir, 'site'));
     writeFileSync(join(t.dir, 'site', 'index.html'), '<h1>site</h1>');
     mkdirSync(join(t.dir, 'list'));
@@ -169,6 +174,28 @@ describe('http server over a loopback socket (RFC 9110, RFC 9112)', () => {
     expect(r!.body.equals(big)).toBe(true);
     const [part] = parseResponses(await exchange(port, get('/big.bin', 'Range: bytes=1048570-2097160\r\nConnection: close\r\n'), 10_000));
     expect(part!.body.equals(big.subarray(1048570, 2097161))).toBe(true);
+  });
+
+  it('a 7 MiB file twice on one connection to a client that reads slowly: exact bytes (the two read buffers are reused only once written)', async () => {
+    const data = await new Promise<Buffer>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1');
+      const chunks: Buffer[] = [];
+      socket.on('data', (c) => {
+        chunks.push(c);
+        // Backpressure: the server's writes wait on this client now and then.
+        if (chunks.length % 16 === 0) {
+          socket.pause();
+          setTimeout(() => socket.resume(), 5);
+        }
+      });
+      socket.on('error', reject);
+      socket.on('close', () => resolve(Buffer.concat(chunks)));
+      socket.write(get('/huge.bin') + get('/huge.bin', 'Connection: close\r\n'));
+    });
+    const rs = parseResponses(data);
+    expect(rs.map((r) => r.status)).toEqual([200, 200]);
+    expect(rs[0]!.body.equals(huge)).toBe(true);
+    expect(rs[1]!.body.equals(huge)).toBe(true);
   });
 
   it('request bodies on GET are drained by Content-Length and by chunks; the next request is served (RFC 9112 §6)', async () => {

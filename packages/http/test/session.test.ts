@@ -95,6 +95,129 @@ describe('transcripts over the in-memory pair (RFC 9112 §2.1, §3, §9.3)', () 
   });
 });
 
+describe('Expect: 100-continue (RFC 9110 §10.1.1)', () => {
+  it('a GET with content: 100 Continue before the content is read, then the response', async () => {
+    await transcript(
+      (ch) => server.accept(ch),
+      `
+      C: GET /hello.txt HTTP/1.1
+      C: Host: x
+      C: Content-Length: 5
+      C: Expect: 100-continue
+      C:
+      S: HTTP/1.1 100 Continue
+      S:
+      C: abc
+      S: HTTP/1.1 200 OK
+      S: Server: Gorgon/0.1
+      S: /^Date: /
+      S: /^ETag: /
+      S: Last-Modified: Mon, 01 Jan 2024 00:00:00 GMT
+      S: Accept-Ranges: bytes
+      S: Content-Type: text/plain; charset=utf-8
+      S: Content-Length: 13
+      S:
+      S: Hello World!
+      C: GET /hello.txt HTTP/1.1
+      C: Host: x
+      C: Expect: 100-CONTINUE
+      C: Connection: close
+      C:
+      S: HTTP/1.1 200 OK
+      S: Server: Gorgon/0.1
+      S: /^Date: /
+      S: /^ETag: /
+      S: Last-Modified: Mon, 01 Jan 2024 00:00:00 GMT
+      S: Accept-Ranges: bytes
+      S: Content-Type: text/plain; charset=utf-8
+      S: Content-Length: 13
+      S: Connection: close
+      S:
+      S: Hello World!
+      `,
+      { expectClose: true },
+    );
+  });
+
+  it('a request refused anyway gets its final status without 100, and the connection closes', async () => {
+    await transcript(
+      (ch) => server.accept(ch),
+      `
+      C: POST /hello.txt HTTP/1.1
+      C: Host: x
+      C: Content-Length: 5
+      C: Expect: 100-continue
+      C:
+      S: HTTP/1.1 405 Method Not Allowed
+      S: Server: Gorgon/0.1
+      S: /^Date: /
+      S: Allow: GET, HEAD, OPTIONS
+      S: Content-Type: text/plain
+      S: Content-Length: 23
+      S: Connection: close
+      S:
+      S: 405 Method Not Allowed
+      `,
+      { expectClose: true },
+    );
+    await transcript(
+      (ch) => server.accept(ch),
+      `
+      C: GET /hello.txt HTTP/1.1
+      C: Host: x
+      C: Content-Length: 100000
+      C: Expect: 100-continue
+      C:
+      S: HTTP/1.1 413 Content Too Large
+      S: Server: Gorgon/0.1
+      S: /^Date: /
+      S: Content-Type: text/plain
+      S: Content-Length: 22
+      S: Connection: close
+      S:
+      S: 413 Content Too Large
+      `,
+      { expectClose: true },
+    );
+  });
+
+  it('another expectation is 417 (the session goes on when no content follows); HTTP/1.0 ignores Expect', async () => {
+    await transcript(
+      (ch) => server.accept(ch),
+      `
+      C: GET /hello.txt HTTP/1.1
+      C: Host: x
+      C: Expect: 200-ok
+      C:
+      S: HTTP/1.1 417 Expectation Failed
+      S: Server: Gorgon/0.1
+      S: /^Date: /
+      S: Content-Type: text/plain
+      S: Content-Length: 23
+      S:
+      S: 417 Expectation Failed
+      C: GET /hello.txt HTTP/1.0
+      C: Content-Length: 5
+      C: Expect: 100-continue
+      C:
+      C: abc
+      S: HTTP/1.1 200 OK
+      S: Server: Gorgon/0.1
+      S: /^Date: /
+      S: /^ETag: /
+      S: Last-Modified: Mon, 01 Jan 2024 00:00:00 GMT
+      S: Accept-Ranges: bytes
+      S: Content-Type: text/plain; charset=utf-8
+      S: Content-Length: 13
+      S: Connection: close
+      S:
+      S: Hello World!
+      `,
+      { expectClose: true },
+    );
+  });
+});
+
 describe('parsers fed strings directly', () => {
   it('request line: methods are tokens, single spaces, HTTP/1.x (RFC 9112 §3)', () => {
     expect(parseRequestLine('GET / HTTP/1.1')).toEqual({ method: 'GET', target: '/', minor: 1 });

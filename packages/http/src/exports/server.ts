@@ -8,7 +8,7 @@ export { createHttpServer, type HttpServer, type HttpServerOptions } from '../se
 export type { HttpMethodSpec, HttpOptions, HttpStats } from '../context.js';
 export type { HttpHandler, HttpHandlerRequest, HttpHandlerResponse } from '../handler.js';
 // Types only: what a custom method (the `commands` option) may use of the session.
-export type { HttpSession, HttpRequest } from '../session.js';
+export type { HttpMethodSession, HttpRequest } from '../session.js';
 export type { Target } from '../request.js';
 export type { HttpLimits } from '../defaults.js';
 export { statuses, type HttpStatus } from '../statuses.js';
