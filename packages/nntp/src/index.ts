@@ -67,7 +67,7 @@ export { NntpSession, NntpReplyError, type NntpState } from './session.js';
 export { nntpCommands, capabilityLines, type NntpCommand, type OfferContext } from './commands/index.js';
 export { defaultNntpLimits, implementationName, type NntpLimits } from './defaults.js';
 export { MemoryNewsStore } from './store-memory.js';
-export { DiskNewsStore } from './store-disk.js';
+export { DiskNewsStore, type DiskNewsStoreOptions } from './store-disk.js';
 export { wildmat, isWildmat, type Matcher } from './wildmat.js';
 export { parseArticle, checkArticle, isMessageId, ArticleError, type ParsedArticle, type HeaderField } from './article.js';
 export { acceptArticle, type Acceptance } from './accept.js';

@@ -35,6 +35,9 @@ interface Receiving {
 
 const SECRET = /^(AUTHINFO\s+(PASS|SASL))\b/i;
 
+/** Streamed articles being committed at once on one connection before reading waits (RFC 4644 §2.5). */
+const MAX_DEFERRED = 64;
+
 /**
  * One NNTP connection: commands through the server's table, the currently selected group and
  * article (RFC 3977 §6.1), the logged-in user, and the reading of dot-terminated articles.
@@ -54,6 +57,8 @@ export class NntpSession extends LineSession {
   #authFailures = 0;
   #errors = 0;
   #forceClose: NodeJS.Timeout | undefined;
+  /** Replies promised in order and not yet known (streamed articles being committed). */
+  readonly #deferred: Promise<unknown>[] = [];
 
   constructor(channel: Channel, ctx: NntpContext) {
     super(channel, { maxLineLength: ctx.limits.maxArticleLineLength, encoding: 'latin1', maxDiscardBytes: ctx.limits.maxArticleBytes * 2 });
@@ -104,6 +109,33 @@ export class NntpSession extends LineSession {
   /** A status line and stored bytes, escaped and terminated by the core. @see RFC 3977 §3.1.1 */
   replyData(reply: NntpReply, data: Buffer): void {
     this.push(escapeMultiline(data, formatReply(reply)));
+  }
+
+  /**
+   * A reply that is known later (a streamed article waiting for its group commit), sent in its
+   * place among the others. The session reads on meanwhile, so articles streamed back to back
+   * share one commit; past {@link MAX_DEFERRED} unanswered ones, the returned promise makes
+   * reading wait for the oldest. @see RFC 4644 §2.5 (answers in order)
+   */
+  replyLater(reply: Promise<NntpReply>): Promise<void> | undefined {
+    const text = reply.then(formatReply, (err: unknown) => {
+      this.channel.counters.errors++;
+      this.channel.log.error({ event: err instanceof NewsStoreError ? 'store-error' : 'handler-error' }, errorText(err));
+      return formatReply(replies.internalFault);
+    });
+    let sent = false;
+    this.pushWithProducer({
+      more: async () => {
+        if (sent) return null;
+        sent = true;
+        return Buffer.from(await text, 'latin1');
+      },
+    });
+    const settled = text.then(() => {
+      this.#deferred.splice(this.#deferred.indexOf(settled), 1);
+    });
+    this.#deferred.push(settled);
+    return this.#deferred.length > MAX_DEFERRED ? this.#deferred[0]!.then(() => undefined) : undefined;
   }
 
   /** Logged in: the user's access applies from now on. */

@@ -27,6 +27,6 @@ export {
   type StoredArticle,
 } from '../store.js';
 export { MemoryNewsStore } from '../store-memory.js';
-export { DiskNewsStore } from '../store-disk.js';
+export { DiskNewsStore, type DiskNewsStoreOptions } from '../store-disk.js';
 export { injectArticle } from '../inject.js';
 export { isWildmat, wildmat, type Matcher } from '../wildmat.js';
