@@ -111,27 +111,30 @@ export class NntpSession extends LineSession {
     this.push(escapeMultiline(data, formatReply(reply)));
   }
 
+  /** The bytes {@link replyData} would send: one buffer, status line and escaped data together. */
+  static dataReply(reply: NntpReply, data: Buffer): Buffer {
+    return escapeMultiline(data, formatReply(reply));
+  }
+
   /**
-   * A reply that is known later (a streamed article waiting for its group commit), sent in its
-   * place among the others. The session reads on meanwhile, so articles streamed back to back
-   * share one commit; past {@link MAX_DEFERRED} unanswered ones, the returned promise makes
-   * reading wait for the oldest. @see RFC 4644 §2.5 (answers in order)
+   * A reply that is known later (a streamed article waiting for its group commit, an article
+   * being read from disk), sent in its place among the others: a status, or the bytes of a
+   * whole reply. The session reads on meanwhile, so articles streamed back to back share one
+   * commit and pipelined ARTICLE reads overlap; past {@link MAX_DEFERRED} unanswered ones, the
+   * returned promise makes reading wait for the oldest. @see RFC 3977 §3.5, RFC 4644 §2.5
    */
-  replyLater(reply: Promise<NntpReply>): Promise<void> | undefined {
-    const text = reply.then(formatReply, (err: unknown) => {
-      this.channel.counters.errors++;
-      this.channel.log.error({ event: err instanceof NewsStoreError ? 'store-error' : 'handler-error' }, errorText(err));
-      return formatReply(replies.internalFault);
-    });
-    let sent = false;
-    this.pushWithProducer({
-      more: async () => {
-        if (sent) return null;
-        sent = true;
-        return Buffer.from(await text, 'latin1');
+  replyLater(reply: Promise<NntpReply | Buffer>): Promise<void> | undefined {
+    const out = reply.then(
+      (r) => (Buffer.isBuffer(r) ? r : formatReply(r)),
+      (err: unknown) => {
+        if (err instanceof NntpReplyError) return formatReply(err.reply);
+        this.channel.counters.errors++;
+        this.channel.log.error({ event: err instanceof NewsStoreError ? 'store-error' : 'handler-error' }, errorText(err));
+        return formatReply(replies.internalFault);
       },
-    });
-    const settled = text.then(() => {
+    );
+    this.pushLater(out);
+    const settled: Promise<void> = out.then(() => {
       this.#deferred.splice(this.#deferred.indexOf(settled), 1);
     });
     this.#deferred.push(settled);
