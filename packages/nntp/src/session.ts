@@ -101,9 +101,13 @@ export class NntpSession extends LineSession {
 
   /** A status line and text lines (dot-stuffed here), then the terminating dot. */
   replyLines(reply: NntpReply, lines: readonly string[]): void {
-    let out = formatReply(reply);
-    for (const l of lines) out += `${(l.startsWith('.') ? '.' : '') + l}\r\n`;
-    this.push(Buffer.from(`${out}.\r\n`, 'latin1'));
+    const stuffed = new Array<string>(lines.length);
+    for (let i = 0; i < lines.length; i++) {
+      const l = lines[i]!;
+      stuffed[i] = l.charCodeAt(0) === 0x2e ? `.${l}` : l;
+    }
+    const body = lines.length === 0 ? '' : `${stuffed.join('\r\n')}\r\n`;
+    this.push(Buffer.from(`${formatReply(reply)}${body}.\r\n`, 'latin1'));
   }
 
   /** A status line and stored bytes, escaped and terminated by the core. @see RFC 3977 §3.1.1 */
