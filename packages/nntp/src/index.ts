@@ -62,7 +62,15 @@ export {
   type FeedsConfig,
 } from './feeds-config.js';
 export { createNntpServer, type NntpServer, type NntpServerOptions } from './server.js';
-export { createNntpContext, type NntpContext, type NntpOptions, type NntpStats, type GroupAccess } from './context.js';
+export {
+  createNntpContext,
+  parseDistribPats,
+  type DistribPattern,
+  type NntpContext,
+  type NntpOptions,
+  type NntpStats,
+  type GroupAccess,
+} from './context.js';
 export { NntpSession, NntpReplyError, type NntpState } from './session.js';
 export { nntpCommands, capabilityLines, type NntpCommand, type OfferContext } from './commands/index.js';
 export { defaultNntpLimits, implementationName, type NntpLimits } from './defaults.js';

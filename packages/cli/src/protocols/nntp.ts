@@ -1,11 +1,12 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { hashPassword, UsersFileAuthenticator } from '@gorgon/core';
-import { createNntpServer, DiskNewsStore, Feeds, injectArticle, type NntpServer } from '@gorgon/nntp';
+import { createNntpServer, DiskNewsStore, Feeds, injectArticle, parseDistribPats, type DistribPattern, type NntpServer } from '@gorgon/nntp';
 import type { DaemonSpec } from '../daemon.js';
 import type { SuiteProtocol } from './protocol.js';
+import { CliError, messageOf } from '../errors.js';
 import { exists, loadTls, loadUsers } from './shared.js';
 
 /** The `nntp:` section of the config file. */
@@ -26,6 +27,8 @@ export const nntpSection = z
     users: z.string().optional(),
     /** Feeds file (peers to feed, addresses that may feed us); see docs/nntp.md. */
     feeds: z.string().optional(),
+    /** distrib.pats file (`weight:wildmat:distribution` lines) that LIST DISTRIB.PATS serves; unset: 503. */
+    distribPats: z.string().optional(),
     /** This server's name in Path and Xref. Default: the host name. */
     pathHost: z
       .string()
@@ -99,6 +102,15 @@ export const nntpProtocol: SuiteProtocol<NntpSection> = {
     }
     const tls = await loadTls('nntp', section, baseDir);
     if (tls) reloaders.push(tls.reloader);
+    let distribPats: DistribPattern[] | undefined;
+    if (section.distribPats !== undefined) {
+      const file = resolve(baseDir, section.distribPats);
+      try {
+        distribPats = parseDistribPats(await readFile(file, 'utf8'));
+      } catch (err) {
+        throw new CliError(`nntp: cannot use the distrib.pats file ${file}: ${messageOf(err)}`);
+      }
+    }
     const spool = resolve(baseDir, section.spool);
     const store = await DiskNewsStore.open(spool);
     const pathHost =
@@ -117,6 +129,7 @@ export const nntpProtocol: SuiteProtocol<NntpSection> = {
       requireTlsForAuth: section.requireTls,
       pathHost,
       ...(section.anonymousPost ? { anonymous: { post: section.anonymousPost } } : {}),
+      ...(distribPats ? { distribPats } : {}),
       ...(feeds ? feeds.serverOptions() : {}),
       limits: {
         idleTimeoutMs: section.idleTimeoutSeconds * 1000,
@@ -132,6 +145,7 @@ export const nntpProtocol: SuiteProtocol<NntpSection> = {
     const close = async (): Promise<void> => {
       await server.close();
       await feeds?.close();
+      await store.close(); // checkpoints the spool's journal: the next start has nothing to replay
     };
     const daemons: DaemonSpec[] = [
       { name: 'nntpd', server: { listen: server.listen.bind(server), close }, port: section.port, host: section.host, reloaders },

@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 export { createNntpServer, type NntpServer, type NntpServerOptions } from '../server.js';
-export type { GroupAccess, NntpStats } from '../context.js';
+export { parseDistribPats, type DistribPattern, type GroupAccess, type NntpStats } from '../context.js';
 export type { NntpLimits } from '../defaults.js';
 // Type only: what a custom command (the `commands` option) is given.
 export type { NntpSession, NntpState } from '../session.js';
