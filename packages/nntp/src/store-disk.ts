@@ -1,4 +1,4 @@
-import { constants, promises as fs } from 'node:fs';
+import { close as closeCb, constants, promises as fs, open as openCb, write as writeCb } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { header, overviewValue, parseArticle } from './article.js';
@@ -46,6 +46,25 @@ interface DiskGroup {
 }
 
 const nowSeconds = (): number => Math.floor(Date.now() / 1000);
+
+/**
+ * Creates `path` (it must not exist) holding `data`: open, one write, close, through the
+ * callback API (a plain descriptor: cheaper per article than a promise FileHandle).
+ */
+function writeNewFile(path: string, data: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    openCb(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644, (err, fd) => {
+      if (err) return reject(err);
+      writeCb(fd, data, 0, data.length, null, (werr, written) => {
+        closeCb(fd, (cerr) => {
+          const e = werr ?? cerr ?? (written === data.length ? null : new Error(`short write to ${path}`));
+          if (e) reject(e);
+          else resolve();
+        });
+      });
+    });
+  });
+}
 
 /** Options of {@link DiskNewsStore.open}. */
 export interface DiskNewsStoreOptions {
@@ -495,7 +514,7 @@ export class DiskNewsStore implements NewsStore {
     const [first, ...rest] = p.row.locations;
     const path = this.#articlePath(first!.group, first!.number);
     const tmp = join(this.dir, 'tmp', `${process.pid}.${first!.group}.${first!.number}`);
-    await fs.writeFile(tmp, p.data, { flag: 'wx' });
+    await writeNewFile(tmp, p.data);
     await fs.rename(tmp, path);
     for (const l of rest) await fs.link(path, this.#articlePath(l.group, l.number));
     if (journal) for (const l of p.row.locations) journal.paths.add(this.#articlePath(l.group, l.number)).add(join(this.dir, 'articles', l.group));
