@@ -108,7 +108,8 @@ export default {
         );
       const over = withCpu(
         1,
-        async (s) => (await client.call('over', { port: servers[s].port, group: GROUP, count: ARTICLES, modeReader: reader(s) }, 120_000)).ms,
+        async (s) =>
+          (await client.call('over', { port: servers[s].port, group: GROUP, count: ARTICLES, modeReader: reader(s) }, 120_000)).ms,
       );
       const post = withCpu(
         POSTS,
@@ -124,8 +125,13 @@ export default {
       const takethis = withCpu(
         STREAM,
         async (s) =>
-          (await client.call('takethis', { port: servers[s].port, count: STREAM, prefix: `${s}${streamRound++}`, group: 'bench.stream' }, 240_000))
-            .rate,
+          (
+            await client.call(
+              'takethis',
+              { port: servers[s].port, count: STREAM, prefix: `${s}${streamRound++}`, group: 'bench.stream' },
+              240_000,
+            )
+          ).rate,
       );
       // metric, unit, measure, target vs raw, [target vs INN, Gorgon subject vs INN][]
       const measures = [

@@ -165,9 +165,17 @@ export function createNntpContext(options: NntpOptions): NntpContext {
     if (!Number.isSafeInteger(d.weight) || d.weight < 0)
       throw new ServerOptionError('nntp', `distribPats[${i}].weight`, `must be a whole number >= 0, got ${d.weight}`);
     if (!/^[^:\s]+$/.test(d.distribution))
-      throw new ServerOptionError('nntp', `distribPats[${i}].distribution`, `must be one word without a colon, got ${JSON.stringify(d.distribution)}`);
+      throw new ServerOptionError(
+        'nntp',
+        `distribPats[${i}].distribution`,
+        `must be one word without a colon, got ${JSON.stringify(d.distribution)}`,
+      );
     if (/[:\s]/.test(d.wildmat))
-      throw new ServerOptionError('nntp', `distribPats[${i}].wildmat`, `must not contain a colon or a space, got ${JSON.stringify(d.wildmat)}`);
+      throw new ServerOptionError(
+        'nntp',
+        `distribPats[${i}].wildmat`,
+        `must not contain a colon or a space, got ${JSON.stringify(d.wildmat)}`,
+      );
   }
   check('anonymous.post', options.anonymous?.post);
   for (const [u, a] of Object.entries(options.users ?? {})) {

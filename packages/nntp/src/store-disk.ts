@@ -222,8 +222,7 @@ export class DiskNewsStore implements NewsStore {
         }
         if (!this.#history.has(row.id)) this.#history.set(row.id, row);
       }
-      for (const g of new Set(records.flatMap((r) => r.row.locations.map((l) => l.group))))
-        await syncDir(join(this.dir, 'articles', g));
+      for (const g of new Set(records.flatMap((r) => r.row.locations.map((l) => l.group)))) await syncDir(join(this.dir, 'articles', g));
     }
     return any;
   }
@@ -517,7 +516,8 @@ export class DiskNewsStore implements NewsStore {
     await writeNewFile(tmp, p.data);
     await fs.rename(tmp, path);
     for (const l of rest) await fs.link(path, this.#articlePath(l.group, l.number));
-    if (journal) for (const l of p.row.locations) journal.paths.add(this.#articlePath(l.group, l.number)).add(join(this.dir, 'articles', l.group));
+    if (journal)
+      for (const l of p.row.locations) journal.paths.add(this.#articlePath(l.group, l.number)).add(join(this.dir, 'articles', l.group));
   }
 
   #appender(path: string): Promise<FileHandle> {

@@ -143,7 +143,10 @@ describe('disk spool recovery', () => {
       const journal = await readFile(join(dir, 'journal'), 'latin1');
       expect(journal.match(/^J\t/gm)?.length).toBe(50);
       // A copy of the same id in the same batch is a duplicate, not a second article.
-      const twice = await Promise.all([injectArticle(store, text(77), { pathHost: 'h' }), injectArticle(store, text(77), { pathHost: 'h' })]);
+      const twice = await Promise.all([
+        injectArticle(store, text(77), { pathHost: 'h' }),
+        injectArticle(store, text(77), { pathHost: 'h' }),
+      ]);
       expect(twice.map((r) => r.ok)).toEqual([true, false]);
     } finally {
       datasync.mockRestore();
@@ -189,7 +192,9 @@ describe('disk spool recovery', () => {
     await store.createGroup('a.one');
     await store.createGroup('b.two');
     for (let round = 0; round < 6; round++)
-      await Promise.all(Array.from({ length: 8 }, (_, i) => injectArticle(store, text(round * 8 + i + 1), { pathHost: 'h', arrived: 1000 })));
+      await Promise.all(
+        Array.from({ length: 8 }, (_, i) => injectArticle(store, text(round * 8 + i + 1), { pathHost: 'h', arrived: 1000 })),
+      );
     const report = await store.expire([{ pattern: 'b.two', days: 1 }], 1000 + 2 * 86400);
     expect(report.removed).toBe(48);
     await store.close();

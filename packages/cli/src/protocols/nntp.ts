@@ -3,7 +3,15 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { hashPassword, UsersFileAuthenticator } from '@gorgon/core';
-import { createNntpServer, DiskNewsStore, Feeds, injectArticle, parseDistribPats, type DistribPattern, type NntpServer } from '@gorgon/nntp';
+import {
+  createNntpServer,
+  DiskNewsStore,
+  Feeds,
+  injectArticle,
+  parseDistribPats,
+  type DistribPattern,
+  type NntpServer,
+} from '@gorgon/nntp';
 import type { DaemonSpec } from '../daemon.js';
 import type { SuiteProtocol } from './protocol.js';
 import { CliError, messageOf } from '../errors.js';
