@@ -1,4 +1,4 @@
-import { close as closeCb, constants, promises as fs, open as openCb, write as writeCb } from 'node:fs';
+import { close as closeCb, constants, promises as fs, open as openCb, read as readCb, write as writeCb } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { header, overviewValue, parseArticle } from './article.js';
@@ -46,6 +46,26 @@ interface DiskGroup {
 }
 
 const nowSeconds = (): number => Math.floor(Date.now() / 1000);
+
+/**
+ * Reads a file expected to hold `size` bytes with one read of `size + 1` (callback API, a plain
+ * descriptor); undefined when it holds another number of bytes, for the caller to read it the
+ * ordinary way. A FIFO (opened non-blocking: ESPIPE or EAGAIN) or a directory fails.
+ */
+function readKnownSize(path: string, size: number): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    openCb(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK, (err, fd) => {
+      if (err) return reject(err);
+      const buf = Buffer.allocUnsafe(size + 1);
+      readCb(fd, buf, 0, size + 1, 0, (rerr, n) => {
+        closeCb(fd, () => {
+          if (rerr) return reject(rerr); // ESPIPE/EAGAIN: a FIFO; EISDIR: a directory — not articles
+          resolve(n === size ? buf.subarray(0, size) : undefined);
+        });
+      });
+    });
+  });
+}
 
 /**
  * Creates `path` (it must not exist) holding `data`: open, one write, close, through the
@@ -382,23 +402,28 @@ export class DiskNewsStore implements NewsStore {
   async articleByNumber(group: string, number: number): Promise<StoredArticle | undefined> {
     const o = this.#groups.get(group)?.overview.get(number);
     if (!o) return undefined;
-    return this.#read(o.messageId, group, number);
+    return this.#read(o.messageId, group, number, o.bytes);
   }
 
   async articleById(messageId: string): Promise<StoredArticle | undefined> {
     const h = this.#history.get(messageId);
     const loc = h?.locations.find((l) => this.#groups.get(l.group)?.overview.has(l.number));
-    return loc && this.#read(messageId, loc.group, loc.number);
+    return loc && this.#read(messageId, loc.group, loc.number, this.#groups.get(loc.group)?.overview.get(loc.number)?.bytes);
   }
 
-  async #read(messageId: string, group: string, number: number): Promise<StoredArticle | undefined> {
-    let data: Buffer;
+  async #read(messageId: string, group: string, number: number, bytes?: number): Promise<StoredArticle | undefined> {
+    let data: Buffer | undefined;
     try {
-      // Only regular files are articles: no symlink is followed.
-      data = await fs.readFile(this.#articlePath(group, number), { flag: constants.O_RDONLY | constants.O_NOFOLLOW });
+      const path = this.#articlePath(group, number);
+      // The size is known from the overview: one open, one read, one close (the size read
+      // differing, the whole file is read the ordinary way). Only regular files are
+      // articles: no symlink is followed, a FIFO does not block the open.
+      if (bytes !== undefined) data = await readKnownSize(path, bytes);
+      data ??= await fs.readFile(path, { flag: constants.O_RDONLY | constants.O_NOFOLLOW });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ELOOP') return undefined;
+      // Gone, a symlink, a FIFO or a directory planted in the spool: not an article.
+      if (code === 'ENOENT' || code === 'ELOOP' || code === 'EAGAIN' || code === 'ESPIPE' || code === 'EISDIR') return undefined;
       throw new NewsStoreError('io', `cannot read ${group}/${number}: ${code}`);
     }
     const sep = data.indexOf('\r\n\r\n');

@@ -204,3 +204,27 @@ describe('disk spool recovery', () => {
     await again.close();
   });
 });
+
+describe('disk spool reads', () => {
+  it('a symlink, a FIFO or a directory planted where an article should be is not served (and does not block)', async () => {
+    const dir = await tempDir();
+    const store = await DiskNewsStore.open(dir);
+    await store.createGroup('a.one');
+    await store.createGroup('b.two');
+    for (let i = 1; i <= 3; i++) await injectArticle(store, text(i), { pathHost: 'h' });
+    const { execFileSync } = await import('node:child_process');
+    const { symlink, mkdir: mkd } = await import('node:fs/promises');
+    await rm(join(dir, 'articles', 'a.one', '1'));
+    await symlink('/etc/passwd', join(dir, 'articles', 'a.one', '1'));
+    await rm(join(dir, 'articles', 'a.one', '2'));
+    execFileSync('mkfifo', [join(dir, 'articles', 'a.one', '2')]);
+    await rm(join(dir, 'articles', 'a.one', '3'));
+    await mkd(join(dir, 'articles', 'a.one', '3'));
+    for (const n of [1, 2, 3]) expect(await store.articleByNumber('a.one', n)).toBeUndefined();
+    expect((await store.articleByNumber('b.two', 2))!.data.toString()).toContain('body 2');
+    expect(await store.articleById('<k1@h>')).toBeUndefined(); // its first location is the symlink
+    await rm(join(dir, 'articles', 'a.one', '3'), { recursive: true });
+    await rm(join(dir, 'articles', 'a.one', '2'));
+    await store.close();
+  });
+});
