@@ -10,6 +10,7 @@ packages=(
   lftp wget vsftpd python3-pyftpdlib openssl  # FTP interop
   inn2                                # NNTP feed interop (a private innd per test)
   tin suck                            # NNTP reader interop (tin batch mode, suck and rpost)
+  slrnpull                            # NNTP interop: slrnpull pulls a group and posts from out.going (test/interop/nntp-slrnpull.test.ts)
   nginx                               # HTTP client interop (run privately by the tests)
   systemd                             # systemd-analyze verify/security of docs/gorgon.service (nothing is started)
   prometheus                          # promtool: lints the admin listener's /metrics scrape

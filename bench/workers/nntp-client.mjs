@@ -1,6 +1,7 @@
 // The load generator of the `nntp` benchmark: ARTICLE lock-step and pipelined, OVER of a
 // range, TAKETHIS streaming, each on a fresh connection over loopback.
 import * as net from 'node:net';
+import { GROUP, benchArticle, dotStuffed, smallArticle } from '../lib/nntp-articles.mjs';
 import { serveIpc } from '../lib/worker.mjs';
 
 /** A connection that resolves `until(predicate on the received text)`. */
@@ -38,8 +39,19 @@ function connect(port) {
 /** Counts complete responses in `t`: single lines for codes in `single`, else to "\r\n.\r\n". */
 const endsMultiline = (t) => t.endsWith('\r\n.\r\n');
 
-async function article({ port, group, count, pipelined }) {
+/** MODE READER first (INN hands a reader to nnrpd on it; Gorgon answers it too). */
+async function reader(c, modeReader) {
+  if (!modeReader) return;
+  c.take();
+  c.socket.write('MODE READER\r\n');
+  await c.until((t) => t.includes('\r\n'));
+  const r = c.take();
+  if (!/^20[01] /.test(r)) throw new Error(`MODE READER: ${r.trim()}`);
+}
+
+async function article({ port, group, count, pipelined, modeReader }) {
   const c = await connect(port);
+  await reader(c, modeReader);
   c.take();
   c.socket.write(`GROUP ${group}\r\n`);
   await c.until((t) => t.includes('\r\n'));
@@ -72,10 +84,12 @@ async function article({ port, group, count, pipelined }) {
   return { rate: (count * 1000) / ms };
 }
 
-async function over({ port, group, count }) {
+async function over({ port, group, count, modeReader }) {
   const c = await connect(port);
+  await reader(c, modeReader);
+  c.take();
   c.socket.write(`GROUP ${group}\r\n`);
-  await c.until((t) => t.split('\r\n').length > 2);
+  await c.until((t) => t.includes('\r\n'));
   c.take();
   const start = performance.now();
   c.socket.write(`OVER 1-${count}\r\n`);
@@ -108,4 +122,76 @@ async function takethis({ port, count, prefix, group }) {
   return { rate: (count * 1000) / ms };
 }
 
-serveIpc({ article, over, takethis });
+/**
+ * POST acceptance: `count` articles over `connections` connections at once, each lock-step
+ * (POST, 340, the article, 240), as newsreaders post. Rate over all of them.
+ */
+async function post({ port, count, connections, group, modeReader }) {
+  const date = new Date().toUTCString();
+  const conns = await Promise.all(Array.from({ length: connections }, () => connect(port)));
+  for (const c of conns) await reader(c, modeReader);
+  let next = 0;
+  let accepted = 0;
+  const start = performance.now();
+  await Promise.all(
+    conns.map(async (c) => {
+      for (let i = next++; i < count; i = next++) {
+        c.take();
+        c.socket.write('POST\r\n');
+        await c.until((t) => t.includes('\r\n'));
+        const go = c.take();
+        if (!go.startsWith('340')) throw new Error(`POST: ${go.trim()}`);
+        c.socket.write(dotStuffed(smallArticle({ group, i, date })));
+        await c.until((t) => t.includes('\r\n'));
+        if (c.take().startsWith('240')) accepted++;
+      }
+    }),
+  );
+  const ms = performance.now() - start;
+  for (const c of conns) c.socket.destroy();
+  if (accepted !== count) throw new Error(`POST: ${accepted} of ${count} accepted`);
+  return { rate: (count * 1000) / ms };
+}
+
+/** Loads the benchmark's articles 1..count into a server by streaming (INN's spool). */
+async function feed({ port, count }) {
+  const c = await connect(port);
+  c.take();
+  c.socket.write('MODE STREAM\r\n');
+  await c.until((t) => t.includes('\r\n'));
+  const mode = c.take();
+  if (!mode.startsWith('203')) throw new Error(`MODE STREAM: ${mode.trim()}`);
+  let answered = 0;
+  let accepted = 0;
+  for (let from = 1; from <= count; from += 500) {
+    let req = '';
+    const to = Math.min(count, from + 499);
+    for (let i = from; i <= to; i++) req += `TAKETHIS <${i}@bench.example.org>\r\n${dotStuffed(benchArticle(i).data)}`;
+    c.socket.write(req);
+    await c.until((t) => (t.match(/\r\n/g)?.length ?? 0) >= to - from + 1);
+    const r = c.take();
+    answered += to - from + 1;
+    accepted += (r.match(/^239 /gm) ?? []).length;
+  }
+  c.socket.destroy();
+  if (accepted !== count) throw new Error(`feed: ${accepted} of ${answered} accepted`);
+  return { accepted, group: GROUP };
+}
+
+/** Idle readers for INN: `count` connections, each after MODE READER (one nnrpd each), held open. */
+const held = new Set();
+async function openReaders({ port, count }) {
+  for (let i = 0; i < count; i++) {
+    const c = await connect(port);
+    await reader(c, true);
+    held.add(c.socket);
+  }
+  return held.size;
+}
+async function closeReaders() {
+  for (const s of held) s.destroy();
+  held.clear();
+  return 0;
+}
+
+serveIpc({ article, over, takethis, post, feed, openReaders, closeReaders });

@@ -11,13 +11,14 @@ import { serveIpc } from '../lib/worker.mjs';
 
 let connections = () => 0;
 
-async function gorgonServer({ dir }) {
+async function gorgonServer({ dir, fsync = true }) {
   const nntp = await import('../../packages/nntp/dist/index.js');
-  const store = await nntp.DiskNewsStore.open(dir);
+  const store = await nntp.DiskNewsStore.open(dir, { fsync });
   const server = nntp.createNntpServer({
     store,
     pathHost: 'bench',
     feeders: () => true,
+    anonymous: { read: '*', post: '*' },
     limits: { maxConnections: 0, maxConnectionsPerIp: 0 },
   });
   connections = () => server.connections;
@@ -41,8 +42,8 @@ async function baselineServer({ dir }) {
     let group;
     let pending = '';
     let chain = Promise.resolve();
-    let article; // lines of a TAKETHIS article
-    let takeId;
+    let article; // lines of a TAKETHIS or POST article
+    let takeId; // undefined: a POST
     const handle = async (line) => {
       if (article) {
         if (line !== '.') return void article.push(line.startsWith('.') ? line.slice(1) : line);
@@ -52,7 +53,7 @@ async function baselineServer({ dir }) {
         await fh.writeFile(data);
         await fh.sync();
         await fh.close();
-        return void socket.write(`239 ${takeId}\r\n`);
+        return void socket.write(takeId === undefined ? '240 article received\r\n' : `239 ${takeId}\r\n`);
       }
       const [verb = '', arg = '', arg2 = ''] = line.split(' ');
       switch (verb.toUpperCase()) {
@@ -81,7 +82,11 @@ async function baselineServer({ dir }) {
           return void socket.write(Buffer.from(`${out}.\r\n`, 'latin1'));
         }
         case 'MODE':
-          return void socket.write('203 streaming ok\r\n');
+          return void socket.write(arg.toUpperCase() === 'READER' ? '200 reader\r\n' : '203 streaming ok\r\n');
+        case 'POST':
+          takeId = undefined;
+          article = [];
+          return void socket.write('340 send it\r\n');
         case 'TAKETHIS':
           takeId = arg;
           article = [];

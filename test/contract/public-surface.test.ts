@@ -39,12 +39,48 @@ const surface: Record<string, string[]> = {
     'parseHttpUrl',
   ],
   '@gorgon/http/testing': ['httpStoreContract', 'runContract'],
+  '@gorgon/nntp/server': [
+    'DiskNewsStore',
+    'FeedQueue',
+    'Feeds',
+    'FeedsConfigError',
+    'MemoryNewsStore',
+    'NewsStoreError',
+    'backoffDelay',
+    'createNntpServer',
+    'injectArticle',
+    'isValidGroupName',
+    'isWildmat',
+    'parseDistribPats',
+    'parseFeedsConfig',
+    'pathHosts',
+    'pathNames',
+    'wildmat',
+  ],
+  '@gorgon/nntp/client': [
+    'FilterRulesError',
+    'NntpClient',
+    'NntpClientError',
+    'PullState',
+    'articleHeaders',
+    'dataLines',
+    'judge',
+    'maildirSink',
+    'mboxSink',
+    'openSink',
+    'parseNewsUrl',
+    'parseOverview',
+    'parseRules',
+    'pullNews',
+  ],
+  '@gorgon/nntp/testing': ['newsStoreContract', 'runContract'],
 };
 // The root of each package re-exports its server and client subpaths.
 surface['@gorgon/finger'] = [...surface['@gorgon/finger/server']!, ...surface['@gorgon/finger/client']!].sort();
 surface['@gorgon/pop3'] = [...surface['@gorgon/pop3/server']!];
 surface['@gorgon/ftp'] = [...surface['@gorgon/ftp/server']!, ...surface['@gorgon/ftp/client']!].sort();
 surface['@gorgon/http'] = [...surface['@gorgon/http/server']!, ...surface['@gorgon/http/client']!].sort();
+surface['@gorgon/nntp'] = [...surface['@gorgon/nntp/server']!, ...surface['@gorgon/nntp/client']!].sort();
 
 const load: Record<string, () => Promise<object>> = {
   '@gorgon/finger': () => import('@gorgon/finger'),
@@ -62,6 +98,10 @@ const load: Record<string, () => Promise<object>> = {
   '@gorgon/http/server': () => import('@gorgon/http/server'),
   '@gorgon/http/client': () => import('@gorgon/http/client'),
   '@gorgon/http/testing': () => import('@gorgon/http/testing'),
+  '@gorgon/nntp': () => import('@gorgon/nntp'),
+  '@gorgon/nntp/server': () => import('@gorgon/nntp/server'),
+  '@gorgon/nntp/client': () => import('@gorgon/nntp/client'),
+  '@gorgon/nntp/testing': () => import('@gorgon/nntp/testing'),
 };
 
 describe('the public surface of each subpath', () => {
@@ -69,7 +109,7 @@ describe('the public surface of each subpath', () => {
     expect(Object.keys(await load[specifier]!()).sort()).toEqual([...surface[specifier]!].sort());
   });
 
-  it.each(['finger', 'pop3', 'ftp', 'http'])(
+  it.each(['finger', 'pop3', 'ftp', 'http', 'nntp'])(
     '@gorgon/%s: the exports map has exactly these subpaths, each with gorgon-source, types and import',
     async (name) => {
       const manifest = JSON.parse(await readFile(new URL(`../../packages/${name}/package.json`, import.meta.url), 'utf8'));
@@ -83,7 +123,7 @@ describe('the public surface of each subpath', () => {
     },
   );
 
-  it.each(['finger', 'pop3', 'ftp', 'http'])("@gorgon/%s's README lists every runtime export of every subpath", async (name) => {
+  it.each(['finger', 'pop3', 'ftp', 'http', 'nntp'])("@gorgon/%s's README lists every runtime export of every subpath", async (name) => {
     const readme = await readFile(new URL(`../../packages/${name}/README.md`, import.meta.url), 'utf8');
     const api = readme.slice(readme.indexOf('\n## API'));
     expect(api.length, 'the README has an "## API" section').toBeGreaterThan(10);

@@ -73,8 +73,18 @@ describe('gorgon news newgroup/expire/rmgroup and nntpd', () => {
     const passwd = await gorgon(['passwd', '--user', 'poster'], 'secret\n');
     await writeFile(join(dir, 'users.json'), JSON.stringify({ users: [JSON.parse(passwd.stdout.toString())] }));
 
-    const port = await start(['nntpd', '--port', '0', '--spool', 'spool', '--users', 'users.json', '--path-host', 'clitest'], 'nntpd');
+    await writeFile(join(dir, 'distrib.pats'), '# weight:wildmat:distribution\n10:local.*:local\n');
+    await writeFile(join(dir, 'bad.pats'), '10:local.*\n');
+    const bad = await gorgon(['nntpd', '--port', '0', '--spool', 'spool', '--distrib-pats', 'bad.pats']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr.toString()).toMatch(/distrib\.pats file .*line 1: expected weight:wildmat:distribution/);
+    const port = await start(
+      ['nntpd', '--port', '0', '--spool', 'spool', '--users', 'users.json', '--path-host', 'clitest', '--distrib-pats', 'distrib.pats'],
+      'nntpd',
+    );
     const c = await dial(port);
+    c.sendLine('LIST DISTRIB.PATS');
+    expect(await c.lines(3)).toEqual(['215 information follows', '10:local.*:local', '.']);
     c.sendLine('AUTHINFO USER poster');
     expect(await c.line()).toBe('381 password required');
     c.sendLine('AUTHINFO PASS secret');
@@ -93,6 +103,8 @@ describe('gorgon news newgroup/expire/rmgroup and nntpd', () => {
     expect(await c.line()).toBe('205 closing connection');
     daemon!.kill('SIGTERM');
     await new Promise((r) => daemon!.once('exit', r));
+    // A clean stop checkpoints the spool: no group-commit journal left to replay.
+    expect(existsSync(join(dir, 'spool', 'journal'))).toBe(false);
 
     const exp = await gorgon(['news', 'expire', '--spool', 'spool', '--rule', 'local.*:0']);
     expect(exp.code, exp.stderr.toString()).toBe(0);

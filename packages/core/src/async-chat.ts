@@ -232,6 +232,15 @@ export abstract class AsyncChat {
     this.#fifo().push(producer);
   }
 
+  /**
+   * Queues output known later (a reply waiting for a read or a commit) in its place, without
+   * holding later input back as a producer does: the session dispatches on, and the owner
+   * bounds how many it keeps waiting. A rejected value closes the connection.
+   */
+  pushLater(value: Promise<Buffer | string>): void {
+    this.#fifo().pushLate(value);
+  }
+
   /** Closes the connection once everything queued has been written. */
   closeWhenDone(): void {
     if ((this.#flags & CLOSING) !== 0) return;

@@ -53,8 +53,19 @@ export class DeflateStream extends Duplex {
     // stream under it: a decompression bomb costs one buffer.
     raw.pipe(inflate);
     inflate.on('readable', () => this.#pull());
-    inflate.on('end', () => this.push(null));
+    let inflated = false;
+    inflate.on('end', () => {
+      inflated = true;
+      this.push(null);
+    });
     inflate.on('error', (err) => this.destroy(err));
+    // The peer's FIN: `pipe` ends the inflater, which still holds (or is still inflating) the
+    // last bytes. A close that follows at once must not destroy this stream before they are
+    // read (a reply followed by the server closing, "205 bye" then FIN, was lost that way).
+    let rawEnded = false;
+    raw.once('end', () => {
+      rawEnded = true;
+    });
 
     deflate.on('data', (out: Buffer) => {
       if (!raw.write(out)) {
@@ -65,7 +76,17 @@ export class DeflateStream extends Duplex {
     deflate.on('error', (err) => this.destroy(err));
     raw.on('error', (err) => this.destroy(err));
     raw.on('close', () => {
-      if (!this.destroyed) this.destroy();
+      if (this.destroyed) return;
+      if (!rawEnded) return void this.destroy(); // reset or destroyed: nothing more will come
+      // Ended cleanly: finish reading what the inflater gives, then go.
+      const done = (): void => {
+        if (!this.destroyed) this.destroy();
+      };
+      if (inflated && this.readableEnded) return done();
+      this.once('end', done);
+      inflate.once('close', () => {
+        if (!inflated) done(); // the inflater went without an end (an error destroys us already)
+      });
     });
   }
 

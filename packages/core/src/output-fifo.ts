@@ -2,7 +2,29 @@ import type { Channel } from './channel.js';
 import { errorText } from './errors.js';
 import { isEmptyChunk, type Chunk, type Producer } from './producers.js';
 
-type Item = Buffer | string | Producer;
+/**
+ * A piece of output known later (a reply waiting for a disk read or a commit), queued in its
+ * place. Unlike a producer it does not hold the owner's input back: the session goes on
+ * dispatching (and may queue more late replies: bounding them is the owner's job), and once
+ * known it is written together with the plain output around it.
+ */
+interface Late {
+  readonly late: true;
+  value: Buffer | string | undefined;
+  readonly ready: Promise<void>;
+}
+
+type Item = Buffer | string | Producer | Late;
+
+function isLate(item: Item): item is Late {
+  return (item as Late).late === true;
+}
+
+/** The bytes of a plain item or of a late one already known; undefined otherwise. */
+function plainOf(item: Item): Buffer | string | undefined {
+  if (typeof item === 'string' || Buffer.isBuffer(item)) return item;
+  return isLate(item) ? item.value : undefined;
+}
 
 /** Plain data gathered into one write up to this size. */
 const BATCH_BYTES = 256 * 1024;
@@ -24,6 +46,10 @@ export interface FifoOwner {
 
 function isPlain(item: Item): item is Buffer | string {
   return typeof item === 'string' || Buffer.isBuffer(item);
+}
+
+function isProducer(item: Item): item is Producer {
+  return !isPlain(item) && !isLate(item);
 }
 
 function isPromise(value: unknown): value is Promise<Chunk> {
@@ -110,10 +136,36 @@ export class OutputFifo {
     return { bytes: this.#plainQueued, producers: this.#producers };
   }
 
+  /**
+   * Queues output that `value` will give, in its place. A rejection means the stream can no
+   * longer be in step with the protocol: the connection is closed, as for a failed producer.
+   */
+  pushLate(value: Promise<Buffer | string>): void {
+    const late: { late: true; value: Buffer | string | undefined; ready: Promise<void> } = {
+      late: true,
+      value: undefined,
+      ready: value.then(
+        (v) => {
+          late.value = v;
+        },
+        (err: unknown) => {
+          late.value = '';
+          if (this.#failed) return;
+          this.#channel.log.error({ event: 'producer-error' }, errorText(err));
+          this.#channel.counters.errors++;
+          this.#owner?.producerFailed?.(err);
+          this.#channel.close({ flush: false });
+          this.abort();
+        },
+      ),
+    };
+    this.push(late);
+  }
+
   /** Queues data or a producer; on a closed connection a producer is released instead. */
   push(item: Item): void {
     if (this.#failed || this.#channel.isClosed) {
-      if (!isPlain(item)) release(item);
+      if (isProducer(item)) release(item);
       return;
     }
     if (typeof item === 'string') {
@@ -124,7 +176,7 @@ export class OutputFifo {
       this.#flushTail();
       this.#items.push(item);
       if (isPlain(item)) this.#plainQueued += item.length;
-      else this.#producers++;
+      else if (!isLate(item)) this.#producers++;
     }
     this.#schedule();
   }
@@ -160,7 +212,7 @@ export class OutputFifo {
     this.#head = 0;
     this.#plainQueued = 0;
     this.#producers = 0;
-    for (const item of pending) if (!isPlain(item)) release(item);
+    for (const item of pending) if (isProducer(item)) release(item);
     this.drained();
     this.#settle();
   }
@@ -212,7 +264,11 @@ export class OutputFifo {
           continue;
         }
         const item = this.#items[this.#head]!;
-        if (isPlain(item)) {
+        if (isLate(item) && item.value === undefined) {
+          await item.ready;
+          continue;
+        }
+        if (!isProducer(item)) {
           const batch = this.#takeBatch();
           written += batch.length;
           this.#channel.write(batch);
@@ -260,28 +316,29 @@ export class OutputFifo {
     this.#tail = '';
   }
 
-  /** Consecutive plain items, joined into one write. */
+  /** Consecutive plain items (and late ones already known), joined into one write. */
   #takeBatch(): Buffer | string {
-    const first = this.#items[this.#head] as Buffer | string;
+    const first = plainOf(this.#items[this.#head]!)!;
     let end = this.#head + 1;
     let size = first.length;
+    let plainSize = isPlain(this.#items[this.#head]!) ? first.length : 0;
     let allStrings = typeof first === 'string';
     while (end < this.#items.length && size < BATCH_BYTES) {
-      const next = this.#items[end]!;
-      if (typeof next === 'string') size += next.length;
-      else if (Buffer.isBuffer(next)) {
-        size += next.length;
-        allStrings = false;
-      } else break;
+      const item = this.#items[end]!;
+      const next = plainOf(item);
+      if (next === undefined) break;
+      size += next.length;
+      if (isPlain(item)) plainSize += next.length;
+      if (typeof next !== 'string') allStrings = false;
       end++;
     }
-    const start = this.#head;
+    const parts = this.#items.slice(this.#head, end).map((i) => plainOf(i)!);
     this.#head = end;
-    this.#plainQueued -= size;
+    this.#plainQueued -= plainSize;
     let batch: Buffer | string;
-    if (end - start === 1) batch = first;
-    else if (allStrings) batch = (this.#items.slice(start, end) as string[]).join('');
-    else batch = Buffer.concat(this.#items.slice(start, end).map((b) => (typeof b === 'string' ? Buffer.from(b) : (b as Buffer))));
+    if (parts.length === 1) batch = first;
+    else if (allStrings) batch = (parts as string[]).join('');
+    else batch = Buffer.concat(parts.map((b) => (typeof b === 'string' ? Buffer.from(b) : b)));
     this.#compact();
     return batch;
   }

@@ -111,3 +111,61 @@ describe('pipelining', () => {
     await channel.closed;
   });
 });
+
+describe('pushLater: replies known later, in their place', () => {
+  /** Each command's reply resolves after a delay that falls as n grows: later ones resolve first. */
+  class Late extends LineSession {
+    static dispatchedBeforeFirstReply = 0;
+    #first = true;
+    protected override onLine(line: string): void {
+      const n = Number(line.slice(4));
+      if (line === 'BAD') {
+        this.pushLater(Promise.reject(new Error('disk gone')));
+        return;
+      }
+      if (n % 4 === 3) {
+        this.push(`now ${n}\r\n`);
+        return;
+      }
+      this.pushLater(
+        new Promise((resolve) =>
+          setTimeout(
+            () => {
+              if (this.#first) Late.dispatchedBeforeFirstReply = n;
+              this.#first = false;
+              resolve(`late ${n}\r\n`);
+            },
+            n < 3 ? 30 : 0,
+          ),
+        ),
+      );
+    }
+  }
+
+  it('answers in order while later commands are dispatched meanwhile (real socket)', async () => {
+    await using listener = createListener({ name: 'late' }, (ch) => new Late(ch));
+    const { port } = await listener.listen(0);
+    const client = dial(port);
+    const n = 200;
+    client.send(Array.from({ length: n }, (_, i) => `CMD ${i}\r\n`).join(''));
+    const lines = await client.lines(n, 10_000);
+    expect(lines).toEqual(Array.from({ length: n }, (_, i) => (i % 4 === 3 ? `now ${i}` : `late ${i}`)));
+    // The first late reply (delayed) was known only after later commands had been dispatched.
+    expect(Late.dispatchedBeforeFirstReply).toBeGreaterThan(2);
+    client.end();
+    await client.closed();
+  });
+
+  it('a late reply that fails closes that connection (its replies can no longer be in step); the server goes on', async () => {
+    await using listener = createListener({ name: 'late' }, (ch) => new Late(ch));
+    const { port } = await listener.listen(0);
+    const bad = dial(port);
+    bad.send('CMD 3\r\nBAD\r\nCMD 7\r\n');
+    expect((await bad.readToEnd(10_000)).toString()).toBe('now 3\r\n');
+    const good = dial(port);
+    good.send('CMD 4\r\n');
+    expect(await good.lines(1, 10_000)).toEqual(['late 4']);
+    good.end();
+    await good.closed();
+  });
+});

@@ -59,6 +59,40 @@ export interface NntpOptions extends CommonServerOptions<NntpLimits, NewsStore, 
   pathHost?: string;
   /** The growing delay after failed logins. */
   throttle?: LoginThrottleOptions;
+  /**
+   * What LIST DISTRIB.PATS serves: default Distribution values by group pattern (INN's
+   * distrib.pats; {@link parseDistribPats} reads that file). Unset: LIST DISTRIB.PATS answers
+   * 503 (not maintained); an empty list is an empty 215. @see RFC 3977 §7.6.1, §7.6.5
+   */
+  distribPats?: readonly DistribPattern[];
+}
+
+/** One LIST DISTRIB.PATS entry: `weight:wildmat:distribution`. @see RFC 3977 §7.6.5 */
+export interface DistribPattern {
+  readonly weight: number;
+  readonly wildmat: string;
+  readonly distribution: string;
+}
+
+/**
+ * Reads a distrib.pats file (INN's format, RFC 3977 §7.6.5): `weight:wildmat:distribution`
+ * per line, `#` comments and blank lines ignored. Throws with the line number on a bad line.
+ */
+export function parseDistribPats(text: string): DistribPattern[] {
+  const out: DistribPattern[] = [];
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) return;
+    const m = /^(\d+):([^:\s]+):([^:\s]+)$/.exec(line);
+    if (!m) throw new Error(`distrib.pats line ${i + 1}: expected weight:wildmat:distribution, got ${JSON.stringify(raw.slice(0, 80))}`);
+    try {
+      wildmat(m[2]!);
+    } catch {
+      throw new Error(`distrib.pats line ${i + 1}: ${JSON.stringify(m[2])} is not a wildmat`);
+    }
+    out.push({ weight: Number(m[1]), wildmat: m[2]!, distribution: m[3]! });
+  });
+  return out;
 }
 
 /** Counts an NNTP server keeps. */
@@ -88,6 +122,8 @@ export interface NntpContext {
   readonly access: (user: string | undefined) => { read: Matcher; post: Matcher; anyPost: boolean };
   readonly feeders: (peer: { remoteAddress: string; user: string | undefined }) => boolean;
   readonly onAccepted: ((article: AcceptedArticle) => void | Promise<void>) | undefined;
+  /** LIST DISTRIB.PATS lines, or undefined when not maintained (503). */
+  readonly distribPats: readonly string[] | undefined;
   /** Serialises acceptance of one message-id: two feeds offering it at once get one 235 and one 435. */
   readonly inFlight: Set<string>;
 }
@@ -124,6 +160,23 @@ export function createNntpContext(options: NntpOptions): NntpContext {
     }
   };
   check('anonymous.read', options.anonymous?.read);
+  for (const [i, d] of (options.distribPats ?? []).entries()) {
+    check(`distribPats[${i}].wildmat`, d.wildmat);
+    if (!Number.isSafeInteger(d.weight) || d.weight < 0)
+      throw new ServerOptionError('nntp', `distribPats[${i}].weight`, `must be a whole number >= 0, got ${d.weight}`);
+    if (!/^[^:\s]+$/.test(d.distribution))
+      throw new ServerOptionError(
+        'nntp',
+        `distribPats[${i}].distribution`,
+        `must be one word without a colon, got ${JSON.stringify(d.distribution)}`,
+      );
+    if (/[:\s]/.test(d.wildmat))
+      throw new ServerOptionError(
+        'nntp',
+        `distribPats[${i}].wildmat`,
+        `must not contain a colon or a space, got ${JSON.stringify(d.wildmat)}`,
+      );
+  }
   check('anonymous.post', options.anonymous?.post);
   for (const [u, a] of Object.entries(options.users ?? {})) {
     check(`users.${u}.read`, a.read);
@@ -158,6 +211,7 @@ export function createNntpContext(options: NntpOptions): NntpContext {
     access,
     feeders,
     onAccepted: options.onAccepted,
+    distribPats: options.distribPats?.map((d) => `${d.weight}:${d.wildmat}:${d.distribution}`),
     inFlight: new Set(),
   };
 }

@@ -144,6 +144,8 @@ export const replies = {
   notPermitted: r(502, 'command unavailable'),
   /** Feature not supported. @see RFC 3977 §3.2.1 */
   notSupported: r(503, 'feature not supported'),
+  /** RFC 3977 §7.6.1: a LIST keyword recognised, its list not maintained here. */
+  dataNotStored: r(503, 'data item not stored'),
   /** Too many unknown commands. */
   tooManyErrors: r(400, 'too many errors; closing connection'),
   /** COMPRESS accepted: the layer starts right after this line. @see RFC 8054 §2.2.2 */

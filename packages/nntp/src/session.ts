@@ -39,6 +39,9 @@ interface Receiving {
 
 const SECRET = /^(AUTHINFO\s+(PASS|SASL))\b/i;
 
+/** Streamed articles being committed at once on one connection before reading waits (RFC 4644 §2.5). */
+const MAX_DEFERRED = 64;
+
 /**
  * One NNTP connection: commands through the server's table, the currently selected group and
  * article (RFC 3977 §6.1), the logged-in user, and the reading of dot-terminated articles.
@@ -60,6 +63,8 @@ export class NntpSession extends LineSession {
   #authFailures = 0;
   #errors = 0;
   #forceClose: NodeJS.Timeout | undefined;
+  /** Replies promised in order and not yet known (streamed articles being committed). */
+  readonly #deferred: Promise<unknown>[] = [];
 
   constructor(channel: Channel, ctx: NntpContext) {
     super(channel, { maxLineLength: ctx.limits.maxArticleLineLength, encoding: 'latin1', maxDiscardBytes: ctx.limits.maxArticleBytes * 2 });
@@ -112,15 +117,49 @@ export class NntpSession extends LineSession {
   /** A status line and text lines (dot-stuffed here), then the terminating dot. */
   replyLines(reply: NntpReply, lines: readonly string[]): void {
     if (this.#timing) this.#finished(reply);
-    let out = formatReply(reply);
-    for (const l of lines) out += `${(l.startsWith('.') ? '.' : '') + l}\r\n`;
-    this.push(Buffer.from(`${out}.\r\n`, 'latin1'));
+    const stuffed = new Array<string>(lines.length);
+    for (let i = 0; i < lines.length; i++) {
+      const l = lines[i]!;
+      stuffed[i] = l.charCodeAt(0) === 0x2e ? `.${l}` : l;
+    }
+    const body = lines.length === 0 ? '' : `${stuffed.join('\r\n')}\r\n`;
+    this.push(Buffer.from(`${formatReply(reply)}${body}.\r\n`, 'latin1'));
   }
 
   /** A status line and stored bytes, escaped and terminated by the core. @see RFC 3977 §3.1.1 */
   replyData(reply: NntpReply, data: Buffer): void {
     if (this.#timing) this.#finished(reply);
     this.push(escapeMultiline(data, formatReply(reply)));
+  }
+
+  /** The bytes {@link replyData} would send: one buffer, status line and escaped data together. */
+  static dataReply(reply: NntpReply, data: Buffer): Buffer {
+    return escapeMultiline(data, formatReply(reply));
+  }
+
+  /**
+   * A reply that is known later (a streamed article waiting for its group commit, an article
+   * being read from disk), sent in its place among the others: a status, or the bytes of a
+   * whole reply. The session reads on meanwhile, so articles streamed back to back share one
+   * commit and pipelined ARTICLE reads overlap; past {@link MAX_DEFERRED} unanswered ones, the
+   * returned promise makes reading wait for the oldest. @see RFC 3977 §3.5, RFC 4644 §2.5
+   */
+  replyLater(reply: Promise<NntpReply | Buffer>): Promise<void> | undefined {
+    const out = reply.then(
+      (r) => (Buffer.isBuffer(r) ? r : formatReply(r)),
+      (err: unknown) => {
+        if (err instanceof NntpReplyError) return formatReply(err.reply);
+        this.channel.counters.errors++;
+        this.channel.log.error({ event: err instanceof NewsStoreError ? 'store-error' : 'handler-error' }, errorText(err));
+        return formatReply(replies.internalFault);
+      },
+    );
+    this.pushLater(out);
+    const settled: Promise<void> = out.then(() => {
+      this.#deferred.splice(this.#deferred.indexOf(settled), 1);
+    });
+    this.#deferred.push(settled);
+    return this.#deferred.length > MAX_DEFERRED ? this.#deferred[0]!.then(() => undefined) : undefined;
   }
 
   /** Logged in: the user's access applies from now on. */

@@ -15,6 +15,10 @@ import type { GroupStatus, OverviewEntry } from './store.js';
  * DIR/articles/GROUP/N   the article, byte-exact (a hard link in each further group)
  * DIR/overview/GROUP     N<TAB>subject<TAB>from<TAB>date<TAB>id<TAB>refs<TAB>bytes<TAB>lines<TAB>xref
  * DIR/tmp/               articles being written (removed at open)
+ * DIR/journal            the group-commit journal: per accepted article a line
+ *                        `J<TAB>bytes<TAB>` + its history line, then the article's bytes and LF;
+ *                        fdatasynced once per batch, dropped at each checkpoint
+ * DIR/journal.old        the previous journal while it is being checkpointed
  * ```
  * @see INN's active(5), history(5) and overview formats
  */
@@ -32,15 +36,67 @@ export async function writeAtomic(dir: string, path: string, data: Buffer | stri
   await fs.rename(tmp, path);
 }
 
-/** Appends `data` and fsyncs before returning. */
-export async function appendDurable(path: string, data: string): Promise<void> {
-  const fh = await fs.open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND, 0o644);
+/** Links `target` at `path` through a temporary name, replacing whatever `path` was. */
+export async function writeReplacing(dir: string, path: string, target: string): Promise<void> {
+  const tmp = join(dir, 'tmp', `${process.pid}.${randomBytes(6).toString('hex')}`);
+  await fs.link(target, tmp);
+  await fs.rename(tmp, path);
+}
+
+/** Fsyncs each file or directory (16 at a time); a path gone meanwhile (expired) is skipped. */
+export async function syncPaths(paths: Iterable<string>): Promise<void> {
+  const todo = [...paths];
+  const worker = async (): Promise<void> => {
+    for (let p = todo.pop(); p !== undefined; p = todo.pop()) {
+      let fh: Awaited<ReturnType<typeof fs.open>>;
+      try {
+        fh = await fs.open(p, constants.O_RDONLY);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw err;
+      }
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: 16 }, worker));
+}
+
+/** One journal record: a header line with the history row, then the article's bytes and LF. */
+export function journalRecord(row: HistoryRow, data: Buffer): Buffer[] {
+  return [Buffer.from(`J\t${data.length}\t${historyLine(row)}`, 'latin1'), data, Buffer.from('\n')];
+}
+
+/**
+ * The complete records of a journal, in order; a torn last record (the crash came during
+ * its batch, which was never acknowledged) and anything after it are ignored.
+ * Undefined when there is no journal.
+ */
+export async function readJournal(path: string): Promise<{ row: HistoryRow; data: Buffer }[] | undefined> {
+  let buf: Buffer;
   try {
-    await fh.write(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
+    buf = await fs.readFile(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
   }
+  const out: { row: HistoryRow; data: Buffer }[] = [];
+  let pos = 0;
+  while (pos < buf.length) {
+    const eol = buf.indexOf(10, pos);
+    if (eol === -1) break;
+    const head = buf.toString('latin1', pos, eol);
+    const m = /^J\t(\d+)\t(.*)$/.exec(head);
+    const row = m ? parseHistoryLine(m[2]!) : undefined;
+    const end = eol + 1 + Number(m?.[1] ?? 0);
+    if (!m || !row || end >= buf.length || buf[end] !== 10) break;
+    out.push({ row, data: buf.subarray(eol + 1, end) });
+    pos = end + 1;
+  }
+  return out;
 }
 
 /** Fsyncs a directory (a rename or link in it is then durable). */

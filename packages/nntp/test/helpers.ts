@@ -1,16 +1,10 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { MemoryAuthenticator, memoryLogger, type MemoryLogRecord } from '@gorgon/core';
 import { memoryChannelPair, MemoryClient } from '@gorgon/core/testing';
-import {
-  createNntpContext,
-  createNntpServer,
-  MemoryNewsStore,
-  NntpSession,
-  type NewsStore,
-  type NntpContext,
-  type NntpOptions,
-  type NntpServer,
-} from '../src/index.js';
+import { createNntpServer, MemoryNewsStore, type NewsStore, type NntpServer } from '../src/index.js';
+// Internals the tests drive directly (not part of the public surface).
+import { createNntpContext, type NntpContext, type NntpOptions } from '../src/context.js';
+import { NntpSession } from '../src/session.js';
 
 /** An article as a poster sends it (CRLF, not dot-stuffed). */
 export function article(

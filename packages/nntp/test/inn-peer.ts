@@ -40,7 +40,7 @@ const asNews = (innconf: string, cmd: string, args: string[], cwd?: string): Pro
 
 /**
  * Starts innd as user `news` in a temporary tree (INTEROP.md's recipe): its own inn.conf with
- * every path in the tree, `port`, bindaddress 127.0.0.1, pathhost `inn.test`, artcutoff 0;
+ * every path in the tree, `port`, bindaddress 127.0.0.1, pathhost `inn.test`, artcutoff 0, nnrpdloadlimit 0;
  * an active file with `groups`; an empty history made by makedbz. Loopback may feed it (the
  * stock incoming.conf's `peer ME`) and read from it (readers.conf's localhost access).
  */
@@ -75,6 +75,9 @@ export async function startInn(options: InnOptions): Promise<InnPeer> {
   set('pathhost', 'inn.test');
   set('artcutoff', '0');
   set('domain', 'localdomain');
+  // nnrpd refuses readers ("400 load at N, try later") above load 16 by default, which this
+  // shared machine reaches while other tests run.
+  set('nnrpdloadlimit', '0');
   await writeFile(join(etc, 'inn.conf'), conf);
   const active = [
     'control 0000000000 0000000001 n',

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { parseDistribPats } from '../src/index.js';
 import { article, play, readMultiline, startSession, testContext, wire } from './helpers.js';
 
 /** Transcripts of RFC 3977 examples over the in-memory transport. */
@@ -123,9 +124,8 @@ describe('NNTP session (RFC 3977 transcripts)', () => {
     client.sendLine('LIST HEADERS');
     await client.line();
     expect(await readMultiline(client)).toEqual([':', ':bytes', ':lines']);
-    client.sendLine('LIST DISTRIB.PATS');
-    await client.line();
-    expect(await readMultiline(client)).toEqual([]);
+    client.sendLine('LIST DISTRIB.PATS'); // not configured: not maintained (RFC 3977 §7.6.1)
+    expect(await client.line()).toBe('503 data item not stored');
     client.sendLine('LIST NOSUCH');
     expect(await client.line()).toBe('503 feature not supported');
     client.sendLine('NEWGROUPS 20231114 221400 GMT'); // 1700000040: after misc.test
@@ -366,5 +366,30 @@ describe('NNTP session (RFC 3977 transcripts)', () => {
     await client.line();
     client.send(wire(article({ groups: 'comp.lang.c' })));
     expect(await client.line()).toBe('441 posting failed: posting to comp.lang.c not allowed');
+  });
+
+  it('LIST DISTRIB.PATS serves the configured patterns, an empty list as an empty 215; a bad entry is refused at start (§7.6.5)', async () => {
+    const pats = parseDistribPats('# weight:pattern:distribution\n10:local.*:local\n\n5:*:world\n');
+    expect(pats).toEqual([
+      { weight: 10, wildmat: 'local.*', distribution: 'local' },
+      { weight: 5, wildmat: '*', distribution: 'world' },
+    ]);
+    const { ctx } = await testContext({ distribPats: pats });
+    const { client } = startSession(ctx);
+    await client.line();
+    client.sendLine('LIST DISTRIB.PATS');
+    expect(await client.line()).toBe('215 information follows');
+    expect(await readMultiline(client)).toEqual(['10:local.*:local', '5:*:world']);
+    client.sendLine('list distrib.pats extra');
+    expect(await client.line()).toBe('501 syntax error in arguments');
+    const empty = startSession((await testContext({ distribPats: [] })).ctx).client;
+    await empty.line();
+    empty.sendLine('LIST DISTRIB.PATS');
+    expect(await empty.line()).toBe('215 information follows');
+    expect(await readMultiline(empty)).toEqual([]);
+    expect(() => parseDistribPats('10:local.*\n')).toThrow(/line 1/);
+    expect(() => parseDistribPats('x:*:world')).toThrow(/weight:wildmat:distribution/);
+    await expect(testContext({ distribPats: [{ weight: -1, wildmat: '*', distribution: 'world' }] })).rejects.toThrow(/weight/);
+    await expect(testContext({ distribPats: [{ weight: 1, wildmat: '*', distribution: 'two words' }] })).rejects.toThrow(/distribution/);
   });
 });

@@ -24,6 +24,7 @@ interface NntpdArgs extends GlobalArgs, RunAsArgs, AuthCacheArgs, AdminArgs {
   spool: string;
   users?: string;
   feeds?: string;
+  'distrib-pats'?: string;
   'tls-port'?: number;
   tls: boolean;
   cert?: string;
@@ -51,6 +52,7 @@ export const nntpdCommand: CommandModule<GlobalArgs, NntpdArgs> = {
       .option('spool', { type: 'string', demandOption: true, describe: 'spool directory (created when missing)' })
       .option('users', { type: 'string', describe: 'JSON users file (gorgon passwd) for AUTHINFO' })
       .option('feeds', { type: 'string', describe: 'feeds file: peers to feed and addresses that may feed us' })
+      .option('distrib-pats', { type: 'string', describe: 'distrib.pats file (weight:wildmat:distribution lines) for LIST DISTRIB.PATS' })
       .option('tls-port', { type: 'number', describe: 'also listen for NNTP over implicit TLS (nntps) here' })
       .option('tls', { type: 'boolean', default: false, describe: 'offer STARTTLS even without --tls-port' })
       .option('cert', { type: 'string', describe: 'PEM certificate (default: a self-signed demo one)' })
@@ -76,6 +78,7 @@ export const nntpdCommand: CommandModule<GlobalArgs, NntpdArgs> = {
         spool: args.spool,
         users: args.users,
         feeds: args.feeds,
+        distribPats: args['distrib-pats'],
         tlsPort: args['tls-port'],
         tls: args.tls,
         cert: args.cert,

@@ -3,10 +3,20 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { hashPassword, UsersFileAuthenticator, type ListenerHandoff } from '@gorgon/core';
-import { createNntpServer, DiskNewsStore, Feeds, injectArticle, parseFeedsConfig, type NntpServer } from '@gorgon/nntp';
+import {
+  createNntpServer,
+  DiskNewsStore,
+  Feeds,
+  injectArticle,
+  parseDistribPats,
+  parseFeedsConfig,
+  type DistribPattern,
+  type NntpServer,
+} from '@gorgon/nntp';
 import type { DaemonSpec } from '../daemon.js';
 import { SectionChecks } from './checks.js';
 import type { SuiteProtocol } from './protocol.js';
+import { CliError, messageOf } from '../errors.js';
 import { exists, implicitTlsDaemon, loadTls, loadUsers } from './shared.js';
 
 /** The `nntp:` section of the config file. */
@@ -27,6 +37,8 @@ export const nntpSection = z
     users: z.string().optional(),
     /** Feeds file (peers to feed, addresses that may feed us); see docs/nntp.md. */
     feeds: z.string().optional(),
+    /** distrib.pats file (`weight:wildmat:distribution` lines) that LIST DISTRIB.PATS serves; unset: 503. */
+    distribPats: z.string().optional(),
     /** This server's name in Path and Xref. Default: the host name. */
     pathHost: z
       .string()
@@ -47,6 +59,32 @@ export const nntpSection = z
   })
   .strict();
 export type NntpSection = z.infer<typeof nntpSection>;
+
+/**
+ * The spools open in this process, shared by every server built on them: a SIGHUP reload builds
+ * a new server while the old one's sessions run to their end, and two stores on one spool would
+ * each keep its own numbering and journal (article numbers handed out twice). The last user
+ * closes it.
+ */
+const openSpools = new Map<string, { store: Promise<DiskNewsStore>; users: number }>();
+
+async function acquireSpool(path: string): Promise<DiskNewsStore> {
+  let entry = openSpools.get(path);
+  if (!entry) {
+    entry = { store: DiskNewsStore.open(path), users: 0 };
+    openSpools.set(path, entry);
+    entry.store.catch(() => openSpools.delete(path));
+  }
+  entry.users++;
+  return entry.store;
+}
+
+async function releaseSpool(path: string): Promise<void> {
+  const entry = openSpools.get(path);
+  if (!entry || --entry.users > 0) return;
+  openSpools.delete(path);
+  await (await entry.store).close();
+}
 
 /** The demo groups and articles: one starts lines with '.', one is cross-posted. */
 export const demoNewsGroups: [string, string][] = [
@@ -116,8 +154,32 @@ export const nntpProtocol: SuiteProtocol<NntpSection> = {
     }
     const tls = await loadTls('nntp', section, baseDir);
     if (tls) reloaders.push(tls.reloader);
+    let distribPats: DistribPattern[] | undefined;
+    if (section.distribPats !== undefined) {
+      const file = resolve(baseDir, section.distribPats);
+      try {
+        distribPats = parseDistribPats(await readFile(file, 'utf8'));
+      } catch (err) {
+        throw new CliError(`nntp: cannot use the distrib.pats file ${file}: ${messageOf(err)}`);
+      }
+    }
     const spool = resolve(baseDir, section.spool);
-    const store = await DiskNewsStore.open(spool);
+    const shared = await acquireSpool(spool);
+    let released = false;
+    // Once per server, whether it is closed, retired, or both (SIGTERM closes a retiring one).
+    const release = async (): Promise<void> => {
+      if (released) return;
+      released = true;
+      await releaseSpool(spool);
+    };
+    // The server closes its store when it closes: this one's close releases this server's use.
+    const store = new Proxy(shared, {
+      get(target, name) {
+        if (name === 'close') return release;
+        const value = Reflect.get(target, name, target) as unknown;
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
     const pathHost =
       section.pathHost ??
       (hostname()
@@ -131,7 +193,7 @@ export const nntpProtocol: SuiteProtocol<NntpSection> = {
         : undefined;
     } catch (err) {
       // Nothing of a daemon that will not run stays open (a SIGHUP reload may try again).
-      await store.close();
+      await release();
       throw err;
     }
     const server: NntpServer = createNntpServer({
@@ -141,6 +203,7 @@ export const nntpProtocol: SuiteProtocol<NntpSection> = {
       requireTlsForAuth: section.requireTls,
       pathHost,
       ...(section.anonymousPost ? { anonymous: { post: section.anonymousPost } } : {}),
+      ...(distribPats ? { distribPats } : {}),
       ...(feeds ? feeds.serverOptions() : {}),
       limits: {
         idleTimeoutMs: section.idleTimeoutSeconds * 1000,
@@ -157,10 +220,12 @@ export const nntpProtocol: SuiteProtocol<NntpSection> = {
     const close = async (options?: { timeoutMs?: number }): Promise<void> => {
       await server.close(options);
       await feeds?.close();
+      await release(); // the last user checkpoints the spool's journal: the next start has nothing to replay
     };
     const retire = async (): Promise<void> => {
       await server.retire();
       await feeds?.close();
+      await release();
     };
     // The server with a close (and retire) that also stops the feeds; its events and counters
     // are the server's own, so the admin listener sees this daemon like every other.

@@ -1,5 +1,5 @@
 import { replies } from '../replies.js';
-import type { NntpSession } from '../session.js';
+import { NntpSession } from '../session.js';
 import type { StoredArticle } from '../store.js';
 import { isMessageId } from '../article.js';
 import { articleNumber, fail, parseRange, selectedGroup, type NntpCommand } from './command.js';
@@ -33,16 +33,36 @@ async function retrieve(session: NntpSession, arg: string, part: Part): Promise<
       if (session.article === undefined) fail(replies.noCurrentArticle);
       number = session.article;
     } else number = articleNumber(arg);
-    article = await store.articleByNumber(group, number);
-    if (!article) fail(arg === '' ? replies.noCurrentArticle : replies.noSuchNumber);
+    const missing = arg === '' ? replies.noCurrentArticle : replies.noSuchNumber;
+    // Whether it exists comes from the overview (in memory); the article itself is read while
+    // the next pipelined commands are dispatched, and its reply goes out in its place.
+    const [entry] = await store.overview(group, number, number);
+    if (!entry) fail(missing);
     session.article = number;
+    const id = entry.messageId;
+    if (part === 'stat') return session.reply(replies.stat(number, id));
+    session.ctx.stats.articlesSent++;
+    return session.replyLater(
+      store.articleByNumber(group, number).then((a) => {
+        if (!a) fail(missing);
+        return NntpSession.dataReply(partReply(part, number, a.messageId), partData(part, a));
+      }),
+    );
   }
   const id = article.messageId;
   if (part === 'stat') return session.reply(replies.stat(number, id));
   session.ctx.stats.articlesSent++;
-  if (part === 'article') return session.replyData(replies.article(number, id), article.data);
-  if (part === 'head') return session.replyData(replies.head(number, id), article.data.subarray(0, Math.max(0, article.bodyOffset - 2)));
-  return session.replyData(replies.body(number, id), article.data.subarray(article.bodyOffset));
+  session.replyData(partReply(part, number, id), partData(part, article));
+}
+
+const partReply = (part: Exclude<Part, 'stat'>, number: number, id: string) =>
+  part === 'article' ? replies.article(number, id) : part === 'head' ? replies.head(number, id) : replies.body(number, id);
+
+/** The bytes ARTICLE, HEAD or BODY sends: all, the headers without the blank line, or the body. */
+function partData(part: Exclude<Part, 'stat'>, a: StoredArticle): Buffer {
+  if (part === 'article') return a.data;
+  if (part === 'head') return a.data.subarray(0, Math.max(0, a.bodyOffset - 2));
+  return a.data.subarray(a.bodyOffset);
 }
 
 const fetchCommand = (verb: string, part: Part, rfc: string): NntpCommand => ({

@@ -75,9 +75,13 @@ async function list(session: NntpSession, arg: string): Promise<void> {
       // Any header can be asked for by HDR (from the article when not in the overview).
       if (pattern !== undefined && pattern.toUpperCase() !== 'MSGID' && pattern.toUpperCase() !== 'RANGE') fail(replies.syntaxError);
       return session.replyLines(replies.listFollows, [':', ':bytes', ':lines']);
-    case 'DISTRIB.PATS':
+    case 'DISTRIB.PATS': {
+      // RFC 3977 §7.6.1: an empty list is a valid answer; a list not kept is 503.
       if (pattern !== undefined) fail(replies.syntaxError);
-      return session.replyLines(replies.listFollows, []);
+      const pats = session.ctx.distribPats;
+      if (pats === undefined) fail(replies.dataNotStored);
+      return session.replyLines(replies.listFollows, pats);
+    }
     default:
       fail(replies.notSupported);
   }

@@ -87,9 +87,12 @@ export const postingCommands: NntpCommand[] = [
           if (refused) session.channel.log.info({ event: 'takethis-refused' }, refused);
           return session.reply(replies.takeRejected(safe));
         }
-        const r = await acceptArticle(session, text, true, id);
+        // Answered in its place once committed; the next article is read meanwhile, so a
+        // stream's articles share one group commit of the store.
         // RFC 4644 §2.5: 439 also for a duplicate; a 'later' (another feed is sending it) is 431-like but TAKETHIS has only 239/439.
-        session.reply(r.ok ? replies.takeAccepted(id) : replies.takeRejected(id));
+        return session.replyLater(
+          acceptArticle(session, text, true, id).then((r) => (r.ok ? replies.takeAccepted(id) : replies.takeRejected(id))),
+        );
       });
     },
   },
