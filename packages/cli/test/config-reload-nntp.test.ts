@@ -76,7 +76,12 @@ describe('SIGHUP with a changed nntp section', () => {
       fresh.sendLine('QUIT');
       await fresh.closed(5000);
     } catch (err) {
-      console.log(daemon.records.filter((r) => r.level >= 40).map((r) => JSON.stringify(r)).join('\n'));
+      console.log(
+        daemon.records
+          .filter((r) => r.level >= 40)
+          .map((r) => JSON.stringify(r))
+          .join('\n'),
+      );
       throw err;
     } finally {
       await daemon.stop();
