@@ -1,9 +1,10 @@
-// pnpm soak [--kills N] [--seconds S] [--seed N] [--mode daemons|serve] [--reset P] [--json] [--keep]
+// pnpm soak [--kills N] [--seconds S] [--seed N] [--mode daemons|serve] [--reset P] [--json] [--out FILE] [--keep]
 //
 // The chaos soak of issue 13: drives FTP (STOR, APPE), POP3 (delivery, RETR, DELE + QUIT) and
 // NNTP (POST, TAKETHIS, ARTICLE) with resets at random while SIGKILLing the server N times,
 // restarting it each time, then checks the invariants (docs/operations.md, "Chaos soak").
 // Exit status 1 when an invariant was violated. Uses the built packages: `pnpm soak` builds first.
+import { writeFile } from 'node:fs/promises';
 import { DEFAULTS, runSoak } from './lib/soak.mjs';
 
 function parse(argv) {
@@ -17,6 +18,7 @@ function parse(argv) {
     const a = argv[i];
     if (a === '--json') o.json = true;
     else if (a === '--keep') o.keep = true;
+    else if (a === '--out') o.out = argv[++i];
     else if (a === '--kills') o.kills = number(a, argv[++i]);
     else if (a === '--seconds') o.seconds = number(a, argv[++i]);
     else if (a === '--seed') o.seed = number(a, argv[++i]);
@@ -89,6 +91,7 @@ try {
   process.exit(2);
 }
 const report = await runSoak({ ...options, log: (line) => console.error(`soak: ${line}`) });
+if (options.out) await writeFile(options.out, JSON.stringify(report, null, 2));
 if (options.json) console.log(JSON.stringify(report, null, 2));
 else console.log(print(report));
 process.exit(report.violations > 0 ? 1 : 0);
