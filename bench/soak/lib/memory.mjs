@@ -16,6 +16,8 @@ export async function sampleMetrics(port) {
     const m = new RegExp(`^${metric}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);
     if (m) out[key] = Number(m[1]);
   }
+  // What is neither V8's heap nor Buffers: code, stacks, and what malloc holds (its arenas).
+  if (out.rss && out.heapTotal && out.external !== undefined) out.native = out.rss - out.heapTotal - out.external;
   return out;
 }
 

@@ -27,6 +27,12 @@ export class NntpLedger {
     this.n = 0;
     /** article number → id, from every check */
     this.numbers = new Map();
+    /**
+     * Whether new articles are posted. The spool keeps every article's overview and history
+     * in memory by design (docs/nntp.md), so the memory phase offers only duplicates (the
+     * same parsing, lookups and refusals) and memory can be judged on a data set that does not grow.
+     */
+    this.grow = true;
   }
 }
 
@@ -68,8 +74,9 @@ async function poster(world, ledger) {
   const c = await greet(world.ports.nntp);
   try {
     for (let i = world.between(1, 8); i > 0 && !world.stopping; i--) {
-      // Now and then, an id already acknowledged: must be refused as a duplicate.
-      if (ledger.acked.length > 0 && world.chance(0.08)) {
+      // Now and then (in the memory phase, always), an id already acknowledged: must be refused
+      // as a duplicate.
+      if (ledger.acked.length > 0 && (!ledger.grow || world.chance(0.08))) {
         const id = world.pick(ledger.acked);
         if (!(await c.cmd('POST')).startsWith('340')) throw new Gone('POST');
         const text = `From: x@example.org\nNewsgroups: ${GROUP}\nSubject: again\nMessage-ID: ${id}\n\nagain\n`;
@@ -118,7 +125,7 @@ async function streamer(world, ledger) {
     for (let i = world.between(1, 6); i > 0 && !world.stopping; i--) {
       const batch = [];
       for (let j = world.between(1, 8); j > 0; j--) {
-        if (ledger.acked.length > 0 && world.chance(0.1)) {
+        if (ledger.acked.length > 0 && (!ledger.grow || world.chance(0.1))) {
           const id = world.pick(ledger.acked);
           const text = `From: x@example.org\nNewsgroups: ${GROUP}\nSubject: again\nMessage-ID: ${id}\nPath: peer.example\nDate: ${new Date().toUTCString()}\n\nagain\n`;
           batch.push({ id, wire: dotStuffed(text), dup: true });

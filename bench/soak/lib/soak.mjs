@@ -177,7 +177,10 @@ export async function runSoak(options = {}) {
   await settle(world, ['ftp', 'pop3', 'nntp']);
   await checkProtocols(['ftp', 'pop3', 'nntp'], false);
 
-  // The memory phase: one long-lived `gorgon serve` under the same load, /metrics sampled.
+  // The memory phase: one long-lived `gorgon serve` under the same load, /metrics sampled;
+  // NNTP offers only articles it already has (the spool's memory grows with its articles).
+  nntp.grow = false;
+  const articlesBefore = nntp.acked.length;
   const serve = new Unit('serve', ['pop3', 'ftp', 'nntp'], ['serve', '--config', paths.config], dir);
   await serve.start();
   await afterStart(serve);
@@ -209,6 +212,7 @@ export async function runSoak(options = {}) {
           heapUsed: summarize(samples, 'heapUsed', warmupMs),
           heapTotal: summarize(samples, 'heapTotal', warmupMs),
           external: summarize(samples, 'external', warmupMs),
+          native: summarize(samples, 'native', warmupMs),
           samples: samples.length,
           seconds: o.seconds,
         }
@@ -246,7 +250,7 @@ export async function runSoak(options = {}) {
         .reduce((n, r) => n + (r.removed?.length ?? 0), 0),
       articlesRefusedLogged: [...all, serve].flatMap((u) => u.notable).filter((r) => r.event === 'article-refused').length,
     },
-    memory,
+    memory: memory && { ...memory, nntpArticlesAdded: nntp.acked.length - articlesBefore },
     memorySamples: samples,
     warnings: warnings.length,
     warningEvents: countBy(warnings.map((r) => r.event ?? r.msg)),
