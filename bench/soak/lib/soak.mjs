@@ -18,7 +18,7 @@ import { sleep, World } from './world.mjs';
 export const DEFAULTS = {
   kills: 1000,
   /** Seconds of the memory phase: one long-lived `gorgon serve` under the same load. */
-  seconds: 120,
+  seconds: 180,
   seed: undefined,
   /** `daemons`: pop3d, ftpd and nntpd, each killed on its own; `serve`: one process, all protocols. */
   mode: 'daemons',
