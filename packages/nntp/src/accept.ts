@@ -3,7 +3,10 @@ import { ArticleError, checkArticle, finishArticle, parseArticle } from './artic
 import type { NntpSession } from './session.js';
 
 /** How an arriving article is judged. */
-export type Acceptance = { ok: true; messageId: string } | { ok: false; kind: 'reject' | 'duplicate' | 'later'; reason: string };
+export type Acceptance = { ok: true; messageId: string } | { ok: false; kind: RefusalKind; reason: string };
+
+/** Why an article was not taken: refused for good, already had, or being received elsewhere now. */
+export type RefusalKind = 'reject' | 'duplicate' | 'later';
 
 /**
  * Validates and stores one article: POST (`transit` false) or IHAVE/TAKETHIS (`transit` true,
@@ -79,6 +82,21 @@ export async function acceptArticle(session: NntpSession, text: string, transit:
     if (!(err instanceof ArticleError)) throw err;
     if (err.kind === 'duplicate') ctx.stats.duplicates++;
     else ctx.stats.articlesRejected++;
+    logRefused(session, err.reason, { messageId, transit, kind: err.kind });
     return { ok: false, kind: err.kind, reason: err.reason };
   }
+}
+
+/**
+ * The one log line of an article refused (POST 441, IHAVE 435/436/437, TAKETHIS 439): which,
+ * and why, so an operator can tell a feed's duplicates from articles turned away as malformed.
+ * `kind` is `reject`, `duplicate` or `later`; `messageId` is absent when the article was refused
+ * before its id was known (too large, a bad header).
+ */
+export function logRefused(
+  session: NntpSession,
+  reason: string,
+  fields: { messageId?: string | undefined; transit: boolean; kind: RefusalKind },
+): void {
+  session.channel.log.info({ event: 'article-refused', ...fields, reason }, `article refused: ${reason}`);
 }

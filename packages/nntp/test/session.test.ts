@@ -319,6 +319,34 @@ describe('NNTP session (RFC 3977 transcripts)', () => {
     expect(await client.line()).toBe('211 3 1 3 misc.test');
   });
 
+  it('every refused article gets one article-refused log line with its reason (POST 441, TAKETHIS 439)', async () => {
+    const { ctx, records } = await testContext({ anonymous: { read: '*', post: '*' }, limits: { maxArticleBytes: 4096 } });
+    const { client } = startSession(ctx);
+    expect(await client.line()).toMatch(/^200 /);
+    const post = async (text: string) => {
+      client.sendLine('POST');
+      expect(await client.line()).toMatch(/^340 /);
+      client.send(wire(text));
+      expect(await client.line()).toMatch(/^441 /);
+    };
+    await post(article({ groups: 'alt.nowhere' }));
+    await post(article({ id: '<1@example.org>' }));
+    await post(article({ body: `${'x'.repeat(70)}\r\n`.repeat(100) }));
+    client.send(`MODE STREAM\r\nTAKETHIS <t1@peer>\r\n${wire(article({ id: '<t2@peer>', path: 'peer' }))}`);
+    expect(await client.line()).toMatch(/^203 /);
+    expect(await client.line()).toBe('439 <t1@peer>');
+    const refused = records.filter((r) => r.event === 'article-refused');
+    expect(refused.map((r) => [r.kind, r.reason, r.transit])).toEqual([
+      ['reject', 'no such newsgroup', false],
+      ['duplicate', 'duplicate Message-ID', false],
+      ['reject', 'article too large', false],
+      ['reject', 'Message-ID does not match the command', true],
+    ]);
+    expect(refused[1]!.messageId).toBe('<1@example.org>');
+    expect(refused[3]!.messageId).toBe('<t2@peer>');
+    expect(refused.every((r) => r.level === 'info' && typeof r.msg === 'string' && r.msg.startsWith('article refused: '))).toBe(true);
+  });
+
   it('AUTHINFO: 483 over cleartext from a remote address when TLS is required; closed after maxAuthFailures (RFC 4643 §2.2, §2.3)', async () => {
     const { ctx } = await testContext({ requireTlsForAuth: true, limits: { maxAuthFailures: 2 } });
     const { client } = startSession(ctx, '192.0.2.7');

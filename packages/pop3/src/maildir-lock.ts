@@ -369,9 +369,46 @@ async function readLock(path: string): Promise<{ text: string; mtimeMs: number }
   }
 }
 
+/**
+ * Where a lock being broken (or something that is not a lock) is moved before it is removed:
+ * `LOCK.stale-HOSTTAG-PID-RANDOM`. A process killed between that rename and the unlink leaves
+ * the file; the name tells the next opener of the Maildir whose it was (see
+ * {@link isLeftoverAside}).
+ */
+function asidePath(path: string): string {
+  return `${path}.stale-${HOST_TAG}-${process.pid}-${randomBytes(6).toString('hex')}`;
+}
+
+/** A lock moved aside: with its writer (`HOSTTAG-PID-`) since this version, without before. */
+const ASIDE_NAME = /^\.stale-(?:([0-9a-f]{8})-(\d+)-)?[0-9a-f]{12}$/;
+
+/**
+ * A moved-aside lock is held for a few milliseconds between a rename and an unlink (or a link
+ * back); one whose writer is not known to be gone is a leftover once its ctime (set by the
+ * rename) is this old.
+ */
+const ASIDE_STALE_MS = 60_000;
+
+/**
+ * Whether `name`, beside the lock file `lockName` in a Maildir, is a lock moved aside by a
+ * breaker that is gone: a process of this host no longer running, or (another host's, or an
+ * earlier version's without a writer in its name) moved more than a minute ago. `ctimeMs` is
+ * asked for only when the name does not settle it.
+ */
+export async function isLeftoverAside(name: string, lockName: string, ctimeMs: () => Promise<number>): Promise<boolean> {
+  const m = name.startsWith(lockName) ? ASIDE_NAME.exec(name.slice(lockName.length)) : null;
+  if (!m) return false;
+  if (m[1] === HOST_TAG) {
+    const pid = Number(m[2]);
+    if (pid === process.pid) return false;
+    if (!alive(pid)) return true;
+  }
+  return Date.now() - (await ctimeMs()) > ASIDE_STALE_MS;
+}
+
 /** Removes what is at a lock's path and is not a lock file (renamed aside first, atomically). */
 async function removeNonLock(path: string): Promise<void> {
-  const aside = `${path}.stale-${randomBytes(6).toString('hex')}`;
+  const aside = asidePath(path);
   try {
     await rename(path, aside);
   } catch (err) {
@@ -382,7 +419,7 @@ async function removeNonLock(path: string): Promise<void> {
 }
 
 async function breakLock(path: string, judged: string, judgedMtimeMs: number): Promise<void> {
-  const aside = `${path}.stale-${randomBytes(6).toString('hex')}`;
+  const aside = asidePath(path);
   try {
     await rename(path, aside);
   } catch (err) {

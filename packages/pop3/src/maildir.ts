@@ -19,6 +19,7 @@ import {
 import { compareMaildirNames, isHiddenName, parseMaildirName, type MaildirName } from './maildir-names.js';
 import { formatIndex, readIndex, STABLE_MS, writeIndex, type DirIdentity } from './maildir-index.js';
 import { mapLimit } from './map-limit.js';
+import { sweepMaildirLeftovers } from './maildir-sweep.js';
 import { loadSizeCache, saveSizeCache, stillValid, stillValidSync, type KnownSize } from './maildir-size-cache.js';
 import { deferredClose, measure, MessageFileProducer, readKnownSize } from './message-file-producer.js';
 
@@ -104,6 +105,8 @@ export class MaildirStore implements MaildropStore {
   readonly #warned = new Set<string>();
   /** The maildrop locks and their template: the store's, removed by close(). */
   readonly #locks = new MaildirLocks();
+  /** Maildirs this process has swept of a killed process's leftovers (see maildir-sweep.ts). */
+  readonly #swept = new Set<string>();
 
   constructor(root: string, options: MaildirStoreOptions = {}) {
     this.root = root;
@@ -154,12 +157,26 @@ export class MaildirStore implements MaildropStore {
     }
     if (!lock) throw new MaildropError('in-use', `maildrop ${dir} is locked`);
     try {
-      const entries = await this.#scan(dir);
+      // The first open in this process: a process killed before may have left files (a lock
+      // moved aside, a cache's temporary file), read alongside the scan, under the lock.
+      const [entries] = await Promise.all([this.#scan(dir), this.#swept.has(dir) ? undefined : this.#sweep(dir)]);
       return new OpenMaildir(dir, entries, lock.release, this.#concurrency, this.#smallBytes);
     } catch (err) {
       await lock.release();
       throw err instanceof MaildropError ? err : new MaildropError('io', `cannot read ${dir}: ${errorText(err)}`, { cause: err });
     }
+  }
+
+  /** Removes what a killed process left at the top of `dir`, once per process; logs it. */
+  async #sweep(dir: string): Promise<void> {
+    if (this.#swept.size >= this.#sizeCacheEntries) this.#swept.clear();
+    this.#swept.add(dir);
+    const removed = await sweepMaildirLeftovers(dir, MAILDIR_LOCK_NAME);
+    if (removed.length > 0)
+      this.#logger.info(
+        { event: 'maildir-sweep', maildir: dir, removed },
+        `removed ${removed.length} file(s) left in ${dir} by a process that was killed`,
+      );
   }
 
   /** Moves new/ into cur/ and lists cur/ in delivery order, with sizes. */

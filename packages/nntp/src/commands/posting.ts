@@ -1,5 +1,5 @@
 import { isMessageId } from '../article.js';
-import { acceptArticle } from '../accept.js';
+import { acceptArticle, logRefused } from '../accept.js';
 import { replies } from '../replies.js';
 import type { NntpSession } from '../session.js';
 import { fail, words, type NntpCommand } from './command.js';
@@ -29,7 +29,10 @@ export const postingCommands: NntpCommand[] = [
         fail(session.user === undefined && session.ctx.auth ? replies.authRequired : replies.postingNotPermitted);
       session.reply(replies.sendArticlePost);
       session.receiveArticle(async (text, refused) => {
-        if (text === undefined) return session.reply(replies.postingFailed(refused ?? 'rejected'));
+        if (text === undefined) {
+          logRefused(session, refused ?? 'rejected', { transit: false, kind: 'reject' });
+          return session.reply(replies.postingFailed(refused ?? 'rejected'));
+        }
         const r = await acceptArticle(session, text, false);
         session.reply(r.ok ? replies.posted : replies.postingFailed(r.reason));
       });
@@ -48,7 +51,10 @@ export const postingCommands: NntpCommand[] = [
       if (session.ctx.inFlight.has(id)) fail(replies.transferLater);
       session.reply(replies.sendArticleTransfer);
       session.receiveArticle(async (text, refused) => {
-        if (text === undefined) return session.reply(replies.transferRejected(refused ?? 'rejected'));
+        if (text === undefined) {
+          logRefused(session, refused ?? 'rejected', { messageId: id, transit: true, kind: 'reject' });
+          return session.reply(replies.transferRejected(refused ?? 'rejected'));
+        }
         const r = await acceptArticle(session, text, true, id);
         if (r.ok) return session.reply(replies.transferred);
         session.reply(
@@ -84,7 +90,7 @@ export const postingCommands: NntpCommand[] = [
         if (!feeder) return session.reply(replies.authRequired);
         if (w.length !== 1 || !isMessageId(id) || text === undefined) {
           session.ctx.stats.articlesRejected++;
-          if (refused) session.channel.log.info({ event: 'takethis-refused' }, refused);
+          logRefused(session, refused ?? 'bad message-id', { messageId: safe, transit: true, kind: 'reject' });
           return session.reply(replies.takeRejected(safe));
         }
         // Answered in its place once committed; the next article is read meanwhile, so a
