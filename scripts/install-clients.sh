@@ -12,6 +12,7 @@ packages=(
   tin suck                            # NNTP reader interop (tin batch mode, suck and rpost)
   slrnpull                            # NNTP interop: slrnpull pulls a group and posts from out.going (test/interop/nntp-slrnpull.test.ts)
   nginx                               # HTTP client interop (run privately by the tests)
+  apache2-utils wrk                   # HTTP server interop under load (ab, wrk)
   systemd                             # systemd-analyze verify/security of docs/gorgon.service (nothing is started)
   prometheus                          # promtool: lints the admin listener's /metrics scrape
   chromium                            # headless browser test of the admin status page (playwright-core)

@@ -1,7 +1,8 @@
 /**
  * The Gorgon HTTP server against stock clients: curl (keep-alive reuse, -r ranges, -z
  * conditional, --http1.0, -I), wget -r (a mirror, byte-identical), Python's http.client and
- * urllib, and the `gorgon httpd` command itself. Debian packages: curl, wget, python3.
+ * urllib, ab and wrk under load, and the `gorgon httpd` command itself. Debian packages: curl,
+ * wget, python3, apache2-utils (ab), wrk.
  * @see RFC 9110, RFC 9112
  */
 import { spawn, execFile } from 'node:child_process';
@@ -18,6 +19,8 @@ const CI = process.env['CI'] === 'true';
 const have = (p: string): boolean => existsSync(p);
 const CURL = '/usr/bin/curl';
 const WGET = '/usr/bin/wget';
+const AB = '/usr/bin/ab';
+const WRK = '/usr/bin/wrk';
 
 function run(cmd: string, args: string[], cwd?: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -168,6 +171,34 @@ describe('stock clients against gorgon httpd', () => {
       for (const file of ['index.html', 'big.bin', 'docs/a.txt', 'docs/deep/b c.txt']) {
         expect(sha(readFileSync(join(mirror, file))), file).toBe(sha(readFileSync(join(root, file))));
       }
+    });
+  });
+
+  describe.skipIf(!CI && !(have(AB) && have(WRK)))('load generators: ab and wrk', () => {
+    it('ab: 4,000 requests over 40 kept-alive connections, then 1,000 with a connection each, none failed', async () => {
+      const keep = await run(AB, ['-k', '-n', '4000', '-c', '40', `${base}/docs/a.txt`]);
+      expect(keep.code, keep.stderr).toBe(0);
+      expect(keep.stdout).toMatch(/Complete requests:\s+4000\b/);
+      expect(keep.stdout).toMatch(/Failed requests:\s+0\b/);
+      expect(keep.stdout).toMatch(/Keep-Alive requests:\s+4000\b/);
+      expect(keep.stdout).not.toMatch(/Non-2xx responses/);
+      expect(keep.stdout).toMatch(/Document Length:\s+6 bytes/);
+      const close = await run(AB, ['-n', '1000', '-c', '20', `${base}/docs/a.txt`]);
+      expect(close.code, close.stderr).toBe(0);
+      expect(close.stdout).toMatch(/Complete requests:\s+1000\b/);
+      expect(close.stdout).toMatch(/Failed requests:\s+0\b/);
+      expect(close.stdout).not.toMatch(/Keep-Alive requests:\s+[1-9]/);
+      expect(close.stdout).not.toMatch(/Non-2xx responses/);
+    });
+
+    it('wrk: two threads, 50 connections for one second, every answer 2xx, no socket error, nothing left open', async () => {
+      const r = await run(WRK, ['-t2', '-c50', '-d1s', `${base}/index.html`]);
+      expect(r.code, r.stderr).toBe(0);
+      const requests = Number(/(\d+) requests in/.exec(r.stdout)?.[1] ?? 0);
+      expect(requests, r.stdout).toBeGreaterThan(500);
+      expect(r.stdout).not.toMatch(/Socket errors|Non-2xx or 3xx responses/);
+      for (let i = 0; i < 100 && server.counters.active > 0; i++) await new Promise((res) => setTimeout(res, 20));
+      expect(server.counters.active).toBe(0);
     });
   });
 
