@@ -9,18 +9,7 @@
 // writes COUNT messages into ROOT/USER/new (tmp/ and cur/ created), deterministically for a seed.
 import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-
-/** A small deterministic PRNG (mulberry32): the same seed gives the same Maildir. */
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../soak/lib/content.mjs';
 
 /**
  * Target sizes in octets. `mixed`: 75% 2–10 KiB text mail, 18% 10–100 KiB (HTML, small
