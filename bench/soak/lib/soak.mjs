@@ -161,8 +161,10 @@ export async function runSoak(options = {}) {
       } else await sleep(world.between(0, o.maxUptimeMs));
       if (world.kills >= o.kills) break;
       aimedKills[aimed ? 'aimed' : 'uniform']++;
-      await unit.kill();
+      // Counted before the await: the three units run concurrently, and counting after the
+      // kill let two of them pass the check above at N-1 and make N+1 kills.
       world.kills++;
+      await unit.kill();
       if (world.kills % 50 === 0)
         o.log(`${world.kills} kills, ${world.violations.length} violations, ${Math.round((Date.now() - started) / 1000)} s`);
       await settle(world, unit.protocols);
