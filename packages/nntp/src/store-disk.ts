@@ -1,4 +1,14 @@
-import { close as closeCb, constants, promises as fs, open as openCb, read as readCb, write as writeCb } from 'node:fs';
+import {
+  close as closeCb,
+  closeSync,
+  constants,
+  promises as fs,
+  open as openCb,
+  openSync,
+  read as readCb,
+  readSync,
+  write as writeCb,
+} from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { header, overviewValue, parseArticle } from './article.js';
@@ -68,6 +78,27 @@ function readKnownSize(path: string, size: number): Promise<Buffer | undefined> 
 }
 
 /**
+ * Articles at most this large (by the overview's byte count) are read with one synchronous
+ * open, read and close on a local spool: a few microseconds, against three thread-pool round
+ * trips (measured: about half the CPU per pipelined ARTICLE). Larger ones, and every article
+ * on a spool opened with `local: false`, are read on the thread pool. The same rule as the
+ * POP3 Maildir store's small messages.
+ */
+const SMALL_ARTICLE = 64 * 1024;
+
+/** {@link readKnownSize} in one synchronous call sequence, for small articles on a local disk. */
+function readKnownSizeSync(path: string, size: number): Buffer | undefined {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  try {
+    const buf = Buffer.allocUnsafe(size + 1);
+    const n = readSync(fd, buf, 0, size + 1, 0);
+    return n === size ? buf.subarray(0, size) : undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
  * Creates `path` (it must not exist) holding `data`: open, one write, close, through the
  * callback API (a plain descriptor: cheaper per article than a promise FileHandle).
  */
@@ -97,6 +128,13 @@ export interface DiskNewsStoreOptions {
   fsync?: boolean;
   /** Journal size (bytes) past which it is checkpointed in the background (default 16 MiB). */
   journalBytes?: number;
+  /**
+   * `false` for a spool on a network file system (NFS, SMB): no article is read synchronously,
+   * since one slow server round trip there would stall every session of the process. Default
+   * true: articles of 64 KiB or less are read at once, the rest on the thread pool. The same
+   * switch as the POP3 Maildir store's and the FTP server's `local`.
+   */
+  local?: boolean;
 }
 
 /** An accepted article waiting for its batch to be committed. */
@@ -139,6 +177,8 @@ export class DiskNewsStore implements NewsStore {
   #chain: Promise<unknown> = Promise.resolve();
   readonly #fsync: boolean;
   readonly #journalLimit: number;
+  /** Articles up to this size are read synchronously (0: none; see {@link SMALL_ARTICLE}). */
+  readonly #syncBytes: number;
   /** Message-ids numbered and waiting for their batch: a second copy is a duplicate. */
   readonly #reserved = new Set<string>();
   #batch: Pending[] = [];
@@ -152,6 +192,7 @@ export class DiskNewsStore implements NewsStore {
     this.dir = dir;
     this.#fsync = options.fsync ?? true;
     this.#journalLimit = options.journalBytes ?? 16 * 1024 * 1024;
+    this.#syncBytes = options.local === false ? 0 : SMALL_ARTICLE;
   }
 
   /** Opens (creating when missing) the spool in `dir` and recovers it. */
@@ -416,9 +457,10 @@ export class DiskNewsStore implements NewsStore {
     try {
       const path = this.#articlePath(group, number);
       // The size is known from the overview: one open, one read, one close (the size read
-      // differing, the whole file is read the ordinary way). Only regular files are
+      // differing, the whole file is read the ordinary way), synchronously for a small article
+      // on a local spool. Only regular files are
       // articles: no symlink is followed, a FIFO does not block the open.
-      if (bytes !== undefined) data = await readKnownSize(path, bytes);
+      if (bytes !== undefined) data = bytes <= this.#syncBytes ? readKnownSizeSync(path, bytes) : await readKnownSize(path, bytes);
       data ??= await fs.readFile(path, { flag: constants.O_RDONLY | constants.O_NOFOLLOW });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;

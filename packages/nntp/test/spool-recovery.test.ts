@@ -205,10 +205,13 @@ describe('disk spool recovery', () => {
   });
 });
 
-describe('disk spool reads', () => {
+describe.each([
+  ['local (small articles read synchronously)', true],
+  ['network root (every read on the thread pool)', false],
+])('disk spool reads, %s', (_name, local) => {
   it('a symlink, a FIFO or a directory planted where an article should be is not served (and does not block)', async () => {
     const dir = await tempDir();
-    const store = await DiskNewsStore.open(dir);
+    const store = await DiskNewsStore.open(dir, { local });
     await store.createGroup('a.one');
     await store.createGroup('b.two');
     for (let i = 1; i <= 3; i++) await injectArticle(store, text(i), { pathHost: 'h' });

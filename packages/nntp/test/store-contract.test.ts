@@ -19,6 +19,17 @@ const kinds: [string, NewsStoreFactory][] = [
       };
     },
   ],
+  [
+    'disk, network root',
+    async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'gorgon-spool-'));
+      return {
+        store: await DiskNewsStore.open(dir, { local: false }),
+        reopen: () => DiskNewsStore.open(dir, { local: false }),
+        dispose: () => rm(dir, { recursive: true, force: true }),
+      };
+    },
+  ],
 ];
 
 describe.each(kinds)('NewsStore contract: %s', (_name, make) => {

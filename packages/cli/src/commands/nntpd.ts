@@ -22,6 +22,8 @@ interface NntpdArgs extends GlobalArgs, RunAsArgs, AuthCacheArgs, AdminArgs {
   port: number;
   host: string;
   spool: string;
+  fsync: boolean;
+  'network-root': boolean;
   users?: string;
   feeds?: string;
   'distrib-pats'?: string;
@@ -50,6 +52,16 @@ export const nntpdCommand: CommandModule<GlobalArgs, NntpdArgs> = {
       .option('port', { type: 'number', default: 1119, describe: 'plain NNTP port (119 needs root); STARTTLS upgrades' })
       .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to listen on (:: or 0.0.0.0 for all)' })
       .option('spool', { type: 'string', demandOption: true, describe: 'spool directory (created when missing)' })
+      .option('fsync', {
+        type: 'boolean',
+        default: true,
+        describe: 'acknowledge an article only once it is flushed to disk (group commit); --no-fsync leaves it to the kernel, as INN does',
+      })
+      .option('network-root', {
+        type: 'boolean',
+        default: false,
+        describe: 'the spool is on a network filesystem (NFS, SMB): no synchronous reads of small articles',
+      })
       .option('users', { type: 'string', describe: 'JSON users file (gorgon passwd) for AUTHINFO' })
       .option('feeds', { type: 'string', describe: 'feeds file: peers to feed and addresses that may feed us' })
       .option('distrib-pats', { type: 'string', describe: 'distrib.pats file (weight:wildmat:distribution lines) for LIST DISTRIB.PATS' })
@@ -76,6 +88,8 @@ export const nntpdCommand: CommandModule<GlobalArgs, NntpdArgs> = {
         port: args.port,
         host: args.host,
         spool: args.spool,
+        fsync: args.fsync,
+        networkRoot: args['network-root'],
         users: args.users,
         feeds: args.feeds,
         distribPats: args['distrib-pats'],

@@ -10,6 +10,7 @@ import {
   injectArticle,
   parseDistribPats,
   parseFeedsConfig,
+  type DiskNewsStoreOptions,
   type DistribPattern,
   type NntpServer,
 } from '@gorgon/nntp';
@@ -33,6 +34,14 @@ export const nntpSection = z
     certDir: z.string().default('.gorgon-tls'),
     /** The spool directory (created when missing). */
     spool: z.string(),
+    /**
+     * Acknowledge an article (240/235/239) only once its group commit is fdatasynced. `false`
+     * leaves the writes to the kernel, as INN does: a kill -9 loses nothing, a power cut may.
+     * Read when the spool is opened (a change needs a restart).
+     */
+    fsync: z.boolean().default(true),
+    /** The spool is on a network file system (NFS, SMB): no article is read synchronously. */
+    networkRoot: z.boolean().default(false),
     /** JSON users file (`gorgon passwd`); without one AUTHINFO is not offered. */
     users: z.string().optional(),
     /** Feeds file (peers to feed, addresses that may feed us); see docs/nntp.md. */
@@ -68,10 +77,10 @@ export type NntpSection = z.infer<typeof nntpSection>;
  */
 const openSpools = new Map<string, { store: Promise<DiskNewsStore>; users: number }>();
 
-async function acquireSpool(path: string): Promise<DiskNewsStore> {
+async function acquireSpool(path: string, options: DiskNewsStoreOptions): Promise<DiskNewsStore> {
   let entry = openSpools.get(path);
   if (!entry) {
-    entry = { store: DiskNewsStore.open(path), users: 0 };
+    entry = { store: DiskNewsStore.open(path, options), users: 0 };
     openSpools.set(path, entry);
     entry.store.catch(() => openSpools.delete(path));
   }
@@ -164,7 +173,7 @@ export const nntpProtocol: SuiteProtocol<NntpSection> = {
       }
     }
     const spool = resolve(baseDir, section.spool);
-    const shared = await acquireSpool(spool);
+    const shared = await acquireSpool(spool, { fsync: section.fsync, local: !section.networkRoot });
     let released = false;
     // Once per server, whether it is closed, retired, or both (SIGTERM closes a retiring one).
     const release = async (): Promise<void> => {
