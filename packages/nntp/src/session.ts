@@ -42,6 +42,9 @@ const SECRET = /^(AUTHINFO\s+(PASS|SASL))\b/i;
 /** Streamed articles being committed at once on one connection before reading waits (RFC 4644 §2.5). */
 const MAX_DEFERRED = 64;
 
+/** The line that ends a multi-line reply. @see RFC 3977 §3.1.1 */
+const TERMINATOR = Buffer.from('.\r\n');
+
 /**
  * One NNTP connection: commands through the server's table, the currently selected group and
  * article (RFC 3977 §6.1), the logged-in user, and the reading of dot-terminated articles.
@@ -124,6 +127,15 @@ export class NntpSession extends LineSession {
     }
     const body = lines.length === 0 ? '' : `${stuffed.join('\r\n')}\r\n`;
     this.push(Buffer.from(`${formatReply(reply)}${body}.\r\n`, 'latin1'));
+  }
+
+  /**
+   * A status line, text lines already rendered (dot-stuffed and CRLF-terminated, in pieces), then
+   * the terminating dot: one buffer, one write.
+   */
+  replyRendered(reply: NntpReply, body: readonly Buffer[]): void {
+    if (this.#timing) this.#finished(reply);
+    this.push(Buffer.concat([Buffer.from(formatReply(reply), 'latin1'), ...body, TERMINATOR]));
   }
 
   /** A status line and stored bytes, escaped and terminated by the core. @see RFC 3977 §3.1.1 */

@@ -24,8 +24,60 @@ function overLine(o: OverviewEntry, number = o.number): string {
   return line;
 }
 
+/**
+ * OVER of a range sends the rendered bytes of whole aligned windows of {@link WINDOW} article
+ * numbers from a cache, the partial windows at its ends being rendered each time: a reader's
+ * `OVER 1-10000` is then a copy of about forty buffers, as INN's is a read of its stored
+ * overview data. A window's bytes are keyed by its first entry and used only while the window
+ * still holds the very same entries (entries are immutable; a new or expired article changes
+ * the set), so the cache holds at most about one rendering of the overview and goes with it.
+ */
+const WINDOW = 256;
+
+interface RenderedWindow {
+  readonly entries: readonly OverviewEntry[];
+  readonly bytes: Buffer;
+}
+
+const windows = new WeakMap<OverviewEntry, RenderedWindow>();
+
+/** Range OVER lines (never starting with '.': each begins with its number), CRLF-terminated. */
+function render(es: readonly OverviewEntry[], from: number, to: number): Buffer {
+  let text = '';
+  for (let i = from; i < to; i++) text += `${overLine(es[i]!)}\r\n`;
+  return Buffer.from(text, 'latin1');
+}
+
+/** The body of a range OVER reply (ascending entries), whole windows from the cache. */
+function rangeBody(es: readonly OverviewEntry[], lo: number, hi: number): Buffer[] {
+  const out: Buffer[] = [];
+  let i = 0;
+  while (i < es.length) {
+    const start = Math.floor(es[i]!.number / WINDOW) * WINDOW;
+    const end = start + WINDOW; // exclusive
+    let j = i;
+    while (j < es.length && es[j]!.number < end) j++;
+    if (start < lo || end - 1 > hi) {
+      out.push(render(es, i, j)); // a window the range cuts: not cached
+    } else {
+      const cached = windows.get(es[i]!);
+      if (cached && cached.entries.length === j - i && cached.entries.every((e, k) => e === es[i + k])) out.push(cached.bytes);
+      else {
+        const bytes = render(es, i, j);
+        windows.set(es[i]!, { entries: es.slice(i, j), bytes });
+        out.push(bytes);
+      }
+    }
+    i = j;
+  }
+  return out;
+}
+
 /** Entries for a range, a message-id, or the current article. */
-async function entries(session: NntpSession, arg: string | undefined): Promise<{ entries: OverviewEntry[]; byId: boolean }> {
+async function entries(
+  session: NntpSession,
+  arg: string | undefined,
+): Promise<{ entries: readonly OverviewEntry[]; byId: boolean; range?: [number, number] }> {
   const store = session.ctx.store;
   if (arg?.startsWith('<')) {
     if (!isMessageId(arg)) fail(replies.noSuchId);
@@ -45,15 +97,17 @@ async function entries(session: NntpSession, arg: string | undefined): Promise<{
   }
   const info = await store.group(group);
   const [lo, hi] = parseRange(arg, info?.high ?? 0);
-  const o = await store.overview(group, lo, Math.min(hi, lo + session.ctx.limits.maxRangeArticles - 1));
+  const last = Math.min(hi, lo + session.ctx.limits.maxRangeArticles - 1);
+  const o = await store.overview(group, lo, last);
   if (o.length === 0) fail(replies.noArticlesInRange);
-  return { entries: [...o], byId: false };
+  return { entries: o, byId: false, range: [lo, last] };
 }
 
 async function over(session: NntpSession, arg: string): Promise<void> {
   const [range, extra] = words(arg);
   if (extra !== undefined) fail(replies.syntaxError);
-  const { entries: es, byId } = await entries(session, range);
+  const { entries: es, byId, range: bounds } = await entries(session, range);
+  if (bounds) return session.replyRendered(replies.overview, rangeBody(es, bounds[0], bounds[1]));
   session.replyLines(
     replies.overview,
     es.map((o) => overLine(o, byId ? 0 : o.number)),
@@ -74,7 +128,7 @@ const OVERVIEW_FIELDS: Record<string, (o: OverviewEntry) => string> = {
 };
 
 /** The value of `field` for each entry: from the overview when it is there, else from the article. */
-async function fieldValues(session: NntpSession, field: string, es: OverviewEntry[]): Promise<string[]> {
+async function fieldValues(session: NntpSession, field: string, es: readonly OverviewEntry[]): Promise<string[]> {
   const fromOverview = OVERVIEW_FIELDS[field.toLowerCase()];
   if (fromOverview) return es.map(fromOverview);
   const out: string[] = [];
