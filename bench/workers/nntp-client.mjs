@@ -92,6 +92,22 @@ async function reader(c, modeReader) {
   if (!/^20[01] /.test(r)) throw new Error(`MODE READER: ${r.trim()}`);
 }
 
+/** Resolves with the bytes received once `count` lines have ended (one-line replies), counted per read. */
+function countLines(c, count) {
+  return new Promise((resolve) => {
+    let done = 0;
+    const kept = [];
+    c.onChunk = (d) => {
+      kept.push(d);
+      for (let i = d.indexOf(10); i !== -1; i = d.indexOf(10, i + 1)) done++;
+      if (done >= count) {
+        c.onChunk = undefined;
+        resolve(Buffer.concat(kept).toString('latin1'));
+      }
+    };
+  });
+}
+
 async function article({ port, group, count, pipelined, modeReader }) {
   const c = await connect(port);
   await reader(c, modeReader);
@@ -147,11 +163,12 @@ async function takethis({ port, count, prefix, group }) {
     const id = `<${prefix}.${i}@bench>`;
     req += `TAKETHIS ${id}\r\nPath: feeder\r\nFrom: bench@example.org\r\nNewsgroups: ${group}\r\nSubject: streamed ${i}\r\nMessage-ID: ${id}\r\nDate: ${date}\r\n\r\nbody of ${i}\r\n${'line of text '.repeat(5)}\r\n.\r\n`;
   }
+  const answered = countLines(c, count);
   const start = performance.now();
   c.socket.write(req);
-  await c.until((t) => (t.match(/\r\n/g)?.length ?? 0) >= count);
+  const replies = await answered;
   const ms = performance.now() - start;
-  const accepted = (c.take().match(/^239 /gm) ?? []).length;
+  const accepted = (replies.match(/^239 /gm) ?? []).length;
   c.socket.destroy();
   if (accepted !== count) throw new Error(`TAKETHIS: ${accepted} of ${count} accepted`);
   return { rate: (count * 1000) / ms };
@@ -202,9 +219,9 @@ async function feed({ port, count }) {
     let req = '';
     const to = Math.min(count, from + 499);
     for (let i = from; i <= to; i++) req += `TAKETHIS <${i}@bench.example.org>\r\n${dotStuffed(benchArticle(i).data)}`;
+    const replied = countLines(c, to - from + 1);
     c.socket.write(req);
-    await c.until((t) => (t.match(/\r\n/g)?.length ?? 0) >= to - from + 1);
-    const r = c.take();
+    const r = await replied;
     answered += to - from + 1;
     accepted += (r.match(/^239 /gm) ?? []).length;
   }
