@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { connect, createServer, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tls from 'node:tls';
@@ -9,7 +9,7 @@ import { hashPassword } from '@gorgon/core';
 import { createDemoCertificate } from '@gorgon/core/demo-certificate';
 import { MemoryClient } from '@gorgon/core/testing';
 import { deliver } from '@gorgon/pop3';
-import { SpawnedDaemon } from './spawn-cli.js';
+import { freePort, SpawnedDaemon } from './spawn-cli.js';
 
 // SIGHUP with `gorgon serve --config FILE` (issue 13): the config is read again and applied
 // without downtime; open sessions keep theirs and finish; a broken config changes nothing.
@@ -137,14 +137,6 @@ function firstLine(port: number): Promise<string> {
       }
     });
   });
-}
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
 }
 
 async function hangup(daemon: SpawnedDaemon, event = 'reload'): Promise<Array<Record<string, unknown>>> {

@@ -6,26 +6,14 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NntpClient } from '@gorgon/nntp';
-import { SpawnedDaemon } from './spawn-cli.js';
+import { freePort, SpawnedDaemon } from './spawn-cli.js';
 
 const main = fileURLToPath(new URL('../dist/main.js', import.meta.url));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 const kinds = [
   { name: 'default (fsync, local reads)', flags: [] as string[], journal: true },
@@ -52,9 +40,13 @@ describe.each(kinds)('gorgon nntpd $name', ({ flags, journal }) => {
   it(`answers 240, serves the article byte for byte${journal ? ', and journalled it first' : ', with no journal'}`, async () => {
     const body = `hello\r\n..a dotted line\r\n${`${'x'.repeat(70)}\r\n`.repeat(1100)}`; // past the 64 KiB of a synchronous read
     const client = await NntpClient.connect({ port });
-    const small = await client.post(`From: t@example.org\r\nNewsgroups: test.one\r\nSubject: s\r\nMessage-ID: <s@example.org>\r\n\r\nhi\r\n`);
+    const small = await client.post(
+      `From: t@example.org\r\nNewsgroups: test.one\r\nSubject: s\r\nMessage-ID: <s@example.org>\r\n\r\nhi\r\n`,
+    );
     expect(small.code).toBe(240);
-    const big = await client.post(`From: t@example.org\r\nNewsgroups: test.one\r\nSubject: b\r\nMessage-ID: <b@example.org>\r\n\r\n${body}`);
+    const big = await client.post(
+      `From: t@example.org\r\nNewsgroups: test.one\r\nSubject: b\r\nMessage-ID: <b@example.org>\r\n\r\n${body}`,
+    );
     expect(big.code).toBe(240);
     const journalPath = join(dir, 'spool', 'journal');
     expect(existsSync(journalPath) && statSync(journalPath).size > 70_000).toBe(journal);

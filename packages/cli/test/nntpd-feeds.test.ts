@@ -4,26 +4,14 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NntpClient } from '@gorgon/nntp';
 import { fileURLToPath } from 'node:url';
-import { SpawnedDaemon } from './spawn-cli.js';
+import { freePort, SpawnedDaemon } from './spawn-cli.js';
 
 const main = fileURLToPath(new URL('../dist/main.js', import.meta.url));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitForArticle(port: number, id: string, timeoutMs = 15_000): Promise<string> {
   const deadline = Date.now() + timeoutMs;

@@ -1,9 +1,22 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 // GORGON_CLI_MAIN runs another build (an older one, to see a test fail before its fix).
 const main = process.env.GORGON_CLI_MAIN ?? fileURLToPath(new URL('../dist/main.js', import.meta.url));
+
+/** A TCP port free on 127.0.0.1 just now (for a daemon told its port on the command line). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
 
 /** One JSON log line of the daemon. */
 export interface LogRecord {
