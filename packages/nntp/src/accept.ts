@@ -1,12 +1,24 @@
 import { randomBytes } from 'node:crypto';
 import { ArticleError, checkArticle, finishArticle, parseArticle } from './article.js';
+import { errorText } from '@gorgon/core';
 import type { NntpSession } from './session.js';
 
 /** How an arriving article is judged. */
 export type Acceptance = { ok: true; messageId: string } | { ok: false; kind: RefusalKind; reason: string };
 
-/** Why an article was not taken: refused for good, already had, or being received elsewhere now. */
-export type RefusalKind = 'reject' | 'duplicate' | 'later';
+/**
+ * Why an article was not taken: refused for good, already had, being received elsewhere now, or
+ * the store could not write it (a full disk, an I/O error: offer it again later).
+ */
+export type RefusalKind = 'reject' | 'duplicate' | 'later' | 'unavailable';
+
+/** A store failure's reason for the reply and the log: its errno code when there is one. */
+function storeFailure(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') return 'no space left on the spool';
+  if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return `spool write failed: ${code}`;
+  return 'spool write failed';
+}
 
 /**
  * Validates and stores one article: POST (`transit` false) or IHAVE/TAKETHIS (`transit` true,
@@ -57,7 +69,15 @@ export async function acceptArticle(session: NntpSession, text: string, transit:
     if (ctx.inFlight.has(messageId)) throw new ArticleError('being received', transit ? 'later' : 'duplicate');
     ctx.inFlight.add(messageId);
     try {
-      const result = await ctx.store.add({ messageId, groups: existing.map((g) => g.name), render: finished.render });
+      let result: Awaited<ReturnType<typeof ctx.store.add>>;
+      try {
+        result = await ctx.store.add({ messageId, groups: existing.map((g) => g.name), render: finished.render });
+      } catch (err) {
+        // Nothing was acknowledged: the poster or the feeder may offer it again once the spool can take it.
+        session.channel.counters.errors++;
+        session.channel.log.error({ event: 'store-error', messageId }, `cannot store ${messageId}: ${errorText(err)}`);
+        throw new ArticleError(storeFailure(err), 'unavailable');
+      }
       if (!result.ok)
         throw new ArticleError(
           result.reason === 'duplicate' ? 'duplicate Message-ID' : 'no such newsgroup',
@@ -81,7 +101,7 @@ export async function acceptArticle(session: NntpSession, text: string, transit:
   } catch (err) {
     if (!(err instanceof ArticleError)) throw err;
     if (err.kind === 'duplicate') ctx.stats.duplicates++;
-    else ctx.stats.articlesRejected++;
+    else if (err.kind !== 'unavailable') ctx.stats.articlesRejected++;
     logRefused(session, err.reason, { messageId, transit, kind: err.kind });
     return { ok: false, kind: err.kind, reason: err.reason };
   }

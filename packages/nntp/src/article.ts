@@ -23,8 +23,8 @@ export interface ParsedArticle {
 export class ArticleError extends Error {
   constructor(
     readonly reason: string,
-    /** `duplicate` → 435/438 for feeds; `later` → 436/431; otherwise a rejection. */
-    readonly kind: 'reject' | 'duplicate' | 'later' = 'reject',
+    /** `duplicate` → 435/438 for feeds; `later` → 436/431; `unavailable` (the store failed) → 436/400; otherwise a rejection. */
+    readonly kind: 'reject' | 'duplicate' | 'later' | 'unavailable' = 'reject',
   ) {
     super(reason);
   }

@@ -30,6 +30,12 @@ export const replies = {
   unavailablePermanently: r(502, 'service permanently unavailable'),
   /** Server shutting down. @see RFC 3977 §3.2.1 */
   shuttingDown: r(400, 'server shutting down'),
+  /**
+   * The store cannot write (a full disk, an I/O error): said in place of a streamed article's
+   * 239/439, and the connection closes, so the feeder offers the article again later rather
+   * than dropping it (TAKETHIS has no "try later" code). @see RFC 3977 §3.2.1, RFC 4644 §2.5
+   */
+  storageUnavailable: (why: string): NntpReply => r(400, `cannot store articles now (${why}); try again later`),
   /** Idle timeout. @see RFC 3977 §3.1 */
   idleTimeout: r(400, 'idle timeout, closing connection'),
   /** QUIT. @see RFC 3977 §5.4 */

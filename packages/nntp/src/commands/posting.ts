@@ -58,7 +58,11 @@ export const postingCommands: NntpCommand[] = [
         const r = await acceptArticle(session, text, true, id);
         if (r.ok) return session.reply(replies.transferred);
         session.reply(
-          r.kind === 'duplicate' ? replies.notWanted : r.kind === 'later' ? replies.transferLater : replies.transferRejected(r.reason),
+          r.kind === 'duplicate'
+            ? replies.notWanted
+            : r.kind === 'later' || r.kind === 'unavailable'
+              ? replies.transferLater
+              : replies.transferRejected(r.reason),
         );
       });
     },
@@ -97,7 +101,14 @@ export const postingCommands: NntpCommand[] = [
         // stream's articles share one group commit of the store.
         // RFC 4644 §2.5: 439 also for a duplicate; a 'later' (another feed is sending it) is 431-like but TAKETHIS has only 239/439.
         return session.replyLater(
-          acceptArticle(session, text, true, id).then((r) => (r.ok ? replies.takeAccepted(id) : replies.takeRejected(id))),
+          acceptArticle(session, text, true, id).then((r) => {
+            if (r.ok) return replies.takeAccepted(id);
+            if (r.kind !== 'unavailable') return replies.takeRejected(id);
+            // 439 would make the feeder drop it for good: say 400 and close (after the replies
+            // already due), and the feeder offers it again on its next connection.
+            session.closeWhenDone();
+            return replies.storageUnavailable(r.reason);
+          }),
         );
       });
     },
