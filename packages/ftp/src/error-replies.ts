@@ -19,7 +19,7 @@ export function fsErrorReply(err: FsError): FtpReply {
     case 'denied':
       return replies.permissionDenied();
     case 'no-space':
-      return replies.storageExceeded('Insufficient storage space.');
+      return replies.insufficientStorage();
     case 'invalid-path':
       return replies.nameNotAllowed('File name not allowed.');
     case 'unsupported':

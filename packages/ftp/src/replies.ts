@@ -86,6 +86,8 @@ export const replies = {
   fileUnavailable: (text: string) => reply(550, text),
   permissionDenied: () => reply(550, 'Permission denied.'),
   restInvalid: (text: string) => reply(554, text),
+  /** A full disk (ENOSPC, EDQUOT). @see RFC 959 §4.2 (452) */
+  insufficientStorage: () => reply(452, 'Insufficient storage space in system.'),
   storageExceeded: (text: string) => reply(552, text),
   nameNotAllowed: (text: string) => reply(553, text),
 } as const;

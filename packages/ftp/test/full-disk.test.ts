@@ -1,0 +1,109 @@
+/**
+ * A full disk under the FTP root (RFC 959 §4.2: 452, insufficient storage space): STOR of a new
+ * file and STOR over an existing one are refused with 452, leave no partial file under a final
+ * name and no temporary file, leave the existing file as it was; APPE keeps what fitted (a
+ * prefix of the upload, to resume from); the session goes on; once space is freed the uploads
+ * succeed. The disk is a small tmpfs mounted for
+ * the test; where mounting is not allowed the test is skipped, saying why. Real sockets.
+ */
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, open, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { memoryLogger } from '@gorgon/core';
+import { DiskFs } from '@gorgon/ftp';
+import { testServer } from './helpers.js';
+import { cmd, controlClient, dataConnect, epsv, login, sendAll } from './socket-client.js';
+
+let mountpoint = '';
+let mounted = false;
+let whyNot = '';
+beforeEach(async () => {
+  mountpoint = await mkdtemp(join(tmpdir(), 'gorgon-ftp-full-'));
+  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=2m,mode=0700', 'tmpfs', mountpoint], { encoding: 'utf8' });
+  mounted = r.status === 0;
+  whyNot = mounted ? '' : `cannot mount a tmpfs to fill (${(r.stderr || r.error?.message || 'mount failed').trim()})`;
+});
+afterEach(async () => {
+  if (mounted) spawnSync('umount', [mountpoint]);
+  await rm(mountpoint, { recursive: true, force: true });
+});
+
+/** Writes `path` until the file system says ENOSPC, leaving `spare` bytes of it free again. */
+async function fill(path: string, spare = 0): Promise<void> {
+  const handle = await open(path, 'w');
+  const block = Buffer.alloc(4096, 0x78);
+  let size = 0;
+  try {
+    for (;;) size += (await handle.write(block)).bytesWritten;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
+  } finally {
+    await handle.truncate(Math.max(0, size - spare));
+    await handle.close();
+  }
+}
+
+describe.each([true, false])('a full disk under the FTP root (fsync %s)', (fsync) => {
+  it('STOR, STOR over a file and APPE answer 452; nothing torn or left behind; the session goes on; then the upload works', async (t) => {
+    if (!mounted) return t.skip(whyNot);
+    const root = join(mountpoint, 'root');
+    await mkdir(join(root, 'pub'), { recursive: true });
+    const original = randomBytes(100 * 1024);
+    await writeFile(join(root, 'pub', 'keep.bin'), original);
+    const logger = memoryLogger();
+    await using server = testServer({ store: new DiskFs(root, { fsync }), logger });
+    const { port } = await server.listen(0);
+    const c = await controlClient(port);
+    const body = randomBytes(600 * 1024);
+    const upload = async (verb: string, path: string): Promise<string> => {
+      const d = await dataConnect(await epsv(c));
+      d.on('error', () => {});
+      expect(await cmd(c, `${verb} ${path}`)).toMatch(/^150 /);
+      const sent = sendAll(d, body).catch(() => undefined);
+      const reply = await c.line(20_000);
+      await sent;
+      d.destroy();
+      return reply;
+    };
+    try {
+      await login(c);
+      // 64 KiB left: the first blocks of each upload fit, the rest does not.
+      await fill(join(mountpoint, 'ballast'), 64 * 1024);
+      for (const [verb, path] of [
+        ['STOR', 'pub/new.bin'],
+        ['STOR', 'pub/keep.bin'],
+      ] as const) {
+        expect(await upload(verb, path), `${verb} ${path}`).toBe('452 Insufficient storage space in system.');
+        expect(await cmd(c, 'PWD')).toMatch(/^257 /); // the session goes on
+        expect((await readdir(join(root, 'pub'))).sort()).toEqual(['keep.bin']); // no partial or temporary file
+        expect((await readFile(join(root, 'pub', 'keep.bin'))).equals(original), `${verb} ${path} left keep.bin changed`).toBe(true);
+      }
+      // APPE writes in place (as REST + STOR does): what fitted stays, a prefix of the upload
+      // after the untouched original, so the client can resume from SIZE once there is room.
+      expect(await upload('APPE', 'pub/keep.bin')).toBe('452 Insufficient storage space in system.');
+      const appended = await readFile(join(root, 'pub', 'keep.bin'));
+      expect(appended.subarray(0, original.length).equals(original)).toBe(true);
+      const kept = appended.length - original.length;
+      expect(appended.subarray(original.length).equals(body.subarray(0, kept))).toBe(true);
+      expect(kept).toBeLessThan(body.length);
+      expect(await cmd(c, `SIZE pub/keep.bin`)).toBe(`213 ${appended.length}`);
+      expect(logger.records.filter((r) => r['event'] === 'transfer-failed')).toHaveLength(3);
+
+      await unlink(join(mountpoint, 'ballast'));
+      expect(await upload('STOR', 'pub/new.bin')).toBe('226 Transfer complete.');
+      expect((await readFile(join(root, 'pub', 'new.bin'))).equals(body)).toBe(true);
+      // The rest of the append, from where it stopped.
+      const d = await dataConnect(await epsv(c));
+      expect(await cmd(c, 'APPE pub/keep.bin')).toMatch(/^150 /);
+      await sendAll(d, body.subarray(kept));
+      d.end();
+      expect(await c.line(20_000)).toBe('226 Transfer complete.');
+      expect((await readFile(join(root, 'pub', 'keep.bin'))).equals(Buffer.concat([original, body]))).toBe(true);
+    } finally {
+      c.end();
+    }
+  });
+});
