@@ -27,11 +27,11 @@ afterEach(async () => {
   fixture = undefined;
 });
 
-async function python(script: string, args: string[], input?: string): Promise<unknown> {
-  need(PYTHON, 'python3');
+async function python(script: string, args: string[], input?: string, interpreter = PYTHON): Promise<unknown> {
+  need(interpreter, 'python3');
   const path = join(fixture!.dir, `script-${Math.random().toString(36).slice(2)}.py`);
   await writeFile(path, script);
-  const r = await run(PYTHON, [path, ...args], input === undefined ? {} : { input });
+  const r = await run(interpreter, [path, ...args], input === undefined ? {} : { input });
   if (r.code !== 0) throw new Error(`python3 exited ${r.code}: ${r.stderr}`);
   return JSON.parse(r.stdout.toString());
 }
@@ -174,6 +174,33 @@ describe('Python poplib', () => {
 });
 
 const withCrlf = (text: string): string => text.replace(/(?:\r\n)?$/, '\r\n');
+
+/**
+ * The python3 first on PATH when it is not Debian's: here an upstream CPython 3.11, a strict TLS
+ * reader (a TLS connection that ends without close_notify is an error; ../shared/INTEROP.md).
+ */
+const STRICT_PYTHON = (process.env['PATH'] ?? '')
+  .split(':')
+  .filter((dir) => dir !== '/usr/bin' && dir !== '/bin')
+  .map((dir) => join(dir, 'python3'))
+  .find((candidate) => available(candidate));
+
+describe.skipIf(STRICT_PYTHON === undefined)('strict poplib (upstream CPython): STLS and POP3_SSL sessions end cleanly', () => {
+  it.each(['stls', 'ssl'] as const)('%s: every message as delivered, QUIT answered, no TLS error', async (mode) => {
+    fixture = await startPop3();
+    const port = mode === 'ssl' ? fixture.tlsPort : fixture.port;
+    const r = (await python(
+      POPLIB_FETCH,
+      ['localhost', String(port), mode, fixture.certPath, USER, PASSWORD],
+      undefined,
+      STRICT_PYTHON,
+    )) as FetchResult;
+    expectIdentical(
+      r.messages.map((m) => Buffer.from(m, 'base64')),
+      fixture.messages,
+    );
+  });
+});
 
 describe('node-pop3 (does not remove dot-stuffing)', () => {
   it('RETR, UIDL, TOP, and DELE that takes effect at QUIT', async () => {
