@@ -1,13 +1,14 @@
 /**
  * `gorgon interop` (the built CLI) against servers that are not Gorgon's: vsftpd and a private
- * INN on loopback; against the Gorgon suite (`serve --demo`); and against servers that answer
- * wrongly, which must give `fail` cells and exit status 1. Off CI a missing stock server skips its
- * block; with CI=true it fails.
+ * INN on loopback; against the Gorgon suite (`serve --demo`), with the npm libraries' rows and
+ * a copy of the CLI that cannot find them; node-pop3 on messages it does not return as sent
+ * (dot-stuffed, not UTF-8); and against servers that answer wrongly, which must give `fail`
+ * cells and exit status 1. Off CI a missing stock server skips its block; with CI=true it fails.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -17,8 +18,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDemoCertificate } from '@gorgon/core/demo-certificate';
 import { innUnavailable, startInn, type InnPeer } from '../../packages/nntp/test/inn-peer.js';
 import { CI, hasVsftpd, startVsftpd, type StockServer } from './ftp-client-stock.js';
+import { fixtureMessages, PASSWORD, type Pop3Fixture, startPop3, USER } from './pop3-fixtures.js';
 
 const MAIN = fileURLToPath(new URL('../../packages/cli/dist/main.js', import.meta.url));
+/** The npm client libraries' versions the repository pins (root devDependencies). */
+const PINNED = (
+  JSON.parse(await readFile(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as {
+    devDependencies: Record<string, string>;
+  }
+).devDependencies;
 
 interface CellJson {
   client: string;
@@ -27,6 +35,7 @@ interface CellJson {
   reason?: string;
 }
 interface ReportJson {
+  clients: Array<{ id: string; label: string; bin?: string; version?: string; missing?: string }>;
   targets: Array<{
     url: string;
     probe: { error?: string; sample?: string };
@@ -35,11 +44,19 @@ interface ReportJson {
   totals: { pass: number; fail: number; 'n/a': number };
 }
 
-/** Runs `gorgon interop ... --json` and parses the report (stdout is JSON even when cells fail). */
-async function interop(args: string[], timeoutMs = 150_000): Promise<{ code: number | null; report: ReportJson; stderr: string }> {
+/**
+ * Runs `gorgon interop ... --json` and parses the report (stdout is JSON even when cells fail);
+ * `main` and `cwd` run another copy of the CLI, elsewhere.
+ */
+async function interop(
+  args: string[],
+  timeoutMs = 150_000,
+  { main = MAIN, cwd }: { main?: string; cwd?: string } = {},
+): Promise<{ code: number | null; report: ReportJson; stderr: string }> {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run 'pnpm build' first`);
-  const child = spawn(process.execPath, [MAIN, 'interop', ...args, '--json', '--log-level', 'warn', '--timeout', '15'], {
+  const child = spawn(process.execPath, [main, 'interop', ...args, '--json', '--log-level', 'warn', '--timeout', '15'], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(cwd ? { cwd } : {}),
   });
   let stdout = '';
   let stderr = '';
@@ -214,9 +231,14 @@ describe('against the Gorgon suite (serve --demo)', () => {
       expectAll(statusOf(pop3, client, 'retrieve'), 'pass');
     }
     expectAll(statusOf(pop3, 'poplib', 'delete'), 'pass');
+    for (const feature of ['login', 'list', 'retrieve', 'top', 'delete']) expect(statusOf(pop3, 'node-pop3', feature)).toEqual(['pass']);
+    expect(statusOf(pop3, 'node-pop3', 'tls')).toEqual(['n/a: node-pop3 has no STLS']);
     const ftps = cells(report, 1);
     for (const client of ['curl', 'lftp', 'ftplib']) {
       for (const feature of ['tls', 'retrieve', 'store', 'delete']) expectAll(statusOf(ftps, client, feature), 'pass');
+    }
+    for (const feature of ['login', 'tls', 'list', 'retrieve', 'resume', 'store', 'delete']) {
+      expect(statusOf(ftps, 'basic-ftp', feature)).toEqual(['pass']);
     }
     const httpCells = cells(report, 2);
     expect(statusOf(httpCells, 'curl', 'conditional')).toEqual(['pass']);
@@ -225,6 +247,104 @@ describe('against the Gorgon suite (serve --demo)', () => {
     expect(report.totals.fail, JSON.stringify(report.targets.map((t) => t.rows))).toBe(0);
     expect(code, stderr).toBe(0);
   }, 150_000);
+
+  it('basic-ftp and node-pop3 (npm) pass every feature they have: FTP with AUTH TLS and implicit FTPS, POP3 and POP3S; node-pop3 has no STLS', async () => {
+    const { code, report, stderr } = await interop([
+      `ftp://demo:demo@127.0.0.1:${ports['ftpd']}/pub/`,
+      `ftps://demo:demo@127.0.0.1:${ports['ftpsd']}/pub/`,
+      `pop3://demo:demo@127.0.0.1:${ports['pop3d']}/`,
+      `pop3s://demo:demo@127.0.0.1:${ports['pop3sd']}/`,
+      '--clients',
+      'basic-ftp,node-pop3',
+      '--insecure',
+      '--write',
+      '--upload-dir',
+      'incoming',
+    ]);
+    expect(report.clients.map((c) => [c.id, c.version])).toEqual([
+      ['basic-ftp', PINNED['basic-ftp']],
+      ['node-pop3', PINNED['node-pop3']],
+    ]);
+    expect(report.clients[1]!.bin).toMatch(/node-pop3[/\\]lib[/\\]Command\.cjs$/);
+    const rows = report.targets.map((t) =>
+      t.rows.map((r) => [r.label, r.cells.map((c) => (c.reason ? `${c.status}: ${c.reason}` : c.status))]),
+    );
+    const all = (n: number) => Array.from({ length: n }, () => 'pass');
+    expect(rows).toEqual([
+      [['basic-ftp', all(7)]],
+      [['basic-ftp', all(7)]],
+      [['node-pop3', ['pass', 'n/a: node-pop3 has no STLS', 'pass', 'pass', 'pass', 'pass']]],
+      [['node-pop3', all(6)]],
+    ]);
+    expect(code, stderr).toBe(0);
+  }, 60_000);
+
+  it('a library Node cannot find (from the working directory, or from the CLI) is reported missing: its cells are n/a', async () => {
+    // A copy of the built CLI outside the repository (its own dependencies linked), run in an
+    // empty directory: neither place resolves basic-ftp or node-pop3.
+    const elsewhere = await mkdtemp(join(tmpdir(), 'gorgon-interop-nolibs-'));
+    try {
+      const cli = join(elsewhere, 'cli');
+      await cp(fileURLToPath(new URL('../../packages/cli/dist', import.meta.url)), join(cli, 'dist'), { recursive: true });
+      await cp(fileURLToPath(new URL('../../packages/cli/package.json', import.meta.url)), join(cli, 'package.json'));
+      await symlink(fileURLToPath(new URL('../../packages/cli/node_modules', import.meta.url)), join(cli, 'node_modules'), 'dir');
+      await mkdir(join(elsewhere, 'cwd'));
+      const { code, report, stderr } = await interop(
+        [
+          `ftp://demo:demo@127.0.0.1:${ports['ftpd']}/pub/`,
+          `pop3://demo:demo@127.0.0.1:${ports['pop3d']}/`,
+          '--clients',
+          'basic-ftp,node-pop3',
+        ],
+        60_000,
+        { main: join(cli, 'dist/main.js'), cwd: join(elsewhere, 'cwd') },
+      );
+      expect(report.clients).toEqual([
+        { id: 'basic-ftp', label: 'basic-ftp', missing: 'basic-ftp is not installed (npm i basic-ftp where gorgon interop runs)' },
+        { id: 'node-pop3', label: 'node-pop3', missing: 'node-pop3 is not installed (npm i node-pop3 where gorgon interop runs)' },
+      ]);
+      const reasons = report.targets.flatMap((t) => t.rows.flatMap((r) => r.cells.map((c) => `${c.status}: ${c.reason}`)));
+      expect(reasons).toHaveLength(13);
+      expect(new Set(reasons)).toEqual(
+        new Set([
+          'n/a: basic-ftp is not installed (npm i basic-ftp where gorgon interop runs)',
+          'n/a: node-pop3 is not installed (npm i node-pop3 where gorgon interop runs)',
+        ]),
+      );
+      expect(code, stderr).toBe(0);
+    } finally {
+      await rm(elsewhere, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
+
+describe('node-pop3 on messages it does not return as sent (Gorgon POP3 server)', () => {
+  const fixtures: Pop3Fixture[] = [];
+  afterAll(async () => {
+    for (const f of fixtures) await f.close();
+  });
+
+  it('a dot-stuffed message and one that is not UTF-8 (Latin-1) compare equal after normalising; POP3S passes too', async () => {
+    // Message 1 of each mailbox is the reference: "dots" (lines ".one dot", "..two dots", ".") and
+    // "folded" (Latin-1 bytes é t é).
+    const [, dots, latin1] = fixtureMessages();
+    fixtures.push(await startPop3({ mechanisms: ['user'] }, [dots!]), await startPop3({ mechanisms: ['user'] }, [latin1!]));
+    const userinfo = `${USER}:${encodeURIComponent(PASSWORD)}`;
+    const { code, report, stderr } = await interop([
+      ...fixtures.flatMap((f) => [`pop3://${userinfo}@127.0.0.1:${f.port}/`, `pop3s://${userinfo}@127.0.0.1:${f.tlsPort}/`]),
+      '--clients',
+      'node-pop3',
+      '--insecure',
+    ]);
+    for (let i = 0; i < 4; i++) {
+      const map = cells(report, i);
+      expect(report.targets[i]!.probe.sample).toBe('message 1');
+      for (const feature of ['login', 'list', 'retrieve', 'top', 'delete']) expect(statusOf(map, 'node-pop3', feature)).toEqual(['pass']);
+    }
+    // DELE was undone with RSET: every message is still there.
+    for (const f of fixtures) expect(await f.stored()).toHaveLength(1);
+    expect(code, stderr).toBe(0);
+  }, 60_000);
 });
 
 describe('against servers that answer wrongly', () => {
@@ -273,7 +393,7 @@ describe('against servers that answer wrongly', () => {
       `pop3://someone:secret@127.0.0.1:${pop3Port}/`,
       `http://127.0.0.1:${webPort}/file`,
       '--clients',
-      'curl,python',
+      'curl,python,node-pop3',
     ]);
     expect(code).toBe(1);
     expect(stderr).toMatch(/gorgon: interop: \d+ cells failed\./);
@@ -281,6 +401,7 @@ describe('against servers that answer wrongly', () => {
     const pop3Cells = cells(report, 0);
     expect(statusOf(pop3Cells, 'curl', 'login')[0]).toMatch(/^fail: exit 67/);
     expectAll(statusOf(pop3Cells, 'poplib', 'login'), /^fail: .*-ERR no/);
+    expect(statusOf(pop3Cells, 'node-pop3', 'login')).toEqual(['fail: exit 1: PASS ***: -ERR no']);
     const httpCells = cells(report, 1);
     expect(statusOf(httpCells, 'curl', 'retrieve')[0]).toMatch(/^fail: \/file: content differs from the reference/);
     expect(statusOf(httpCells, 'curl', 'conditional')[0]).toBe('fail: If-Modified-Since was answered 200, not 304');

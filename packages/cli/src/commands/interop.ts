@@ -26,8 +26,9 @@ interface InteropArgs extends GlobalArgs {
 
 /**
  * `gorgon interop URL...`: drives the stock clients installed on this machine (curl, lftp, wget,
- * mpop, fetchmail, suck, rpost, finger, nc, Python's ftplib/poplib/nntplib/http.client) against
- * any server and prints which client can do which feature there. Exit status 1 when a cell fails.
+ * mpop, fetchmail, suck, rpost, finger, nc, Python's ftplib/poplib/nntplib/http.client, and the
+ * npm libraries basic-ftp and node-pop3 where Node finds them) against any server and prints
+ * which client can do which feature there. Exit status 1 when a cell fails.
  */
 export const interopCommand: CommandModule<GlobalArgs, InteropArgs> = {
   command: 'interop <urls..>',

@@ -1,9 +1,12 @@
 /**
  * The stock clients the matrix drives, found on this machine with their versions read from the
- * programs themselves (`curl --version`, `python3 -c 'import sys; print(sys.version)'`).
+ * programs themselves (`curl --version`, `python3 -c 'import sys; print(sys.version)'`), and the
+ * npm client libraries (basic-ftp, node-pop3), found where Node would find them, with the version
+ * of the package found.
  */
-import { accessSync, constants, realpathSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { accessSync, constants, readFileSync, realpathSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { delimiter, dirname, join } from 'node:path';
 import { exec } from './exec.js';
 import type { Client } from './types.js';
 
@@ -32,8 +35,11 @@ const SPECS: ClientSpec[] = [
   { id: 'nc', program: 'nc', pkg: 'netcat-openbsd', versionArgs: ['-h'], version: /patchlevel ([^)\s]+)/ },
 ];
 
+/** The npm client libraries, run with this Node (`node -e SCRIPT`); each id is its package name. */
+const NODE_LIBRARIES = ['basic-ftp', 'node-pop3'];
+
 /** Every id `--clients` takes. */
-export const CLIENT_IDS = [...SPECS.map((s) => s.id), 'python'];
+export const CLIENT_IDS = [...SPECS.map((s) => s.id), 'python', ...NODE_LIBRARIES];
 
 /** The program's full path on PATH, or undefined. */
 export function which(program: string): string | undefined {
@@ -87,6 +93,43 @@ async function pythons(): Promise<Client[]> {
   return found;
 }
 
+/**
+ * An npm library as a client: its `require()` entry file (the client's `bin`, which the scripts
+ * require) resolved from each of `from` in turn: by default the working directory first, then
+ * the CLI's own location. The version is that of the package the entry belongs to.
+ */
+export function findNodeLibrary(name: string, from: readonly string[] = [join(process.cwd(), 'noop.js'), import.meta.url]): Client {
+  for (const base of from) {
+    let entry: string;
+    try {
+      entry = createRequire(base).resolve(name);
+    } catch {
+      continue;
+    }
+    const version = packageVersion(entry, name);
+    return { id: name, label: name, bin: entry, ...(version ? { version } : {}) };
+  }
+  return { id: name, label: name, missing: `${name} is not installed (npm i ${name} where gorgon interop runs)` };
+}
+
+/**
+ * The version in the package.json of the nearest directory above `file` whose package.json has
+ * that `name`: not `require.resolve(name + '/package.json')`, which a package's `exports` map
+ * may not allow (node-pop3's does not), and not the first package.json found, which may be a
+ * nested `{"type": "commonjs"}` one.
+ */
+function packageVersion(file: string, name: string): string | undefined {
+  for (let dir = dirname(file); ; dir = dirname(dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: unknown; version?: unknown };
+      if (pkg.name === name) return typeof pkg.version === 'string' ? pkg.version : undefined;
+    } catch {
+      // no package.json here (or not JSON): go on up
+    }
+    if (dirname(dir) === dir) return undefined;
+  }
+}
+
 /** The clients among `ids` (all when undefined), each found or with the reason it is missing. */
 export async function findClients(ids?: readonly string[]): Promise<Client[]> {
   const wanted = (id: string): boolean => ids === undefined || ids.includes(id);
@@ -99,5 +142,6 @@ export async function findClients(ids?: readonly string[]): Promise<Client[]> {
     }),
   );
   if (wanted('python')) clients.push(...(await pythons()));
+  for (const name of NODE_LIBRARIES) if (wanted(name)) clients.push(findNodeLibrary(name));
   return clients;
 }

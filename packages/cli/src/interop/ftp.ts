@@ -1,6 +1,6 @@
 /**
- * FTP and FTPS: curl, lftp, wget and Python's ftplib, each doing login, TLS, list, retrieve,
- * resume and (with --write) store and delete. A probe with Gorgon's own FTP client reads FEAT and
+ * FTP and FTPS: curl, lftp, wget, Python's ftplib and the npm library basic-ftp, each doing
+ * login, TLS, list, retrieve, resume and (with --write) store and delete. A probe with Gorgon's own FTP client reads FEAT and
  * downloads the reference file every retrieve is compared with; store and delete are set up and
  * checked with it too, so each cell tests one thing of one stock client.
  */
@@ -9,7 +9,6 @@ import { join, posix } from 'node:path';
 import { Writable } from 'node:stream';
 import { FtpClient } from '@gorgon/ftp/client';
 import { messageOf } from '../errors.js';
-import { FTPLIB } from './python.js';
 import {
   caText,
   command,
@@ -17,12 +16,15 @@ import {
   curlUser,
   needsCapability,
   needsSample,
-  noReference,
   needsWrite,
+  node,
+  noReference,
   python,
   sameAsSample,
   urlPath,
 } from './kit.js';
+import { BASIC_FTP } from './node-scripts.js';
+import { FTPLIB } from './python.js';
 import { hostPort, schemeOf } from './target.js';
 import type { Context, Outcome, Probe, Scenario, Settings, Target } from './types.js';
 
@@ -414,5 +416,46 @@ export const ftpScenarios: Scenario[] = [
     feature: 'delete',
     skip: writeDelete,
     run: deleting((c, remote) => python(FTPLIB, () => ({ ...login(c.target), remote }))('delete')(c)),
+  },
+  // basic-ftp (npm), with the same config and checks as ftplib
+  { client: 'basic-ftp', feature: 'login', run: node(BASIC_FTP, (c) => login(c.target))('login') },
+  {
+    client: 'basic-ftp',
+    feature: 'tls',
+    skip: explicitTls,
+    run: node(BASIC_FTP, (c) => ({ ...login(c.target), dir: directory(c) }), nameCheck)('tls'),
+  },
+  {
+    client: 'basic-ftp',
+    feature: 'list',
+    run: node(BASIC_FTP, (c) => ({ ...login(c.target), dir: directory(c) }), nameCheck)('list'),
+  },
+  {
+    client: 'basic-ftp',
+    feature: 'retrieve',
+    skip: needsSample,
+    run: node(
+      BASIC_FTP,
+      (c) => ({ ...login(c.target), file: sampleName(c) }),
+      shaCheck(() => 0),
+    )('retrieve'),
+  },
+  {
+    client: 'basic-ftp',
+    feature: 'resume',
+    skip: needsSample,
+    run: node(BASIC_FTP, (c) => ({ ...login(c.target), file: sampleName(c), offset: half(c) }), shaCheck(half))('resume'),
+  },
+  {
+    client: 'basic-ftp',
+    feature: 'store',
+    skip: writeStore,
+    run: storing((c, remote) => node(BASIC_FTP, () => ({ ...login(c.target), remote, content: UPLOAD }))('store')(c)),
+  },
+  {
+    client: 'basic-ftp',
+    feature: 'delete',
+    skip: writeDelete,
+    run: deleting((c, remote) => node(BASIC_FTP, () => ({ ...login(c.target), remote }))('delete')(c)),
   },
 ];

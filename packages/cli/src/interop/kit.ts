@@ -1,6 +1,6 @@
 /**
  * The small pieces the scenario tables are written with: a command line and its check, a Python
- * script run with a JSON config, and the common reasons a cell is n/a.
+ * or Node script run with a JSON config, and the common reasons a cell is n/a.
  */
 import { readFileSync } from 'node:fs';
 import { type ExecOptions, type ExecResult, failureReason, sha256, shorten } from './exec.js';
@@ -58,16 +58,39 @@ export function python(
   return (feature) => async (c) => {
     const config = { ...targetJson(c), ...extra(c) };
     const r = await c.exec([c.client.bin!, '-W', 'ignore', '-c', script, JSON.stringify(config), feature]);
-    if (r.code !== 0 || r.timedOut) return failureReason(r, c.settings.timeoutMs);
-    const last = r.stdout.toString().trim().split('\n').at(-1) ?? '';
-    let out: Record<string, unknown>;
-    try {
-      out = JSON.parse(last) as Record<string, unknown>;
-    } catch {
-      return `the script printed no result: ${shorten(last)}`;
-    }
-    return check?.(out, c);
+    return scriptOutcome(r, c, check);
   };
+}
+
+/**
+ * A cell that runs a Node script (CommonJS, `node -e SCRIPT CONFIG FEATURE`) with this Node for
+ * an npm client library: the same target JSON as `python` plus `module`, the library's entry
+ * file for `require()`. The script prints one JSON object last; when it exits non-zero, its last
+ * stderr line (the error's message) is the failure's reason.
+ */
+export function node(
+  script: string,
+  extra: (c: Context) => Record<string, unknown> = () => ({}),
+  check?: (out: Record<string, unknown>, c: Context) => Outcome,
+): (feature: string) => Scenario['run'] {
+  return (feature) => async (c) => {
+    const config = { ...targetJson(c), module: c.client.bin, ...extra(c) };
+    const r = await c.exec([process.execPath, '-e', script, JSON.stringify(config), feature]);
+    return scriptOutcome(r, c, check);
+  };
+}
+
+/** A script's cell: its failure, or the check of the JSON object on its last stdout line. */
+function scriptOutcome(r: ExecResult, c: Context, check?: (out: Record<string, unknown>, c: Context) => Outcome): Outcome {
+  if (r.code !== 0 || r.timedOut) return failureReason(r, c.settings.timeoutMs);
+  const last = r.stdout.toString().trim().split('\n').at(-1) ?? '';
+  let out: Record<string, unknown>;
+  try {
+    out = JSON.parse(last) as Record<string, unknown>;
+  } catch {
+    return `the script printed no result: ${shorten(last)}`;
+  }
+  return check?.(out, c);
 }
 
 function targetJson(c: Context): Record<string, unknown> {

@@ -1,13 +1,17 @@
 /**
- * POP3 and POP3S: curl, mpop, fetchmail and Python's poplib doing login, TLS (STLS, or pop3s://),
- * list, retrieve, top and delete. Nothing is ever deleted: poplib's DELE is undone with RSET, and
- * the clients that would delete for real (curl -X DELE, mpop --keep=off) are not run. A probe on
- * the wire reads CAPA and the message every retrieve is compared with.
+ * POP3 and POP3S: curl, mpop, fetchmail, Python's poplib and the npm library node-pop3 doing
+ * login, TLS (STLS, or pop3s://), list, retrieve, top and delete. Nothing is ever deleted:
+ * poplib's and node-pop3's DELE is undone with RSET, and the clients that would delete for real
+ * (curl -X DELE, mpop --keep=off) are not run. A probe on the wire reads CAPA and the message
+ * every retrieve is compared with.
  */
+import { isUtf8 } from 'node:buffer';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { messageOf } from '../errors.js';
-import { allOf, command, curlTrust, curlUser, needsCapability, needsSample, python, sameAsSample } from './kit.js';
+import { sha256 } from './exec.js';
+import { allOf, command, curlTrust, curlUser, needsCapability, needsSample, node, python, sameAsSample } from './kit.js';
+import { NODE_POP3 } from './node-scripts.js';
 import { POPLIB } from './python.js';
 import { hostPort, schemeOf } from './target.js';
 import type { Context, Outcome, Probe, Scenario, Settings, Target } from './types.js';
@@ -132,6 +136,25 @@ const fetchmailCheck = async (c: Context, tls = false): Promise<Outcome> => {
 const poplib = (feature: string, check?: (out: Record<string, unknown>, c: Context) => Outcome) =>
   python(POPLIB, (c) => ({ number: c.probe.number ?? 1 }), check)(feature);
 
+const nodePop3 = (feature: string, check?: (out: Record<string, unknown>, c: Context) => Outcome) =>
+  node(NODE_POP3, (c) => ({ number: c.probe.number ?? 1 }), check)(feature);
+const noStls = (c: Context): string | undefined => (c.target.implicitTls ? undefined : 'node-pop3 has no STLS');
+const sameCounts = (out: Record<string, unknown>): Outcome =>
+  out['messages'] === out['uidls'] ? undefined : `LIST gave ${out['messages']} messages, UIDL ${out['uidls']}`;
+
+/**
+ * node-pop3's RETR, normalised by its script (CRLF line ends, dot-stuffing undone, the final CRLF
+ * it may drop put back: node-scripts.ts), against the reference. node-pop3 decodes the message as
+ * UTF-8, so a reference that is not valid UTF-8 is compared decoded and re-encoded the same way
+ * (its invalid bytes as U+FFFD): the 8-bit bytes themselves cannot come through that client.
+ */
+function nodePop3Same(out: Record<string, unknown>, c: Context): Outcome {
+  const sample = c.probe.sample;
+  if (!sample || isUtf8(sample.data)) return sameAsSample(c, out['sha'] as string);
+  if (out['sha'] === sha256(Buffer.from(sample.data.toString('utf8'), 'utf8'))) return undefined;
+  return `${sample.name}: content differs from the reference (compared as UTF-8, the reference is not valid UTF-8)`;
+}
+
 /** The POP3 table: client × feature → command. */
 export const pop3Scenarios: Scenario[] = [
   // curl
@@ -208,9 +231,7 @@ export const pop3Scenarios: Scenario[] = [
     library: 'poplib',
     feature: 'list',
     skip: needsLogin,
-    run: poplib('list', (out) =>
-      out['messages'] === out['uidls'] ? undefined : `LIST gave ${out['messages']} messages, UIDL ${out['uidls']}`,
-    ),
+    run: poplib('list', sameCounts),
   },
   {
     client: 'python',
@@ -227,4 +248,16 @@ export const pop3Scenarios: Scenario[] = [
     run: poplib('top', (out) => (Number(out['lines']) > 0 ? undefined : 'TOP gave no lines')),
   },
   { client: 'python', library: 'poplib', feature: 'delete', skip: allOf(needsLogin, needsSample), run: poplib('delete') },
+  // node-pop3 (npm): no STLS, implicit TLS only
+  { client: 'node-pop3', feature: 'login', skip: needsLogin, run: nodePop3('login') },
+  { client: 'node-pop3', feature: 'tls', skip: allOf(needsLogin, noStls), run: nodePop3('tls') },
+  { client: 'node-pop3', feature: 'list', skip: needsLogin, run: nodePop3('list', sameCounts) },
+  { client: 'node-pop3', feature: 'retrieve', skip: allOf(needsLogin, needsSample), run: nodePop3('retrieve', nodePop3Same) },
+  {
+    client: 'node-pop3',
+    feature: 'top',
+    skip: allOf(needsLogin, needsSample, needsCapability('TOP')),
+    run: nodePop3('top', (out) => (Number(out['lines']) > 0 ? undefined : 'TOP gave no lines')),
+  },
+  { client: 'node-pop3', feature: 'delete', skip: allOf(needsLogin, needsSample), run: nodePop3('delete') },
 ];
