@@ -88,10 +88,9 @@ async function python(args: string[]): Promise<Record<string, unknown>> {
 }
 
 const skip = !CI && !available(PYTHON);
-const interpreters = [
-  ["Debian's python3", PYTHON],
-  ...(strictPython() ? [['the strict upstream python3 on PATH', strictPython()!]] : []),
-] as const;
+const strict = strictPython();
+const interpreters: Array<[string, string]> = [["Debian's python3", PYTHON]];
+if (strict) interpreters.push(['the strict upstream python3 on PATH', strict]);
 
 describe.skipIf(skip).each(interpreters)('Python nntplib against gorgon nntpd (%s)', (_name, bin) => {
   beforeEach(() => {
