@@ -311,6 +311,10 @@ class GetRun {
     t.sink = sink;
     this.#emit({ type: 'start', file: job.file, size: t.size, offset: t.offset });
     const every = this.options.progressIntervalMs ?? 100;
+    // One wait for 'drain' at a time: the connection hands over every read of a body piece
+    // before it waits, so several writes can find the stream full (a listener each, before,
+    // and Node's MaxListenersExceededWarning on stderr past ten).
+    let drained: Promise<void> | undefined;
     return (chunk) => {
       if (t.error) throw t.error;
       t.received += chunk.length;
@@ -321,7 +325,19 @@ class GetRun {
         this.#emit({ type: 'progress', file: job.file, received: t.offset + t.received, size: t.size });
       }
       if (sink.write(chunk)) return undefined;
-      return new Promise<void>((go) => sink.once('drain', go));
+      // A stream that fails (a full disk) never drains: its close ends the wait too, and the
+      // error set above fails the transfer.
+      drained ??= new Promise<void>((go) => {
+        const done = (): void => {
+          sink.off('drain', done);
+          sink.off('close', done);
+          drained = undefined;
+          go();
+        };
+        sink.once('drain', done);
+        sink.once('close', done);
+      });
+      return drained;
     };
   }
 }
