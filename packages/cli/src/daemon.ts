@@ -310,7 +310,7 @@ function isObservable(server: RunnableServer): server is RunnableServer & Runnin
  */
 export function untilSignal(stop: () => Promise<void>, log: Logger): { stopped: Promise<void>; detach: () => void } {
   let detach = (): void => {};
-  const stopped = new Promise<void>((resolve) => {
+  const stopped = new Promise<void>((resolve, reject) => {
     let stopping = false;
     const onSignal = (signal: NodeJS.Signals): void => {
       if (stopping) {
@@ -319,10 +319,20 @@ export function untilSignal(stop: () => Promise<void>, log: Logger): { stopped: 
       }
       stopping = true;
       log.info({ event: 'shutdown', signal }, `${signal}: shutting down`);
-      void stop().then(() => {
-        detach();
-        resolve();
-      });
+      // A close that fails (a spool that cannot write its files on a full disk) ends the
+      // shutdown too: one log line, and the command fails with that sentence (exit status 1).
+      void stop().then(
+        () => {
+          detach();
+          resolve();
+        },
+        (err: unknown) => {
+          detach();
+          const text = `shutdown did not complete cleanly: ${messageOf(err)}`;
+          log.error({ event: 'shutdown-failed' }, text);
+          reject(new CliError(text));
+        },
+      );
     };
     detach = () => {
       process.off('SIGINT', onSignal);
