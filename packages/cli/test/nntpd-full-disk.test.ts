@@ -6,50 +6,32 @@
  * mounting is not allowed).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, open, rm, unlink } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { mountSmallDisk, type SmallDisk } from '@gorgon/core/testing';
 import { NntpClient } from '@gorgon/nntp';
 import { freePort, SpawnedDaemon } from './spawn-cli.js';
 
-let mountpoint = '';
-let mounted = false;
-let whyNot = '';
+let disk: SmallDisk;
 let daemon: SpawnedDaemon | undefined;
 beforeEach(async () => {
-  mountpoint = await mkdtemp(join(tmpdir(), 'gorgon-nntpd-full-'));
-  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0700', 'tmpfs', mountpoint], { encoding: 'utf8' });
-  mounted = r.status === 0;
-  whyNot = mounted ? '' : `cannot mount a tmpfs to fill (${(r.stderr || r.error?.message || 'mount failed').trim()})`;
+  disk = await mountSmallDisk('1m');
 });
 afterEach(async () => {
   await daemon?.stop();
   daemon = undefined;
-  if (mounted) spawnSync('umount', [mountpoint]);
-  await rm(mountpoint, { recursive: true, force: true });
+  await disk.dispose();
 });
-
-async function fill(path: string): Promise<void> {
-  const handle = await open(path, 'w');
-  const block = Buffer.alloc(4096, 0x78);
-  try {
-    for (;;) await handle.write(block);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
-  } finally {
-    await handle.close();
-  }
-}
 
 describe('gorgon nntpd stopped with its spool on a full disk', () => {
   it('ends with one sentence and exit status 1, and serves the acknowledged article after a restart', async (t) => {
-    if (!mounted) return t.skip(whyNot);
-    const spool = join(mountpoint, 'spool');
+    if (!disk.mounted) return t.skip(disk.whyNot);
+    const spool = join(disk.path, 'spool');
     const start = async (): Promise<number> => {
       const port = await freePort();
       // --no-fsync: no journal, whose removal at the closing checkpoint would free room again.
-      daemon = new SpawnedDaemon(['nntpd', '--port', String(port), '--spool', spool, '--anonymous-post', '*', '--no-fsync'], mountpoint);
+      daemon = new SpawnedDaemon(['nntpd', '--port', String(port), '--spool', spool, '--anonymous-post', '*', '--no-fsync'], disk.path);
       await daemon.started('nntpd');
       return port;
     };
@@ -64,7 +46,7 @@ describe('gorgon nntpd stopped with its spool on a full disk', () => {
     );
     expect(posted.code).toBe(240);
     await client.quit();
-    await fill(join(mountpoint, 'ballast'));
+    await disk.fill(join(disk.path, 'ballast'));
     daemon!.child.kill('SIGTERM');
     const code = await daemon!.exited();
     expect(code, daemon!.stderr).toBe(1);
@@ -74,7 +56,7 @@ describe('gorgon nntpd stopped with its spool on a full disk', () => {
     expect(daemon!.records.some((r) => r.event === 'shutdown-failed')).toBe(true);
     daemon = undefined;
 
-    await unlink(join(mountpoint, 'ballast'));
+    await unlink(join(disk.path, 'ballast'));
     port = await start();
     client = await NntpClient.connect({ port });
     expect((await client.article('<kept@example.org>')).article.toString()).toMatch(/acknowledged before the disk filled\r\n$/);

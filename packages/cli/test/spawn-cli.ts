@@ -90,11 +90,6 @@ export class SpawnedDaemon {
     return this.ports.get(daemon)!;
   }
 
-  /** Everything the daemon wrote to stderr so far (its JSON log and any last words). */
-  get stderr(): string {
-    return this.#stderr;
-  }
-
   /** The exit code, once the process has ended. */
   exited(): Promise<number | null> {
     return new Promise((resolve) => {

@@ -6,50 +6,26 @@
  * succeed. The disk is a small tmpfs mounted for
  * the test; where mounting is not allowed the test is skipped, saying why. Real sockets.
  */
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, open, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { memoryLogger } from '@gorgon/core';
+import { mountSmallDisk, type SmallDisk } from '@gorgon/core/testing';
 import { DiskFs } from '@gorgon/ftp';
 import { testServer } from './helpers.js';
 import { cmd, controlClient, dataConnect, epsv, login, sendAll } from './socket-client.js';
 
-let mountpoint = '';
-let mounted = false;
-let whyNot = '';
+let disk: SmallDisk;
 beforeEach(async () => {
-  mountpoint = await mkdtemp(join(tmpdir(), 'gorgon-ftp-full-'));
-  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=2m,mode=0700', 'tmpfs', mountpoint], { encoding: 'utf8' });
-  mounted = r.status === 0;
-  whyNot = mounted ? '' : `cannot mount a tmpfs to fill (${(r.stderr || r.error?.message || 'mount failed').trim()})`;
+  disk = await mountSmallDisk('2m');
 });
-afterEach(async () => {
-  if (mounted) spawnSync('umount', [mountpoint]);
-  await rm(mountpoint, { recursive: true, force: true });
-});
-
-/** Writes `path` until the file system says ENOSPC, leaving `spare` bytes of it free again. */
-async function fill(path: string, spare = 0): Promise<void> {
-  const handle = await open(path, 'w');
-  const block = Buffer.alloc(4096, 0x78);
-  let size = 0;
-  try {
-    for (;;) size += (await handle.write(block)).bytesWritten;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
-  } finally {
-    await handle.truncate(Math.max(0, size - spare));
-    await handle.close();
-  }
-}
+afterEach(() => disk.dispose());
 
 describe.each([true, false])('a full disk under the FTP root (fsync %s)', (fsync) => {
   it('STOR, STOR over a file and APPE answer 452; nothing torn or left behind; the session goes on; then the upload works', async (t) => {
-    if (!mounted) return t.skip(whyNot);
-    const root = join(mountpoint, 'root');
+    if (!disk.mounted) return t.skip(disk.whyNot);
+    const root = join(disk.path, 'root');
     await mkdir(join(root, 'pub'), { recursive: true });
     const original = randomBytes(100 * 1024);
     await writeFile(join(root, 'pub', 'keep.bin'), original);
@@ -71,7 +47,7 @@ describe.each([true, false])('a full disk under the FTP root (fsync %s)', (fsync
     try {
       await login(c);
       // 64 KiB left: the first blocks of each upload fit, the rest does not.
-      await fill(join(mountpoint, 'ballast'), 64 * 1024);
+      await disk.fill(join(disk.path, 'ballast'), 64 * 1024);
       for (const [verb, path] of [
         ['STOR', 'pub/new.bin'],
         ['STOR', 'pub/keep.bin'],
@@ -92,7 +68,7 @@ describe.each([true, false])('a full disk under the FTP root (fsync %s)', (fsync
       expect(await cmd(c, `SIZE pub/keep.bin`)).toBe(`213 ${appended.length}`);
       expect(logger.records.filter((r) => r['event'] === 'transfer-failed')).toHaveLength(3);
 
-      await unlink(join(mountpoint, 'ballast'));
+      await unlink(join(disk.path, 'ballast'));
       expect(await upload('STOR', 'pub/new.bin')).toBe('226 Transfer complete.');
       expect((await readFile(join(root, 'pub', 'new.bin'))).equals(body)).toBe(true);
       // The rest of the append, from where it stopped.

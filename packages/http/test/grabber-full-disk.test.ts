@@ -5,39 +5,32 @@
  * end with the stream), the .part keeps what was written, no 'drain' listeners pile up, and
  * once there is room the next run resumes the .part to the whole file.
  */
-import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, open, readFile, rm, stat, unlink } from 'node:fs/promises';
+import { open, readFile, stat, unlink } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { mountSmallDisk, type SmallDisk } from '@gorgon/core/testing';
 import { getUrls } from '@gorgon/http/client';
 
-let mountpoint = '';
-let mounted = false;
-let whyNot = '';
+let disk: SmallDisk;
 let server: Server | undefined;
 beforeEach(async () => {
-  mountpoint = await mkdtemp(join(tmpdir(), 'gorgon-get-full-'));
-  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=8m,mode=0700', 'tmpfs', mountpoint], { encoding: 'utf8' });
-  mounted = r.status === 0;
-  whyNot = mounted ? '' : `cannot mount a tmpfs to fill (${(r.stderr || r.error?.message || 'mount failed').trim()})`;
+  disk = await mountSmallDisk('8m');
 });
 afterEach(async () => {
   server?.closeAllConnections();
   await new Promise((ok) => (server ? server.close(ok) : ok(undefined)));
   server = undefined;
-  if (mounted) spawnSync('umount', [mountpoint]);
-  await rm(mountpoint, { recursive: true, force: true });
+  await disk.dispose();
 });
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 describe('getUrls into a disk that fills up', () => {
   it('fails the URL naming the file and ENOSPC, keeps the .part, and resumes it once there is room', async (t) => {
-    if (!mounted) return t.skip(whyNot);
+    if (!disk.mounted) return t.skip(disk.whyNot);
     const body = randomBytes(6 * 1024 * 1024);
     server = createServer((req, res) => {
       const start = Number(/^bytes=(\d+)-$/.exec(req.headers.range ?? '')?.[1] ?? 0);
@@ -50,11 +43,11 @@ describe('getUrls into a disk that fills up', () => {
     await new Promise<void>((ok) => server!.listen(0, '127.0.0.1', ok));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/big.bin`;
     // 1 MiB of room left on an 8 MiB disk for a 6 MiB file.
-    const ballast = join(mountpoint, 'ballast');
+    const ballast = join(disk.path, 'ballast');
     const handle = await open(ballast, 'w');
     await handle.write(Buffer.alloc(7 * 1024 * 1024));
     await handle.close();
-    const out = join(mountpoint, 'out');
+    const out = join(disk.path, 'out');
     const warnings: string[] = [];
     const onWarning = (w: Error): void => {
       warnings.push(`${w.name}: ${w.message}`);

@@ -1,9 +1,8 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtemp, open, rm, unlink } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { memoryLogger, type MemoryLogRecord } from '@gorgon/core';
+import { mountSmallDisk, type SmallDisk } from '@gorgon/core/testing';
 import { DiskNewsStore, injectArticle } from '../src/index.js';
 import { readMultiline, startServer, wire } from './helpers.js';
 
@@ -13,40 +12,19 @@ import { readMultiline, startServer, wire } from './helpers.js';
 // a reopen. The disk is a small tmpfs mounted for the test; where mounting is not allowed the
 // tests are skipped, saying why.
 
-let mountpoint = '';
-let mounted = false;
-let whyNot = '';
+let disk: SmallDisk;
 beforeEach(async () => {
-  mountpoint = await mkdtemp(join(tmpdir(), 'gorgon-nntp-full-'));
-  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0700', 'tmpfs', mountpoint], { encoding: 'utf8' });
-  mounted = r.status === 0;
-  whyNot = mounted ? '' : `cannot mount a tmpfs to fill (${(r.stderr || r.error?.message || 'mount failed').trim()})`;
+  disk = await mountSmallDisk('1m');
 });
-afterEach(async () => {
-  if (mounted) spawnSync('umount', [mountpoint]);
-  await rm(mountpoint, { recursive: true, force: true });
-});
-
-/** Writes `path` until the file system says ENOSPC. */
-async function fill(path: string): Promise<void> {
-  const handle = await open(path, 'w');
-  const block = Buffer.alloc(4096, 0x78);
-  try {
-    for (;;) await handle.write(block);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
-  } finally {
-    await handle.close();
-  }
-}
+afterEach(() => disk.dispose());
 
 const article = (id: string, body = 'body line') =>
   `From: a@example.org\r\nNewsgroups: full.test\r\nSubject: ${id}\r\nMessage-ID: <${id}@example.org>\r\nPath: feeder\r\nDate: ${new Date().toUTCString()}\r\n\r\n${body}\r\n${'filler text '.repeat(60)}\r\n`;
 
 describe.each([true, false])('a full disk under the spool (fsync %s)', (fsync) => {
   it('POST, IHAVE and TAKETHIS are refused for later, the session goes on, and posting works again once space is freed', async (t) => {
-    if (!mounted) return t.skip(whyNot);
-    const dir = join(mountpoint, 'spool');
+    if (!disk.mounted) return t.skip(disk.whyNot);
+    const dir = join(disk.path, 'spool');
     let store = await DiskNewsStore.open(dir, { fsync });
     await store.createGroup('full.test');
     for (let i = 1; i <= 3; i++) await injectArticle(store, article(`before${i}`), { pathHost: 'h' });
@@ -60,7 +38,7 @@ describe.each([true, false])('a full disk under the spool (fsync %s)', (fsync) =
     const client = await connect();
     try {
       expect(await client.line()).toMatch(/^200 /);
-      await fill(join(mountpoint, 'ballast'));
+      await disk.fill(join(disk.path, 'ballast'));
 
       client.sendLine('POST');
       expect(await client.line()).toMatch(/^340 /);
@@ -90,7 +68,7 @@ describe.each([true, false])('a full disk under the spool (fsync %s)', (fsync) =
       for (const id of ['post-full', 'ihave-full', 'take-full']) expect(await store.history(`<${id}@example.org>`)).toBe('absent');
 
       // Space again: accepted, numbered after everything handed out before.
-      await unlink(join(mountpoint, 'ballast'));
+      await unlink(join(disk.path, 'ballast'));
       again.sendLine('POST');
       expect(await again.line()).toMatch(/^340 /);
       again.send(wire(article('post-after')));

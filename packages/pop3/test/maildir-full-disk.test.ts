@@ -1,9 +1,9 @@
-import { execFile, spawnSync } from 'node:child_process';
-import { mkdtemp, open, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { execFile } from 'node:child_process';
+import { readdir, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryAuthenticator, memoryLogger, type MemoryLogRecord } from '@gorgon/core';
+import { mountSmallDisk, type SmallDisk } from '@gorgon/core/testing';
 import { acquireMaildirLock, createPop3Server, deliver, MAILDIR_LOCK_NAME, MaildirStore } from '../src/internal.js';
 
 // A full disk must still let users log in to read and delete mail (which frees space): the
@@ -11,33 +11,16 @@ import { acquireMaildirLock, createPop3Server, deliver, MAILDIR_LOCK_NAME, Maild
 // filled to the last block; where mounting is not allowed (not root, no CAP_SYS_ADMIN) the
 // tests are skipped, saying why.
 
-let mountpoint = '';
-let mounted = false;
-let whyNot = '';
+let disk: SmallDisk;
 beforeEach(async () => {
-  mountpoint = await mkdtemp(join(tmpdir(), 'gorgon-full-disk-'));
-  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=512k,mode=0700', 'tmpfs', mountpoint], { encoding: 'utf8' });
-  mounted = r.status === 0;
-  whyNot = mounted ? '' : `cannot mount a tmpfs to fill (${(r.stderr || r.error?.message || 'mount failed').trim()})`;
+  disk = await mountSmallDisk('512k');
 });
-afterEach(async () => {
-  if (mounted) spawnSync('umount', [mountpoint]);
-  await rm(mountpoint, { recursive: true, force: true });
-});
+afterEach(() => disk.dispose());
 
-/** Writes into `path` until the file system says ENOSPC: no data block is left. */
+/** Fills the disk to its last block: even one byte more is refused. */
 async function fill(path: string): Promise<void> {
-  const handle = await open(path, 'w');
-  const block = Buffer.alloc(16 * 1024, 0x78);
-  try {
-    for (;;) await handle.write(block);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
-  } finally {
-    await handle.close();
-  }
-  // Even one byte more is refused.
-  await expect(writeFile(join(mountpoint, 'probe'), 'x')).rejects.toMatchObject({ code: 'ENOSPC' });
+  await disk.fill(path);
+  await expect(writeFile(join(disk.path, 'probe'), 'x')).rejects.toMatchObject({ code: 'ENOSPC' });
 }
 
 /** USER/PASS, STAT, RETR 1, DELE 1 and 2, QUIT with Python's poplib; prints JSON. */
@@ -65,11 +48,11 @@ function poplib(port: number): Promise<{ count: number; first: string; quit: str
 
 describe('POP3 on a full disk (a filled tmpfs)', () => {
   it('a login, RETR, DELE and QUIT work and free space; the lock is released', async (ctx) => {
-    if (!mounted) ctx.skip(whyNot);
-    const root = join(mountpoint, 'maildirs');
+    if (!disk.mounted) ctx.skip(disk.whyNot);
+    const root = join(disk.path, 'maildirs');
     // Foreign deliveries and ours; three messages, then not one block left.
     for (let i = 1; i <= 3; i++) await deliver(root, 'alice', `Subject: m${i}\n\nbody ${i}\n`);
-    await fill(join(mountpoint, 'filler'));
+    await fill(join(disk.path, 'filler'));
     const records: MemoryLogRecord[] = [];
     const logger = memoryLogger(records);
     await using srv = createPop3Server({
@@ -93,10 +76,10 @@ describe('POP3 on a full disk (a filled tmpfs)', () => {
   });
 
   it('the lock stays exclusive on a full disk: a second opener is refused while it is held', async (ctx) => {
-    if (!mounted) ctx.skip(whyNot);
-    const root = join(mountpoint, 'maildirs');
+    if (!disk.mounted) ctx.skip(disk.whyNot);
+    const root = join(disk.path, 'maildirs');
     await deliver(root, 'bob', 'Subject: x\n\nx\n');
-    await fill(join(mountpoint, 'filler'));
+    await fill(join(disk.path, 'filler'));
     const lockPath = join(root, 'bob', MAILDIR_LOCK_NAME);
     const lock = await acquireMaildirLock(lockPath, { templateDir: root });
     expect(lock).toBeDefined();
