@@ -180,8 +180,12 @@ function isMissing(err: unknown): boolean {
   return code === 'ENOENT' || code === 'ENOTDIR';
 }
 
-/** Not there as far as a client is concerned: missing, a symlink as last component, no permission. */
+/**
+ * Not there as far as a client is concerned: missing, a symlink as last component, no
+ * permission, or something open(2) cannot read as a file (a Unix socket: ENXIO; a device whose
+ * driver is gone: ENODEV).
+ */
 function isRefused(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException).code;
-  return isMissing(err) || code === 'ELOOP' || code === 'EACCES' || code === 'ENAMETOOLONG';
+  return isMissing(err) || code === 'ELOOP' || code === 'EACCES' || code === 'ENAMETOOLONG' || code === 'ENXIO' || code === 'ENODEV';
 }

@@ -464,8 +464,9 @@ export class DiskNewsStore implements NewsStore {
       data ??= await fs.readFile(path, { flag: constants.O_RDONLY | constants.O_NOFOLLOW });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      // Gone, a symlink, a FIFO or a directory planted in the spool: not an article.
-      if (code === 'ENOENT' || code === 'ELOOP' || code === 'EAGAIN' || code === 'ESPIPE' || code === 'EISDIR') return undefined;
+      // Gone, a symlink, a FIFO, a directory or a Unix socket (ENXIO) planted in the spool: not an article.
+      if (code === 'ENOENT' || code === 'ELOOP' || code === 'EAGAIN' || code === 'ESPIPE' || code === 'EISDIR' || code === 'ENXIO')
+        return undefined;
       throw new NewsStoreError('io', `cannot read ${group}/${number}: ${code}`);
     }
     const sep = data.indexOf('\r\n\r\n');

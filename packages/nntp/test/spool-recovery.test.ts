@@ -209,12 +209,18 @@ describe.each([
   ['local (small articles read synchronously)', true],
   ['network root (every read on the thread pool)', false],
 ])('disk spool reads, %s', (_name, local) => {
-  it('a symlink, a FIFO or a directory planted where an article should be is not served (and does not block)', async () => {
+  it('a symlink, a FIFO, a directory or a Unix socket planted where an article should be is not served (and does not block)', async () => {
     const dir = await tempDir();
     const store = await DiskNewsStore.open(dir, { local });
     await store.createGroup('a.one');
     await store.createGroup('b.two');
-    for (let i = 1; i <= 3; i++) await injectArticle(store, text(i), { pathHost: 'h' });
+    for (let i = 1; i <= 4; i++) await injectArticle(store, text(i), { pathHost: 'h' });
+    await rm(join(dir, 'articles', 'a.one', '4'));
+    const { createServer } = await import('node:net');
+    const unix = createServer();
+    await new Promise<void>((ok) => unix.listen(join(dir, 'articles', 'a.one', '4'), ok));
+    expect(await store.articleByNumber('a.one', 4)).toBeUndefined();
+    await new Promise((ok) => unix.close(ok));
     const { execFileSync } = await import('node:child_process');
     const { symlink, mkdir: mkd } = await import('node:fs/promises');
     await rm(join(dir, 'articles', 'a.one', '1'));
