@@ -16,6 +16,7 @@ export {
   type GateRefusal,
 } from './command-table.js';
 export { createCounters, type Counters } from './counters.js';
+export { decodeLatin1Line, decodeName, encodeName, hasEscapes, hostPath, toWire } from './byte-names.js';
 export { CoreError, ReplyError, errorText, type CoreErrorCode } from './errors.js';
 export { isFdExhaustion, openFileLimit, type FdExhaustionCode } from './fd-watch.js';
 export { Framer, type FrameRange, type FrameStep, type FrameStepKind, type Terminator } from './framer.js';

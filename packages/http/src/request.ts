@@ -1,3 +1,5 @@
+import { decodeName } from '@gorgon/core';
+
 /**
  * Parsing of the request line, field lines and request target: pure functions, each returning
  * the status to refuse with rather than throwing. @see RFC 9112 §3, §5; RFC 9110 §5, §7.1
@@ -88,12 +90,11 @@ export function parseTarget(target: string): Target | 400 | 403 {
   const decoded: string[] = [];
   for (let i = 1; i < segments.length; i++) {
     const raw = segments[i]!;
-    let seg: string;
-    try {
-      seg = decodeURIComponent(raw);
-    } catch {
-      return 400;
-    }
+    const bytes = percentDecode(raw);
+    if (bytes === undefined) return 400;
+    // UTF-8 where valid; any other byte kept as itself (the core's byte names), so a Latin-1
+    // name on disk is served as nginx and FTP serve it.
+    const seg = decodeName(bytes);
     if (seg.includes('\0') || seg.includes('/') || seg.includes('\\')) return 400;
     if (seg === '..') return 403;
     if (seg === '.') continue;
@@ -102,6 +103,37 @@ export function parseTarget(target: string): Target | 400 | 403 {
   }
   const path = `/${decoded.join('/')}`;
   return { path, rawPath, query, ...(authority !== undefined ? { authority } : {}) };
+}
+
+/**
+ * The bytes of a percent-encoded path segment (RFC 3986 §2.1), or undefined for a bad escape.
+ * A raw byte above 0x7f (not allowed in a target, sent by some clients) counts as itself: the
+ * request line is read as latin1, one character per byte.
+ */
+function percentDecode(raw: string): Buffer | undefined {
+  if (!raw.includes('%')) return Buffer.from(raw, 'latin1');
+  const out = Buffer.allocUnsafe(raw.length);
+  let n = 0;
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i);
+    if (c !== 0x25) {
+      out[n++] = c;
+      continue;
+    }
+    const hi = hexValue(raw.charCodeAt(i + 1));
+    const lo = hexValue(raw.charCodeAt(i + 2));
+    if (hi < 0 || lo < 0) return undefined;
+    out[n++] = (hi << 4) | lo;
+    i += 2;
+  }
+  return out.subarray(0, n);
+}
+
+/** A hex digit's value (either case), or -1 (NaN past the end included). */
+function hexValue(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  const l = c | 0x20;
+  return l >= 0x61 && l <= 0x66 ? l - 0x57 : -1;
 }
 
 /** A field's comma-separated list members, trimmed, empties dropped. @see RFC 9110 §5.6.1 */

@@ -1,6 +1,7 @@
 import { closeSync, constants, fstatSync, openSync, read, readSync, realpathSync } from 'node:fs';
 import { open, readdir, realpath, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
+import { decodeName, hostPath } from '@gorgon/core';
 import type { HttpStore, StoreDirectory, StoreFile, StoreListEntry } from './store.js';
 
 /** Options of {@link DiskStore}. */
@@ -56,7 +57,8 @@ export class DiskStore implements HttpStore {
     const root = await this.#realRoot;
     let real: string;
     try {
-      real = await realpath(join(root, path));
+      // Paths are names in the core's byte-name form: the system sees their exact bytes.
+      real = decodeName(await realpath(hostPath(join(root, path)), { encoding: 'buffer' }));
     } catch (err) {
       if (isRefused(err)) return undefined;
       throw err;
@@ -69,7 +71,7 @@ export class DiskStore implements HttpStore {
     if (real === undefined) return undefined;
     let handle;
     try {
-      handle = await open(real, OPEN_FLAGS);
+      handle = await open(hostPath(real), OPEN_FLAGS);
     } catch (err) {
       if (isRefused(err)) return undefined;
       throw err;
@@ -88,7 +90,7 @@ export class DiskStore implements HttpStore {
     if (known && known.until > now) {
       let fd = -1;
       try {
-        fd = openSync(known.real, OPEN_FLAGS);
+        fd = openSync(hostPath(known.real), OPEN_FLAGS);
         const st = fstatSync(fd, { bigint: true });
         if (st.isFile() && st.ino === known.ino && st.dev === known.dev) return fileOf(fd, st, async () => closeSync(fd));
       } catch {
@@ -102,9 +104,9 @@ export class DiskStore implements HttpStore {
     let real: string;
     let fd: number;
     try {
-      real = realpathSync.native(join(root, path));
+      real = decodeName(realpathSync.native(hostPath(join(root, path)), { encoding: 'buffer' }));
       if (!this.#inside(real, root)) return undefined;
-      fd = openSync(real, OPEN_FLAGS);
+      fd = openSync(hostPath(real), OPEN_FLAGS);
     } catch (err) {
       if (isRefused(err)) return undefined;
       throw err;
@@ -126,7 +128,7 @@ export class DiskStore implements HttpStore {
     if (real === undefined) return undefined;
     let names: string[];
     try {
-      names = await readdir(real);
+      names = (await readdir(hostPath(real), { encoding: 'buffer' })).map(decodeName);
     } catch {
       return undefined;
     }
@@ -134,7 +136,7 @@ export class DiskStore implements HttpStore {
     for (const name of names.sort()) {
       const inside = await this.#resolve(`${path.endsWith('/') ? path : `${path}/`}${name}`);
       if (inside === undefined) continue; // a dangling link or one leading out: not listed
-      const st = await stat(inside).catch(() => undefined);
+      const st = await stat(hostPath(inside)).catch(() => undefined);
       if (!st || !(st.isFile() || st.isDirectory())) continue;
       out.push({ name, kind: st.isDirectory() ? 'directory' : 'file', size: st.size, mtimeMs: st.mtimeMs });
     }

@@ -26,7 +26,7 @@ beforeAll(async () => {
   await new Promise<void>((ok) => unixServer.listen(join(t.dir, 'sock'), ok));
   symlinkSync('/dev/zero', join(t.dir, 'zero'));
   symlinkSync('nowhere.txt', join(t.dir, 'dangling'));
-  ({ server, port } = await startServer(t.dir, { listing: true }));
+  ({ server, port } = await startServer(t.dir));
 });
 afterAll(async () => {
   await server.close();
