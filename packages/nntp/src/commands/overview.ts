@@ -5,23 +5,9 @@ import type { OverviewEntry } from '../store.js';
 import { isWildmat, wildmat } from '../wildmat.js';
 import { fail, parseRange, selectedGroup, words, type NntpCommand } from './command.js';
 
-/**
- * OVER lines already made, per entry (entries are immutable and live as long as their article
- * is in the store): a reader's next OVER of the same range costs a join, as INN's stored
- * overview does.
- */
-const formatted = new WeakMap<OverviewEntry, string>();
-
 /** One OVER line: number, the seven fields, `Xref: …`. @see RFC 3977 §8.3.2 */
 function overLine(o: OverviewEntry, number = o.number): string {
-  if (number !== o.number)
-    return `${number}\t${o.subject}\t${o.from}\t${o.date}\t${o.messageId}\t${o.references}\t${o.bytes}\t${o.lines}\tXref: ${o.xref}`;
-  let line = formatted.get(o);
-  if (line === undefined) {
-    line = `${number}\t${o.subject}\t${o.from}\t${o.date}\t${o.messageId}\t${o.references}\t${o.bytes}\t${o.lines}\tXref: ${o.xref}`;
-    formatted.set(o, line);
-  }
-  return line;
+  return `${number}\t${o.subject}\t${o.from}\t${o.date}\t${o.messageId}\t${o.references}\t${o.bytes}\t${o.lines}\tXref: ${o.xref}`;
 }
 
 /**
