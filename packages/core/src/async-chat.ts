@@ -241,9 +241,20 @@ export abstract class AsyncChat {
     this.#fifo().pushLate(value);
   }
 
-  /** Closes the connection once everything queued has been written. */
-  closeWhenDone(): void {
+  /**
+   * Closes the connection once everything queued has been written; `last` (a goodbye, or a
+   * one-reply protocol's whole answer) is queued first. With nothing else queued, `last` and
+   * the close go to the stream at once, with no queue made for them.
+   */
+  closeWhenDone(last?: Buffer | string): void {
     if ((this.#flags & CLOSING) !== 0) return;
+    if (last !== undefined && (this.#out === undefined || this.#out.disposable)) {
+      this.#flags |= CLOSING | DROP_INPUT;
+      if (last.length > 0) this.channel.write(last);
+      this.channel.close({ flush: true });
+      return;
+    }
+    if (last !== undefined) this.push(last);
     this.#flags |= CLOSING | DROP_INPUT;
     const out = this.#out;
     if (out) {

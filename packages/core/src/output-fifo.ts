@@ -225,23 +225,65 @@ export class OutputFifo {
   writeNow(): boolean {
     if (!this.#scheduled || this.#pumping) return false;
     this.#scheduled = false;
-    void this.#pump();
+    this.#pump();
     return true;
   }
 
   #schedule(): void {
     if (this.#scheduled || this.#pumping) return;
     this.#scheduled = true;
-    queueMicrotask(() => {
-      if (!this.#scheduled) return; // written already by writeNow()
-      this.#scheduled = false;
-      void this.#pump();
-    });
+    OutputFifo.#due.push(this);
+    if (OutputFifo.#due.length === 1) queueMicrotask(OutputFifo.#writeDue);
   }
 
-  async #pump(): Promise<void> {
+  /**
+   * FIFOs with a write due at the end of this turn: one microtask writes them all, in the order
+   * they were scheduled, rather than a closure and a microtask per push.
+   */
+  static #due: OutputFifo[] = [];
+
+  static #writeDue(): void {
+    const due = OutputFifo.#due;
+    OutputFifo.#due = [];
+    for (const fifo of due) {
+      if (!fifo.#scheduled) continue; // written already by writeNow()
+      fifo.#scheduled = false;
+      fifo.#pump();
+    }
+  }
+
+  /**
+   * Writes what is queued. Plain data (the usual reply) is written here, synchronously, with no
+   * promise made; the first item that has to be waited for (a producer, a late value, the
+   * peer's `drain`) hands the rest to the asynchronous pump.
+   */
+  #pump(): void {
     if (this.#pumping) return;
     this.#pumping = true;
+    let handedOn = false;
+    try {
+      for (;;) {
+        this.#flushTail();
+        if (this.#head >= this.#items.length || this.#failed) break;
+        if (!this.#channel.writable) {
+          // Closed under us (close() with flush, EOF, reset): nothing more can go out.
+          this.abort();
+          break;
+        }
+        if (this.#channel.needsDrain || plainOf(this.#items[this.#head]!) === undefined) {
+          handedOn = true;
+          void this.#pumpAsync(); // owns #pumping from here, and settles when done
+          return;
+        }
+        this.#channel.write(this.#takeBatch());
+      }
+    } finally {
+      if (!handedOn) this.#pumping = false;
+    }
+    this.#settle();
+  }
+
+  async #pumpAsync(): Promise<void> {
     let written = 0;
     try {
       for (;;) {
@@ -332,13 +374,14 @@ export class OutputFifo {
       if (typeof next !== 'string') allStrings = false;
       end++;
     }
-    const parts = this.#items.slice(this.#head, end).map((i) => plainOf(i)!);
+    let batch: Buffer | string = first;
+    if (end > this.#head + 1) {
+      const parts = this.#items.slice(this.#head, end).map((i) => plainOf(i)!);
+      if (allStrings) batch = (parts as string[]).join('');
+      else batch = Buffer.concat(parts.map((b) => (typeof b === 'string' ? Buffer.from(b) : b)));
+    }
     this.#head = end;
     this.#plainQueued -= plainSize;
-    let batch: Buffer | string;
-    if (parts.length === 1) batch = first;
-    else if (allStrings) batch = (parts as string[]).join('');
-    else batch = Buffer.concat(parts.map((b) => (typeof b === 'string' ? Buffer.from(b) : b)));
     this.#compact();
     return batch;
   }

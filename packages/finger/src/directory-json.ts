@@ -74,6 +74,10 @@ interface LoadedUsers {
   byLogin: Map<string, FingerUser>;
 }
 
+function copyOf(user: FingerUser | undefined): FingerUser | undefined {
+  return user && { ...user };
+}
+
 async function loadIndexed(path: string): Promise<LoadedUsers> {
   const list = await loadJsonUsers(path);
   const byLogin = new Map<string, FingerUser>();
@@ -118,9 +122,11 @@ export class JsonUserDirectory implements UserDirectory {
     return (await this.#cache.get()).list.map((u) => ({ ...u }));
   }
 
-  async find(login: string): Promise<FingerUser | undefined> {
-    const user = (await this.#cache.get()).byLogin.get(login);
-    return user && { ...user };
+  find(login: string): Promise<FingerUser | undefined> {
+    // A file checked within the last second answers without an async step.
+    const loaded = this.#cache.fresh();
+    if (loaded) return Promise.resolve(copyOf(loaded.byLogin.get(login)));
+    return this.#cache.get().then((users) => copyOf(users.byLogin.get(login)));
   }
 
   async search(name: string): Promise<FingerUser[]> {

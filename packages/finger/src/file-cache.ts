@@ -32,11 +32,18 @@ export class FileCache<T> {
     this.#recheckMs = recheckMs;
   }
 
+  /** The value when its last check is recent enough that `get` would not look at the file. */
+  fresh(): T | undefined {
+    if (this.#value === undefined || this.#recheckMs === 0) return undefined;
+    const age = Date.now() - this.#checkedAt;
+    // A clock stepped back counts as stale.
+    return age >= 0 && age < this.#recheckMs ? this.#value : undefined;
+  }
+
   get(): Promise<T> {
+    const fresh = this.fresh();
+    if (fresh !== undefined) return Promise.resolve(fresh);
     if (this.#value !== undefined && this.#recheckMs > 0) {
-      const age = Date.now() - this.#checkedAt;
-      // A clock stepped back counts as stale.
-      if (age >= 0 && age < this.#recheckMs) return Promise.resolve(this.#value);
       // Queries arriving while one check runs share it.
       if (this.#checking) return this.#checking;
       const checking = this.#check();

@@ -49,6 +49,8 @@ export interface QueryParseOptions {
 // biome-ignore lint/suspicious/noControlCharactersInRegex: RFC 1288 queries are text: control bytes mark a binary or hostile query, matched on purpose
 const BINARY = /[\x00-\x08\x0a-\x1f\x7f\ufffd]/;
 const VERBOSE = /^\/w/i;
+/** A query that is one login and nothing else (ASCII, so its length is its size in bytes). */
+const PLAIN_LOGIN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
 const HOST_NAME = /^[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,252})$/;
 
 /**
@@ -63,6 +65,10 @@ const HOST_NAME = /^[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,252})$/;
  * @see RFC 1288 §2.3
  */
 export function parseQuery(line: string, options: QueryParseOptions = {}): QueryParse {
+  // Most queries are one plain login: nothing to trim, split or check further.
+  if (PLAIN_LOGIN.test(line) && (options.maxLength === undefined || line.length <= options.maxLength) && (options.maxNames ?? 8) >= 1) {
+    return { ok: true, query: { kind: 'user', verbose: false, names: [line] } };
+  }
   if (options.maxLength !== undefined && Buffer.byteLength(line) > options.maxLength) {
     return { ok: false, problem: 'too-long', detail: `query longer than ${options.maxLength} bytes` };
   }

@@ -62,40 +62,78 @@ function formatOptions(limits: FingerLimits, verbose: boolean): FingerLimits & {
 }
 
 /**
- * Long entries as formatted, by the user's content: most queries ask for the same few users,
- * and formatting one (escaping, wrapping the plan) cost more than the rest of the session's
- * work. The key holds every field's name, type and value, so any change to the user misses.
- * Bounded: at most 256 entries per limits object (then it starts over), none over 8 KiB.
+ * The fields {@link formatEntry} reads. A remembered entry is reused only while every one of
+ * them is the same (`===`) in the user now asked for; the check below fails to compile when
+ * `FingerUser` gains a field this list leaves out.
  */
-const entryMemos = new WeakMap<FingerLimits, Map<string, readonly string[]>>();
-const MAX_MEMO_ENTRIES = 256;
-const MAX_MEMO_KEY = 8192;
+const ENTRY_FIELDS = [
+  'login',
+  'name',
+  'office',
+  'officePhone',
+  'homePhone',
+  'directory',
+  'shell',
+  'plan',
+  'project',
+  'lastLogin',
+  'loggedIn',
+  'tty',
+  'idleSeconds',
+] as const satisfies readonly (keyof FingerUser)[];
+const everyFieldListed: Exclude<keyof FingerUser, (typeof ENTRY_FIELDS)[number]> extends never ? true : never = true;
+void everyFieldListed;
 
-function entryKey(user: FingerUser, verbose: boolean): string {
-  let key = verbose ? 'v' : 'p';
-  for (const [name, value] of Object.entries(user)) {
-    if (value === undefined) continue;
-    const text = String(value);
-    // Lengths make the key unambiguous whatever the values hold.
-    key += `|${name}:${typeof value}:${text.length}:${text}`;
-  }
-  return key;
+/** A long entry as formatted, with the user it was formatted from and, once asked for, its wire bytes. */
+interface Remembered {
+  user: FingerUser;
+  lines: readonly string[];
+  wire: Buffer | undefined;
 }
 
-function formatEntryOnce(user: FingerUser, limits: FingerLimits, verbose: boolean): string[] {
-  const key = entryKey(user, verbose);
-  if (key.length > MAX_MEMO_KEY) return formatEntry(user, formatOptions(limits, verbose));
-  let memo = entryMemos.get(limits);
-  if (!memo) {
-    memo = new Map();
-    entryMemos.set(limits, memo);
+/**
+ * Long entries as formatted, by login, one table per limits object and verbosity: most queries
+ * ask for the same few users, and formatting one (escaping, wrapping the plan) cost more than
+ * the rest of the session's work. An entry is reused only while the user's every field is the
+ * same, so any change to the user misses. Bounded: at most 256 entries per table (then it
+ * starts over), none whose plan and project pass 8 KiB.
+ */
+const entryMemos = new WeakMap<FingerLimits, { plain: Map<string, Remembered>; verbose: Map<string, Remembered> }>();
+const MAX_MEMO_ENTRIES = 256;
+const MAX_MEMO_TEXT = 8192;
+
+function sameEntry(a: FingerUser, b: FingerUser): boolean {
+  for (const field of ENTRY_FIELDS) if (a[field] !== b[field]) return false;
+  return true;
+}
+
+function rememberedEntry(user: FingerUser, limits: FingerLimits, verbose: boolean): Remembered {
+  let memos = entryMemos.get(limits);
+  if (!memos) {
+    memos = { plain: new Map(), verbose: new Map() };
+    entryMemos.set(limits, memos);
   }
-  const known = memo.get(key);
-  if (known) return known.slice();
-  const lines = formatEntry(user, formatOptions(limits, verbose));
-  if (memo.size >= MAX_MEMO_ENTRIES) memo.clear();
-  memo.set(key, lines.slice());
-  return lines;
+  const memo = verbose ? memos.verbose : memos.plain;
+  const known = memo.get(user.login);
+  if (known && sameEntry(known.user, user)) return known;
+  const entry: Remembered = { user: { ...user }, lines: formatEntry(user, formatOptions(limits, verbose)), wire: undefined };
+  if ((user.plan?.length ?? 0) + (user.project?.length ?? 0) <= MAX_MEMO_TEXT) {
+    if (memo.size >= MAX_MEMO_ENTRIES) memo.clear();
+    memo.set(user.login, entry);
+  }
+  return entry;
+}
+
+/** One user's long entry, as lines. */
+function formatEntryOnce(user: FingerUser, limits: FingerLimits, verbose: boolean): string[] {
+  return rememberedEntry(user, limits, verbose).lines.slice();
+}
+
+/** One user's long entry as the whole reply on the wire: the common query, answered with bytes made once. */
+function entryWire(user: FingerUser, limits: FingerLimits, verbose: boolean): Buffer {
+  const entry = rememberedEntry(user, limits, verbose);
+  entry.wire ??= Buffer.from(toWire(entry.lines));
+  return entry.wire;
 }
 
 /**
@@ -144,7 +182,7 @@ export class FingerSession extends LineSession implements FingerCommandSession {
     return this.#state;
   }
 
-  protected override async onLine(line: string): Promise<void> {
+  protected override onLine(line: string): Promise<void> | undefined {
     if (this.#state !== 'waiting') return;
     this.#state = 'answering';
     const table = this.#config.table;
@@ -157,9 +195,7 @@ export class FingerSession extends LineSession implements FingerCommandSession {
       const refusal = spec && table.check(this, 'waiting', spec, arg);
       if (spec && !refusal) {
         this.channel.log.info({ event: 'query', kind: 'command', verb: spec.verb }, 'finger command');
-        await table.run(this, 'waiting', spec, arg);
-        if ((this.#state as FingerState) !== 'done') this.#finish([]);
-        return;
+        return this.#command(table, spec, arg);
       }
       if (spec) {
         this.#finish([replies.badSyntax], '5xx');
@@ -176,16 +212,26 @@ export class FingerSession extends LineSession implements FingerCommandSession {
     // Not built for a logger that drops it: printable() on every query adds up.
     if (log.isLevelEnabled?.('info') !== false)
       log.info({ event: 'query', kind: parsed.query.kind, query: printable(line) }, 'finger query');
-    let lines: string[];
-    try {
-      lines = await this.#answer(parsed.query);
-    } catch (err) {
-      this.channel.counters.errors++;
-      this.channel.log.error({ event: 'directory-error' }, `user directory failed: ${errorText(err)}`);
-      this.#finish([replies.unavailable], '4xx');
-      return;
-    }
-    this.#finish(lines);
+    const query = parsed.query;
+    // The common query, one login, goes straight to the directory; its reply is bytes made once.
+    if (query.kind === 'user' && query.names.length === 1) return this.#single(query.names[0]!, query.verbose);
+    return this.#answer(query).then(this.#finish.bind(this), this.#directoryFailed.bind(this));
+  }
+
+  #directoryFailed(err: unknown): void {
+    this.channel.counters.errors++;
+    this.channel.log.error({ event: 'directory-error' }, `user directory failed: ${errorText(err)}`);
+    this.#finish([replies.unavailable], '4xx');
+  }
+
+  /** An embedder's command; a session it did not answer ends with an empty reply. */
+  async #command(
+    table: CommandTable<FingerState, FingerSession>,
+    spec: CommandSpec<FingerState, FingerSession>,
+    arg: string,
+  ): Promise<void> {
+    await table.run(this, 'waiting', spec, arg);
+    if ((this.#state as FingerState) !== 'done') this.#finish([]);
   }
 
   protected override onLineTooLong(): void {
@@ -236,12 +282,11 @@ export class FingerSession extends LineSession implements FingerCommandSession {
     this.#finish(lines);
   }
 
-  /** Queues the reply and closes once it is written: one reply per connection. */
-  #finish(lines: readonly string[], reply: ReplyClass = '2xx'): void {
+  /** Queues the reply (lines, or the bytes of a remembered entry) and closes once it is written: one reply per connection. */
+  #finish(lines: readonly string[] | Buffer, reply: ReplyClass = '2xx'): void {
     if (this.#state === 'done' || this.closing) return;
     this.#state = 'done';
-    const wire = toWire(lines);
-    this.push(wire);
+    const wire = Buffer.isBuffer(lines) ? lines : toWire(lines);
     const events = this.#config.events;
     // finger has no reply codes: an answer is `2xx`, a refused query `5xx`, a failure `4xx`.
     if (this.#timing && events) this.#timing = finishCommand(events, this.channel.id, this.#timing, reply);
@@ -257,7 +302,7 @@ export class FingerSession extends LineSession implements FingerCommandSession {
         ok: true,
       });
     }
-    this.closeWhenDone();
+    this.closeWhenDone(wire);
   }
 
   async #answer(query: FingerQuery): Promise<string[]> {
@@ -286,14 +331,50 @@ export class FingerSession extends LineSession implements FingerCommandSession {
     return lines;
   }
 
+  /** One name: its login's entry as wire bytes, else what a real-name search finds. */
+  #single(name: string, verbose: boolean): Promise<void> | undefined {
+    const { directory, limits } = this.#config;
+    let lookup: Promise<FingerUser | undefined>;
+    try {
+      lookup = directory.find(name);
+    } catch (err) {
+      this.#directoryFailed(err); // a directory that throws rather than rejects
+      return undefined;
+    }
+    return lookup.then(
+      (exact) => (exact ? this.#finish(entryWire(exact, limits, verbose)) : this.#search(name, verbose)),
+      this.#directoryFailed.bind(this),
+    );
+  }
+
+  /** One name that is no login: the users whose real name it matches. */
+  async #search(name: string, verbose: boolean): Promise<void> {
+    let matches: FingerUser[];
+    try {
+      matches = (await this.#config.directory.search?.(name)) ?? [];
+    } catch (err) {
+      this.#directoryFailed(err);
+      return;
+    }
+    this.#finish(this.#found([[name, matches]], verbose));
+  }
+
   /** Login first, then real name: @see RFC 1288 §2.5.2, §2.5.3 */
   async #users(names: readonly string[], verbose: boolean): Promise<string[]> {
     const { directory } = this.#config;
-    const found = new Map<string, FingerUser>();
-    const missing: string[] = [];
+    const results: [string, FingerUser[]][] = [];
     for (const name of names) {
       const exact = await directory.find(name);
-      const matches = exact ? [exact] : ((await directory.search?.(name)) ?? []);
+      results.push([name, exact ? [exact] : ((await directory.search?.(name)) ?? [])]);
+    }
+    return this.#found(results, verbose);
+  }
+
+  /** The reply to a `{U}` query from what each name matched, in the order asked. */
+  #found(results: readonly [string, readonly FingerUser[]][], verbose: boolean): string[] {
+    const found = new Map<string, FingerUser>();
+    const missing: string[] = [];
+    for (const [name, matches] of results) {
       if (matches.length === 0) missing.push(name);
       for (const user of matches) if (!found.has(user.login)) found.set(user.login, user);
     }

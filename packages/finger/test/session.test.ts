@@ -223,8 +223,22 @@ describe('failures and timeouts', () => {
         throw new Error('boom');
       },
     };
-    const { lines } = await ask('alice\r\n', { store: broken });
+    for (const query of ['alice\r\n', '/W alice\r\n', 'alice bob\r\n']) {
+      const { lines, records } = await ask(query, { store: broken });
+      expect(lines).toEqual(['Finger service temporarily unavailable.']);
+      expect(records.find((r) => r.level === 'error')).toMatchObject({ event: 'directory-error' });
+    }
+  });
+
+  it('a search that fails after the login lookup found nobody is "temporarily unavailable" too', async () => {
+    const broken: UserDirectory = {
+      list: async () => [],
+      find: async () => undefined,
+      search: () => Promise.reject(new Error('index is down')),
+    };
+    const { lines, records } = await ask('Liddell\r\n', { store: broken });
     expect(lines).toEqual(['Finger service temporarily unavailable.']);
+    expect(records.find((r) => r.level === 'error')?.msg).toContain('index is down');
   });
 
   it('a client that sends nothing is closed by the idle timeout', async () => {
