@@ -82,9 +82,9 @@ export class MemoryUserDirectory implements UserDirectory {
     return [...this.#users.values()].map((u) => ({ ...u }));
   }
 
-  async find(login: string): Promise<FingerUser | undefined> {
+  find(login: string): Promise<FingerUser | undefined> {
     const user = this.#users.get(login);
-    return user && { ...user };
+    return Promise.resolve(user && { ...user });
   }
 
   async search(name: string): Promise<FingerUser[]> {
