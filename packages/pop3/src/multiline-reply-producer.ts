@@ -1,8 +1,7 @@
-import { isEmptyChunk, type Chunk, type Producer } from '@gorgon/core';
+import { AFTER_CR, escapeLines, isEmptyChunk, LINE_START, stateAfter, type Chunk, type Producer } from '@gorgon/core';
 
 const CR = 0x0d;
 const LF = 0x0a;
-const DOT = 0x2e;
 const END = Buffer.from('.\r\n');
 const NO_BODY: Producer = { more: () => null };
 
@@ -65,11 +64,9 @@ export class MultilineReplyProducer implements Producer {
   }
 
   /**
-   * `raw` escaped, after the status line if not yet sent, and with the reply's end if `last`:
-   * the added bytes are counted first (a CR for each bare LF, a dot for each line starting with
-   * one), the buffer is sized exactly, `raw` is copied once to its end part, and the lines that
-   * need a byte are moved left into place with `copyWithin` (memmove, no view allocated per
-   * line, as `Buffer.copy` of a slice does: that was a third of RETR's CPU on LF Maildirs).
+   * `raw` escaped (the core's `escapeLines`: bare LF made CRLF, leading dots doubled, into one
+   * buffer sized exactly), after the status line if not yet sent, and with the reply's end if
+   * `last`.
    */
   #escape(raw: Buffer, last: boolean): Buffer {
     const len = raw.length;
@@ -77,46 +74,15 @@ export class MultilineReplyProducer implements Producer {
     const head = prefix === undefined ? 0 : Buffer.byteLength(prefix);
     const endsLine = len > 0 ? raw[len - 1] === LF : this.#atLineStart;
     const tail = last ? (endsLine ? 0 : 2) + END.length : 0;
-    const leadingDot = len > 0 && this.#atLineStart && raw[0] === DOT;
-    let extra = leadingDot ? 1 : 0;
-    for (let lf = raw.indexOf(LF); lf !== -1; lf = raw.indexOf(LF, lf + 1)) {
-      if (lf === 0 ? !this.#prevCr : raw[lf - 1] !== CR) extra++;
-      if (lf + 1 < len && raw[lf + 1] === DOT) extra++;
-    }
-    const out = Buffer.allocUnsafe(head + len + extra + tail);
+    const state = (this.#atLineStart ? LINE_START : 0) | (this.#prevCr ? AFTER_CR : 0);
+    const out = escapeLines(raw, state, head, tail);
     if (prefix !== undefined) out.write(prefix, 0);
-    // The raw bytes go to [base, base + len); each line then moves left by the bytes added
-    // before it. The tests read `raw`, never `out`, whose front is being overwritten.
-    const base = head + extra;
-    raw.copy(out, base);
-    let at = head;
-    let from = base;
-    if (leadingDot) out[at++] = DOT;
-    if (extra > (leadingDot ? 1 : 0)) {
-      for (let lf = raw.indexOf(LF); lf !== -1; lf = raw.indexOf(LF, lf + 1)) {
-        const bare = lf === 0 ? !this.#prevCr : raw[lf - 1] !== CR;
-        const dot = lf + 1 < len && raw[lf + 1] === DOT;
-        if (!bare && !dot) continue;
-        const stop = base + (bare ? lf : lf + 1);
-        if (at !== from) out.copyWithin(at, from, stop);
-        at += stop - from;
-        if (bare) {
-          out[at++] = CR;
-          out[at++] = LF;
-        }
-        from = base + lf + 1;
-        if (dot) out[at++] = DOT;
-      }
-    }
-    const end = base + len;
-    if (from < end && at !== from) out.copyWithin(at, from, end);
-    at += end - from;
     this.#prefix = undefined;
-    if (len > 0) {
-      this.#atLineStart = endsLine;
-      this.#prevCr = raw[len - 1] === CR;
-    }
+    const after = stateAfter(raw, state);
+    this.#atLineStart = (after & LINE_START) !== 0;
+    this.#prevCr = (after & AFTER_CR) !== 0;
     if (last) {
+      let at = out.length - tail;
       if (!endsLine) {
         out[at++] = CR;
         out[at++] = LF;
