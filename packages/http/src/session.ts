@@ -405,15 +405,18 @@ export class HttpSession extends AsyncChat implements HttpMethodSession {
     const req = this.request!;
     const prepared = entry.response(httpDate(), req.keepAlive, req.minor);
     if (req.method === 'HEAD') {
-      this.push(prepared.bytes.subarray(0, prepared.headLength));
-      this.#finish(statuses.ok, 0, req.keepAlive);
+      this.#finish(statuses.ok, 0, req.keepAlive, prepared.bytes.subarray(0, prepared.headLength));
       return;
     }
-    this.push(prepared.bytes);
-    this.#finish(statuses.ok, entry.data.length, req.keepAlive);
+    this.#finish(statuses.ok, entry.data.length, req.keepAlive, prepared.bytes);
   }
 
-  #finish(status: number, bytes: number, keepAlive: boolean): void {
+  /**
+   * Ends a response: the access log, the events, and the close when the connection does not stay
+   * open. `last`, when given, is the response's bytes, not yet queued: they go out with the FIN
+   * when the connection closes after them.
+   */
+  #finish(status: number, bytes: number, keepAlive: boolean, last?: Buffer): void {
     const req = this.request!;
     const ctx = this.ctx;
     if (status === 200 || status === 206) ctx.stats.bytesServed += bytes;
@@ -441,7 +444,8 @@ export class HttpSession extends AsyncChat implements HttpMethodSession {
     }
     this.request = undefined;
     if (this.#p?.phase === LINE && this.#p.accBytes === 0) this.#p = undefined; // an idle connection holds no parse state
-    if (!keepAlive) this.closeWhenDone();
+    if (!keepAlive) this.closeWhenDone(last);
+    else if (last) this.push(last);
   }
 
   /** The header deadline, checked on the server's tick: 408 and close when passed. */
