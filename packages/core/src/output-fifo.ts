@@ -263,13 +263,7 @@ export class OutputFifo {
     let handedOn = false;
     try {
       for (;;) {
-        this.#flushTail();
-        if (this.#head >= this.#items.length || this.#failed) break;
-        if (!this.#channel.writable) {
-          // Closed under us (close() with flush, EOF, reset): nothing more can go out.
-          this.abort();
-          break;
-        }
+        if (this.#exhausted()) break;
         if (this.#channel.needsDrain || plainOf(this.#items[this.#head]!) === undefined) {
           handedOn = true;
           void this.#pumpAsync(); // owns #pumping from here, and settles when done
@@ -283,17 +277,24 @@ export class OutputFifo {
     this.#settle();
   }
 
+  /**
+   * Moves gathered strings into the queue; true when nothing more can be written now: the queue
+   * is empty, the FIFO failed, or the connection closed under it (then everything is released).
+   */
+  #exhausted(): boolean {
+    this.#flushTail();
+    if (this.#head >= this.#items.length || this.#failed) return true;
+    if (this.#channel.writable) return false;
+    // Closed under us (close() with flush, EOF, reset): nothing more can go out.
+    this.abort();
+    return true;
+  }
+
   async #pumpAsync(): Promise<void> {
     let written = 0;
     try {
       for (;;) {
-        this.#flushTail();
-        if (this.#head >= this.#items.length || this.#failed) break;
-        if (!this.#channel.writable) {
-          // Closed under us (close() with flush, EOF, reset): nothing more can go out.
-          this.abort();
-          break;
-        }
+        if (this.#exhausted()) break;
         if (this.#channel.needsDrain) {
           await new Promise<void>((resolve) => (this.#drainWaiter = resolve));
           written = 0;
