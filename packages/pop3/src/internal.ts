@@ -16,7 +16,7 @@ export { WireSizeCounter, wireSize } from './wire-size.js';
 export { apopDigest, apopTimestamp, verifyApop } from './apop.js';
 export { decodeSaslResponse, parsePlain, type PlainCredentials } from './sasl-plain.js';
 export { LoginDelay } from './login-delay.js';
-export { MaildirStore, MAILDIR_LOCK_NAME, type MaildirStoreOptions } from './maildir.js';
+export { MaildirStore, MAILDIR_LOCK_NAME, smallReadAheadBytes, type MaildirStoreOptions } from './maildir.js';
 export { SIZE_CACHE_NAME } from './maildir-size-cache.js';
 export { acquireMaildirLock, type MaildirLock, type MaildirLockOptions } from './maildir-lock.js';
 export { parseMaildirName, uniqueMaildirName, type MaildirName } from './maildir-names.js';

@@ -485,6 +485,19 @@ function notAMessage(entry: MaildirName): MaildropError {
   return new MaildropError('gone', `message ${entry.base} is no longer a regular file`);
 }
 
+/**
+ * Bytes of small messages read ahead, by every open maildrop of the process together, at most:
+ * a session that stops after a RETR holds its next message until it goes on or ends, and many
+ * such sessions must not add up to much memory.
+ */
+const SMALL_AHEAD_BUDGET = 8 * 1024 * 1024;
+let smallAheadBytes = 0;
+
+/** Bytes of small messages read ahead now, process-wide (for tests). */
+export function smallReadAheadBytes(): number {
+  return smallAheadBytes;
+}
+
 /** One session's view of a Maildir while its lock is held. */
 class OpenMaildir implements Maildrop {
   readonly messages: readonly MaildropMessage[];
@@ -500,6 +513,11 @@ class OpenMaildir implements Maildrop {
   readonly #unclosed = deferredClose();
   /** The next message, opened ahead of its RETR (undefined when the open failed). */
   #ahead: { index: number; opened: Promise<OpenedMessage | undefined> } | undefined;
+  /** The next small message, read after the last small RETR's reply went out. */
+  #smallAhead: { index: number; data: Buffer } | undefined;
+  /** The message RETR read last, whose next one the small read-ahead reads (-1: none yet). */
+  #lastRead = -1;
+  #smallAheadDue = false;
 
   constructor(
     dir: string,
@@ -530,6 +548,7 @@ class OpenMaildir implements Maildrop {
     // its first bytes) while this one is sent, so the next RETR does not wait for either.
     const next = this.#entries[index + 1];
     if (next && !this.#isSmall(next) && !this.#released) this.#ahead = { index: index + 1, opened: openAhead(this.#path(next)) };
+    else if (next) this.#scheduleSmallAhead(index);
     // Reads sized to the message (the fstat of the open): a 1 MiB buffer per RETR of a 2 KiB
     // message made GC a third of the server's CPU at 1,000 RETRs.
     return new MessageFileProducer(opened.handle, opened.size, opened.first);
@@ -543,12 +562,58 @@ class OpenMaildir implements Maildrop {
     const entry = this.#entries[index];
     if (!entry) throw new MaildropError('gone', `no message ${index + 1}`);
     if (!this.#isSmall(entry)) return undefined;
-    try {
-      return readKnownSize(this.#path(entry), entry.rawSize!, this.#unclosed);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw isNotRegular(err) ? notAMessage(entry) : err;
+    const ahead = this.#dropSmallAhead();
+    let data: Buffer;
+    if (ahead?.index === index) data = ahead.data;
+    else {
+      try {
+        data = readKnownSize(this.#path(entry), entry.rawSize!, this.#unclosed);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw isNotRegular(err) ? notAMessage(entry) : err;
+      }
     }
+    this.#scheduleSmallAhead(index);
+    return data;
+  }
+
+  /**
+   * Clients fetch in order (fetchmail, mpop, poplib loops), and a lock-step one sends its next
+   * RETR only once it has read this reply: read the next small message right after this reply
+   * is written (the loop's check phase), while the client takes the reply in, so that RETR is
+   * answered from memory. At most one message per maildrop, within the process's
+   * {@link SMALL_AHEAD_BUDGET}; a failed read is left for the RETR to meet and report.
+   */
+  #scheduleSmallAhead(index: number): void {
+    // Maildir message files are never rewritten (flags change by rename), so bytes read a
+    // moment early are the bytes RETR would read.
+    this.#lastRead = index;
+    if (this.#smallAheadDue || this.#released) return;
+    this.#smallAheadDue = true;
+    setImmediate(() => {
+      this.#smallAheadDue = false;
+      const next = this.#lastRead + 1;
+      const entry = this.#entries[next];
+      if (this.#released || this.#smallAhead || !entry || !this.#isSmall(entry)) return;
+      if (smallAheadBytes + entry.rawSize! > SMALL_AHEAD_BUDGET) return;
+      try {
+        const data = readKnownSize(this.#path(entry), entry.rawSize!, this.#unclosed);
+        this.#smallAhead = { index: next, data };
+        smallAheadBytes += data.length;
+      } catch {
+        // renamed, removed or no longer a regular file: its RETR finds out and says so
+      }
+    });
+  }
+
+  /** Takes the small message read ahead, if any, out of the budget. */
+  #dropSmallAhead(): { index: number; data: Buffer } | undefined {
+    const ahead = this.#smallAhead;
+    if (ahead) {
+      this.#smallAhead = undefined;
+      smallAheadBytes -= ahead.data.length;
+    }
+    return ahead;
   }
 
   /** Whether a message is read synchronously: its name says it is small, and the store is local. */
@@ -604,6 +669,7 @@ class OpenMaildir implements Maildrop {
   async release(): Promise<void> {
     if (this.#released) return;
     this.#released = true;
+    this.#dropSmallAhead();
     const ahead = this.#ahead;
     this.#ahead = undefined;
     await ahead?.opened.then((o) => o?.handle.close()).catch(() => undefined);

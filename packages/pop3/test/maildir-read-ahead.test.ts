@@ -1,9 +1,9 @@
-import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, rm, unlink, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Producer } from '@gorgon/core';
-import { MaildirStore } from '../src/internal.js';
+import { MaildirStore, smallReadAheadBytes } from '../src/internal.js';
 
 // While a large message is sent, the next one is opened and its first 256 KiB read ahead
 // (lock-step clients fetch in order): what RETR hands out is still the whole file, in order.
@@ -39,5 +39,76 @@ describe('Maildir read-ahead of large messages', () => {
     // Message 3 came as 256 KiB read ahead, then the rest (one read of at most 1 MiB, then the tail).
     expect(got[2]!.pieces).toEqual([256 * 1024, 1024 * 1024, 1_500_000 - 256 * 1024 - 1024 * 1024]);
     await drop.release();
+  });
+});
+
+/** A small message file in cur/, its size in its name (as an MTA or Gorgon's delivery writes it). */
+async function small(user: string, i: number, body: string): Promise<string> {
+  const path = join(root, user, 'cur', `${1_700_000_000 + i}.P1Q${i}.host,S=${Buffer.byteLength(body)}:2,`);
+  await writeFile(path, body);
+  return path;
+}
+
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+describe('Maildir read-ahead of small messages', () => {
+  it('reads the next small message once a RETR is answered, serves it from memory, and gives the memory back', async () => {
+    const bodies = ['Subject: 1\r\n\r\none\r\n', 'Subject: 2\r\n\r\ntwo\r\n', 'Subject: 3\r\n\r\nthree\r\n', 'Subject: 4\r\n\r\nfour\r\n'];
+    const paths = [];
+    for (let i = 0; i < bodies.length; i++) paths.push(await small('alice', i, bodies[i]!));
+    const drop = await new MaildirStore(root).open('alice');
+    expect(String(drop.readNow!(0))).toBe(bodies[0]);
+    expect(smallReadAheadBytes()).toBe(0); // not before this turn's reply went out
+    await turn();
+    expect(smallReadAheadBytes()).toBe(Buffer.byteLength(bodies[1]!));
+    // Served from what was read ahead: the file has gone from the disk since.
+    await unlink(paths[1]!);
+    expect(String(drop.readNow!(1))).toBe(bodies[1]);
+    await turn();
+    expect(smallReadAheadBytes()).toBe(Buffer.byteLength(bodies[2]!));
+    // A client that skips a message: what was read ahead is dropped, the message asked for read.
+    expect(String(drop.readNow!(3))).toBe(bodies[3]);
+    expect(smallReadAheadBytes()).toBe(0);
+    await turn();
+    expect(smallReadAheadBytes()).toBe(0); // message 4 is the last
+    expect(String(drop.readNow!(2))).toBe(bodies[2]);
+    await turn();
+    expect(smallReadAheadBytes()).toBe(Buffer.byteLength(bodies[3]!));
+    await drop.release();
+    expect(smallReadAheadBytes()).toBe(0);
+  });
+
+  it('a next message that vanished or is no longer a file is left to its RETR, which reports it', async () => {
+    await small('alice', 0, 'Subject: 1\r\n\r\none\r\n');
+    const second = await small('alice', 1, 'Subject: 2\r\n\r\ntwo\r\n');
+    const drop = await new MaildirStore(root).open('alice');
+    drop.readNow!(0);
+    await unlink(second);
+    await turn();
+    expect(smallReadAheadBytes()).toBe(0);
+    expect(drop.readNow!(1)).toBeUndefined(); // read() then looks for it and says it is gone
+    await expect(drop.read(1)).rejects.toMatchObject({ code: 'gone' });
+    await drop.release();
+  });
+
+  it('many sessions that stop after a RETR hold at most 8 MiB ahead between them', async () => {
+    const body = `Subject: x\r\n\r\n${'y'.repeat(64_000)}\r\n`;
+    const drops = [];
+    for (let u = 0; u < 140; u++) {
+      const user = `u${u}`;
+      for (const sub of ['tmp', 'new', 'cur']) await mkdir(join(root, user, sub), { recursive: true });
+      await small(user, 0, body);
+      await small(user, 1, body);
+      const drop = await new MaildirStore(root).open(user);
+      drop.readNow!(0);
+      drops.push(drop);
+    }
+    await turn();
+    const held = smallReadAheadBytes();
+    expect(held).toBeGreaterThan(7 * 1024 * 1024);
+    expect(held).toBeLessThanOrEqual(8 * 1024 * 1024);
+    for (const drop of drops) expect(String(drop.readNow!(1))).toBe(body); // read ahead or not, the same bytes
+    for (const drop of drops) await drop.release();
+    expect(smallReadAheadBytes()).toBe(0);
   });
 });
