@@ -21,6 +21,9 @@ export class MessageFileProducer implements Producer {
   #done = false;
   /** Bytes read ahead from the start of the file, handed out first. */
   #first: Buffer | undefined;
+  /** The buffer of the last read, and whether its consumer has given it back (`released`). */
+  #buffer: Buffer | undefined;
+  #reusable = false;
 
   constructor(handle: FileHandle, size: number, first?: Buffer) {
     this.#handle = handle;
@@ -47,7 +50,12 @@ export class MessageFileProducer implements Producer {
       this.close();
       return null;
     }
-    const buffer = Buffer.allocUnsafe(want);
+    // The last read's buffer again when its consumer gave it back (an escaping reply copies
+    // each chunk out at once): one buffer per message instead of one per MiB.
+    let buffer = this.#reusable && this.#buffer!.length >= want ? this.#buffer! : Buffer.allocUnsafe(want);
+    this.#buffer = buffer;
+    this.#reusable = false;
+    if (buffer.length > want) buffer = buffer.subarray(0, want);
     const { bytesRead } = await this.#handle.read(buffer, 0, want, this.#position);
     if (bytesRead === 0) {
       this.close();
@@ -56,6 +64,17 @@ export class MessageFileProducer implements Producer {
     this.#position += bytesRead;
     if (this.#position >= this.#size) this.close();
     return bytesRead === want ? buffer : buffer.subarray(0, bytesRead);
+  }
+
+  /**
+   * The consumer is done with `chunk`: when it is the last read's, the next read may reuse its
+   * memory (the core's producer contract; a consumer that never calls this gets a new buffer
+   * per read).
+   */
+  released(chunk: Buffer | string): void {
+    const last = this.#buffer;
+    if (last !== undefined && typeof chunk !== 'string' && chunk.buffer === last.buffer && chunk.byteOffset === last.byteOffset)
+      this.#reusable = true;
   }
 
   close(): void {

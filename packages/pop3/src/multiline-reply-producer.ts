@@ -60,7 +60,11 @@ export class MultilineReplyProducer implements Producer {
     if (!ended && (this.#body as { readonly exhausted?: boolean }).exhausted === true) ended = true;
     const raw = parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
     if (ended) this.#done = true;
-    return this.#escape(raw, ended);
+    const out = this.#escape(raw, ended);
+    // Escaping copied the body's bytes out: its producer may read into their memory again.
+    const release = this.#body.released;
+    if (release) for (const part of parts) release.call(this.#body, part);
+    return out;
   }
 
   /**

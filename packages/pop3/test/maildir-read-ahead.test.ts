@@ -112,3 +112,36 @@ describe('Maildir read-ahead of small messages', () => {
     expect(smallReadAheadBytes()).toBe(0);
   });
 });
+
+describe('MessageFileProducer buffers', () => {
+  it('reuses its read buffer once the consumer releases each chunk, and makes one per read otherwise', async () => {
+    const { open } = await import('node:fs/promises');
+    const { MessageFileProducer } = await import('../src/message-file-producer.js');
+    const { MultilineReplyProducer } = await import('../src/multiline-reply-producer.js');
+    const { escapeMultiline } = await import('@gorgon/core');
+    const path = join(root, 'big');
+    const line = Buffer.from('.a line of an LF Maildir, dot-stuffed when sent\n');
+    const body = Buffer.concat(Array.from({ length: Math.ceil((3.5 * 1024 * 1024) / line.length) }, () => line));
+    await writeFile(path, body);
+    for (const release of [true, false]) {
+      const handle = await open(path, 'r');
+      const producer = new MessageFileProducer(handle, body.length);
+      const memories = new Set<ArrayBufferLike>();
+      const got: Buffer[] = [];
+      for (;;) {
+        const chunk = (await producer.more()) as Buffer | null;
+        if (!chunk) break;
+        memories.add(chunk.buffer);
+        got.push(Buffer.from(chunk)); // a copy: the memory may be read into again
+        if (release) producer.released(chunk);
+      }
+      expect(Buffer.concat(got).equals(body)).toBe(true);
+      expect(memories.size).toBe(release ? 1 : 4); // 3.5 MiB in reads of at most 1 MiB
+    }
+    // Through the escaping reply, which releases each chunk once escaped: the bytes of the core escaper.
+    const handle = await open(path, 'r');
+    const reply = new MultilineReplyProducer('+OK\r\n', new MessageFileProducer(handle, body.length));
+    const out = (await drain(reply)).bytes;
+    expect(out.equals(escapeMultiline(body, '+OK\r\n'))).toBe(true);
+  });
+});
