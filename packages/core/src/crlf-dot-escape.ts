@@ -120,8 +120,9 @@ export function escapeLinesWasm(raw: Uint8Array, state: EscapeState, head: numbe
   if (len > WASM_MAX_INPUT) return undefined;
   const wasm = escapeModule();
   if (!wasm) return undefined;
-  // Input at 0, output after it: at most two bytes out for each byte in.
-  const needed = 3 * len;
+  // Input at 0, output after it: at most two bytes out for each byte in, and the loop's
+  // eight-byte stores may reach 8 bytes past the output's end.
+  const needed = 3 * len + 8;
   if (wasm.memory.buffer.byteLength < needed) wasm.memory.grow(Math.ceil((needed - wasm.memory.buffer.byteLength) / PAGE));
   if (memoryView?.buffer !== wasm.memory.buffer) memoryView = new Uint8Array(wasm.memory.buffer);
   const view = memoryView;
