@@ -132,7 +132,7 @@ function since(then: number, at: number): number {
   return (at - then) | 0;
 }
 
-/** `#flags` bits: five booleans in one field. */
+/** `#flags` bits: six booleans in one field. */
 const SECURE = 1;
 const CLOSED = 2;
 /** close() with flush was called: FIN sent, waiting for the peer's. */
@@ -145,8 +145,13 @@ const ATTACHED = 8;
  * the stream's error is not logged again here.
  */
 const HANDSHAKING = 16;
-/** Attached for output only (`attach(handler, { input: false })`): `drain` is bound, input is not read. */
-const OUTPUT_ONLY = 32;
+/**
+ * The `drain` listener is bound to the stream. A channel attached for output only (`attach(handler,
+ * { input: false })`) binds it at once; any other binds it only once a write returns false (the
+ * only time the stream emits `drain`): most connections never fill the kernel's buffer, and idle
+ * ones are counted in thousands.
+ */
+const DRAIN_BOUND = 32;
 
 /** Channel state that most connections never need, made on first use. */
 interface ChannelExtra {
@@ -336,8 +341,8 @@ export class Channel {
     if (options.input === false) {
       // A connection that only carries output (an FTP download's data connection): its
       // input is not read, so a peer's early FIN cannot end our side under a transfer.
-      if ((this.#flags & OUTPUT_ONLY) === 0) this.#stream.on('drain', Channel.#listeners.drain);
-      this.#flags |= OUTPUT_ONLY;
+      if ((this.#flags & DRAIN_BOUND) === 0) this.#stream.on('drain', Channel.#listeners.drain);
+      this.#flags |= DRAIN_BOUND;
       return;
     }
     this.#flags |= ATTACHED;
@@ -374,7 +379,12 @@ export class Channel {
     this.bytesOut += size;
     this.#settings.counters.bytesOut += size;
     this.#lastActivity = clock();
-    return written ? this.#stream.write(data, written) : this.#stream.write(data);
+    const ok = written ? this.#stream.write(data, written) : this.#stream.write(data);
+    if (!ok && (this.#flags & DRAIN_BOUND) === 0) {
+      this.#stream.on('drain', Channel.#listeners.drain);
+      this.#flags |= DRAIN_BOUND;
+    }
+    return ok;
   }
 
   /**
@@ -585,11 +595,10 @@ export class Channel {
     return this.#extra;
   }
 
-  /** The events that carry the conversation; bound once an owner is attached. */
+  /** The events that carry the conversation; bound once an owner is attached (`drain` when first needed). */
   #bindFlow(stream: Duplex): void {
     stream.on('data', Channel.#listeners.data);
     stream.on('end', Channel.#listeners.end);
-    if ((this.#flags & OUTPUT_ONLY) === 0) stream.on('drain', Channel.#listeners.drain);
   }
 
   #unbind(stream: Duplex): void {
@@ -598,6 +607,7 @@ export class Channel {
     stream.off('close', Channel.#listeners.close);
     stream.off('error', Channel.#listeners.error);
     stream.off('drain', Channel.#listeners.drain);
+    this.#flags &= ~DRAIN_BOUND;
   }
 
   #localInfo(): { address: string; port: number } {
