@@ -224,6 +224,48 @@ const shaCheck = (offset: (c: Context) => number) => (out: Record<string, unknow
   sameAsSample(c, out['sha'] as string, offset(c));
 
 /** The FTP table: client × feature → command. */
+/** A cell run by a client library's script (`python`, `node`): its config and the check of its output. */
+type ScriptCell = (
+  extra: (c: Context) => Record<string, unknown>,
+  check?: (out: Record<string, unknown>, c: Context) => Outcome,
+) => (feature: string) => Scenario['run'];
+
+/** Every FTP feature as a client library's script does it (ftplib, basic-ftp). */
+function scriptedCells(who: { client: string; library?: string }, cell: ScriptCell): Scenario[] {
+  return [
+    { ...who, feature: 'login', run: cell((c) => login(c.target))('login') },
+    { ...who, feature: 'tls', skip: explicitTls, run: cell((c) => ({ ...login(c.target), dir: directory(c) }), nameCheck)('tls') },
+    { ...who, feature: 'list', run: cell((c) => ({ ...login(c.target), dir: directory(c) }), nameCheck)('list') },
+    {
+      ...who,
+      feature: 'retrieve',
+      skip: needsSample,
+      run: cell(
+        (c) => ({ ...login(c.target), file: sampleName(c) }),
+        shaCheck(() => 0),
+      )('retrieve'),
+    },
+    {
+      ...who,
+      feature: 'resume',
+      skip: needsSample,
+      run: cell((c) => ({ ...login(c.target), file: sampleName(c), offset: half(c) }), shaCheck(half))('resume'),
+    },
+    {
+      ...who,
+      feature: 'store',
+      skip: writeStore,
+      run: storing((c, remote) => cell(() => ({ ...login(c.target), remote, content: UPLOAD }))('store')(c)),
+    },
+    {
+      ...who,
+      feature: 'delete',
+      skip: writeDelete,
+      run: deleting((c, remote) => cell(() => ({ ...login(c.target), remote }))('delete')(c)),
+    },
+  ];
+}
+
 export const ftpScenarios: Scenario[] = [
   // curl
   { client: 'curl', feature: 'login', run: command((c) => [...curl(c), '-Q', 'NOOP', '--list-only', '-o', '/dev/null', url(c, '')]) },
@@ -370,92 +412,7 @@ export const ftpScenarios: Scenario[] = [
       )(c);
     },
   },
-  // Python's ftplib
-  { client: 'python', library: 'ftplib', feature: 'login', run: python(FTPLIB, (c) => login(c.target))('login') },
-  {
-    client: 'python',
-    library: 'ftplib',
-    feature: 'tls',
-    skip: explicitTls,
-    run: python(FTPLIB, (c) => ({ ...login(c.target), dir: directory(c) }), nameCheck)('tls'),
-  },
-  {
-    client: 'python',
-    library: 'ftplib',
-    feature: 'list',
-    run: python(FTPLIB, (c) => ({ ...login(c.target), dir: directory(c) }), nameCheck)('list'),
-  },
-  {
-    client: 'python',
-    library: 'ftplib',
-    feature: 'retrieve',
-    skip: needsSample,
-    run: python(
-      FTPLIB,
-      (c) => ({ ...login(c.target), file: sampleName(c) }),
-      shaCheck(() => 0),
-    )('retrieve'),
-  },
-  {
-    client: 'python',
-    library: 'ftplib',
-    feature: 'resume',
-    skip: needsSample,
-    run: python(FTPLIB, (c) => ({ ...login(c.target), file: sampleName(c), offset: half(c) }), shaCheck(half))('resume'),
-  },
-  {
-    client: 'python',
-    library: 'ftplib',
-    feature: 'store',
-    skip: writeStore,
-    run: storing((c, remote) => python(FTPLIB, () => ({ ...login(c.target), remote, content: UPLOAD }))('store')(c)),
-  },
-  {
-    client: 'python',
-    library: 'ftplib',
-    feature: 'delete',
-    skip: writeDelete,
-    run: deleting((c, remote) => python(FTPLIB, () => ({ ...login(c.target), remote }))('delete')(c)),
-  },
-  // basic-ftp (npm), with the same config and checks as ftplib
-  { client: 'basic-ftp', feature: 'login', run: node(BASIC_FTP, (c) => login(c.target))('login') },
-  {
-    client: 'basic-ftp',
-    feature: 'tls',
-    skip: explicitTls,
-    run: node(BASIC_FTP, (c) => ({ ...login(c.target), dir: directory(c) }), nameCheck)('tls'),
-  },
-  {
-    client: 'basic-ftp',
-    feature: 'list',
-    run: node(BASIC_FTP, (c) => ({ ...login(c.target), dir: directory(c) }), nameCheck)('list'),
-  },
-  {
-    client: 'basic-ftp',
-    feature: 'retrieve',
-    skip: needsSample,
-    run: node(
-      BASIC_FTP,
-      (c) => ({ ...login(c.target), file: sampleName(c) }),
-      shaCheck(() => 0),
-    )('retrieve'),
-  },
-  {
-    client: 'basic-ftp',
-    feature: 'resume',
-    skip: needsSample,
-    run: node(BASIC_FTP, (c) => ({ ...login(c.target), file: sampleName(c), offset: half(c) }), shaCheck(half))('resume'),
-  },
-  {
-    client: 'basic-ftp',
-    feature: 'store',
-    skip: writeStore,
-    run: storing((c, remote) => node(BASIC_FTP, () => ({ ...login(c.target), remote, content: UPLOAD }))('store')(c)),
-  },
-  {
-    client: 'basic-ftp',
-    feature: 'delete',
-    skip: writeDelete,
-    run: deleting((c, remote) => node(BASIC_FTP, () => ({ ...login(c.target), remote }))('delete')(c)),
-  },
+  // Python's ftplib and basic-ftp (npm): the same config and checks for both
+  ...scriptedCells({ client: 'python', library: 'ftplib' }, (extra, check) => python(FTPLIB, extra, check)),
+  ...scriptedCells({ client: 'basic-ftp' }, (extra, check) => node(BASIC_FTP, extra, check)),
 ];

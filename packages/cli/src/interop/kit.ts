@@ -55,11 +55,7 @@ export function python(
   extra: (c: Context) => Record<string, unknown> = () => ({}),
   check?: (out: Record<string, unknown>, c: Context) => Outcome,
 ): (feature: string) => Scenario['run'] {
-  return (feature) => async (c) => {
-    const config = { ...targetJson(c), ...extra(c) };
-    const r = await c.exec([c.client.bin!, '-W', 'ignore', '-c', script, JSON.stringify(config), feature]);
-    return scriptOutcome(r, c, check);
-  };
+  return scriptCell((c, config, feature) => [c.client.bin!, '-W', 'ignore', '-c', script, config, feature], extra, check);
 }
 
 /**
@@ -73,9 +69,21 @@ export function node(
   extra: (c: Context) => Record<string, unknown> = () => ({}),
   check?: (out: Record<string, unknown>, c: Context) => Outcome,
 ): (feature: string) => Scenario['run'] {
+  return scriptCell(
+    (_c, config, feature) => [process.execPath, '-e', script, config, feature],
+    (c) => ({ module: c.client.bin, ...extra(c) }),
+    check,
+  );
+}
+
+/** A cell that runs `argv` (given the target JSON plus `extra`, and the feature) and reads its last JSON line. */
+function scriptCell(
+  argv: (c: Context, config: string, feature: string) => string[],
+  extra: (c: Context) => Record<string, unknown>,
+  check?: (out: Record<string, unknown>, c: Context) => Outcome,
+): (feature: string) => Scenario['run'] {
   return (feature) => async (c) => {
-    const config = { ...targetJson(c), module: c.client.bin, ...extra(c) };
-    const r = await c.exec([process.execPath, '-e', script, JSON.stringify(config), feature]);
+    const r = await c.exec(argv(c, JSON.stringify({ ...targetJson(c), ...extra(c) }), feature));
     return scriptOutcome(r, c, check);
   };
 }
