@@ -35,6 +35,23 @@ const IDLE_CONNECTIONS = 10_000;
 const USER = 'bench';
 const PASS = 'bench';
 
+/**
+ * Leaves 1.2 × the upload's size of free memory that the hypervisor still backs, just before a
+ * measured STOR: writes that much to a scratch file in `root`, then deletes it. This VM reports
+ * freed pages to its host at once (free page reporting, min_free_ms=0), and a page the host took
+ * back costs a host fault when the page cache next uses it: `dd` of 1 GiB to a file took 2.0–2.75 s
+ * of system time on such pages and 0.2 s on pages freed just before, and the same STOR ran at
+ * 0.6 or 3.5 s/GB depending on which it got (the kernel's copy into new page-cache pages, 5-10×
+ * slower). Which server drew the short straw was chance (the `sync` before each upload gives the
+ * host time to take back what the previous upload freed), and it decided the row; primed, every
+ * upload starts from the same memory. The scratch file's pages are dropped, not written back.
+ */
+function primePageCache(root) {
+  const scratch = join(root, 'prime.tmp');
+  spawnSync('dd', ['if=/dev/zero', `of=${scratch}`, 'bs=1M', `count=${Math.ceil((MIB * 6) / 5)}`, 'status=none']);
+  spawnSync('rm', ['-f', scratch]);
+}
+
 /** The benchmark's root; `big` writes the MIB-sized big.bin (only RETR and STOR need it). */
 async function makeRoot(log, big) {
   const root = await mkdtemp(join(tmpdir(), 'gorgon-bench-ftp-'));
@@ -164,6 +181,7 @@ export default {
         // of the previous GiB otherwise lands on whichever server runs next (system time from
         // 0.6 to 2.5 s/GB for the same code).
         spawnSync('sync');
+        primePageCache(root);
         const before = await server.cpu();
         const split = await server.split?.();
         const r = await client.call('stor', { size: BIG, ...args }, 300_000);

@@ -1,5 +1,5 @@
 import { open, realpath, type FileHandle } from 'node:fs/promises';
-import { realpathSync } from 'node:fs';
+import { realpathSync, writeSync, writevSync } from 'node:fs';
 import { sep } from 'node:path';
 import type { FileKind, FileStat, ReadableFile } from './fs.js';
 import { decodeName, hostPath as h } from './names.js';
@@ -111,6 +111,26 @@ export async function writeAllv(handle: FileHandle, parts: Buffer[]): Promise<vo
       continue;
     }
     await writeAll(handle, skip > 0 ? part.subarray(skip) : part, null);
+    skip = 0;
+  }
+}
+
+/** writeAll with synchronous calls at the current position (see LoopWriteGate). */
+export function writeAllNow(fd: number, data: Buffer): void {
+  for (let offset = 0; offset < data.length; ) offset += writeSync(fd, data, offset, data.length - offset);
+}
+
+/** writeAllv with synchronous calls at the current position (see LoopWriteGate). */
+export function writeAllvNow(fd: number, parts: Buffer[]): void {
+  const total = parts.reduce((n, p) => n + p.length, 0);
+  let skip = writevSync(fd, parts);
+  if (skip === total) return;
+  for (const part of parts) {
+    if (skip >= part.length) {
+      skip -= part.length;
+      continue;
+    }
+    writeAllNow(fd, skip > 0 ? part.subarray(skip) : part);
     skip = 0;
   }
 }

@@ -4,7 +4,19 @@ import { link, lstat, mkdir, open, readdir, rename, rmdir, stat, unlink, utimes,
 import { join } from 'node:path';
 import { FileProducer } from '@gorgon/core';
 import { decodeName, hostPath as h } from './names.js';
-import { isInside, ListedStat, readFile, realpathName, realpathNow, syncDir, writeAll, writeAllv } from './fs-disk-io.js';
+import {
+  isInside,
+  ListedStat,
+  readFile,
+  realpathName,
+  realpathNow,
+  syncDir,
+  writeAll,
+  writeAllNow,
+  writeAllv,
+  writeAllvNow,
+} from './fs-disk-io.js';
+import { kLoopWriteClock, LoopWriteGate, type LoopWriteClock } from './fs-disk-loop-writes.js';
 import { sweepUploads, uploadTag, type UploadSweepResult } from './fs-disk-sweep.js';
 import { DirectoryLister, LISTED_FIELDS, LISTED_SYMLINK, type ListedStats } from './fs-disk-lister.js';
 import {
@@ -33,7 +45,8 @@ export interface DiskFsOptions {
   /**
    * The root is on a local disk (default true). Path lookups on hot paths (listings, RETR of a
    * small file) are then one synchronous realpath on the event loop, a few microseconds, instead
-   * of a thread-pool round trip, and small files are read synchronously (`smallFileBytes`). Set
+   * of a thread-pool round trip, small files are read synchronously (`smallFileBytes`) and
+   * uploads written on the loop while that is safe (`loopWrites`). Set
    * false for a root on a network filesystem, where one slow synchronous call would stall every
    * session.
    */
@@ -44,6 +57,17 @@ export interface DiskFsOptions {
    * it off.
    */
   smallFileBytes?: number;
+  /**
+   * On a local root, write an upload's blocks with synchronous calls on the event loop rather
+   * than in the thread pool (default true): a copy into the page cache, a fraction of a
+   * millisecond per MiB, without a hand-off to another thread (a 1 GiB STOR ran 15-25 % faster
+   * and cost 0.1-0.2 s less system time per GB). Blocks still go to the pool while the kernel's
+   * dirty pages are near the point where it throttles writers (dirty_background_ratio of
+   * free + file-backed memory, read from /proc/meminfo at most every 100 ms), for 10 s after a
+   * write on the loop took over 20 ms, and on systems without /proc. Always off when `local`
+   * is false.
+   */
+  loopWrites?: boolean;
   /**
    * Remove the temporary files of uploads cut off by a crash (kill -9, power loss) when the
    * server starts listening: see {@link DiskFs.sweepStaleUploads}. Default true.
@@ -148,6 +172,8 @@ export class DiskFs implements VirtualFs {
   readonly #smallFileBytes: number;
   readonly #staleUploadMs: number;
   readonly #fsync: boolean;
+  /** Decides whether an upload block is written on the loop (DiskFsOptions.loopWrites); undefined: never. */
+  readonly #loopWrites: LoopWriteGate | undefined;
   /** Whether the server should sweep stale uploads at start (DiskFsOptions.sweepStaleUploads). */
   readonly sweepsUploads: boolean;
   #realRoot: Promise<string> | undefined;
@@ -164,6 +190,8 @@ export class DiskFs implements VirtualFs {
     this.#smallFileBytes = this.#local ? (options.smallFileBytes ?? SMALL_FILE_BYTES) : 0;
     this.#staleUploadMs = Math.max(0, options.staleUploadMs ?? 0);
     this.#fsync = options.fsync !== false;
+    const clock = (options as { [kLoopWriteClock]?: LoopWriteClock })[kLoopWriteClock];
+    this.#loopWrites = this.#local && options.loopWrites !== false ? new LoopWriteGate(clock) : undefined;
     this.sweepsUploads = options.sweepStaleUploads !== false;
   }
 
@@ -498,10 +526,22 @@ export class DiskFs implements VirtualFs {
     };
     return {
       write: async (data) => {
-        await writeAll(handle, data, null).catch((err: unknown) => Promise.reject(toFsError(err, path)));
+        try {
+          const gate = this.#loopWrites;
+          if (gate?.open()) gate.run(() => writeAllNow(handle.fd, data));
+          else await writeAll(handle, data, null);
+        } catch (err) {
+          throw toFsError(err, path);
+        }
       },
       writev: async (parts) => {
-        await writeAllv(handle, parts).catch((err: unknown) => Promise.reject(toFsError(err, path)));
+        try {
+          const gate = this.#loopWrites;
+          if (gate?.open()) gate.run(() => writeAllvNow(handle.fd, parts));
+          else await writeAllv(handle, parts);
+        } catch (err) {
+          throw toFsError(err, path);
+        }
       },
       commit: async () => {
         if (state !== 'open') return;

@@ -65,6 +65,15 @@ export {
 } from './fs.js';
 export { DiskFs, type DiskFsOptions } from './fs-disk.js';
 export type { UploadSweepResult } from './fs-disk-sweep.js';
+export {
+  COOL_DOWN_MS,
+  kLoopWriteClock,
+  LoopWriteGate,
+  readDirtyFigures,
+  SLOW_WRITE_MS,
+  type DirtyFigures,
+  type LoopWriteClock,
+} from './fs-disk-loop-writes.js';
 export { decodeName, encodeName } from './names.js';
 export { MemoryFs, type MemoryTree } from './fs-memory.js';
 export {

@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { memoryLogger } from '@gorgon/core';
 import { mountSmallDisk, type SmallDisk } from '@gorgon/core/testing';
-import { DiskFs } from '@gorgon/ftp';
+import { DiskFs, type DiskFsOptions } from '@gorgon/ftp';
+import { kLoopWriteClock } from '../src/internal.js';
 import { testServer } from './helpers.js';
 import { cmd, controlClient, dataConnect, epsv, login, sendAll } from './socket-client.js';
 
@@ -22,7 +23,14 @@ beforeEach(async () => {
 });
 afterEach(() => disk.dispose());
 
-describe.each([true, false])('a full disk under the FTP root (fsync %s)', (fsync) => {
+/** A gate clock that always lets blocks be written on the loop (see loop-writes.test.ts). */
+const loopAlways = { now: () => 0, dirtyFigures: () => ({ dirty: 0, background: 1 }) };
+
+describe.each([
+  { fsync: true, loop: true },
+  { fsync: false, loop: true },
+  { fsync: true, loop: false },
+])('a full disk under the FTP root (fsync $fsync, blocks written on the loop $loop)', ({ fsync, loop }) => {
   it('STOR, STOR over a file and APPE answer 452; nothing torn or left behind; the session goes on; then the upload works', async (t) => {
     if (!disk.mounted) return t.skip(disk.whyNot);
     const root = join(disk.path, 'root');
@@ -30,7 +38,10 @@ describe.each([true, false])('a full disk under the FTP root (fsync %s)', (fsync
     const original = randomBytes(100 * 1024);
     await writeFile(join(root, 'pub', 'keep.bin'), original);
     const logger = memoryLogger();
-    await using server = testServer({ store: new DiskFs(root, { fsync }), logger });
+    await using server = testServer({
+      store: new DiskFs(root, { fsync, loopWrites: loop, [kLoopWriteClock]: loopAlways } as DiskFsOptions),
+      logger,
+    });
     const { port } = await server.listen(0);
     const c = await controlClient(port);
     const body = randomBytes(600 * 1024);
