@@ -39,6 +39,9 @@ function delimiterBuffer(text: string): Buffer {
   return buf;
 }
 
+/** Lines up to this long (without the LF) are looked for byte by byte; see Framer.#shortLines. */
+const SHORT_LINE = 32;
+
 /**
  * The framing half of asynchat, apart from any socket: bytes go in with `push`, and `step`
  * hands out what the current terminator allows. The terminator may change between steps (a
@@ -60,6 +63,12 @@ export class Framer {
   #delimiter: Buffer | undefined;
   /** A one-byte delimiter (LF) as a number: searching for a number is several times faster. */
   #byte = -1;
+  /**
+   * Whether the last line found was short (at most {@link SHORT_LINE} bytes): the next is then
+   * looked for with a loop here first, as command lines are short; after a long line (a body,
+   * a header) the search goes straight to indexOf.
+   */
+  #shortLines = true;
   #remaining = 0;
   #mode: 'delimiter' | 'count' | 'close' = 'delimiter';
   /** A byte count that has been reached reads like asynchat's terminator 0: everything. */
@@ -177,7 +186,21 @@ export class Framer {
     if (byte >= 0) {
       const buf = this.#buffer;
       const start = this.#offset;
-      const index = start < buf.length ? buf.indexOf(byte, start) : -1;
+      const length = buf.length;
+      let index: number;
+      if (this.#shortLines) {
+        // A call into C++ (indexOf) costs about as much as reading 30-odd bytes here.
+        const stop = Math.min(start + SHORT_LINE, length);
+        index = start;
+        while (index < stop && buf[index] !== byte) index++;
+        if (index === stop) {
+          index = stop < length ? buf.indexOf(byte, stop) : -1;
+          if (index !== -1) this.#shortLines = false;
+        }
+      } else {
+        index = start < length ? buf.indexOf(byte, start) : -1;
+        if (index !== -1 && index - start <= SHORT_LINE) this.#shortLines = true;
+      }
       if (index !== -1) {
         range.buffer = buf;
         range.start = start;

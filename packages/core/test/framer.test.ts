@@ -214,6 +214,28 @@ describe('Framer: property tests', () => {
     );
   });
 
+  // Lines up to 32 bytes are looked for byte by byte and longer ones with indexOf, switching
+  // with the length of the line before: lengths on both sides of 32, mixed, in any chunking.
+  it('LF lines of 0-100 bytes, short and long mixed, at random chunkings give the reference split', () => {
+    const line = fc.string({ unit: fc.constantFrom('a', 'b', ' ', '\r', '\0'), maxLength: 100 });
+    const near = fc.nat({ max: 6 }).map((n) => 'x'.repeat(29 + n)); // 29-35 bytes
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(line, near), { maxLength: 40 }),
+        line,
+        fc.array(fc.nat({ max: 2000 }), { maxLength: 30 }),
+        (lines, tail, offsets) => {
+          const input = lines.map((l) => `${l}\n`).join('') + tail;
+          const want = reference(input, '\n');
+          const { units, rest } = frame('\n', splitAt(Buffer.from(input), offsets));
+          expect(units.map((u) => u.toString())).toEqual(want.units);
+          expect(rest.toString()).toBe(want.rest);
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+
   it('random chunkings of literal-carrying input give the same units', () => {
     const unit = fc.oneof(
       fc
