@@ -57,7 +57,7 @@ export const ftpdCommand: CommandModule<GlobalArgs, FtpdArgs> = {
       .option('network-root', {
         type: 'boolean',
         default: false,
-        describe: 'the root is on a network filesystem (NFS, SMB): no synchronous reads of small files',
+        describe: 'the root is on a network filesystem (NFS, SMB): no synchronous file reads or upload writes on the event loop',
       })
       .option('fsync', {
         type: 'boolean',
