@@ -1,5 +1,6 @@
 import { AsyncChat, type ChatLimits } from './async-chat.js';
 import type { Channel } from './channel.js';
+import { isAscii, latin1Short, SHORT_STRING } from './short-strings.js';
 
 /** Options of a {@link LineSession}. */
 export interface LineSessionOptions extends Partial<ChatLimits> {
@@ -180,11 +181,16 @@ export abstract class LineSession extends AsyncChat {
       return undefined;
     }
     this.channel.counters.commands++;
+    const short = last - start <= SHORT_STRING;
     const line =
       (state & UTF8) !== 0
-        ? (buffer as unknown as Slicers).utf8Slice(start, last)
+        ? short && isAscii(buffer, start, last)
+          ? latin1Short(buffer, start, last)
+          : (buffer as unknown as Slicers).utf8Slice(start, last)
         : (state & LATIN1) !== 0
-          ? (buffer as unknown as Slicers).latin1Slice(start, last)
+          ? short
+            ? latin1Short(buffer, start, last)
+            : (buffer as unknown as Slicers).latin1Slice(start, last)
           : buffer.toString(this.encoding, start, last);
     return this.onLine(line);
   }
