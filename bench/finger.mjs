@@ -81,6 +81,9 @@ export default {
     const paired = {};
     for (const kind of KINDS) {
       const log = (msg) => ctx.log(`${kind}: ${msg}`);
+      // Warmed again right before its rounds: a server left idle while the kinds before it were
+      // measured (15 s and more) came back at 1.7-3.2× its settled CPU in its first rounds.
+      for (const subject of ['gorgon', 'baseline']) await once(kind, subject, 1000);
       paired[kind] = await alternateMany({
         rounds: kind === 'json' ? rounds : Math.max(3, Math.ceil(rounds / 2)),
         log,
