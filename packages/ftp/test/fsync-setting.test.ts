@@ -3,46 +3,20 @@
  * an acknowledged upload has been flushed (file, then directory); off, no fsync is called for
  * STOR, APPE or REST+STOR. The calls are counted on Node's FileHandle.
  */
-import { open, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { createFtpServer, DiskFs, type DiskFsOptions } from '@gorgon/ftp';
+import { fileHandleProbe } from './file-handle-calls.js';
 import { demoAuth } from './helpers.js';
 import { cmd, controlClient, dataConnect, epsv, login, sendAll } from './socket-client.js';
 
-const dirs: string[] = [];
-let handleProto: { sync(): Promise<void>; datasync(): Promise<void> };
-
-beforeAll(async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'gorgon-fsync-'));
-  dirs.push(dir);
-  const handle = await open(join(dir, 'probe'), 'w');
-  handleProto = Object.getPrototypeOf(handle) as typeof handleProto;
-  await handle.close();
-});
-
-afterEach(async () => {
-  vi.restoreAllMocks();
-  for (const d of dirs.splice(1)) await rm(d, { recursive: true, force: true });
-});
-
-async function root(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'gorgon-fsync-'));
-  dirs.push(dir);
-  return dir;
-}
+const probe = fileHandleProbe('gorgon-fsync-');
+afterEach(() => probe.cleanup());
+const root = () => probe.dir();
 
 /** Counts FileHandle sync and datasync calls from now on (they still run). */
-function countSyncs(): { readonly calls: number } {
-  const sync = vi.spyOn(handleProto, 'sync');
-  const datasync = vi.spyOn(handleProto, 'datasync');
-  return {
-    get calls() {
-      return sync.mock.calls.length + datasync.mock.calls.length;
-    },
-  };
-}
+const countSyncs = () => probe.count('sync', 'datasync');
 
 async function storeEach(options: DiskFsOptions): Promise<void> {
   const dir = await root();
@@ -63,14 +37,14 @@ async function storeEach(options: DiskFsOptions): Promise<void> {
 
 describe('DiskFs fsync setting', () => {
   it('flushes every kind of upload by default (file, directory, each APPE chunk)', async () => {
-    const syncs = countSyncs();
+    const syncs = await countSyncs();
     await storeEach({});
     // replace: file + directory; append: one datasync per chunk + commit; resume: commit.
     expect(syncs.calls).toBe(5);
   });
 
   it('calls no fsync at all with fsync: false', async () => {
-    const syncs = countSyncs();
+    const syncs = await countSyncs();
     await storeEach({ fsync: false });
     expect(syncs.calls).toBe(0);
   });
@@ -89,7 +63,7 @@ describe('createFtpServer disk.fsync reaches the store', () => {
     try {
       await login(c);
       const data = await dataConnect(await epsv(c));
-      const syncs = countSyncs();
+      const syncs = await countSyncs();
       expect(await cmd(c, 'STOR up.bin')).toMatch(/^150/);
       await sendAll(data, Buffer.alloc(100_000, 7));
       expect(await c.line()).toMatch(/^226/);

@@ -6,10 +6,9 @@
  * false`, and on a root that is not local. The pool's calls are counted on FileHandle.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, open, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import {
   COOL_DOWN_MS,
   DiskFs,
@@ -20,6 +19,7 @@ import {
   readDirtyFigures,
   SLOW_WRITE_MS,
 } from '../src/internal.js';
+import { fileHandleProbe } from './file-handle-calls.js';
 import { testServer } from './helpers.js';
 import { cmd, controlClient, dataConnect, epsv, login, sendAll } from './socket-client.js';
 
@@ -109,37 +109,15 @@ describe.runIf(process.platform === 'linux')('readDirtyFigures', () => {
   });
 });
 
-const dirs: string[] = [];
-let handleProto: { write(...args: unknown[]): Promise<unknown>; writev(...args: unknown[]): Promise<unknown> };
-
-beforeAll(async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'gorgon-loopw-'));
-  dirs.push(dir);
-  const handle = await open(join(dir, 'probe'), 'w');
-  handleProto = Object.getPrototypeOf(handle) as typeof handleProto;
-  await handle.close();
-});
-
-afterEach(async () => {
-  vi.restoreAllMocks();
-  for (const d of dirs.splice(1)) await rm(d, { recursive: true, force: true });
-});
+const probe = fileHandleProbe('gorgon-loopw-');
+afterEach(() => probe.cleanup());
 
 /** Counts FileHandle write and writev calls (the thread pool's) from now on; they still run. */
-function countPoolWrites(): { readonly calls: number } {
-  const write = vi.spyOn(handleProto, 'write');
-  const writev = vi.spyOn(handleProto, 'writev');
-  return {
-    get calls() {
-      return write.mock.calls.length + writev.mock.calls.length;
-    },
-  };
-}
+const countPoolWrites = () => probe.count('write', 'writev');
 
 /** Replaces /up.bin with `parts` (write, then writev) through a DiskFs made with `options`. */
 async function upload(options: DiskFsOptions & { [kLoopWriteClock]?: unknown }, parts: Buffer[]): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'gorgon-loopw-'));
-  dirs.push(dir);
+  const dir = await probe.dir();
   const fs = new DiskFs(dir, options);
   try {
     const file = await fs.openWrite('/up.bin', { mode: 'replace' });
@@ -157,19 +135,19 @@ describe('DiskFs loopWrites', () => {
   const parts = [randomBytes(70_000), randomBytes(1 << 20), randomBytes(5)];
 
   it('writes a replacing upload on the loop while the gate is open: no FileHandle write', async () => {
-    const pool = countPoolWrites();
+    const pool = await countPoolWrites();
     await upload({ fsync: false, [kLoopWriteClock]: fakeClock() }, parts);
     expect(pool.calls).toBe(0);
   });
 
   it('writes in the pool when dirty pages are at the threshold', async () => {
-    const pool = countPoolWrites();
+    const pool = await countPoolWrites();
     await upload({ fsync: false, [kLoopWriteClock]: fakeClock({ dirty: 100, background: 100 }) }, parts);
     expect(pool.calls).toBe(2);
   });
 
   it('writes in the pool with loopWrites: false, and on a root that is not local', async () => {
-    const pool = countPoolWrites();
+    const pool = await countPoolWrites();
     await upload({ fsync: false, loopWrites: false, [kLoopWriteClock]: fakeClock() }, parts);
     expect(pool.calls).toBe(2);
     await upload({ fsync: false, local: false, [kLoopWriteClock]: fakeClock() }, parts);
@@ -177,8 +155,7 @@ describe('DiskFs loopWrites', () => {
   });
 
   it('a write after abort fails as a store error, on the loop as in the pool', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'gorgon-loopw-'));
-    dirs.push(dir);
+    const dir = await probe.dir();
     const fs = new DiskFs(dir, { fsync: false, [kLoopWriteClock]: fakeClock() } as DiskFsOptions);
     const file = await fs.openWrite('/up.bin', { mode: 'replace' });
     await file.write(Buffer.from('first\n'));
@@ -190,8 +167,7 @@ describe('DiskFs loopWrites', () => {
   });
 
   it('STOR over a real socket with the default options stores the bytes whole', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'gorgon-loopw-'));
-    dirs.push(dir);
+    const dir = await probe.dir();
     await using server = testServer({ store: new DiskFs(dir, { fsync: false }) });
     const { port } = await server.listen(0);
     const c = await controlClient(port);
