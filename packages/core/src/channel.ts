@@ -254,6 +254,16 @@ export class Channel {
     return typeof id === 'string' ? id : `${this.#settings.idPrefix}-${id.toString(36)}`;
   }
 
+  /**
+   * Whether this connection's logger keeps lines of `level`, asked of the listener's logger:
+   * a hot path checks it before building a line, and before `log` makes the connection's child
+   * logger (an object, its bindings and the id's text) for a line that would be dropped.
+   */
+  logs(level: 'debug' | 'info' | 'warn' | 'error'): boolean {
+    const logger = this.#settings.logger;
+    return logger.isLevelEnabled ? logger.isLevelEnabled(level) : true;
+  }
+
   /** This connection's logger: every line carries `conn` and `remote`. Made on first use. */
   get log(): Logger {
     const logger = this.#settings.logger;

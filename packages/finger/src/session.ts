@@ -208,10 +208,10 @@ export class FingerSession extends LineSession implements FingerCommandSession {
       this.#finish([PROBLEM_REPLY[parsed.problem](this.#config)], '5xx');
       return;
     }
-    const log = this.channel.log;
-    // Not built for a logger that drops it: printable() on every query adds up.
-    if (log.isLevelEnabled?.('info') !== false)
-      log.info({ event: 'query', kind: parsed.query.kind, query: printable(line) }, 'finger query');
+    // Not built for a logger that drops it: printable() and the connection's child logger on
+    // every query add up.
+    if (this.channel.logs('info'))
+      this.channel.log.info({ event: 'query', kind: parsed.query.kind, query: printable(line) }, 'finger query');
     const query = parsed.query;
     // The common query, one login, goes straight to the directory; its reply is bytes made once.
     if (query.kind === 'user' && query.names.length === 1) return this.#single(query.names[0]!, query.verbose);

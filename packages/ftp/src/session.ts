@@ -3,7 +3,6 @@ import {
   LineSession,
   errorText,
   finishCommand,
-  logsDebug,
   printable,
   replyClassOf,
   splitCommand,
@@ -432,9 +431,11 @@ export class FtpSession extends LineSession implements FtpCommandSession {
     const split = splitCommand(line);
     const verb = split.verb.trimEnd(); // "NOOP\t"
     const arg = split.arg;
-    const log = this.channel.log;
-    if (logsDebug(log))
-      log.debug({ event: 'command', verb: printable(verb, 16), arg: verb === 'PASS' ? '***' : printable(arg, 120) }, 'command');
+    if (this.channel.logs('debug'))
+      this.channel.log.debug(
+        { event: 'command', verb: printable(verb, 16), arg: verb === 'PASS' ? '***' : printable(arg, 120) },
+        'command',
+      );
     if (verb !== 'RNTO' && verb !== 'RNFR') this.renameFrom = undefined;
     const spec = this.ctx.table.getUpper(verb);
     // A transfer's command keeps its timing until its final reply; ABOR or STAT meanwhile is not timed.

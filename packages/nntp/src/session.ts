@@ -4,7 +4,6 @@ import {
   escapeMultiline,
   finishCommand,
   LineSession,
-  logsDebug,
   logTlsFailure,
   printable,
   replyClassOf,
@@ -219,9 +218,8 @@ export class NntpSession extends LineSession {
       this.#continuation = undefined;
       return continuation(line);
     }
-    const log = this.channel.log;
-    if (logsDebug(log))
-      log.debug({ event: 'command' }, SECRET.test(line) ? line.replace(/^(\S+\s+\S+).*/, '$1 ****') : printable(line, 80));
+    if (this.channel.logs('debug'))
+      this.channel.log.debug({ event: 'command' }, SECRET.test(line) ? line.replace(/^(\S+\s+\S+).*/, '$1 ****') : printable(line, 80));
     const { events, table } = this.ctx;
     if (events.wants.commandDone) this.#timing = startCommand(events, table.knownVerb(line));
     if (line.length > this.ctx.limits.maxLineLength) {

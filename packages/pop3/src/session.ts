@@ -5,7 +5,6 @@ import {
   errorText,
   finishCommand,
   LineSession,
-  logsDebug,
   logTlsFailure,
   printable,
   startCommand,
@@ -268,8 +267,7 @@ export class Pop3Session extends LineSession implements Pop3CommandSession {
       this.channel.log.debug({ event: 'sasl-response' }, '****');
       return continuation(line);
     }
-    const log = this.channel.log;
-    if (logsDebug(log)) log.debug({ event: 'command', state: this.#state }, maskCommand(line));
+    if (this.channel.logs('debug')) this.channel.log.debug({ event: 'command', state: this.#state }, maskCommand(line));
     const { events, table } = this.ctx;
     if (events.wants.commandDone) this.#timing = startCommand(events, table.knownVerb(line));
     return this.ctx.table.dispatch(this, this.#state, line, (refusal) => this.#refuse(refusal));
