@@ -1,3 +1,4 @@
+import type * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type * as tls from 'node:tls';
 import { createCounters, type Counters } from './counters.js';
@@ -109,9 +110,12 @@ export function channelSettings(options: ChannelOptions, idPrefix = 'c'): Channe
  */
 export const kSettings = Symbol('gorgon.channel.settings');
 export const kSerial = Symbol('gorgon.channel.serial');
+/** Internal: the peer's address is asked of the socket on first use, not at construction. */
+export const kLazyPeer = Symbol('gorgon.channel.lazyPeer');
 export interface ListenerChannelOptions extends ChannelOptions {
   [kSettings]: ChannelSettings;
   [kSerial]: number;
+  [kLazyPeer]?: true;
 }
 
 /** The channel that owns a stream: lets one set of listener functions serve every connection. */
@@ -175,9 +179,9 @@ interface ChannelExtra {
  * rare state (timeouts fired, the closed promise, the logger) in an object made on first use.
  */
 export class Channel {
-  /** The client's address: from a trusted PROXY header, else the socket's; "local" for pipes. */
-  readonly remoteAddress: string;
-  readonly remotePort: number;
+  /** The peer's address and port; undefined until asked when the listener made it lazy. */
+  #remoteAddress: string | undefined;
+  #remotePort = 0;
   /** Bytes received and sent on this connection. */
   bytesIn = 0;
   bytesOut = 0;
@@ -233,9 +237,11 @@ export class Channel {
       this.#flags = SECURE | HANDSHAKING;
       stream.once('secure', Channel.#listeners.secure);
     }
-    this.remoteAddress = options.remoteAddress ?? normaliseAddress(socket.remoteAddress) ?? 'local';
-    this.remotePort = options.remotePort ?? socket.remotePort ?? 0;
     const internal = options as Partial<ListenerChannelOptions>;
+    if (options.remoteAddress !== undefined) {
+      this.#remoteAddress = options.remoteAddress;
+      this.#remotePort = options.remotePort ?? 0;
+    } else if (internal[kLazyPeer] !== true) this.#askPeer();
     const settings = internal[kSettings] ?? channelSettings(options);
     this.#settings = settings;
     this.#id = options.id ?? internal[kSerial] ?? `c${(++fallbackIds).toString(36)}`;
@@ -252,6 +258,31 @@ export class Channel {
   get id(): string {
     const id = this.#id;
     return typeof id === 'string' ? id : `${this.#settings.idPrefix}-${id.toString(36)}`;
+  }
+
+  /**
+   * The client's address: from a trusted PROXY header, else the socket's; "local" for pipes and
+   * the memory pair. A listener that needs it for nothing at accept (no per-address limit, no
+   * PROXY header, no logger or event that records it) asks the socket on first use, saving a
+   * system call per connection; asked first after the socket closed, it is "unknown".
+   */
+  get remoteAddress(): string {
+    if (this.#remoteAddress === undefined) this.#askPeer();
+    return this.#remoteAddress!;
+  }
+
+  get remotePort(): number {
+    if (this.#remoteAddress === undefined) this.#askPeer();
+    return this.#remotePort;
+  }
+
+  #askPeer(): void {
+    const socket = this.#stream as Partial<net.Socket>;
+    const address = normaliseAddress(socket.remoteAddress);
+    this.#remoteAddress = address ?? (typeof socket.setNoDelay === 'function' && socket.destroyed ? 'unknown' : 'local');
+    this.#remotePort = socket.remotePort ?? 0;
+    // Node's cached copy (an object and a string per socket) is made again if anything asks.
+    (socket as { _peername?: unknown })._peername = undefined;
   }
 
   /**
@@ -495,6 +526,7 @@ export class Channel {
    */
   async upgradeToTls(options: TlsUpgradeOptions): Promise<void> {
     if ((this.#flags & (CLOSED | ENDED)) !== 0) throw new CoreError('closed', 'cannot upgrade a closed channel');
+    if (this.#remoteAddress === undefined) this.#askPeer(); // while the TCP socket is the stream
     const raw = this.#stream;
     this.#unbind(raw);
     this.#flags |= HANDSHAKING;
@@ -534,6 +566,7 @@ export class Channel {
    */
   wrapStream(wrap: (raw: Duplex, buffered: Buffer | undefined) => Duplex): void {
     if ((this.#flags & (CLOSED | ENDED)) !== 0) throw new CoreError('closed', 'cannot add a layer to a closed channel');
+    if (this.#remoteAddress === undefined) this.#askPeer();
     const raw = this.#stream;
     this.#unbind(raw);
     raw.pause();

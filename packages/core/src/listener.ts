@@ -1,6 +1,6 @@
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import { Channel, channelSettings, kSerial, kSettings, normaliseAddress, type ListenerChannelOptions } from './channel.js';
+import { Channel, channelSettings, kLazyPeer, kSerial, kSettings, normaliseAddress, type ListenerChannelOptions } from './channel.js';
 import { createCounters, type Counters } from './counters.js';
 import { errorText } from './errors.js';
 import { FdWatch } from './fd-watch.js';
@@ -55,6 +55,14 @@ export interface ListenerOptions {
   onRefuse?: (reason: RejectReason | 'fd-exhausted', remoteAddress: string) => void;
   /** Runs when a TLS handshake of one of its channels ended: implicit TLS here, or an upgrade. */
   onTls?: (channel: Channel, kind: 'implicit' | 'upgrade', ok: boolean) => void;
+  /**
+   * Whether a connection's address must be known at accept: something may read it after the
+   * connection closed, when the socket can no longer tell (a `close` event, a logger that keeps
+   * lines). Default: always. When it answers false, a plain TCP connection with no per-address
+   * limit and no PROXY header has its address asked of the socket on first use (one system
+   * call fewer per connection when nothing asks); asked first after the close, it is "unknown".
+   */
+  peerAtAccept?: () => boolean;
 }
 
 /** A bound listener: the accept side of the loop. */
@@ -233,12 +241,17 @@ export function createListener(options: ListenerOptions, accept: (channel: Chann
       return;
     }
     const fromProxy = proxy?.command === 'proxy' && proxy.sourceAddress !== undefined;
-    const address = fromProxy ? normaliseAddress(proxy.sourceAddress)! : (normaliseAddress(socket.remoteAddress) ?? 'local');
+    const lazyPeer = !fromProxy && !secureContext && maxPerIp === 0 && !logsDebug(logger) && options.peerAtAccept?.() === false;
+    const address = lazyPeer
+      ? undefined
+      : fromProxy
+        ? normaliseAddress(proxy.sourceAddress)!
+        : (normaliseAddress(socket.remoteAddress) ?? 'local');
     if (maxConnections > 0 && channels.size >= maxConnections) {
-      refuse(socket, 'max-connections', address);
+      refuse(socket, 'max-connections', address ?? normaliseAddress(socket.remoteAddress) ?? 'local');
       return;
     }
-    if (maxPerIp > 0) {
+    if (maxPerIp > 0 && address !== undefined) {
       const fromAddress = perIp.get(address) ?? 0;
       if (fromAddress >= maxPerIp) {
         refuse(socket, 'max-per-ip', address);
@@ -248,13 +261,16 @@ export function createListener(options: ListenerOptions, accept: (channel: Chann
     }
 
     const stream = secureContext ? implicitTls(socket, secureContext) : socket;
-    const channelOptions: ListenerChannelOptions = {
-      // Addresses come from the TCP socket (or the PROXY header), not from a TLS wrapper.
-      remoteAddress: address,
-      remotePort: fromProxy ? (proxy.sourcePort ?? 0) : (socket.remotePort ?? 0),
-      [kSettings]: settings,
-      [kSerial]: ++sequence,
-    };
+    const channelOptions: ListenerChannelOptions =
+      address === undefined
+        ? { [kSettings]: settings, [kSerial]: ++sequence, [kLazyPeer]: true }
+        : {
+            // Addresses come from the TCP socket (or the PROXY header), not from a TLS wrapper.
+            remoteAddress: address,
+            remotePort: fromProxy ? (proxy.sourcePort ?? 0) : (socket.remotePort ?? 0),
+            [kSettings]: settings,
+            [kSerial]: ++sequence,
+          };
     const channel = new Channel(stream, channelOptions);
     if (stream !== socket) watchHandshake(stream as tls.TLSSocket, socket, channel, options.onTls);
     // The channel keeps the address; Node's cached copy of it (an object and a string per

@@ -118,6 +118,13 @@ export interface ProtocolServerSpec<Stats extends object> {
   afterClose?(): void | Promise<void>;
 }
 
+/** Whether `logger` keeps lines of any level (one without `isLevelEnabled` is taken to). */
+function keepsLines(logger: Logger): boolean {
+  const enabled = logger.isLevelEnabled;
+  if (!enabled) return true;
+  return enabled.call(logger, 'error') || enabled.call(logger, 'warn') || enabled.call(logger, 'info') || enabled.call(logger, 'debug');
+}
+
 /**
  * The one server shape, written once: a plain listener, an implicit-TLS listener made on
  * demand, `accept()` for any stream, the `connect` hook, the events, and counters over all of
@@ -156,6 +163,9 @@ export function createProtocolServer<Stats extends object>(spec: ProtocolServerS
     onRelease: released,
     onRefuse: refusedBy(spec.name),
     onTls,
+    // After a connection closed, only the `close` event and log lines (a session's, bound to
+    // the connection) read its address; the `connect` event and hook run while it is open.
+    peerAtAccept: () => events.wants.close || keepsLines(spec.logger),
   };
   let closing: Promise<void> | undefined;
   let retiring: Promise<void> | undefined;
