@@ -1,4 +1,6 @@
 import { connect as netConnect, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import * as tls from 'node:tls';
 import { MemoryClient } from '@gorgon/core/testing';
 
 /** A client over a real loopback socket: the MemoryClient reader plus the raw socket. */
@@ -58,4 +60,14 @@ export function splitAt(data: Buffer, offsets: readonly number[]): Buffer[] {
   }
   out.push(data.subarray(prev));
   return out;
+}
+
+/** Upgrades the client end of a plaintext connection (STARTTLS), trusting `ca` for localhost. */
+export async function upgradeClient(stream: Duplex, ca: string): Promise<tls.TLSSocket> {
+  const socket = tls.connect({ socket: stream, ca, servername: 'localhost' });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('secureConnect', resolve);
+    socket.once('error', reject);
+  });
+  return socket;
 }

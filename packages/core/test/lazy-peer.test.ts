@@ -5,13 +5,12 @@
  * upgrade); asked first after the close, "unknown". A per-address limit, and the default of a
  * listener without `peerAtAccept`, ask at accept. Real sockets.
  */
-import type { Duplex } from 'node:stream';
-import * as tls from 'node:tls';
+import type * as tls from 'node:tls';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createListener, LineSession, toSecureContext, type Channel, type ListenerOptions } from '@gorgon/core';
 import { createDemoCertificate } from '@gorgon/core/demo-certificate';
 import { leakGuard, MemoryClient } from '@gorgon/core/testing';
-import { dial, waitFor } from './helpers.js';
+import { dial, upgradeClient, waitFor } from './helpers.js';
 
 let pems: { cert: string; key: string };
 let secureContext: tls.SecureContext;
@@ -40,16 +39,21 @@ class Quiet extends LineSession {
   }
 }
 
-/** One connection that says QUIT at once; resolves with its channel once closed. */
-async function quitAt(port: number): Promise<Channel> {
-  const c = dial(port);
-  expect(await c.line()).toBe('220 hi');
+/** Says QUIT on `c`; resolves with the server's channel once it is closed. */
+async function quit(c: MemoryClient): Promise<Channel> {
   c.sendLine('QUIT');
   expect(await c.line()).toBe('221 bye');
   await c.closed();
   const channel = Quiet.channels.at(-1)!;
   await waitFor(() => channel.isClosed, 'the channel to close');
   return channel;
+}
+
+/** A connection, greeted. */
+async function greeted(port: number): Promise<ReturnType<typeof dial>> {
+  const c = dial(port);
+  expect(await c.line()).toBe('220 hi');
+  return c;
 }
 
 async function listening(options: Partial<ListenerOptions>) {
@@ -71,46 +75,29 @@ describe('the peer address, asked at accept or on first use', () => {
   it('peerAtAccept false: not asked at accept ("unknown" once closed), asked on first use while open', async () => {
     const { listener, port } = await listening({ peerAtAccept: () => false });
     await using _ = listener;
-    expect((await quitAt(port)).remoteAddress).toBe('unknown');
+    expect((await quit(await greeted(port))).remoteAddress).toBe('unknown');
 
-    const c = dial(port);
-    expect(await c.line()).toBe('220 hi');
+    const c = await greeted(port);
     c.sendLine('ADDR');
     expect(await c.line()).toBe('250 127.0.0.1 true');
-    c.sendLine('QUIT');
-    expect(await c.line()).toBe('221 bye');
-    await c.closed();
-    const channel = Quiet.channels.at(-1)!;
-    await waitFor(() => channel.isClosed, 'the channel to close');
-    expect(channel.remoteAddress).toBe('127.0.0.1');
+    expect((await quit(c)).remoteAddress).toBe('127.0.0.1');
   });
 
   it('asked at accept by default, with a per-address limit, and when peerAtAccept says so', async () => {
     for (const options of [{}, { peerAtAccept: () => false, maxConnectionsPerIp: 4 }, { peerAtAccept: () => true }]) {
       const { listener, port } = await listening(options);
       await using _ = listener;
-      expect((await quitAt(port)).remoteAddress, JSON.stringify(options)).toBe('127.0.0.1');
+      expect((await quit(await greeted(port))).remoteAddress, JSON.stringify(options)).toBe('127.0.0.1');
     }
   });
 
   it('a STARTTLS upgrade asks first, while the TCP socket is the stream', async () => {
     const { listener, port } = await listening({ peerAtAccept: () => false });
     await using _ = listener;
-    const plain = dial(port);
-    expect(await plain.line()).toBe('220 hi');
+    const plain = await greeted(port);
     plain.sendLine('STARTTLS');
     expect(await plain.line()).toBe('220 go ahead');
-    const socket = tls.connect({ socket: plain.socket as Duplex, ca: pems.cert, servername: 'localhost' });
-    await new Promise<void>((resolve, reject) => {
-      socket.once('secureConnect', resolve);
-      socket.once('error', reject);
-    });
-    const secure = new MemoryClient(socket);
-    secure.sendLine('QUIT');
-    expect(await secure.line()).toBe('221 bye');
-    await secure.closed();
-    const channel = Quiet.channels.at(-1)!;
-    await waitFor(() => channel.isClosed, 'the channel to close');
-    expect(channel.remoteAddress).toBe('127.0.0.1');
+    const socket = await upgradeClient(plain.socket, pems.cert);
+    expect((await quit(new MemoryClient(socket))).remoteAddress).toBe('127.0.0.1');
   });
 });

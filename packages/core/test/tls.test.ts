@@ -2,12 +2,11 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tls from 'node:tls';
-import type { Duplex } from 'node:stream';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { connect, CoreError, createListener, LineSession, toSecureContext, type Channel } from '@gorgon/core';
 import { createDemoCertificate, ensureDemoCertificate } from '@gorgon/core/demo-certificate';
 import { leakGuard, memoryChannelPair, MemoryClient } from '@gorgon/core/testing';
-import { deferred, dial, waitFor } from './helpers.js';
+import { deferred, dial, upgradeClient, waitFor } from './helpers.js';
 
 let pems: { cert: string; key: string };
 let secureContext: tls.SecureContext;
@@ -44,16 +43,6 @@ class Starter extends LineSession {
   }
 }
 
-/** Upgrades the client end of a plaintext connection. */
-async function upgradeClient(stream: Duplex): Promise<tls.TLSSocket> {
-  const socket = tls.connect({ socket: stream, ca: pems.cert, servername: 'localhost' });
-  await new Promise<void>((resolve, reject) => {
-    socket.once('secureConnect', resolve);
-    socket.once('error', reject);
-  });
-  return socket;
-}
-
 describe('TLS', () => {
   let guard: ReturnType<typeof leakGuard>;
   beforeEach(() => {
@@ -73,7 +62,7 @@ describe('TLS', () => {
     plain.send('STARTTLS\r\nINJECTED\r\n');
     expect(await plain.line()).toBe('220 go ahead');
     expect(plain.buffered.length).toBe(0);
-    const secure = new MemoryClient(await upgradeClient(plain.socket));
+    const secure = new MemoryClient(await upgradeClient(plain.socket, pems.cert));
     secure.sendLine('SECURE?');
     expect(await secure.line()).toBe('250 secure=true');
     secure.sendLine('NOOP');
@@ -99,7 +88,7 @@ describe('TLS', () => {
     expect(await plain.line()).toBe('220 go ahead');
     // The flood left in the kernel is not a ClientHello: the handshake fails and the server
     // closes that connection. What matters is that none of it ran as a command.
-    const upgraded = await upgradeClient(plain.socket).catch((err: unknown) => err);
+    const upgraded = await upgradeClient(plain.socket, pems.cert).catch((err: unknown) => err);
     if (upgraded instanceof tls.TLSSocket) upgraded.destroy();
     plain.socket.destroy();
     await waitFor(() => listener.connections === 0, 'the session to close');
@@ -110,7 +99,7 @@ describe('TLS', () => {
     expect(await next.line()).toBe('220 ready secure=false');
     next.sendLine('STARTTLS');
     expect(await next.line()).toBe('220 go ahead');
-    const secure = new MemoryClient(await upgradeClient(next.socket));
+    const secure = new MemoryClient(await upgradeClient(next.socket, pems.cert));
     secure.sendLine('SECURE?');
     expect(await secure.line()).toBe('250 secure=true');
     secure.end();
@@ -123,7 +112,7 @@ describe('TLS', () => {
     expect(await client.line()).toBe('220 ready secure=false');
     client.send('STARTTLS\r\nINJECTED\r\n');
     expect(await client.line()).toBe('220 go ahead');
-    const secure = new MemoryClient(await upgradeClient(client.stream));
+    const secure = new MemoryClient(await upgradeClient(client.stream, pems.cert));
     secure.sendLine('SECURE?');
     expect(await secure.line()).toBe('250 secure=true');
     expect(Starter.executed).toEqual(['STARTTLS', 'SECURE?']);
