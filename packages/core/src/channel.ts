@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import type * as tls from 'node:tls';
 import { createCounters, type Counters } from './counters.js';
 import { CoreError, errorText } from './errors.js';
-import { silentLogger, type Logger } from './logger.js';
+import { logsAt, silentLogger, type Logger } from './logger.js';
 import { Loop, tickForTimeouts } from './loop.js';
 import { wrapInTls, type TlsUpgradeOptions } from './tls.js';
 
@@ -291,8 +291,7 @@ export class Channel {
    * logger (an object, its bindings and the id's text) for a line that would be dropped.
    */
   logs(level: 'debug' | 'info' | 'warn' | 'error'): boolean {
-    const logger = this.#settings.logger;
-    return logger.isLevelEnabled ? logger.isLevelEnabled(level) : true;
+    return logsAt(this.#settings.logger, level);
   }
 
   /** This connection's logger: every line carries `conn` and `remote`. Made on first use. */

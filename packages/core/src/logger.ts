@@ -30,7 +30,12 @@ export const silentLogger: Logger = {
  * building a line's text, so a server that does not log at debug level does not pay for it.
  */
 export function logsDebug(logger: Logger): boolean {
-  return logger.isLevelEnabled ? logger.isLevelEnabled('debug') : true;
+  return logsAt(logger, 'debug');
+}
+
+/** True when `logger` keeps lines of `level` (one without `isLevelEnabled` keeps them all). */
+export function logsAt(logger: Logger, level: 'debug' | 'info' | 'warn' | 'error'): boolean {
+  return logger.isLevelEnabled ? logger.isLevelEnabled(level) : true;
 }
 
 /** Log records kept in memory, for tests that assert on log lines. */

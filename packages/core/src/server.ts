@@ -6,7 +6,7 @@ import type { Counters } from './counters.js';
 import { errorText } from './errors.js';
 import { ListenerHandoff } from './handoff.js';
 import { createListener, type Listener, type ListenerOptions, type RejectReason } from './listener.js';
-import type { Logger } from './logger.js';
+import { logsAt, type Logger } from './logger.js';
 import { tickForTimeouts } from './loop.js';
 import { tapLogger, type ServerEvents, type ConnectionInfo, type ServerEventMap, type ServerHooks } from './server-events.js';
 import type { ProxyProtocolOptions, ServerLimits } from './server-options.js';
@@ -118,11 +118,9 @@ export interface ProtocolServerSpec<Stats extends object> {
   afterClose?(): void | Promise<void>;
 }
 
-/** Whether `logger` keeps lines of any level (one without `isLevelEnabled` is taken to). */
+/** Whether `logger` keeps lines of any level. */
 function keepsLines(logger: Logger): boolean {
-  const enabled = logger.isLevelEnabled;
-  if (!enabled) return true;
-  return enabled.call(logger, 'error') || enabled.call(logger, 'warn') || enabled.call(logger, 'info') || enabled.call(logger, 'debug');
+  return logsAt(logger, 'error') || logsAt(logger, 'warn') || logsAt(logger, 'info') || logsAt(logger, 'debug');
 }
 
 /**
