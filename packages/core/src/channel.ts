@@ -163,8 +163,6 @@ interface ChannelExtra {
   closedPromise: Promise<void> | undefined;
   resolveClosed: (() => void) | undefined;
   local: { address: string; port: number } | undefined;
-  /** When a flushing close began (clock()); the loop destroys the stream `closeTimeoutMs` later. */
-  endedAt: number;
   /** When the handler was told of a timeout (clock()); it has `closeTimeoutMs` to close. */
   timedOutAt: number | undefined;
   timedOutKind: 'idle' | 'total' | undefined;
@@ -193,7 +191,11 @@ export class Channel {
   #flags = 0;
   /** clock() when the connection was made. */
   readonly #openedAt = clock();
-  /** clock() at the last activity: a complete unit (`touch()`) or output progress. */
+  /**
+   * clock() at the last activity: a complete unit (`touch()`) or output progress. Once a
+   * flushing close began (ENDED), when it began: the loop destroys the stream `closeTimeoutMs`
+   * later, and activity no longer moves it.
+   */
   #lastActivity = this.#openedAt;
   #extra: ChannelExtra | undefined;
   /**
@@ -220,7 +222,7 @@ export class Channel {
     drain(this: Owned): void {
       const channel = this[kChannel];
       if (!channel) return;
-      channel.#lastActivity = clock();
+      channel.#active();
       channel.#handler?.drain();
     },
     secure(this: Owned): void {
@@ -400,7 +402,7 @@ export class Channel {
    * declined.
    */
   touch(): void {
-    this.#lastActivity = clock();
+    this.#active();
     const extra = this.#extra;
     if (extra?.timedOutKind === 'idle') {
       extra.timedOutAt = undefined;
@@ -466,7 +468,7 @@ export class Channel {
     }
     if ((this.#flags & ENDED) !== 0) return;
     this.#flags |= ENDED;
-    this.#more().endedAt = clock();
+    this.#lastActivity = clock();
     const stream = this.#stream;
     stream.end();
     if ((this.#flags & ATTACHED) === 0) {
@@ -546,7 +548,7 @@ export class Channel {
     }
     this.#flags |= SECURE;
     this.#settings.onTls?.(this, 'upgrade', true);
-    this.#lastActivity = clock();
+    this.#active();
     if ((this.#flags & ATTACHED) !== 0) this.#bindFlow(socket);
     if ((this.#flags & ENDED) !== 0) {
       // close() was called during the handshake: finish it on the new stream.
@@ -594,7 +596,7 @@ export class Channel {
     const at = clock(now);
     const extra = this.#extra;
     const ended = (flags & ENDED) !== 0;
-    if (ended && since(extra!.endedAt, at) >= settings.closeTimeoutMs) {
+    if (ended && since(this.#lastActivity, at) >= settings.closeTimeoutMs) {
       this.#stream.destroy();
       return;
     }
@@ -611,6 +613,11 @@ export class Channel {
     } else if (settings.idleTimeoutMs > 0 && since(this.#lastActivity, at) >= settings.idleTimeoutMs) {
       this.#timedOut('idle', at);
     }
+  }
+
+  /** Activity now, unless a flushing close began: its bound counts from the close. */
+  #active(): void {
+    if ((this.#flags & ENDED) === 0) this.#lastActivity = clock();
   }
 
   #timedOut(kind: 'idle' | 'total', at: number): void {
@@ -630,7 +637,6 @@ export class Channel {
       closedPromise: undefined,
       resolveClosed: undefined,
       local: undefined,
-      endedAt: 0,
       timedOutAt: undefined,
       timedOutKind: undefined,
     };

@@ -135,7 +135,11 @@ export class Framer {
   /** Queues received bytes; nothing is cut until `step`. */
   push(chunk: Buffer): void {
     if (chunk.length === 0) return;
-    this.#chunks.push(chunk);
+    if (this.#queued === 0) {
+      // Nothing queued (so no read waits in #chunks): this read is the one to cut, at once.
+      this.#buffer = chunk;
+      this.#offset = 0;
+    } else this.#chunks.push(chunk);
     this.#queued += chunk.length;
   }
 

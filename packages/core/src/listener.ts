@@ -161,8 +161,10 @@ export function createListener(options: ListenerOptions, accept: (channel: Chann
   };
   server.on('error', onError);
   // No closure here captures the socket: a function context per connection would outlive it.
+  // An accepted socket needs an `error` listener only while no channel watches it (a reset then is
+  // routine): from here to the channel nothing can emit one, so only the paths that keep a socket
+  // without a channel (the PROXY header, a refusal, the raw socket under TLS) add `ignoreError`.
   const onConnection = (socket: net.Socket): void => {
-    socket.on('error', ignoreError); // until a channel owns it; a reset before then is routine
     if (closing) {
       socket.destroy();
       return;
@@ -179,6 +181,7 @@ export function createListener(options: ListenerOptions, accept: (channel: Chann
   server.on('connection', onConnection);
 
   function awaitProxyHeader(socket: net.Socket, peer: string): void {
+    socket.on('error', ignoreError);
     pending.add(socket);
     socket.resume();
     readProxyHeader(socket, options.proxyProtocol?.timeoutMs ?? 5000).then(
@@ -198,6 +201,7 @@ export function createListener(options: ListenerOptions, accept: (channel: Chann
   }
 
   function refuse(socket: net.Socket, reason: RejectReason, address: string): void {
+    if (socket.listenerCount('error') === 0) socket.on('error', ignoreError);
     counters.rejected++;
     logger.warn({ event: 'reject', reason, remote: address }, `connection refused: ${reason}`);
     onRefuse?.(reason, address);
@@ -276,9 +280,6 @@ export function createListener(options: ListenerOptions, accept: (channel: Chann
     // The channel keeps the address; Node's cached copy of it (an object and a string per
     // socket, made when we asked) can go, and is made again if anything asks the socket.
     (socket as net.Socket & { _peername?: unknown })._peername = undefined;
-    // The channel watches errors now: one listener instead of two keeps the socket's smaller. A
-    // TLS wrapper's channel watches the wrapper, so the raw socket keeps its own.
-    if (stream === socket) socket.off('error', ignoreError);
     counters.connections++;
     counters.active++;
     // The listener's logger with the channel's bindings, so no child logger is made per connection
@@ -413,7 +414,9 @@ const SHUTDOWN_GRACE_MS = 500;
 function ignoreError(): void {}
 
 /** The server side of an implicit TLS connection; its handshake is watched by {@link watchHandshake}. */
+/** The TLS wrapper's channel watches the wrapper's errors; the raw socket under it has its own listener. */
 function implicitTls(socket: net.Socket, secureContext: tls.SecureContext): tls.TLSSocket {
+  socket.on('error', ignoreError);
   return new tls.TLSSocket(socket, { isServer: true, secureContext, requestCert: false, rejectUnauthorized: false });
 }
 

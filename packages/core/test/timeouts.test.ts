@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Channel, createListener, LineSession, Loop, memoryStreamPair } from '@gorgon/core';
 import { leakGuard, memoryChannelPair } from '@gorgon/core/testing';
 import { dial, waitFor } from './helpers.js';
@@ -175,6 +175,27 @@ describe('timeouts', () => {
     expect(closes).toEqual([channel]);
     expect(loop.size).toBe(0);
     peer.destroy();
+  });
+
+  it('activity after a flushing close does not move its bound: closeTimeoutMs counts from the close', async () => {
+    const [serverSide, peer] = memoryStreamPair({ allowHalfOpen: [true, true] });
+    peer.resume();
+    const loop = new Loop({ tickMs: 60_000 });
+    const channel = new Channel(serverSide, { closeTimeoutMs: 5000, loop });
+    const t0 = Date.now();
+    vi.useFakeTimers({ toFake: ['Date'], now: t0 });
+    try {
+      channel.close();
+      vi.setSystemTime(t0 + 4000);
+      channel.touch(); // a session that still counts work as activity
+      loop.tick(t0 + 4999);
+      expect(channel.isClosed).toBe(false);
+      loop.tick(t0 + 5000);
+      await channel.closed;
+    } finally {
+      vi.useRealTimers();
+      peer.destroy();
+    }
   });
 
   it('the default handleTimeout closes the connection (memory pair)', async () => {

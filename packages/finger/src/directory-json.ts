@@ -81,8 +81,12 @@ function copyOf(user: FingerUser | undefined): FingerUser | undefined {
 async function loadIndexed(path: string): Promise<LoadedUsers> {
   const list = await loadJsonUsers(path);
   const byLogin = new Map<string, FingerUser>();
-  // The first entry of a login wins, as a scan in file order finds it.
-  for (const user of list) if (!byLogin.has(user.login)) byLogin.set(user.login, user);
+  // The first entry of a login wins, as a scan in file order finds it. Entries are frozen:
+  // `findNow` hands them out as they are, the other methods copies.
+  for (const user of list) {
+    Object.freeze(user);
+    if (!byLogin.has(user.login)) byLogin.set(user.login, user);
+  }
   return { list, byLogin };
 }
 
@@ -127,6 +131,12 @@ export class JsonUserDirectory implements UserDirectory {
     const loaded = this.#cache.fresh();
     if (loaded) return Promise.resolve(copyOf(loaded.byLogin.get(login)));
     return this.#cache.get().then((users) => copyOf(users.byLogin.get(login)));
+  }
+
+  /** The user from the file as last loaded, while its last check is under `recheckMs` old; else null. */
+  findNow(login: string): FingerUser | undefined | null {
+    const loaded = this.#cache.fresh();
+    return loaded ? loaded.byLogin.get(login) : null;
   }
 
   async search(name: string): Promise<FingerUser[]> {

@@ -42,6 +42,14 @@ export interface UserDirectory {
   list(): Promise<FingerUser[]>;
   /** The user with exactly this login, if any. */
   find(login: string): Promise<FingerUser | undefined>;
+  /**
+   * Optional: what `find(login)` would give, when the directory can tell without waiting (its
+   * users are in memory, its file was checked a moment ago): the user, `undefined` when there is
+   * none, or `null` when only `find` can tell. The server asks it first for the common query, one
+   * login, and so answers within the read that brought the query, without a promise's turn. The
+   * entry may be the directory's own, frozen: the server never changes what it is given.
+   */
+  findNow?(login: string): FingerUser | undefined | null;
   /** Users whose real name matches `name` (see {@link matchesName}). */
   search?(name: string): Promise<FingerUser[]>;
 }
@@ -74,8 +82,9 @@ export function matchesName(user: FingerUser, query: string): boolean {
 export class MemoryUserDirectory implements UserDirectory {
   readonly #users = new Map<string, FingerUser>();
 
+  /** Entries are kept frozen: `findNow` hands them out as they are, the other methods copies. */
   constructor(users: FingerUser[]) {
-    for (const user of validateUsers(users, 'MemoryUserDirectory')) this.#users.set(user.login, user);
+    for (const user of validateUsers(users, 'MemoryUserDirectory')) this.#users.set(user.login, Object.freeze(user));
   }
 
   async list(): Promise<FingerUser[]> {
@@ -87,6 +96,10 @@ export class MemoryUserDirectory implements UserDirectory {
     return Promise.resolve(user && { ...user });
   }
 
+  findNow(login: string): FingerUser | undefined {
+    return this.#users.get(login);
+  }
+
   async search(name: string): Promise<FingerUser[]> {
     return [...this.#users.values()].filter((u) => matchesName(u, name)).map((u) => ({ ...u }));
   }
@@ -94,7 +107,7 @@ export class MemoryUserDirectory implements UserDirectory {
   /** Adds or replaces the user with this login. */
   upsert(user: FingerUser): void {
     const [valid] = validateUsers([user], 'MemoryUserDirectory.upsert');
-    this.#users.set(valid!.login, valid!);
+    this.#users.set(valid!.login, Object.freeze(valid!));
   }
 
   /** Removes a user; returns whether there was one. */

@@ -54,6 +54,14 @@ const PLAIN_LOGIN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
 const HOST_NAME = /^[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,252})$/;
 
 /**
+ * Whether the line is what most queries are, one plain login, which {@link parseQuery} gives as
+ * `{ kind: 'user', verbose: false, names: [line] }`: nothing to trim, split or check further.
+ */
+export function isPlainLogin(line: string, options: QueryParseOptions = {}): boolean {
+  return PLAIN_LOGIN.test(line) && (options.maxLength === undefined || line.length <= options.maxLength) && (options.maxNames ?? 8) >= 1;
+}
+
+/**
  * Parses one query line (without its CRLF) by the RFC 1288 grammar
  * `{Q1} ::= [{W}|{W}{S}{U}]{C}` and `{Q2} ::= [{W}{S}][{U}]{H}{C}`, where `{W}` is `/W`,
  * `{S}` one or more spaces, and `{H}` one or more `@hostname`.
@@ -65,8 +73,7 @@ const HOST_NAME = /^[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,252})$/;
  * @see RFC 1288 §2.3
  */
 export function parseQuery(line: string, options: QueryParseOptions = {}): QueryParse {
-  // Most queries are one plain login: nothing to trim, split or check further.
-  if (PLAIN_LOGIN.test(line) && (options.maxLength === undefined || line.length <= options.maxLength) && (options.maxNames ?? 8) >= 1) {
+  if (isPlainLogin(line, options)) {
     return { ok: true, query: { kind: 'user', verbose: false, names: [line] } };
   }
   if (options.maxLength !== undefined && Buffer.byteLength(line) > options.maxLength) {

@@ -115,6 +115,7 @@ export function resolveFingerConfig(options: FingerServerOptions, forward: Forwa
       maxBytes: positive(fwd?.maxBytes, 'forwarding.maxBytes', limits.forwardMaxBytes),
     },
     limits,
+    parseOptions: { maxLength: limits.maxLineLength, maxNames: limits.maxNamesPerQuery },
     forward,
     table,
     events,

@@ -15,7 +15,15 @@ import {
 import type { FingerLimits } from './defaults.js';
 import type { FingerUser, UserDirectory } from './directory.js';
 import { formatEntry, formatList, textBlock, toWire } from './format.js';
-import { formatHost, forwardTarget, parseQuery, type FingerQuery, type QueryProblem } from './query.js';
+import {
+  formatHost,
+  forwardTarget,
+  isPlainLogin,
+  parseQuery,
+  type FingerQuery,
+  type QueryParseOptions,
+  type QueryProblem,
+} from './query.js';
 import { replies } from './replies.js';
 
 /**
@@ -48,6 +56,8 @@ export interface FingerSessionConfig {
   /** The embedder's extra queries (`commands`), when there are any. */
   table?: CommandTable<FingerState, FingerSession> | undefined;
   events?: ServerEvents | undefined;
+  /** `limits` as parseQuery's options: made once per server, not per query. */
+  parseOptions: QueryParseOptions;
 }
 
 /** formatEntry's options per limits object: made once, not copied for every entry of every query. */
@@ -102,9 +112,27 @@ const entryMemos = new WeakMap<FingerLimits, { plain: Map<string, Remembered>; v
 const MAX_MEMO_ENTRIES = 256;
 const MAX_MEMO_TEXT = 8192;
 
+/**
+ * Every field of ENTRY_FIELDS, compared by name: a loop over the list reads each field with a
+ * keyed load that cost more than the rest of a remembered entry's lookup.
+ */
 function sameEntry(a: FingerUser, b: FingerUser): boolean {
-  for (const field of ENTRY_FIELDS) if (a[field] !== b[field]) return false;
-  return true;
+  return (
+    a === b ||
+    (a.login === b.login &&
+      a.name === b.name &&
+      a.office === b.office &&
+      a.officePhone === b.officePhone &&
+      a.homePhone === b.homePhone &&
+      a.directory === b.directory &&
+      a.shell === b.shell &&
+      a.plan === b.plan &&
+      a.project === b.project &&
+      a.lastLogin === b.lastLogin &&
+      a.loggedIn === b.loggedIn &&
+      a.tty === b.tty &&
+      a.idleSeconds === b.idleSeconds)
+  );
 }
 
 function rememberedEntry(user: FingerUser, limits: FingerLimits, verbose: boolean): Remembered {
@@ -116,7 +144,13 @@ function rememberedEntry(user: FingerUser, limits: FingerLimits, verbose: boolea
   const memo = verbose ? memos.verbose : memos.plain;
   const known = memo.get(user.login);
   if (known && sameEntry(known.user, user)) return known;
-  const entry: Remembered = { user: { ...user }, lines: formatEntry(user, formatOptions(limits, verbose)), wire: undefined };
+  // A frozen user (a directory's own entry, from `findNow`) cannot change: kept as it is, the
+  // next query for it is a hit on identity alone.
+  const entry: Remembered = {
+    user: Object.isFrozen(user) ? user : { ...user },
+    lines: formatEntry(user, formatOptions(limits, verbose)),
+    wire: undefined,
+  };
   if ((user.plan?.length ?? 0) + (user.project?.length ?? 0) <= MAX_MEMO_TEXT) {
     if (memo.size >= MAX_MEMO_ENTRIES) memo.clear();
     memo.set(user.login, entry);
@@ -202,18 +236,24 @@ export class FingerSession extends LineSession implements FingerCommandSession {
         return;
       }
     }
-    const parsed = parseQuery(line, { maxLength: this.#config.limits.maxLineLength, maxNames: this.#config.limits.maxNamesPerQuery });
-    if (!parsed.ok) {
-      this.channel.log.warn({ event: 'bad-query', problem: parsed.problem, query: printable(line) }, `refused query: ${parsed.detail}`);
-      this.#finish([PROBLEM_REPLY[parsed.problem](this.#config)], '5xx');
-      return;
+    const options = this.#config.parseOptions;
+    // The common query, one login, goes straight to the directory; its reply is bytes made once.
+    const plain = isPlainLogin(line, options);
+    let query: FingerQuery | undefined;
+    if (!plain) {
+      const parsed = parseQuery(line, options);
+      if (!parsed.ok) {
+        this.channel.log.warn({ event: 'bad-query', problem: parsed.problem, query: printable(line) }, `refused query: ${parsed.detail}`);
+        this.#finish([PROBLEM_REPLY[parsed.problem](this.#config)], '5xx');
+        return;
+      }
+      query = parsed.query;
     }
     // Not built for a logger that drops it: printable() and the connection's child logger on
     // every query add up.
     if (this.channel.logs('info'))
-      this.channel.log.info({ event: 'query', kind: parsed.query.kind, query: printable(line) }, 'finger query');
-    const query = parsed.query;
-    // The common query, one login, goes straight to the directory; its reply is bytes made once.
+      this.channel.log.info({ event: 'query', kind: query?.kind ?? 'user', query: printable(line) }, 'finger query');
+    if (!query) return this.#single(line, false);
     if (query.kind === 'user' && query.names.length === 1) return this.#single(query.names[0]!, query.verbose);
     return this.#answer(query).then(this.#finish.bind(this), this.#directoryFailed.bind(this));
   }
@@ -336,6 +376,14 @@ export class FingerSession extends LineSession implements FingerCommandSession {
     const { directory, limits } = this.#config;
     let lookup: Promise<FingerUser | undefined>;
     try {
+      if (directory.findNow) {
+        const now = directory.findNow(name);
+        if (now) {
+          this.#finish(entryWire(now, limits, verbose));
+          return undefined;
+        }
+        if (now === undefined) return this.#search(name, verbose);
+      }
       lookup = directory.find(name);
     } catch (err) {
       this.#directoryFailed(err); // a directory that throws rather than rejects

@@ -190,6 +190,24 @@ describe('JsonUserDirectory reloads when the file changes', () => {
     }
   });
 
+  it('findNow answers from memory while the last check is under recheckMs old; null before the first load and after', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      await write([{ login: 'alice', name: 'Alice' }], 1_700_000_000);
+      const d = new JsonUserDirectory(path());
+      expect(d.findNow('alice')).toBeNull(); // not loaded yet: only find can tell
+      expect((await d.find('alice'))?.name).toBe('Alice');
+      expect(d.findNow('alice')?.name).toBe('Alice');
+      expect(d.findNow('zed')).toBeUndefined();
+      expect(Object.isFrozen(d.findNow('alice'))).toBe(true);
+      vi.advanceTimersByTime(1000);
+      expect(d.findNow('alice')).toBeNull(); // due for a check: find stats the file
+      expect(new JsonUserDirectory(path(), { recheckMs: 0 }).findNow('alice')).toBeNull();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('through the server: a broken file gives "temporarily unavailable" and logs the sentence', async () => {
     await writeFile(path(), '{"users": [{"login": "alice", "lastLogin": "soon"}]}');
     const logger = memoryLogger();

@@ -84,6 +84,41 @@ describe('RFC 1288 §2.5.2–§2.5.4: {U} queries', () => {
     await transcript(sessionFor({ store: noSearch }), 'C: Liddell\nS: finger: Liddell: no such user.', { expectClose: true });
   });
 
+  it("a directory's findNow answers the one-login query; null defers to find, undefined goes on to search", async () => {
+    const dir = directory();
+    const calls: string[] = [];
+    const store: UserDirectory = {
+      list: () => dir.list(),
+      find: (login) => {
+        calls.push(`find ${login}`);
+        return dir.find(login);
+      },
+      search: (name) => {
+        calls.push(`search ${name}`);
+        return dir.search(name);
+      },
+      findNow: (login) => {
+        calls.push(`findNow ${login}`);
+        return login === 'bob' ? null : dir.findNow(login);
+      },
+    };
+    expect((await ask('alice\r\n', { store })).lines).toEqual(aliceEntry);
+    expect(calls).toEqual(['findNow alice']);
+    calls.length = 0;
+    expect((await ask('bob\r\n', { store })).lines[0]).toMatch(/^Login: bob\s/);
+    expect(calls).toEqual(['findNow bob', 'find bob']);
+    calls.length = 0;
+    expect((await ask('Liddell\r\n', { store })).lines.filter((l) => l.startsWith('Login: '))).toHaveLength(2);
+    expect(calls).toEqual(['findNow Liddell', 'search Liddell']);
+    calls.length = 0;
+    expect((await ask('zed\r\n', { store })).lines).toEqual(['finger: zed: no such user.']);
+    expect(calls).toEqual(['findNow zed', 'search zed']);
+    // The same user handed out twice (a frozen entry) gives the same reply, and a changed one the change.
+    expect((await ask('alice\r\n', { store })).lines).toEqual(aliceEntry);
+    dir.upsert({ ...users[0]!, plan: 'Eat me.' });
+    expect((await ask('alice\r\n', { store })).lines.slice(-2)).toEqual(['Plan:', 'Eat me.']);
+  });
+
   it('answers one query per connection: pipelined lines after it are ignored', async () => {
     const { lines } = await ask('zed\r\nalice\r\n');
     expect(lines).toEqual(['finger: zed: no such user.']);
@@ -228,6 +263,20 @@ describe('failures and timeouts', () => {
       expect(lines).toEqual(['Finger service temporarily unavailable.']);
       expect(records.find((r) => r.level === 'error')).toMatchObject({ event: 'directory-error' });
     }
+  });
+
+  it('a findNow that throws is "temporarily unavailable" too', async () => {
+    const dir = directory();
+    const broken: UserDirectory = {
+      list: () => dir.list(),
+      find: (login) => dir.find(login),
+      findNow: () => {
+        throw new Error('cache is corrupt');
+      },
+    };
+    const { lines, records } = await ask('alice\r\n', { store: broken });
+    expect(lines).toEqual(['Finger service temporarily unavailable.']);
+    expect(records.find((r) => r.level === 'error')?.msg).toContain('cache is corrupt');
   });
 
   it('a search that fails after the login lookup found nobody is "temporarily unavailable" too', async () => {

@@ -74,5 +74,24 @@ export function userDirectoryContract(make: UserDirectoryFactory): ContractCheck
         equal((await d.find('alice'))?.name, 'Alice Liddell');
       },
     },
+    {
+      name: 'findNow, where given, agrees with find, and what it hands out cannot be changed',
+      run: async () => {
+        const d = await fresh();
+        if (!d.findNow) return;
+        for (const login of ['alice', 'bob', 'zed', 'Alice']) {
+          const found = await d.find(login); // after find, an answer without waiting is likely
+          const now = d.findNow(login);
+          if (now !== null) deepEqual(now === undefined ? now : { ...now }, found, `findNow("${login}")`);
+        }
+        const alice = d.findNow('alice');
+        if (!alice) return;
+        try {
+          alice.name = 'Changed'; // a frozen entry throws here
+        } catch {}
+        equal((await d.find('alice'))?.name, 'Alice Liddell');
+        equal(d.findNow('alice')?.name ?? 'Alice Liddell', 'Alice Liddell');
+      },
+    },
   ];
 }
