@@ -27,6 +27,7 @@ export { DEFAULT_MAX_DISCARD_BYTES, LineSession, type LineSessionOptions } from 
 export { createListener, formatAddress, type Listener, type ListenerOptions, type RejectReason } from './listener.js';
 export { logsDebug, memoryLogger, printable, silentLogger, type Logger, type MemoryLogRecord } from './logger.js';
 export { Loop, tickForTimeouts, type LoopOptions, type Sweepable } from './loop.js';
+export { Registry } from './registry.js';
 export { memoryStreamPair, type MemoryPairOptions } from './memory.js';
 export { OutputChannel, type OutputChannelOptions } from './output-channel.js';
 export {

@@ -8,6 +8,7 @@ import { ListenerHandoff } from './handoff.js';
 import { logsDebug, silentLogger, type Logger } from './logger.js';
 import { Loop, tickForTimeouts, type Sweepable } from './loop.js';
 import { isTrusted, readProxyHeader, trustList, type ProxyInfo } from './proxy-protocol.js';
+import { Registry } from './registry.js';
 import { toSecureContext, type TlsServerOptions } from './tls.js';
 import { describeTlsFailure, handshakeClosed } from './tls-failure.js';
 
@@ -118,7 +119,7 @@ export function createListener(options: ListenerOptions, accept: (channel: Chann
   });
   // The loop registers exactly the open channels (a channel joins it when made and leaves it
   // when closed, before `released` runs): one set for both, not a second entry per connection.
-  const channels = loop.channels as Set<Sweepable> as Set<Channel>;
+  const channels = loop.channels as Registry<Sweepable> as Registry<Channel>;
   const settings = channelSettings(
     {
       logger,
@@ -135,8 +136,8 @@ export function createListener(options: ListenerOptions, accept: (channel: Chann
   const perIp = new Map<string, number>();
   const secureContext = options.tls ? toSecureContext(options.tls) : undefined;
   const trusted = options.proxyProtocol ? trustList(options.proxyProtocol.trusted) : undefined;
-  /** Sockets without a session: reading a PROXY header, or refused and saying so. */
-  const pending = new Set<net.Socket>();
+  /** Sockets without a session: reading a PROXY header, or refused and saying so (a Registry: a flood of refusals churns it). */
+  const pending = new Registry<net.Socket>();
   let sequence = 0;
   let closing: Promise<void> | undefined;
   let draining: Promise<void> | undefined;
@@ -278,8 +279,9 @@ export function createListener(options: ListenerOptions, accept: (channel: Chann
     const channel = new Channel(stream, channelOptions);
     if (stream !== socket) watchHandshake(stream as tls.TLSSocket, socket, channel, options.onTls);
     // The channel keeps the address; Node's cached copy of it (an object and a string per
-    // socket, made when we asked) can go, and is made again if anything asks the socket.
-    (socket as net.Socket & { _peername?: unknown })._peername = undefined;
+    // socket, made when we asked) can go, and is made again if anything asks the socket. Not
+    // asked (a lazy peer), there is none, and writing the field would add it to the socket.
+    if (address !== undefined) (socket as net.Socket & { _peername?: unknown })._peername = undefined;
     counters.connections++;
     counters.active++;
     // The listener's logger with the channel's bindings, so no child logger is made per connection

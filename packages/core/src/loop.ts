@@ -1,3 +1,5 @@
+import { Registry } from './registry.js';
+
 /**
  * The housekeeping period for these timeouts (ms; 0 or undefined = none): a quarter of the
  * shortest, so a timeout fires within 25% of its value, between 10 ms and 1 s.
@@ -25,7 +27,8 @@ export interface LoopOptions {
  * something is registered and never keeps the process alive by itself.
  */
 export class Loop {
-  readonly channels = new Set<Sweepable>();
+  /** The registered channels (a Registry, not a Set: see there why). */
+  readonly channels = new Registry<Sweepable>();
   readonly tickMs: number;
   readonly #hooks = new Set<(now: number) => void>();
   #timer: NodeJS.Timeout | undefined;

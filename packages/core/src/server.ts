@@ -10,6 +10,7 @@ import { logsAt, type Logger } from './logger.js';
 import { tickForTimeouts } from './loop.js';
 import { tapLogger, type ServerEvents, type ConnectionInfo, type ServerEventMap, type ServerHooks } from './server-events.js';
 import type { ProxyProtocolOptions, ServerLimits } from './server-options.js';
+import { Registry } from './registry.js';
 
 /** Options of {@link GorgonServer.accept}. */
 export interface AcceptOptions {
@@ -134,7 +135,7 @@ export function createProtocolServer<Stats extends object>(spec: ProtocolServerS
   const logger = tapLogger(spec.logger, events);
   const connectHook = spec.hooks?.connect;
   // Sessions not logged in yet; one leaves at the first sweep after it logged in or closed.
-  const awaitingLogin = limits.loginTimeoutMs > 0 ? new Set<LoginDeadline>() : undefined;
+  const awaitingLogin = limits.loginTimeoutMs > 0 ? new Registry<LoginDeadline>() : undefined;
   const userTick = spec.onTick;
   const onTick = awaitingLogin
     ? (now: number): void => {
