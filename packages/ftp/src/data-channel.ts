@@ -2,7 +2,7 @@ import type { BlockList } from 'node:net';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { Duplex } from 'node:stream';
-import { errorText, isTrusted, normaliseAddress, parseProxyHeader, type Logger, type ProxyInfo } from '@gorgon/core';
+import { Registry, errorText, isTrusted, normaliseAddress, parseProxyHeader, type Logger, type ProxyInfo } from '@gorgon/core';
 
 /** A passive port range, both ends included. */
 export interface PortRange {
@@ -55,10 +55,13 @@ export class DataChannel {
   #open: Duplex | undefined;
   /** The TCP socket under `#open` (the same socket without TLS). */
   #raw: net.Socket | undefined;
-  /** Completed connections closing by themselves (see `release`); `close` ends them too. */
-  readonly #lingering = new Set<Duplex>();
+  /**
+   * Completed connections closing by themselves (see `release`); `close` ends them too. A
+   * Registry, not a Set: one per transfer comes and goes (see the core's Registry for why).
+   */
+  readonly #lingering = new Registry<Duplex>();
   /** Connections from the proxy whose PROXY header is being read; `close` ends them too. */
-  readonly #proxied = new Set<net.Socket>();
+  readonly #proxied = new Registry<net.Socket>();
 
   constructor(options: DataChannelOptions) {
     this.#options = options;
