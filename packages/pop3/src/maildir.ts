@@ -296,23 +296,7 @@ export class MaildirStore implements MaildropStore {
     if (!cur || linked.length > 0) return undefined;
     const [indexed, pending] = await Promise.all([readIndex(dir, cur), fresh]);
     if (!indexed || pending.files.length > 0 || pending.skipped.length > 0) return undefined;
-    const entries: Array<MaildirName & { size: number }> = new Array(indexed.length);
-    for (let i = 0; i < indexed.length; i++) {
-      const m = indexed[i]!;
-      const colon = m.name.indexOf(':');
-      entries[i] = {
-        name: m.name,
-        base: colon === -1 ? m.name : m.name.slice(0, colon),
-        rawSize: m.rawSize,
-        wireSize: undefined,
-        uid: m.uid,
-        time: 0,
-        micros: 0,
-        seq: 0,
-        size: m.size,
-      };
-    }
-    return entries;
+    return indexed;
   }
 
   /**

@@ -83,6 +83,34 @@ describe('the Maildir listing index', () => {
     expect(await afterRestart()).toEqual([scanned[0], { uid: names[1], size: 12_345 }, scanned[2]]);
   });
 
+  it('is ignored when a name in it is hidden, empty, leaves cur/ or holds a NUL, or a uid is not printable', async () => {
+    const names = await writePostfix(bodies);
+    await afterRestart();
+    await age();
+    const scanned = await afterRestart();
+    const good = await readFile(indexPath(), 'utf8');
+    const forged = (change: (index: { name: string[]; uid: Array<string | 0> }) => void): Promise<void> => {
+      const index = JSON.parse(good) as { name: string[]; uid: Array<string | 0> };
+      change(index);
+      return writeFile(indexPath(), JSON.stringify(index));
+    };
+    for (const name of ['../../etc/passwd', '.hidden:2,', '', 'a\0b:2,', 'sub/name:2,']) {
+      await forged((index) => {
+        index.name[1] = name;
+      });
+      expect(await afterRestart(), name).toEqual(scanned);
+    }
+    await forged((index) => {
+      index.uid[0] = 'has space';
+    });
+    expect(await afterRestart()).toEqual(scanned);
+    // The same index unforged is used: a uid it gives is what a restarted process reports.
+    await forged((index) => {
+      index.uid[2] = 'given-uid';
+    });
+    expect((await afterRestart()).map((m) => m.uid)).toEqual([names[0], names[1], 'given-uid']);
+  });
+
   it('is not written of a cur/ that changed less than two seconds before it was listed', async () => {
     await writePostfix(bodies);
     await afterRestart();
