@@ -12,6 +12,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { rawFingerHandler } from '../lib/finger-raw.mjs';
 
 const which = process.argv[2] ?? new URL('../../packages/finger/dist', import.meta.url).pathname;
 const QUERY = Buffer.from('alice\r\n');
@@ -92,27 +93,6 @@ async function gorgonServer(dist) {
   return Object.assign((socket) => accepting.emit('connection', socket), { server });
 }
 
-function baselineServer(reply) {
-  const table = new Map([['alice', Buffer.from(reply, 'latin1')]]);
-  const unknown = Buffer.from('finger: no such user\r\n');
-  return (socket) => {
-    socket.on('error', () => {});
-    let buf;
-    const onData = (chunk) => {
-      buf = buf ? Buffer.concat([buf, chunk]) : chunk;
-      const nl = buf.indexOf(10);
-      if (nl === -1) {
-        if (buf.length > 1024) socket.destroy();
-        return;
-      }
-      socket.off('data', onData);
-      const query = buf.toString('latin1', 0, nl > 0 && buf[nl - 1] === 13 ? nl - 1 : nl);
-      socket.end(table.get(query) ?? unknown);
-    };
-    socket.on('data', onData);
-  };
-}
-
 /** One connection: accept, the query, the peer's FIN once the server ended; resolves at close. */
 function connection(serve) {
   return new Promise((resolve) => {
@@ -125,7 +105,7 @@ function connection(serve) {
   });
 }
 
-const serve = which === 'baseline' ? baselineServer(await expectedReply()) : await gorgonServer(which);
+const serve = which === 'baseline' ? rawFingerHandler(await expectedReply()) : await gorgonServer(which);
 
 async function expectedReply() {
   const gorgon = await gorgonServer(new URL('../../packages/finger/dist', import.meta.url).pathname);

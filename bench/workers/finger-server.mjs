@@ -10,6 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { rawFingerHandler } from '../lib/finger-raw.mjs';
 import { serveIpc } from '../lib/worker.mjs';
 
 /** The user every request asks for. */
@@ -68,25 +69,7 @@ async function gorgonServer(directory) {
  * @param {string} reply  the exact bytes Gorgon answers `alice` with
  */
 async function baselineServer(reply) {
-  const table = new Map([['alice', Buffer.from(reply, 'latin1')]]);
-  const unknown = Buffer.from('finger: no such user\r\n');
-  const server = net.createServer({ noDelay: true }, (socket) => {
-    socket.on('error', () => {});
-    /** @type {Buffer | undefined} */
-    let buf;
-    const onData = (/** @type {Buffer} */ chunk) => {
-      buf = buf ? Buffer.concat([buf, chunk]) : chunk;
-      const nl = buf.indexOf(10);
-      if (nl === -1) {
-        if (buf.length > 1024) socket.destroy();
-        return;
-      }
-      socket.off('data', onData);
-      const query = buf.toString('latin1', 0, nl > 0 && buf[nl - 1] === 13 ? nl - 1 : nl);
-      socket.end(table.get(query) ?? unknown);
-    };
-    socket.on('data', onData);
-  });
+  const server = net.createServer({ noDelay: true }, rawFingerHandler(reply));
   await new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve(undefined));
