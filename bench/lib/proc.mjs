@@ -25,6 +25,12 @@ export function setProfileDir(dir) {
  */
 
 /**
+ * Extra Node flags for the processes under test (`GORGON_BENCH_SERVER_FLAGS="--trace-gc"`): to see
+ * what the collector does in a server through a whole benchmark, or to try a V8 flag on it.
+ */
+const serverFlags = (process.env.GORGON_BENCH_SERVER_FLAGS ?? '').split(/\s+/).filter((f) => f !== '');
+
+/**
  * Starts `script` (a path or URL of a worker module) as a child Node process and waits for it
  * to report ready.
  * @param {string | URL} script
@@ -38,6 +44,7 @@ export async function spawnWorker(script, options = {}) {
   const child = fork(path, options.args ?? [], {
     execArgv: [
       ...(options.execArgv ?? []),
+      ...(options.measured ? serverFlags : []),
       ...(profileDir && options.measured
         ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}.${Date.now()}.cpuprofile`]
         : []),
