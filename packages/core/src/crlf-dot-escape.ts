@@ -26,11 +26,22 @@ export function stateAfter(raw: Uint8Array, state: EscapeState): EscapeState {
  * at `head` (free bytes before them, for a status line) and `tail` free bytes after them (for
  * the terminator). WebAssembly does it when the runtime has it (about twice as fast on LF mail
  * as the JavaScript below, which remains for runtimes without it and as the tests' reference).
+ * `allocate` makes the result's buffer (a `BufferRecycler`'s `take`, for output that is given
+ * back once written); by default a new one.
  * @see RFC 1939 §3, RFC 3977 §3.1.1
  */
-export function escapeLines(raw: Uint8Array, state: EscapeState, head: number, tail: number): Buffer {
-  return escapeLinesWasm(raw, state, head, tail) ?? escapeLinesJs(raw, state, head, tail);
+export function escapeLines(
+  raw: Uint8Array,
+  state: EscapeState,
+  head: number,
+  tail: number,
+  allocate: Allocate = Buffer.allocUnsafe,
+): Buffer {
+  return escapeLinesWasm(raw, state, head, tail, allocate) ?? escapeLinesJs(raw, state, head, tail, allocate);
 }
+
+/** Makes a buffer of `size` bytes whose content does not matter (it is all overwritten). */
+export type Allocate = (size: number) => Buffer;
 
 /**
  * {@link escapeLines} in JavaScript: the added bytes are counted first (a CR for each bare LF,
@@ -38,7 +49,13 @@ export function escapeLines(raw: Uint8Array, state: EscapeState, head: number, t
  * exactly, and the lines that need a byte are moved left into place with `copyWithin` (memmove,
  * no view per line).
  */
-export function escapeLinesJs(raw: Uint8Array, state: EscapeState, head: number, tail: number): Buffer {
+export function escapeLinesJs(
+  raw: Uint8Array,
+  state: EscapeState,
+  head: number,
+  tail: number,
+  allocate: Allocate = Buffer.allocUnsafe,
+): Buffer {
   const len = raw.length;
   const prevCr = (state & AFTER_CR) !== 0;
   const leadingDot = len > 0 && (state & LINE_START) !== 0 && raw[0] === DOT;
@@ -48,7 +65,7 @@ export function escapeLinesJs(raw: Uint8Array, state: EscapeState, head: number,
     if (lf === 0 ? !prevCr : bytes[lf - 1] !== CR) extra++;
     if (lf + 1 < len && bytes[lf + 1] === DOT) extra++;
   }
-  const out = Buffer.allocUnsafe(head + len + extra + tail);
+  const out = allocate(head + len + extra + tail);
   // The raw bytes go to [base, base + len); each line then moves left by the bytes added
   // before it. The tests read `bytes`, never `out`, whose front is being overwritten.
   const base = head + extra;
@@ -115,7 +132,13 @@ function escapeModule(): EscapeModule | null {
  * into the space after it, and the result copied out into a buffer sized exactly. Undefined
  * when WebAssembly is not available or `raw` is larger than the module handles.
  */
-export function escapeLinesWasm(raw: Uint8Array, state: EscapeState, head: number, tail: number): Buffer | undefined {
+export function escapeLinesWasm(
+  raw: Uint8Array,
+  state: EscapeState,
+  head: number,
+  tail: number,
+  allocate: Allocate = Buffer.allocUnsafe,
+): Buffer | undefined {
   const len = raw.length;
   if (len > WASM_MAX_INPUT) return undefined;
   const wasm = escapeModule();
@@ -129,7 +152,7 @@ export function escapeLinesWasm(raw: Uint8Array, state: EscapeState, head: numbe
   view.set(raw, 0);
   wasm.state.value = state;
   const end = wasm.escape(0, len, len);
-  const out = Buffer.allocUnsafe(head + (end - len) + tail);
+  const out = allocate(head + (end - len) + tail);
   out.set(view.subarray(len, end), head);
   return out;
 }

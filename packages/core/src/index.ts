@@ -22,7 +22,17 @@ export { isFdExhaustion, openFileLimit, type FdExhaustionCode } from './fd-watch
 export { Framer, type FrameRange, type FrameStep, type FrameStepKind, type Terminator } from './framer.js';
 export { ListenerHandoff } from './handoff.js';
 export { LineEscapingProducer, crlfLength, escapeMultiline, type LineEscapingOptions } from './line-escaping.js';
-export { AFTER_CR, escapeLines, escapeLinesJs, escapeLinesWasm, LINE_START, stateAfter, type EscapeState } from './crlf-dot-escape.js';
+export { BufferRecycler, outputBuffers } from './buffer-recycler.js';
+export {
+  AFTER_CR,
+  type Allocate,
+  escapeLines,
+  escapeLinesJs,
+  escapeLinesWasm,
+  LINE_START,
+  stateAfter,
+  type EscapeState,
+} from './crlf-dot-escape.js';
 export { DEFAULT_MAX_DISCARD_BYTES, LineSession, type LineSessionOptions } from './line-session.js';
 export { createListener, formatAddress, type Listener, type ListenerOptions, type RejectReason } from './listener.js';
 export { logsDebug, memoryLogger, printable, silentLogger, type Logger, type MemoryLogRecord } from './logger.js';

@@ -40,7 +40,9 @@ export function memoryStreamPair(options: MemoryPairOptions = {}): [Duplex, Dupl
         process.nextTick(() => {
           const other = peer();
           if (other.destroyed) return callback();
-          if (other.push(chunk)) callback();
+          // A copy, as the kernel makes: once called back, the writer may reuse its buffer
+          // (the core's recycled output buffers), and the reader keeps what it read.
+          if (other.push(Buffer.from(chunk))) callback();
           else held[1 - self] = callback; // released by the peer's read()
         });
       },

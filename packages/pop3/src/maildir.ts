@@ -1,7 +1,7 @@
 import { rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { errorText, silentLogger, SimpleProducer, type Logger, type Producer } from '@gorgon/core';
+import { errorText, outputBuffers, silentLogger, SimpleProducer, type Logger, type Producer } from '@gorgon/core';
 import { MaildropError, type Maildrop, type MaildropMessage, type MaildropStore } from './maildrop.js';
 import { MaildirLocks } from './maildir-lock.js';
 import {
@@ -452,13 +452,21 @@ async function openAhead(path: string): Promise<OpenedMessage | undefined> {
     return undefined;
   }
   try {
-    const first = Buffer.allocUnsafe(Math.min(opened.size, READ_AHEAD));
+    // Given back to `outputBuffers` by the producer once escaped (or below, if never used).
+    const first = outputBuffers.take(Math.min(opened.size, READ_AHEAD));
     const { bytesRead } = await opened.handle.read(first, 0, first.length, 0);
     return { handle: opened.handle, size: opened.size, first: first.subarray(0, bytesRead) };
   } catch {
     await opened.handle.close().catch(() => undefined);
     return undefined;
   }
+}
+
+/** A message opened ahead and not sent after all: closed, its first bytes' buffer given back. */
+async function dropOpened(opened: OpenedMessage | undefined): Promise<void> {
+  if (!opened) return;
+  if (opened.first) outputBuffers.give(opened.first);
+  await opened.handle.close();
 }
 
 /**
@@ -528,7 +536,7 @@ class OpenMaildir implements Maildrop {
     const ahead = this.#ahead;
     this.#ahead = undefined;
     let opened = ahead?.index === index ? await ahead.opened : undefined;
-    if (ahead && !opened) void ahead.opened.then((o) => o?.handle.close()).catch(() => undefined);
+    if (ahead && !opened) void ahead.opened.then(dropOpened).catch(() => undefined);
     opened ??= await this.#open(entry);
     // Clients fetch in order (fetchmail, mpop, poplib loops): open the next message (and read
     // its first bytes) while this one is sent, so the next RETR does not wait for either.
@@ -659,7 +667,7 @@ class OpenMaildir implements Maildrop {
     this.#dropSmallAhead();
     const ahead = this.#ahead;
     this.#ahead = undefined;
-    await ahead?.opened.then((o) => o?.handle.close()).catch(() => undefined);
+    await ahead?.opened.then(dropOpened).catch(() => undefined);
     await this.#release();
   }
 

@@ -1,6 +1,6 @@
 import { closeSync, readSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import type { Chunk, Producer } from '@gorgon/core';
+import { outputBuffers, type Chunk, type Producer } from '@gorgon/core';
 import { openMessage, openMessageSync } from './maildir-fs.js';
 import type { KnownSize } from './maildir-size-cache.js';
 import { WireSizeCounter } from './wire-size.js';
@@ -21,10 +21,10 @@ export class MessageFileProducer implements Producer {
   #done = false;
   /** Bytes read ahead from the start of the file, handed out first. */
   #first: Buffer | undefined;
-  /** The buffer of the last read, and whether its consumer has given it back (`released`). */
-  #buffer: Buffer | undefined;
-  #reusable = false;
+  /** The memory of chunks handed out and not yet given back by their consumer. */
+  readonly #lent: ArrayBufferLike[] = [];
 
+  /** @param first the file's first bytes, read ahead into a buffer from `outputBuffers`. */
   constructor(handle: FileHandle, size: number, first?: Buffer) {
     this.#handle = handle;
     this.#size = size;
@@ -43,6 +43,7 @@ export class MessageFileProducer implements Producer {
       this.#first = undefined;
       this.#position = first.length;
       if (this.#position >= this.#size) this.close();
+      this.#lent.push(first.buffer);
       return first;
     }
     const want = Math.min(READ_CHUNK, this.#size - this.#position);
@@ -50,31 +51,32 @@ export class MessageFileProducer implements Producer {
       this.close();
       return null;
     }
-    // The last read's buffer again when its consumer gave it back (an escaping reply copies
-    // each chunk out at once): one buffer per message instead of one per MiB.
-    let buffer = this.#reusable && this.#buffer!.length >= want ? this.#buffer! : Buffer.allocUnsafe(want);
-    this.#buffer = buffer;
-    this.#reusable = false;
-    if (buffer.length > want) buffer = buffer.subarray(0, want);
+    // From the process's recycled buffers: an escaping reply copies each chunk out at once and
+    // gives it back (`released`), so the next read, this message's or another's, reuses it.
+    const buffer = outputBuffers.take(want);
     const { bytesRead } = await this.#handle.read(buffer, 0, want, this.#position);
     if (bytesRead === 0) {
+      outputBuffers.give(buffer);
       this.close();
       return null;
     }
     this.#position += bytesRead;
     if (this.#position >= this.#size) this.close();
+    this.#lent.push(buffer.buffer);
     return bytesRead === want ? buffer : buffer.subarray(0, bytesRead);
   }
 
   /**
-   * The consumer is done with `chunk`: when it is the last read's, the next read may reuse its
-   * memory (the core's producer contract; a consumer that never calls this gets a new buffer
-   * per read).
+   * The consumer is done with `chunk`: its memory goes back to `outputBuffers` for the next
+   * read (the core's producer contract; a consumer that never calls this leaves each read's
+   * buffer to the collector).
    */
   released(chunk: Buffer | string): void {
-    const last = this.#buffer;
-    if (last !== undefined && typeof chunk !== 'string' && chunk.buffer === last.buffer && chunk.byteOffset === last.byteOffset)
-      this.#reusable = true;
+    if (typeof chunk === 'string') return;
+    const at = this.#lent.indexOf(chunk.buffer);
+    if (at === -1) return;
+    this.#lent.splice(at, 1);
+    outputBuffers.give(chunk);
   }
 
   close(): void {

@@ -1,9 +1,11 @@
-import { AFTER_CR, escapeLines, isEmptyChunk, LINE_START, stateAfter, type Chunk, type Producer } from '@gorgon/core';
+import { AFTER_CR, escapeLines, isEmptyChunk, LINE_START, outputBuffers, stateAfter, type Chunk, type Producer } from '@gorgon/core';
 
 const CR = 0x0d;
 const LF = 0x0a;
 const END = Buffer.from('.\r\n');
 const NO_BODY: Producer = { more: () => null };
+/** Output buffers from the process's recycler, given back once written (`released`). */
+const recycled = (size: number): Buffer => outputBuffers.take(size);
 
 /** Raw body gathered before one escaping pass (and one write), as the core's GlobbingProducer does. */
 const GLOB_BYTES = 64 * 1024;
@@ -26,6 +28,8 @@ export class MultilineReplyProducer implements Producer {
   #atLineStart = true;
   #prevCr = false;
   #done = false;
+  /** The memory of pieces handed out from `outputBuffers` and not yet written. */
+  readonly #lent: ArrayBufferLike[] = [];
 
   constructor(statusLine: string, body: Producer) {
     this.#prefix = statusLine;
@@ -37,7 +41,7 @@ export class MultilineReplyProducer implements Producer {
    * the producer would send it: one buffer, pushed as plain data.
    */
   static whole(statusLine: string, body: Buffer): Buffer {
-    return new MultilineReplyProducer(statusLine, NO_BODY).#escape(body, true);
+    return new MultilineReplyProducer(statusLine, NO_BODY).#escape(body, true, Buffer.allocUnsafe);
   }
 
   async more(): Promise<Chunk> {
@@ -60,7 +64,8 @@ export class MultilineReplyProducer implements Producer {
     if (!ended && (this.#body as { readonly exhausted?: boolean }).exhausted === true) ended = true;
     const raw = parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
     if (ended) this.#done = true;
-    const out = this.#escape(raw, ended);
+    const out = this.#escape(raw, ended, recycled);
+    this.#lent.push(out.buffer);
     // Escaping copied the body's bytes out: its producer may read into their memory again.
     const release = this.#body.released;
     if (release) for (const part of parts) release.call(this.#body, part);
@@ -68,18 +73,30 @@ export class MultilineReplyProducer implements Producer {
   }
 
   /**
+   * `chunk` was written (the output FIFO calls this once the socket has taken it): its memory
+   * goes back to `outputBuffers` for the next reply.
+   */
+  released(chunk: Buffer | string): void {
+    if (typeof chunk === 'string') return;
+    const at = this.#lent.indexOf(chunk.buffer);
+    if (at === -1) return;
+    this.#lent.splice(at, 1);
+    outputBuffers.give(chunk);
+  }
+
+  /**
    * `raw` escaped (the core's `escapeLines`: bare LF made CRLF, leading dots doubled, into one
    * buffer sized exactly), after the status line if not yet sent, and with the reply's end if
    * `last`.
    */
-  #escape(raw: Buffer, last: boolean): Buffer {
+  #escape(raw: Buffer, last: boolean, allocate: (size: number) => Buffer): Buffer {
     const len = raw.length;
     const prefix = this.#prefix;
     const head = prefix === undefined ? 0 : Buffer.byteLength(prefix);
     const endsLine = len > 0 ? raw[len - 1] === LF : this.#atLineStart;
     const tail = last ? (endsLine ? 0 : 2) + END.length : 0;
     const state = (this.#atLineStart ? LINE_START : 0) | (this.#prevCr ? AFTER_CR : 0);
-    const out = escapeLines(raw, state, head, tail);
+    const out = escapeLines(raw, state, head, tail, allocate);
     if (prefix !== undefined) out.write(prefix, 0);
     this.#prefix = undefined;
     const after = stateAfter(raw, state);
