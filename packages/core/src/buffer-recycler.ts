@@ -84,3 +84,32 @@ export class BufferRecycler {
  * reads use it). One is enough: the event loop runs one connection's code at a time.
  */
 export const outputBuffers = new BufferRecycler();
+
+/**
+ * The recycled buffers a producer has handed out as chunks and not yet got back: `lend` as a
+ * chunk goes out, `release` from the producer's `released(chunk)` (the consumer is done with it),
+ * which gives the buffer back to its recycler. A chunk that was not lent here is ignored.
+ */
+export class LentBuffers {
+  readonly #memory: ArrayBufferLike[] = [];
+  readonly #recycler: BufferRecycler;
+
+  constructor(recycler: BufferRecycler = outputBuffers) {
+    this.#recycler = recycler;
+  }
+
+  /** Notes `chunk` (from the recycler) as out; returns it. */
+  lend(chunk: Buffer): Buffer {
+    this.#memory.push(chunk.buffer);
+    return chunk;
+  }
+
+  /** `chunk` is free again: back to the recycler if it was lent here. */
+  release(chunk: Buffer | string): void {
+    if (typeof chunk === 'string') return;
+    const at = this.#memory.indexOf(chunk.buffer);
+    if (at === -1) return;
+    this.#memory.splice(at, 1);
+    this.#recycler.give(chunk);
+  }
+}

@@ -22,7 +22,7 @@ export { isFdExhaustion, openFileLimit, type FdExhaustionCode } from './fd-watch
 export { Framer, type FrameRange, type FrameStep, type FrameStepKind, type Terminator } from './framer.js';
 export { ListenerHandoff } from './handoff.js';
 export { LineEscapingProducer, crlfLength, escapeMultiline, type LineEscapingOptions } from './line-escaping.js';
-export { BufferRecycler, outputBuffers } from './buffer-recycler.js';
+export { BufferRecycler, LentBuffers, outputBuffers } from './buffer-recycler.js';
 export {
   AFTER_CR,
   type Allocate,

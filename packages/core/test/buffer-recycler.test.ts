@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BufferRecycler, escapeLinesJs, escapeLinesWasm, LINE_START } from '@gorgon/core';
+import { BufferRecycler, escapeLinesJs, escapeLinesWasm, LentBuffers, LINE_START } from '@gorgon/core';
 
 describe('BufferRecycler', () => {
   it('hands out buffers of the size asked, from size classes at most half as large again', () => {
@@ -42,6 +42,23 @@ describe('BufferRecycler', () => {
     pool.give(x);
     pool.give(y); // 96 KiB would pass the 64 KiB bound
     expect(pool.keptBytes).toBe(48 * 1024);
+  });
+});
+
+describe('LentBuffers', () => {
+  it('gives back to its recycler only the chunks it lent, each once', () => {
+    const pool = new BufferRecycler();
+    const lent = new LentBuffers(pool);
+    const a = lent.lend(pool.take(20_000));
+    const other = pool.take(20_000); // taken, not lent here
+    lent.release('a string chunk');
+    lent.release(other);
+    expect(pool.keptBytes).toBe(0);
+    lent.release(a.subarray(0, 100)); // a view of what went out (a short read)
+    expect(pool.keptBytes).toBe(24 * 1024);
+    expect(pool.take(20_000).buffer).toBe(a.buffer);
+    lent.release(a); // already back: not given a second time
+    expect(pool.keptBytes).toBe(0);
   });
 });
 

@@ -1,6 +1,6 @@
 import { closeSync, readSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { outputBuffers, type Chunk, type Producer } from '@gorgon/core';
+import { LentBuffers, outputBuffers, type Chunk, type Producer } from '@gorgon/core';
 import { openMessage, openMessageSync } from './maildir-fs.js';
 import type { KnownSize } from './maildir-size-cache.js';
 import { WireSizeCounter } from './wire-size.js';
@@ -22,7 +22,7 @@ export class MessageFileProducer implements Producer {
   /** Bytes read ahead from the start of the file, handed out first. */
   #first: Buffer | undefined;
   /** The memory of chunks handed out and not yet given back by their consumer. */
-  readonly #lent: ArrayBufferLike[] = [];
+  readonly #lent = new LentBuffers();
 
   /** @param first the file's first bytes, read ahead into a buffer from `outputBuffers`. */
   constructor(handle: FileHandle, size: number, first?: Buffer) {
@@ -43,8 +43,7 @@ export class MessageFileProducer implements Producer {
       this.#first = undefined;
       this.#position = first.length;
       if (this.#position >= this.#size) this.close();
-      this.#lent.push(first.buffer);
-      return first;
+      return this.#lent.lend(first);
     }
     const want = Math.min(READ_CHUNK, this.#size - this.#position);
     if (want <= 0) {
@@ -62,7 +61,7 @@ export class MessageFileProducer implements Producer {
     }
     this.#position += bytesRead;
     if (this.#position >= this.#size) this.close();
-    this.#lent.push(buffer.buffer);
+    this.#lent.lend(buffer);
     return bytesRead === want ? buffer : buffer.subarray(0, bytesRead);
   }
 
@@ -72,11 +71,7 @@ export class MessageFileProducer implements Producer {
    * buffer to the collector).
    */
   released(chunk: Buffer | string): void {
-    if (typeof chunk === 'string') return;
-    const at = this.#lent.indexOf(chunk.buffer);
-    if (at === -1) return;
-    this.#lent.splice(at, 1);
-    outputBuffers.give(chunk);
+    this.#lent.release(chunk);
   }
 
   close(): void {

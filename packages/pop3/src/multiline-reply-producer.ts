@@ -1,4 +1,14 @@
-import { AFTER_CR, escapeLines, isEmptyChunk, LINE_START, outputBuffers, stateAfter, type Chunk, type Producer } from '@gorgon/core';
+import {
+  AFTER_CR,
+  escapeLines,
+  isEmptyChunk,
+  LentBuffers,
+  LINE_START,
+  outputBuffers,
+  stateAfter,
+  type Chunk,
+  type Producer,
+} from '@gorgon/core';
 
 const CR = 0x0d;
 const LF = 0x0a;
@@ -29,7 +39,7 @@ export class MultilineReplyProducer implements Producer {
   #prevCr = false;
   #done = false;
   /** The memory of pieces handed out from `outputBuffers` and not yet written. */
-  readonly #lent: ArrayBufferLike[] = [];
+  #lent: LentBuffers | undefined;
 
   constructor(statusLine: string, body: Producer) {
     this.#prefix = statusLine;
@@ -65,7 +75,7 @@ export class MultilineReplyProducer implements Producer {
     const raw = parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
     if (ended) this.#done = true;
     const out = this.#escape(raw, ended, recycled);
-    this.#lent.push(out.buffer);
+    (this.#lent ??= new LentBuffers()).lend(out);
     // Escaping copied the body's bytes out: its producer may read into their memory again.
     const release = this.#body.released;
     if (release) for (const part of parts) release.call(this.#body, part);
@@ -77,11 +87,7 @@ export class MultilineReplyProducer implements Producer {
    * goes back to `outputBuffers` for the next reply.
    */
   released(chunk: Buffer | string): void {
-    if (typeof chunk === 'string') return;
-    const at = this.#lent.indexOf(chunk.buffer);
-    if (at === -1) return;
-    this.#lent.splice(at, 1);
-    outputBuffers.give(chunk);
+    this.#lent?.release(chunk);
   }
 
   /**
