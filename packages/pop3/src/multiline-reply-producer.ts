@@ -75,7 +75,8 @@ export class MultilineReplyProducer implements Producer {
     const raw = parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
     if (ended) this.#done = true;
     const out = this.#escape(raw, ended, recycled);
-    (this.#lent ??= new LentBuffers()).lend(out);
+    this.#lent ??= new LentBuffers();
+    this.#lent.lend(out);
     // Escaping copied the body's bytes out: its producer may read into their memory again.
     const release = this.#body.released;
     if (release) for (const part of parts) release.call(this.#body, part);
