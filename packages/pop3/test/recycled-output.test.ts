@@ -1,10 +1,14 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
+import { open } from 'node:fs/promises';
+import { Duplex } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { escapeMultiline, MemoryAuthenticator, outputBuffers } from '@gorgon/core';
+import { escapeMultiline, MemoryAuthenticator, OutputChannel, outputBuffers } from '@gorgon/core';
 import { createPop3Server, MaildirStore } from '../src/internal.js';
+import { MessageFileProducer } from '../src/message-file-producer.js';
+import { MultilineReplyProducer } from '../src/multiline-reply-producer.js';
 
 // Large messages go out in buffers the process recycles (the core's `outputBuffers`): the
 // file's reads and their escaped copies are given back once written and taken again by the next
@@ -60,6 +64,23 @@ function fetchAll(port: number, user: string, stallMs: number): Promise<Buffer> 
   });
 }
 
+/** Logs in, pipelines every RETR, and resets the connection (SO_LINGER 0) once `after` bytes came. */
+function resetMidway(port: number, user: string, after: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const socket: Socket = connect(port, '127.0.0.1');
+    let got = 0;
+    socket.on('data', (chunk: Buffer) => {
+      got += chunk.length;
+      if (got >= after && !socket.destroyed) {
+        socket.resetAndDestroy();
+        resolve(got);
+      }
+    });
+    socket.on('error', reject);
+    socket.write(`USER ${user}\r\nPASS secret\r\n${SIZES.map((_, i) => `RETR ${i + 1}\r\n`).join('')}`);
+  });
+}
+
 describe('recycled output buffers under concurrent sessions', () => {
   it('each session gets exactly its own messages, whole, while others reuse the buffers', async () => {
     const bodies = new Map<string, Buffer[]>();
@@ -73,12 +94,20 @@ describe('recycled output buffers under concurrent sessions', () => {
     }
     await using srv = createPop3Server({
       store: new MaildirStore(root),
-      auth: new MemoryAuthenticator(USERS.map((name) => ({ name, password: 'secret' }))),
+      auth: new MemoryAuthenticator([...USERS, 'dan'].map((name) => ({ name, password: 'secret' }))),
       throttle: { baseDelayMs: 0, maxDelayMs: 0 },
     });
     const { port } = await srv.listen(0, '127.0.0.1');
     const keptBefore = outputBuffers.keptBytes;
-    const streams = await Promise.all(USERS.map((user, i) => fetchAll(port, user, 50 + 150 * i)));
+    // A fourth session, a copy of ann's maildrop under another name, is reset in the middle of
+    // its transfer: what its socket held is dropped, and the buffers go back only once the
+    // socket is done with them, not into the others' replies.
+    await cp(join(root, 'ann'), join(root, 'dan'), { recursive: true });
+    const [streams, resetAt] = await Promise.all([
+      Promise.all(USERS.map((user, i) => fetchAll(port, user, 50 + 150 * i))),
+      resetMidway(port, 'dan', 3_000_000),
+    ]);
+    expect(resetAt).toBeGreaterThanOrEqual(3_000_000);
 
     for (let u = 0; u < USERS.length; u++) {
       const stream = streams[u]!;
@@ -103,5 +132,53 @@ describe('recycled output buffers under concurrent sessions', () => {
     }
     // The buffers were recycled indeed: some came back to the pool.
     expect(outputBuffers.keptBytes).toBeGreaterThan(keptBefore);
+    // The reset session's maildrop was let go (its lock released), and the server goes on.
+    await expect.poll(() => srv.connections, { timeout: 5000 }).toBe(0);
+    const dan = await new MaildirStore(root).open('dan');
+    expect(dan.messages).toHaveLength(SIZES.length); // no QUIT: nothing deleted
+    await dan.release();
+  });
+});
+
+/** A stream that keeps each chunk written as it is (no copy) and calls back only when told. */
+function holdingStream(): { stream: Duplex; held: Buffer[]; release: () => void } {
+  const held: Buffer[] = [];
+  const waiting: Array<() => void> = [];
+  const stream = new Duplex({
+    read() {},
+    write(chunk: Buffer, _encoding, callback) {
+      held.push(chunk);
+      waiting.push(callback);
+    },
+  });
+  return { stream, held, release: () => waiting.splice(0).forEach((cb) => cb()) };
+}
+
+describe('a reply piece goes back to the recycler only once its write has called back', () => {
+  it('a second reply made while the first is still being written does not get its memory', async () => {
+    const [a, b] = [message('ann', 1, 200_000), message('ben', 1, 200_000)];
+    await writeFile(join(root, 'a'), a);
+    await writeFile(join(root, 'b'), b);
+    const reply = async (path: string, size: number): Promise<MultilineReplyProducer> =>
+      new MultilineReplyProducer('+OK\r\n', new MessageFileProducer(await open(path, 'r'), size));
+    // ann's reply goes to a socket that has not finished writing it (no callback yet)…
+    const slow = holdingStream();
+    const first = new OutputChannel(slow.stream);
+    first.push(await reply(join(root, 'a'), a.length));
+    await expect.poll(() => slow.held.length).toBeGreaterThan(0);
+    // …while ben's reply of the same size is made and written in full.
+    const fast = holdingStream();
+    const second = new OutputChannel(fast.stream);
+    second.push(await reply(join(root, 'b'), b.length));
+    await expect.poll(() => fast.held.length).toBeGreaterThan(0);
+    expect(fast.held[0]!.buffer).not.toBe(slow.held[0]!.buffer);
+    fast.release();
+    // ann's bytes, still held by her socket, are hers.
+    const expected = escapeMultiline(a, '+OK\r\n');
+    expect(slow.held[0]!.equals(expected.subarray(0, slow.held[0]!.length))).toBe(true);
+    slow.release();
+    for (const done of [first, second]) {
+      done.channel.close({ flush: false });
+    }
   });
 });
