@@ -151,7 +151,13 @@ function holdingStream(): { stream: Duplex; held: Buffer[]; release: () => void 
       waiting.push(callback);
     },
   });
-  return { stream, held, release: () => waiting.splice(0).forEach((cb) => cb()) };
+  return {
+    stream,
+    held,
+    release: () => {
+      for (const callback of waiting.splice(0)) callback();
+    },
+  };
 }
 
 describe('a reply piece goes back to the recycler only once its write has called back', () => {
