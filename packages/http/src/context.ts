@@ -2,6 +2,7 @@ import type * as tls from 'node:tls';
 import {
   checkCommonOptions,
   CommandTable,
+  Registry,
   resolveLimits,
   ServerEvents,
   ServerOptionError,
@@ -80,8 +81,11 @@ export interface HttpContext {
   /** The logger keeps info lines: the access line is built only when someone keeps it. */
   readonly logsAccess: boolean;
   readonly cache: HotFileCache | undefined;
-  /** Sessions waiting for a request's header section (the header deadline). */
-  readonly awaitingHeaders: Set<HttpSession>;
+  /**
+   * Sessions waiting for a request's header section (the header deadline): each comes and goes
+   * with every request, so a `Registry`, not a `Set` (see the core's README).
+   */
+  readonly awaitingHeaders: Registry<HttpSession>;
   readonly handler: HttpHandler | undefined;
   /** Request targets already parsed and checked (never changed once made), by the target as sent. */
   readonly targets: Map<string, Target>;
@@ -140,7 +144,7 @@ export function createHttpContext(options: HttpOptions): HttpContext {
     accessLog: options.accessLogFile ? new AccessLogFile(options.accessLogFile) : undefined,
     logsAccess: (options.logger ?? silentLogger).isLevelEnabled?.('info') ?? true,
     cache: c ? new HotFileCache(c.maxBytes, c.maxFileBytes, c.validMs ?? 1000) : undefined,
-    awaitingHeaders: new Set(),
+    awaitingHeaders: new Registry(),
     handler: options.handler,
     targets: new Map(),
   };
