@@ -30,18 +30,15 @@ export function stateAfter(raw: Uint8Array, state: EscapeState): EscapeState {
  * back once written); by default a new one.
  * @see RFC 1939 §3, RFC 3977 §3.1.1
  */
-export function escapeLines(
-  raw: Uint8Array,
-  state: EscapeState,
-  head: number,
-  tail: number,
-  allocate: Allocate = Buffer.allocUnsafe,
-): Buffer {
+export function escapeLines(raw: Uint8Array, state: EscapeState, head: number, tail: number, allocate = fresh): Buffer {
   return escapeLinesWasm(raw, state, head, tail, allocate) ?? escapeLinesJs(raw, state, head, tail, allocate);
 }
 
 /** Makes a buffer of `size` bytes whose content does not matter (it is all overwritten). */
 export type Allocate = (size: number) => Buffer;
+
+/** The default {@link Allocate}: a new buffer. */
+const fresh: Allocate = (size) => Buffer.allocUnsafe(size);
 
 /**
  * {@link escapeLines} in JavaScript: the added bytes are counted first (a CR for each bare LF,
@@ -49,13 +46,7 @@ export type Allocate = (size: number) => Buffer;
  * exactly, and the lines that need a byte are moved left into place with `copyWithin` (memmove,
  * no view per line).
  */
-export function escapeLinesJs(
-  raw: Uint8Array,
-  state: EscapeState,
-  head: number,
-  tail: number,
-  allocate: Allocate = Buffer.allocUnsafe,
-): Buffer {
+export function escapeLinesJs(raw: Uint8Array, state: EscapeState, head: number, tail: number, allocate = fresh): Buffer {
   const len = raw.length;
   const prevCr = (state & AFTER_CR) !== 0;
   const leadingDot = len > 0 && (state & LINE_START) !== 0 && raw[0] === DOT;
@@ -132,13 +123,7 @@ function escapeModule(): EscapeModule | null {
  * into the space after it, and the result copied out into a buffer sized exactly. Undefined
  * when WebAssembly is not available or `raw` is larger than the module handles.
  */
-export function escapeLinesWasm(
-  raw: Uint8Array,
-  state: EscapeState,
-  head: number,
-  tail: number,
-  allocate: Allocate = Buffer.allocUnsafe,
-): Buffer | undefined {
+export function escapeLinesWasm(raw: Uint8Array, state: EscapeState, head: number, tail: number, allocate = fresh): Buffer | undefined {
   const len = raw.length;
   if (len > WASM_MAX_INPUT) return undefined;
   const wasm = escapeModule();
