@@ -184,14 +184,19 @@ export default {
         primePageCache(root);
         const before = await server.cpu();
         const split = await server.split?.();
+        const clientBefore = await client.call('cpu');
         const r = await client.call('stor', { size: BIG, ...args }, 300_000);
+        // The load generator's share: one core of it (clientCores near 1) would mean the
+        // client, not the server, sets the pace.
+        const clientCpu = (await client.call('cpu')) - clientBefore;
         await ctx.sleep(100); // a peer's session process exits and is counted in its parent
         const cpu = ((await server.cpu()) - before) / 1e6 / GB;
+        const load = { clientCpu: clientCpu / 1e6 / GB, clientCores: clientCpu / 1e6 / (BIG / 1e6 / r.mbps) };
         if (split) {
           const now = await server.split();
-          return { value: r.mbps, cpu, user: (now.user - split.user) / 1e6 / GB, system: (now.system - split.system) / 1e6 / GB };
+          return { value: r.mbps, cpu, ...load, user: (now.user - split.user) / 1e6 / GB, system: (now.system - split.system) / 1e6 / GB };
         }
-        return { value: r.mbps, cpu };
+        return { value: r.mbps, cpu, ...load };
       };
       const ftpArgs = (port, path = 'upload/bench.bin') => ({ port, kind: 'ftp', user: USER, pass: PASS, path });
       // Two unmeasured uploads per side first, so that every measured upload replaces a file of
@@ -203,6 +208,9 @@ export default {
       };
       const cpuNote = (p) =>
         `server CPU s/GB: Gorgon ${p.cpu.gorgon.map((c) => c.toFixed(2)).join(' ')}, baseline ${p.cpu.baseline.map((c) => c.toFixed(2)).join(' ')} (medians ${p.cpu.figure.toFixed(2)} / ${p.cpu.baselineFigure.toFixed(2)}, ratio ${p.cpu.ratio.toFixed(2)})`;
+      const loadNote = (p) =>
+        `load generator: ${p.clientCpu.figure.toFixed(2)} / ${p.clientCpu.baselineFigure.toFixed(2)} s/GB, ` +
+        `${p.clientCores.figure.toFixed(2)} / ${p.clientCores.baselineFigure.toFixed(2)} cores (medians, Gorgon / the other)`;
       if (ctx.wants('stor')) {
         const raw = await startServer('raw-stor');
         ctx.log('stor (fsync on both sides)');
@@ -249,7 +257,7 @@ export default {
           ratio: ps.ratio,
           rounds: ps,
           target: { op: '>=', ratio: 0.9 },
-          notes: [`STOR ${MIB} MiB, fsync off (disk.fsync false) vs raw socket → file, no fsync; per-round ratios ${ratios(ps)}`],
+          notes: [`STOR ${MIB} MiB, fsync off (disk.fsync false) vs raw socket → file, no fsync; per-round ratios ${ratios(ps)}`, loadNote(p)],
         });
         const split = (k) => `${p[k].gorgon.map((c) => c.toFixed(2)).join(' ')} / ${p[k].baseline.map((c) => c.toFixed(2)).join(' ')}`;
         rows.push({
@@ -285,6 +293,7 @@ export default {
             notes: [
               `STOR ${MIB} MiB against pure-ftpd ${pure.version}, fsync off on both (pure-ftpd cannot fsync); per-round ratios ${ratios(v)}`,
               cpuNote(pp).replace('baseline', 'pure-ftpd'),
+              loadNote(pp),
             ],
           });
         } else rows.push(pureSkip('stor-vs-pureftpd'));
