@@ -257,7 +257,10 @@ export default {
           ratio: ps.ratio,
           rounds: ps,
           target: { op: '>=', ratio: 0.9 },
-          notes: [`STOR ${MIB} MiB, fsync off (disk.fsync false) vs raw socket → file, no fsync; per-round ratios ${ratios(ps)}`, loadNote(p)],
+          notes: [
+            `STOR ${MIB} MiB, fsync off (disk.fsync false) vs raw socket → file, no fsync; per-round ratios ${ratios(ps)}`,
+            loadNote(p),
+          ],
         });
         const split = (k) => `${p[k].gorgon.map((c) => c.toFixed(2)).join(' ')} / ${p[k].baseline.map((c) => c.toFixed(2)).join(' ')}`;
         rows.push({
