@@ -415,8 +415,10 @@ const SHUTDOWN_GRACE_MS = 500;
 /** Swallows a socket's errors while no channel owns it (a reset before accept is routine). */
 function ignoreError(): void {}
 
-/** The server side of an implicit TLS connection; its handshake is watched by {@link watchHandshake}. */
-/** The TLS wrapper's channel watches the wrapper's errors; the raw socket under it has its own listener. */
+/**
+ * The server side of an implicit TLS connection; its handshake is watched by {@link watchHandshake}.
+ * The TLS wrapper's channel watches the wrapper's errors; the raw socket under it has its own listener.
+ */
 function implicitTls(socket: net.Socket, secureContext: tls.SecureContext): tls.TLSSocket {
   socket.on('error', ignoreError);
   return new tls.TLSSocket(socket, { isServer: true, secureContext, requestCert: false, rejectUnauthorized: false });
