@@ -21,7 +21,7 @@ import { formatIndex, readIndex, STABLE_MS, writeIndex, type DirIdentity } from 
 import { mapLimit } from './map-limit.js';
 import { sweepMaildirLeftovers } from './maildir-sweep.js';
 import { loadSizeCache, saveSizeCache, stillValid, stillValidSync, type KnownSize } from './maildir-size-cache.js';
-import { deferredClose, measure, MessageFileProducer, readKnownSize, type ReusedBuffer } from './message-file-producer.js';
+import { deferredClose, measure, MessageFileProducer, readKnownSize } from './message-file-producer.js';
 
 /**
  * Messages at most this large (by the `,S=` size in their name) are read in one synchronous
@@ -503,8 +503,6 @@ class OpenMaildir implements Maildrop {
   #released = false;
   /** The descriptor of this maildrop's last small read, closed after the reply (not the process's). */
   readonly #unclosed = deferredClose();
-  /** What readNow reads into again. */
-  readonly #readNowBuffer: ReusedBuffer = { buffer: undefined };
   /** The next message, opened ahead of its RETR (undefined when the open failed). */
   #ahead: { index: number; opened: Promise<OpenedMessage | undefined> } | undefined;
   /** The next small message, read after the last small RETR's reply went out. */
@@ -561,8 +559,8 @@ class OpenMaildir implements Maildrop {
     if (ahead?.index === index) data = ahead.data;
     else {
       try {
-        // Into the buffer of the last readNow: its caller is done with that message (see Maildrop.readNow).
-        data = readKnownSize(this.#path(entry), entry.rawSize!, this.#unclosed, this.#readNowBuffer);
+        // Into a recycled buffer, given back once this run of code is over (see Maildrop.readNow).
+        data = readKnownSize(this.#path(entry), entry.rawSize!, this.#unclosed, true);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
         throw isNotRegular(err) ? notAMessage(entry) : err;

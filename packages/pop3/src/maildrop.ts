@@ -33,8 +33,9 @@ export interface Maildrop {
    * The raw bytes of message `index` when they can be had at once (a small local file, a
    * message held in memory), else undefined and the caller uses `read`. Optional: it lets RETR
    * answer without a producer or an await, so pipelined RETRs go out in few writes. Throws
-   * like `read` when the message is gone. The bytes are good until the next call on this
-   * maildrop, which may read into the same memory (the Maildir store does): use them at once.
+   * like `read` when the message is gone. The bytes are good only until the next call on this
+   * maildrop or the end of the current run of code (a microtask), whichever comes first: the
+   * Maildir store reuses their memory after either. Use them at once, or copy them.
    */
   readNow?(index: number): Buffer | undefined;
   /**

@@ -85,11 +85,14 @@ export class MessageFileProducer implements Producer {
  * The descriptor of a reader's last small read (one reader per open maildrop: no descriptor is
  * the process's), closed once the reply has been written (a microtask, which runs after the
  * session's dispatch run and its write) or by the reader's next small read, whichever comes
- * first: the close is not on the way to the client's answer. One at most per reader.
+ * first: the close is not on the way to the client's answer. One at most per reader. The
+ * buffer of a recycled read goes back to `outputBuffers` at the same moment.
  */
 export interface DeferredClose {
   fd: number;
-  /** Closes `fd` if open; bound, so it is queued as it is. */
+  /** The buffer of the last recycled read (see {@link readKnownSize}), given back with the close. */
+  recycled: Buffer | undefined;
+  /** Closes `fd` if open and gives `recycled` back; bound, so it is queued as it is. */
   readonly close: () => void;
 }
 
@@ -97,7 +100,13 @@ export interface DeferredClose {
 export function deferredClose(): DeferredClose {
   const slot: DeferredClose = {
     fd: -1,
+    recycled: undefined,
     close() {
+      const buffer = slot.recycled;
+      if (buffer !== undefined) {
+        slot.recycled = undefined;
+        outputBuffers.give(buffer);
+      }
       const fd = slot.fd;
       if (fd < 0) return;
       slot.fd = -1;
@@ -112,21 +121,35 @@ export function deferredClose(): DeferredClose {
 }
 
 /**
+ * Room of a recycled small read: every message read at once (64 KiB at most) fits, so they all
+ * share one size of `outputBuffers`' buffers.
+ */
+const SMALL_READ = 64 * 1024;
+
+/**
  * Reads a small file whose size its name gives: open, one read (close deferred in `unclosed`). A file
  * longer than its name says is read whole: the bytes on disk are the message.
+ *
+ * `recycle`: read into a buffer of `outputBuffers`, given back with the deferred close, so the
+ * bytes are good only until the current run of code ends or the reader reads again (a RETR
+ * escapes them into its reply at once). A new buffer outside the V8 heap per small message made
+ * the collector run whole-heap collections in a long-running server ("external memory
+ * pressure", 6-7 a second under pipelined RETR); and an idle session keeps none.
  */
-export function readKnownSize(path: string, size: number, unclosed: DeferredClose, reuse?: ReusedBuffer): Buffer {
+export function readKnownSize(path: string, size: number, unclosed: DeferredClose, recycle = false): Buffer {
   unclosed.close();
   const fd = openMessageSync(path);
   let read: number;
-  const spare = reuse?.buffer;
-  let buffer = spare !== undefined && spare.length > size ? spare : Buffer.allocUnsafe(reuse ? Math.max(size + 1, MIN_REUSED) : size + 1);
+  let buffer = recycle ? outputBuffers.take(Math.max(size + 1, SMALL_READ)) : Buffer.allocUnsafe(size + 1);
+  let recycled = recycle;
   try {
     read = readSync(fd, buffer, 0, buffer.length, 0);
     // Longer than its name says: read the rest from the same (checked) descriptor.
     while (read === buffer.length) {
       const bigger = Buffer.allocUnsafe(buffer.length * 2);
       buffer.copy(bigger, 0, 0, read);
+      if (recycled) outputBuffers.give(buffer);
+      recycled = false;
       buffer = bigger;
       const n = readSync(fd, buffer, read, buffer.length - read, read);
       if (n === 0) break;
@@ -134,25 +157,14 @@ export function readKnownSize(path: string, size: number, unclosed: DeferredClos
     }
   } catch (err) {
     closeSync(fd);
+    if (recycled) outputBuffers.give(buffer);
     throw err;
   }
   unclosed.fd = fd;
+  if (recycled) unclosed.recycled = buffer;
   queueMicrotask(unclosed.close);
-  if (reuse && buffer.length <= MAX_REUSED) reuse.buffer = buffer;
   return buffer.subarray(0, read);
 }
-
-/**
- * A buffer `readKnownSize` reads into again, for a caller that is done with each message before
- * it asks for the next (a RETR escapes it into the reply at once). A new buffer per small
- * message, outside the V8 heap, made the collector run whole-heap collections for them in a
- * long-running server: "external memory pressure", 6-7 a second under pipelined RETR.
- */
-export interface ReusedBuffer {
-  buffer: Buffer | undefined;
-}
-const MIN_REUSED = 16 * 1024;
-const MAX_REUSED = 256 * 1024;
 
 /**
  * Measures a file's wire size, in reads sized to it (1 MiB at most: a maildrop of 10,000 small

@@ -5,7 +5,7 @@ import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, unlink, utimes, wr
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { MemoryAuthenticator } from '@gorgon/core';
+import { MemoryAuthenticator, outputBuffers } from '@gorgon/core';
 import { removeDeadTemplates } from '../src/maildir-lock.js';
 import { MessageFileProducer } from '../src/message-file-producer.js';
 import {
@@ -137,10 +137,20 @@ describe('MaildirStore', () => {
       const data = drop.readNow!(i)!;
       expect(data.toString(), `message ${i + 1}`).toBe(bodies[i]);
       seen.push(data.buffer);
+      // Until this run of code is over, nobody else gets its memory.
+      const other = outputBuffers.take(64 * 1024);
+      expect(other.buffer).not.toBe(data.buffer);
+      outputBuffers.give(other);
       // The next message is read at once, not ahead: the loop's check phase has not run.
     }
     // One buffer for the messages up to 16 KiB, one more once a larger message came.
     expect(new Set(seen).size).toBeLessThanOrEqual(2);
+    // Once this run of code is over, the last one is back in the process's recycled buffers:
+    // an open maildrop between RETRs holds none.
+    const kept = outputBuffers.keptBytes;
+    await Promise.resolve();
+    expect(outputBuffers.keptBytes).toBeGreaterThan(kept);
+    expect(outputBuffers.take(64 * 1024).buffer).toBe(seen.at(-1));
     await drop.release();
   });
 
